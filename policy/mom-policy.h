@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libmompolicy: the MOM policy language.
+ *
+ * A MomPolicySet holds named policies (parsed ASTs) and evaluates them as
+ * one program, in name order, against a host entity and a list of guest
+ * entities.  Entities are MomEntity objects owned by the caller (the daemon
+ * keeps one per host/guest across cycles; momctl builds them from a state
+ * file).  The library has no global state: every set is independent.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define MOM_POLICY_ERROR (mom_policy_error_quark())
+GQuark mom_policy_error_quark(void);
+
+typedef enum {
+    MOM_POLICY_ERROR_PARSE,   /* the policy text does not parse */
+    MOM_POLICY_ERROR_RUNTIME, /* evaluation failed outside any guest iteration */
+    MOM_POLICY_ERROR_IO,      /* a policy file or directory cannot be read */
+    MOM_POLICY_ERROR_NAME,    /* a policy name is invalid or unknown */
+} MomPolicyErrorCode;
+
+/* ---- values ------------------------------------------------------------ */
+
+typedef enum {
+    MOM_VALUE_NIL = 0,
+    MOM_VALUE_BOOL,
+    MOM_VALUE_INT,
+    MOM_VALUE_FLOAT,
+    MOM_VALUE_STRING,
+    MOM_VALUE_LIST,
+    MOM_VALUE_ENTITY,
+    MOM_VALUE_FUNCTION,
+} MomValueType;
+
+typedef struct _MomString MomString;
+typedef struct _MomList MomList;
+typedef struct _MomEntity MomEntity;
+
+/*
+ * A policy value.  Passed by value; strings and lists are reference counted
+ * and must be released with mom_value_clear().  Scalars need no cleanup.
+ */
+typedef struct {
+    MomValueType type;
+    guint16 fn; /* MOM_VALUE_FUNCTION: which native function (private) */
+    union {
+        gboolean b;
+        gint64 i;
+        double d;
+        MomString *s;
+        MomList *l;
+        MomEntity *e; /* ENTITY, and the bound entity of a FUNCTION (may be NULL) */
+    } u;
+} MomValue;
+
+#define MOM_VALUE_INIT {MOM_VALUE_NIL, 0, {0}}
+
+/** mom_value_nil: Returns: the nil value. */
+MomValue mom_value_nil(void);
+/** mom_value_int: Returns: an integer value. */
+MomValue mom_value_int(gint64 i);
+/** mom_value_float: Returns: a float value. */
+MomValue mom_value_float(double d);
+/** mom_value_bool: Returns: a boolean value. */
+MomValue mom_value_bool(gboolean b);
+/** mom_value_string: Returns: (transfer full) a new string value copied from @s (@len bytes, or -1). */
+MomValue mom_value_string(const char *s, gssize len);
+/** mom_value_string_get: Returns: (transfer none) the bytes of a string value, NUL-terminated. */
+const char *mom_value_string_get(const MomValue *v);
+/** mom_value_list_length: Returns: the number of items of a list value. */
+guint mom_value_list_length(const MomValue *v);
+/** mom_value_list_get: Returns: (transfer none) item @i of a list value. */
+const MomValue *mom_value_list_get(const MomValue *v, guint i);
+
+/** mom_value_copy: Returns: (transfer full) a new reference to @v. */
+MomValue mom_value_copy(const MomValue *v);
+/** mom_value_clear: Releases what @v holds and makes it nil. */
+void mom_value_clear(MomValue *v);
+/** mom_value_truthy: Returns: the language's truthiness of @v (§3). */
+gboolean mom_value_truthy(const MomValue *v);
+/** mom_value_type_name: Returns: a noun for messages, e.g. "an integer". */
+const char *mom_value_type_name(MomValueType type);
+
+/**
+ * mom_value_repr:
+ * Appends the printed form of @v to @out: integers in decimal, floats in the
+ * shortest form that reads back to the same double (always with a '.' or an
+ * exponent), strings raw when @quote is FALSE and double-quoted otherwise,
+ * nil, true/false, lists as [a, b], entities as Host or Guest(name).
+ */
+void mom_value_repr(const MomValue *v, gboolean quote, GString *out);
+
+/**
+ * mom_format_double:
+ * Writes the shortest decimal form of @d that parses back to @d into @buf
+ * (at least 32 bytes); integral values keep a ".0".  inf and nan are
+ * written as "inf", "-inf" and "nan".  Returns: @buf.
+ */
+char *mom_format_double(double d, char *buf);
+
+/* ---- entities ---------------------------------------------------------- */
+
+typedef enum {
+    MOM_ENTITY_HOST,
+    MOM_ENTITY_GUEST,
+} MomEntityKind;
+
+/*
+ * A field layout: the ordered names of the fields an entity declares (the
+ * union of its collectors' mandatory and optional fields).  Schemas are
+ * immutable once made and shared by reference between entities, so the
+ * evaluator can cache field positions per schema.
+ */
+typedef struct _MomSchema MomSchema;
+
+/** mom_schema_new: Returns: (transfer full) a schema of the @n_fields names in @fields; duplicates are ignored. */
+MomSchema *mom_schema_new(const char *const *fields, guint n_fields);
+/** mom_schema_ref: Returns: (transfer full) @schema with one more reference. */
+MomSchema *mom_schema_ref(MomSchema *schema);
+/** mom_schema_unref: Drops one reference. */
+void mom_schema_unref(MomSchema *schema);
+/** mom_schema_lookup: Returns: the index of field @name, or -1 when it is not declared. */
+int mom_schema_lookup(const MomSchema *schema, const char *name);
+/** mom_schema_n_fields: Returns: the number of fields. */
+guint mom_schema_n_fields(const MomSchema *schema);
+/** mom_schema_field: Returns: (transfer none) the name of field @i. */
+const char *mom_schema_field(const MomSchema *schema, guint i);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomSchema, mom_schema_unref)
+
+/**
+ * mom_entity_new:
+ * Creates an entity that keeps the last @history samples (at least 1) of the
+ * fields of @schema.  @name is the guest's name, or "Host".
+ * Returns: (transfer full) the entity.
+ */
+MomEntity *mom_entity_new(MomEntityKind kind, const char *name, MomSchema *schema,
+                          guint history);
+/** mom_entity_free: Frees @entity. */
+void mom_entity_free(MomEntity *entity);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomEntity, mom_entity_free)
+
+/** mom_entity_name: Returns: (transfer none) the entity's name. */
+const char *mom_entity_name(const MomEntity *entity);
+/** mom_entity_kind: Returns: host or guest. */
+MomEntityKind mom_entity_kind(const MomEntity *entity);
+/** mom_entity_schema: Returns: (transfer none) the entity's field layout. */
+MomSchema *mom_entity_schema(const MomEntity *entity);
+
+/**
+ * mom_entity_push_sample:
+ * Appends a sample (the newest) made of @values, one per schema field in
+ * schema order (nil = no data); the oldest sample is dropped when the
+ * history is full.  Takes ownership of the values' references.
+ */
+void mom_entity_push_sample(MomEntity *entity, MomValue *values);
+/** mom_entity_n_samples: Returns: the number of samples held. */
+guint mom_entity_n_samples(const MomEntity *entity);
+/** mom_entity_stat: Returns: (transfer none) the newest value of field @index (nil without samples). */
+const MomValue *mom_entity_stat(const MomEntity *entity, guint index);
+/** mom_entity_stat_avg: Returns: the mean of field @index over the history, skipping nil and non-numbers; 0.0 when none. */
+double mom_entity_stat_avg(const MomEntity *entity, guint index);
+
+/** mom_entity_set_prop: Sets property @name (e.g. "uuid") to @value (copied). */
+void mom_entity_set_prop(MomEntity *entity, const char *name, const MomValue *value);
+/** mom_entity_get_prop: Returns: (transfer none) property @name, or NULL when unset. */
+const MomValue *mom_entity_get_prop(const MomEntity *entity, const char *name);
+
+/** mom_entity_set_var: Sets the per-entity variable @name; variables persist across cycles. */
+void mom_entity_set_var(MomEntity *entity, const char *name, const MomValue *value);
+/** mom_entity_get_var: Returns: (transfer none) variable @name, or NULL when unset. */
+const MomValue *mom_entity_get_var(const MomEntity *entity, const char *name);
+
+/* A control requested by the policy in the last evaluation. */
+typedef struct {
+    char *name;
+    MomValue value;
+    const char *file; /* the policy file of the Control call (owned by the set) */
+    int line;
+    int col;
+} MomControl;
+
+/** mom_entity_n_controls: Returns: the number of controls set in the last evaluation. */
+guint mom_entity_n_controls(const MomEntity *entity);
+/** mom_entity_control: Returns: (transfer none) control @i, in the order first set. */
+const MomControl *mom_entity_control(const MomEntity *entity, guint i);
+/** mom_entity_get_control: Returns: (transfer none) the value of control @name, or NULL. */
+const MomValue *mom_entity_get_control(const MomEntity *entity, const char *name);
+/**
+ * mom_entity_error:
+ * Returns: (transfer none) the formatted diagnostic of the error that
+ * discarded this guest's controls in the last evaluation, or NULL.
+ */
+const char *mom_entity_error(const MomEntity *entity);
+
+/* ---- diagnostics ------------------------------------------------------- */
+
+typedef enum {
+    MOM_DIAG_ERROR,
+    MOM_DIAG_NOTE,
+    MOM_DIAG_DEBUG,
+} MomDiagSeverity;
+
+/* One located message, nftables' erec style. */
+typedef struct {
+    MomDiagSeverity severity;
+    char *file;        /* display name of the policy file */
+    int line;          /* 1-based; 0 when the message has no location */
+    int col;           /* 1-based byte column */
+    int end_col;       /* last column of the offending token (>= col) */
+    char *message;     /* one sentence, no location, no trailing newline */
+    char *source_line; /* the text of @line, or NULL */
+    char *entity;      /* guest name for per-guest errors, or NULL */
+} MomPolicyDiag;
+
+/** mom_policy_diag_free: Frees @diag. */
+void mom_policy_diag_free(MomPolicyDiag *diag);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomPolicyDiag, mom_policy_diag_free)
+
+/**
+ * mom_policy_diag_format_line:
+ * Returns: (transfer full) "FILE:LINE:COL: error: MESSAGE" on one line
+ * (the guest, if any, is named in the message).
+ */
+char *mom_policy_diag_format_line(const MomPolicyDiag *diag);
+
+/**
+ * mom_policy_diag_format:
+ * Returns: (transfer full) the one-line form, then the source line and a
+ * caret under the offending token, each line ending in '\n'.
+ */
+char *mom_policy_diag_format(const MomPolicyDiag *diag);
+
+/* ---- policy sets ------------------------------------------------------- */
+
+typedef struct _MomPolicySet MomPolicySet;
+
+/* Evaluation limits; a zero field means the default. */
+typedef struct {
+    guint max_depth;  /* nested user-function calls, default 1000 */
+    guint64 max_steps; /* evaluation steps per run, default 10 000 000 */
+} MomPolicyLimits;
+
+#define MOM_POLICY_DEFAULT_MAX_DEPTH 1000
+#define MOM_POLICY_DEFAULT_MAX_STEPS 10000000
+/* The name MOM gives the policy of a single rules file (and setPolicy). */
+#define MOM_POLICY_DEFAULT_NAME "50_main_"
+
+/** mom_policy_set_new: Returns: (transfer full) an empty policy set. */
+MomPolicySet *mom_policy_set_new(void);
+/** mom_policy_set_free: Frees @set and every policy in it. */
+void mom_policy_set_free(MomPolicySet *set);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomPolicySet, mom_policy_set_free)
+
+/** mom_policy_set_set_limits: Sets the evaluation limits used by later runs. */
+void mom_policy_set_set_limits(MomPolicySet *set, const MomPolicyLimits *limits);
+
+/**
+ * mom_policy_set_add_string:
+ * Parses @text as the policy @name (shown in messages as @file) and, if it
+ * parses, adds it or replaces the policy of that name.  On failure the set
+ * is unchanged, @error holds the first diagnostic and, when @diags is not
+ * NULL, every diagnostic is appended to it (MomPolicyDiag, owned by the array).
+ * Returns: TRUE when the policy was installed.
+ */
+gboolean mom_policy_set_add_string(MomPolicySet *set, const char *name, const char *file,
+                                   const char *text, gssize len, GPtrArray *diags,
+                                   GError **error);
+
+/**
+ * mom_policy_set_add_file:
+ * Reads @path and adds it under @name, or under the file's basename without
+ * its ".policy" suffix when @name is NULL.  Diagnostics name the file as
+ * @path.  Returns: TRUE when the policy was installed.
+ */
+gboolean mom_policy_set_add_file(MomPolicySet *set, const char *path, const char *name,
+                                 GPtrArray *diags, GError **error);
+
+/**
+ * mom_policy_set_add_dir:
+ * Adds every "*.policy" file of @dir (not recursive, hidden files skipped).
+ * A file that does not parse is skipped with its diagnostics in @diags and
+ * the others are still added, as MOM does.  Returns: FALSE when the
+ * directory cannot be read or any file was rejected.
+ */
+gboolean mom_policy_set_add_dir(MomPolicySet *set, const char *dir, GPtrArray *diags,
+                                GError **error);
+
+/** mom_policy_set_remove: Returns: TRUE when the policy @name existed and was removed. */
+gboolean mom_policy_set_remove(MomPolicySet *set, const char *name);
+/** mom_policy_set_clear: Removes every policy. */
+void mom_policy_set_clear(MomPolicySet *set);
+/** mom_policy_set_names: Returns: (transfer container) the policy names in evaluation order. */
+GPtrArray *mom_policy_set_names(const MomPolicySet *set);
+/** mom_policy_set_get_text: Returns: (transfer none) the source of policy @name, or NULL. */
+const char *mom_policy_set_get_text(const MomPolicySet *set, const char *name);
+
+/* The outcome of one evaluation. */
+typedef struct {
+    gboolean ok;       /* FALSE when an error outside any guest iteration aborted the run */
+    GPtrArray *errors; /* MomPolicyDiag: the aborting error and per-guest errors */
+    GPtrArray *debug;  /* MomPolicyDiag (severity DEBUG): one per (debug ...) call */
+    GArray *results;   /* MomValue: top-level results in order, if asked for */
+    guint64 steps;     /* evaluation steps used */
+} MomPolicyRun;
+
+/** mom_policy_run_free: Frees @run. */
+void mom_policy_run_free(MomPolicyRun *run);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomPolicyRun, mom_policy_run_free)
+
+typedef enum {
+    MOM_POLICY_EVAL_NONE = 0,
+    MOM_POLICY_EVAL_KEEP_RESULTS = 1 << 0, /* fill MomPolicyRun.results */
+} MomPolicyEvalFlags;
+
+/**
+ * mom_policy_set_evaluate:
+ * Evaluates every policy of @set in name order, from a fresh global scope,
+ * with Host bound to @host and Guests to @guests (MomEntity pointers, not
+ * owned).  The entities' controls and errors are replaced by this run's.
+ * When the run aborts, every entity's controls are cleared: nothing is
+ * half-applied.  Returns: (transfer full) the outcome, never NULL.
+ */
+MomPolicyRun *mom_policy_set_evaluate(MomPolicySet *set, MomEntity *host, GPtrArray *guests,
+                                      MomPolicyEvalFlags flags);
+
+G_END_DECLS

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Entities: the Host and the guests as a policy sees them.  Each keeps a
+ * ring buffer of samples over a shared schema, its properties, its
+ * persistent variables, and the controls and error of the last evaluation.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "policy-entity.h"
+
+struct _MomSchema {
+    int ref;
+    GPtrArray *names;
+    GHashTable *index; /* name -> index + 1 */
+};
+
+MomSchema *
+mom_schema_new(const char *const *fields, guint n_fields)
+{
+    MomSchema *s = g_new0(MomSchema, 1);
+
+    s->ref = 1;
+    s->names = g_ptr_array_new_with_free_func(g_free);
+    s->index = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < n_fields; i++) {
+        if (g_hash_table_contains(s->index, fields[i]))
+            continue;
+        char *name = g_strdup(fields[i]);
+        g_ptr_array_add(s->names, name);
+        g_hash_table_insert(s->index, name, GUINT_TO_POINTER(s->names->len));
+    }
+    return s;
+}
+
+MomSchema *
+mom_schema_ref(MomSchema *schema)
+{
+    schema->ref++;
+    return schema;
+}
+
+void
+mom_schema_unref(MomSchema *schema)
+{
+    if (schema && --schema->ref == 0) {
+        g_hash_table_destroy(schema->index);
+        g_ptr_array_free(schema->names, TRUE);
+        g_free(schema);
+    }
+}
+
+int
+mom_schema_lookup(const MomSchema *schema, const char *name)
+{
+    return (int)GPOINTER_TO_UINT(g_hash_table_lookup(schema->index, name)) - 1;
+}
+
+guint
+mom_schema_n_fields(const MomSchema *schema)
+{
+    return schema->names->len;
+}
+
+const char *
+mom_schema_field(const MomSchema *schema, guint i)
+{
+    g_return_val_if_fail(i < schema->names->len, NULL);
+    return g_ptr_array_index(schema->names, i);
+}
+
+static void
+value_free(gpointer p)
+{
+    mom_value_clear(p);
+    g_free(p);
+}
+
+static void
+control_clear(gpointer p)
+{
+    MomControl *c = p;
+    g_free(c->name);
+    mom_value_clear(&c->value);
+}
+
+MomEntity *
+mom_entity_new(MomEntityKind kind, const char *name, MomSchema *schema, guint history)
+{
+    MomEntity *e = g_new0(MomEntity, 1);
+
+    e->kind = kind;
+    e->name = g_strdup(name);
+    e->schema = mom_schema_ref(schema);
+    e->n_fields = mom_schema_n_fields(schema);
+    e->capacity = MAX(history, 1);
+    e->samples = g_new0(MomValue, (gsize)e->capacity * MAX(e->n_fields, 1));
+    e->props = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, value_free);
+    e->vars = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, value_free);
+    e->controls = g_array_new(FALSE, TRUE, sizeof(MomControl));
+    g_array_set_clear_func(e->controls, control_clear);
+    return e;
+}
+
+void
+mom_entity_free(MomEntity *e)
+{
+    if (!e)
+        return;
+    for (guint i = 0; i < e->capacity * e->n_fields; i++)
+        mom_value_clear(&e->samples[i]);
+    g_free(e->samples);
+    g_hash_table_destroy(e->props);
+    g_hash_table_destroy(e->vars);
+    g_array_free(e->controls, TRUE);
+    mom_schema_unref(e->schema);
+    g_free(e->error);
+    g_free(e->name);
+    g_free(e);
+}
+
+const char *
+mom_entity_name(const MomEntity *e)
+{
+    return e->name;
+}
+
+MomEntityKind
+mom_entity_kind(const MomEntity *e)
+{
+    return e->kind;
+}
+
+MomSchema *
+mom_entity_schema(const MomEntity *e)
+{
+    return e->schema;
+}
+
+void
+mom_entity_push_sample(MomEntity *e, MomValue *values)
+{
+    guint slot = (e->first + e->count) % e->capacity;
+
+    if (e->count == e->capacity) {
+        slot = e->first;
+        e->first = (e->first + 1) % e->capacity;
+    } else {
+        e->count++;
+    }
+    MomValue *row = &e->samples[slot * e->n_fields];
+    for (guint i = 0; i < e->n_fields; i++) {
+        mom_value_clear(&row[i]);
+        row[i] = values[i];
+    }
+}
+
+guint
+mom_entity_n_samples(const MomEntity *e)
+{
+    return e->count;
+}
+
+static const MomValue nil_value = MOM_VALUE_INIT;
+
+const MomValue *
+mom_entity_stat(const MomEntity *e, guint index)
+{
+    g_return_val_if_fail(index < e->n_fields, &nil_value);
+    if (e->count == 0)
+        return &nil_value;
+    guint newest = (e->first + e->count - 1) % e->capacity;
+    return &e->samples[newest * e->n_fields + index];
+}
+
+double
+mom_entity_stat_avg(const MomEntity *e, guint index)
+{
+    double sum = 0.0;
+    guint n = 0;
+
+    g_return_val_if_fail(index < e->n_fields, 0.0);
+    /* Oldest to newest, so the float sum is the same as MOM's. */
+    for (guint k = 0; k < e->count; k++) {
+        const MomValue *v = &e->samples[((e->first + k) % e->capacity) * e->n_fields + index];
+        switch (v->type) {
+        case MOM_VALUE_INT:
+            sum += (double)v->u.i;
+            n++;
+            break;
+        case MOM_VALUE_FLOAT:
+            sum += v->u.d;
+            n++;
+            break;
+        case MOM_VALUE_BOOL:
+            sum += v->u.b;
+            n++;
+            break;
+        default:
+            break;
+        }
+    }
+    return n ? sum / n : 0.0;
+}
+
+/* Properties and variables outlive an evaluation and even the policy that
+ * set them; a reference is enough because string literals are counted too. */
+static MomValue *
+value_dup(const MomValue *v)
+{
+    MomValue *copy = g_new(MomValue, 1);
+    *copy = mom_value_copy(v);
+    return copy;
+}
+
+void
+mom_entity_set_prop(MomEntity *e, const char *name, const MomValue *value)
+{
+    g_hash_table_replace(e->props, g_strdup(name), value_dup(value));
+}
+
+const MomValue *
+mom_entity_get_prop(const MomEntity *e, const char *name)
+{
+    return g_hash_table_lookup(e->props, name);
+}
+
+void
+mom_entity_set_var(MomEntity *e, const char *name, const MomValue *value)
+{
+    g_hash_table_replace(e->vars, g_strdup(name), value_dup(value));
+}
+
+const MomValue *
+mom_entity_get_var(const MomEntity *e, const char *name)
+{
+    return g_hash_table_lookup(e->vars, name);
+}
+
+guint
+mom_entity_n_controls(const MomEntity *e)
+{
+    return e->controls->len;
+}
+
+const MomControl *
+mom_entity_control(const MomEntity *e, guint i)
+{
+    g_return_val_if_fail(i < e->controls->len, NULL);
+    return &g_array_index(e->controls, MomControl, i);
+}
+
+int
+mom_entity_find_control(const MomEntity *e, const char *name)
+{
+    for (guint i = 0; i < e->controls->len; i++)
+        if (strcmp(g_array_index(e->controls, MomControl, i).name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+const MomValue *
+mom_entity_get_control(const MomEntity *e, const char *name)
+{
+    int i = mom_entity_find_control(e, name);
+    return i < 0 ? NULL : &g_array_index(e->controls, MomControl, i).value;
+}
+
+const char *
+mom_entity_error(const MomEntity *e)
+{
+    return e->error;
+}
+
+void
+mom_entity_reset_run(MomEntity *e)
+{
+    g_array_set_size(e->controls, 0);
+    g_clear_pointer(&e->error, g_free);
+    e->failed = FALSE;
+}

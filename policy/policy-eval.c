@@ -1,0 +1,1377 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The tree-walking evaluator.
+ *
+ * Scoping is dynamic, as in MOM, and implemented by shallow binding: every
+ * atom has a "top" index into one binding stack, and each binding links to
+ * the binding it shadows.  A lookup is then one array access, and leaving a
+ * scope pops its bindings.  Errors propagate as FALSE returns; the first
+ * error of a run is kept with its location and a short call trace.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "policy-builtins.h"
+#include "policy-entity.h"
+#include "policy-eval.h"
+
+/* The evaluator recurses on the C stack; stop well before it runs out.
+ * (Bracket nesting is bounded by the parser, so only calls can go deep.) */
+#define STACK_BUDGET (4u << 20)
+/* Strings and lists made by + and * are bounded so a policy cannot eat
+ * the daemon's memory. */
+#define MAX_SEQUENCE_BYTES (1u << 24)
+/* (debug ...) lines kept per run; the rest are counted. */
+#define MAX_DEBUG_LINES 10000
+/* Call sites shown under a runtime error. */
+#define MAX_TRACE 4
+
+typedef struct {
+    MomValue v;
+    guint atom;
+    int prev; /* the binding this one shadows, or -1 */
+    guint frame;
+} Binding;
+
+typedef struct {
+    guint atom;
+    guint n_params;
+    guint *params;
+    MomNode *body;
+    MomNode *def; /* where it was defined */
+} Func;
+
+typedef struct {
+    MomEntity *entity;
+    char *name;
+    gboolean had_old;
+    MomControl old;
+} JournalEntry;
+
+typedef struct {
+    const MomNode *site;
+    guint atom;
+} CallSite;
+
+struct _MomEval {
+    MomPolicySet *set;
+    GArray *bindings; /* Binding */
+    GArray *frames;   /* guint: first binding index of each open scope */
+    int *top;         /* atom -> innermost binding, or -1 */
+    guint n_atoms;
+    Func **funcs; /* atom -> function defined this run */
+    GPtrArray *func_store;
+    GArray *journal; /* JournalEntry, while inside a guest iteration */
+    guint isolation;
+    GArray *calls; /* CallSite */
+    guint64 steps;
+    guint64 max_steps;
+    guint max_depth;
+    const char *stack_base;
+    MomPolicyRun *run;
+    guint debug_dropped;
+    /* the pending error */
+    gboolean failed;
+    gboolean fatal; /* a limit was hit: not confined to one guest */
+    MomPolicyDiag *error;
+    GPtrArray *notes;
+    /* atoms known in advance */
+    guint a_nil, a_abs, a_debug, a_host, a_guests;
+    guint a_methods[MOM_FN_GET_VAR + 1];
+};
+
+static gboolean eval(MomEval *ev, const MomNode *n, MomValue *out);
+
+/* ---- errors ---------------------------------------------------------------- */
+
+static const char *
+atom_name(MomEval *ev, guint atom)
+{
+    return g_ptr_array_index(ev->set->atoms.names, atom);
+}
+
+static MomPolicyDiag *
+diag_at(MomEval *ev, MomDiagSeverity severity, const MomNode *n, char *message)
+{
+    return mom_diag_new(severity, mom_policy_set_file(ev->set, n->file),
+                        mom_policy_set_file_text(ev->set, n->file), n->line, n->col, n->end_col,
+                        message);
+}
+
+static gboolean G_GNUC_PRINTF(3, 4)
+fail(MomEval *ev, const MomNode *n, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (ev->failed)
+        return FALSE;
+    va_start(ap, fmt);
+    char *message = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    ev->failed = TRUE;
+    ev->error = diag_at(ev, MOM_DIAG_ERROR, n, message);
+    ev->notes = g_ptr_array_new_with_free_func((GDestroyNotify)mom_policy_diag_free);
+    for (guint i = ev->calls->len, shown = 0; i-- > 0 && shown < MAX_TRACE; shown++) {
+        const CallSite *c = &g_array_index(ev->calls, CallSite, i);
+        g_ptr_array_add(ev->notes,
+                        diag_at(ev, MOM_DIAG_NOTE, c->site,
+                                g_strdup_printf("in the call of function '%s' from here",
+                                                atom_name(ev, c->atom))));
+    }
+    return FALSE;
+}
+
+#define fail_fatal(ev, n, ...) (fail(ev, n, __VA_ARGS__), (ev)->fatal = TRUE, FALSE)
+
+static void
+clear_error(MomEval *ev)
+{
+    ev->failed = FALSE;
+    ev->fatal = FALSE;
+    g_clear_pointer(&ev->error, mom_policy_diag_free);
+    g_clear_pointer(&ev->notes, g_ptr_array_unref);
+}
+
+/* Moves the pending error (and its notes) into @errors, naming @entity. */
+static MomPolicyDiag *
+take_error(MomEval *ev, const char *entity, GPtrArray *errors)
+{
+    MomPolicyDiag *d = g_steal_pointer(&ev->error);
+
+    d->entity = g_strdup(entity);
+    g_ptr_array_add(errors, d);
+    for (guint i = 0; i < ev->notes->len; i++)
+        g_ptr_array_add(errors, g_steal_pointer(&g_ptr_array_index(ev->notes, i)));
+    clear_error(ev);
+    return d;
+}
+
+/* ---- scopes ----------------------------------------------------------------- */
+
+static void
+scope_enter(MomEval *ev)
+{
+    guint start = ev->bindings->len;
+    g_array_append_val(ev->frames, start);
+}
+
+static void
+scope_leave(MomEval *ev)
+{
+    guint start = g_array_index(ev->frames, guint, ev->frames->len - 1);
+
+    for (guint i = ev->bindings->len; i-- > start;) {
+        Binding *b = &g_array_index(ev->bindings, Binding, i);
+        ev->top[b->atom] = b->prev;
+        mom_value_clear(&b->v);
+    }
+    g_array_set_size(ev->bindings, start);
+    g_array_set_size(ev->frames, ev->frames->len - 1);
+}
+
+static guint
+current_frame(MomEval *ev)
+{
+    return ev->frames->len;
+}
+
+/* defvar: binds in the innermost scope unless the name is already there.
+ * Takes @v; returns a new reference to the value the name now has. */
+static MomValue
+scope_defvar(MomEval *ev, guint atom, MomValue v)
+{
+    int t = ev->top[atom];
+
+    if (t >= 0 && g_array_index(ev->bindings, Binding, t).frame == current_frame(ev)) {
+        mom_value_clear(&v);
+        return mom_value_copy(&g_array_index(ev->bindings, Binding, t).v);
+    }
+    Binding b = {v, atom, t, current_frame(ev)};
+    g_array_append_val(ev->bindings, b);
+    ev->top[atom] = (int)ev->bindings->len - 1;
+    return mom_value_copy(&v);
+}
+
+/* ---- entities ---------------------------------------------------------------- */
+
+/* Resolves @member of the value @v: an entity's method or declared field.
+ * Returns FALSE when @v has no such member, so the lookup goes on outward. */
+static gboolean
+member_of(MomEval *ev, const MomValue *v, const MomNode *sym, MomValue *out)
+{
+    if (v->type != MOM_VALUE_ENTITY)
+        return FALSE;
+    guint member = sym->u.sym.member;
+    for (guint fn = MOM_FN_STAT; fn <= MOM_FN_GET_VAR; fn++) {
+        if (ev->a_methods[fn] == member) {
+            *out = (MomValue){.type = MOM_VALUE_FUNCTION, .fn = (guint16)fn, .u.e = v->u.e};
+            return TRUE;
+        }
+    }
+    MomEntity *e = v->u.e;
+    MomNode *cache = (MomNode *)sym; /* the per-node schema cache is not policy state */
+    if (cache->u.sym.cache_schema != e->schema) {
+        cache->u.sym.cache_schema = e->schema;
+        cache->u.sym.cache_index = mom_schema_lookup(e->schema, atom_name(ev, member));
+    }
+    if (cache->u.sym.cache_index < 0)
+        return FALSE;
+    *out = mom_value_copy(mom_entity_stat(e, (guint)cache->u.sym.cache_index));
+    return TRUE;
+}
+
+/* Looks @sym up as a variable, MOM's way: "a.b" finds the innermost "a"
+ * that has a member "b".  Returns FALSE (no error set) when nothing matches. */
+static gboolean
+lookup(MomEval *ev, const MomNode *sym, MomValue *out)
+{
+    int t = ev->top[sym->u.sym.base];
+
+    if (sym->u.sym.member == 0) {
+        if (t < 0)
+            return FALSE;
+        *out = mom_value_copy(&g_array_index(ev->bindings, Binding, t).v);
+        return TRUE;
+    }
+    for (; t >= 0; t = g_array_index(ev->bindings, Binding, t).prev)
+        if (member_of(ev, &g_array_index(ev->bindings, Binding, t).v, sym, out))
+            return TRUE;
+    return FALSE;
+}
+
+static const char *
+entity_label(const MomEntity *e)
+{
+    return e->kind == MOM_ENTITY_HOST ? "Host" : e->name;
+}
+
+static gboolean
+field_arg(MomEval *ev, const MomNode *n, MomEntity *e, const char *method, const MomValue *arg,
+          int *index)
+{
+    if (arg->type != MOM_VALUE_STRING)
+        return fail(ev, n, "'%s.%s' needs a field name string, got %s", entity_label(e), method,
+                    mom_value_type_name(arg->type));
+    *index = mom_schema_lookup(e->schema, arg->u.s->data);
+    if (*index < 0)
+        return fail(ev, n, "%s has no field \"%s\"", entity_label(e), arg->u.s->data);
+    return TRUE;
+}
+
+static gboolean
+name_arg(MomEval *ev, const MomNode *n, MomEntity *e, const char *method, const char *what,
+         const MomValue *arg)
+{
+    if (arg->type != MOM_VALUE_STRING)
+        return fail(ev, n, "'%s.%s' needs a %s name string, got %s", entity_label(e), method,
+                    what, mom_value_type_name(arg->type));
+    return TRUE;
+}
+
+static void
+journal_clear_entry(JournalEntry *j)
+{
+    g_free(j->name);
+    if (j->had_old) {
+        g_free(j->old.name);
+        mom_value_clear(&j->old.value);
+    }
+}
+
+static void
+set_control(MomEval *ev, const MomNode *n, MomEntity *e, const char *name, const MomValue *v)
+{
+    if (e->failed)
+        return; /* this guest's controls are discarded for the cycle */
+    int i = mom_entity_find_control(e, name);
+    if (ev->isolation > 0) {
+        JournalEntry j = {e, g_strdup(name), i >= 0, {0}};
+        if (i >= 0) {
+            MomControl *c = &g_array_index(e->controls, MomControl, i);
+            j.old = *c;
+            j.old.name = g_strdup(c->name);
+            j.old.value = mom_value_copy(&c->value);
+        }
+        g_array_append_val(ev->journal, j);
+    }
+    MomControl c = {NULL, mom_value_copy(v), mom_policy_set_file(ev->set, n->file), n->line,
+                    n->col};
+    if (i >= 0) {
+        MomControl *old = &g_array_index(e->controls, MomControl, i);
+        mom_value_clear(&old->value);
+        old->value = c.value;
+        old->file = c.file;
+        old->line = c.line;
+        old->col = c.col;
+    } else {
+        c.name = g_strdup(name);
+        g_array_append_val(e->controls, c);
+    }
+}
+
+/* Undoes the controls set since journal position @mark. */
+static void
+journal_rollback(MomEval *ev, guint mark)
+{
+    for (guint k = ev->journal->len; k-- > mark;) {
+        JournalEntry *j = &g_array_index(ev->journal, JournalEntry, k);
+        int i = mom_entity_find_control(j->entity, j->name);
+        if (j->had_old && i >= 0) {
+            MomControl *c = &g_array_index(j->entity->controls, MomControl, i);
+            mom_value_clear(&c->value);
+            c->value = j->old.value;
+            c->file = j->old.file;
+            c->line = j->old.line;
+            c->col = j->old.col;
+            j->old.value = (MomValue)MOM_VALUE_INIT;
+        } else if (i >= 0) {
+            g_array_remove_index(j->entity->controls, i);
+        }
+        journal_clear_entry(j);
+    }
+    g_array_set_size(ev->journal, mark);
+}
+
+static void
+journal_drop(MomEval *ev)
+{
+    for (guint k = 0; k < ev->journal->len; k++)
+        journal_clear_entry(&g_array_index(ev->journal, JournalEntry, k));
+    g_array_set_size(ev->journal, 0);
+}
+
+static gboolean
+add_debug(MomEval *ev, const MomNode *n, MomValue *args, guint n_args)
+{
+    if (ev->run->debug->len >= MAX_DEBUG_LINES) {
+        ev->debug_dropped++;
+        return TRUE;
+    }
+    GString *msg = g_string_new(NULL);
+    for (guint i = 0; i < n_args; i++) {
+        if (i)
+            g_string_append_c(msg, ' ');
+        mom_value_repr(&args[i], FALSE, msg);
+    }
+    g_ptr_array_add(ev->run->debug,
+                    diag_at(ev, MOM_DIAG_DEBUG, n, g_string_free(msg, FALSE)));
+    return TRUE;
+}
+
+static const char *const native_usage[] = {
+    [MOM_FN_ABS] = "(abs NUMBER)",
+    [MOM_FN_DEBUG] = "(debug VALUE...)",
+    [MOM_FN_STAT] = "(E.Stat \"field\")",
+    [MOM_FN_STAT_AVG] = "(E.StatAvg \"field\")",
+    [MOM_FN_PROP] = "(E.Prop \"name\")",
+    [MOM_FN_CONTROL] = "(E.Control \"name\" VALUE)",
+    [MOM_FN_GET_CONTROL] = "(E.GetControl \"name\")",
+    [MOM_FN_SET_VAR] = "(E.SetVar \"name\" VALUE)",
+    [MOM_FN_GET_VAR] = "(E.GetVar \"name\")",
+};
+
+static gboolean builtin_abs(MomEval *ev, const MomNode *n, const MomValue *x, MomValue *out);
+
+/* Calls a native function value with evaluated arguments. */
+static gboolean
+call_native(MomEval *ev, const MomNode *n, const MomValue *fnv, MomValue *args, guint n_args,
+            MomValue *out)
+{
+    static const guint8 arity[] = {
+        [MOM_FN_ABS] = 1,     [MOM_FN_STAT] = 1,        [MOM_FN_STAT_AVG] = 1,
+        [MOM_FN_PROP] = 1,    [MOM_FN_CONTROL] = 2,     [MOM_FN_GET_CONTROL] = 1,
+        [MOM_FN_SET_VAR] = 2, [MOM_FN_GET_VAR] = 1,
+    };
+    guint fn = fnv->fn;
+    MomEntity *e = fnv->u.e;
+    int index;
+
+    if (fn == MOM_FN_DEBUG) {
+        if (n_args == 0)
+            return fail(ev, n, "'debug' takes at least 1 argument, got 0; usage: %s",
+                        native_usage[fn]);
+        add_debug(ev, n, args, n_args);
+        *out = mom_value_copy(&args[n_args - 1]);
+        return TRUE;
+    }
+    if (n_args != arity[fn])
+        return fail(ev, n, "'%s' takes exactly %u argument%s, got %u; usage: %s",
+                    fn == MOM_FN_ABS ? "abs" : native_usage[fn] + 3, arity[fn],
+                    arity[fn] == 1 ? "" : "s", n_args, native_usage[fn]);
+
+    switch ((MomNativeFn)fn) {
+    case MOM_FN_ABS:
+        return builtin_abs(ev, n, &args[0], out);
+    case MOM_FN_STAT:
+        if (!field_arg(ev, n, e, "Stat", &args[0], &index))
+            return FALSE;
+        *out = mom_value_copy(mom_entity_stat(e, (guint)index));
+        return TRUE;
+    case MOM_FN_STAT_AVG:
+        if (!field_arg(ev, n, e, "StatAvg", &args[0], &index))
+            return FALSE;
+        *out = mom_value_float(mom_entity_stat_avg(e, (guint)index));
+        return TRUE;
+    case MOM_FN_PROP: {
+        if (!name_arg(ev, n, e, "Prop", "property", &args[0]))
+            return FALSE;
+        const MomValue *p = mom_entity_get_prop(e, args[0].u.s->data);
+        if (!p)
+            return fail(ev, n, "%s has no property \"%s\"", entity_label(e), args[0].u.s->data);
+        *out = mom_value_copy(p);
+        return TRUE;
+    }
+    case MOM_FN_CONTROL:
+        if (!name_arg(ev, n, e, "Control", "control", &args[0]))
+            return FALSE;
+        set_control(ev, n, e, args[0].u.s->data, &args[1]);
+        *out = mom_value_nil();
+        return TRUE;
+    case MOM_FN_GET_CONTROL: {
+        if (!name_arg(ev, n, e, "GetControl", "control", &args[0]))
+            return FALSE;
+        const MomValue *c = mom_entity_get_control(e, args[0].u.s->data);
+        *out = c ? mom_value_copy(c) : mom_value_nil();
+        return TRUE;
+    }
+    case MOM_FN_SET_VAR:
+        if (!name_arg(ev, n, e, "SetVar", "variable", &args[0]))
+            return FALSE;
+        mom_entity_set_var(e, args[0].u.s->data, &args[1]);
+        *out = mom_value_nil();
+        return TRUE;
+    case MOM_FN_GET_VAR: {
+        if (!name_arg(ev, n, e, "GetVar", "variable", &args[0]))
+            return FALSE;
+        const MomValue *v = mom_entity_get_var(e, args[0].u.s->data);
+        *out = v ? mom_value_copy(v) : mom_value_nil();
+        return TRUE;
+    }
+    case MOM_FN_DEBUG:
+        break;
+    }
+    return fail(ev, n, "internal error: unknown native function %u", fn);
+}
+
+/* ---- arithmetic and comparison -------------------------------------------------- */
+
+static gboolean
+is_intlike(const MomValue *v)
+{
+    return v->type == MOM_VALUE_INT || v->type == MOM_VALUE_BOOL;
+}
+
+static gboolean
+is_number(const MomValue *v)
+{
+    return is_intlike(v) || v->type == MOM_VALUE_FLOAT;
+}
+
+static gint64
+as_int(const MomValue *v)
+{
+    return v->type == MOM_VALUE_BOOL ? (gint64)v->u.b : v->u.i;
+}
+
+static double
+as_double(const MomValue *v)
+{
+    return v->type == MOM_VALUE_FLOAT ? v->u.d : (double)as_int(v);
+}
+
+static gboolean
+type_error(MomEval *ev, const MomNode *n, const char *verb, const MomValue *a, const MomValue *b)
+{
+    return fail(ev, n, "cannot %s %s and %s", verb, mom_value_type_name(a->type),
+                mom_value_type_name(b->type));
+}
+
+static gboolean
+repeat(MomEval *ev, const MomNode *n, const MomValue *seq, gint64 count, MomValue *out)
+{
+    gsize unit = seq->type == MOM_VALUE_STRING ? seq->u.s->len
+                                               : seq->u.l->len * sizeof(MomValue);
+    if (count < 0)
+        count = 0;
+    if (unit > 0 && (guint64)count > MAX_SEQUENCE_BYTES / unit)
+        return fail(ev, n, "the result of '*' would exceed %u bytes", MAX_SEQUENCE_BYTES);
+    if (seq->type == MOM_VALUE_STRING) {
+        gsize len = seq->u.s->len;
+        MomString *s = mom_string_new("", 0);
+        s = g_realloc(s, sizeof(MomString) + len * count + 1);
+        for (gint64 k = 0; k < count; k++)
+            memcpy(s->data + len * k, seq->u.s->data, len);
+        s->len = (guint)(len * count);
+        s->data[s->len] = '\0';
+        *out = (MomValue){.type = MOM_VALUE_STRING, .u.s = s};
+    } else {
+        guint len = seq->u.l->len;
+        MomList *l = mom_list_new((guint)(len * count));
+        for (guint i = 0; i < l->len; i++)
+            l->items[i] = mom_value_copy(&seq->u.l->items[i % len]);
+        *out = (MomValue){.type = MOM_VALUE_LIST, .u.l = l};
+    }
+    return TRUE;
+}
+
+static gboolean
+concat(MomEval *ev, const MomNode *n, const MomValue *a, const MomValue *b, MomValue *out)
+{
+    if (a->type == MOM_VALUE_STRING) {
+        gsize len = (gsize)a->u.s->len + b->u.s->len;
+        if (len > MAX_SEQUENCE_BYTES)
+            return fail(ev, n, "the result of '+' would exceed %u bytes", MAX_SEQUENCE_BYTES);
+        MomString *s = mom_string_new(a->u.s->data, len);
+        memcpy(s->data + a->u.s->len, b->u.s->data, b->u.s->len);
+        s->data[len] = '\0';
+        *out = (MomValue){.type = MOM_VALUE_STRING, .u.s = s};
+        return TRUE;
+    }
+    guint la = a->u.l->len, lb = b->u.l->len;
+    if ((gsize)(la + lb) * sizeof(MomValue) > MAX_SEQUENCE_BYTES)
+        return fail(ev, n, "the result of '+' would exceed %u bytes", MAX_SEQUENCE_BYTES);
+    MomList *l = mom_list_new(la + lb);
+    for (guint i = 0; i < la; i++)
+        l->items[i] = mom_value_copy(&a->u.l->items[i]);
+    for (guint i = 0; i < lb; i++)
+        l->items[la + i] = mom_value_copy(&b->u.l->items[i]);
+    *out = (MomValue){.type = MOM_VALUE_LIST, .u.l = l};
+    return TRUE;
+}
+
+static gboolean
+arith(MomEval *ev, const MomNode *n, guint form, const MomValue *a, const MomValue *b,
+      MomValue *out)
+{
+    static const char *const verbs[] = {[MOM_FORM_ADD] = "add",
+                                        [MOM_FORM_SUB] = "subtract",
+                                        [MOM_FORM_MUL] = "multiply",
+                                        [MOM_FORM_DIV] = "divide"};
+    if (is_intlike(a) && is_intlike(b) && form != MOM_FORM_DIV) {
+        gint64 x = as_int(a), y = as_int(b), r;
+        gboolean overflow = form == MOM_FORM_ADD   ? __builtin_add_overflow(x, y, &r)
+                            : form == MOM_FORM_SUB ? __builtin_sub_overflow(x, y, &r)
+                                                   : __builtin_mul_overflow(x, y, &r);
+        if (overflow)
+            return fail(ev, n,
+                        "integer overflow: %" G_GINT64_FORMAT " %s %" G_GINT64_FORMAT
+                        " does not fit in 64 bits",
+                        x, mom_form_get(form)->name, y);
+        *out = mom_value_int(r);
+        return TRUE;
+    }
+    if (is_number(a) && is_number(b)) {
+        double x = as_double(a), y = as_double(b);
+        switch (form) {
+        case MOM_FORM_ADD:
+            *out = mom_value_float(x + y);
+            break;
+        case MOM_FORM_SUB:
+            *out = mom_value_float(x - y);
+            break;
+        case MOM_FORM_MUL:
+            *out = mom_value_float(x * y);
+            break;
+        default:
+            if (y == 0.0)
+                return fail(ev, n, "division by zero");
+            if (is_intlike(a) && is_intlike(b))
+                *out = mom_value_float((double)((long double)as_int(a) / as_int(b)));
+            else
+                *out = mom_value_float(x / y);
+            break;
+        }
+        return TRUE;
+    }
+    if (form == MOM_FORM_ADD && a->type == b->type &&
+        (a->type == MOM_VALUE_STRING || a->type == MOM_VALUE_LIST))
+        return concat(ev, n, a, b, out);
+    if (form == MOM_FORM_MUL) {
+        if (is_intlike(a) && (b->type == MOM_VALUE_STRING || b->type == MOM_VALUE_LIST))
+            return repeat(ev, n, b, as_int(a), out);
+        if (is_intlike(b) && (a->type == MOM_VALUE_STRING || a->type == MOM_VALUE_LIST))
+            return repeat(ev, n, a, as_int(b), out);
+    }
+    return type_error(ev, n, verbs[form], a, b);
+}
+
+/* Exact numeric comparison, as Python compares int and float.
+ * Returns -1, 0, 1, or 2 when unordered (nan). */
+static int
+num_cmp(const MomValue *a, const MomValue *b)
+{
+    if (is_intlike(a) && is_intlike(b)) {
+        gint64 x = as_int(a), y = as_int(b);
+        return x < y ? -1 : x > y;
+    }
+    /* long double holds every int64 exactly on the platforms we build for */
+    long double x = is_intlike(a) ? (long double)as_int(a) : a->u.d;
+    long double y = is_intlike(b) ? (long double)as_int(b) : b->u.d;
+    if (isnan(x) || isnan(y))
+        return 2;
+    return x < y ? -1 : x > y;
+}
+
+static int
+str_cmp(const MomString *a, const MomString *b)
+{
+    int c = memcmp(a->data, b->data, MIN(a->len, b->len));
+    if (c)
+        return c < 0 ? -1 : 1;
+    return a->len < b->len ? -1 : a->len > b->len;
+}
+
+static gboolean
+values_equal(const MomValue *a, const MomValue *b)
+{
+    if (is_number(a) && is_number(b))
+        return num_cmp(a, b) == 0;
+    if (a->type != b->type)
+        return FALSE;
+    switch ((MomValueType)a->type) {
+    case MOM_VALUE_NIL:
+        return TRUE;
+    case MOM_VALUE_STRING:
+        return str_cmp(a->u.s, b->u.s) == 0;
+    case MOM_VALUE_LIST:
+        if (a->u.l->len != b->u.l->len)
+            return FALSE;
+        for (guint i = 0; i < a->u.l->len; i++)
+            if (!values_equal(&a->u.l->items[i], &b->u.l->items[i]))
+                return FALSE;
+        return TRUE;
+    case MOM_VALUE_ENTITY:
+        return a->u.e == b->u.e;
+    case MOM_VALUE_FUNCTION:
+        return a->fn == b->fn && a->u.e == b->u.e;
+    default:
+        return FALSE;
+    }
+}
+
+/* Orders two values for < > <= >= min max.  Returns FALSE (error set) when
+ * they cannot be ordered. */
+static gboolean
+order(MomEval *ev, const MomNode *n, const char *op, const MomValue *a, const MomValue *b,
+      int *cmp)
+{
+    if (is_number(a) && is_number(b)) {
+        *cmp = num_cmp(a, b);
+        return TRUE;
+    }
+    if (a->type == MOM_VALUE_STRING && b->type == MOM_VALUE_STRING) {
+        *cmp = str_cmp(a->u.s, b->u.s);
+        return TRUE;
+    }
+    return fail(ev, n, "cannot order %s and %s with '%s'", mom_value_type_name(a->type),
+                mom_value_type_name(b->type), op);
+}
+
+static gboolean
+compare(MomEval *ev, const MomNode *n, guint form, const MomValue *a, const MomValue *b,
+        MomValue *out)
+{
+    int c;
+
+    if (form == MOM_FORM_EQ || form == MOM_FORM_NE) {
+        gboolean eq = values_equal(a, b);
+        *out = mom_value_bool(form == MOM_FORM_EQ ? eq : !eq);
+        return TRUE;
+    }
+    if (!order(ev, n, mom_form_get(form)->name, a, b, &c))
+        return FALSE;
+    gboolean r = FALSE;
+    if (c != 2) {
+        switch (form) {
+        case MOM_FORM_LT:
+            r = c < 0;
+            break;
+        case MOM_FORM_GT:
+            r = c > 0;
+            break;
+        case MOM_FORM_LE:
+            r = c <= 0;
+            break;
+        default:
+            r = c >= 0;
+            break;
+        }
+    }
+    *out = mom_value_bool(r);
+    return TRUE;
+}
+
+static gboolean
+shift(MomEval *ev, const MomNode *n, guint form, const MomValue *a, const MomValue *b,
+      MomValue *out)
+{
+    const char *op = mom_form_get(form)->name;
+
+    if (!is_intlike(a) || !is_intlike(b))
+        return fail(ev, n, "'%s' needs two integers, got %s and %s", op,
+                    mom_value_type_name(a->type), mom_value_type_name(b->type));
+    gint64 x = as_int(a), c = as_int(b);
+    if (c < 0)
+        return fail(ev, n, "negative shift count %" G_GINT64_FORMAT, c);
+    if (form == MOM_FORM_SHR) {
+        *out = mom_value_int(c >= 64 ? (x < 0 ? -1 : 0) : x >> c);
+        return TRUE;
+    }
+    if (x != 0 && (c >= 63 || (x > 0 ? x > (G_MAXINT64 >> c) : x < (G_MININT64 >> c))))
+        return fail(ev, n,
+                    "integer overflow: %" G_GINT64_FORMAT " << %" G_GINT64_FORMAT
+                    " does not fit in 64 bits",
+                    x, c);
+    *out = mom_value_int(x == 0 ? 0 : (gint64)((guint64)x << c));
+    return TRUE;
+}
+
+static gboolean
+builtin_abs(MomEval *ev, const MomNode *n, const MomValue *x, MomValue *out)
+{
+    if (x->type == MOM_VALUE_FLOAT) {
+        *out = mom_value_float(fabs(x->u.d));
+        return TRUE;
+    }
+    if (!is_intlike(x))
+        return fail(ev, n, "'abs' needs a number, got %s", mom_value_type_name(x->type));
+    gint64 i = as_int(x);
+    if (i == G_MININT64)
+        return fail(ev, n, "integer overflow: abs(%" G_GINT64_FORMAT ") does not fit in 64 bits",
+                    i);
+    *out = mom_value_int(i < 0 ? -i : i);
+    return TRUE;
+}
+
+static gboolean
+is_empty(const MomValue *v)
+{
+    return v->type == MOM_VALUE_NIL || (v->type == MOM_VALUE_STRING && v->u.s->len == 0) ||
+           (v->type == MOM_VALUE_LIST && v->u.l->len == 0);
+}
+
+/* Forms whose arguments are evaluated first. */
+static gboolean
+call_function_form(MomEval *ev, const MomNode *n, guint form, MomValue *args, guint n_args,
+                   MomValue *out)
+{
+    switch ((MomFormId)form) {
+    case MOM_FORM_ADD:
+    case MOM_FORM_SUB:
+    case MOM_FORM_MUL:
+    case MOM_FORM_DIV:
+        return arith(ev, n, form, &args[0], &args[1], out);
+    case MOM_FORM_LT:
+    case MOM_FORM_GT:
+    case MOM_FORM_LE:
+    case MOM_FORM_GE:
+    case MOM_FORM_EQ:
+    case MOM_FORM_NE:
+        return compare(ev, n, form, &args[0], &args[1], out);
+    case MOM_FORM_SHL:
+    case MOM_FORM_SHR:
+        return shift(ev, n, form, &args[0], &args[1], out);
+    case MOM_FORM_NOT:
+        *out = mom_value_bool(!mom_value_truthy(&args[0]));
+        return TRUE;
+    case MOM_FORM_MIN:
+    case MOM_FORM_MAX: {
+        guint best = 0;
+        for (guint i = 1; i < n_args; i++) {
+            int c;
+            if (!order(ev, n, mom_form_get(form)->name, &args[i], &args[best], &c))
+                return FALSE;
+            /* strict, so the first of equal extremes wins */
+            if (c != 2 && (form == MOM_FORM_MIN ? c < 0 : c > 0))
+                best = i;
+        }
+        *out = mom_value_copy(&args[best]);
+        return TRUE;
+    }
+    case MOM_FORM_NULL: {
+        gboolean all = TRUE;
+        for (guint i = 0; i < n_args && all; i++)
+            all = is_empty(&args[i]);
+        *out = mom_value_bool(all);
+        return TRUE;
+    }
+    case MOM_FORM_VALID: {
+        gboolean none_nil = TRUE;
+        for (guint i = 0; i < n_args && none_nil; i++)
+            none_nil = args[i].type != MOM_VALUE_NIL;
+        *out = mom_value_bool(none_nil);
+        return TRUE;
+    }
+    default:
+        return fail(ev, n, "internal error: form %u is not a function", form);
+    }
+}
+
+/* ---- special forms ---------------------------------------------------------------- */
+
+static const MomNode *
+arg_node(const MomNode *n, guint i)
+{
+    return n->u.list.items[i];
+}
+
+static const char *
+node_kind_name(const MomNode *n)
+{
+    switch ((MomNodeKind)n->kind) {
+    case MOM_NODE_INT:
+        return "an integer";
+    case MOM_NODE_FLOAT:
+        return "a float";
+    case MOM_NODE_STRING:
+        return "a string";
+    case MOM_NODE_SYMBOL:
+        return "a symbol";
+    case MOM_NODE_OP:
+        return "an operator";
+    case MOM_NODE_LIST:
+        return "a list";
+    }
+    return "a value";
+}
+
+static gboolean
+need_symbol(MomEval *ev, const MomNode *form_node, const MomNode *a, const char *form,
+            const char *what)
+{
+    if (a->kind == MOM_NODE_SYMBOL)
+        return TRUE;
+    return fail(ev, a, "'%s' needs %s here, got %s", form, what, node_kind_name(a));
+}
+
+static gboolean
+need_list(MomEval *ev, const MomNode *a, const char *form, const char *what)
+{
+    if (a->kind == MOM_NODE_LIST && a->bracket != '{')
+        return TRUE;
+    return fail(ev, a, "'%s' needs %s written in ( ) or [ ], got %s", form, what,
+                a->kind == MOM_NODE_LIST ? "a { } block" : node_kind_name(a));
+}
+
+static gboolean
+form_defvar_set(MomEval *ev, const MomNode *n, guint form, MomValue *out)
+{
+    const char *name = mom_form_get(form)->name;
+    const MomNode *sym = arg_node(n, 1);
+    MomValue v;
+
+    if (!need_symbol(ev, n, sym, name, "a variable name"))
+        return FALSE;
+    if (!eval(ev, arg_node(n, 2), &v))
+        return FALSE;
+    guint atom = sym->u.sym.atom;
+    if (form == MOM_FORM_DEFVAR) {
+        *out = scope_defvar(ev, atom, v);
+        return TRUE;
+    }
+    int t = ev->top[atom];
+    if (t < 0) {
+        mom_value_clear(&v);
+        return fail(ev, sym, "undefined symbol %s", atom_name(ev, atom));
+    }
+    Binding *b = &g_array_index(ev->bindings, Binding, t);
+    mom_value_clear(&b->v);
+    b->v = v;
+    *out = mom_value_copy(&v);
+    return TRUE;
+}
+
+static gboolean
+form_def(MomEval *ev, const MomNode *n, guint form, MomValue *out)
+{
+    const char *fname = mom_form_get(form)->name;
+    const MomNode *sym = arg_node(n, 1), *params = arg_node(n, 2);
+
+    if (!need_symbol(ev, n, sym, fname, "a function name") ||
+        !need_list(ev, params, fname, "a parameter list"))
+        return FALSE;
+    for (guint i = 0; i < params->u.list.n; i++) {
+        const MomNode *p = params->u.list.items[i];
+        if (p->kind != MOM_NODE_SYMBOL)
+            return fail(ev, p, "parameter %u of function '%s' must be a name, got %s", i + 1,
+                        atom_name(ev, sym->u.sym.atom), node_kind_name(p));
+    }
+    Func *f = g_new0(Func, 1);
+    f->atom = sym->u.sym.atom;
+    f->n_params = params->u.list.n;
+    f->params = g_new(guint, MAX(f->n_params, 1));
+    for (guint i = 0; i < f->n_params; i++)
+        f->params[i] = params->u.list.items[i]->u.sym.atom;
+    f->body = (MomNode *)arg_node(n, 3);
+    f->def = (MomNode *)n;
+    g_ptr_array_add(ev->func_store, f);
+    ev->funcs[f->atom] = f; /* functions are global, wherever def runs */
+    *out = mom_value_string(atom_name(ev, f->atom), -1);
+    return TRUE;
+}
+
+static gboolean
+form_let(MomEval *ev, const MomNode *n, MomValue *out)
+{
+    const MomNode *binds = arg_node(n, 1);
+    gboolean ok = TRUE;
+
+    if (!need_list(ev, binds, "let", "a list of (name value) pairs"))
+        return FALSE;
+    for (guint i = 0; i < binds->u.list.n; i++) {
+        const MomNode *b = binds->u.list.items[i];
+        if (b->kind != MOM_NODE_LIST || b->bracket == '{' || b->u.list.n != 2 ||
+            b->u.list.items[0]->kind != MOM_NODE_SYMBOL)
+            return fail(ev, b, "'let' binding %u must be a (name value) pair", i + 1);
+    }
+    scope_enter(ev);
+    for (guint i = 0; ok && i < binds->u.list.n; i++) {
+        const MomNode *b = binds->u.list.items[i];
+        MomValue v;
+        ok = eval(ev, b->u.list.items[1], &v);
+        if (ok) {
+            MomValue bound = scope_defvar(ev, b->u.list.items[0]->u.sym.atom, v);
+            mom_value_clear(&bound);
+        }
+    }
+    *out = mom_value_nil();
+    for (guint i = 2; ok && i < n->u.list.n; i++) {
+        mom_value_clear(out);
+        ok = eval(ev, arg_node(n, i), out);
+    }
+    scope_leave(ev);
+    return ok;
+}
+
+static gboolean
+form_with(MomEval *ev, const MomNode *n, MomValue *out)
+{
+    const MomNode *lsym = arg_node(n, 1), *var = arg_node(n, 2), *body = arg_node(n, 3);
+    MomValue list;
+
+    if (!need_symbol(ev, n, lsym, "with", "the name of a list variable") ||
+        !need_symbol(ev, n, var, "with", "a loop variable name"))
+        return FALSE;
+    if (!lookup(ev, lsym, &list))
+        return fail(ev, lsym, "undefined symbol %s", atom_name(ev, lsym->u.sym.atom));
+    if (list.type != MOM_VALUE_LIST) {
+        fail(ev, lsym, "'with' needs a list, but %s is %s", atom_name(ev, lsym->u.sym.atom),
+             mom_value_type_name(list.type));
+        mom_value_clear(&list);
+        return FALSE;
+    }
+    MomList *items = list.u.l;
+    MomList *results = mom_list_new(items->len);
+    gboolean ok = TRUE;
+    for (guint i = 0; ok && i < items->len; i++) {
+        const MomValue *item = &items->items[i];
+        gboolean isolate = item->type == MOM_VALUE_ENTITY && item->u.e->kind == MOM_ENTITY_GUEST;
+        guint mark = ev->journal->len;
+
+        scope_enter(ev);
+        MomValue bound = scope_defvar(ev, var->u.sym.atom, mom_value_copy(item));
+        mom_value_clear(&bound);
+        ev->isolation += isolate;
+        ok = eval(ev, body, &results->items[i]);
+        ev->isolation -= isolate;
+        scope_leave(ev);
+
+        if (!ok && isolate && !ev->fatal) {
+            /* Only this guest's decisions are lost; the others go on. */
+            MomEntity *g = item->u.e;
+            journal_rollback(ev, mark);
+            g_array_set_size(g->controls, 0);
+            g->failed = TRUE;
+            MomPolicyDiag *d = take_error(ev, g->name, ev->run->errors);
+            g_free(g->error);
+            g->error = mom_policy_diag_format_line(d);
+            ok = TRUE;
+        }
+        if (ev->isolation == 0)
+            journal_drop(ev);
+    }
+    mom_value_clear(&list);
+    *out = (MomValue){.type = MOM_VALUE_LIST, .u.l = results};
+    return ok;
+}
+
+static gboolean
+special_form(MomEval *ev, const MomNode *n, guint form, MomValue *out)
+{
+    switch ((MomFormId)form) {
+    case MOM_FORM_DEFVAR:
+    case MOM_FORM_SET:
+    case MOM_FORM_SETQ:
+        return form_defvar_set(ev, n, form, out);
+    case MOM_FORM_DEF:
+    case MOM_FORM_DEFUN:
+        return form_def(ev, n, form, out);
+    case MOM_FORM_LET:
+        return form_let(ev, n, out);
+    case MOM_FORM_WITH:
+        return form_with(ev, n, out);
+    case MOM_FORM_IF: {
+        MomValue c;
+        if (!eval(ev, arg_node(n, 1), &c))
+            return FALSE;
+        gboolean t = mom_value_truthy(&c);
+        mom_value_clear(&c);
+        return eval(ev, arg_node(n, t ? 2 : 3), out);
+    }
+    case MOM_FORM_AND:
+    case MOM_FORM_OR:
+        for (guint i = 1; i < n->u.list.n; i++) {
+            if (!eval(ev, arg_node(n, i), out))
+                return FALSE;
+            gboolean t = mom_value_truthy(out);
+            if (i + 1 == n->u.list.n || (form == MOM_FORM_AND ? !t : t))
+                return TRUE;
+            mom_value_clear(out);
+        }
+        return TRUE;
+    default:
+        return fail(ev, n, "internal error: form %u is not special", form);
+    }
+}
+
+/* ---- calls ------------------------------------------------------------------------ */
+
+/* Evaluates @n's items from @first into @args (which has room for them). */
+static gboolean
+eval_args(MomEval *ev, const MomNode *n, guint first, MomValue *args)
+{
+    for (guint i = first; i < n->u.list.n; i++) {
+        if (!eval(ev, n->u.list.items[i], &args[i - first])) {
+            for (guint k = first; k < i; k++)
+                mom_value_clear(&args[k - first]);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+static void
+clear_args(MomValue *args, guint n)
+{
+    for (guint i = 0; i < n; i++)
+        mom_value_clear(&args[i]);
+}
+
+static gboolean
+call_user(MomEval *ev, const MomNode *n, const Func *f, MomValue *out)
+{
+    guint n_args = n->u.list.n - 1;
+    gboolean ok = TRUE;
+
+    if (n_args != f->n_params)
+        return fail(ev, n,
+                    "Function \"%s\" invoked with incorrect arity: it takes %u argument%s, "
+                    "got %u",
+                    atom_name(ev, f->atom), f->n_params, f->n_params == 1 ? "" : "s", n_args);
+    if (ev->calls->len >= ev->max_depth)
+        return fail_fatal(ev, n, "recursion is deeper than the limit of %u calls in '%s'",
+                          ev->max_depth, atom_name(ev, f->atom));
+    CallSite site = {n, f->atom};
+    g_array_append_val(ev->calls, site);
+    /* As in MOM, arguments are evaluated inside the callee's new scope, one
+     * by one, so a later argument sees the parameters already bound. */
+    scope_enter(ev);
+    for (guint i = 0; ok && i < n_args; i++) {
+        MomValue v;
+        ok = eval(ev, n->u.list.items[i + 1], &v);
+        if (ok) {
+            MomValue bound = scope_defvar(ev, f->params[i], v);
+            mom_value_clear(&bound);
+        }
+    }
+    if (ok)
+        ok = eval(ev, f->body, out);
+    scope_leave(ev);
+    g_array_set_size(ev->calls, ev->calls->len - 1);
+    return ok;
+}
+
+#define MAX_STACK_ARGS 8
+
+static gboolean
+eval_list(MomEval *ev, const MomNode *n, MomValue *out)
+{
+    char probe;
+    guint nitems = n->u.list.n;
+
+    if ((gsize)(ev->stack_base - &probe) > STACK_BUDGET)
+        return fail_fatal(ev, n, "the evaluation is nested too deeply");
+    if (n->bracket == '{') {
+        if (nitems == 0)
+            return fail(ev, n, "'{ }' needs at least one expression");
+        *out = mom_value_nil();
+        for (guint i = 0; i < nitems; i++) {
+            mom_value_clear(out);
+            if (!eval(ev, n->u.list.items[i], out))
+                return FALSE;
+        }
+        return TRUE;
+    }
+    if (nitems == 0)
+        return fail(ev, n, "an empty list '()' cannot be evaluated");
+
+    const MomNode *head = n->u.list.items[0];
+    guint form = n->form;
+    const Func *f = NULL;
+    MomValue fnv = MOM_VALUE_INIT;
+
+    if (head->kind == MOM_NODE_SYMBOL) {
+        /* 1. a variable holding a function (entity methods, abs, debug) */
+        if (ev->top[head->u.sym.base] >= 0 && lookup(ev, head, &fnv)) {
+            if (fnv.type != MOM_VALUE_FUNCTION)
+                mom_value_clear(&fnv);
+        }
+        if (fnv.type == MOM_VALUE_FUNCTION)
+            form = MOM_FORM_NONE;
+        else if (form == MOM_FORM_NONE && !(f = ev->funcs[head->u.sym.atom]))
+            return fail(ev, head, "undefined function %s", atom_name(ev, head->u.sym.atom));
+    } else if (head->kind != MOM_NODE_OP) {
+        return fail(ev, head,
+                    "the first item of a list must name a function or operator, not %s",
+                    node_kind_name(head));
+    }
+
+    if (f)
+        return call_user(ev, n, f, out);
+
+    MomValue stack_args[MAX_STACK_ARGS];
+    guint n_args = nitems - 1;
+    MomValue *args = n_args <= MAX_STACK_ARGS ? stack_args : g_new(MomValue, n_args);
+    gboolean ok;
+
+    if (fnv.type == MOM_VALUE_FUNCTION) {
+        ok = eval_args(ev, n, 1, args);
+        if (ok) {
+            ok = call_native(ev, n, &fnv, args, n_args, out);
+            clear_args(args, n_args);
+        }
+    } else {
+        const MomForm *fm = mom_form_get(form);
+        if ((int)n_args < fm->min_args || (fm->max_args >= 0 && (int)n_args > fm->max_args)) {
+            if (fm->min_args == fm->max_args)
+                ok = fail(ev, n, "'%s' takes exactly %d argument%s, got %u; usage: %s",
+                          fm->name, fm->min_args, fm->min_args == 1 ? "" : "s", n_args,
+                          fm->usage);
+            else
+                ok = fail(ev, n, "'%s' takes at least %d argument%s, got %u; usage: %s",
+                          fm->name, fm->min_args, fm->min_args == 1 ? "" : "s", n_args,
+                          fm->usage);
+        } else if (fm->special) {
+            ok = special_form(ev, n, form, out);
+        } else {
+            ok = eval_args(ev, n, 1, args);
+            if (ok) {
+                ok = call_function_form(ev, n, form, args, n_args, out);
+                clear_args(args, n_args);
+            }
+        }
+    }
+    if (args != stack_args)
+        g_free(args);
+    return ok;
+}
+
+static gboolean
+eval(MomEval *ev, const MomNode *n, MomValue *out)
+{
+    if (G_UNLIKELY(++ev->steps > ev->max_steps))
+        return fail_fatal(ev, n, "the run took more than the limit of %" G_GUINT64_FORMAT
+                                 " evaluation steps",
+                          ev->max_steps);
+    switch ((MomNodeKind)n->kind) {
+    case MOM_NODE_INT:
+        *out = mom_value_int(n->u.i);
+        return TRUE;
+    case MOM_NODE_FLOAT:
+        *out = mom_value_float(n->u.d);
+        return TRUE;
+    case MOM_NODE_STRING:
+        n->u.s->ref++;
+        *out = (MomValue){.type = MOM_VALUE_STRING, .u.s = n->u.s};
+        return TRUE;
+    case MOM_NODE_SYMBOL:
+        if (n->u.sym.atom == ev->a_nil) {
+            *out = mom_value_nil();
+            return TRUE;
+        }
+        if (lookup(ev, n, out))
+            return TRUE;
+        return fail(ev, n, "undefined symbol %s", atom_name(ev, n->u.sym.atom));
+    case MOM_NODE_OP:
+        return fail(ev, n, "the operator '%s' cannot be used as a value",
+                    atom_name(ev, n->u.sym.atom));
+    case MOM_NODE_LIST:
+        return eval_list(ev, n, out);
+    }
+    return fail(ev, n, "internal error: unknown node kind %d", n->kind);
+}
+
+/* ---- runs ---------------------------------------------------------------------------- */
+
+static void
+func_free(gpointer p)
+{
+    Func *f = p;
+    g_free(f->params);
+    g_free(f);
+}
+
+MomEval *
+mom_eval_new(MomPolicySet *set)
+{
+    static const char *const methods[] = {
+        [MOM_FN_STAT] = "Stat",           [MOM_FN_STAT_AVG] = "StatAvg",
+        [MOM_FN_PROP] = "Prop",           [MOM_FN_CONTROL] = "Control",
+        [MOM_FN_GET_CONTROL] = "GetControl", [MOM_FN_SET_VAR] = "SetVar",
+        [MOM_FN_GET_VAR] = "GetVar",
+    };
+    MomEval *ev = g_new0(MomEval, 1);
+    MomAtoms *atoms = &set->atoms;
+
+    ev->set = set;
+    ev->bindings = g_array_sized_new(FALSE, FALSE, sizeof(Binding), 256);
+    ev->frames = g_array_new(FALSE, FALSE, sizeof(guint));
+    ev->func_store = g_ptr_array_new_with_free_func(func_free);
+    ev->journal = g_array_new(FALSE, FALSE, sizeof(JournalEntry));
+    ev->calls = g_array_new(FALSE, FALSE, sizeof(CallSite));
+    ev->a_nil = mom_atoms_intern(atoms, "nil", 3);
+    ev->a_abs = mom_atoms_intern(atoms, "abs", 3);
+    ev->a_debug = mom_atoms_intern(atoms, "debug", 5);
+    ev->a_host = mom_atoms_intern(atoms, "Host", 4);
+    ev->a_guests = mom_atoms_intern(atoms, "Guests", 6);
+    for (guint fn = MOM_FN_STAT; fn <= MOM_FN_GET_VAR; fn++)
+        ev->a_methods[fn] = mom_atoms_intern(atoms, methods[fn], strlen(methods[fn]));
+    return ev;
+}
+
+void
+mom_eval_free(MomEval *ev)
+{
+    if (!ev)
+        return;
+    g_array_free(ev->bindings, TRUE);
+    g_array_free(ev->frames, TRUE);
+    g_ptr_array_free(ev->func_store, TRUE);
+    journal_drop(ev);
+    g_array_free(ev->journal, TRUE);
+    g_array_free(ev->calls, TRUE);
+    g_free(ev->top);
+    g_free(ev->funcs);
+    clear_error(ev);
+    g_free(ev);
+}
+
+static void
+bind_global(MomEval *ev, guint atom, MomValue v)
+{
+    MomValue bound = scope_defvar(ev, atom, v);
+    mom_value_clear(&bound);
+}
+
+static void
+run_begin(MomEval *ev, MomEntity *host, GPtrArray *guests, MomPolicyRun *run)
+{
+    guint n_atoms = ev->set->atoms.names->len;
+
+    if (n_atoms > ev->n_atoms) {
+        ev->top = g_renew(int, ev->top, n_atoms);
+        ev->funcs = g_renew(Func *, ev->funcs, n_atoms);
+        ev->n_atoms = n_atoms;
+    }
+    memset(ev->top, 0xff, sizeof(int) * n_atoms); /* every atom unbound (-1) */
+    memset(ev->funcs, 0, sizeof(Func *) * n_atoms);
+    ev->run = run;
+    ev->steps = 0;
+    ev->debug_dropped = 0;
+    ev->max_steps = ev->set->limits.max_steps ? ev->set->limits.max_steps
+                                              : MOM_POLICY_DEFAULT_MAX_STEPS;
+    ev->max_depth = ev->set->limits.max_depth ? ev->set->limits.max_depth
+                                              : MOM_POLICY_DEFAULT_MAX_DEPTH;
+
+    /* The global scope, fresh for every run. */
+    bind_global(ev, ev->a_abs, (MomValue){.type = MOM_VALUE_FUNCTION, .fn = MOM_FN_ABS});
+    bind_global(ev, ev->a_debug, (MomValue){.type = MOM_VALUE_FUNCTION, .fn = MOM_FN_DEBUG});
+    bind_global(ev, ev->a_host,
+                host ? (MomValue){.type = MOM_VALUE_ENTITY, .u.e = host} : mom_value_nil());
+    guint n_guests = guests ? guests->len : 0;
+    MomList *list = mom_list_new(n_guests);
+    for (guint i = 0; i < n_guests; i++)
+        list->items[i] = (MomValue){.type = MOM_VALUE_ENTITY, .u.e = guests->pdata[i]};
+    bind_global(ev, ev->a_guests, (MomValue){.type = MOM_VALUE_LIST, .u.l = list});
+}
+
+static void
+run_end(MomEval *ev)
+{
+    for (guint i = ev->bindings->len; i-- > 0;)
+        mom_value_clear(&g_array_index(ev->bindings, Binding, i).v);
+    g_array_set_size(ev->bindings, 0);
+    g_array_set_size(ev->frames, 0);
+    g_array_set_size(ev->calls, 0);
+    g_ptr_array_set_size(ev->func_store, 0);
+    journal_drop(ev);
+    ev->isolation = 0;
+    clear_error(ev);
+    ev->run = NULL;
+}
+
+MomPolicyRun *
+mom_eval_run(MomEval *ev, MomEntity *host, GPtrArray *guests, MomPolicyEvalFlags flags)
+{
+    MomPolicyRun *run = g_new0(MomPolicyRun, 1);
+    GPtrArray *policies = ev->set->policies;
+    char stack_base;
+
+    run->ok = TRUE;
+    run->errors = g_ptr_array_new_with_free_func((GDestroyNotify)mom_policy_diag_free);
+    run->debug = g_ptr_array_new_with_free_func((GDestroyNotify)mom_policy_diag_free);
+    run->results = g_array_new(FALSE, FALSE, sizeof(MomValue));
+    g_array_set_clear_func(run->results, (GDestroyNotify)mom_value_clear);
+
+    if (host)
+        mom_entity_reset_run(host);
+    for (guint i = 0; guests && i < guests->len; i++)
+        mom_entity_reset_run(guests->pdata[i]);
+
+    ev->stack_base = &stack_base;
+    run_begin(ev, host, guests, run);
+    for (guint p = 0; run->ok && p < policies->len; p++) {
+        MomPolicy *policy = policies->pdata[p];
+        for (guint i = 0; i < policy->n_top; i++) {
+            MomValue v;
+            if (!eval(ev, policy->top[i], &v)) {
+                take_error(ev, NULL, run->errors);
+                run->ok = FALSE;
+                break;
+            }
+            if (flags & MOM_POLICY_EVAL_KEEP_RESULTS)
+                g_array_append_val(run->results, v);
+            else
+                mom_value_clear(&v);
+        }
+    }
+    if (ev->debug_dropped)
+        g_ptr_array_add(run->debug,
+                        mom_diag_new(MOM_DIAG_NOTE, "", NULL, 0, 0, 0,
+                                     g_strdup_printf("%u more debug lines were dropped",
+                                                     ev->debug_dropped)));
+    run->steps = ev->steps;
+    run_end(ev);
+
+    /* Errored guests keep no controls; an aborted run applies nothing. */
+    for (guint i = 0; guests && i < guests->len; i++) {
+        MomEntity *g = guests->pdata[i];
+        if (!run->ok || g->failed)
+            g_array_set_size(g->controls, 0);
+    }
+    if (host && !run->ok)
+        g_array_set_size(host->controls, 0);
+    return run;
+}

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Policy values: construction, reference counting, truthiness and printing.
+ * Reference counts are not atomic: a set and the values it produces belong
+ * to one thread at a time.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy-ast.h"
+
+G_DEFINE_QUARK(mom-policy-error-quark, mom_policy_error)
+
+MomString *
+mom_string_new(const char *s, gsize len)
+{
+    MomString *str = g_malloc(sizeof(MomString) + len + 1);
+
+    str->ref = 1;
+    str->len = (guint)len;
+    memcpy(str->data, s, len);
+    str->data[len] = '\0';
+    return str;
+}
+
+void
+mom_string_unref(MomString *s)
+{
+    if (s && --s->ref == 0)
+        g_free(s);
+}
+
+MomList *
+mom_list_new(guint len)
+{
+    MomList *l = g_malloc0(sizeof(MomList) + sizeof(MomValue) * len);
+
+    l->ref = 1;
+    l->len = len;
+    return l;
+}
+
+static void
+list_unref(MomList *l)
+{
+    if (l && --l->ref == 0) {
+        for (guint i = 0; i < l->len; i++)
+            mom_value_clear(&l->items[i]);
+        g_free(l);
+    }
+}
+
+MomValue
+mom_value_nil(void)
+{
+    return (MomValue)MOM_VALUE_INIT;
+}
+
+MomValue
+mom_value_int(gint64 i)
+{
+    MomValue v = {.type = MOM_VALUE_INT, .u.i = i};
+    return v;
+}
+
+MomValue
+mom_value_float(double d)
+{
+    MomValue v = {.type = MOM_VALUE_FLOAT, .u.d = d};
+    return v;
+}
+
+MomValue
+mom_value_bool(gboolean b)
+{
+    MomValue v = {.type = MOM_VALUE_BOOL, .u.b = !!b};
+    return v;
+}
+
+MomValue
+mom_value_string(const char *s, gssize len)
+{
+    MomValue v = {.type = MOM_VALUE_STRING};
+    v.u.s = mom_string_new(s, len < 0 ? strlen(s) : (gsize)len);
+    return v;
+}
+
+const char *
+mom_value_string_get(const MomValue *v)
+{
+    g_return_val_if_fail(v->type == MOM_VALUE_STRING, NULL);
+    return v->u.s->data;
+}
+
+guint
+mom_value_list_length(const MomValue *v)
+{
+    g_return_val_if_fail(v->type == MOM_VALUE_LIST, 0);
+    return v->u.l->len;
+}
+
+const MomValue *
+mom_value_list_get(const MomValue *v, guint i)
+{
+    g_return_val_if_fail(v->type == MOM_VALUE_LIST && i < v->u.l->len, NULL);
+    return &v->u.l->items[i];
+}
+
+MomValue
+mom_value_copy(const MomValue *v)
+{
+    if (v->type == MOM_VALUE_STRING)
+        v->u.s->ref++;
+    else if (v->type == MOM_VALUE_LIST)
+        v->u.l->ref++;
+    return *v;
+}
+
+void
+mom_value_clear(MomValue *v)
+{
+    if (v->type == MOM_VALUE_STRING)
+        mom_string_unref(v->u.s);
+    else if (v->type == MOM_VALUE_LIST)
+        list_unref(v->u.l);
+    *v = (MomValue)MOM_VALUE_INIT;
+}
+
+gboolean
+mom_value_truthy(const MomValue *v)
+{
+    switch ((MomValueType)v->type) {
+    case MOM_VALUE_NIL:
+        return FALSE;
+    case MOM_VALUE_BOOL:
+        return v->u.b;
+    case MOM_VALUE_INT:
+        return v->u.i != 0;
+    case MOM_VALUE_FLOAT:
+        return v->u.d != 0.0;
+    case MOM_VALUE_STRING:
+        return v->u.s->len > 0;
+    case MOM_VALUE_LIST:
+        return v->u.l->len > 0;
+    case MOM_VALUE_ENTITY:
+    case MOM_VALUE_FUNCTION:
+        return TRUE;
+    }
+    return FALSE;
+}
+
+const char *
+mom_value_type_name(MomValueType type)
+{
+    switch (type) {
+    case MOM_VALUE_NIL:
+        return "nil";
+    case MOM_VALUE_BOOL:
+        return "a boolean";
+    case MOM_VALUE_INT:
+        return "an integer";
+    case MOM_VALUE_FLOAT:
+        return "a float";
+    case MOM_VALUE_STRING:
+        return "a string";
+    case MOM_VALUE_LIST:
+        return "a list";
+    case MOM_VALUE_ENTITY:
+        return "an entity";
+    case MOM_VALUE_FUNCTION:
+        return "a function";
+    }
+    return "a value";
+}
+
+char *
+mom_format_double(double d, char *buf)
+{
+    if (isnan(d))
+        return strcpy(buf, "nan");
+    if (isinf(d))
+        return strcpy(buf, d > 0 ? "inf" : "-inf");
+    /* The shortest precision that reads back exactly, as Python's repr. */
+    for (int prec = 1; prec <= 17; prec++) {
+        g_snprintf(buf, 32, "%.*g", prec, d);
+        if (g_ascii_strtod(buf, NULL) == d)
+            break;
+    }
+    /* %g uses the locale's decimal point only through printf; we never call
+     * setlocale(LC_NUMERIC), so it is '.'. */
+    if (!strpbrk(buf, ".eEn"))
+        strcat(buf, ".0");
+    return buf;
+}
+
+static const char *
+fn_name(guint fn)
+{
+    static const char *const names[] = {
+        [MOM_FN_ABS] = "abs",        [MOM_FN_DEBUG] = "debug",
+        [MOM_FN_STAT] = "Stat",      [MOM_FN_STAT_AVG] = "StatAvg",
+        [MOM_FN_PROP] = "Prop",      [MOM_FN_CONTROL] = "Control",
+        [MOM_FN_GET_CONTROL] = "GetControl", [MOM_FN_SET_VAR] = "SetVar",
+        [MOM_FN_GET_VAR] = "GetVar",
+    };
+    return fn < G_N_ELEMENTS(names) && names[fn] ? names[fn] : "?";
+}
+
+static void
+entity_repr(const MomEntity *e, GString *out)
+{
+    if (mom_entity_kind(e) == MOM_ENTITY_HOST)
+        g_string_append(out, "Host");
+    else
+        g_string_append_printf(out, "Guest(%s)", mom_entity_name(e));
+}
+
+void
+mom_value_repr(const MomValue *v, gboolean quote, GString *out)
+{
+    char buf[32];
+
+    switch ((MomValueType)v->type) {
+    case MOM_VALUE_NIL:
+        g_string_append(out, "nil");
+        break;
+    case MOM_VALUE_BOOL:
+        g_string_append(out, v->u.b ? "true" : "false");
+        break;
+    case MOM_VALUE_INT:
+        g_string_append_printf(out, "%" G_GINT64_FORMAT, v->u.i);
+        break;
+    case MOM_VALUE_FLOAT:
+        g_string_append(out, mom_format_double(v->u.d, buf));
+        break;
+    case MOM_VALUE_STRING:
+        if (quote)
+            g_string_append_c(out, '"');
+        g_string_append_len(out, v->u.s->data, v->u.s->len);
+        if (quote)
+            g_string_append_c(out, '"');
+        break;
+    case MOM_VALUE_LIST:
+        g_string_append_c(out, '[');
+        for (guint i = 0; i < v->u.l->len; i++) {
+            if (i)
+                g_string_append(out, ", ");
+            mom_value_repr(&v->u.l->items[i], TRUE, out);
+        }
+        g_string_append_c(out, ']');
+        break;
+    case MOM_VALUE_ENTITY:
+        entity_repr(v->u.e, out);
+        break;
+    case MOM_VALUE_FUNCTION:
+        g_string_append(out, "<function ");
+        if (v->u.e) {
+            entity_repr(v->u.e, out);
+            g_string_append_c(out, '.');
+        }
+        g_string_append(out, fn_name(v->fn));
+        g_string_append_c(out, '>');
+        break;
+    }
+}
