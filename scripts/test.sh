@@ -1,0 +1,53 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The README's test command: install what is missing, then
+#   1. build with warnings as errors and run every test;
+#   2. build with AddressSanitizer + UndefinedBehaviorSanitizer and run the
+#      tests again;
+#   3. build the libFuzzer target with clang and fuzz parse+evaluate for
+#      FUZZ_SECONDS (default 60).
+# Ends with one line "N passed, N failed" counting every test case.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+
+scripts/deps.sh || exit 1
+
+status=0
+logs=()
+step() {
+    echo "==> $*" >&2
+}
+
+step "build (werror) and test"
+rm -rf build-ci
+meson setup build-ci -Dwerror=true >/dev/null && ninja -C build-ci >/dev/null || status=1
+meson test -C build-ci --print-errorlogs --num-processes 2 || status=1
+logs+=(build-ci/meson-logs/testlog.json)
+
+step "ASan+UBSan build and test"
+rm -rf build-asan
+meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+    --buildtype=debug >/dev/null && ninja -C build-asan >/dev/null || status=1
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    meson test -C build-asan --print-errorlogs --num-processes 2 || status=1
+logs+=(build-asan/meson-logs/testlog.json)
+
+step "libFuzzer: parse+evaluate for ${FUZZ_SECONDS:-60} s"
+rm -rf build-fuzz
+if CC=clang meson setup build-fuzz -Dfuzzing=true --buildtype=debugoptimized >/dev/null &&
+    ninja -C build-fuzz tests/fuzz/fuzz-policy >/dev/null; then
+    if tests/fuzz/run-fuzz.sh "${FUZZ_SECONDS:-60}" build-fuzz; then
+        fuzz_result=pass
+    else
+        fuzz_result=fail
+        status=1
+    fi
+else
+    fuzz_result=fail
+    status=1
+fi
+
+python3 scripts/test-summary.py --extra "fuzz:$fuzz_result" "${logs[@]}" || status=1
+exit $status
