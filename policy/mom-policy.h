@@ -98,8 +98,9 @@ void mom_value_repr(const MomValue *v, gboolean quote, GString *out);
 /**
  * mom_format_double:
  * Writes the shortest decimal form of @d that parses back to @d into @buf
- * (at least 32 bytes); integral values keep a ".0".  inf and nan are
- * written as "inf", "-inf" and "nan".  Returns: @buf.
+ * (at least 32 bytes), laid out as Python's repr() (MOM's language): 0.1,
+ * 2.0, 100000.0, 1e+16, 1e-05.  inf and nan are written as "inf", "-inf"
+ * and "nan".  Returns: @buf.
  */
 char *mom_format_double(double d, char *buf);
 

@@ -113,12 +113,21 @@ fail(MomEval *ev, const MomNode *n, const char *fmt, ...)
     ev->failed = TRUE;
     ev->error = diag_at(ev, MOM_DIAG_ERROR, n, message);
     ev->notes = g_ptr_array_new_with_free_func((GDestroyNotify)mom_policy_diag_free);
+    /* The call trace, innermost first; a run of identical call sites (a
+     * recursion) is shown once with its count. */
     for (guint i = ev->calls->len, shown = 0; i-- > 0 && shown < MAX_TRACE; shown++) {
         const CallSite *c = &g_array_index(ev->calls, CallSite, i);
-        g_ptr_array_add(ev->notes,
-                        diag_at(ev, MOM_DIAG_NOTE, c->site,
-                                g_strdup_printf("in the call of function '%s' from here",
-                                                atom_name(ev, c->atom))));
+        guint same = 0;
+        while (i > 0 && g_array_index(ev->calls, CallSite, i - 1).site == c->site) {
+            same++;
+            i--;
+        }
+        char *note = same ? g_strdup_printf("in the call of function '%s' from here, repeated %u "
+                                            "more times",
+                                            atom_name(ev, c->atom), same)
+                          : g_strdup_printf("in the call of function '%s' from here",
+                                            atom_name(ev, c->atom));
+        g_ptr_array_add(ev->notes, diag_at(ev, MOM_DIAG_NOTE, c->site, note));
     }
     return FALSE;
 }
@@ -1101,7 +1110,7 @@ eval_list(MomEval *ev, const MomNode *n, MomValue *out)
     char probe;
     guint nitems = n->u.list.n;
 
-    if ((gsize)(ev->stack_base - &probe) > STACK_BUDGET)
+    if ((guintptr)ev->stack_base - (guintptr)&probe > STACK_BUDGET)
         return fail_fatal(ev, n, "the evaluation is nested too deeply");
     if (n->bracket == '{') {
         if (nitems == 0)

@@ -311,6 +311,21 @@ policy_lex_bad_char(MomParseCtx *ctx, MomLoc *loc, unsigned char c)
 }
 
 void
+policy_lex_bad_utf8(MomParseCtx *ctx, MomLoc *loc, const char *text, int len)
+{
+    g_autofree char *c = g_strndup(text, len);
+
+    if (!g_utf8_validate(c, len, NULL)) {
+        policy_lex_bad_char(ctx, loc, (unsigned char)text[0]);
+        return;
+    }
+    record(ctx, loc,
+           g_strdup_printf("unexpected character '%s' (U+%04X); only ASCII is allowed outside "
+                           "strings and comments",
+                           c, g_utf8_get_char(c)));
+}
+
+void
 policy_lex_unterminated(MomParseCtx *ctx, MomLoc *loc)
 {
     MomLoc start = *loc;
@@ -353,7 +368,10 @@ policy_make_list(MomParseCtx *ctx, char bracket, const MomLoc *loc, MomNodeSeq *
     MomNode *n = new_node(ctx, MOM_NODE_LIST, loc);
 
     n->bracket = bracket;
+    /* Underline the bracket and the head: "(foo" in "(foo 1 2)". */
     n->end_col = n->col;
+    if (seq->head && seq->head->line == n->line)
+        n->end_col = seq->head->end_col;
     n->u.list.items = seq_to_array(ctx, seq);
     n->u.list.n = seq->n;
     if (bracket == '{') {

@@ -67,6 +67,8 @@ void policy_lex_error(MomParseCtx *ctx, MomLoc *loc, const char *message, const 
                       int len);
 /** policy_lex_bad_char: Records a byte that starts no token. */
 void policy_lex_bad_char(MomParseCtx *ctx, MomLoc *loc, unsigned char c);
+/** policy_lex_bad_utf8: Records a non-ASCII character (a UTF-8 sequence) outside strings. */
+void policy_lex_bad_utf8(MomParseCtx *ctx, MomLoc *loc, const char *text, int len);
 /** policy_lex_unterminated: Records a string that runs to the end of the file. */
 void policy_lex_unterminated(MomParseCtx *ctx, MomLoc *loc);
 

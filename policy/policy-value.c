@@ -180,20 +180,31 @@ mom_value_type_name(MomValueType type)
 char *
 mom_format_double(double d, char *buf)
 {
+    char digits[40];
+    int prec, exp10;
+
     if (isnan(d))
         return strcpy(buf, "nan");
     if (isinf(d))
         return strcpy(buf, d > 0 ? "inf" : "-inf");
-    /* The shortest precision that reads back exactly, as Python's repr. */
-    for (int prec = 1; prec <= 17; prec++) {
-        g_snprintf(buf, 32, "%.*g", prec, d);
-        if (g_ascii_strtod(buf, NULL) == d)
+    /* The fewest significant digits that read back exactly... */
+    for (prec = 1; prec < 17; prec++) {
+        g_snprintf(digits, sizeof(digits), "%.*e", prec - 1, d);
+        if (g_ascii_strtod(digits, NULL) == d)
             break;
     }
-    /* %g uses the locale's decimal point only through printf; we never call
-     * setlocale(LC_NUMERIC), so it is '.'. */
-    if (!strpbrk(buf, ".eEn"))
-        strcat(buf, ".0");
+    g_snprintf(digits, sizeof(digits), "%.*e", prec - 1, d);
+    exp10 = atoi(strchr(digits, 'e') + 1);
+    /* ...laid out as Python's repr() does: positional for 1e-4 <= |d| < 1e16,
+     * scientific otherwise, and a float always shows a '.' or an exponent. */
+    if (exp10 >= -4 && exp10 < 16) {
+        int decimals = MAX(prec - 1 - exp10, 1);
+        g_snprintf(buf, 32, "%.*f", decimals, d);
+    } else {
+        char *e = strchr(digits, 'e');
+        *e = '\0';
+        g_snprintf(buf, 32, "%se%c%02d", digits, exp10 < 0 ? '-' : '+', ABS(exp10));
+    }
     return buf;
 }
 
