@@ -405,10 +405,16 @@ call_native(MomEval *ev, const MomNode *n, const MomValue *fnv, MomValue *args, 
         *out = mom_value_copy(&args[n_args - 1]);
         return TRUE;
     }
-    if (n_args != arity[fn])
-        return fail(ev, n, "'%s' takes exactly %u argument%s, got %u; usage: %s",
-                    fn == MOM_FN_ABS ? "abs" : native_usage[fn] + 3, arity[fn],
+    if (n_args != arity[fn]) {
+        /* "(E.Stat ...)" names the method Stat; say "Host.Stat" */
+        const char *method = native_usage[fn] + 3;
+        g_autofree char *name =
+            fn == MOM_FN_ABS ? g_strdup("abs")
+                             : g_strdup_printf("%s.%.*s", entity_label(e),
+                                               (int)strcspn(method, " "), method);
+        return fail(ev, n, "'%s' takes exactly %u argument%s, got %u; usage: %s", name, arity[fn],
                     arity[fn] == 1 ? "" : "s", n_args, native_usage[fn]);
+    }
 
     switch ((MomNativeFn)fn) {
     case MOM_FN_ABS:
@@ -1029,6 +1035,14 @@ special_form(MomEval *ev, const MomNode *n, guint form, MomValue *out)
         mom_value_clear(&c);
         return eval(ev, arg_node(n, t ? 2 : 3), out);
     }
+    case MOM_FORM_EVAL:
+        *out = mom_value_nil();
+        for (guint i = 1; i < n->u.list.n; i++) {
+            mom_value_clear(out);
+            if (!eval(ev, arg_node(n, i), out))
+                return FALSE;
+        }
+        return TRUE;
     case MOM_FORM_AND:
     case MOM_FORM_OR:
         for (guint i = 1; i < n->u.list.n; i++) {

@@ -12,7 +12,9 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <string.h>
 
 #include "mom-json.h"
@@ -219,6 +221,67 @@ mom_state_free(MomState *state)
     g_free(state);
 }
 
+/* json-glib wraps integers beyond 64 bits silently (99999999999999999999
+ * reads as -1) and turns 1e400 into inf, so numbers are checked in the
+ * text first.  Returns FALSE with @error naming the line and column. */
+static gboolean
+check_numbers(const char *data, gsize len, const char *origin, GError **error)
+{
+    int line = 1, col = 1;
+
+    for (gsize i = 0; i < len;) {
+        char c = data[i];
+        if (c == '"') {
+            for (i++, col++; i < len && data[i] != '"'; i++, col++) {
+                if (data[i] == '\\' && i + 1 < len) {
+                    i++;
+                    col++;
+                } else if (data[i] == '\n') {
+                    line++;
+                    col = 0;
+                }
+            }
+            i++;
+            col++;
+            continue;
+        }
+        if (c == '-' || g_ascii_isdigit(c)) {
+            gsize start = i;
+            gboolean integral = TRUE;
+            while (i < len && (g_ascii_isdigit(data[i]) || strchr("+-.eE", data[i]))) {
+                integral &= !strchr(".eE", data[i]) || data[i] == '-' || data[i] == '+';
+                i++;
+            }
+            g_autofree char *num = g_strndup(data + start, i - start);
+            gboolean bad;
+            if (integral) {
+                errno = 0;
+                g_ascii_strtoll(num, NULL, 10);
+                bad = errno == ERANGE;
+            } else {
+                bad = !isfinite(g_ascii_strtod(num, NULL));
+            }
+            if (bad) {
+                g_set_error(error, MOM_STATE_ERROR, MOM_STATE_ERROR_FORMAT,
+                            "%s:%d:%d: the number %s does not fit %s.", origin, line, col, num,
+                            integral ? "in a 64-bit integer; write it as a float, with a '.'"
+                                     : "in a double");
+                return FALSE;
+            }
+            col += (int)(i - start);
+            continue;
+        }
+        if (c == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
+        i++;
+    }
+    return TRUE;
+}
+
 MomState *
 mom_state_load_data(const char *data, gssize len, const char *origin, GError **error)
 {
@@ -228,11 +291,15 @@ mom_state_load_data(const char *data, gssize len, const char *origin, GError **e
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)mom_schema_unref);
     Loader ld = {origin, schemas};
 
+    if (len < 0)
+        len = (gssize)strlen(data);
     if (!json_parser_load_from_data(parser, data, len, &local)) {
         g_set_error(error, MOM_STATE_ERROR, MOM_STATE_ERROR_SYNTAX,
                     "%s is not valid JSON: %s.", origin, local->message);
         return NULL;
     }
+    if (!check_numbers(data, (gsize)len, origin, error))
+        return NULL;
     JsonNode *root = json_parser_get_root(parser);
     if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
         format_error(error, &ld, "the state must be a JSON object with \"host\" and \"guests\".");
@@ -293,6 +360,44 @@ mom_state_load_file(const char *path, GError **error)
 }
 
 /* ---- reports ------------------------------------------------------------------ */
+
+/* The controls MOM's controllers consume (the language reference, §7).  A
+ * policy may set any control, but one nobody consumes is usually a typo. */
+static const char *const host_controls[] = {"ksm_run", "ksm_pages_to_scan",
+                                            "ksm_sleep_millisecs", "ksm_merge_across_nodes",
+                                            NULL};
+static const char *const guest_controls[] = {"balloon_target", "vcpu_quota", "vcpu_period",
+                                             NULL};
+
+static void
+unconsumed(const MomEntity *e, GPtrArray *out)
+{
+    const char *const *known =
+        mom_entity_kind(e) == MOM_ENTITY_HOST ? host_controls : guest_controls;
+
+    for (guint i = 0; i < mom_entity_n_controls(e); i++) {
+        const MomControl *c = mom_entity_control(e, i);
+        if (g_strv_contains(known, c->name))
+            continue;
+        g_ptr_array_add(out, g_strdup_printf("%s:%d:%d: warning: no controller consumes the %s "
+                                             "control '%s'; it is shown but would not be applied.",
+                                             c->file, c->line, c->col,
+                                             mom_entity_kind(e) == MOM_ENTITY_HOST ? "host"
+                                                                                   : "guest",
+                                             c->name));
+    }
+}
+
+static GPtrArray *
+warnings_for(const MomState *state)
+{
+    GPtrArray *w = g_ptr_array_new_with_free_func(g_free);
+
+    unconsumed(state->host, w);
+    for (guint i = 0; i < state->guests->len; i++)
+        unconsumed(state->guests->pdata[i], w);
+    return w;
+}
 
 static void
 json_controls(GString *out, const MomEntity *e)
@@ -359,6 +464,13 @@ mom_state_report_json(const MomState *state, const MomPolicyRun *run, GPtrArray 
     }
     g_string_append(out, "}");
     json_diags(out, "debug", run->debug, NULL);
+    g_autoptr(GPtrArray) warnings = warnings_for(state);
+    g_string_append(out, ",\n \"warnings\": [");
+    for (guint i = 0; i < warnings->len; i++) {
+        g_string_append(out, i ? ", " : "");
+        mom_json_append_string(out, warnings->pdata[i]);
+    }
+    g_string_append(out, "]");
     json_diags(out, "errors", load_errors, run->errors);
     g_string_append(out, "}\n");
     return g_string_free(out, FALSE);
@@ -407,6 +519,12 @@ mom_state_report_text(const MomState *state, const MomPolicyRun *run, GPtrArray 
     if (run->debug->len) {
         g_string_append(out, "\n");
         text_diags(out, run->debug, FALSE);
+    }
+    g_autoptr(GPtrArray) warnings = warnings_for(state);
+    if (warnings->len) {
+        g_string_append(out, "\n");
+        for (guint i = 0; i < warnings->len; i++)
+            g_string_append_printf(out, "%s\n", (char *)warnings->pdata[i]);
     }
     if (!run->ok)
         g_string_append(out, "\nThe run was aborted: no controls would be applied.\n");

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mom-json.h"
 #include "mom-policy.h"
 #include "mom-state.h"
 
@@ -101,13 +102,15 @@ cmd_policy_check(int argc, char **argv)
     if (json) {
         g_autoptr(GString) out = g_string_new(NULL);
         g_string_append_printf(out, "{\"ok\": %s, \"policies\": [", diags->len ? "false" : "true");
-        for (guint i = 0; i < names->len; i++)
-            g_string_append_printf(out, "%s\"%s\"", i ? ", " : "", (char *)names->pdata[i]);
+        for (guint i = 0; i < names->len; i++) {
+            g_string_append(out, i ? ", " : "");
+            mom_json_append_string(out, names->pdata[i]);
+        }
         g_string_append(out, "], \"errors\": [");
         for (guint i = 0; i < diags->len; i++) {
             g_autofree char *line = mom_policy_diag_format_line(diags->pdata[i]);
-            g_autofree char *esc = g_strescape(line, NULL);
-            g_string_append_printf(out, "%s\"%s\"", i ? ", " : "", esc);
+            g_string_append(out, i ? ", " : "");
+            mom_json_append_string(out, line);
         }
         g_string_append(out, "]}\n");
         fputs(out->str, stdout);
@@ -153,7 +156,8 @@ cmd_policy_test(int argc, char **argv)
     if (!state_path)
         return usage_error(ctx, "policy test needs --state STATE.json.");
     if (max_steps < 0 || max_depth < 0 || max_depth > G_MAXUINT)
-        return usage_error(ctx, "--max-steps and --max-depth must be positive numbers.");
+        return usage_error(ctx, "--max-steps and --max-depth must not be negative (0 means the "
+                                "default).");
 
     g_autoptr(MomState) state = mom_state_load_file(state_path, &error);
     if (!state) {
@@ -196,13 +200,14 @@ dispatch(const char *group, const Command *table, int argc, char **argv)
             }
         }
     }
-    FILE *f = argc >= 2 && strcmp(argv[1], "--help") != 0 ? stderr : stdout;
-    if (f == stderr)
+    gboolean help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    FILE *f = help ? stdout : stderr;
+    if (argc >= 2 && !help)
         fprintf(f, "momctl: unknown command '%s %s'.\n", group, argv[1]);
     fprintf(f, "Usage: momctl %s COMMAND [ARGS]\n\nCommands:\n", group);
     for (const Command *c = table; c->name; c++)
         fprintf(f, "  %-7s %-38s %s\n", c->name, c->args, c->summary);
-    return f == stderr || argc < 2 ? EXIT_USAGE : EXIT_OK;
+    return help ? EXIT_OK : EXIT_USAGE;
 }
 
 static int

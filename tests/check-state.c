@@ -60,6 +60,12 @@ START_TEST(test_rejects)
                     " {\"properties\": {\"name\": \"a\"}}]}",
                     MOM_STATE_ERROR_FORMAT, "guests[1].properties.name \"a\" is used by another");
     assert_rejected("{\"guests\": [7]}", MOM_STATE_ERROR_FORMAT, "guests[0] must be an object");
+    /* json-glib would wrap these silently */
+    assert_rejected("{\"host\": {\"samples\": [{\"a\": \"9e999\",\n \"b\": 99999999999999999999}]}}",
+                    MOM_STATE_ERROR_FORMAT, "s.json:2:7: the number 99999999999999999999 does not fit "
+                    "in a 64-bit integer");
+    assert_rejected("{\"host\": {\"samples\": [{\"a\": -1e400}]}}", MOM_STATE_ERROR_FORMAT,
+                    "s.json:1:29: the number -1e400 does not fit in a double");
 }
 END_TEST
 
@@ -188,6 +194,12 @@ START_TEST(test_report_values_exact)
     JsonObject *o = json_object_get_object_member(json_object_get_object_member(r, "host"),
                                                   "origins");
     ck_assert_str_eq(json_object_get_string_member(o, "f"), "p.policy:1:23");
+    /* controls nobody consumes are shown, with a warning each */
+    JsonArray *w = json_object_get_array_member(r, "warnings");
+    ck_assert_uint_eq(json_array_get_length(w), 6);
+    ck_assert_str_eq(json_array_get_string_element(w, 0),
+                     "p.policy:1:1: warning: no controller consumes the host control 'i'; it is "
+                     "shown but would not be applied.");
 }
 END_TEST
 
