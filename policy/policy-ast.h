@@ -132,6 +132,8 @@ gboolean mom_policy_parse(MomPolicySet *set, MomPolicy *policy, GPtrArray *diags
 MomPolicyDiag *mom_diag_new(MomDiagSeverity severity, const char *file, const char *text,
                             int line, int col, int end_col, char *message);
 
+/** mom_string_alloc: Returns: (transfer full) a string of @len bytes to fill, NUL-terminated. */
+MomString *mom_string_alloc(gsize len);
 /** mom_string_new: Returns: (transfer full) a string of @len bytes copied from @s. */
 MomString *mom_string_new(const char *s, gsize len);
 /** mom_string_unref: Drops one reference. */

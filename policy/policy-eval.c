@@ -123,8 +123,8 @@ fail(MomEval *ev, const MomNode *n, const char *fmt, ...)
             i--;
         }
         char *note = same ? g_strdup_printf("in the call of function '%s' from here, repeated %u "
-                                            "more times",
-                                            atom_name(ev, c->atom), same)
+                                            "more time%s",
+                                            atom_name(ev, c->atom), same, same == 1 ? "" : "s")
                           : g_strdup_printf("in the call of function '%s' from here",
                                             atom_name(ev, c->atom));
         g_ptr_array_add(ev->notes, diag_at(ev, MOM_DIAG_NOTE, c->site, note));
@@ -265,7 +265,8 @@ field_arg(MomEval *ev, const MomNode *n, MomEntity *e, const char *method, const
                     mom_value_type_name(arg->type));
     *index = mom_schema_lookup(e->schema, arg->u.s->data);
     if (*index < 0)
-        return fail(ev, n, "%s has no field \"%s\"", entity_label(e), arg->u.s->data);
+        return fail(ev, n, "%s%s has no field \"%s\"", e->kind == MOM_ENTITY_HOST ? "" : "guest ",
+                    entity_label(e), arg->u.s->data);
     return TRUE;
 }
 
@@ -434,7 +435,9 @@ call_native(MomEval *ev, const MomNode *n, const MomValue *fnv, MomValue *args, 
             return FALSE;
         const MomValue *p = mom_entity_get_prop(e, args[0].u.s->data);
         if (!p)
-            return fail(ev, n, "%s has no property \"%s\"", entity_label(e), args[0].u.s->data);
+            return fail(ev, n, "%s%s has no property \"%s\"",
+                        e->kind == MOM_ENTITY_HOST ? "" : "guest ", entity_label(e),
+                        args[0].u.s->data);
         *out = mom_value_copy(p);
         return TRUE;
     }
@@ -514,12 +517,9 @@ repeat(MomEval *ev, const MomNode *n, const MomValue *seq, gint64 count, MomValu
         return fail(ev, n, "the result of '*' would exceed %u bytes", MAX_SEQUENCE_BYTES);
     if (seq->type == MOM_VALUE_STRING) {
         gsize len = seq->u.s->len;
-        MomString *s = mom_string_new("", 0);
-        s = g_realloc(s, sizeof(MomString) + len * count + 1);
+        MomString *s = mom_string_alloc(len * (gsize)count);
         for (gint64 k = 0; k < count; k++)
             memcpy(s->data + len * k, seq->u.s->data, len);
-        s->len = (guint)(len * count);
-        s->data[s->len] = '\0';
         *out = (MomValue){.type = MOM_VALUE_STRING, .u.s = s};
     } else {
         guint len = seq->u.l->len;
@@ -538,7 +538,8 @@ concat(MomEval *ev, const MomNode *n, const MomValue *a, const MomValue *b, MomV
         gsize len = (gsize)a->u.s->len + b->u.s->len;
         if (len > MAX_SEQUENCE_BYTES)
             return fail(ev, n, "the result of '+' would exceed %u bytes", MAX_SEQUENCE_BYTES);
-        MomString *s = mom_string_new(a->u.s->data, len);
+        MomString *s = mom_string_alloc(len);
+        memcpy(s->data, a->u.s->data, a->u.s->len);
         memcpy(s->data + a->u.s->len, b->u.s->data, b->u.s->len);
         s->data[len] = '\0';
         *out = (MomValue){.type = MOM_VALUE_STRING, .u.s = s};
@@ -734,7 +735,10 @@ shift(MomEval *ev, const MomNode *n, guint form, const MomValue *a, const MomVal
         *out = mom_value_int(c >= 64 ? (x < 0 ? -1 : 0) : x >> c);
         return TRUE;
     }
-    if (x != 0 && (c >= 63 || (x > 0 ? x > (G_MAXINT64 >> c) : x < (G_MININT64 >> c))))
+    /* x << c fits when x lies in [MIN >> c, MAX >> c]; -1 << 63 is MIN itself. */
+    gboolean fits = x == 0 || (c < 63 && x >= (G_MININT64 >> c) && x <= (G_MAXINT64 >> c)) ||
+                    (c == 63 && x == -1);
+    if (!fits)
         return fail(ev, n,
                     "integer overflow: %" G_GINT64_FORMAT " << %" G_GINT64_FORMAT
                     " does not fit in 64 bits",
@@ -1009,6 +1013,8 @@ form_with(MomEval *ev, const MomNode *n, MomValue *out)
     }
     mom_value_clear(&list);
     *out = (MomValue){.type = MOM_VALUE_LIST, .u.l = results};
+    if (!ok)
+        mom_value_clear(out);
     return ok;
 }
 

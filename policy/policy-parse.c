@@ -289,11 +289,16 @@ policy_lex_error(MomParseCtx *ctx, MomLoc *loc, const char *message, const char 
     g_autofree char *shown = g_strndup(text, MIN(len, 40));
     const char *hint = "";
 
-    if (len > 1 && text[0] == '0' && g_ascii_isdigit(text[1]))
+    const char *digits = text[0] == '-' ? text + 1 : text;
+    char last = text[len - 1];
+    char before = len > 1 ? text[len - 2] : '\0';
+
+    if (digits[0] == '0' && g_ascii_isdigit(digits[1]))
         hint = " (a leading zero is not allowed; write octal as 0o17)";
-    else if (text[len - 1] == '.')
+    else if (last == '.')
         hint = " (write a float with digits after the point, as 1.0)";
-    else if (text[len - 1] == 'e' || text[len - 1] == 'E')
+    else if (last == 'e' || last == 'E' ||
+             ((last == '+' || last == '-') && (before == 'e' || before == 'E')))
         hint = " (an exponent needs digits, as 1e3)";
     record(ctx, loc, g_strdup_printf("%s '%s'%s", message, shown, hint));
 }

@@ -16,14 +16,22 @@
 G_DEFINE_QUARK(mom-policy-error-quark, mom_policy_error)
 
 MomString *
-mom_string_new(const char *s, gsize len)
+mom_string_alloc(gsize len)
 {
     MomString *str = g_malloc(sizeof(MomString) + len + 1);
 
     str->ref = 1;
     str->len = (guint)len;
-    memcpy(str->data, s, len);
     str->data[len] = '\0';
+    return str;
+}
+
+MomString *
+mom_string_new(const char *s, gsize len)
+{
+    MomString *str = mom_string_alloc(len);
+
+    memcpy(str->data, s, len);
     return str;
 }
 

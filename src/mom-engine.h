@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The policy engine: the active policy set, its (re)loading from the
+ * configured policy file or directory, one evaluation per cycle, and the
+ * controllers that apply each successful evaluation.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "mom-controller.h"
+#include "mom-policy.h"
+
+typedef struct _MomEngine MomEngine;
+
+/** mom_engine_new: Returns: (transfer full) an engine with no policies and no controllers. */
+MomEngine *mom_engine_new(void);
+/** mom_engine_free: Frees @engine; call mom_engine_shutdown() first on a clean exit. */
+void mom_engine_free(MomEngine *engine);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomEngine, mom_engine_free)
+
+/**
+ * mom_engine_add_controllers:
+ * Starts the controllers named in @names (MOM's spelling).  A controller
+ * this build does not have, or that cannot start on this host, is logged
+ * and skipped: momd keeps running with the others.
+ */
+void mom_engine_add_controllers(MomEngine *engine, char **names, const MomControllerConfig *cfg);
+
+/** mom_engine_n_controllers: Returns: the number of running controllers. */
+guint mom_engine_n_controllers(const MomEngine *engine);
+
+/**
+ * mom_engine_load:
+ * (Re)loads the policies: @policy_file alone (named "50_main_") when set,
+ * as MOM does, else every *.policy file of @policy_dir.  A file that does
+ * not parse is logged with its diagnostics and the previously loaded
+ * version of that policy, if any, stays active.  Returns: FALSE when a
+ * file was rejected or a source could not be read (the engine still has
+ * the best set it could build).
+ */
+gboolean mom_engine_load(MomEngine *engine, const char *policy_file, const char *policy_dir,
+                         const MomPolicyLimits *limits);
+
+/** mom_engine_policies: Returns: (transfer none) the active policy set. */
+MomPolicySet *mom_engine_policies(MomEngine *engine);
+
+/**
+ * mom_engine_run:
+ * Evaluates the policies against @host and @guests, logs errors (a repeated
+ * error once, then with its repetition count) and debug lines, and hands a
+ * successful evaluation to every controller.  Returns: TRUE when the
+ * evaluation succeeded.
+ */
+gboolean mom_engine_run(MomEngine *engine, MomEntity *host, GPtrArray *guests);
+
+/** mom_engine_shutdown: Lets every controller undo its changes (KSM restore). */
+void mom_engine_shutdown(MomEngine *engine);

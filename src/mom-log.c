@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The log writer.  Lines look like MOM's:
+ *   2026-11-21 23:59:01,123 - momd - INFO - KSM run: 0 → 1, requested at ...
+ * followed by " [guest=vm1]" when the message names a guest.  The writer
+ * keeps process-wide state because GLib's log writer is process-wide; only
+ * the daemon installs it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mom-log.h"
+
+G_DEFINE_QUARK(mom-log-error-quark, mom_log_error)
+
+typedef enum { TARGET_STDIO, TARGET_FILE, TARGET_JOURNAL } Target;
+
+static struct {
+    GMutex lock;
+    Target target;
+    MomLogLevel verbosity;
+    char *path;
+    FILE *file;
+    gint64 max_bytes;
+    int backup_count;
+} logger = {.target = TARGET_STDIO, .verbosity = MOM_LOG_INFO};
+
+static const char *const level_names[] = {
+    [MOM_LOG_DEBUG] = "DEBUG",         [MOM_LOG_INFO] = "INFO",
+    [MOM_LOG_WARNING] = "WARNING",     [MOM_LOG_ERROR_LEVEL] = "ERROR",
+    [MOM_LOG_CRITICAL] = "CRITICAL",
+};
+
+const char *
+mom_log_level_name(MomLogLevel level)
+{
+    return level >= MOM_LOG_DEBUG && level <= MOM_LOG_CRITICAL ? level_names[level] : "INFO";
+}
+
+gboolean
+mom_log_parse_verbosity(const char *text, MomLogLevel *out, GError **error)
+{
+    static const struct {
+        const char *name;
+        MomLogLevel level;
+    } names[] = {
+        {"debug", MOM_LOG_DEBUG},         {"info", MOM_LOG_INFO},
+        {"warn", MOM_LOG_WARNING},        {"warning", MOM_LOG_WARNING},
+        {"error", MOM_LOG_ERROR_LEVEL},   {"critical", MOM_LOG_CRITICAL},
+    };
+    g_autofree char *t = g_strstrip(g_ascii_strdown(text, -1));
+
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+        if (strcmp(t, names[i].name) == 0) {
+            *out = names[i].level;
+            return TRUE;
+        }
+    }
+    if (strlen(t) == 1 && t[0] >= '1' && t[0] <= '5') {
+        *out = (MomLogLevel)(t[0] - '0');
+        return TRUE;
+    }
+    g_set_error(error, MOM_LOG_ERROR, MOM_LOG_ERROR_VERBOSITY,
+                "The verbosity '%s' is not one of debug, info, warn, error, critical or 1-5.",
+                text);
+    return FALSE;
+}
+
+static MomLogLevel
+level_of(GLogLevelFlags flags)
+{
+    if (flags & G_LOG_LEVEL_ERROR)
+        return MOM_LOG_CRITICAL;
+    if (flags & G_LOG_LEVEL_CRITICAL)
+        return MOM_LOG_ERROR_LEVEL;
+    if (flags & G_LOG_LEVEL_WARNING)
+        return MOM_LOG_WARNING;
+    if (flags & (G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO))
+        return MOM_LOG_INFO;
+    return MOM_LOG_DEBUG;
+}
+
+/* RotatingFileHandler: PATH → PATH.1 → ... → PATH.N, the oldest dropped. */
+static void
+rotate_locked(void)
+{
+    if (logger.backup_count <= 0 || !logger.file)
+        return;
+    fclose(logger.file);
+    logger.file = NULL;
+    for (int i = logger.backup_count - 1; i >= 1; i--) {
+        g_autofree char *from = g_strdup_printf("%s.%d", logger.path, i);
+        g_autofree char *to = g_strdup_printf("%s.%d", logger.path, i + 1);
+        rename(from, to);
+    }
+    g_autofree char *first = g_strdup_printf("%s.1", logger.path);
+    rename(logger.path, first);
+    logger.file = fopen(logger.path, "ae");
+}
+
+static GLogWriterOutput
+writer(GLogLevelFlags flags, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+    MomLogLevel level = level_of(flags);
+    const char *message = NULL, *domain = NULL, *guest = NULL;
+
+    if (level < logger.verbosity)
+        return G_LOG_WRITER_HANDLED;
+    if (logger.target == TARGET_JOURNAL)
+        return g_log_writer_journald(flags, fields, n_fields, user_data);
+
+    for (gsize i = 0; i < n_fields; i++) {
+        if (strcmp(fields[i].key, "MESSAGE") == 0)
+            message = fields[i].value;
+        else if (strcmp(fields[i].key, "GLIB_DOMAIN") == 0)
+            domain = fields[i].value;
+        else if (strcmp(fields[i].key, "MOM_GUEST") == 0)
+            guest = fields[i].value;
+    }
+    g_autoptr(GDateTime) now = g_date_time_new_now_local();
+    g_autofree char *stamp = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
+    g_autofree char *line =
+        g_strdup_printf("%s,%03d - %s - %s - %s%s%s%s\n", stamp,
+                        g_date_time_get_microsecond(now) / 1000, domain ? domain : "momd",
+                        mom_log_level_name(level), message ? message : "",
+                        guest ? " [guest=" : "", guest ? guest : "", guest ? "]" : "");
+
+    g_mutex_lock(&logger.lock);
+    if (logger.target == TARGET_FILE && logger.file) {
+        fputs(line, logger.file);
+        fflush(logger.file);
+        if (logger.max_bytes > 0 && ftell(logger.file) >= logger.max_bytes)
+            rotate_locked();
+    } else {
+        fputs(line, stderr);
+    }
+    g_mutex_unlock(&logger.lock);
+    return G_LOG_WRITER_HANDLED;
+}
+
+gboolean
+mom_log_setup(const char *target, MomLogLevel verbosity, gint64 max_bytes, int backup_count,
+              GError **error)
+{
+    Target t = TARGET_FILE;
+    FILE *f = NULL;
+    static gsize installed = 0;
+
+    if (!target || !*target || strcmp(target, "stdio") == 0)
+        t = TARGET_STDIO;
+    else if (strcmp(target, "journal") == 0 || strcmp(target, "journald") == 0)
+        t = TARGET_JOURNAL;
+    if (t == TARGET_FILE) {
+        f = fopen(target, "ae");
+        if (!f) {
+            int err = errno;
+            g_set_error(error, MOM_LOG_ERROR, MOM_LOG_ERROR_OPEN,
+                        "Cannot open the log file %s: %s.", target, g_strerror(err));
+            return FALSE;
+        }
+    }
+    g_mutex_lock(&logger.lock);
+    if (logger.file)
+        fclose(logger.file);
+    g_free(logger.path);
+    logger.file = f;
+    logger.path = t == TARGET_FILE ? g_strdup(target) : NULL;
+    logger.target = t;
+    logger.verbosity = verbosity;
+    logger.max_bytes = max_bytes;
+    logger.backup_count = backup_count;
+    g_mutex_unlock(&logger.lock);
+
+    if (g_once_init_enter(&installed)) {
+        g_log_set_writer_func(writer, NULL, NULL);
+        g_once_init_leave(&installed, 1);
+    }
+    /* GLib drops g_debug() unless told otherwise; our verbosity decides. */
+    g_log_set_debug_enabled(verbosity == MOM_LOG_DEBUG);
+    return TRUE;
+}
+
+void
+mom_log_set_verbosity(MomLogLevel verbosity)
+{
+    logger.verbosity = verbosity;
+    g_log_set_debug_enabled(verbosity == MOM_LOG_DEBUG);
+}
+
+MomLogLevel
+mom_log_get_verbosity(void)
+{
+    return logger.verbosity;
+}
+
+void
+mom_log_shutdown(void)
+{
+    g_mutex_lock(&logger.lock);
+    if (logger.file)
+        fclose(logger.file);
+    logger.file = NULL;
+    logger.target = TARGET_STDIO;
+    g_mutex_unlock(&logger.lock);
+}

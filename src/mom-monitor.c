@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mom-monitor.h"
+
+/* A failing collector is retried after 1, 2, 4 ... intervals, at most this
+ * many seconds apart, as collectd backs off a failing read plugin. */
+#define MAX_BACKOFF_SECONDS 300
+
+typedef struct {
+    const MomCollectorClass *klass;
+    gpointer state;
+    MomSchema *schema; /* this collector's own fields */
+    guint failures;
+    gint64 retry_at; /* monotonic µs; 0 = now */
+} Source;
+
+struct _MomMonitor {
+    char *name;
+    GArray *sources; /* Source */
+    MomSchema *schema;
+    gboolean *mandatory; /* per schema field */
+    MomEntity *entity;
+    guint interval;
+    gboolean ready;
+    gboolean was_ready;    /* for logging "ready" once per transition */
+    gboolean said_unready; /* for logging "not ready" once per transition */
+    FILE *plot;
+    guint *plot_order; /* schema indices in name order, MOM's column order */
+};
+
+static void
+source_clear(gpointer p)
+{
+    Source *s = p;
+    if (s->state && s->klass->free)
+        s->klass->free(s->state);
+    if (s->schema)
+        mom_schema_unref(s->schema);
+}
+
+static void
+add_fields(GPtrArray *names, GHashTable *seen, const char *const *fields)
+{
+    for (guint i = 0; fields && fields[i]; i++)
+        if (g_hash_table_add(seen, (gpointer)fields[i]))
+            g_ptr_array_add(names, (gpointer)fields[i]);
+}
+
+static int
+compare_names(gconstpointer a, gconstpointer b, gpointer schema)
+{
+    return strcmp(mom_schema_field(schema, *(const guint *)a),
+                  mom_schema_field(schema, *(const guint *)b));
+}
+
+static void
+plot_open(MomMonitor *m, const char *plot_dir)
+{
+    g_autofree char *file = g_strdup_printf("%s.dat", m->name);
+    g_autofree char *path = g_build_filename(plot_dir, file, NULL);
+    guint n = mom_schema_n_fields(m->schema);
+
+    m->plot = fopen(path, "ae");
+    if (!m->plot) {
+        int err = errno;
+        g_warning("Cannot open the plot file %s: %s; %s is not plotted.", path, g_strerror(err),
+                  m->name);
+        return;
+    }
+    m->plot_order = g_new(guint, MAX(n, 1));
+    for (guint i = 0; i < n; i++)
+        m->plot_order[i] = i;
+    g_qsort_with_data(m->plot_order, (gint)n, sizeof(guint), compare_names, m->schema);
+    fputs("# time\t", m->plot);
+    for (guint i = 0; i < n; i++)
+        fprintf(m->plot, "%s%s", i ? "\t " : " ", mom_schema_field(m->schema, m->plot_order[i]));
+    fputc('\n', m->plot);
+    fflush(m->plot);
+}
+
+MomMonitor *
+mom_monitor_new(MomEntityKind kind, const char *name, char **collectors,
+                const MomCollectorConfig *cfg, guint history, const char *plot_dir,
+                GError **error)
+{
+    g_autoptr(GPtrArray) names = g_ptr_array_new();
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+    MomMonitor *m = g_new0(MomMonitor, 1);
+
+    m->name = g_strdup(name);
+    m->interval = MAX(cfg->interval, 1);
+    m->sources = g_array_new(FALSE, TRUE, sizeof(Source));
+    g_array_set_clear_func(m->sources, source_clear);
+
+    for (guint i = 0; collectors && collectors[i]; i++) {
+        const MomCollectorClass *k = mom_collector_lookup(collectors[i]);
+        if (!k) {
+            g_autoptr(GString) known = g_string_new(NULL);
+            for (guint j = 0; mom_collector_classes[j]; j++)
+                g_string_append_printf(known, "%s%s", j ? ", " : "",
+                                       mom_collector_classes[j]->name);
+            g_set_error(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_CONFIG,
+                        "The collector '%s' configured for %s does not exist; the known "
+                        "collectors are %s.",
+                        collectors[i], name, known->str);
+            mom_monitor_free(m);
+            return NULL;
+        }
+        /* Mandatory fields first, so a field is mandatory if any collector
+         * requires it (MOM removes mandatory fields from the optional set). */
+        add_fields(names, seen, k->fields);
+    }
+    guint n_mandatory = names->len;
+    for (guint i = 0; collectors && collectors[i]; i++)
+        add_fields(names, seen, mom_collector_lookup(collectors[i])->optional_fields);
+    m->schema = mom_schema_new((const char *const *)names->pdata, names->len);
+    m->mandatory = g_new0(gboolean, MAX(names->len, 1));
+    for (guint i = 0; i < n_mandatory; i++)
+        m->mandatory[i] = TRUE;
+
+    for (guint i = 0; collectors && collectors[i]; i++) {
+        const MomCollectorClass *k = mom_collector_lookup(collectors[i]);
+        g_autoptr(GPtrArray) own = g_ptr_array_new();
+        g_autoptr(GHashTable) own_seen = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autofree char *section = g_strdup_printf("Collector: %s", k->name);
+        MomCollectorConfig c = *cfg;
+        Source s = {k, NULL, NULL, 0, 0};
+
+        add_fields(own, own_seen, k->fields);
+        add_fields(own, own_seen, k->optional_fields);
+        s.schema = mom_schema_new((const char *const *)own->pdata, own->len);
+        c.section = section;
+        s.state = k->init(&c, error);
+        if (!s.state) {
+            mom_schema_unref(s.schema);
+            g_prefix_error(error, "%s: ", k->name);
+            mom_monitor_free(m);
+            return NULL;
+        }
+        g_array_append_val(m->sources, s);
+    }
+    m->entity = mom_entity_new(kind, name, m->schema, history);
+    if (plot_dir && *plot_dir)
+        plot_open(m, plot_dir);
+    return m;
+}
+
+void
+mom_monitor_free(MomMonitor *m)
+{
+    if (!m)
+        return;
+    if (m->plot)
+        fclose(m->plot);
+    g_free(m->plot_order);
+    g_array_free(m->sources, TRUE);
+    mom_entity_free(m->entity);
+    if (m->schema)
+        mom_schema_unref(m->schema);
+    g_free(m->mandatory);
+    g_free(m->name);
+    g_free(m);
+}
+
+static void
+plot_row(MomMonitor *m, const MomValue *row)
+{
+    g_autoptr(GString) line = g_string_new(NULL);
+    char buf[32];
+
+    g_string_append(line, mom_format_double(g_get_real_time() / 1e6, buf));
+    for (guint i = 0; i < mom_schema_n_fields(m->schema); i++) {
+        const MomValue *v = &row[m->plot_order[i]];
+        g_string_append_c(line, '\t');
+        if (v->type == MOM_VALUE_NIL)
+            g_string_append(line, "None"); /* what MOM's plot files hold */
+        else
+            mom_value_repr(v, FALSE, line);
+    }
+    g_string_append_c(line, '\n');
+    fputs(line->str, m->plot);
+    fflush(m->plot);
+}
+
+static gboolean
+collect_source(MomMonitor *m, Source *s, MomValue *row, gint64 now)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MomSample) sample = mom_sample_new(s->schema);
+
+    if (s->retry_at > now)
+        return FALSE;
+    if (!s->klass->collect(s->state, sample, &error)) {
+        guint backoff = MIN(m->interval << MIN(s->failures, 16u), MAX_BACKOFF_SECONDS);
+        s->retry_at = now + (gint64)backoff * G_USEC_PER_SEC;
+        if (s->failures++ == 0)
+            g_warning("The %s collector of %s failed: %s Retrying with back-off (next in %u s).",
+                      s->klass->name, m->name, error ? error->message : "(no reason given)",
+                      backoff);
+        return FALSE;
+    }
+    if (s->failures > 0)
+        g_message("The %s collector of %s recovered after %u failed attempts.", s->klass->name,
+                  m->name, s->failures);
+    s->failures = 0;
+    s->retry_at = 0;
+    /* First collector wins: fill only fields still empty. */
+    for (guint f = 0; f < mom_schema_n_fields(s->schema); f++) {
+        const MomValue *v = &sample->values[f];
+        int at = mom_schema_lookup(m->schema, mom_schema_field(s->schema, f));
+        if (at >= 0 && row[at].type == MOM_VALUE_NIL && v->type != MOM_VALUE_NIL)
+            row[at] = mom_value_copy(v);
+    }
+    return TRUE;
+}
+
+gboolean
+mom_monitor_collect(MomMonitor *m)
+{
+    guint n = mom_schema_n_fields(m->schema);
+    g_autofree MomValue *row = g_new0(MomValue, MAX(n, 1));
+    gint64 now = g_get_monotonic_time();
+    g_autoptr(GString) missing = g_string_new(NULL);
+
+    for (guint i = 0; i < m->sources->len; i++)
+        collect_source(m, &g_array_index(m->sources, Source, i), row, now);
+    for (guint i = 0; i < n; i++)
+        if (m->mandatory[i] && row[i].type == MOM_VALUE_NIL)
+            g_string_append_printf(missing, "%s%s", missing->len ? ", " : "",
+                                   mom_schema_field(m->schema, i));
+
+    m->ready = missing->len == 0;
+    if (!m->ready) {
+        if (!m->said_unready)
+            g_warning("%s is not ready: its sample lacks the mandatory fields %s.", m->name,
+                      missing->str);
+        m->said_unready = TRUE;
+        m->was_ready = FALSE;
+        for (guint i = 0; i < n; i++)
+            mom_value_clear(&row[i]);
+        return FALSE;
+    }
+    if (!m->was_ready)
+        g_message("%s is ready.", m->name);
+    m->was_ready = TRUE;
+    m->said_unready = FALSE;
+    if (m->plot)
+        plot_row(m, row);
+    mom_entity_push_sample(m->entity, row); /* takes the values */
+    return TRUE;
+}
+
+gboolean
+mom_monitor_ready(const MomMonitor *m)
+{
+    return m->ready;
+}
+
+MomEntity *
+mom_monitor_entity(const MomMonitor *m)
+{
+    return m->entity;
+}
+
+void
+mom_monitor_set_interval(MomMonitor *m, guint interval)
+{
+    m->interval = MAX(interval, 1);
+}
