@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mom-engine.h"
+#include "mom-log.h"
 
 typedef struct {
     const MomControllerClass *klass;
@@ -223,7 +224,10 @@ gboolean
 mom_engine_run(MomEngine *e, MomEntity *host, GPtrArray *guests)
 {
     e->cycle++;
-    g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(e->set, host, guests, 0);
+    /* debug lines cost time to format; make them only when they are logged */
+    MomPolicyEvalFlags flags =
+        mom_log_get_verbosity() >= MOM_LOG_DEBUG ? MOM_POLICY_EVAL_KEEP_DEBUG : 0;
+    g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(e->set, host, guests, flags);
 
     for (guint i = 0; i < run->debug->len; i++) {
         g_autofree char *line = mom_policy_diag_format_line(run->debug->pdata[i]);

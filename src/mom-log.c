@@ -38,7 +38,7 @@ static const char *const level_names[] = {
 const char *
 mom_log_level_name(MomLogLevel level)
 {
-    return level >= MOM_LOG_DEBUG && level <= MOM_LOG_CRITICAL ? level_names[level] : "INFO";
+    return level >= MOM_LOG_CRITICAL && level <= MOM_LOG_DEBUG ? level_names[level] : "INFO";
 }
 
 gboolean
@@ -65,7 +65,8 @@ mom_log_parse_verbosity(const char *text, MomLogLevel *out, GError **error)
         return TRUE;
     }
     g_set_error(error, MOM_LOG_ERROR, MOM_LOG_ERROR_VERBOSITY,
-                "The verbosity '%s' is not one of debug, info, warn, error, critical or 1-5.",
+                "The verbosity '%s' is not one of debug, info, warn, error, critical or 1 "
+                "(critical) to 5 (debug).",
                 text);
     return FALSE;
 }
@@ -108,7 +109,7 @@ writer(GLogLevelFlags flags, const GLogField *fields, gsize n_fields, gpointer u
     MomLogLevel level = level_of(flags);
     const char *message = NULL, *domain = NULL, *guest = NULL;
 
-    if (level < logger.verbosity)
+    if (level > logger.verbosity)
         return G_LOG_WRITER_HANDLED;
     if (logger.target == TARGET_JOURNAL)
         return g_log_writer_journald(flags, fields, n_fields, user_data);

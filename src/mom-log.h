@@ -17,19 +17,22 @@ typedef enum {
     MOM_LOG_ERROR_VERBOSITY, /* an unknown verbosity */
 } MomLogErrorCode;
 
-/* MOM's verbosity levels, most verbose first (Python logging's order). */
+/* MOM's verbosity levels, numbered as MOM numbers them (-v 5 is debug),
+ * the same values as MomConfigVerbosity: a message shows when its level
+ * is at most the verbosity. */
 typedef enum {
-    MOM_LOG_DEBUG = 1,
-    MOM_LOG_INFO,
-    MOM_LOG_WARNING,
+    MOM_LOG_CRITICAL = 1,
     MOM_LOG_ERROR_LEVEL,
-    MOM_LOG_CRITICAL,
+    MOM_LOG_WARNING,
+    MOM_LOG_INFO,
+    MOM_LOG_DEBUG,
 } MomLogLevel;
 
 /**
  * mom_log_parse_verbosity:
  * Reads a verbosity as MOM's config and -v accept it: a name (debug, info,
- * warn, warning, error, critical; any case) or a number 1-5.
+ * warn, warning, error, critical; any case) or a number 1 (critical) to 5
+ * (debug).
  * Returns: FALSE with @error for anything else.
  */
 gboolean mom_log_parse_verbosity(const char *text, MomLogLevel *out, GError **error);

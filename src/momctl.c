@@ -174,7 +174,7 @@ cmd_policy_test(int argc, char **argv)
     MomPolicyLimits limits = {(guint)max_depth, (guint64)max_steps};
     mom_policy_set_set_limits(set, &limits);
 
-    g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(set, state->host, state->guests, 0);
+    g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(set, state->host, state->guests, MOM_POLICY_EVAL_KEEP_DEBUG);
     g_autofree char *report = json ? mom_state_report_json(state, run, diags)
                                    : mom_state_report_text(state, run, diags);
     fputs(report, stdout);

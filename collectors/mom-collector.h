@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Collector plugins.  A collector reads one source (a /proc file, a sysfs
+ * directory, later libvirt) and fills named fields of a sample.  Plugins
+ * are listed in a static table (collector-registry.c), not loaded with
+ * GModule: every plugin is in-tree, so there is no ABI to keep and no
+ * dlopen failure mode.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "mom-policy.h"
+
+#define MOM_COLLECTOR_ERROR (mom_collector_error_quark())
+GQuark mom_collector_error_quark(void);
+
+typedef enum {
+    MOM_COLLECTOR_ERROR_READ,   /* a source file cannot be read */
+    MOM_COLLECTOR_ERROR_PARSE,  /* a source file has unexpected content */
+    MOM_COLLECTOR_ERROR_CONFIG, /* a [Collector: NAME] option is invalid */
+} MomCollectorErrorCode;
+
+/* Where and how a collector reads.  Readers take roots so tests can point
+ * them at fixture trees (tests/data/...). */
+typedef struct {
+    const char *proc_root;  /* "/proc" */
+    const char *sysfs_root; /* "/sys" */
+    guint interval;         /* seconds between samples, for rates */
+    GKeyFile *config;       /* the daemon's config, or NULL */
+    const char *section;    /* "Collector: NAME", the plugin's own section */
+} MomCollectorConfig;
+
+/* One sample being filled: values in the order of @schema. */
+typedef struct {
+    MomSchema *schema;
+    MomValue *values;
+} MomSample;
+
+/**
+ * mom_sample_new: Returns: (transfer full) a sample of all-nil values over @schema.
+ */
+MomSample *mom_sample_new(MomSchema *schema);
+/** mom_sample_free: Frees @sample and its values. */
+void mom_sample_free(MomSample *sample);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomSample, mom_sample_free)
+/**
+ * mom_sample_set: Sets @field to @value (taking its reference).  A field
+ * outside the schema is a programmer error (g_critical).
+ */
+void mom_sample_set(MomSample *sample, const char *field, MomValue value);
+/** mom_sample_set_int: Sets @field to the integer @v. */
+void mom_sample_set_int(MomSample *sample, const char *field, gint64 v);
+/** mom_sample_set_float: Sets @field to the float @v. */
+void mom_sample_set_float(MomSample *sample, const char *field, double v);
+/** mom_sample_get: Returns: (transfer none) the value of @field (nil if unset or unknown). */
+const MomValue *mom_sample_get(const MomSample *sample, const char *field);
+
+typedef struct {
+    const char *name;                    /* MOM's spelling: "HostMemory" */
+    const char *const *fields;           /* mandatory, NULL-terminated */
+    const char *const *optional_fields;  /* NULL-terminated, or NULL */
+    /* Returns the plugin's state (never NULL on success). */
+    gpointer (*init)(const MomCollectorConfig *cfg, GError **error);
+    /* Fills the plugin's fields of @out; FALSE with @error when the source
+     * failed.  A mandatory field left nil makes the sample incomplete. */
+    gboolean (*collect)(gpointer state, MomSample *out, GError **error);
+    void (*free)(gpointer state);
+} MomCollectorClass;
+
+/* The registry: every built-in collector, NULL-terminated. */
+extern const MomCollectorClass *const mom_collector_classes[];
+
+/** mom_collector_lookup: Returns: (transfer none) the collector named @name (MOM's spelling), or NULL. */
+const MomCollectorClass *mom_collector_lookup(const char *name);
+
+/**
+ * mom_collector_schema_new:
+ * The field layout of an entity monitored by the @n_classes collectors of
+ * @classes: their mandatory then optional fields, in class order.
+ * Returns: (transfer full) the schema.
+ */
+MomSchema *mom_collector_schema_new(const MomCollectorClass *const *classes, guint n_classes);
+
+/**
+ * mom_sample_missing_field:
+ * Finds the first mandatory field of @klass that @sample left nil, which
+ * makes the sample incomplete (MOM's rule for getFields()).
+ * Returns: (transfer none) the field name, or NULL when all are set.
+ */
+const char *mom_sample_missing_field(const MomSample *sample, const MomCollectorClass *klass);

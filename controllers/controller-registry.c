@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "mom-controller.h"
+
+G_DEFINE_QUARK(mom-controller-error-quark, mom_controller_error)
+
+extern const MomControllerClass mom_controller_ksm;
+
+const MomControllerClass *const mom_controller_classes[] = {
+    &mom_controller_ksm,
+    NULL,
+};
+
+const MomControllerClass *
+mom_controller_lookup(const char *name)
+{
+    for (guint i = 0; mom_controller_classes[i]; i++)
+        if (strcmp(mom_controller_classes[i]->name, name) == 0)
+            return mom_controller_classes[i];
+    return NULL;
+}
+
+gboolean
+mom_control_as_int(const MomValue *v, gint64 *out)
+{
+    switch (v->type) {
+    case MOM_VALUE_INT:
+        *out = v->u.i;
+        return TRUE;
+    case MOM_VALUE_BOOL:
+        *out = v->u.b;
+        return TRUE;
+    case MOM_VALUE_FLOAT:
+        /* 2^63 as a double: anything at or beyond it does not fit */
+        if (!isfinite(v->u.d) || fabs(v->u.d) >= 9223372036854775808.0)
+            return FALSE;
+        *out = (gint64)v->u.d; /* C truncates toward zero, as MOM's int() */
+        return TRUE;
+    default:
+        return FALSE;
+    }
+}

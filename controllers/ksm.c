@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The KSM controller: applies the host controls ksm_run, ksm_pages_to_scan,
+ * ksm_sleep_millisecs and ksm_merge_across_nodes to
+ * SYSFS/kernel/mm/ksm/{run,pages_to_scan,sleep_millisecs,merge_across_nodes}.
+ *
+ * Each file holds one decimal number followed by a newline.  A value is
+ * written only when it differs from what the file holds, so a steady policy
+ * costs four small reads per cycle and no writes.  The kernel refuses some
+ * writes for reasons of its own, and the controller yields to them instead
+ * of retrying every cycle:
+ *  - pages_to_scan: EINVAL while the KSM advisor (advisor_mode "scan-time",
+ *    Linux 6.7+) tunes it;
+ *  - merge_across_nodes: EBUSY while pages are merged; ksm_run 2 unmerges.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ksm-priv.h"
+#include "mom-controller.h"
+
+typedef struct {
+    const char *control; /* the policy's name */
+    const char *file;    /* the sysfs file */
+    gint64 min;
+    gint64 max;
+} KsmTunable;
+
+enum { T_RUN, T_MERGE, T_PAGES, T_SLEEP, N_TUNABLES };
+
+/* The ranges are momd's guard rails, not the kernel's: a pages_to_scan of
+ * millions or a sleep of zero would make ksmd eat a CPU. */
+static const KsmTunable tunables[N_TUNABLES] = {
+    [T_RUN] = {"ksm_run", "run", 0, 2},
+    [T_MERGE] = {"ksm_merge_across_nodes", "merge_across_nodes", 0, 1},
+    [T_PAGES] = {"ksm_pages_to_scan", "pages_to_scan", 1, 100000},
+    [T_SLEEP] = {"ksm_sleep_millisecs", "sleep_millisecs", 1, 600000},
+};
+
+struct _MomKsm {
+    char *dir;
+    gboolean dry_run;
+    gboolean restore;
+    gboolean saved_present[N_TUNABLES];
+    gint64 saved[N_TUNABLES];
+    gboolean changed[N_TUNABLES]; /* written by us at least once */
+    char *saved_advisor;          /* advisor mode we switched off, to restore */
+    GHashTable *reported;         /* problems already logged, by key */
+    MomKsmWriteFn write;
+};
+
+static void G_GNUC_PRINTF(3, 4)
+ksm_log(GLogLevelFlags level, const char *tunable, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_log_structured(G_LOG_DOMAIN, level, "MOM_CONTROLLER", "KSM", "MOM_KSM_TUNABLE", tunable,
+                     "MESSAGE", "%s", msg);
+}
+
+/* Logs a problem the first time it happens, and again only after it was
+ * resolved in between: a refused write must not flood the journal. */
+static void G_GNUC_PRINTF(3, 4)
+report_once(MomKsm *k, const char *key, const char *fmt, ...)
+{
+    if (g_hash_table_contains(k->reported, key))
+        return;
+    g_hash_table_add(k->reported, g_strdup(key));
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    ksm_log(G_LOG_LEVEL_WARNING, key, "%s", msg);
+}
+
+static void
+resolved(MomKsm *k, const char *key)
+{
+    g_hash_table_remove(k->reported, key);
+}
+
+static int
+default_write(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    gssize len = (gssize)strlen(text);
+    int err = write(fd, text, len) == len ? 0 : (errno ? errno : EIO);
+    close(fd);
+    return err;
+}
+
+static char *
+path_of(MomKsm *k, const char *file)
+{
+    return g_build_filename(k->dir, file, NULL);
+}
+
+/* Reads a tunable; FALSE when the file is missing or not a number. */
+static gboolean
+read_value(MomKsm *k, const char *file, gint64 *out)
+{
+    g_autofree char *path = path_of(k, file);
+    g_autofree char *text = NULL;
+    char *end;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return FALSE;
+    *out = g_ascii_strtoll(g_strstrip(text), &end, 10);
+    return end != text && *end == '\0';
+}
+
+static int
+write_value(MomKsm *k, const char *file, const char *text)
+{
+    g_autofree char *path = path_of(k, file);
+    return k->write(path, text);
+}
+
+/* advisor_mode reads "[none] scan-time": the bracketed word is current. */
+static char *
+read_advisor(MomKsm *k)
+{
+    g_autofree char *path = path_of(k, "advisor_mode");
+    g_autofree char *text = NULL;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return NULL;
+    char *open = strchr(text, '['), *close = open ? strchr(open, ']') : NULL;
+    if (!open || !close)
+        return NULL;
+    return g_strndup(open + 1, close - open - 1);
+}
+
+void
+mom_ksm_set_write_hook(MomKsm *k, MomKsmWriteFn fn)
+{
+    k->write = fn ? fn : default_write;
+}
+
+static gpointer
+ksm_init(const MomControllerConfig *cfg, GError **error)
+{
+    g_autofree char *dir = g_build_filename(cfg->sysfs_root, "kernel", "mm", "ksm", NULL);
+    g_autofree char *run = g_build_filename(dir, "run", NULL);
+
+    if (!g_file_test(run, G_FILE_TEST_EXISTS)) {
+        g_set_error(error, MOM_CONTROLLER_ERROR, MOM_CONTROLLER_ERROR_INIT,
+                    "The KSM controller needs %s, which does not exist: this kernel has no KSM "
+                    "(CONFIG_KSM).",
+                    run);
+        return NULL;
+    }
+    MomKsm *k = g_new0(MomKsm, 1);
+    k->dir = g_steal_pointer(&dir);
+    k->dry_run = cfg->dry_run;
+    k->restore = cfg->ksm_restore_on_exit;
+    k->reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    k->write = default_write;
+    for (guint t = 0; t < N_TUNABLES; t++)
+        k->saved_present[t] = read_value(k, tunables[t].file, &k->saved[t]);
+
+    if (cfg->ksm_advisor_off) {
+        g_autofree char *mode = read_advisor(k);
+        if (mode && strcmp(mode, "none") != 0) {
+            int err = cfg->dry_run ? 0 : write_value(k, "advisor_mode", "none\n");
+            if (err)
+                ksm_log(G_LOG_LEVEL_WARNING, "advisor_mode",
+                        "Cannot switch the kernel's KSM advisor off (advisor_mode %s → none): %s.",
+                        mode, g_strerror(err));
+            else {
+                ksm_log(G_LOG_LEVEL_MESSAGE, "advisor_mode", "KSM advisor_mode: %s → none%s.",
+                        mode, cfg->dry_run ? " (dry run: not written)" : "");
+                k->saved_advisor = g_steal_pointer(&mode);
+            }
+        }
+    }
+    return k;
+}
+
+/* Applies one tunable; @origin says which policy line asked for it. */
+static void
+apply_one(MomKsm *k, guint t, const MomControl *c)
+{
+    const KsmTunable *tu = &tunables[t];
+    gint64 want, have;
+    char text[32];
+
+    if (!mom_control_as_int(&c->value, &want)) {
+        g_autoptr(GString) v = g_string_new(NULL);
+        mom_value_repr(&c->value, TRUE, v);
+        report_once(k, tu->control,
+                    "Ignoring the host control %s = %s set at %s:%d:%d: it must be a number.",
+                    tu->control, v->str, c->file, c->line, c->col);
+        return;
+    }
+    if (want < tu->min || want > tu->max) {
+        report_once(k, tu->control,
+                    "Ignoring the host control %s = %" G_GINT64_FORMAT
+                    " set at %s:%d:%d: it must be between %" G_GINT64_FORMAT
+                    " and %" G_GINT64_FORMAT ".",
+                    tu->control, want, c->file, c->line, c->col, tu->min, tu->max);
+        return;
+    }
+    if (!read_value(k, tu->file, &have)) {
+        report_once(k, tu->control,
+                    "Cannot apply %s: %s/%s is missing or unreadable on this kernel.",
+                    tu->control, k->dir, tu->file);
+        return;
+    }
+    if (have == want) {
+        resolved(k, tu->control);
+        return;
+    }
+    if (k->dry_run) {
+        ksm_log(G_LOG_LEVEL_MESSAGE, tu->control,
+                "KSM %s: %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
+                " would be written (dry run), requested at %s:%d:%d.",
+                tu->file, have, want, c->file, c->line, c->col);
+        return;
+    }
+    g_snprintf(text, sizeof(text), "%" G_GINT64_FORMAT "\n", want);
+    int err = write_value(k, tu->file, text);
+    if (err == 0) {
+        resolved(k, tu->control);
+        k->changed[t] = TRUE;
+        ksm_log(G_LOG_LEVEL_MESSAGE, tu->control,
+                "KSM %s: %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT ", requested at %s:%d:%d.",
+                tu->file, have, want, c->file, c->line, c->col);
+    } else if (t == T_PAGES && err == EINVAL) {
+        g_autofree char *mode = read_advisor(k);
+        if (mode && strcmp(mode, "none") != 0)
+            report_once(k, tu->control,
+                        "The kernel's KSM advisor (advisor_mode %s) tunes pages_to_scan, so "
+                        "momd leaves it alone; set ksm-advisor-off to let the policy decide.",
+                        mode);
+        else
+            report_once(k, tu->control, "The kernel refused KSM pages_to_scan %" G_GINT64_FORMAT
+                                        ": %s.", want, g_strerror(err));
+    } else if (t == T_MERGE && err == EBUSY) {
+        report_once(k, tu->control,
+                    "The kernel refused KSM merge_across_nodes %" G_GINT64_FORMAT
+                    " while pages are merged; the policy must set ksm_run 2 to unmerge them "
+                    "first.",
+                    want);
+    } else {
+        report_once(k, tu->control, "Cannot write %" G_GINT64_FORMAT " to %s/%s: %s.", want,
+                    k->dir, tu->file, g_strerror(err));
+    }
+}
+
+static const MomControl *
+find_control(MomEntity *host, const char *name)
+{
+    for (guint i = 0; i < mom_entity_n_controls(host); i++) {
+        const MomControl *c = mom_entity_control(host, i);
+        if (strcmp(c->name, name) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static gboolean
+ksm_apply(gpointer state, MomEntity *host, GPtrArray *guests, GError **error)
+{
+    MomKsm *k = state;
+    const MomControl *c[N_TUNABLES];
+    gint64 run = -1;
+
+    if (!host)
+        return TRUE;
+    for (guint t = 0; t < N_TUNABLES; t++)
+        c[t] = find_control(host, tunables[t].control);
+    if (c[T_RUN])
+        mom_control_as_int(&c[T_RUN]->value, &run);
+    /* Stopping or unmerging goes first, so that a merge_across_nodes change
+     * in the same cycle finds no merged pages; starting goes last, so that
+     * ksmd wakes up with the new tunables. */
+    if (c[T_RUN] && run != 1)
+        apply_one(k, T_RUN, c[T_RUN]);
+    for (guint t = T_MERGE; t < N_TUNABLES; t++)
+        if (c[t])
+            apply_one(k, t, c[t]);
+    if (c[T_RUN] && run == 1)
+        apply_one(k, T_RUN, c[T_RUN]);
+    return TRUE;
+}
+
+static void
+ksm_shutdown(gpointer state)
+{
+    MomKsm *k = state;
+    static const guint order[] = {T_RUN, T_MERGE, T_PAGES, T_SLEEP};
+
+    if (!k->restore || k->dry_run)
+        return;
+    /* Run first: if it was off, ksmd stops before the tunables move back. */
+    for (guint i = 0; i < G_N_ELEMENTS(order); i++) {
+        guint t = order[i];
+        gint64 have;
+        char text[32];
+        if (!k->changed[t] || !k->saved_present[t] || !read_value(k, tunables[t].file, &have) ||
+            have == k->saved[t])
+            continue;
+        g_snprintf(text, sizeof(text), "%" G_GINT64_FORMAT "\n", k->saved[t]);
+        int err = write_value(k, tunables[t].file, text);
+        if (err)
+            ksm_log(G_LOG_LEVEL_WARNING, tunables[t].control,
+                    "Cannot restore KSM %s to %" G_GINT64_FORMAT ": %s.", tunables[t].file,
+                    k->saved[t], g_strerror(err));
+        else
+            ksm_log(G_LOG_LEVEL_MESSAGE, tunables[t].control,
+                    "KSM %s restored: %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT ".",
+                    tunables[t].file, have, k->saved[t]);
+    }
+    if (k->saved_advisor) {
+        g_autofree char *text = g_strdup_printf("%s\n", k->saved_advisor);
+        int err = write_value(k, "advisor_mode", text);
+        if (err)
+            ksm_log(G_LOG_LEVEL_WARNING, "advisor_mode",
+                    "Cannot restore the KSM advisor_mode %s: %s.", k->saved_advisor,
+                    g_strerror(err));
+        else
+            ksm_log(G_LOG_LEVEL_MESSAGE, "advisor_mode", "KSM advisor_mode restored: none → %s.",
+                    k->saved_advisor);
+    }
+}
+
+static void
+ksm_free(gpointer state)
+{
+    MomKsm *k = state;
+
+    if (!k)
+        return;
+    g_hash_table_destroy(k->reported);
+    g_free(k->saved_advisor);
+    g_free(k->dir);
+    g_free(k);
+}
+
+const MomControllerClass mom_controller_ksm = {
+    .name = "KSM",
+    .init = ksm_init,
+    .apply = ksm_apply,
+    .shutdown = ksm_shutdown,
+    .free = ksm_free,
+};

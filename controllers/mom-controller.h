@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Controller plugins: they apply the controls a policy evaluation left on
+ * the entities (balloon targets, KSM tunables, ...).  As for collectors,
+ * plugins are listed in a static table (controller-registry.c).
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "mom-policy.h"
+
+#define MOM_CONTROLLER_ERROR (mom_controller_error_quark())
+GQuark mom_controller_error_quark(void);
+
+typedef enum {
+    MOM_CONTROLLER_ERROR_INIT,  /* the controller cannot work on this host */
+    MOM_CONTROLLER_ERROR_APPLY, /* a control could not be applied */
+} MomControllerErrorCode;
+
+typedef struct {
+    const char *sysfs_root;       /* "/sys" */
+    gboolean dry_run;             /* log what would change, change nothing */
+    gboolean ksm_restore_on_exit; /* put back the KSM tunables found at start */
+    gboolean ksm_advisor_off;     /* switch the kernel's KSM advisor to "none" */
+} MomControllerConfig;
+
+typedef struct {
+    const char *name; /* MOM's spelling: "KSM", "Balloon" */
+    gpointer (*init)(const MomControllerConfig *cfg, GError **error);
+    /* Applies this cycle's controls.  Each control is applied or skipped on
+     * its own; FALSE (with @error) only when nothing could be done at all. */
+    gboolean (*apply)(gpointer state, MomEntity *host, GPtrArray *guests, GError **error);
+    /* Clean exit: undo what the controller changed when configured to. */
+    void (*shutdown)(gpointer state);
+    void (*free)(gpointer state);
+} MomControllerClass;
+
+/* The registry: every built-in controller, NULL-terminated. */
+extern const MomControllerClass *const mom_controller_classes[];
+
+/** mom_controller_lookup: Returns: (transfer none) the controller named @name, or NULL. */
+const MomControllerClass *mom_controller_lookup(const char *name);
+
+/**
+ * mom_control_as_int:
+ * Converts a control value to an integer as MOM's controllers do: integers
+ * and booleans as they are, floats truncated toward zero.  Returns: FALSE
+ * for nil, strings, non-finite or out-of-range floats, and other kinds.
+ */
+gboolean mom_control_as_int(const MomValue *v, gint64 *out);

@@ -1,0 +1,833 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The config loader.  MOM read its file with Python's ConfigParser, so this
+ * reads ConfigParser's dialect: "key: value" or "key = value", '#' and ';'
+ * full-line comments, ';' after a blank as an inline comment (Python 2; '#'
+ * is never inline), indented lines continuing the previous value, keys
+ * lowercased.  A first pass checks each line and rewrites it in GKeyFile
+ * form, one output line per input line, so line numbers survive; GKeyFile
+ * then holds the file and a table of typed options, as in oomd-conf,
+ * converts the values it knows.
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "mom-config.h"
+
+G_DEFINE_QUARK(mom-config-error-quark, mom_config_error)
+
+typedef enum {
+    OPT_INT,       /* int, within [min, max] */
+    OPT_INT64,     /* gint64, within [min, max] */
+    OPT_BOOL,      /* ConfigParser's getboolean() words */
+    OPT_STRING,    /* char *, never NULL */
+    OPT_LIST,      /* char **, comma-separated */
+    OPT_VERBOSITY, /* MomConfigVerbosity */
+    OPT_RPC_PORT,  /* MomConfigRpcPort */
+} OptType;
+
+typedef struct {
+    const char *group;
+    const char *key;
+    OptType type;
+    const char *def; /* the default, as it would be written in the file */
+    gsize offset;
+    gint64 min;
+    gint64 max;
+    gboolean momd; /* a momd addition, unknown to MOM */
+} ConfigOption;
+
+#define F(field) offsetof(MomConfig, field)
+#define INTERVAL 1, 86400
+
+/* MOM's options in the order of MOM's _load_config(), then momd's own. */
+static const ConfigOption options[] = {
+    {"main", "main-loop-interval", OPT_INT, "5", F(main.main_loop_interval), INTERVAL, FALSE},
+    {"main", "host-monitor-interval", OPT_INT, "5", F(main.host_monitor_interval), INTERVAL, FALSE},
+    {"main", "guest-manager-interval", OPT_INT, "5", F(main.guest_manager_interval), INTERVAL,
+     FALSE},
+    {"main", "hypervisor-interface", OPT_STRING, "libvirt", F(main.hypervisor_interface), 0, 0,
+     FALSE},
+    {"main", "guest-monitor-interval", OPT_INT, "5", F(main.guest_monitor_interval), INTERVAL,
+     FALSE},
+    {"main", "policy-engine-interval", OPT_INT, "10", F(main.policy_engine_interval), INTERVAL,
+     FALSE},
+    {"main", "sample-history-length", OPT_INT, "10", F(main.sample_history_length), 1, 100000,
+     FALSE},
+    {"main", "libvirt-hypervisor-uri", OPT_STRING, "", F(main.libvirt_hypervisor_uri), 0, 0, FALSE},
+    {"main", "controllers", OPT_LIST, "Balloon", F(main.controllers), 0, 0, FALSE},
+    {"main", "plot-dir", OPT_STRING, "", F(main.plot_dir), 0, 0, FALSE},
+    {"main", "rpc-port", OPT_RPC_PORT, "-1", F(main.rpc_port), -1, 65535, FALSE},
+    {"main", "policy", OPT_STRING, "", F(main.policy), 0, 0, FALSE},
+    {"main", "policy-dir", OPT_STRING, "", F(main.policy_dir), 0, 0, FALSE},
+    {"main", "guest-manager-multi-thread", OPT_BOOL, "true", F(main.guest_manager_multi_thread), 0,
+     0, FALSE},
+    {"main", "dry-run", OPT_BOOL, "false", F(main.dry_run), 0, 0, TRUE},
+    {"main", "ksm-restore-on-exit", OPT_BOOL, "true", F(main.ksm_restore_on_exit), 0, 0, TRUE},
+    {"main", "ksm-advisor-off", OPT_BOOL, "false", F(main.ksm_advisor_off), 0, 0, TRUE},
+    {"main", "policy-max-steps", OPT_INT64, "10000000", F(main.policy_max_steps), 1,
+     G_GINT64_CONSTANT(1000000000000), TRUE},
+    {"main", "policy-max-depth", OPT_INT, "1000", F(main.policy_max_depth), 1, 100000, TRUE},
+    {"main", "rpc-group", OPT_STRING, "", F(main.rpc_group), 0, 0, TRUE},
+    {"main", "proc-root", OPT_STRING, "/proc", F(main.proc_root), 0, 0, TRUE},
+    {"main", "sysfs-root", OPT_STRING, "/sys", F(main.sysfs_root), 0, 0, TRUE},
+    {"logging", "log", OPT_STRING, "stdio", F(logging.log), 0, 0, FALSE},
+    {"logging", "verbosity", OPT_VERBOSITY, "info", F(logging.verbosity), 0, 0, FALSE},
+    {"logging", "max-bytes", OPT_INT64, "2097152", F(logging.max_bytes), 0, G_MAXINT64, FALSE},
+    {"logging", "backup-count", OPT_INT, "5", F(logging.backup_count), 0, 10000, FALSE},
+    {"host", "collectors", OPT_LIST, "HostMemory", F(host.collectors), 0, 0, FALSE},
+    {"guest", "collectors", OPT_LIST, "GuestQemuProc, GuestMemory", F(guest.collectors), 0, 0,
+     FALSE},
+};
+
+/* The sections of the table, in dump order. */
+static const char *const typed_sections[] = {"main", "logging", "host", "guest", NULL};
+
+/* A parsed value before it is stored; strings and lists are owned. */
+typedef struct {
+    gint64 i;
+    gboolean b;
+    char *s;
+    char **l;
+    MomConfigRpcPort rpc;
+} OptValue;
+
+static const struct {
+    const char *name;
+    MomConfigVerbosity level;
+} verbosity_names[] = {
+    /* MOM's LogUtils: names and numbers; "warning" is momd's alias. */
+    {"debug", MOM_CONFIG_VERBOSITY_DEBUG}, {"5", MOM_CONFIG_VERBOSITY_DEBUG},
+    {"info", MOM_CONFIG_VERBOSITY_INFO},   {"4", MOM_CONFIG_VERBOSITY_INFO},
+    {"warn", MOM_CONFIG_VERBOSITY_WARN},   {"warning", MOM_CONFIG_VERBOSITY_WARN},
+    {"3", MOM_CONFIG_VERBOSITY_WARN},      {"error", MOM_CONFIG_VERBOSITY_ERROR},
+    {"2", MOM_CONFIG_VERBOSITY_ERROR},     {"critical", MOM_CONFIG_VERBOSITY_CRITICAL},
+    {"1", MOM_CONFIG_VERBOSITY_CRITICAL},
+};
+
+static const ConfigOption *
+config_lookup(const char *group, const char *key)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(options); i++) {
+        if (strcmp(options[i].group, group) == 0 && strcmp(options[i].key, key) == 0)
+            return &options[i];
+    }
+    return NULL;
+}
+
+static gboolean
+config_is_typed_section(const char *group)
+{
+    return g_strv_contains(typed_sections, group);
+}
+
+/* Sections kept in the key file for their users, unchecked: collector
+ * settings (MOM looks up exactly "Collector: " + NAME) and vdsm's [vdsm]. */
+static gboolean
+config_is_free_section(const char *group)
+{
+    return g_str_has_prefix(group, "Collector: ") || strcmp(group, "vdsm") == 0;
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+static char *
+config_expected(const ConfigOption *opt)
+{
+    switch (opt->type) {
+    case OPT_INT:
+    case OPT_INT64:
+        return g_strdup_printf("an integer between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT,
+                               opt->min, opt->max);
+    case OPT_BOOL:
+        return g_strdup("a boolean (1, yes, true, on, 0, no, false or off)");
+    case OPT_VERBOSITY:
+        return g_strdup("a log level (debug, info, warn, error or critical, or 5 to 1)");
+    case OPT_RPC_PORT:
+        return g_strdup_printf("a port number between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT
+                               " or the absolute path of a UNIX socket",
+                               opt->min, opt->max);
+    case OPT_STRING:
+    case OPT_LIST:
+        break;
+    }
+    return g_strdup("a string");
+}
+
+static char **
+config_split_list(const char *text)
+{
+    g_auto(GStrv) items = g_strsplit(text, ",", -1);
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+
+    for (char **p = items; *p; p++) {
+        /* Items may be spread over continuation lines: trim newlines too. */
+        char *item = g_strstrip(*p);
+
+        if (*item != '\0')
+            g_ptr_array_add(out, g_strdup(item));
+    }
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(g_steal_pointer(&out), FALSE);
+}
+
+/* Converts @text for @opt into @out; FALSE if it does not fit.  @text is
+ * already stripped, as ConfigParser strips values. */
+static gboolean
+config_parse_value(const ConfigOption *opt, const char *text, OptValue *out)
+{
+    memset(out, 0, sizeof(*out));
+    switch (opt->type) {
+    case OPT_INT:
+    case OPT_INT64:
+        return g_ascii_string_to_signed(text, 10, opt->min, opt->max, &out->i, NULL);
+    case OPT_BOOL: {
+        static const char *const yes[] = {"1", "yes", "true", "on"};
+        static const char *const no[] = {"0", "no", "false", "off"};
+
+        for (gsize i = 0; i < G_N_ELEMENTS(yes); i++) {
+            if (g_ascii_strcasecmp(text, yes[i]) == 0) {
+                out->b = TRUE;
+                return TRUE;
+            }
+            if (g_ascii_strcasecmp(text, no[i]) == 0) {
+                out->b = FALSE;
+                return TRUE;
+            }
+        }
+        return FALSE;
+    }
+    case OPT_VERBOSITY:
+        for (gsize i = 0; i < G_N_ELEMENTS(verbosity_names); i++) {
+            if (g_ascii_strcasecmp(text, verbosity_names[i].name) == 0) {
+                out->i = verbosity_names[i].level;
+                return TRUE;
+            }
+        }
+        return FALSE;
+    case OPT_RPC_PORT:
+        /* MOM tries getint() first and takes anything else as a socket
+         * path; momd asks for an absolute path so a typo is not a socket. */
+        if (g_ascii_string_to_signed(text, 10, opt->min, opt->max, &out->i, NULL)) {
+            out->rpc.port = (int)out->i;
+            return TRUE;
+        }
+        if (text[0] == '/' && strchr(text, '\n') == NULL) {
+            out->rpc.port = -1;
+            out->rpc.socket_path = g_strdup(text);
+            return TRUE;
+        }
+        return FALSE;
+    case OPT_STRING:
+        out->s = g_strdup(text);
+        return TRUE;
+    case OPT_LIST:
+        out->l = config_split_list(text);
+        return TRUE;
+    }
+    g_return_val_if_reached(FALSE);
+}
+
+/* Moves @v into @config's field for @opt, freeing the previous value. */
+static void
+config_store(MomConfig *config, const ConfigOption *opt, OptValue *v)
+{
+    gpointer field = G_STRUCT_MEMBER_P(config, opt->offset);
+
+    switch (opt->type) {
+    case OPT_INT:
+    case OPT_VERBOSITY:
+        *(int *)field = (int)v->i;
+        break;
+    case OPT_INT64:
+        *(gint64 *)field = v->i;
+        break;
+    case OPT_BOOL:
+        *(gboolean *)field = v->b;
+        break;
+    case OPT_STRING:
+        g_free(*(char **)field);
+        *(char **)field = g_steal_pointer(&v->s);
+        break;
+    case OPT_LIST:
+        g_strfreev(*(char ***)field);
+        *(char ***)field = g_steal_pointer(&v->l);
+        break;
+    case OPT_RPC_PORT: {
+        MomConfigRpcPort *rpc = field;
+
+        g_free(rpc->socket_path);
+        rpc->port = v->rpc.port;
+        rpc->socket_path = g_steal_pointer(&v->rpc.socket_path);
+        break;
+    }
+    }
+}
+
+/* Formats @opt's current value as it would be written in a file. */
+static char *
+config_format_value(const MomConfig *config, const ConfigOption *opt)
+{
+    gconstpointer field = G_STRUCT_MEMBER_P(config, opt->offset);
+
+    switch (opt->type) {
+    case OPT_INT:
+        return g_strdup_printf("%d", *(const int *)field);
+    case OPT_INT64:
+        return g_strdup_printf("%" G_GINT64_FORMAT, *(const gint64 *)field);
+    case OPT_BOOL:
+        return g_strdup(*(const gboolean *)field ? "true" : "false");
+    case OPT_VERBOSITY:
+        return g_strdup(mom_config_verbosity_to_string(*(const int *)field));
+    case OPT_STRING:
+        return g_strdup(*(char *const *)field);
+    case OPT_LIST:
+        return g_strjoinv(", ", *(char **const *)field);
+    case OPT_RPC_PORT: {
+        const MomConfigRpcPort *rpc = field;
+
+        if (rpc->socket_path != NULL)
+            return g_strdup(rpc->socket_path);
+        return g_strdup_printf("%d", rpc->port);
+    }
+    }
+    g_return_val_if_reached(NULL);
+}
+
+/* Parses and stores @text, or sets "WHERE: [group] key: expected ..." */
+static gboolean
+config_apply(MomConfig *config, const ConfigOption *opt, const char *text, const char *where,
+             GError **error)
+{
+    OptValue v;
+
+    if (!config_parse_value(opt, text, &v)) {
+        g_autofree char *expected = config_expected(opt);
+
+        g_set_error(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_VALUE,
+                    "%s: [%s] %s: expected %s, got '%s'.", where, opt->group, opt->key, expected,
+                    text);
+        return FALSE;
+    }
+    config_store(config, opt, &v);
+    return TRUE;
+}
+
+/* ---- the ConfigParser dialect ------------------------------------------ */
+
+typedef struct {
+    int line;         /* 1-based */
+    char *group;      /* section the key is in */
+    char *key;        /* lowercased */
+    GString *value;   /* stripped; continuation lines joined with '\n' */
+    gboolean dropped; /* set again later: the last one wins */
+} KeyLine;
+
+static void
+key_line_free(KeyLine *k)
+{
+    g_free(k->group);
+    g_free(k->key);
+    g_string_free(k->value, TRUE);
+    g_free(k);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KeyLine, key_line_free)
+
+typedef struct {
+    const char *origin;
+    GPtrArray *keys;          /* KeyLine, in file order */
+    GHashTable *section_line; /* group -> first header line (GINT_TO_POINTER) */
+    GPtrArray *sections;      /* groups in order of first appearance (owned by section_line) */
+    GPtrArray *out;           /* char *: line N-1 in GKeyFile syntax, NULL for an empty line */
+    GArray *warnings;         /* Warning, sorted by line at the end */
+} ParseState;
+
+typedef struct {
+    int line;
+    guint seq; /* keeps warnings of one line in the order they were made */
+    char *msg;
+} Warning;
+
+static void
+warning_clear(Warning *w)
+{
+    g_free(w->msg);
+}
+
+static gint
+warning_cmp(gconstpointer a, gconstpointer b)
+{
+    const Warning *wa = a, *wb = b;
+
+    if (wa->line != wb->line)
+        return wa->line < wb->line ? -1 : 1;
+    return wa->seq < wb->seq ? -1 : wa->seq > wb->seq;
+}
+
+static void config_warn(ParseState *ps, int line, const char *format, ...) G_GNUC_PRINTF(3, 4);
+
+/* Adds "ORIGIN:LINE: " and the message to the warnings. */
+static void
+config_warn(ParseState *ps, int line, const char *format, ...)
+{
+    Warning w = {line, ps->warnings->len, NULL};
+    g_autofree char *msg = NULL;
+    va_list ap;
+
+    va_start(ap, format);
+    msg = g_strdup_vprintf(format, ap);
+    va_end(ap);
+    w.msg = g_strdup_printf("%s:%d: %s", ps->origin, line, msg);
+    g_array_append_val(ps->warnings, w);
+}
+
+/* ConfigParser (Python 2) ends a value at a ';' preceded by whitespace. */
+static void
+strip_inline_comment(char *value)
+{
+    for (char *p = value; *p; p++) {
+        if (*p == ';' && p > value && g_ascii_isspace(p[-1])) {
+            *p = '\0';
+            break;
+        }
+    }
+    g_strchomp(value);
+}
+
+/* Escapes @value so g_key_file_get_string() gives it back unchanged. */
+static void
+append_escaped(GString *out, const char *value)
+{
+    for (const char *p = value; *p; p++) {
+        if (*p == '\\')
+            g_string_append(out, "\\\\");
+        else if (*p == '\n')
+            g_string_append(out, "\\n");
+        else
+            g_string_append_c(out, *p);
+    }
+}
+
+/*
+ * First pass: checks every line and records sections and keys.  Lines are
+ * split on '\n' (a '\r' before it is dropped), so the Nth element is line N.
+ */
+static gboolean
+config_scan(ParseState *ps, char **lines, GError **error)
+{
+    g_autofree char *group = NULL;
+    KeyLine *current = NULL; /* the key a continuation line extends */
+
+    for (int i = 0; lines[i] != NULL; i++) {
+        int lineno = i + 1;
+        char *raw = lines[i];
+        gsize len = strlen(raw);
+
+        if (len > 0 && raw[len - 1] == '\r')
+            raw[len - 1] = '\0';
+        if (!g_utf8_validate(raw, -1, NULL)) {
+            g_set_error(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_SYNTAX,
+                        "%s:%d: the line is not valid UTF-8.", ps->origin, lineno);
+            return FALSE;
+        }
+
+        g_autofree char *line = g_strstrip(g_strdup(raw));
+
+        /* Blank and comment lines do not end a value: ConfigParser goes on
+         * appending indented lines after them. */
+        if (*line == '\0' || *line == '#' || *line == ';')
+            continue;
+
+        if (g_ascii_isspace(raw[0]) && current != NULL) {
+            g_string_append_c(current->value, '\n');
+            g_string_append(current->value, line);
+            continue;
+        }
+
+        if (*line == '[') {
+            char *close = strchr(line, ']');
+
+            if (close == NULL) {
+                g_set_error(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_SYNTAX,
+                            "%s:%d: the section header '%s' has no closing ']'.", ps->origin,
+                            lineno, line);
+                return FALSE;
+            }
+            /* Text after the ']' is ignored, as ConfigParser does. */
+            *close = '\0';
+            if (line[1] == '\0' || strchr(line + 1, '[') != NULL) {
+                g_set_error(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_SYNTAX,
+                            "%s:%d: '[%s]' is not a valid section name.", ps->origin, lineno,
+                            line + 1);
+                return FALSE;
+            }
+            g_free(group);
+            group = g_strdup(line + 1);
+            if (!g_hash_table_contains(ps->section_line, group)) {
+                char *name = g_strdup(group);
+
+                g_hash_table_insert(ps->section_line, name, GINT_TO_POINTER(lineno));
+                g_ptr_array_add(ps->sections, name);
+            }
+            /* A repeated header switches back to the section; GKeyFile
+             * merges the two, as ConfigParser (Python 2) did. */
+            ps->out->pdata[i] = g_strdup_printf("[%s]", group);
+            current = NULL;
+            continue;
+        }
+
+        char *sep = strpbrk(line, ":=");
+
+        if (sep == NULL || sep == line) {
+            g_set_error(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_SYNTAX,
+                        "%s:%d: expected a '[section]' header, a 'key: value' or 'key = value' "
+                        "line or a comment, got '%s'.",
+                        ps->origin, lineno, line);
+            return FALSE;
+        }
+        if (group == NULL) {
+            g_set_error(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_SYNTAX,
+                        "%s:%d: '%s' comes before the first [section] header.", ps->origin, lineno,
+                        line);
+            return FALSE;
+        }
+        *sep = '\0';
+        g_strchomp(line);
+        if (strpbrk(line, "[]") != NULL) {
+            /* GKeyFile would take "key[xx]" for a translation. */
+            g_set_error(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_SYNTAX,
+                        "%s:%d: the key '%s' contains '[' or ']', which momd does not accept.",
+                        ps->origin, lineno, line);
+            return FALSE;
+        }
+
+        g_autoptr(KeyLine) k = g_new0(KeyLine, 1);
+        char *value = g_strchug(sep + 1);
+
+        strip_inline_comment(value);
+        k->line = lineno;
+        k->group = g_strdup(group);
+        k->key = g_ascii_strdown(line, -1);
+        k->value = g_string_new(value);
+        current = k;
+        g_ptr_array_add(ps->keys, g_steal_pointer(&k));
+    }
+    return TRUE;
+}
+
+/* Marks all but the last setting of each key dropped, with a warning. */
+static void
+config_drop_duplicates(ParseState *ps)
+{
+    g_autoptr(GHashTable) last = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+    for (guint i = 0; i < ps->keys->len; i++) {
+        KeyLine *k = g_ptr_array_index(ps->keys, i);
+        char *id = g_strconcat(k->group, "\n", k->key, NULL);
+        KeyLine *prev = g_hash_table_lookup(last, id);
+
+        if (prev != NULL) {
+            prev->dropped = TRUE;
+            config_warn(ps, k->line,
+                        "[%s] %s: set again (previously set on line %d); the last value wins.",
+                        k->group, k->key, prev->line);
+        }
+        g_hash_table_replace(last, id, k);
+    }
+}
+
+/* Second pass: the key lines in GKeyFile's syntax, then the whole text.
+ * Comments, continuation lines and dropped keys become empty lines. */
+static char *
+config_normalise(ParseState *ps)
+{
+    GString *text = g_string_new(NULL);
+
+    for (guint i = 0; i < ps->keys->len; i++) {
+        KeyLine *k = g_ptr_array_index(ps->keys, i);
+        GString *kv;
+
+        if (k->dropped)
+            continue;
+        kv = g_string_new(k->key);
+        g_string_append_c(kv, '=');
+        append_escaped(kv, k->value->str);
+        ps->out->pdata[k->line - 1] = g_string_free(kv, FALSE);
+    }
+    for (guint i = 0; i < ps->out->len; i++) {
+        const char *l = g_ptr_array_index(ps->out, i);
+
+        if (l != NULL)
+            g_string_append(text, l);
+        g_string_append_c(text, '\n');
+    }
+    return g_string_free(text, FALSE);
+}
+
+/* ---- public API -------------------------------------------------------- */
+
+const char *
+mom_config_verbosity_to_string(MomConfigVerbosity verbosity)
+{
+    switch (verbosity) {
+    case MOM_CONFIG_VERBOSITY_DEBUG:
+        return "debug";
+    case MOM_CONFIG_VERBOSITY_INFO:
+        return "info";
+    case MOM_CONFIG_VERBOSITY_WARN:
+        return "warn";
+    case MOM_CONFIG_VERBOSITY_ERROR:
+        return "error";
+    case MOM_CONFIG_VERBOSITY_CRITICAL:
+        return "critical";
+    }
+    return NULL;
+}
+
+MomConfig *
+mom_config_new_defaults(void)
+{
+    g_autoptr(MomConfig) config = g_new0(MomConfig, 1);
+
+    config->keyfile = g_key_file_new();
+    for (gsize i = 0; i < G_N_ELEMENTS(options); i++) {
+        if (!config_apply(config, &options[i], options[i].def, "default", NULL))
+            g_return_val_if_reached(NULL);
+    }
+    return g_steal_pointer(&config);
+}
+
+void
+mom_config_free(MomConfig *config)
+{
+    if (config == NULL)
+        return;
+    for (gsize i = 0; i < G_N_ELEMENTS(options); i++) {
+        gpointer field = G_STRUCT_MEMBER_P(config, options[i].offset);
+
+        if (options[i].type == OPT_STRING)
+            g_free(*(char **)field);
+        else if (options[i].type == OPT_LIST)
+            g_strfreev(*(char ***)field);
+        else if (options[i].type == OPT_RPC_PORT)
+            g_free(((MomConfigRpcPort *)field)->socket_path);
+    }
+    g_clear_pointer(&config->keyfile, g_key_file_unref);
+    g_free(config);
+}
+
+MomConfig *
+mom_config_load_data(const char *data, gssize len, const char *origin, GPtrArray *warnings,
+                     GError **error)
+{
+    g_autofree char *copy = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func((GDestroyNotify)key_line_free);
+    g_autoptr(GHashTable) section_line =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GPtrArray) sections = g_ptr_array_new();
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GArray) found = g_array_new(FALSE, FALSE, sizeof(Warning));
+    g_autoptr(MomConfig) config = NULL;
+    g_autofree char *text = NULL;
+    g_autoptr(GError) kf_error = NULL;
+    ParseState ps = {origin, keys, section_line, sections, out, found};
+
+    g_return_val_if_fail(data != NULL, NULL);
+    g_return_val_if_fail(origin != NULL, NULL);
+
+    g_array_set_clear_func(found, (GDestroyNotify)warning_clear);
+    if (len < 0)
+        len = strlen(data);
+    if (memchr(data, '\0', len) != NULL) {
+        g_set_error(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_SYNTAX,
+                    "%s: the file contains a NUL byte; it is not a text file.", origin);
+        return NULL;
+    }
+    copy = g_strndup(data, len);
+    lines = g_strsplit(copy, "\n", -1);
+    g_ptr_array_set_size(out, g_strv_length(lines));
+    if (!config_scan(&ps, lines, error))
+        return NULL;
+    config_drop_duplicates(&ps);
+
+    config = mom_config_new_defaults();
+    text = config_normalise(&ps);
+    if (!g_key_file_load_from_data(config->keyfile, text, -1, G_KEY_FILE_NONE, &kf_error)) {
+        /* config_scan() should have refused anything GKeyFile refuses. */
+        g_set_error(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_SYNTAX, "%s: %s", origin,
+                    kf_error->message);
+        return NULL;
+    }
+
+    for (guint i = 0; i < sections->len; i++) {
+        const char *name = g_ptr_array_index(sections, i);
+
+        if (!config_is_typed_section(name) && !config_is_free_section(name))
+            config_warn(&ps, GPOINTER_TO_INT(g_hash_table_lookup(section_line, name)),
+                        "[%s]: unknown section, ignored.", name);
+    }
+
+    for (guint i = 0; i < keys->len; i++) {
+        KeyLine *k = g_ptr_array_index(keys, i);
+        const ConfigOption *opt;
+        g_autofree char *where = NULL;
+        g_autofree char *value = NULL;
+
+        if (k->dropped || !config_is_typed_section(k->group))
+            continue;
+        opt = config_lookup(k->group, k->key);
+        if (opt == NULL) {
+            config_warn(&ps, k->line, "[%s] %s: unknown option, ignored.", k->group, k->key);
+            continue;
+        }
+        value = g_key_file_get_string(config->keyfile, k->group, k->key, &kf_error);
+        if (value == NULL) {
+            g_set_error(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_SYNTAX, "%s:%d: %s", origin,
+                        k->line, kf_error->message);
+            return NULL;
+        }
+        if (*value == '\0' && opt->type != OPT_STRING && opt->type != OPT_LIST) {
+            /* MOM's own sample configs leave guest-manager-multi-thread
+             * empty, which MOM itself could not parse. */
+            config_warn(&ps, k->line, "[%s] %s: empty value, the default '%s' is used.", k->group,
+                        k->key, opt->def);
+            continue;
+        }
+        where = g_strdup_printf("%s:%d", origin, k->line);
+        if (!config_apply(config, opt, value, where, error))
+            return NULL;
+    }
+
+    if (warnings != NULL) {
+        g_array_sort(found, warning_cmp);
+        for (guint i = 0; i < found->len; i++)
+            g_ptr_array_add(warnings, g_steal_pointer(&g_array_index(found, Warning, i).msg));
+    }
+    return g_steal_pointer(&config);
+}
+
+MomConfig *
+mom_config_load_file(const char *path, GPtrArray *warnings, GError **error)
+{
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    g_autoptr(GError) io_error = NULL;
+
+    g_return_val_if_fail(path != NULL, NULL);
+
+    if (!g_file_get_contents(path, &data, &len, &io_error)) {
+        g_set_error_literal(error, MOM_CONFIG_ERROR,
+                            g_error_matches(io_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+                                ? MOM_CONFIG_ERROR_NOT_FOUND
+                                : MOM_CONFIG_ERROR_IO,
+                            io_error->message);
+        return NULL;
+    }
+    return mom_config_load_data(data, len, path, warnings, error);
+}
+
+gboolean
+mom_config_set_override(MomConfig *config, const char *section, const char *key, const char *value,
+                        GError **error)
+{
+    g_autofree char *lkey = NULL;
+    const ConfigOption *opt;
+
+    g_return_val_if_fail(config != NULL, FALSE);
+    g_return_val_if_fail(section != NULL && key != NULL && value != NULL, FALSE);
+
+    lkey = g_ascii_strdown(key, -1);
+    if (config_is_free_section(section)) {
+        g_key_file_set_string(config->keyfile, section, lkey, value);
+        return TRUE;
+    }
+    opt = config_lookup(section, lkey);
+    if (opt == NULL) {
+        g_set_error(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_UNKNOWN,
+                    "command line: [%s] %s: unknown option.", section, lkey);
+        return FALSE;
+    }
+
+    g_autofree char *stripped = g_strstrip(g_strdup(value));
+
+    return config_apply(config, opt, stripped, "command line", error);
+}
+
+gboolean
+mom_config_validate(const MomConfig *config, GError **error)
+{
+    g_return_val_if_fail(config != NULL, FALSE);
+
+    if (*config->main.policy != '\0' && *config->main.policy_dir != '\0') {
+        g_set_error(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_INVALID,
+                    "[main] policy ('%s') and [main] policy-dir ('%s') are both set; "
+                    "only one of them may be.",
+                    config->main.policy, config->main.policy_dir);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* "key: value", continuation lines indented, "key:" when empty. */
+static void
+dump_pair(GString *out, const char *key, const char *value)
+{
+    g_string_append_printf(out, "%s:", key);
+    if (*value != '\0') {
+        g_autofree char *indented = NULL;
+        g_auto(GStrv) parts = g_strsplit(value, "\n", -1);
+
+        indented = g_strjoinv("\n    ", parts);
+        g_string_append_printf(out, " %s", indented);
+    }
+    g_string_append_c(out, '\n');
+}
+
+char *
+mom_config_dump(const MomConfig *config)
+{
+    GString *out = g_string_new("# Effective configuration (momd --dump-config)\n");
+    g_auto(GStrv) groups = NULL;
+
+    g_return_val_if_fail(config != NULL, NULL);
+
+    for (const char *const *sec = typed_sections; *sec; sec++) {
+        gboolean momd_seen = FALSE;
+
+        g_string_append_printf(out, "\n[%s]\n", *sec);
+        for (gsize i = 0; i < G_N_ELEMENTS(options); i++) {
+            g_autofree char *value = NULL;
+
+            if (strcmp(options[i].group, *sec) != 0)
+                continue;
+            if (options[i].momd && !momd_seen) {
+                g_string_append(out, "# momd additions (MOM ignores them)\n");
+                momd_seen = TRUE;
+            }
+            value = config_format_value(config, &options[i]);
+            dump_pair(out, options[i].key, value);
+        }
+    }
+
+    groups = g_key_file_get_groups(config->keyfile, NULL);
+    for (char **g = groups; *g; g++) {
+        g_auto(GStrv) keys = NULL;
+
+        if (!config_is_free_section(*g))
+            continue;
+        g_string_append_printf(out, "\n[%s]\n", *g);
+        keys = g_key_file_get_keys(config->keyfile, *g, NULL, NULL);
+        for (char **k = keys; k && *k; k++) {
+            g_autofree char *value = g_key_file_get_string(config->keyfile, *g, *k, NULL);
+
+            if (value != NULL)
+                dump_pair(out, *k, value);
+        }
+    }
+    return g_string_free(out, FALSE);
+}

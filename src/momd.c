@@ -1,0 +1,529 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * momd: the Memory Overcommitment Manager daemon.
+ *
+ * One GLib main loop drives everything: the host monitor samples the host
+ * every host-monitor-interval, the policy engine evaluates the policies
+ * every policy-engine-interval (and once as soon as the first complete
+ * host sample exists), and the controllers apply each successful
+ * evaluation.  SIGHUP reloads the configuration and the policies; SIGINT
+ * and SIGTERM stop momd cleanly, after the controllers have put back what
+ * they changed.  momd exits non-zero only for a startup error it cannot
+ * work around (a bad config file, an unknown collector).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mom-config.h"
+#include "mom-engine.h"
+#include "mom-log.h"
+#include "mom-monitor.h"
+#include "mom-notify.h"
+
+#define DEFAULT_CONFIG MOM_SYSCONFDIR "/momd.conf"
+
+typedef struct {
+    const char *section;
+    const char *key;
+    char *value;
+} Override;
+
+typedef struct {
+    char *config_path;
+    gboolean config_explicit;
+    GArray *overrides; /* Override: command-line options, re-applied on reload */
+    MomConfig *config;
+    GMainLoop *loop;
+    MomMonitor *host;
+    MomEngine *engine;
+    GPtrArray *guests; /* MomEntity; empty until guest support lands */
+    char *plot_subdir;
+    guint host_source;
+    guint engine_source;
+    guint watchdog_source;
+    guint first_run_source;
+    guint64 cycles;
+    gboolean last_ok;
+    char *pid_file;
+} Momd;
+
+static void
+override_clear(gpointer p)
+{
+    g_free(((Override *)p)->value);
+}
+
+/* ---- configuration ------------------------------------------------------------ */
+
+static MomConfig *
+load_config(Momd *d, GPtrArray *warnings, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    g_autoptr(MomConfig) cfg = mom_config_load_file(d->config_path, warnings, &local);
+
+    if (!cfg) {
+        /* MOM ran on its defaults when its default config file was missing;
+         * a file named on the command line must exist. */
+        if (!d->config_explicit && g_error_matches(local, MOM_CONFIG_ERROR,
+                                                   MOM_CONFIG_ERROR_NOT_FOUND)) {
+            g_ptr_array_add(warnings,
+                            g_strdup_printf("The config file %s does not exist; momd uses the "
+                                            "built-in defaults.",
+                                            d->config_path));
+            cfg = mom_config_new_defaults();
+        } else {
+            g_propagate_error(error, g_steal_pointer(&local));
+            return NULL;
+        }
+    }
+    for (guint i = 0; i < d->overrides->len; i++) {
+        Override *o = &g_array_index(d->overrides, Override, i);
+        if (!mom_config_set_override(cfg, o->section, o->key, o->value, error))
+            return NULL;
+    }
+    if (!mom_config_validate(cfg, error))
+        return NULL;
+    return g_steal_pointer(&cfg);
+}
+
+static gboolean
+setup_logging(const MomConfig *cfg, GError **error)
+{
+    return mom_log_setup(cfg->logging.log, (MomLogLevel)cfg->logging.verbosity,
+                         cfg->logging.max_bytes, cfg->logging.backup_count, error);
+}
+
+static void
+log_warnings(GPtrArray *warnings)
+{
+    for (guint i = 0; i < warnings->len; i++)
+        g_warning("%s", (char *)warnings->pdata[i]);
+}
+
+static MomPolicyLimits
+limits_of(const MomConfig *cfg)
+{
+    MomPolicyLimits l = {(guint)cfg->main.policy_max_depth, (guint64)cfg->main.policy_max_steps};
+    return l;
+}
+
+/* MOM plots into PLOT-DIR/momplot-NNN, a new directory for every run. */
+static char *
+make_plot_subdir(const char *plot_dir)
+{
+    if (!plot_dir || !*plot_dir)
+        return NULL;
+    if (g_mkdir_with_parents(plot_dir, 0755) < 0) {
+        int err = errno;
+        g_warning("Cannot create the plot directory %s: %s; nothing is plotted.", plot_dir,
+                  g_strerror(err));
+        return NULL;
+    }
+    for (int n = 0; n < 1000; n++) {
+        g_autofree char *name = g_strdup_printf("momplot-%03d", n);
+        g_autofree char *path = g_build_filename(plot_dir, name, NULL);
+        if (mkdir(path, 0755) == 0) {
+            g_message("Plotting samples into %s.", path);
+            return g_steal_pointer(&path);
+        }
+        if (errno != EEXIST) {
+            int err = errno;
+            g_warning("Cannot create the plot directory %s: %s; nothing is plotted.", path,
+                      g_strerror(err));
+            return NULL;
+        }
+    }
+    g_warning("The plot directory %s already holds momplot-000 to momplot-999; nothing is "
+              "plotted.",
+              plot_dir);
+    return NULL;
+}
+
+/* ---- the cycle ------------------------------------------------------------------ */
+
+static void
+update_status(Momd *d)
+{
+    g_autoptr(GPtrArray) names = mom_policy_set_names(mom_engine_policies(d->engine));
+    g_autoptr(GDateTime) now = g_date_time_new_now_local();
+    g_autofree char *stamp = g_date_time_format(now, "%H:%M:%S");
+    g_autofree char *status = g_strdup_printf(
+        "STATUS=%u policies, %u controllers, host-only; cycle %" G_GUINT64_FORMAT
+        " at %s %s",
+        names->len, mom_engine_n_controllers(d->engine), d->cycles, stamp,
+        d->cycles == 0 ? "waiting for the first host sample" : d->last_ok ? "ok" : "failed");
+    mom_notify(status);
+}
+
+static void
+run_policy(Momd *d)
+{
+    if (!mom_monitor_ready(d->host)) {
+        g_debug("The policy engine skips this cycle: the host has no complete sample.");
+        return;
+    }
+    d->cycles++;
+    d->last_ok = mom_engine_run(d->engine, mom_monitor_entity(d->host), d->guests);
+    g_debug("Policy cycle %" G_GUINT64_FORMAT " %s.", d->cycles,
+            d->last_ok ? "succeeded" : "failed");
+    update_status(d);
+}
+
+static gboolean
+first_run(gpointer user_data)
+{
+    Momd *d = user_data;
+    d->first_run_source = 0;
+    run_policy(d);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean
+host_tick(gpointer user_data)
+{
+    Momd *d = user_data;
+
+    if (mom_monitor_collect(d->host) && d->cycles == 0 && !d->first_run_source) {
+        /* The first evaluation does not wait for the engine's interval. */
+        d->first_run_source = g_idle_add(first_run, d);
+        g_source_set_name_by_id(d->first_run_source, "momd first policy run");
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+engine_tick(gpointer user_data)
+{
+    run_policy(user_data);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+watchdog_tick(gpointer user_data)
+{
+    mom_notify("WATCHDOG=1");
+    return G_SOURCE_CONTINUE;
+}
+
+static void
+arm_timers(Momd *d)
+{
+    if (d->host_source)
+        g_source_remove(d->host_source);
+    if (d->engine_source)
+        g_source_remove(d->engine_source);
+    d->host_source = g_timeout_add_seconds((guint)d->config->main.host_monitor_interval,
+                                           host_tick, d);
+    g_source_set_name_by_id(d->host_source, "momd host monitor");
+    d->engine_source = g_timeout_add_seconds((guint)d->config->main.policy_engine_interval,
+                                             engine_tick, d);
+    g_source_set_name_by_id(d->engine_source, "momd policy engine");
+    mom_monitor_set_interval(d->host, (guint)d->config->main.host_monitor_interval);
+}
+
+/* ---- signals ---------------------------------------------------------------------- */
+
+static gboolean
+on_quit(gpointer user_data)
+{
+    Momd *d = user_data;
+    g_message("momd is stopping (signal received).");
+    mom_notify("STOPPING=1");
+    g_main_loop_quit(d->loop);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+strv_equal(char **a, char **b)
+{
+    return g_strv_equal((const char *const *)a, (const char *const *)b);
+}
+
+static gboolean
+on_reload(gpointer user_data)
+{
+    Momd *d = user_data;
+    g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) error = NULL;
+
+    mom_notify("RELOADING=1");
+    g_message("Reloading the configuration from %s and the policies (SIGHUP).", d->config_path);
+    g_autoptr(MomConfig) cfg = load_config(d, warnings, &error);
+    if (!cfg) {
+        g_warning("The configuration was not reloaded, the previous one stays active: %s",
+                  error->message);
+    } else {
+        log_warnings(warnings);
+        if (!setup_logging(cfg, &error)) {
+            g_warning("%s Logging stays as it was.", error->message);
+            g_clear_error(&error);
+        }
+        if (!strv_equal(cfg->host.collectors, d->config->host.collectors) ||
+            !strv_equal(cfg->main.controllers, d->config->main.controllers))
+            g_message("Changes to [host] collectors and [main] controllers take effect when "
+                      "momd restarts.");
+        MomConfig *old = d->config;
+        d->config = g_steal_pointer(&cfg);
+        if (old->main.host_monitor_interval != d->config->main.host_monitor_interval ||
+            old->main.policy_engine_interval != d->config->main.policy_engine_interval)
+            arm_timers(d);
+        mom_config_free(old);
+    }
+    MomPolicyLimits limits = limits_of(d->config);
+    mom_engine_load(d->engine, d->config->main.policy, d->config->main.policy_dir, &limits);
+    mom_notify("READY=1");
+    update_status(d);
+    return G_SOURCE_CONTINUE;
+}
+
+/* ---- startup ------------------------------------------------------------------------ */
+
+static gboolean
+daemonize(GError **error)
+{
+    pid_t pid = fork();
+
+    if (pid < 0) {
+        int err = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "Cannot fork: %s.",
+                    g_strerror(err));
+        return FALSE;
+    }
+    if (pid > 0)
+        _exit(0);
+    setsid();
+    if (chdir("/") < 0) {
+        /* nothing holds us in the old directory; carry on */
+    }
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO)
+            close(fd);
+    }
+    return TRUE;
+}
+
+static gboolean
+write_pid_file(const char *path, GError **error)
+{
+    g_autofree char *text = g_strdup_printf("%d\n", (int)getpid());
+    return g_file_set_contents(path, text, -1, error);
+}
+
+typedef struct {
+    char *config;
+    char *rules;
+    char *policy_dir;
+    char *plot_dir;
+    char *log;
+    char *verbose;
+    char *pid_file;
+    gboolean daemon;
+    gboolean dry_run;
+    gboolean dump;
+    gboolean version;
+} Args;
+
+static void
+add_override(Momd *d, const char *section, const char *key, const char *value)
+{
+    if (!value)
+        return;
+    Override o = {section, key, g_strdup(value)};
+    g_array_append_val(d->overrides, o);
+}
+
+static int
+run(Momd *d, Args *a)
+{
+    g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) error = NULL;
+
+    d->config = load_config(d, warnings, &error);
+    if (!d->config) {
+        fprintf(stderr, "momd: %s\n", error->message);
+        return EXIT_FAILURE;
+    }
+    if (a->dump) {
+        g_autofree char *text = mom_config_dump(d->config);
+        fputs(text, stdout);
+        return EXIT_SUCCESS;
+    }
+    if (!setup_logging(d->config, &error)) {
+        fprintf(stderr, "momd: %s\n", error->message);
+        return EXIT_FAILURE;
+    }
+    if (a->daemon && !daemonize(&error)) {
+        g_critical("%s", error->message);
+        return EXIT_FAILURE;
+    }
+    if (a->pid_file) {
+        if (!write_pid_file(a->pid_file, &error)) {
+            g_warning("Cannot write the pid file %s: %s", a->pid_file, error->message);
+            return EXIT_FAILURE;
+        }
+        d->pid_file = g_strdup(a->pid_file);
+    }
+    g_message("momd %s is starting with the config %s%s.", PACKAGE_VERSION, d->config_path,
+              d->config->main.dry_run ? " in dry-run mode (nothing is changed)" : "");
+    log_warnings(warnings);
+
+    d->plot_subdir = make_plot_subdir(d->config->main.plot_dir);
+    MomCollectorConfig ccfg = {
+        .proc_root = d->config->main.proc_root,
+        .sysfs_root = d->config->main.sysfs_root,
+        .interval = (guint)d->config->main.host_monitor_interval,
+        .config = d->config->keyfile,
+    };
+    d->host = mom_monitor_new(MOM_ENTITY_HOST, "host", d->config->host.collectors, &ccfg,
+                              (guint)d->config->main.sample_history_length, d->plot_subdir,
+                              &error);
+    if (!d->host) {
+        g_critical("Cannot start the host monitor: %s", error->message);
+        return EXIT_FAILURE;
+    }
+    MomEntity *host = mom_monitor_entity(d->host);
+    MomValue interval = mom_value_int(d->config->main.host_monitor_interval);
+    mom_entity_set_prop(host, "interval", &interval);
+    d->guests = g_ptr_array_new();
+    g_message("Guest support (libvirt) is not part of this momd yet: it manages the host "
+              "only (KSM), and the [guest] collectors are not used.");
+
+    d->engine = mom_engine_new();
+    MomControllerConfig kcfg = {
+        .sysfs_root = d->config->main.sysfs_root,
+        .dry_run = d->config->main.dry_run,
+        .ksm_restore_on_exit = d->config->main.ksm_restore_on_exit,
+        .ksm_advisor_off = d->config->main.ksm_advisor_off,
+    };
+    mom_engine_add_controllers(d->engine, d->config->main.controllers, &kcfg);
+    MomPolicyLimits limits = limits_of(d->config);
+    mom_engine_load(d->engine, d->config->main.policy, d->config->main.policy_dir, &limits);
+
+    d->loop = g_main_loop_new(NULL, FALSE);
+    g_unix_signal_add(SIGINT, on_quit, d);
+    g_unix_signal_add(SIGTERM, on_quit, d);
+    g_unix_signal_add(SIGHUP, on_reload, d);
+    arm_timers(d);
+    guint64 wd = mom_notify_watchdog_usec();
+    if (wd) {
+        /* Ping at half the timeout, from the main loop: a wedged loop stops pinging. */
+        d->watchdog_source = g_timeout_add((guint)MAX(wd / 2000, 1), watchdog_tick, d);
+        g_source_set_name_by_id(d->watchdog_source, "momd watchdog");
+    }
+    host_tick(d); /* the first sample right away, not after one interval */
+    mom_notify("READY=1");
+    update_status(d);
+
+    g_main_loop_run(d->loop);
+
+    mom_engine_shutdown(d->engine);
+    g_message("momd stopped after %" G_GUINT64_FORMAT " policy cycles.", d->cycles);
+    return EXIT_SUCCESS;
+}
+
+static void
+momd_clear(Momd *d)
+{
+    if (d->pid_file)
+        unlink(d->pid_file);
+    g_free(d->pid_file);
+    if (d->loop)
+        g_main_loop_unref(d->loop);
+    mom_engine_free(d->engine);
+    mom_monitor_free(d->host);
+    if (d->guests)
+        g_ptr_array_free(d->guests, TRUE);
+    mom_config_free(d->config);
+    g_array_free(d->overrides, TRUE);
+    g_free(d->plot_subdir);
+    g_free(d->config_path);
+    mom_log_shutdown();
+}
+
+int
+main(int argc, char **argv)
+{
+    Args a = {0};
+    GOptionEntry entries[] = {
+        {"config-file", 'c', 0, G_OPTION_ARG_FILENAME, &a.config,
+         "The configuration file (default " DEFAULT_CONFIG ")", "FILE"},
+        {"rules-file", 'r', 0, G_OPTION_ARG_FILENAME, &a.rules,
+         "Evaluate this single policy file ([main] policy)", "FILE"},
+        {"policy-dir", 'P', 0, G_OPTION_ARG_FILENAME, &a.policy_dir,
+         "Evaluate the *.policy files of this directory ([main] policy-dir)", "DIR"},
+        {"plot-dir", 'p', 0, G_OPTION_ARG_FILENAME, &a.plot_dir,
+         "Write sample plots under this directory ([main] plot-dir)", "DIR"},
+        {"log", 'l', 0, G_OPTION_ARG_FILENAME, &a.log,
+         "Log to stdio, journal, or this file ([logging] log)", "TARGET"},
+        {"verbose", 'v', 0, G_OPTION_ARG_STRING, &a.verbose,
+         "Verbosity: debug, info, warn, error, critical, or 5..1 ([logging] verbosity)",
+         "LEVEL"},
+        {"daemon", 'd', 0, G_OPTION_ARG_NONE, &a.daemon, "Detach and run in the background",
+         NULL},
+        {"pid-file", 0, 0, G_OPTION_ARG_FILENAME, &a.pid_file, "Write the process id to FILE",
+         "FILE"},
+        {"dry-run", 0, 0, G_OPTION_ARG_NONE, &a.dry_run,
+         "Log what the controllers would change, change nothing", NULL},
+        {"dump-config", 0, 0, G_OPTION_ARG_NONE, &a.dump,
+         "Print the effective configuration and exit", NULL},
+        {"version", 0, 0, G_OPTION_ARG_NONE, &a.version, "Print the version and exit", NULL},
+        {NULL},
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("- Memory Overcommitment Manager daemon");
+    g_autoptr(GError) error = NULL;
+    Momd d = {0};
+    int rc;
+
+    setlocale(LC_ALL, "");
+    setlocale(LC_NUMERIC, "C");
+    g_option_context_set_summary(ctx, "Balances memory between a KVM host and its guests with "
+                                      "policies in MOM's language.");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+        fprintf(stderr, "momd: %s\nRun 'momd --help' for usage.\n", error->message);
+        return 2;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "momd: unexpected argument '%s'.\nRun 'momd --help' for usage.\n",
+                argv[1]);
+        return 2;
+    }
+    if (a.version) {
+        printf("momd %s\n", PACKAGE_VERSION);
+        return 0;
+    }
+    d.config_explicit = a.config != NULL;
+    d.config_path = a.config ? g_steal_pointer(&a.config) : g_strdup(DEFAULT_CONFIG);
+    d.overrides = g_array_new(FALSE, TRUE, sizeof(Override));
+    g_array_set_clear_func(d.overrides, override_clear);
+    /* -r and -P each replace whichever policy source the file names */
+    add_override(&d, "main", "policy", a.rules ? a.rules : a.policy_dir ? "" : NULL);
+    add_override(&d, "main", "policy-dir", a.policy_dir ? a.policy_dir : a.rules ? "" : NULL);
+    add_override(&d, "main", "plot-dir", a.plot_dir);
+    add_override(&d, "logging", "log", a.log);
+    add_override(&d, "logging", "verbosity", a.verbose);
+    add_override(&d, "main", "dry-run", a.dry_run ? "true" : NULL);
+
+    rc = run(&d, &a);
+    momd_clear(&d);
+    g_free(a.rules);
+    g_free(a.policy_dir);
+    g_free(a.plot_dir);
+    g_free(a.log);
+    g_free(a.verbose);
+    g_free(a.pid_file);
+    return rc;
+}

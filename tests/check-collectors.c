@@ -1,0 +1,1122 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The host collectors against fixture trees (tests/data/proc/<case>,
+ * tests/data/sys/<case>, described in tests/data/README.md), against
+ * copies of them rewritten between samples (for deltas), and once
+ * against this machine's real /proc and /sys.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "mom-collector.h"
+#include "collector-priv.h"
+#include "proc-parse.h"
+
+/* ---- harness ------------------------------------------------------------ */
+
+static char *
+data_path(const char *kind, const char *fixture)
+{
+    const char *top = g_getenv("MOM_TEST_DATA");
+
+    ck_assert_msg(top != NULL, "MOM_TEST_DATA is not set");
+    return g_build_filename(top, "data", kind, fixture, NULL);
+}
+
+/* One collector instance and a sample over its own fields. */
+typedef struct {
+    const MomCollectorClass *klass;
+    gpointer state;
+    MomSample *sample;
+    char *proc_root;
+    char *sysfs_root;
+} Harness;
+
+static void
+harness_free(Harness *h)
+{
+    if (!h)
+        return;
+    if (h->state)
+        h->klass->free(h->state);
+    mom_sample_free(h->sample);
+    g_free(h->proc_root);
+    g_free(h->sysfs_root);
+    g_free(h);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Harness, harness_free)
+
+/* Starts collector @name over the given roots; fails the test if init fails. */
+static Harness *
+harness_new_roots(const char *name, const char *proc_root, const char *sysfs_root, guint interval)
+{
+    g_autoptr(GError) error = NULL;
+    Harness *h = g_new0(Harness, 1);
+    MomCollectorConfig cfg = {0};
+    g_autoptr(MomSchema) schema = NULL;
+
+    h->klass = mom_collector_lookup(name);
+    ck_assert_ptr_nonnull(h->klass);
+    h->proc_root = g_strdup(proc_root);
+    h->sysfs_root = g_strdup(sysfs_root);
+    cfg.proc_root = h->proc_root;
+    cfg.sysfs_root = h->sysfs_root;
+    cfg.interval = interval;
+    h->state = h->klass->init(&cfg, &error);
+    ck_assert_msg(h->state != NULL, "%s init: %s", name, error ? error->message : "?");
+    schema = mom_collector_schema_new(&h->klass, 1);
+    h->sample = mom_sample_new(schema);
+    return h;
+}
+
+static Harness *
+harness_new(const char *name, const char *proc_case, const char *sys_case, guint interval)
+{
+    g_autofree char *proc = data_path("proc", proc_case);
+    g_autofree char *sys = data_path("sys", sys_case);
+
+    return harness_new_roots(name, proc, sys, interval);
+}
+
+/* Collects into a fresh sample; returns FALSE with @error on failure. */
+static gboolean
+harness_collect(Harness *h, GError **error)
+{
+    MomSchema *schema = mom_schema_ref(h->sample->schema);
+
+    mom_sample_free(h->sample);
+    h->sample = mom_sample_new(schema);
+    mom_schema_unref(schema);
+    return h->klass->collect(h->state, h->sample, error);
+}
+
+static void
+harness_collect_ok(Harness *h)
+{
+    g_autoptr(GError) error = NULL;
+
+    ck_assert_msg(harness_collect(h, &error), "%s collect: %s", h->klass->name,
+                  error ? error->message : "?");
+    ck_assert_ptr_null(error);
+}
+
+static gint64
+get_int(Harness *h, const char *field)
+{
+    const MomValue *v = mom_sample_get(h->sample, field);
+
+    ck_assert_msg(v->type == MOM_VALUE_INT, "%s: %s is %s, not an integer", h->klass->name, field,
+                  mom_value_type_name(v->type));
+    return v->u.i;
+}
+
+static double
+get_float(Harness *h, const char *field)
+{
+    const MomValue *v = mom_sample_get(h->sample, field);
+
+    ck_assert_msg(v->type == MOM_VALUE_FLOAT, "%s: %s is %s, not a float", h->klass->name, field,
+                  mom_value_type_name(v->type));
+    return v->u.d;
+}
+
+static void
+assert_nil(Harness *h, const char *field)
+{
+    const MomValue *v = mom_sample_get(h->sample, field);
+
+    ck_assert_msg(v->type == MOM_VALUE_NIL, "%s: %s is %s, not nil", h->klass->name, field,
+                  mom_value_type_name(v->type));
+}
+
+/* Collects and expects the error @code with exactly @message. */
+static void
+assert_collect_error(Harness *h, int code, const char *message)
+{
+    g_autoptr(GError) error = NULL;
+
+    ck_assert(!harness_collect(h, &error));
+    ck_assert_ptr_nonnull(error);
+    ck_assert_msg(g_error_matches(error, MOM_COLLECTOR_ERROR, code), "wrong error: %s",
+                  error->message);
+    ck_assert_str_eq(error->message, message);
+}
+
+/* ---- temporary fixture copies ------------------------------------------- */
+
+static void
+copy_tree(const char *from, const char *to)
+{
+    g_autoptr(GDir) dir = g_dir_open(from, 0, NULL);
+    const char *name;
+
+    ck_assert_ptr_nonnull(dir);
+    ck_assert_int_eq(g_mkdir_with_parents(to, 0755), 0);
+    while ((name = g_dir_read_name(dir))) {
+        g_autofree char *src = g_build_filename(from, name, NULL);
+        g_autofree char *dst = g_build_filename(to, name, NULL);
+        g_autofree char *contents = NULL;
+        gsize len;
+
+        if (g_file_test(src, G_FILE_TEST_IS_DIR)) {
+            copy_tree(src, dst);
+            continue;
+        }
+        ck_assert(g_file_get_contents(src, &contents, &len, NULL));
+        ck_assert(g_file_set_contents(dst, contents, len, NULL));
+    }
+}
+
+static void
+remove_tree(const char *path)
+{
+    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+    const char *name;
+
+    if (dir) {
+        while ((name = g_dir_read_name(dir))) {
+            g_autofree char *child = g_build_filename(path, name, NULL);
+            remove_tree(child);
+        }
+    }
+    g_chmod(path, 0700);
+    g_remove(path);
+}
+
+/* A writable copy of tests/data/{proc,sys}/@fixture under a fresh temp dir. */
+typedef struct {
+    char *dir;
+    char *proc;
+    char *sys;
+} TmpTree;
+
+static void
+tmp_tree_free(TmpTree *t)
+{
+    remove_tree(t->dir);
+    g_free(t->dir);
+    g_free(t->proc);
+    g_free(t->sys);
+    g_free(t);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TmpTree, tmp_tree_free)
+
+static TmpTree *
+tmp_tree_new(const char *fixture)
+{
+    TmpTree *t = g_new0(TmpTree, 1);
+    g_autofree char *proc = data_path("proc", fixture);
+    g_autofree char *sys = data_path("sys", fixture);
+
+    t->dir = g_dir_make_tmp("momd-collectors-XXXXXX", NULL);
+    ck_assert_ptr_nonnull(t->dir);
+    t->proc = g_build_filename(t->dir, "proc", NULL);
+    t->sys = g_build_filename(t->dir, "sys", NULL);
+    copy_tree(proc, t->proc);
+    if (g_file_test(sys, G_FILE_TEST_IS_DIR))
+        copy_tree(sys, t->sys);
+    else
+        ck_assert_int_eq(g_mkdir_with_parents(t->sys, 0755), 0);
+    return t;
+}
+
+static void
+write_file(const char *root, const char *rel, const char *text)
+{
+    g_autofree char *path = g_build_filename(root, rel, NULL);
+    g_autofree char *dir = g_path_get_dirname(path);
+
+    ck_assert_int_eq(g_mkdir_with_parents(dir, 0755), 0);
+    ck_assert(g_file_set_contents(path, text, -1, NULL));
+}
+
+static void
+remove_file(const char *root, const char *rel)
+{
+    g_autofree char *path = g_build_filename(root, rel, NULL);
+
+    ck_assert_int_eq(g_remove(path), 0);
+}
+
+/* Replaces file @rel by a directory: read() then fails with EISDIR, an
+ * unreadable file even for root (who ignores permission bits). */
+static void
+make_unreadable(const char *root, const char *rel)
+{
+    g_autofree char *path = g_build_filename(root, rel, NULL);
+
+    ck_assert_int_eq(g_remove(path), 0);
+    ck_assert_int_eq(g_mkdir(path, 0755), 0);
+}
+
+static char *
+stat_line(gint64 pid, const char *comm, guint64 flags, guint64 utime, guint64 stime, guint64 vsize)
+{
+    return g_strdup_printf("%" G_GINT64_FORMAT " (%s) S 2 0 0 0 -1 %" G_GUINT64_FORMAT
+                           " 0 0 0 0 %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+                           " 0 0 20 0 1 0 24 %" G_GUINT64_FORMAT " 0 18446744073709551615 0 0\n",
+                           pid, comm, flags, utime, stime, vsize);
+}
+
+/* ---- registry and samples ----------------------------------------------- */
+
+START_TEST(test_registry)
+{
+    static const char *const names[] = {"HostMemory", "HostKSM", "HostCpu", "HostTime",
+                                        "HostPressure"};
+    guint n = 0;
+
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+        const MomCollectorClass *k = mom_collector_lookup(names[i]);
+
+        ck_assert_ptr_nonnull(k);
+        ck_assert_str_eq(k->name, names[i]);
+        ck_assert_ptr_nonnull(k->fields);
+        ck_assert_ptr_nonnull(k->init);
+        ck_assert_ptr_nonnull(k->collect);
+        ck_assert_ptr_nonnull(k->free);
+    }
+    for (; mom_collector_classes[n]; n++)
+        ;
+    ck_assert_uint_eq(n, G_N_ELEMENTS(names));
+    ck_assert_ptr_null(mom_collector_lookup("HostMemory2"));
+    ck_assert_ptr_null(mom_collector_lookup("hostmemory"));
+    ck_assert_ptr_eq(mom_collector_lookup("HostMemory"), &mom_collector_host_memory);
+}
+END_TEST
+
+START_TEST(test_sample)
+{
+    const MomCollectorClass *classes[] = {&mom_collector_host_cpu, &mom_collector_host_pressure};
+    g_autoptr(MomSchema) schema = mom_collector_schema_new(classes, 2);
+    g_autoptr(MomSample) s = mom_sample_new(schema);
+
+    /* mandatory then optional, class by class */
+    ck_assert_uint_eq(mom_schema_n_fields(schema), 1 + 2 + 6);
+    ck_assert_str_eq(mom_schema_field(schema, 0), "cpu_count");
+    ck_assert_str_eq(mom_schema_field(schema, 1), "mem_avail_real");
+    ck_assert_str_eq(mom_schema_field(schema, 3), "psi_mem_some_avg10");
+
+    ck_assert_int_eq(mom_sample_get(s, "cpu_count")->type, MOM_VALUE_NIL);
+    ck_assert_int_eq(mom_sample_get(s, "no_such_field")->type, MOM_VALUE_NIL);
+    ck_assert_str_eq(mom_sample_missing_field(s, &mom_collector_host_cpu), "cpu_count");
+    mom_sample_set_int(s, "cpu_count", 4);
+    ck_assert_int_eq(mom_sample_get(s, "cpu_count")->u.i, 4);
+    ck_assert_ptr_null(mom_sample_missing_field(s, &mom_collector_host_cpu));
+    /* replacing a string value releases the old one (valgrind setup) */
+    mom_sample_set(s, "psi_mem_some_avg10", mom_value_string("x", -1));
+    mom_sample_set_float(s, "psi_mem_some_avg10", 1.5);
+    ck_assert(mom_sample_get(s, "psi_mem_some_avg10")->u.d == 1.5);
+    ck_assert_str_eq(mom_sample_missing_field(s, &mom_collector_host_pressure), "mem_avail_real");
+}
+END_TEST
+
+/* ---- proc-parse ---------------------------------------------------------- */
+
+START_TEST(test_parse_pid_stat)
+{
+    g_autoptr(GError) error = NULL;
+    MomProcStat st;
+    g_autofree char *evil = stat_line(77, "a) b (c) ", MOM_PROC_PF_KTHREAD, 3, 4, 8192);
+
+    ck_assert(mom_proc_parse_pid_stat("x", evil, &st, &error));
+    ck_assert_int_eq(st.pid, 77);
+    ck_assert_str_eq(st.comm, "a) b (c) ");
+    ck_assert_int_eq(st.state, 'S');
+    ck_assert_int_eq(st.ppid, 2);
+    ck_assert_uint_eq(st.flags, MOM_PROC_PF_KTHREAD);
+    ck_assert_uint_eq(st.utime, 3);
+    ck_assert_uint_eq(st.stime, 4);
+    ck_assert_uint_eq(st.vsize, 8192);
+
+    /* the fixture's qemu, for GuestQemuProc's fields */
+    {
+        g_autofree char *root = data_path("proc", "normal");
+        ck_assert(mom_proc_read_pid_stat(root, 1000, &st, &error));
+        ck_assert_str_eq(st.comm, "qemu-kvm");
+        ck_assert_uint_eq(st.minflt, 5000);
+        ck_assert_uint_eq(st.majflt, 7);
+        ck_assert_int_eq(st.rss, 262144);
+        ck_assert_uint_eq(st.starttime, 1000);
+        ck_assert(!mom_proc_read_pid_stat(root, 1004, &st, &error));
+        ck_assert(g_error_matches(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_READ));
+        g_clear_error(&error);
+    }
+
+    static const char *const bad[] = {
+        "",
+        "garbage",
+        "12 (x S 1",
+        "12 (x) S 1 2 3",                                                     /* too few fields */
+        "x (y) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22",   /* pid */
+        "12 (y) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 -20 21 22", /* vsize */
+        "12 (y)  S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22", /* blank */
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        ck_assert_msg(!mom_proc_parse_pid_stat("/proc/12/stat", bad[i], &st, &error), "%s", bad[i]);
+        ck_assert(g_error_matches(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_PARSE));
+        ck_assert(g_str_has_prefix(error->message, "/proc/12/stat: expected"));
+        g_clear_error(&error);
+    }
+    ck_assert(mom_proc_parse_pid_stat(
+        "p", "12 (y) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22\n", &st, NULL));
+    ck_assert_int_eq(st.rss, 21);
+    ck_assert_uint_eq(st.vsize, 20);
+}
+END_TEST
+
+START_TEST(test_parse_cpu_list)
+{
+    static const struct {
+        const char *text;
+        guint count;
+    } good[] = {{"0\n", 1},     {"0-3,8,10-11\n", 7}, {"\n", 0},
+                {"0-127", 128}, {"1,3,5", 3},         {"4-4\n", 1}};
+    static const char *const bad[] = {"3-1", "a", "0-", "-1", "0,,1", "0-3 x", "99999999"};
+    g_autoptr(GError) error = NULL;
+    guint n;
+
+    for (guint i = 0; i < G_N_ELEMENTS(good); i++) {
+        ck_assert_msg(mom_proc_parse_cpu_list("f", good[i].text, &n, NULL), "%s", good[i].text);
+        ck_assert_uint_eq(n, good[i].count);
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        ck_assert_msg(!mom_proc_parse_cpu_list("online", bad[i], &n, &error), "%s", bad[i]);
+        ck_assert(g_str_has_prefix(error->message, "online: expected a CPU list"));
+        g_clear_error(&error);
+    }
+}
+END_TEST
+
+START_TEST(test_parse_lines)
+{
+    MomProcKey keys[] = {{"A(b)"}, {"Hp"}, {"Neg"}, {"absent"}};
+    g_autoptr(GError) error = NULL;
+    MomPsiLine some, full;
+    gint64 v;
+
+    ck_assert(
+        mom_proc_parse_meminfo("m", "A(b):   12 kB\nHp: 0\nNeg: -5 kB\nHp: 9\n", keys, 4, &error));
+    ck_assert(keys[0].found && keys[0].value == 12);
+    ck_assert(keys[1].found && keys[1].value == 0); /* the first occurrence wins */
+    ck_assert(keys[2].found && keys[2].value == -5);
+    ck_assert(!keys[3].found);
+    ck_assert_ptr_eq(mom_proc_key_find(keys, 4, "Hp"), &keys[1]);
+    ck_assert_ptr_null(mom_proc_key_find(keys, 4, "nope"));
+
+    static const char *const bad_meminfo[] = {
+        "", "A 1 kB\n", "A: 1 MB\n", "A: kB\n", "A: 1 kB \n", ": 1\n", "A: 99999999999999999999\n"};
+    for (guint i = 0; i < G_N_ELEMENTS(bad_meminfo); i++) {
+        ck_assert_msg(!mom_proc_parse_meminfo("m", bad_meminfo[i], keys, 4, &error), "%s",
+                      bad_meminfo[i]);
+        ck_assert(g_error_matches(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_PARSE));
+        g_clear_error(&error);
+    }
+    /* quoted lines are escaped and cut */
+    ck_assert(!mom_proc_parse_meminfo("m", "A: 1 kB\n\tbad\x01\n", keys, 4, &error));
+    ck_assert_str_eq(error->message, "m: line 2: expected 'Name: value kB', got '\\tbad\\001'");
+    g_clear_error(&error);
+
+    ck_assert(!mom_proc_parse_vmstat("v", "pswpin 1\npswpout\n", keys, 4, &error));
+    ck_assert_str_eq(error->message, "v: line 2: expected 'name value', got 'pswpout'");
+    g_clear_error(&error);
+    ck_assert(!mom_proc_parse_vmstat("v", "", keys, 4, &error));
+    ck_assert_str_eq(error->message, "v: file is empty");
+    g_clear_error(&error);
+
+    ck_assert(mom_proc_parse_int("i", " 42\n", &v, NULL));
+    ck_assert_int_eq(v, 42);
+    ck_assert(mom_proc_parse_int("i", "-4096\n", &v, NULL));
+    ck_assert_int_eq(v, -4096);
+    ck_assert(!mom_proc_parse_int("i", "4 2\n", &v, &error));
+    ck_assert_str_eq(error->message, "i: expected an integer, got '4 2'");
+    g_clear_error(&error);
+
+    ck_assert(mom_proc_parse_pressure("p", "some avg10=1.00 avg60=2.00 avg300=3.00 total=4\n",
+                                      &some, &full, NULL));
+    ck_assert(some.present && !full.present);
+    ck_assert(some.avg300 == 3.0 && some.total == 4);
+    ck_assert(!mom_proc_parse_pressure("p", "full avg10=1.00 avg60=2.00 avg300=3.00 total=4\n",
+                                       &some, &full, &error));
+    ck_assert_str_eq(error->message, "p: no 'some' line found");
+    g_clear_error(&error);
+    ck_assert(!mom_proc_parse_pressure("p", "some avg10=1.00 avg60=2.00 total=4\n", &some, &full,
+                                       &error));
+    ck_assert(g_str_has_prefix(error->message, "p: line 1: expected 'some|full"));
+    g_clear_error(&error);
+}
+END_TEST
+
+START_TEST(test_read_file)
+{
+    g_autoptr(TmpTree) t = tmp_tree_new("normal");
+    g_autoptr(GError) error = NULL;
+    g_autofree char *path = g_build_filename(t->proc, "nope", NULL);
+    g_autofree char *big = g_build_filename(t->proc, "meminfo", NULL);
+    g_autofree char *cmdline = g_build_filename(t->proc, "1000", "cmdline", NULL);
+    char *text = (char *)"sentinel";
+    gsize len;
+
+    ck_assert(mom_proc_read_file(path, 100, MOM_PROC_READ_OPTIONAL, &text, NULL, &error));
+    ck_assert_ptr_null(text);
+    ck_assert(!mom_proc_read_file(path, 100, MOM_PROC_READ_REQUIRED, &text, NULL, &error));
+    ck_assert_ptr_null(text);
+    {
+        g_autofree char *msg = g_strdup_printf("Cannot read %s: %s", path, g_strerror(ENOENT));
+        ck_assert_str_eq(error->message, msg);
+    }
+    g_clear_error(&error);
+
+    ck_assert(!mom_proc_read_file(big, 16, MOM_PROC_READ_OPTIONAL, &text, NULL, &error));
+    ck_assert(g_error_matches(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_PARSE));
+    {
+        g_autofree char *msg = g_strdup_printf("%s: file is larger than 16 bytes", big);
+        ck_assert_str_eq(error->message, msg);
+    }
+    g_clear_error(&error);
+
+    ck_assert(mom_proc_read_file(cmdline, 4096, 0, &text, &len, NULL));
+    ck_assert_uint_eq(len, 38);
+    ck_assert_str_eq(text, "/usr/libexec/qemu-kvm");
+    g_free(text);
+}
+END_TEST
+
+START_TEST(test_counter)
+{
+    MomCounter c = {0};
+
+    ck_assert_int_eq(mom_counter_delta(&c, 100), 0);
+    ck_assert_int_eq(mom_counter_delta(&c, 130), 30);
+    ck_assert_int_eq(mom_counter_delta(&c, 130), 0);
+    ck_assert_int_eq(mom_counter_delta(&c, 5), 0); /* went backwards */
+    ck_assert_int_eq(mom_counter_delta(&c, 7), 2);
+    mom_counter_reset(&c);
+    ck_assert_int_eq(mom_counter_delta(&c, 1000), 0);
+}
+END_TEST
+
+/* ---- HostMemory --------------------------------------------------------- */
+
+START_TEST(test_host_memory_normal)
+{
+    g_autoptr(Harness) h = harness_new("HostMemory", "normal", "normal", 10);
+
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "mem_available"), 16384000);
+    ck_assert_int_eq(get_int(h, "mem_unused"), 8192000);
+    ck_assert_int_eq(get_int(h, "mem_free"), 8192000 + 100000 + 2000000);
+    ck_assert_int_eq(get_int(h, "anon_pages"), 3000000);
+    ck_assert_int_eq(get_int(h, "swap_total"), 4194300);
+    ck_assert_int_eq(get_int(h, "swap_usage"), 4194300 - 4000000);
+    /* MOM: the first sample's swap deltas are 0, not the boot totals */
+    ck_assert_int_eq(get_int(h, "swap_in"), 0);
+    ck_assert_int_eq(get_int(h, "swap_out"), 0);
+    ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
+    /* unchanged counters: zero deltas */
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "swap_in"), 0);
+    ck_assert_int_eq(get_int(h, "mem_available"), 16384000);
+}
+END_TEST
+
+START_TEST(test_host_memory_deltas)
+{
+    g_autoptr(TmpTree) t = tmp_tree_new("normal");
+    g_autoptr(Harness) h = harness_new_roots("HostMemory", t->proc, t->sys, 10);
+    g_autoptr(GError) error = NULL;
+
+    harness_collect_ok(h);
+    write_file(t->proc, "vmstat", "pswpin 1250\npswpout 2010\npgmajfault 500\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "swap_in"), 250);
+    ck_assert_int_eq(get_int(h, "swap_out"), 10);
+    write_file(t->proc, "vmstat", "pswpin 1300\npswpout 2010\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "swap_in"), 50);
+    ck_assert_int_eq(get_int(h, "swap_out"), 0);
+
+    /* a failed collection leaves the counters where they were */
+    write_file(t->proc, "vmstat", "pswpin 9999\npswpout x\n");
+    ck_assert(!harness_collect(h, &error));
+    g_clear_error(&error);
+    write_file(t->proc, "vmstat", "pswpin 1400\npswpout 2020\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "swap_in"), 100);
+    ck_assert_int_eq(get_int(h, "swap_out"), 10);
+
+    /* a counter that vanishes is nil, and restarts at 0 */
+    write_file(t->proc, "vmstat", "pswpout 2030\n");
+    harness_collect_ok(h);
+    assert_nil(h, "swap_in");
+    ck_assert_int_eq(get_int(h, "swap_out"), 10);
+    ck_assert_str_eq(mom_sample_missing_field(h->sample, h->klass), "swap_in");
+    write_file(t->proc, "vmstat", "pswpin 5000\npswpout 2030\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "swap_in"), 0);
+}
+END_TEST
+
+START_TEST(test_host_memory_oldkernel)
+{
+    g_autoptr(Harness) h = harness_new("HostMemory", "oldkernel", "oldkernel", 10);
+
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "mem_available"), 8192000);
+    ck_assert_int_eq(get_int(h, "mem_free"), 1024000 + 50000 + 500000);
+    ck_assert_int_eq(get_int(h, "swap_usage"), 0);
+    ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
+}
+END_TEST
+
+START_TEST(test_host_memory_missing_keys)
+{
+    g_autoptr(TmpTree) t = tmp_tree_new("normal");
+    g_autoptr(Harness) h = harness_new_roots("HostMemory", t->proc, t->sys, 10);
+
+    /* well-formed but incomplete: fields nil, the sample incomplete */
+    write_file(t->proc, "meminfo", "MemTotal: 1000 kB\nMemFree: 500 kB\nSwapTotal: 0 kB\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "mem_available"), 1000);
+    ck_assert_int_eq(get_int(h, "mem_unused"), 500);
+    assert_nil(h, "mem_free");
+    assert_nil(h, "anon_pages");
+    assert_nil(h, "swap_usage");
+    ck_assert_str_eq(mom_sample_missing_field(h->sample, h->klass), "mem_free");
+}
+END_TEST
+
+START_TEST(test_host_memory_errors)
+{
+    g_autoptr(TmpTree) t = tmp_tree_new("normal");
+    g_autoptr(Harness) h = harness_new_roots("HostMemory", t->proc, t->sys, 10);
+    g_autoptr(Harness) g = harness_new("HostMemory", "garbage", "garbage", 10);
+    g_autofree char *gpath = data_path("proc", "garbage");
+    g_autofree char *meminfo = g_build_filename(t->proc, "meminfo", NULL);
+    g_autofree char *vmstat = g_build_filename(t->proc, "vmstat", NULL);
+    g_autofree char *msg = NULL;
+
+    msg = g_strdup_printf("%s/meminfo: line 3: expected 'Name: value kB', got 'garbage'", gpath);
+    assert_collect_error(g, MOM_COLLECTOR_ERROR_PARSE, msg);
+    /* nothing was written to the sample */
+    assert_nil(g, "mem_available");
+
+    write_file(t->proc, "vmstat", "pswpin 1000\npswpout two thousand\n");
+    g_free(msg);
+    msg = g_strdup_printf("%s: line 2: expected 'name value', got 'pswpout two thousand'", vmstat);
+    assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
+
+    write_file(t->proc, "meminfo", "");
+    g_free(msg);
+    msg = g_strdup_printf("%s: file is empty", meminfo);
+    assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
+
+    remove_file(t->proc, "meminfo");
+    g_free(msg);
+    msg = g_strdup_printf("Cannot read %s: %s", meminfo, g_strerror(ENOENT));
+    assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, msg);
+
+    write_file(t->proc, "meminfo", "MemTotal: 1 kB\n");
+    make_unreadable(t->proc, "meminfo");
+    g_free(msg);
+    msg = g_strdup_printf("Cannot read %s: %s", meminfo, g_strerror(EISDIR));
+    assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, msg);
+
+    if (geteuid() != 0) {
+        g_rmdir(meminfo);
+        write_file(t->proc, "meminfo", "MemTotal: 1 kB\n");
+        ck_assert_int_eq(g_chmod(meminfo, 0), 0);
+        g_free(msg);
+        msg = g_strdup_printf("Cannot read %s: %s", meminfo, g_strerror(EACCES));
+        assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, msg);
+    }
+}
+END_TEST
+
+START_TEST(test_host_memory_missing_vmstat)
+{
+    g_autoptr(Harness) h = harness_new("HostMemory", "normal", "normal", 10);
+    g_autoptr(TmpTree) t = tmp_tree_new("normal");
+    g_autoptr(Harness) m = harness_new_roots("HostMemory", t->proc, t->sys, 10);
+    g_autofree char *vmstat = g_build_filename(t->proc, "vmstat", NULL);
+    g_autofree char *msg = g_strdup_printf("Cannot read %s: %s", vmstat, g_strerror(ENOENT));
+
+    /* vmstat backs mandatory fields: its absence is a failure */
+    remove_file(t->proc, "vmstat");
+    assert_collect_error(m, MOM_COLLECTOR_ERROR_READ, msg);
+    harness_collect_ok(h);
+}
+END_TEST
+
+/* ---- HostKSM ------------------------------------------------------------ */
+
+START_TEST(test_host_ksm_normal)
+{
+    g_autoptr(Harness) h = harness_new("HostKSM", "normal", "normal", 10);
+
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksm_full_scans"), 12);
+    ck_assert_int_eq(get_int(h, "ksm_pages_sharing"), 5000);
+    ck_assert_int_eq(get_int(h, "ksm_pages_unshared"), 300);
+    ck_assert_int_eq(get_int(h, "ksm_run"), 1);
+    ck_assert_int_eq(get_int(h, "ksm_pages_shared"), 1200);
+    ck_assert_int_eq(get_int(h, "ksm_pages_to_scan"), 100);
+    ck_assert_int_eq(get_int(h, "ksm_pages_volatile"), 40);
+    ck_assert_int_eq(get_int(h, "ksm_sleep_millisecs"), 20);
+    ck_assert_int_eq(get_int(h, "ksm_merge_across_nodes"), 1);
+    ck_assert_int_eq(get_int(h, "ksm_general_profit"), -4096);
+    ck_assert_int_eq(get_int(h, "ksm_zero_pages"), 7);
+    ck_assert_str_eq(mom_value_string_get(mom_sample_get(h->sample, "ksm_advisor_mode")), "none");
+    /* qemu-kvm 4 GiB + qemu-system-x86 2 GiB + "my qemu) x" 1 MiB, in KiB;
+     * the fake user-space "ksmd" and the broken entries count for nothing */
+    ck_assert_int_eq(get_int(h, "ksm_shareable"), 4194304 + 2097152 + 1024);
+    /* ksmd did not run since init */
+    ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 0);
+    ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
+}
+END_TEST
+
+START_TEST(test_host_ksm_deltas)
+{
+    g_autoptr(TmpTree) t = tmp_tree_new("normal");
+    g_autoptr(Harness) h = harness_new_roots("HostKSM", t->proc, t->sys, 10);
+    gint64 tck = sysconf(_SC_CLK_TCK);
+    g_autofree char *ksmd = NULL;
+    g_autofree char *ksmd2 = NULL;
+    g_autofree char *qemu = stat_line(2000, "qemu-kvm", 0, 0, 0, 1024 * 1024 * 1024);
+
+    /* init saw 150+50 ticks; 2.5 s of CPU over a 10 s interval is 25 % */
+    ksmd = stat_line(37, "ksmd", 2097216, 150 + 2 * tck, 50 + tck / 2, 0);
+    write_file(t->proc, "37/stat", ksmd);
+    write_file(t->proc, "2000/stat", qemu);
+    remove_file(t->proc, "1001/stat");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 100 * (2 * tck + tck / 2) / (tck * 10));
+    ck_assert_int_eq(get_int(h, "ksm_shareable"), 4194304 + 1048576 + 1024);
+
+    /* no new ticks */
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 0);
+
+    /* a whole CPU for the interval */
+    g_free(ksmd);
+    ksmd = stat_line(37, "ksmd", 2097216, 150 + 2 * tck + 10 * tck, 50 + tck / 2, 0);
+    write_file(t->proc, "37/stat", ksmd);
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 100);
+
+    /* a different ksmd (new pid) has no baseline: 0, then deltas again */
+    remove_file(t->proc, "37/stat");
+    ksmd2 = stat_line(38, "ksmd", 2097216, 5000, 0, 0);
+    write_file(t->proc, "38/stat", ksmd2);
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 0);
+    g_free(ksmd2);
+    ksmd2 = stat_line(38, "ksmd", 2097216, 5000 + tck, 0, 0);
+    write_file(t->proc, "38/stat", ksmd2);
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 10);
+
+    /* no ksmd at all: 0, as MOM reports without a pid */
+    remove_file(t->proc, "38/stat");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 0);
+
+    /* KSM switched off and files rewritten */
+    write_file(t->sys, "kernel/mm/ksm/run", "0\n");
+    write_file(t->sys, "kernel/mm/ksm/advisor_mode", "none [scan-time]\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksm_run"), 0);
+    ck_assert_str_eq(mom_value_string_get(mom_sample_get(h->sample, "ksm_advisor_mode")),
+                     "scan-time");
+}
+END_TEST
+
+START_TEST(test_host_ksm_interval_zero)
+{
+    g_autoptr(Harness) h = harness_new("HostKSM", "normal", "normal", 0);
+
+    /* without an interval the measured time is used; no ticks, so 0 */
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 0);
+}
+END_TEST
+
+START_TEST(test_host_ksm_oldkernel)
+{
+    g_autoptr(Harness) h = harness_new("HostKSM", "normal", "oldkernel", 10);
+
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksm_pages_sharing"), 5000);
+    assert_nil(h, "ksm_general_profit");
+    assert_nil(h, "ksm_zero_pages");
+    assert_nil(h, "ksm_advisor_mode");
+    /* before 3.9 (or without CONFIG_NUMA) there is no merge_across_nodes,
+     * which MOM declares mandatory */
+    assert_nil(h, "ksm_merge_across_nodes");
+    ck_assert_str_eq(mom_sample_missing_field(h->sample, h->klass), "ksm_merge_across_nodes");
+}
+END_TEST
+
+START_TEST(test_host_ksm_missing)
+{
+    /* no KSM in the kernel, no processes: not an error */
+    g_autoptr(Harness) h = harness_new("HostKSM", "missing", "missing", 10);
+
+    harness_collect_ok(h);
+    assert_nil(h, "ksm_run");
+    assert_nil(h, "ksm_pages_sharing");
+    assert_nil(h, "ksm_advisor_mode");
+    ck_assert_int_eq(get_int(h, "ksm_shareable"), 0);
+    ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 0);
+    ck_assert_str_eq(mom_sample_missing_field(h->sample, h->klass), "ksm_full_scans");
+}
+END_TEST
+
+START_TEST(test_host_ksm_errors)
+{
+    g_autoptr(Harness) g = harness_new("HostKSM", "garbage", "garbage", 10);
+    g_autoptr(TmpTree) t = tmp_tree_new("normal");
+    g_autoptr(Harness) h = harness_new_roots("HostKSM", t->proc, t->sys, 10);
+    g_autofree char *gsys = data_path("sys", "garbage");
+    g_autofree char *mode = g_build_filename(t->sys, "kernel/mm/ksm/advisor_mode", NULL);
+    g_autofree char *run = g_build_filename(t->sys, "kernel/mm/ksm/run", NULL);
+    g_autofree char *msg = NULL;
+    g_autoptr(GError) error = NULL;
+    MomCollectorConfig cfg = {.proc_root = "/nonexistent/proc", .sysfs_root = "/sys"};
+
+    msg = g_strdup_printf("%s/kernel/mm/ksm/run: expected an integer, got 'garbage'", gsys);
+    assert_collect_error(g, MOM_COLLECTOR_ERROR_PARSE, msg);
+    assert_nil(g, "ksm_full_scans");
+    assert_nil(g, "ksm_shareable");
+
+    write_file(t->sys, "kernel/mm/ksm/advisor_mode", "none scan-time\n");
+    g_free(msg);
+    msg = g_strdup_printf("%s: expected a choice such as '[none] scan-time', got 'none scan-time'",
+                          mode);
+    assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
+    write_file(t->sys, "kernel/mm/ksm/advisor_mode", "[none] scan-time\n");
+
+    make_unreadable(t->sys, "kernel/mm/ksm/run");
+    g_free(msg);
+    msg = g_strdup_printf("Cannot read %s: %s", run, g_strerror(EISDIR));
+    assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, msg);
+
+    /* a /proc that cannot be listed fails init */
+    ck_assert_ptr_null(mom_collector_host_ksm.init(&cfg, &error));
+    ck_assert(g_error_matches(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_READ));
+    ck_assert(g_str_has_prefix(error->message, "Cannot list /nonexistent/proc: "));
+}
+END_TEST
+
+/* ---- HostCpu ------------------------------------------------------------ */
+
+START_TEST(test_host_cpu)
+{
+    g_autoptr(Harness) normal = harness_new("HostCpu", "normal", "normal", 10);
+    g_autoptr(Harness) old = harness_new("HostCpu", "normal", "oldkernel", 10);
+    g_autoptr(Harness) fallback = harness_new("HostCpu", "missing", "missing", 10);
+
+    harness_collect_ok(normal);
+    ck_assert_int_eq(get_int(normal, "cpu_count"), 7); /* 0-3,8,10-11 */
+    harness_collect_ok(old);
+    ck_assert_int_eq(get_int(old, "cpu_count"), 1);
+    /* no sysfs list: the cpuN lines of /proc/stat */
+    harness_collect_ok(fallback);
+    ck_assert_int_eq(get_int(fallback, "cpu_count"), 2);
+}
+END_TEST
+
+START_TEST(test_host_cpu_errors)
+{
+    g_autoptr(Harness) g = harness_new("HostCpu", "garbage", "garbage", 10);
+    g_autoptr(Harness) gstat = harness_new("HostCpu", "garbage", "missing", 10);
+    g_autoptr(Harness) nostat = harness_new("HostCpu", "nopsi", "missing", 10);
+    g_autoptr(TmpTree) t = tmp_tree_new("normal");
+    g_autoptr(Harness) h = harness_new_roots("HostCpu", t->proc, t->sys, 10);
+    g_autofree char *gsys = data_path("sys", "garbage");
+    g_autofree char *gproc = data_path("proc", "garbage");
+    g_autofree char *nproc = data_path("proc", "nopsi");
+    g_autofree char *online = g_build_filename(t->sys, "devices/system/cpu/online", NULL);
+    g_autofree char *msg = NULL;
+
+    msg = g_strdup_printf(
+        "%s/devices/system/cpu/online: expected a CPU list such as '0-3,8', got '0-3,x'", gsys);
+    assert_collect_error(g, MOM_COLLECTOR_ERROR_PARSE, msg);
+    g_free(msg);
+    msg = g_strdup_printf("%s/stat: no 'cpuN' lines found", gproc);
+    assert_collect_error(gstat, MOM_COLLECTOR_ERROR_PARSE, msg);
+    g_free(msg);
+    msg = g_strdup_printf("Cannot read %s/stat: %s", nproc, g_strerror(ENOENT));
+    assert_collect_error(nostat, MOM_COLLECTOR_ERROR_READ, msg);
+
+    write_file(t->sys, "devices/system/cpu/online", "\n");
+    g_free(msg);
+    msg = g_strdup_printf("%s: the list of online CPUs is empty", online);
+    assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
+    make_unreadable(t->sys, "devices/system/cpu/online");
+    g_free(msg);
+    msg = g_strdup_printf("Cannot read %s: %s", online, g_strerror(EISDIR));
+    assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, msg);
+}
+END_TEST
+
+/* ---- HostTime ----------------------------------------------------------- */
+
+static GDateTime *
+fixed_clock(gpointer user_data)
+{
+    return user_data ? g_date_time_ref(user_data) : NULL;
+}
+
+START_TEST(test_host_time)
+{
+    g_autoptr(Harness) h = harness_new("HostTime", "normal", "normal", 10);
+    g_autoptr(GDateTime) base = g_date_time_new_local(2024, 2, 29, 23, 59, 58.0);
+    g_autoptr(GDateTime) now = g_date_time_add(base, 1 * G_USEC_PER_SEC + 123456);
+    g_autoptr(GError) error = NULL;
+
+    mom_host_time_set_clock(h->state, fixed_clock, now);
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "time_year"), 2024);
+    ck_assert_int_eq(get_int(h, "time_month"), 2);
+    ck_assert_int_eq(get_int(h, "time_day"), 29);
+    ck_assert_int_eq(get_int(h, "time_hour"), 23);
+    ck_assert_int_eq(get_int(h, "time_minute"), 59);
+    ck_assert_int_eq(get_int(h, "time_second"), 59);
+    ck_assert_int_eq(get_int(h, "time_microsecond"), 123456);
+    ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
+
+    /* a clock that cannot produce a local time */
+    mom_host_time_set_clock(h->state, fixed_clock, NULL);
+    ck_assert(!harness_collect(h, &error));
+    ck_assert(g_error_matches(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_READ));
+    g_clear_error(&error);
+
+    /* back to the real clock */
+    mom_host_time_set_clock(h->state, NULL, NULL);
+    harness_collect_ok(h);
+    ck_assert_int_ge(get_int(h, "time_year"), 2024);
+}
+END_TEST
+
+/* ---- HostPressure ------------------------------------------------------- */
+
+START_TEST(test_host_pressure_normal)
+{
+    g_autoptr(Harness) h = harness_new("HostPressure", "normal", "normal", 10);
+
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "mem_avail_real"), 12000000);
+    ck_assert_int_eq(get_int(h, "pgmajfault"), 0);
+    ck_assert(get_float(h, "psi_mem_some_avg10") == 1.5);
+    ck_assert(get_float(h, "psi_mem_some_avg60") == 0.75);
+    ck_assert(get_float(h, "psi_mem_full_avg10") == 0.5);
+    ck_assert(get_float(h, "psi_mem_full_avg60") == 0.25);
+    ck_assert_int_eq(get_int(h, "psi_mem_some_total"), 0);
+    ck_assert_int_eq(get_int(h, "psi_mem_full_total"), 0);
+    ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
+}
+END_TEST
+
+START_TEST(test_host_pressure_deltas)
+{
+    g_autoptr(TmpTree) t = tmp_tree_new("normal");
+    g_autoptr(Harness) h = harness_new_roots("HostPressure", t->proc, t->sys, 10);
+
+    harness_collect_ok(h);
+    write_file(t->proc, "vmstat", "pswpin 1000\npgmajfault 540\n");
+    write_file(t->proc, "pressure/memory",
+               "some avg10=9.25 avg60=3.00 avg300=1.00 total=223456\n"
+               "full avg10=4.00 avg60=1.00 avg300=0.50 total=66432\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "pgmajfault"), 40);
+    ck_assert_int_eq(get_int(h, "psi_mem_some_total"), 100000);
+    ck_assert_int_eq(get_int(h, "psi_mem_full_total"), 1000);
+    ck_assert(get_float(h, "psi_mem_some_avg10") == 9.25);
+
+    /* PSI disappears (psi=0 after a reboot into a new root): nil, then a
+     * fresh baseline when it returns */
+    remove_file(t->proc, "pressure/memory");
+    /* into the same sample: the collector must overwrite, not keep, old values */
+    ck_assert(h->klass->collect(h->state, h->sample, NULL));
+    assert_nil(h, "psi_mem_some_total");
+    assert_nil(h, "psi_mem_some_avg10");
+    ck_assert_int_eq(get_int(h, "pgmajfault"), 0);
+    write_file(t->proc, "pressure/memory", "some avg10=0.00 avg60=0.00 avg300=0.00 total=999999\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "psi_mem_some_total"), 0);
+    /* a kernel without the "full" line */
+    assert_nil(h, "psi_mem_full_total");
+    assert_nil(h, "psi_mem_full_avg10");
+}
+END_TEST
+
+START_TEST(test_host_pressure_nopsi)
+{
+    g_autoptr(Harness) h = harness_new("HostPressure", "nopsi", "normal", 10);
+    g_autoptr(Harness) old = harness_new("HostPressure", "oldkernel", "oldkernel", 10);
+
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "mem_avail_real"), 12000000);
+    ck_assert_int_eq(get_int(h, "pgmajfault"), 0);
+    for (guint i = 0; mom_collector_host_pressure.optional_fields[i]; i++)
+        assert_nil(h, mom_collector_host_pressure.optional_fields[i]);
+    ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
+
+    /* before 3.14 there is no MemAvailable: incomplete, not an error */
+    harness_collect_ok(old);
+    assert_nil(old, "mem_avail_real");
+    ck_assert_int_eq(get_int(old, "pgmajfault"), 0);
+    ck_assert_str_eq(mom_sample_missing_field(old->sample, old->klass), "mem_avail_real");
+}
+END_TEST
+
+START_TEST(test_host_pressure_errors)
+{
+    g_autoptr(Harness) g = harness_new("HostPressure", "garbage", "garbage", 10);
+    g_autoptr(TmpTree) t = tmp_tree_new("normal");
+    g_autoptr(Harness) h = harness_new_roots("HostPressure", t->proc, t->sys, 10);
+    g_autofree char *gproc = data_path("proc", "garbage");
+    g_autofree char *psi = g_build_filename(t->proc, "pressure", "memory", NULL);
+    g_autofree char *msg = NULL;
+
+    msg = g_strdup_printf("%s/meminfo: line 3: expected 'Name: value kB', got 'garbage'", gproc);
+    assert_collect_error(g, MOM_COLLECTOR_ERROR_PARSE, msg);
+
+    write_file(t->proc, "pressure/memory", "some avg10=x avg60=0.75 avg300=0.25 total=123456\n");
+    g_free(msg);
+    msg = g_strdup_printf("%s: line 1: expected 'some|full avg10=N avg60=N avg300=N total=N', got "
+                          "'some avg10=x avg60=0.75 avg300=0.25 total=123456'",
+                          psi);
+    assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
+    assert_nil(h, "mem_avail_real");
+
+    make_unreadable(t->proc, "pressure/memory");
+    g_free(msg);
+    msg = g_strdup_printf("Cannot read %s: %s", psi, g_strerror(EISDIR));
+    assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, msg);
+}
+END_TEST
+
+/* ---- this machine ------------------------------------------------------- */
+
+START_TEST(test_real_system)
+{
+    MomSchema *schema;
+    g_autoptr(Harness) mem = harness_new_roots("HostMemory", "/proc", "/sys", 1);
+    g_autoptr(Harness) ksm = harness_new_roots("HostKSM", "/proc", "/sys", 1);
+    g_autoptr(Harness) cpu = harness_new_roots("HostCpu", "/proc", "/sys", 1);
+    g_autoptr(Harness) tim = harness_new_roots("HostTime", "/proc", "/sys", 1);
+    g_autoptr(Harness) psi = harness_new_roots("HostPressure", "/proc", "/sys", 1);
+
+    for (int round = 0; round < 2; round++) {
+        harness_collect_ok(mem);
+        harness_collect_ok(ksm);
+        harness_collect_ok(cpu);
+        harness_collect_ok(tim);
+        harness_collect_ok(psi);
+    }
+
+    ck_assert_int_gt(get_int(mem, "mem_available"), 0);
+    ck_assert_int_le(get_int(mem, "mem_unused"), get_int(mem, "mem_available"));
+    ck_assert_int_ge(get_int(mem, "mem_free"), get_int(mem, "mem_unused"));
+    ck_assert_int_ge(get_int(mem, "swap_in"), 0);
+    ck_assert_int_ge(get_int(mem, "swap_usage"), 0);
+    ck_assert_int_le(get_int(mem, "swap_usage"), get_int(mem, "swap_total"));
+    ck_assert_ptr_null(mom_sample_missing_field(mem->sample, mem->klass));
+
+    ck_assert_int_eq(get_int(cpu, "cpu_count"), sysconf(_SC_NPROCESSORS_ONLN));
+
+    ck_assert_int_ge(get_int(tim, "time_year"), 2024);
+    ck_assert_int_le(get_int(tim, "time_microsecond"), 999999);
+
+    ck_assert_int_ge(get_int(ksm, "ksm_shareable"), 0);
+    ck_assert_int_ge(get_int(ksm, "ksmd_cpu_usage"), 0);
+    if (g_file_test("/sys/kernel/mm/ksm/run", G_FILE_TEST_EXISTS)) {
+        gint64 run = get_int(ksm, "ksm_run");
+        ck_assert(run >= 0 && run <= 2);
+        ck_assert_int_ge(get_int(ksm, "ksm_pages_to_scan"), 0);
+    }
+
+    ck_assert_int_gt(get_int(psi, "mem_avail_real"), 0);
+    ck_assert_int_le(get_int(psi, "mem_avail_real"), get_int(mem, "mem_available"));
+    ck_assert_int_ge(get_int(psi, "pgmajfault"), 0);
+    if (g_file_test("/proc/pressure/memory", G_FILE_TEST_EXISTS) &&
+        mom_sample_get(psi->sample, "psi_mem_some_avg10")->type != MOM_VALUE_NIL) {
+        double a = get_float(psi, "psi_mem_some_avg10");
+        ck_assert(a >= 0.0 && a <= 100.0);
+        ck_assert_int_ge(get_int(psi, "psi_mem_some_total"), 0);
+    }
+
+    /* one schema over every collector, as the host monitor builds it */
+    {
+        const MomCollectorClass *all[8];
+        guint n = 0;
+        for (; mom_collector_classes[n]; n++)
+            all[n] = mom_collector_classes[n];
+        schema = mom_collector_schema_new(all, n);
+        ck_assert_int_ge(mom_schema_lookup(schema, "ksmd_cpu_usage"), 0);
+        ck_assert_int_ge(mom_schema_lookup(schema, "time_microsecond"), 0);
+        mom_schema_unref(schema);
+    }
+}
+END_TEST
+
+static Suite *
+collectors_suite(void)
+{
+    Suite *s = suite_create("collectors");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_test(tc, test_registry);
+    tcase_add_test(tc, test_sample);
+    tcase_add_test(tc, test_parse_pid_stat);
+    tcase_add_test(tc, test_parse_cpu_list);
+    tcase_add_test(tc, test_parse_lines);
+    tcase_add_test(tc, test_read_file);
+    tcase_add_test(tc, test_counter);
+    tcase_add_test(tc, test_host_memory_normal);
+    tcase_add_test(tc, test_host_memory_deltas);
+    tcase_add_test(tc, test_host_memory_oldkernel);
+    tcase_add_test(tc, test_host_memory_missing_keys);
+    tcase_add_test(tc, test_host_memory_errors);
+    tcase_add_test(tc, test_host_memory_missing_vmstat);
+    tcase_add_test(tc, test_host_ksm_normal);
+    tcase_add_test(tc, test_host_ksm_deltas);
+    tcase_add_test(tc, test_host_ksm_interval_zero);
+    tcase_add_test(tc, test_host_ksm_oldkernel);
+    tcase_add_test(tc, test_host_ksm_missing);
+    tcase_add_test(tc, test_host_ksm_errors);
+    tcase_add_test(tc, test_host_cpu);
+    tcase_add_test(tc, test_host_cpu_errors);
+    tcase_add_test(tc, test_host_time);
+    tcase_add_test(tc, test_host_pressure_normal);
+    tcase_add_test(tc, test_host_pressure_deltas);
+    tcase_add_test(tc, test_host_pressure_nopsi);
+    tcase_add_test(tc, test_host_pressure_errors);
+    tcase_add_test(tc, test_real_system);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    Suite *s = collectors_suite();
+    SRunner *sr = srunner_create(s);
+    int failed;
+
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
