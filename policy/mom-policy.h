@@ -304,7 +304,8 @@ const char *mom_policy_set_get_text(const MomPolicySet *set, const char *name);
 typedef struct {
     gboolean ok;       /* FALSE when an error outside any guest iteration aborted the run */
     GPtrArray *errors; /* MomPolicyDiag: the aborting error and per-guest errors */
-    GPtrArray *debug;  /* MomPolicyDiag (severity DEBUG): one per (debug ...) call */
+    GPtrArray *debug;  /* MomPolicyDiag (severity DEBUG): one per (debug ...) call,
+                        * with MOM_POLICY_EVAL_KEEP_DEBUG */
     GArray *results;   /* MomValue: top-level results in order, if asked for */
     guint64 steps;     /* evaluation steps used */
 } MomPolicyRun;
@@ -316,6 +317,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomPolicyRun, mom_policy_run_free)
 typedef enum {
     MOM_POLICY_EVAL_NONE = 0,
     MOM_POLICY_EVAL_KEEP_RESULTS = 1 << 0, /* fill MomPolicyRun.results */
+    /* fill MomPolicyRun.debug; without it (debug ...) only returns its last
+     * value, so a daemon not logging at debug level pays nothing for it */
+    MOM_POLICY_EVAL_KEEP_DEBUG = 1 << 1,
 } MomPolicyEvalFlags;
 
 /**

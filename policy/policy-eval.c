@@ -71,6 +71,7 @@ struct _MomEval {
     guint max_depth;
     const char *stack_base;
     MomPolicyRun *run;
+    MomPolicyEvalFlags flags;
     guint debug_dropped;
     /* the pending error */
     gboolean failed;
@@ -355,6 +356,8 @@ journal_drop(MomEval *ev)
 static gboolean
 add_debug(MomEval *ev, const MomNode *n, MomValue *args, guint n_args)
 {
+    if (!(ev->flags & MOM_POLICY_EVAL_KEEP_DEBUG))
+        return TRUE;
     if (ev->run->debug->len >= MAX_DEBUG_LINES) {
         ev->debug_dropped++;
         return TRUE;
@@ -1370,6 +1373,7 @@ mom_eval_run(MomEval *ev, MomEntity *host, GPtrArray *guests, MomPolicyEvalFlags
         mom_entity_reset_run(guests->pdata[i]);
 
     ev->stack_base = &stack_base;
+    ev->flags = flags;
     run_begin(ev, host, guests, run);
     for (guint p = 0; run->ok && p < policies->len; p++) {
         MomPolicy *policy = policies->pdata[p];

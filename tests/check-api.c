@@ -273,7 +273,7 @@ START_TEST(test_debug_capped)
     }
     ck_assert(mom_policy_set_add_string(set, "p", "p", "(with Guests a (with Guests b (debug 1)))",
                                         -1, NULL, NULL));
-    g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(set, NULL, guests, 0);
+    g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(set, NULL, guests, MOM_POLICY_EVAL_KEEP_DEBUG);
     ck_assert(run->ok);
     ck_assert_uint_eq(run->debug->len, 10001);
     g_autofree char *last = mom_policy_diag_format_line(run->debug->pdata[10000]);

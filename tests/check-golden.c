@@ -105,7 +105,7 @@ START_TEST(test_golden)
     g_autoptr(MomPolicySet) set = mom_policy_set_new();
     ck_assert_msg(mom_policy_set_add_dir(set, policies, NULL, &error), "%s",
                   error ? error->message : "");
-    g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(set, state->host, state->guests, 0);
+    g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(set, state->host, state->guests, MOM_POLICY_EVAL_KEEP_DEBUG);
     g_autofree char *report = mom_state_report_json(state, run, NULL);
 
     g_autoptr(JsonParser) gp = json_parser_new();
