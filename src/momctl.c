@@ -40,13 +40,15 @@ usage_error(GOptionContext *ctx, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-/* Loads each PATH (a policy file or a directory of *.policy files) into
- * @set; later paths replace earlier policies of the same name, as the
- * daemon merges its policy sources.  Returns FALSE if a path is unreadable
- * (@error set); parse errors only land in @diags. */
-static gboolean
-load_paths(MomPolicySet *set, char **paths, GPtrArray *diags, GError **error)
+/* Loads each PATH (a policy file or a directory of *.policy files) into a
+ * new set; later paths replace earlier policies of the same name, as the
+ * daemon merges its policy sources.  Parse errors land in @diags; an
+ * unreadable path is reported and gives NULL. */
+static MomPolicySet *
+load_paths(char **paths, GPtrArray *diags)
 {
+    g_autoptr(MomPolicySet) set = mom_policy_set_new();
+
     for (char **p = paths; *p; p++) {
         g_autoptr(GError) e = NULL;
         gboolean ok;
@@ -55,11 +57,11 @@ load_paths(MomPolicySet *set, char **paths, GPtrArray *diags, GError **error)
         else
             ok = mom_policy_set_add_file(set, *p, NULL, diags, &e);
         if (!ok && e->domain == MOM_POLICY_ERROR && e->code == MOM_POLICY_ERROR_IO) {
-            g_propagate_error(error, g_steal_pointer(&e));
-            return FALSE;
+            fprintf(stderr, "momctl: %s\n", e->message);
+            return NULL;
         }
     }
-    return TRUE;
+    return g_steal_pointer(&set);
 }
 
 static void
@@ -91,13 +93,11 @@ cmd_policy_check(int argc, char **argv)
     if (argc < 2)
         return usage_error(ctx, "policy check needs at least one policy file or directory.");
 
-    g_autoptr(MomPolicySet) set = mom_policy_set_new();
     g_autoptr(GPtrArray) diags =
         g_ptr_array_new_with_free_func((GDestroyNotify)mom_policy_diag_free);
-    if (!load_paths(set, argv + 1, diags, &error)) {
-        fprintf(stderr, "momctl: %s\n", error->message);
+    g_autoptr(MomPolicySet) set = load_paths(argv + 1, diags);
+    if (!set)
         return EXIT_USAGE;
-    }
     g_autoptr(GPtrArray) names = mom_policy_set_names(set);
     if (json) {
         g_autoptr(GString) out = g_string_new(NULL);
@@ -164,13 +164,11 @@ cmd_policy_test(int argc, char **argv)
         fprintf(stderr, "momctl: %s\n", error->message);
         return EXIT_USAGE;
     }
-    g_autoptr(MomPolicySet) set = mom_policy_set_new();
     g_autoptr(GPtrArray) diags =
         g_ptr_array_new_with_free_func((GDestroyNotify)mom_policy_diag_free);
-    if (!load_paths(set, argv + 1, diags, &error)) {
-        fprintf(stderr, "momctl: %s\n", error->message);
+    g_autoptr(MomPolicySet) set = load_paths(argv + 1, diags);
+    if (!set)
         return EXIT_USAGE;
-    }
     MomPolicyLimits limits = {(guint)max_depth, (guint64)max_steps};
     mom_policy_set_set_limits(set, &limits);
 
