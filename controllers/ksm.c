@@ -50,6 +50,7 @@ struct _MomKsm {
     gint64 saved[N_TUNABLES];
     gboolean changed[N_TUNABLES]; /* written by us at least once */
     char *saved_advisor;          /* advisor mode we switched off, to restore */
+    gboolean advisor_off_pending; /* switch the advisor off at the first apply */
     GHashTable *reported;         /* problems already logged, by key */
     MomKsmWriteFn write;
 };
@@ -89,7 +90,9 @@ resolved(MomKsm *k, const char *key)
 static int
 default_write(const char *path, const char *text)
 {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    /* O_TRUNC as a shell's "echo 1 > run" does: sysfs ignores it, and a
+     * plain file (a test's fake sysfs) then holds just the new value. */
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (fd < 0)
         return errno;
     gssize len = (gssize)strlen(text);
@@ -168,21 +171,7 @@ ksm_init(const MomControllerConfig *cfg, GError **error)
     for (guint t = 0; t < N_TUNABLES; t++)
         k->saved_present[t] = read_value(k, tunables[t].file, &k->saved[t]);
 
-    if (cfg->ksm_advisor_off) {
-        g_autofree char *mode = read_advisor(k);
-        if (mode && strcmp(mode, "none") != 0) {
-            int err = cfg->dry_run ? 0 : write_value(k, "advisor_mode", "none\n");
-            if (err)
-                ksm_log(G_LOG_LEVEL_WARNING, "advisor_mode",
-                        "Cannot switch the kernel's KSM advisor off (advisor_mode %s → none): %s.",
-                        mode, g_strerror(err));
-            else {
-                ksm_log(G_LOG_LEVEL_MESSAGE, "advisor_mode", "KSM advisor_mode: %s → none%s.",
-                        mode, cfg->dry_run ? " (dry run: not written)" : "");
-                k->saved_advisor = g_steal_pointer(&mode);
-            }
-        }
-    }
+    k->advisor_off_pending = cfg->ksm_advisor_off;
     return k;
 }
 
@@ -198,8 +187,11 @@ apply_one(MomKsm *k, guint t, const MomControl *c)
         g_autoptr(GString) v = g_string_new(NULL);
         mom_value_repr(&c->value, TRUE, v);
         report_once(k, tu->control,
-                    "Ignoring the host control %s = %s set at %s:%d:%d: it must be a number.",
-                    tu->control, v->str, c->file, c->line, c->col);
+                    "Ignoring the host control %s = %s set at %s:%d:%d: %s.", tu->control, v->str,
+                    c->file, c->line, c->col,
+                    c->value.type == MOM_VALUE_FLOAT
+                        ? "it is not a finite number within the 64-bit integer range"
+                        : "it must be a number");
         return;
     }
     if (want < tu->min || want > tu->max) {
@@ -257,6 +249,29 @@ apply_one(MomKsm *k, guint t, const MomControl *c)
     }
 }
 
+/* ksm-advisor-off: done at the first apply rather than at init, so that it
+ * goes through the same write path (and test hook) as every other write. */
+static void
+switch_advisor_off(MomKsm *k)
+{
+    g_autofree char *mode = read_advisor(k);
+
+    k->advisor_off_pending = FALSE;
+    if (!mode || strcmp(mode, "none") == 0)
+        return;
+    int err = k->dry_run ? 0 : write_value(k, "advisor_mode", "none\n");
+    if (err) {
+        ksm_log(G_LOG_LEVEL_WARNING, "advisor_mode",
+                "Cannot switch the kernel's KSM advisor off (advisor_mode %s → none): %s.", mode,
+                g_strerror(err));
+        return;
+    }
+    ksm_log(G_LOG_LEVEL_MESSAGE, "advisor_mode", "KSM advisor_mode: %s → none%s.", mode,
+            k->dry_run ? " would be written (dry run)" : "");
+    if (!k->dry_run)
+        k->saved_advisor = g_steal_pointer(&mode);
+}
+
 static const MomControl *
 find_control(MomEntity *host, const char *name)
 {
@@ -275,6 +290,8 @@ ksm_apply(gpointer state, MomEntity *host, GPtrArray *guests, GError **error)
     const MomControl *c[N_TUNABLES];
     gint64 run = -1;
 
+    if (k->advisor_off_pending)
+        switch_advisor_off(k);
     if (!host)
         return TRUE;
     for (guint t = 0; t < N_TUNABLES; t++)
@@ -294,33 +311,54 @@ ksm_apply(gpointer state, MomEntity *host, GPtrArray *guests, GError **error)
     return TRUE;
 }
 
+/* Writes @value to tunable @t at shutdown; logs the outcome. */
+static void
+restore_one(MomKsm *k, guint t, gint64 have, gint64 value)
+{
+    char text[32];
+
+    g_snprintf(text, sizeof(text), "%" G_GINT64_FORMAT "\n", value);
+    int err = write_value(k, tunables[t].file, text);
+    if (err)
+        ksm_log(G_LOG_LEVEL_WARNING, tunables[t].control,
+                "Cannot restore KSM %s to %" G_GINT64_FORMAT ": %s.", tunables[t].file, value,
+                g_strerror(err));
+    else
+        ksm_log(G_LOG_LEVEL_MESSAGE, tunables[t].control,
+                "KSM %s restored: %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT ".",
+                tunables[t].file, have, value);
+}
+
+static gboolean
+needs_restore(MomKsm *k, guint t, gint64 *have)
+{
+    return k->changed[t] && k->saved_present[t] && read_value(k, tunables[t].file, have) &&
+           *have != k->saved[t];
+}
+
 static void
 ksm_shutdown(gpointer state)
 {
     MomKsm *k = state;
-    static const guint order[] = {T_RUN, T_MERGE, T_PAGES, T_SLEEP};
+    gint64 have;
 
     if (!k->restore || k->dry_run)
         return;
-    /* Run first: if it was off, ksmd stops before the tunables move back. */
-    for (guint i = 0; i < G_N_ELEMENTS(order); i++) {
-        guint t = order[i];
-        gint64 have;
-        char text[32];
-        if (!k->changed[t] || !k->saved_present[t] || !read_value(k, tunables[t].file, &have) ||
-            have == k->saved[t])
-            continue;
-        g_snprintf(text, sizeof(text), "%" G_GINT64_FORMAT "\n", k->saved[t]);
-        int err = write_value(k, tunables[t].file, text);
-        if (err)
-            ksm_log(G_LOG_LEVEL_WARNING, tunables[t].control,
-                    "Cannot restore KSM %s to %" G_GINT64_FORMAT ": %s.", tunables[t].file,
-                    k->saved[t], g_strerror(err));
-        else
-            ksm_log(G_LOG_LEVEL_MESSAGE, tunables[t].control,
-                    "KSM %s restored: %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT ".",
-                    tunables[t].file, have, k->saved[t]);
+    /* The kernel refuses a merge_across_nodes change while pages are merged
+     * (EBUSY): unmerge them first with run 2, as the policy would. */
+    if (needs_restore(k, T_MERGE, &have)) {
+        gint64 run;
+        if (read_value(k, "run", &run) && run != 2) {
+            restore_one(k, T_RUN, run, 2);
+            k->changed[T_RUN] = TRUE;
+        }
+        restore_one(k, T_MERGE, have, k->saved[T_MERGE]);
     }
+    /* Then run, so that ksmd stops (if it was off) before the rates move. */
+    static const guint order[] = {T_RUN, T_PAGES, T_SLEEP};
+    for (guint i = 0; i < G_N_ELEMENTS(order); i++)
+        if (needs_restore(k, order[i], &have))
+            restore_one(k, order[i], have, k->saved[order[i]]);
     if (k->saved_advisor) {
         g_autofree char *text = g_strdup_printf("%s\n", k->saved_advisor);
         int err = write_value(k, "advisor_mode", text);

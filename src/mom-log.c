@@ -22,6 +22,7 @@ typedef enum { TARGET_STDIO, TARGET_FILE, TARGET_JOURNAL } Target;
 static struct {
     GMutex lock;
     Target target;
+    gboolean stderr_is_journal; /* run by systemd: stdio means the journal */
     MomLogLevel verbosity;
     char *path;
     FILE *file;
@@ -111,7 +112,10 @@ writer(GLogLevelFlags flags, const GLogField *fields, gsize n_fields, gpointer u
 
     if (level > logger.verbosity)
         return G_LOG_WRITER_HANDLED;
-    if (logger.target == TARGET_JOURNAL)
+    /* Under systemd, stderr is the journal: send structured entries there
+     * so priorities and fields such as MOM_GUEST survive. */
+    if (logger.target == TARGET_JOURNAL ||
+        (logger.target == TARGET_STDIO && logger.stderr_is_journal))
         return g_log_writer_journald(flags, fields, n_fields, user_data);
 
     for (gsize i = 0; i < n_fields; i++) {
@@ -171,6 +175,7 @@ mom_log_setup(const char *target, MomLogLevel verbosity, gint64 max_bytes, int b
     logger.file = f;
     logger.path = t == TARGET_FILE ? g_strdup(target) : NULL;
     logger.target = t;
+    logger.stderr_is_journal = g_log_writer_is_journald(fileno(stderr));
     logger.verbosity = verbosity;
     logger.max_bytes = max_bytes;
     logger.backup_count = backup_count;

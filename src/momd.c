@@ -255,7 +255,10 @@ on_reload(gpointer user_data)
     g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GError) error = NULL;
 
-    mom_notify("RELOADING=1");
+    /* systemd 253+ wants the monotonic time with RELOADING=1 (Type=notify-reload) */
+    g_autofree char *reloading =
+        g_strdup_printf("RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT, g_get_monotonic_time());
+    mom_notify(reloading);
     g_message("Reloading the configuration from %s and the policies (SIGHUP).", d->config_path);
     g_autoptr(MomConfig) cfg = load_config(d, warnings, &error);
     if (!cfg) {
@@ -366,7 +369,7 @@ run(Momd *d, Args *a)
         return EXIT_FAILURE;
     }
     if (a->daemon && !daemonize(&error)) {
-        g_critical("%s", error->message);
+        g_warning("%s momd cannot start.", error->message);
         return EXIT_FAILURE;
     }
     if (a->pid_file) {
@@ -391,7 +394,7 @@ run(Momd *d, Args *a)
                               (guint)d->config->main.sample_history_length, d->plot_subdir,
                               &error);
     if (!d->host) {
-        g_critical("Cannot start the host monitor: %s", error->message);
+        g_warning("Cannot start the host monitor, so momd cannot start: %s", error->message);
         return EXIT_FAILURE;
     }
     MomEntity *host = mom_monitor_entity(d->host);

@@ -684,6 +684,28 @@ START_TEST(test_host_ksm_normal)
 }
 END_TEST
 
+/* A new qemu process is counted at the next full scan of /proc, at most
+ * six samples later; between scans only the known processes are read. */
+START_TEST(test_host_ksm_rescan)
+{
+    g_autoptr(TmpTree) t = tmp_tree_new("normal");
+    g_autoptr(Harness) h = harness_new_roots("HostKSM", t->proc, t->sys, 10);
+    g_autofree char *qemu = stat_line(3000, "qemu-kvm", 0, 0, 0, 1024 * 1024 * 1024);
+    const gint64 before = 4194304 + 2097152 + 1024;
+    int samples = 0;
+
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksm_shareable"), before);
+    write_file(t->proc, "3000/stat", qemu);
+    do {
+        harness_collect_ok(h);
+        samples++;
+    } while (get_int(h, "ksm_shareable") == before && samples < 10);
+    ck_assert_int_eq(get_int(h, "ksm_shareable"), before + 1048576);
+    ck_assert_int_le(samples, 6);
+}
+END_TEST
+
 START_TEST(test_host_ksm_deltas)
 {
     g_autoptr(TmpTree) t = tmp_tree_new("normal");
@@ -1092,6 +1114,7 @@ collectors_suite(void)
     tcase_add_test(tc, test_host_memory_missing_vmstat);
     tcase_add_test(tc, test_host_ksm_normal);
     tcase_add_test(tc, test_host_ksm_deltas);
+    tcase_add_test(tc, test_host_ksm_rescan);
     tcase_add_test(tc, test_host_ksm_interval_zero);
     tcase_add_test(tc, test_host_ksm_oldkernel);
     tcase_add_test(tc, test_host_ksm_missing);

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The host monitor and the policy engine on fixture trees: readiness,
+ * incomplete samples, back-off and recovery of a failing collector (logged
+ * once each), MOM-format plot files, and policy reloads that keep the last
+ * good version of a rejected file.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <glib/gstdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mom-engine.h"
+#include "mom-monitor.h"
+
+/* ---- log capture -------------------------------------------------------------- */
+
+static GPtrArray *logged;
+
+static GLogWriterOutput
+capture(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
+{
+    for (gsize i = 0; i < n; i++)
+        if (strcmp(fields[i].key, "MESSAGE") == 0)
+            g_ptr_array_add(logged, g_strdup(fields[i].value));
+    return G_LOG_WRITER_HANDLED;
+}
+
+static guint
+count_logged(const char *fragment)
+{
+    guint n = 0;
+    for (guint i = 0; i < logged->len; i++)
+        n += strstr(logged->pdata[i], fragment) != NULL;
+    return n;
+}
+
+static void
+setup(void)
+{
+    logged = g_ptr_array_new_with_free_func(g_free);
+    g_log_set_writer_func(capture, NULL, NULL);
+}
+
+static void
+teardown(void)
+{
+    g_ptr_array_free(logged, TRUE);
+}
+
+static char *
+data_path(const char *rel)
+{
+    return g_build_filename(g_getenv("MOM_TEST_DATA"), "data", rel, NULL);
+}
+
+/* A writable copy of a fixture /proc, so a test can break and mend it. */
+static char *
+copy_proc(const char *fixture)
+{
+    g_autofree char *src = data_path(fixture);
+    char *dir = g_dir_make_tmp("momd-monitor-XXXXXX", NULL);
+    const char *files[] = {"meminfo", "vmstat"};
+
+    for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
+        g_autofree char *from = g_build_filename(src, files[i], NULL);
+        g_autofree char *to = g_build_filename(dir, files[i], NULL);
+        g_autofree char *text = NULL;
+        ck_assert(g_file_get_contents(from, &text, NULL, NULL));
+        ck_assert(g_file_set_contents(to, text, -1, NULL));
+    }
+    return dir;
+}
+
+static void
+remove_tree(const char *dir)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *e;
+    while (d && (e = g_dir_read_name(d))) {
+        g_autofree char *p = g_build_filename(dir, e, NULL);
+        if (g_file_test(p, G_FILE_TEST_IS_DIR))
+            remove_tree(p);
+        else
+            g_unlink(p);
+    }
+    g_rmdir(dir);
+}
+
+static MomMonitor *
+host_monitor(const char *proc_root, const char *plot_dir, GError **error)
+{
+    char *collectors[] = {"HostMemory", NULL};
+    MomCollectorConfig cfg = {.proc_root = proc_root, .sysfs_root = "/nonexistent",
+                              .interval = 1};
+    return mom_monitor_new(MOM_ENTITY_HOST, "host", collectors, &cfg, 3, plot_dir, error);
+}
+
+START_TEST(test_ready_and_history)
+{
+    g_autofree char *proc = data_path("proc/normal");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MomMonitor) m = host_monitor(proc, NULL, &error);
+
+    ck_assert_msg(m != NULL, "%s", error ? error->message : "");
+    ck_assert(!mom_monitor_ready(m));
+    for (int i = 0; i < 5; i++)
+        ck_assert(mom_monitor_collect(m));
+    ck_assert(mom_monitor_ready(m));
+    MomEntity *e = mom_monitor_entity(m);
+    /* sample-history-length 3 */
+    ck_assert_uint_eq(mom_entity_n_samples(e), 3);
+    int at = mom_schema_lookup(mom_entity_schema(e), "mem_available");
+    ck_assert_int_ge(at, 0);
+    ck_assert_int_eq(mom_entity_stat(e, (guint)at)->u.i, 16384000);
+    ck_assert_uint_eq(count_logged("host is ready."), 1);
+}
+END_TEST
+
+START_TEST(test_unknown_collector)
+{
+    char *collectors[] = {"HostMemory", "NoSuchThing", NULL};
+    MomCollectorConfig cfg = {.proc_root = "/proc", .sysfs_root = "/sys", .interval = 1};
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MomMonitor) m =
+        mom_monitor_new(MOM_ENTITY_HOST, "host", collectors, &cfg, 3, NULL, &error);
+
+    ck_assert(m == NULL);
+    ck_assert_msg(strstr(error->message, "The collector 'NoSuchThing' configured for host does "
+                                         "not exist; the known collectors are HostMemory") !=
+                      NULL,
+                  "%s", error->message);
+}
+END_TEST
+
+/* A failing collector: logged once, retried with back-off, logged once on
+ * recovery; meanwhile the host is not ready and keeps its old samples. */
+START_TEST(test_failure_backoff_recovery)
+{
+    g_autofree char *proc = copy_proc("proc/normal");
+    g_autofree char *meminfo = g_build_filename(proc, "meminfo", NULL);
+    g_autofree char *good = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MomMonitor) m = host_monitor(proc, NULL, &error);
+
+    ck_assert(g_file_get_contents(meminfo, &good, NULL, NULL));
+    ck_assert(mom_monitor_collect(m));
+    ck_assert(g_file_set_contents(meminfo, "MemTotal: garbage\n", -1, NULL));
+    for (int i = 0; i < 4; i++)
+        ck_assert(!mom_monitor_collect(m));
+    ck_assert(!mom_monitor_ready(m));
+    ck_assert_uint_eq(count_logged("The HostMemory collector of host failed"), 1);
+    ck_assert_uint_eq(count_logged("host is not ready: its sample lacks the mandatory fields"),
+                      1);
+    ck_assert_uint_eq(mom_entity_n_samples(mom_monitor_entity(m)), 1);
+
+    /* mended: the next attempt waits for the back-off (1 s at interval 1) */
+    ck_assert(g_file_set_contents(meminfo, good, -1, NULL));
+    gboolean ok = FALSE;
+    for (int i = 0; i < 40 && !ok; i++) {
+        g_usleep(100 * 1000);
+        ok = mom_monitor_collect(m);
+    }
+    ck_assert(ok);
+    ck_assert_uint_eq(count_logged("The HostMemory collector of host recovered"), 1);
+    ck_assert_uint_eq(count_logged("host is ready."), 2);
+    remove_tree(proc);
+}
+END_TEST
+
+START_TEST(test_plot_file)
+{
+    g_autofree char *proc = data_path("proc/normal");
+    g_autofree char *dir = g_dir_make_tmp("momd-plot-XXXXXX", NULL);
+    g_autofree char *file = g_build_filename(dir, "host.dat", NULL);
+    g_autofree char *text = NULL;
+    g_autoptr(GError) error = NULL;
+    MomMonitor *m = host_monitor(proc, dir, &error);
+
+    ck_assert(mom_monitor_collect(m));
+    ck_assert(mom_monitor_collect(m));
+    mom_monitor_free(m);
+    ck_assert(g_file_get_contents(file, &text, NULL, NULL));
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    /* MOM's header: "# time" then the fields in name order, tab-separated */
+    ck_assert_str_eq(lines[0], "# time\t anon_pages\t mem_available\t mem_free\t mem_unused\t "
+                               "swap_in\t swap_out\t swap_total\t swap_usage");
+    g_auto(GStrv) cols = g_strsplit(lines[1], "\t", -1);
+    ck_assert_uint_eq(g_strv_length(cols), 9);
+    ck_assert_str_eq(cols[2], "16384000");
+    ck_assert(lines[2] != NULL && *lines[2]);
+    remove_tree(dir);
+}
+END_TEST
+
+/* ---- the engine ------------------------------------------------------------------- */
+
+static void
+write_file(const char *dir, const char *name, const char *text)
+{
+    g_autofree char *p = g_build_filename(dir, name, NULL);
+    ck_assert(g_file_set_contents(p, text, -1, NULL));
+}
+
+START_TEST(test_engine_reload_keeps_last_good)
+{
+    g_autofree char *dir = g_dir_make_tmp("momd-engine-XXXXXX", NULL);
+    g_autoptr(MomEngine) e = mom_engine_new();
+    MomPolicyLimits limits = {0};
+
+    write_file(dir, "10-a.policy", "(defvar a 1)");
+    write_file(dir, "20-b.policy", "(defvar b 2)");
+    write_file(dir, "notes.txt", "(this is not a policy");
+    ck_assert(mom_engine_load(e, NULL, dir, &limits));
+    ck_assert_str_eq(mom_policy_set_get_text(mom_engine_policies(e), "20-b"), "(defvar b 2)");
+    ck_assert_uint_eq(count_logged("Loaded 2 policies: 10-a, 20-b."), 1);
+
+    /* a broken edit is rejected with its location; the old text stays */
+    write_file(dir, "20-b.policy", "(defvar b 3");
+    ck_assert(!mom_engine_load(e, NULL, dir, &limits));
+    ck_assert_str_eq(mom_policy_set_get_text(mom_engine_policies(e), "20-b"), "(defvar b 2)");
+    ck_assert_uint_eq(count_logged("20-b.policy:1:1: error: '(' is never closed"), 1);
+    ck_assert_uint_eq(count_logged("The policy 20-b keeps its previous version"), 1);
+
+    /* a new file that is broken from the start is simply absent */
+    write_file(dir, "30-c.policy", "(+ 1 2) = 3");
+    ck_assert(!mom_engine_load(e, NULL, dir, &limits));
+    ck_assert(mom_policy_set_get_text(mom_engine_policies(e), "30-c") == NULL);
+
+    /* fixed and removed files take effect */
+    write_file(dir, "20-b.policy", "(defvar b 4)");
+    g_autofree char *c = g_build_filename(dir, "30-c.policy", NULL);
+    g_unlink(c);
+    ck_assert(mom_engine_load(e, NULL, dir, &limits));
+    ck_assert_str_eq(mom_policy_set_get_text(mom_engine_policies(e), "20-b"), "(defvar b 4)");
+
+    /* a single rules file wins over the directory and is named 50_main_ */
+    g_autofree char *rules = g_build_filename(dir, "10-a.policy", NULL);
+    ck_assert(mom_engine_load(e, rules, dir, &limits));
+    g_autoptr(GPtrArray) names = mom_policy_set_names(mom_engine_policies(e));
+    ck_assert_uint_eq(names->len, 1);
+    ck_assert_str_eq(names->pdata[0], MOM_POLICY_DEFAULT_NAME);
+
+    /* an unreadable directory keeps what was loaded */
+    ck_assert(!mom_engine_load(e, NULL, "/nonexistent/policies", &limits));
+    ck_assert(mom_policy_set_get_text(mom_engine_policies(e), MOM_POLICY_DEFAULT_NAME) != NULL);
+    remove_tree(dir);
+}
+END_TEST
+
+/* The same guest error every cycle is logged once, then at 10, 100, ...
+ * repetitions, and once more when it stops. */
+START_TEST(test_engine_error_repetition)
+{
+    g_autofree char *dir = g_dir_make_tmp("momd-engine-XXXXXX", NULL);
+    g_autoptr(MomEngine) e = mom_engine_new();
+    g_autoptr(MomSchema) schema = mom_schema_new((const char *[]){"x"}, 1);
+    g_autoptr(MomEntity) host = mom_entity_new(MOM_ENTITY_HOST, "Host", schema, 1);
+    g_autoptr(MomEntity) vm = mom_entity_new(MOM_ENTITY_GUEST, "vm1", schema, 1);
+    g_autoptr(GPtrArray) guests = g_ptr_array_new();
+    MomPolicyLimits limits = {0};
+    MomValue row[1] = {mom_value_int(0)};
+
+    mom_entity_push_sample(vm, row);
+    g_ptr_array_add(guests, vm);
+    write_file(dir, "p.policy", "(with Guests g (/ 1 g.x))");
+    ck_assert(mom_engine_load(e, NULL, dir, &limits));
+    for (int i = 0; i < 12; i++)
+        ck_assert(mom_engine_run(e, host, guests)); /* a guest error is not a failed run */
+    ck_assert_uint_eq(count_logged("error: guest vm1: division by zero"), 2);
+    ck_assert_uint_eq(count_logged("(repeated 10 times)"), 1);
+
+    write_file(dir, "p.policy", "(with Guests g (/ 1 (+ g.x 1)))");
+    ck_assert(mom_engine_load(e, NULL, dir, &limits));
+    ck_assert(mom_engine_run(e, host, guests));
+    ck_assert_uint_eq(count_logged("This error no longer occurs after 12 times"), 1);
+
+    /* an error outside any guest fails the run */
+    write_file(dir, "p.policy", "(undefined_function)");
+    ck_assert(mom_engine_load(e, NULL, dir, &limits));
+    ck_assert(!mom_engine_run(e, host, guests));
+    ck_assert_uint_eq(count_logged("no controls are applied this cycle"), 1);
+    remove_tree(dir);
+}
+END_TEST
+
+START_TEST(test_engine_unknown_controller)
+{
+    g_autoptr(MomEngine) e = mom_engine_new();
+    char *names[] = {"Balloon", "NoSuch", NULL};
+    MomControllerConfig cfg = {.sysfs_root = "/nonexistent"};
+
+    mom_engine_add_controllers(e, names, &cfg);
+    ck_assert_uint_eq(mom_engine_n_controllers(e), 0);
+    ck_assert_uint_eq(count_logged("The controller 'NoSuch' is not available"), 1);
+    char *ksm[] = {"KSM", NULL};
+    mom_engine_add_controllers(e, ksm, &cfg);
+    ck_assert_uint_eq(count_logged("The KSM controller cannot start and is skipped: The KSM "
+                                   "controller needs /nonexistent/kernel/mm/ksm/run"),
+                      1);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("monitor");
+    TCase *tc = tcase_create("monitor");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_ready_and_history);
+    tcase_add_test(tc, test_unknown_collector);
+    tcase_add_test(tc, test_failure_backoff_recovery);
+    tcase_add_test(tc, test_plot_file);
+    tcase_add_test(tc, test_engine_reload_keeps_last_good);
+    tcase_add_test(tc, test_engine_error_repetition);
+    tcase_add_test(tc, test_engine_unknown_controller);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,194 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# momd as a process, the way systemd and an operator see it: it starts,
+# cycles, survives a broken policy on SIGHUP (keeping the last good one),
+# talks sd_notify, and stops with status 0 on SIGTERM.  Startup errors (bad
+# config value, unknown collector) exit non-zero with a message that says
+# where.  momd runs in dry-run mode here, so this test cannot change the
+# host's KSM settings; test-ksm-real.sh covers real writes.  TAP output.
+set -u
+
+: "${MOMD:?run through meson test}"
+: "${MOM_TOP_SRCDIR:?run through meson test}"
+top=$MOM_TOP_SRCDIR
+tmp=$(mktemp -d /tmp/momd-lifecycle.XXXXXX)
+momd_pid=
+listener_pid=
+
+# Whatever happens, no momd or listener outlives the test.
+cleanup() {
+    for p in $momd_pid $listener_pid; do
+        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+n=0
+failed=0
+ok() {
+    n=$((n + 1))
+    echo "ok $n - $1"
+}
+not_ok() {
+    n=$((n + 1))
+    failed=$((failed + 1))
+    echo "not ok $n - $1"
+    # the end of the daemon log usually says why; once is enough
+    [ "$failed" -eq 1 ] && [ -f "$tmp/momd.log" ] && tail -n 15 "$tmp/momd.log" | sed 's/^/#   log: /'
+    [ -s "$tmp/err" ] && head -n 10 "$tmp/err" | sed 's/^/#   stderr: /'
+}
+check() { # check NAME CMD...: ok when CMD succeeds
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+# wait_for FILE FIXED-STRING SECONDS: polls; never waits without bound.
+wait_for() {
+    local deadline=$((SECONDS + $3))
+    while [ "$SECONDS" -le "$deadline" ]; do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+# The highest "Policy cycle N succeeded" in the log (0 if none).
+last_cycle() {
+    sed -n 's/.*Policy cycle \([0-9]*\) succeeded.*/\1/p' "$tmp/momd.log" | tail -n 1 | grep . || echo 0
+}
+# write_config FILE [EXTRA-LINES-FOR-MAIN]: a fast, dry-run, file-logging config.
+write_config() {
+    cat >"$1" <<EOF
+# Written by test-daemon-lifecycle.sh: 1 s cycles, dry run.
+[main]
+host-monitor-interval: 1
+policy-engine-interval: 1
+controllers: KSM
+dry-run: true
+policy-dir: $tmp/policies
+${2:-}
+
+[logging]
+log: $tmp/momd.log
+verbosity: debug
+
+[host]
+collectors: HostMemory, HostKSM
+EOF
+}
+
+mkdir "$tmp/policies"
+cp "$top"/data/policies/*.policy "$tmp/policies/"
+write_config "$tmp/momd.conf"
+
+# --- command line -----------------------------------------------------------
+
+"$MOMD" --help >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "momd --help exits 0 (exit $rc)" test "$rc" -eq 0
+check "momd --help lists --config-file" grep -qF -- "--config-file" "$tmp/out"
+
+# A config that momd prints must read back as the same config.
+"$MOMD" -c "$tmp/momd.conf" --dump-config >"$tmp/dump1" 2>"$tmp/err"
+rc=$?
+check "--dump-config exits 0 (exit $rc)" test "$rc" -eq 0
+check "--dump-config shows the file's values" grep -qE '^policy-engine-interval *[:=] *1$' "$tmp/dump1"
+"$MOMD" -c "$tmp/dump1" --dump-config >"$tmp/dump2" 2>"$tmp/err"
+rc=$?
+if [ "$rc" -eq 0 ] && diff -u "$tmp/dump1" "$tmp/dump2" >"$tmp/diff"; then
+    ok "--dump-config output reads back to the same dump"
+else
+    not_ok "--dump-config round trip (exit $rc)"
+    sed 's/^/#   /' "$tmp/diff"
+fi
+
+# A bad value stops momd before it starts, naming file and line.
+write_config "$tmp/bad.conf" "sample-history-length: lots"
+bad_line=$(grep -n '^sample-history-length' "$tmp/bad.conf" | cut -d: -f1)
+"$MOMD" -c "$tmp/bad.conf" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "a bad config value exits non-zero (exit $rc)" test "$rc" -ne 0 -a "$rc" -lt 128
+check "the error names $tmp/bad.conf:$bad_line" grep -qF "$tmp/bad.conf:$bad_line" "$tmp/err"
+check "the error names the option" grep -qF "sample-history-length" "$tmp/err"
+
+# An unknown collector is a startup error too (on stderr with log: stdio).
+sed -e 's/^collectors: HostMemory, HostKSM$/collectors: HostMemory, NoSuchCollector/' \
+    -e "s|^log: .*|log: stdio|" "$tmp/momd.conf" >"$tmp/nocoll.conf"
+timeout 20 "$MOMD" -c "$tmp/nocoll.conf" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "an unknown collector exits non-zero, without crashing (exit $rc)" \
+    test "$rc" -ne 0 -a "$rc" -lt 124
+check "the error names the unknown collector" grep -qF "'NoSuchCollector'" "$tmp/err"
+check "the error lists the known collectors" grep -qF "HostMemory" "$tmp/err"
+
+# --- a running daemon ---------------------------------------------------------
+
+# sd_notify: a datagram socket standing in for systemd, one line per message.
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as out:
+    while True:
+        out.write(s.recv(4096).decode(errors="replace").replace("\n", " | ") + "\n")
+' "$tmp/notify.sock" "$tmp/notify.log" &
+listener_pid=$!
+for _ in $(seq 100); do [ -S "$tmp/notify.sock" ] && break; sleep 0.05; done
+touch "$tmp/notify.log"
+
+start=$SECONDS
+NOTIFY_SOCKET=$tmp/notify.sock "$MOMD" -c "$tmp/momd.conf" >"$tmp/out" 2>"$tmp/err" &
+momd_pid=$!
+if wait_for "$tmp/momd.log" "Policy cycle 1 succeeded" 20; then
+    ok "first policy cycle within $((SECONDS - start)) s"
+else
+    not_ok "no policy cycle within 20 s"
+fi
+check "the start is logged in dry-run mode" grep -qF "in dry-run mode (nothing is changed)" "$tmp/momd.log"
+check "the KSM controller is active in dry-run mode" \
+    grep -qF "The KSM controller is active in dry-run mode" "$tmp/momd.log"
+check "sd_notify READY=1" wait_for "$tmp/notify.log" "READY=1" 10
+check "sd_notify STATUS= with the policy count" wait_for "$tmp/notify.log" "STATUS=3 policies, 1 controllers" 10
+
+# Break 20-ksm: its last line gets a stray '=' at a known line and column.
+ksm_policy=$tmp/policies/20-ksm.policy
+printf '(defvar broken 1) = 2\n' >>"$ksm_policy"
+bad_at="$ksm_policy:$(wc -l <"$ksm_policy"):19: error:"
+log_lines=$(wc -l <"$tmp/momd.log")
+kill -HUP "$momd_pid"
+if wait_for "$tmp/momd.log" "keeps its previous version" 10; then
+    ok "SIGHUP with a broken policy: 20-ksm keeps its previous version"
+else
+    not_ok "SIGHUP with a broken policy: no 'keeps its previous version'"
+fi
+tail -n +"$((log_lines + 1))" "$tmp/momd.log" >"$tmp/reload.log"
+check "the reload error has file:line:col ($bad_at)" grep -qF "$bad_at" "$tmp/reload.log"
+check "the rejected file is named" grep -qF "The policy file $ksm_policy was rejected." "$tmp/reload.log"
+check "all three policies stay loaded" \
+    grep -qF "Loaded 3 policies: 00-defines, 10-balloon, 20-ksm." "$tmp/reload.log"
+check "momd still runs after the bad reload" kill -0 "$momd_pid" 2>/dev/null
+check "sd_notify RELOADING=1 on SIGHUP" wait_for "$tmp/notify.log" "RELOADING=1" 5
+
+# Still cycling, with the old 20-ksm: the cycle count moves on and the
+# policies evaluate without error (the broken text would not even parse).
+before=$(last_cycle)
+deadline=$((SECONDS + 10))
+while [ "$(last_cycle)" -le "$before" ] && [ "$SECONDS" -le "$deadline" ]; do sleep 0.2; done
+after=$(last_cycle)
+check "policy cycles continue after the reload (cycle $before → $after)" test "$after" -gt "$before"
+check "no policy cycle failed" sh -c "! grep -q 'Policy cycle [0-9]* failed' '$tmp/momd.log'"
+
+kill -TERM "$momd_pid"
+wait "$momd_pid"
+rc=$?
+momd_pid=
+check "SIGTERM: momd exits 0 (exit $rc)" test "$rc" -eq 0
+check "\"momd stopped\" is logged" grep -qF "momd stopped after" "$tmp/momd.log"
+check "sd_notify STOPPING=1 on SIGTERM" wait_for "$tmp/notify.log" "STOPPING=1" 5
+check "nothing on stderr (everything went to the log file)" test ! -s "$tmp/err"
+grep -F "STATUS=" "$tmp/notify.log" | tail -n 1 | sed 's/^/# last status: /'
+
+echo "1..$n"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,258 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# momd drives this machine's real KSM: with a policy parameter that puts
+# the host "under pressure" (01-parameters.policy sets pressure_free_ratio
+# 0.999, as a vdsm site file would), the default 20-ksm policy must switch
+# ksmd on and tune it, ksmd must then merge the identical pages of
+# ksm-hog, and on SIGTERM momd must put run, pages_to_scan and
+# sleep_millisecs back as it found them.  This needs root and a writable
+# /sys/kernel/mm/ksm, and SKIPs without them.  Every writable KSM tunable
+# is saved first and restored on any exit, so a failing run does not
+# leave the host's KSM changed.  TAP output; the measured times and page
+# counts are printed as comments.
+set -u
+
+: "${MOMD:?run through meson test}"
+: "${KSM_HOG:?run through meson test}"
+: "${MOM_TOP_SRCDIR:?run through meson test}"
+top=$MOM_TOP_SRCDIR
+ksm=/sys/kernel/mm/ksm
+
+# The hog maps 64 MiB of one repeated page (16384 pages of 4 KiB); with
+# max_page_sharing 256 at most 16320 of them count as pages_sharing.  At
+# the policy's rates (pages_to_scan 400 → 1250, sleep 10 ms) ksmd merged
+# all of it 1.2-1.3 s after momd started on the 2-vCPU CI machine (see
+# the "# measured" comments).  12000 pages is 3/4 of the hog: well clear
+# of noise, and the 60 s deadline gives a slow or busy machine 40x room.
+hog_mib=64
+sharing_min=12000
+run_deadline=60
+merge_deadline=60
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "1..0 # SKIP needs root to write $ksm"
+    exit 0
+fi
+# -w is true for root on a read-only mount: write the current value back.
+if [ ! -e "$ksm/run" ] || ! (v=$(cat "$ksm/run") && echo "$v" >"$ksm/run") 2>/dev/null; then
+    echo "1..0 # SKIP $ksm/run is missing or not writable (no CONFIG_KSM, or a read-only /sys)"
+    exit 0
+fi
+
+# KSM is one per machine: two runs of this test (two build trees, or a
+# parallel meson invocation) would save each other's changes as "the
+# original" and restore the wrong values.  Take turns, machine-wide.
+lock_dir=/run/lock
+[ -d "$lock_dir" ] || lock_dir=/tmp
+exec 9>"$lock_dir/momd-test-ksm-real.lock"
+if ! flock -w 240 9; then
+    echo "Bail out! another test-ksm-real.sh has held $lock_dir/momd-test-ksm-real.lock for 240 s"
+    exit 1
+fi
+
+tmp=$(mktemp -d /tmp/momd-ksm-real.XXXXXX)
+momd_pid=
+hog_pid=
+
+ksm_get() { # ksm_get NAME: the value; a bracketed choice as the chosen word
+    local v
+    v=$(cat "$ksm/$1")
+    case $v in *\[*\]*) v=${v#*[} v=${v%%]*} ;; esac
+    echo "$v"
+}
+# Every tunable this kernel lets us write, as NAME=VALUE lines ("[none]
+# scan-time" is saved as "none"); read-only counters are left out.
+ksm_snapshot() {
+    local f
+    for f in "$ksm"/*; do
+        if [ -f "$f" ] && [ -n "$(find "$f" -perm -u=w)" ]; then
+            echo "$(basename "$f")=$(ksm_get "$(basename "$f")")"
+        fi
+    done
+}
+
+ksm_snapshot >"$tmp/saved"
+baseline_sharing=$(cat "$ksm/pages_sharing")
+
+# Puts every saved tunable back; run last, so ksmd restarts (if it ran)
+# with its old tunables.  merge_across_nodes only changes with nothing
+# merged, and anything merged since we started is ours: unmerge (run=2)
+# first in both cases.  Idempotent: a tunable already right is not written.
+ksm_restore() {
+    local k v saved_run saved_merge
+    saved_run=$(sed -n 's/^run=//p' "$tmp/saved")
+    saved_merge=$(sed -n 's/^merge_across_nodes=//p' "$tmp/saved")
+    if [ -n "$saved_merge" ] && [ "$(ksm_get merge_across_nodes)" != "$saved_merge" ]; then
+        echo 2 >"$ksm/run"
+    elif [ "$saved_run" != 1 ] && [ "$(cat "$ksm/pages_sharing")" -gt "$baseline_sharing" ]; then
+        echo 2 >"$ksm/run"
+    fi
+    # advisor_mode last among the tunables: while it is scan-time the
+    # kernel refuses pages_to_scan.
+    while IFS='=' read -r k v; do
+        case $k in run | advisor_mode) continue ;; esac
+        [ "$(ksm_get "$k")" = "$v" ] && continue
+        echo "$v" >"$ksm/$k" 2>/dev/null || echo "# could not restore $k=$v" >&2
+    done <"$tmp/saved"
+    v=$(sed -n 's/^advisor_mode=//p' "$tmp/saved")
+    if [ -n "$v" ] && [ "$(ksm_get advisor_mode)" != "$v" ]; then
+        echo "$v" >"$ksm/advisor_mode" 2>/dev/null || echo "# could not restore advisor_mode=$v" >&2
+    fi
+    [ "$(ksm_get run)" = "$saved_run" ] || echo "$saved_run" >"$ksm/run"
+}
+
+cleanup() {
+    for p in $momd_pid $hog_pid; do
+        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
+    ksm_restore
+    if ! diff -q "$tmp/saved" <(ksm_snapshot) >/dev/null; then
+        echo "# WARNING: KSM differs from what was saved:" >&2
+        diff "$tmp/saved" <(ksm_snapshot) | sed 's/^/# /' >&2
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+n=0
+failed=0
+ok() {
+    n=$((n + 1))
+    echo "ok $n - $1"
+}
+not_ok() {
+    n=$((n + 1))
+    failed=$((failed + 1))
+    echo "not ok $n - $1"
+    # the end of the daemon log usually says why; once is enough
+    [ "$failed" -eq 1 ] && [ -f "$tmp/momd.log" ] && tail -n 15 "$tmp/momd.log" | sed 's/^/#   log: /'
+}
+check() {
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+now_ms() { date +%s%3N; }
+secs_since() { # secs_since START_MS: seconds with one decimal
+    local d=$(($(now_ms) - $1))
+    printf '%d.%d' $((d / 1000)) $((d % 1000 / 100))
+}
+
+sed 's/^/# saved: /' "$tmp/saved"
+
+# Start from KSM off, and note what momd will find (and must restore).
+echo 0 >"$ksm/run"
+start_run=$(cat "$ksm/run")
+start_pages=$(cat "$ksm/pages_to_scan")
+start_sleep=$(cat "$ksm/sleep_millisecs")
+start_merge=$(cat "$ksm/merge_across_nodes")
+echo "# before momd: run=$start_run pages_to_scan=$start_pages sleep_millisecs=$start_sleep" \
+    "merge_across_nodes=$start_merge pages_sharing=$baseline_sharing"
+
+# The hog first, so ksmd has work the moment momd switches it on.
+"$KSM_HOG" "$hog_mib" >"$tmp/hog.out" 2>&1 9>&- &
+hog_pid=$!
+for _ in $(seq 100); do grep -qs '^ready' "$tmp/hog.out" && break; sleep 0.1; done
+check "ksm-hog mapped ${hog_mib} MiB and is ready" grep -q '^ready' "$tmp/hog.out"
+sed 's/^/# hog: /' "$tmp/hog.out"
+
+mkdir "$tmp/policies"
+cp "$top"/data/policies/*.policy "$tmp/policies/"
+cat >"$tmp/policies/01-parameters.policy" <<'EOF'
+# test-ksm-real: count this host as short of memory whatever it has free,
+# so that 20-ksm runs KSM (a site parameter, as vdsm's 01-parameters).
+(set pressure_free_ratio 0.999)
+EOF
+cat >"$tmp/momd.conf" <<EOF
+# Written by test-ksm-real.sh: real writes, 1 s cycles, KSM only.
+[main]
+host-monitor-interval: 1
+policy-engine-interval: 1
+controllers: KSM
+dry-run: false
+ksm-restore-on-exit: true
+policy-dir: $tmp/policies
+
+[logging]
+log: $tmp/momd.log
+verbosity: debug
+
+[host]
+collectors: HostMemory, HostKSM
+EOF
+
+t0=$(now_ms)
+"$MOMD" -c "$tmp/momd.conf" >"$tmp/out" 2>"$tmp/err" 9>&- &
+momd_pid=$!
+
+# run=1, within a bounded time.
+deadline=$((SECONDS + run_deadline))
+while [ "$(cat "$ksm/run")" != 1 ] && [ "$SECONDS" -le "$deadline" ] && kill -0 "$momd_pid" 2>/dev/null; do
+    sleep 0.1
+done
+run_after=$(secs_since "$t0")
+check "momd switched KSM on (run=1) after ${run_after} s" test "$(cat "$ksm/run")" = 1
+
+# ksmd merges the hog: pages_sharing past the threshold.  The loop goes
+# on (not asserted) until the hog is fully merged, for the record: with
+# max_page_sharing M, N identical pages end as N/M shared + N - N/M sharing.
+hog_pages=$((hog_mib * 256))
+chain=$(cat "$ksm/max_page_sharing" 2>/dev/null || echo "$hog_pages")
+full=$((hog_pages - (hog_pages + chain - 1) / chain))
+max_sharing=0
+threshold_after=
+full_after=
+deadline=$((SECONDS + merge_deadline))
+while [ "$SECONDS" -le "$deadline" ]; do
+    s=$(($(cat "$ksm/pages_sharing") - baseline_sharing))
+    [ "$s" -gt "$max_sharing" ] && max_sharing=$s
+    [ -z "$threshold_after" ] && [ "$s" -gt "$sharing_min" ] && threshold_after=$(secs_since "$t0")
+    if [ "$s" -ge "$full" ]; then
+        full_after=$(secs_since "$t0")
+        break
+    fi
+    sleep 0.1
+done
+check "pages_sharing grew past $sharing_min of $hog_pages after ${threshold_after:-never} s" \
+    test "$max_sharing" -gt "$sharing_min"
+echo "# measured: run=1 after ${run_after} s; pages_sharing > $sharing_min after" \
+    "${threshold_after:-never} s; $max_sharing (full: $full) after ${full_after:-never} s;" \
+    "pages_shared=$(cat "$ksm/pages_shared") full_scans=$(cat "$ksm/full_scans")"
+echo "# momd tuned ksmd to pages_to_scan=$(cat "$ksm/pages_to_scan")" \
+    "sleep_millisecs=$(cat "$ksm/sleep_millisecs")"
+check "momd applied the policy's pages_to_scan (> $start_pages)" test "$(cat "$ksm/pages_to_scan")" -gt "$start_pages"
+check "the writes are logged with the policy line" grep -qF "KSM run: 0 → 1, requested at $tmp/policies/20-ksm.policy:" "$tmp/momd.log"
+check "momd is still running" kill -0 "$momd_pid" 2>/dev/null
+
+# A clean stop puts back what momd changed.
+kill -TERM "$momd_pid"
+wait "$momd_pid"
+rc=$?
+momd_pid=
+check "SIGTERM: momd exits 0 (exit $rc)" test "$rc" -eq 0
+check "\"momd stopped\" is logged" grep -qF "momd stopped after" "$tmp/momd.log"
+for t in run:$start_run pages_to_scan:$start_pages sleep_millisecs:$start_sleep merge_across_nodes:$start_merge; do
+    name=${t%%:*}
+    want=${t#*:}
+    got=$(cat "$ksm/$name")
+    check "$name is back to $want after momd stopped (it is $got)" test "$got" = "$want"
+done
+grep -F "restored:" "$tmp/momd.log" | sed 's/^/# /'
+check "momd logged no warning" sh -c "! grep -q ' - WARNING - ' '$tmp/momd.log'"
+
+# Leave the host as found, and prove it.
+kill "$hog_pid" 2>/dev/null && wait "$hog_pid" 2>/dev/null
+hog_pid=
+ksm_restore
+if diff "$tmp/saved" <(ksm_snapshot) >"$tmp/diff"; then
+    ok "every saved KSM tunable is as it was before the test"
+else
+    not_ok "KSM tunables differ from before the test"
+    sed 's/^/#   /' "$tmp/diff"
+fi
+echo "# total $(secs_since "$t0") s"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
