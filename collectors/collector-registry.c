@@ -17,8 +17,17 @@ G_DEFINE_QUARK(mom-collector-error-quark, mom_collector_error)
 /* clang-format on */
 
 const MomCollectorClass *const mom_collector_classes[] = {
-    &mom_collector_host_memory, &mom_collector_host_ksm,      &mom_collector_host_cpu,
-    &mom_collector_host_time,   &mom_collector_host_pressure, NULL,
+    &mom_collector_host_memory,
+    &mom_collector_host_ksm,
+    &mom_collector_host_cpu,
+    &mom_collector_host_time,
+    &mom_collector_host_pressure,
+    &mom_collector_guest_memory,
+    &mom_collector_guest_memory_optional,
+    &mom_collector_guest_balloon,
+    &mom_collector_guest_balloon_optional,
+    &mom_collector_guest_qemu_proc,
+    NULL,
 };
 
 const MomCollectorClass *
@@ -29,6 +38,19 @@ mom_collector_lookup(const char *name)
         if (strcmp(mom_collector_classes[i]->name, name) == 0)
             return mom_collector_classes[i];
     return NULL;
+}
+
+gboolean
+mom_collector_require_guest(const MomCollectorConfig *cfg, const char *name, GError **error)
+{
+    /* Without guest data a guest collector would have nothing to read; a
+     * config error at startup beats a sample that is nil forever. */
+    if (cfg->guest == NULL) {
+        g_set_error(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_CONFIG,
+                    "%s is a guest collector and cannot be used in [host] collectors.", name);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 MomSchema *

@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include "mom-collector.h"
+#include "collector-priv.h"
 
 MomSample *
 mom_sample_new(MomSchema *schema)
@@ -79,4 +80,11 @@ mom_sample_missing_field(const MomSample *sample, const MomCollectorClass *klass
         if (mom_sample_get(sample, klass->fields[i])->type == MOM_VALUE_NIL)
             return klass->fields[i];
     return NULL;
+}
+
+void
+mom_sample_set_reported(MomSample *sample, const char *field, gint64 v)
+{
+    /* Always set, nil included, so a reused sample holds no stale value. */
+    mom_sample_set(sample, field, v >= 0 ? mom_value_int(v) : mom_value_nil());
 }

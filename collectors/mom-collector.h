@@ -21,6 +21,34 @@ typedef enum {
     MOM_COLLECTOR_ERROR_CONFIG, /* a [Collector: NAME] option is invalid */
 } MomCollectorErrorCode;
 
+/*
+ * What the hypervisor reported about one guest this cycle.  The guest
+ * manager fills it from ONE bulk libvirt call for all guests (per-domain
+ * calls only where the bulk call lacks data), so guest collectors never
+ * call libvirt themselves.  Memory values are KiB; -1 means "not
+ * reported" (the field becomes nil).
+ */
+typedef struct {
+    const char *name;
+    const char *uuid;
+    gint64 pid;          /* the QEMU process, from libvirt's pid file; -1 unknown */
+    gint64 balloon_cur;  /* current balloon size (libvirt's "actual") */
+    gint64 balloon_max;  /* maximum memory */
+    gint64 balloon_min;  /* <memtune><min_guarantee>, 0 when absent */
+    gint64 swap_in;      /* the guest's cumulative counters, from the balloon driver */
+    gint64 swap_out;
+    gint64 major_fault;
+    gint64 minor_fault;
+    gint64 unused;      /* guest MemFree */
+    gint64 available;   /* guest MemTotal as the balloon driver sees it */
+    gint64 usable;      /* guest MemAvailable-like: what can be reclaimed without swapping */
+    gint64 disk_caches;
+    gint64 rss;         /* of the QEMU process, as libvirt reports it */
+    gint64 last_update; /* seconds since the epoch of the guest's last stats update */
+    gint64 now;         /* seconds since the epoch when this data was taken */
+    gboolean nosharepages; /* <memoryBacking><nosharepages/> */
+} MomGuestData;
+
 /* Where and how a collector reads.  Readers take roots so tests can point
  * them at fixture trees (tests/data/...). */
 typedef struct {
@@ -29,6 +57,9 @@ typedef struct {
     guint interval;         /* seconds between samples, for rates */
     GKeyFile *config;       /* the daemon's config, or NULL */
     const char *section;    /* "Collector: NAME", the plugin's own section */
+    /* Guest collectors only: this guest's data, refreshed by the guest
+     * manager before every collect() (the pointer stays valid). */
+    const MomGuestData *guest;
 } MomCollectorConfig;
 
 /* One sample being filled: values in the order of @schema. */

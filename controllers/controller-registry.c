@@ -8,9 +8,11 @@
 
 G_DEFINE_QUARK(mom-controller-error-quark, mom_controller_error)
 
+extern const MomControllerClass mom_controller_balloon;
 extern const MomControllerClass mom_controller_ksm;
 
 const MomControllerClass *const mom_controller_classes[] = {
+    &mom_controller_balloon,
     &mom_controller_ksm,
     NULL,
 };

@@ -18,11 +18,30 @@ typedef enum {
     MOM_CONTROLLER_ERROR_APPLY, /* a control could not be applied */
 } MomControllerErrorCode;
 
+/*
+ * How controllers reach the hypervisor, so this library needs no libvirt:
+ * the daemon passes functions backed by its libvirt connection, tests pass
+ * fakes.  Each function may block (a guest's QEMU can be busy), so
+ * controllers call them from a worker thread, never from the main loop.
+ */
+typedef struct {
+    gpointer hv;
+    /* Sets the balloon of the running guest @uuid to @kib
+     * (virDomainSetMemoryFlags(VIR_DOMAIN_AFFECT_LIVE)). */
+    gboolean (*set_balloon)(gpointer hv, const char *uuid, guint64 kib, GError **error);
+} MomHypervisorOps;
+
 typedef struct {
     const char *sysfs_root;       /* "/sys" */
     gboolean dry_run;             /* log what would change, change nothing */
     gboolean ksm_restore_on_exit; /* put back the KSM tunables found at start */
     gboolean ksm_advisor_off;     /* switch the kernel's KSM advisor to "none" */
+    const MomHypervisorOps *hypervisor; /* NULL when there is no hypervisor */
+    /* Balloon guard rails ([balloon] section, docs/configuration.md) */
+    guint64 balloon_floor_kib;          /* never below this, whatever the policy says */
+    guint64 balloon_dead_band_kib;      /* skip changes smaller than this */
+    guint64 balloon_max_step_kib;       /* at most this much change per guest per cycle */
+    guint balloon_uncooperative_cycles; /* cycles to reach a target before giving up */
 } MomControllerConfig;
 
 typedef struct {

@@ -62,6 +62,7 @@ struct _MomNode {
             guint member; /* the part after it, or 0 */
             /* one-entry cache of the member's field index in the last schema seen */
             const MomSchema *cache_schema;
+            guint64 cache_serial;
             int cache_index;
         } sym;
         struct {
@@ -95,6 +96,9 @@ typedef struct {
     guint n_top;
     GPtrArray *strings; /* MomString literals to release */
 } MomPolicy;
+
+/** mom_schema_serial: Returns: a number no other schema of this process has had. */
+guint64 mom_schema_serial(const MomSchema *schema);
 
 /** mom_policy_free: Frees a parsed policy. */
 void mom_policy_free(MomPolicy *policy);

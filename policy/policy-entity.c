@@ -12,6 +12,7 @@
 
 struct _MomSchema {
     int ref;
+    guint64 serial;
     GPtrArray *names;
     GHashTable *index; /* name -> index + 1 */
 };
@@ -19,9 +20,14 @@ struct _MomSchema {
 MomSchema *
 mom_schema_new(const char *const *fields, guint n_fields)
 {
+    /* Process-wide, and only ever increasing, so that the evaluator's
+     * per-node caches can tell a new schema from a freed one at the same
+     * address. */
+    static guint64 next_serial = 1;
     MomSchema *s = g_new0(MomSchema, 1);
 
     s->ref = 1;
+    s->serial = __atomic_fetch_add(&next_serial, 1, __ATOMIC_RELAXED);
     s->names = g_ptr_array_new_with_free_func(g_free);
     s->index = g_hash_table_new(g_str_hash, g_str_equal);
     for (guint i = 0; i < n_fields; i++) {
@@ -49,6 +55,12 @@ mom_schema_unref(MomSchema *schema)
         g_ptr_array_free(schema->names, TRUE);
         g_free(schema);
     }
+}
+
+guint64
+mom_schema_serial(const MomSchema *schema)
+{
+    return schema->serial;
 }
 
 int

@@ -222,8 +222,11 @@ member_of(MomEval *ev, const MomValue *v, const MomNode *sym, MomValue *out)
     }
     MomEntity *e = v->u.e;
     MomNode *cache = (MomNode *)sym; /* the per-node schema cache is not policy state */
-    if (cache->u.sym.cache_schema != e->schema) {
+    /* the serial, not just the address: a freed schema's memory may be reused */
+    if (cache->u.sym.cache_schema != e->schema ||
+        cache->u.sym.cache_serial != mom_schema_serial(e->schema)) {
         cache->u.sym.cache_schema = e->schema;
+        cache->u.sym.cache_serial = mom_schema_serial(e->schema);
         cache->u.sym.cache_index = mom_schema_lookup(e->schema, atom_name(ev, member));
     }
     if (cache->u.sym.cache_index < 0)
@@ -399,7 +402,7 @@ call_native(MomEval *ev, const MomNode *n, const MomValue *fnv, MomValue *args, 
     };
     guint fn = fnv->fn;
     MomEntity *e = fnv->u.e;
-    int index;
+    int index = -1;
 
     if (fn == MOM_FN_DEBUG) {
         if (n_args == 0)
@@ -514,7 +517,9 @@ repeat(MomEval *ev, const MomNode *n, const MomValue *seq, gint64 count, MomValu
 {
     gsize unit = seq->type == MOM_VALUE_STRING ? seq->u.s->len
                                                : seq->u.l->len * sizeof(MomValue);
-    if (count < 0)
+    /* an empty sequence repeated any number of times is empty: without
+     * this, (* "" 9223372036854775807) would loop 2^63 times */
+    if (count < 0 || unit == 0)
         count = 0;
     if (unit > 0 && (guint64)count > MAX_SEQUENCE_BYTES / unit)
         return fail(ev, n, "the result of '*' would exceed %u bytes", MAX_SEQUENCE_BYTES);

@@ -82,10 +82,17 @@ static const ConfigOption options[] = {
     {"host", "collectors", OPT_LIST, "HostMemory", F(host.collectors), 0, 0, FALSE},
     {"guest", "collectors", OPT_LIST, "GuestQemuProc, GuestMemory", F(guest.collectors), 0, 0,
      FALSE},
+    /* 1 TiB caps the sizes: more is a typo, and MiB * 1024 stays far from
+     * overflowing when the daemon converts to KiB. */
+    {"balloon", "min-floor-mib", OPT_INT, "128", F(balloon.min_floor_mib), 0, 1048576, TRUE},
+    {"balloon", "dead-band-kib", OPT_INT, "1024", F(balloon.dead_band_kib), 0, 1073741824, TRUE},
+    {"balloon", "max-step-mib", OPT_INT, "512", F(balloon.max_step_mib), 1, 1048576, TRUE},
+    {"balloon", "uncooperative-cycles", OPT_INT, "3", F(balloon.uncooperative_cycles), 1, 1000,
+     TRUE},
 };
 
 /* The sections of the table, in dump order. */
-static const char *const typed_sections[] = {"main", "logging", "host", "guest", NULL};
+static const char *const typed_sections[] = {"main", "logging", "host", "guest", "balloon", NULL};
 
 /* A parsed value before it is stored; strings and lists are owned. */
 typedef struct {

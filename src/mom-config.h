@@ -92,6 +92,13 @@ typedef struct {
     struct {
         char **collectors;
     } guest;
+    /* The Balloon controller's guard rails (momd). */
+    struct {
+        int min_floor_mib;        /* never shrink a guest below this */
+        int dead_band_kib;        /* ignore changes smaller than this */
+        int max_step_mib;         /* largest change per guest per cycle */
+        int uncooperative_cycles; /* missed cycles before a guest is left alone */
+    } balloon;
     /* The file as loaded, normalised: keys lowercased, values as
      * ConfigParser returns them (read them with g_key_file_get_string).
      * Collectors read their "[Collector: NAME]" section from here; vdsm's

@@ -25,6 +25,8 @@
 
 #include "mom-config.h"
 #include "mom-engine.h"
+#include "mom-guests.h"
+#include "mom-libvirt.h"
 #include "mom-log.h"
 #include "mom-monitor.h"
 #include "mom-notify.h"
@@ -45,10 +47,14 @@ typedef struct {
     GMainLoop *loop;
     MomMonitor *host;
     MomEngine *engine;
-    GPtrArray *guests; /* MomEntity; empty until guest support lands */
+    MomLibvirt *libvirt;
+    MomGuests *guests;
     char *plot_subdir;
     guint host_source;
     guint engine_source;
+    guint guest_source;
+    guint manager_source;
+    guint soon_source;
     guint watchdog_source;
     guint first_run_source;
     guint64 cycles;
@@ -156,10 +162,13 @@ update_status(Momd *d)
     g_autoptr(GPtrArray) names = mom_policy_set_names(mom_engine_policies(d->engine));
     g_autoptr(GDateTime) now = g_date_time_new_now_local();
     g_autofree char *stamp = g_date_time_format(now, "%H:%M:%S");
+    g_autofree char *guests =
+        mom_libvirt_connected(d->libvirt)
+            ? g_strdup_printf("%u guests", mom_guests_count(d->guests))
+            : g_strdup("libvirt not connected");
     g_autofree char *status = g_strdup_printf(
-        "STATUS=%u policies, %u controllers, host-only; cycle %" G_GUINT64_FORMAT
-        " at %s %s",
-        names->len, mom_engine_n_controllers(d->engine), d->cycles, stamp,
+        "STATUS=%u policies, %u controllers, %s; cycle %" G_GUINT64_FORMAT " at %s %s",
+        names->len, mom_engine_n_controllers(d->engine), guests, d->cycles, stamp,
         d->cycles == 0 ? "waiting for the first host sample" : d->last_ok ? "ok" : "failed");
     mom_notify(status);
 }
@@ -172,7 +181,8 @@ run_policy(Momd *d)
         return;
     }
     d->cycles++;
-    d->last_ok = mom_engine_run(d->engine, mom_monitor_entity(d->host), d->guests);
+    g_autoptr(GPtrArray) guests = mom_guests_entities(d->guests);
+    d->last_ok = mom_engine_run(d->engine, mom_monitor_entity(d->host), guests);
     g_debug("Policy cycle %" G_GUINT64_FORMAT " %s.", d->cycles,
             d->last_ok ? "succeeded" : "failed");
     update_status(d);
@@ -208,6 +218,62 @@ engine_tick(gpointer user_data)
 }
 
 static gboolean
+guest_tick(gpointer user_data)
+{
+    Momd *d = user_data;
+    mom_guests_tick(d->guests);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+guest_soon(gpointer user_data)
+{
+    Momd *d = user_data;
+    d->soon_source = 0;
+    mom_guests_tick(d->guests);
+    return G_SOURCE_REMOVE;
+}
+
+/* A guest started or libvirt came back: look at the guests now rather
+ * than at the next interval (coalesced, and after a second so that a
+ * starting guest has a QEMU to ask). */
+static void
+collect_guests_soon(Momd *d)
+{
+    if (!d->soon_source) {
+        d->soon_source = g_timeout_add_seconds(1, guest_soon, d);
+        g_source_set_name_by_id(d->soon_source, "momd guest discovery");
+    }
+}
+
+static void
+on_connected(gpointer user_data)
+{
+    collect_guests_soon(user_data);
+}
+
+static void
+on_lifecycle(const char *uuid, int event, gpointer user_data)
+{
+    Momd *d = user_data;
+
+    switch (event) {
+    case VIR_DOMAIN_EVENT_STOPPED:
+    case VIR_DOMAIN_EVENT_SHUTDOWN:
+    case VIR_DOMAIN_EVENT_CRASHED:
+        mom_guests_forget(d->guests, uuid);
+        break;
+    case VIR_DOMAIN_EVENT_STARTED:
+    case VIR_DOMAIN_EVENT_RESUMED:
+    case VIR_DOMAIN_EVENT_DEFINED:
+        collect_guests_soon(d);
+        break;
+    default:
+        break;
+    }
+}
+
+static gboolean
 watchdog_tick(gpointer user_data)
 {
     mom_notify("WATCHDOG=1");
@@ -221,6 +287,18 @@ arm_timers(Momd *d)
         g_source_remove(d->host_source);
     if (d->engine_source)
         g_source_remove(d->engine_source);
+    if (d->guest_source)
+        g_source_remove(d->guest_source);
+    if (d->manager_source)
+        g_source_remove(d->manager_source);
+    /* The bulk statistics call lists the running domains too, so the guest
+     * manager's reconciliation is the same call on its own interval. */
+    d->guest_source = g_timeout_add_seconds((guint)d->config->main.guest_monitor_interval,
+                                            guest_tick, d);
+    g_source_set_name_by_id(d->guest_source, "momd guest monitor");
+    d->manager_source = g_timeout_add_seconds((guint)d->config->main.guest_manager_interval,
+                                              guest_tick, d);
+    g_source_set_name_by_id(d->manager_source, "momd guest manager");
     d->host_source = g_timeout_add_seconds((guint)d->config->main.host_monitor_interval,
                                            host_tick, d);
     g_source_set_name_by_id(d->host_source, "momd host monitor");
@@ -277,7 +355,9 @@ on_reload(gpointer user_data)
         MomConfig *old = d->config;
         d->config = g_steal_pointer(&cfg);
         if (old->main.host_monitor_interval != d->config->main.host_monitor_interval ||
-            old->main.policy_engine_interval != d->config->main.policy_engine_interval)
+            old->main.policy_engine_interval != d->config->main.policy_engine_interval ||
+            old->main.guest_monitor_interval != d->config->main.guest_monitor_interval ||
+            old->main.guest_manager_interval != d->config->main.guest_manager_interval)
             arm_timers(d);
         mom_config_free(old);
     }
@@ -400,9 +480,17 @@ run(Momd *d, Args *a)
     MomEntity *host = mom_monitor_entity(d->host);
     MomValue interval = mom_value_int(d->config->main.host_monitor_interval);
     mom_entity_set_prop(host, "interval", &interval);
-    d->guests = g_ptr_array_new();
-    g_message("Guest support (libvirt) is not part of this momd yet: it manages the host "
-              "only (KSM), and the [guest] collectors are not used.");
+    MomLibvirtCallbacks lcb = {.connected = on_connected, .lifecycle = on_lifecycle};
+    d->libvirt = mom_libvirt_new(d->config->main.libvirt_hypervisor_uri, NULL, &lcb, d);
+    MomCollectorConfig gcfg = ccfg;
+    gcfg.interval = (guint)d->config->main.guest_monitor_interval;
+    d->guests = mom_guests_new(d->libvirt, d->config->guest.collectors, &gcfg,
+                               (guint)d->config->main.sample_history_length, d->plot_subdir,
+                               d->config->main.guest_monitor_interval, &error);
+    if (!d->guests) {
+        g_warning("Cannot start the guest manager, so momd cannot start: %s", error->message);
+        return EXIT_FAILURE;
+    }
 
     d->engine = mom_engine_new();
     MomControllerConfig kcfg = {
@@ -410,6 +498,11 @@ run(Momd *d, Args *a)
         .dry_run = d->config->main.dry_run,
         .ksm_restore_on_exit = d->config->main.ksm_restore_on_exit,
         .ksm_advisor_off = d->config->main.ksm_advisor_off,
+        .hypervisor = mom_libvirt_hypervisor_ops(d->libvirt),
+        .balloon_floor_kib = (guint64)d->config->balloon.min_floor_mib * 1024,
+        .balloon_dead_band_kib = (guint64)d->config->balloon.dead_band_kib,
+        .balloon_max_step_kib = (guint64)d->config->balloon.max_step_mib * 1024,
+        .balloon_uncooperative_cycles = (guint)d->config->balloon.uncooperative_cycles,
     };
     mom_engine_add_controllers(d->engine, d->config->main.controllers, &kcfg);
     MomPolicyLimits limits = limits_of(d->config);
@@ -426,6 +519,7 @@ run(Momd *d, Args *a)
         d->watchdog_source = g_timeout_add((guint)MAX(wd / 2000, 1), watchdog_tick, d);
         g_source_set_name_by_id(d->watchdog_source, "momd watchdog");
     }
+    mom_libvirt_start(d->libvirt);
     host_tick(d); /* the first sample right away, not after one interval */
     mom_notify("READY=1");
     update_status(d);
@@ -446,9 +540,9 @@ momd_clear(Momd *d)
     if (d->loop)
         g_main_loop_unref(d->loop);
     mom_engine_free(d->engine);
+    mom_guests_free(d->guests);
+    mom_libvirt_free(d->libvirt);
     mom_monitor_free(d->host);
-    if (d->guests)
-        g_ptr_array_free(d->guests, TRUE);
     mom_config_free(d->config);
     g_array_free(d->overrides, TRUE);
     g_free(d->plot_subdir);

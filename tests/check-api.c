@@ -281,6 +281,33 @@ START_TEST(test_debug_capped)
 }
 END_TEST
 
+/* tests/policy/bogons: inputs that once crashed or hung the interpreter
+ * (found by the fuzzer).  Each must now parse or fail cleanly and finish. */
+START_TEST(test_bogons)
+{
+    g_autofree char *dir = g_build_filename(g_getenv("MOM_TEST_DATA"), "policy", "bogons", NULL);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *e;
+    guint n = 0;
+
+    ck_assert_msg(d != NULL, "%s is missing", dir);
+    while ((e = g_dir_read_name(d))) {
+        if (!g_str_has_suffix(e, ".rules"))
+            continue;
+        g_autofree char *path = g_build_filename(dir, e, NULL);
+        g_autoptr(MomPolicySet) set = mom_policy_set_new();
+        MomPolicyLimits limits = {100, 1000000};
+        mom_policy_set_set_limits(set, &limits);
+        if (mom_policy_set_add_file(set, path, NULL, NULL, NULL)) {
+            g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(set, NULL, NULL, 0);
+            ck_assert(run != NULL);
+        }
+        n++;
+    }
+    ck_assert_uint_ge(n, 3);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -296,6 +323,7 @@ main(void)
     tcase_add_test(tc, test_evaluate_without_entities);
     tcase_add_test(tc, test_controls_reset_between_runs);
     tcase_add_test(tc, test_debug_capped);
+    tcase_add_test(tc, test_bogons);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

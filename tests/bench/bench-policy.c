@@ -68,11 +68,25 @@ enum {
 };
 
 static const char *const host_fields[H_N_FIELDS] = {
-    "mem_available",      "mem_unused",          "mem_free",           "swap_in",
-    "swap_out",           "anon_pages",          "swap_total",         "swap_usage",
-    "ksm_run",            "ksm_pages_to_scan",   "ksm_sleep_millisecs", "ksm_pages_shared",
-    "ksm_pages_sharing",  "ksm_pages_unshared",  "ksm_pages_volatile", "ksm_full_scans",
-    "ksm_merge_across_nodes", "ksm_shareable",   "ksmd_cpu_usage",
+    "mem_available",
+    "mem_unused",
+    "mem_free",
+    "swap_in",
+    "swap_out",
+    "anon_pages",
+    "swap_total",
+    "swap_usage",
+    "ksm_run",
+    "ksm_pages_to_scan",
+    "ksm_sleep_millisecs",
+    "ksm_pages_shared",
+    "ksm_pages_sharing",
+    "ksm_pages_unshared",
+    "ksm_pages_volatile",
+    "ksm_full_scans",
+    "ksm_merge_across_nodes",
+    "ksm_shareable",
+    "ksmd_cpu_usage",
 };
 
 enum {
@@ -97,7 +111,7 @@ static const char *const guest_fields[G_N_FIELDS] = {
 };
 
 typedef enum {
-    REGIME_RELAXED, /* host free memory ~45 %: balloons grow back, KSM off */
+    REGIME_RELAXED,  /* host free memory ~45 %: balloons grow back, KSM off */
     REGIME_PRESSURE, /* host free memory ~10 %: balloons shrink, KSM on */
     N_REGIMES
 } Regime;
@@ -273,8 +287,7 @@ as_number(const MomValue *v, double *out)
     }
 }
 
-static gboolean G_GNUC_PRINTF(1, 2)
-check_failed(const char *fmt, ...)
+static gboolean G_GNUC_PRINTF(1, 2) check_failed(const char *fmt, ...)
 {
     va_list ap;
 
@@ -323,14 +336,13 @@ check_run(const MomPolicyRun *run, MomEntity *host, GPtrArray *guests, const Gue
             return check_failed("%s: %s", mom_entity_name(g), mom_entity_error(g));
         if (want_none) {
             if (mom_entity_n_controls(g) != 0)
-                return check_failed("%s (kind %d) has a control", mom_entity_name(g),
-                                    s->kind);
+                return check_failed("%s (kind %d) has a control", mom_entity_name(g), s->kind);
             tally->none++;
             continue;
         }
         if (!t || !as_number(t, &x))
-            return check_failed("%s (kind %d) has no numeric balloon_target",
-                                mom_entity_name(g), s->kind);
+            return check_failed("%s (kind %d) has no numeric balloon_target", mom_entity_name(g),
+                                s->kind);
         if (s->kind == KIND_BELOW_MIN) {
             if (x != (double)s->min)
                 return check_failed("%s: target %.0f, expected balloon_min %" G_GINT64_FORMAT,
@@ -389,8 +401,7 @@ bench_size(Bench *b, Regime regime, guint n_guests, guint iterations, double min
     Tally tally;
 
     for (guint i = 0; i < n_guests; i++)
-        g_ptr_array_add(guests,
-                        make_guest(b->guest_schema, i, draw_kind(&rng), &rng, &specs[i]));
+        g_ptr_array_add(guests, make_guest(b->guest_schema, i, draw_kind(&rng), &rng, &specs[i]));
     g_autoptr(MomEntity) host = make_host(b->host_schema, regime, &rng);
 
     double t0 = now_s();
@@ -474,8 +485,8 @@ bench_parse(const char *dir, double min_time)
          * creation and teardown are part of what a reload costs. */
         MomPolicySet *set = mom_policy_set_new();
         for (guint i = 0; i < texts->len; i++) {
-            if (!mom_policy_set_add_string(set, names->pdata[i], names->pdata[i],
-                                           texts->pdata[i], -1, NULL, &error)) {
+            if (!mom_policy_set_add_string(set, names->pdata[i], names->pdata[i], texts->pdata[i],
+                                           -1, NULL, &error)) {
                 fprintf(stderr, "bench-policy: %s\n", error->message);
                 mom_policy_set_free(set);
                 return FALSE;
@@ -510,7 +521,8 @@ main(int argc, char **argv)
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("[POLICY_DIR]");
     g_autoptr(GError) error = NULL;
-    g_autoptr(GPtrArray) diags = g_ptr_array_new_with_free_func((GDestroyNotify)mom_policy_diag_free);
+    g_autoptr(GPtrArray) diags =
+        g_ptr_array_new_with_free_func((GDestroyNotify)mom_policy_diag_free);
 
     g_option_context_set_summary(ctx, "Benchmarks parsing and evaluating the default policies.");
     g_option_context_add_main_entries(ctx, entries, NULL);
@@ -550,11 +562,10 @@ main(int argc, char **argv)
         return 1;
     }
 
-    printf("# policies: %s (%u files), history %u, seed 0x%x\n", dir, names->len, HISTORY,
-           SEED);
+    printf("# policies: %s (%u files), history %u, seed 0x%x\n", dir, names->len, HISTORY, SEED);
     printf("# decisions = shrink/grow/raise/none\n");
-    printf("%-8s  %6s  %10s  %12s  %13s  %10s  %s\n", "regime", "guests", "iterations",
-           "us/eval", "us/guest/eval", "steps/eval", "decisions");
+    printf("%-8s  %6s  %10s  %12s  %13s  %10s  %s\n", "regime", "guests", "iterations", "us/eval",
+           "us/guest/eval", "steps/eval", "decisions");
 
     gboolean ok = TRUE;
     for (int r = 0; ok && r < N_REGIMES; r++) {

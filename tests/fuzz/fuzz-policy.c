@@ -33,8 +33,7 @@ static const char *const guest_fields[] = {"balloon_cur", "balloon_min", "balloo
                                            "mem_unused"};
 /* A second guest layout: as the state loader builds it for a guest whose
  * agent reports nothing, and in another order. */
-static const char *const bare_fields[] = {"balloon_max", "balloon_cur", "balloon_min",
-                                          "rss"};
+static const char *const bare_fields[] = {"balloon_max", "balloon_cur", "balloon_min", "rss"};
 
 /* Schemas are immutable, so they are made once for the whole process. */
 static MomSchema *host_schema, *guest_schema, *bare_schema;
@@ -133,8 +132,8 @@ format_entity(const MomEntity *e, GString *out)
 static void
 evaluate(MomPolicySet *set, MomEntity *host, GPtrArray *guests)
 {
-    g_autoptr(MomPolicyRun) run =
-        mom_policy_set_evaluate(set, host, guests, MOM_POLICY_EVAL_KEEP_RESULTS | MOM_POLICY_EVAL_KEEP_DEBUG);
+    g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(
+        set, host, guests, MOM_POLICY_EVAL_KEEP_RESULTS | MOM_POLICY_EVAL_KEEP_DEBUG);
     g_autoptr(GString) out = g_string_new(NULL);
 
     format_diags(run->errors, out);
@@ -161,13 +160,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     g_autoptr(MomPolicySet) set = mom_policy_set_new();
-    g_autoptr(GPtrArray) diags = g_ptr_array_new_with_free_func((GDestroyNotify)mom_policy_diag_free);
+    g_autoptr(GPtrArray) diags =
+        g_ptr_array_new_with_free_func((GDestroyNotify)mom_policy_diag_free);
     g_autoptr(GError) error = NULL;
     g_autoptr(GString) out = g_string_new(NULL);
 
     mom_policy_set_set_limits(set, &limits);
-    if (mom_policy_set_add_string(set, "50_fuzz", "fuzz.policy", (const char *)data,
-                                  (gssize)size, diags, &error)) {
+    if (mom_policy_set_add_string(set, "50_fuzz", "fuzz.policy", (const char *)data, (gssize)size,
+                                  diags, &error)) {
         g_autoptr(MomEntity) host = make_host();
         g_autoptr(GPtrArray) guests = make_guests();
 

@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The Balloon controller: applies each guest's balloon_target control (KiB)
+ * through MomHypervisorOps.set_balloon, i.e. virDomainSetMemoryFlags(LIVE).
+ *
+ * MOM's controller passed the policy's number to libvirt unchanged, every
+ * cycle.  momd puts guard rails between the policy and the guest, applied
+ * in this order, each to what the previous one left:
+ *  1. floor: not below the larger of the guest's balloon_min field (its
+ *     <memtune><min_guarantee>) and [balloon] min-floor-mib, because a guest
+ *     squeezed below what it needs swaps or OOM-kills its workload;
+ *  2. ceiling: not above the guest's balloon_max field; libvirt refuses more
+ *     than the maximum memory, so the ceiling wins when the two cross;
+ *  3. dead band: nothing is done when the result is within dead-band-kib of
+ *     balloon_cur, as a balloon that never settles costs the guest more
+ *     than the few pages it gains;
+ *  4. step: at most max-step-mib of change per guest per cycle, towards the
+ *     result, so one wrong policy cannot take gigabytes from a guest at once.
+ *
+ * set_balloon may block for as long as a busy QEMU holds its job lock, so
+ * the calls run in a small thread pool and apply() never waits for them.  A
+ * guest has at most one call in flight: a guest whose QEMU is stuck must
+ * not fill the pool with calls that will all block.  The workers touch only
+ * their job and the shared fields of BalloonGuest (under MomBalloon.lock),
+ * never a MomEntity, which belongs to the main loop.
+ *
+ * Uncooperative guests: a guest whose balloon driver is gone or stuck
+ * accepts set_balloon and then does nothing.  After uncooperative-cycles
+ * cycles in a row in which balloon_cur did not come within the dead band of
+ * the last request, the guest is marked (property balloon_uncooperative,
+ * which policies can read) and left alone until balloon_cur moves by more
+ * than the dead band on its own.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "balloon-priv.h"
+#include "mom-controller.h"
+
+/* A few threads: each guest uses at most one, so this many guests with a
+ * stuck QEMU are needed before the others' calls have to queue. */
+#define BALLOON_THREADS 4
+
+/* What the controller remembers of one guest, by uuid.  Shared between the
+ * main loop and a worker, so it is reference counted (a forgotten guest's
+ * record lives until its last call returns). */
+typedef struct {
+    char *uuid;
+    /* main loop only */
+    guint64 seen;       /* the apply() cycle that last listed the guest */
+    gboolean requested; /* a call was made; its effect is awaited */
+    gint64 request_kib; /* what that call asked for */
+    guint missed;       /* cycles in a row the request was not reached */
+    gboolean uncooperative;
+    gint64 cur_at_mark; /* balloon_cur when marked uncooperative */
+    gboolean bad_value_reported;
+    gboolean no_stats_reported;
+    gboolean busy_reported;
+    /* under MomBalloon.lock */
+    gboolean in_flight;      /* a call is queued or running */
+    gboolean failed;         /* the last call failed: the guest was not asked */
+    gboolean error_reported; /* until a call succeeds again */
+} BalloonGuest;
+
+/* One set_balloon call, owned by the worker that runs it. */
+typedef struct {
+    BalloonGuest *guest; /* a reference */
+    char *name;
+    guint64 kib;
+    gint64 old_kib;
+    char *detail; /* "target T requested at F:L:C; clamped by R" */
+} BalloonJob;
+
+struct _MomBalloon {
+    MomHypervisorOps hv;
+    gboolean dry_run;
+    gint64 floor_kib;
+    gint64 dead_band_kib;
+    gint64 max_step_kib;        /* 0: no limit */
+    guint uncooperative_cycles; /* 0: never mark a guest */
+    GThreadPool *pool;
+    GHashTable *guests;   /* uuid -> BalloonGuest (a reference) */
+    GHashTable *reported; /* names of guests without a uuid, already logged */
+    guint64 cycle;
+    GMutex lock;
+    GCond idle;
+    guint pending; /* jobs pushed and not yet finished, under @lock */
+};
+
+static void G_GNUC_PRINTF(3, 4)
+    balloon_log(GLogLevelFlags level, const char *guest, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_log_structured(G_LOG_DOMAIN, level, "MOM_CONTROLLER", "Balloon", "MOM_GUEST", guest,
+                     "MESSAGE", "%s", msg);
+}
+
+static void
+guest_clear(gpointer data)
+{
+    BalloonGuest *g = data;
+
+    g_free(g->uuid);
+}
+
+static void
+guest_unref(gpointer g)
+{
+    g_atomic_rc_box_release_full(g, guest_clear);
+}
+
+static void
+job_free(gpointer data)
+{
+    BalloonJob *job = data;
+
+    guest_unref(job->guest);
+    g_free(job->name);
+    g_free(job->detail);
+    g_free(job);
+}
+
+static guint64
+distance(gint64 a, gint64 b)
+{
+    return a > b ? (guint64)a - (guint64)b : (guint64)b - (guint64)a;
+}
+
+/* Equal, or closer than the dead band: not worth a change. */
+static gboolean
+within_band(MomBalloon *b, gint64 x, gint64 y)
+{
+    guint64 d = distance(x, y);
+    return d == 0 || d < (guint64)b->dead_band_kib;
+}
+
+/* Runs set_balloon on a pool thread. */
+static void
+balloon_work(gpointer data, gpointer user_data)
+{
+    BalloonJob *job = data;
+    MomBalloon *b = user_data;
+    BalloonGuest *g = job->guest;
+    g_autoptr(GError) error = NULL;
+    gboolean ok, report;
+
+    ok = b->hv.set_balloon(b->hv.hv, g->uuid, job->kib, &error);
+    g_mutex_lock(&b->lock);
+    report = !ok && !g->error_reported;
+    g->error_reported = !ok;
+    g_mutex_unlock(&b->lock);
+
+    if (ok)
+        balloon_log(G_LOG_LEVEL_MESSAGE, job->name,
+                    "guest %s: balloon %" G_GINT64_FORMAT " → %" G_GUINT64_FORMAT " KiB (%s)",
+                    job->name, job->old_kib, job->kib, job->detail);
+    else if (report)
+        balloon_log(G_LOG_LEVEL_WARNING, job->name,
+                    "guest %s: cannot set the balloon to %" G_GUINT64_FORMAT " KiB (%s): %s",
+                    job->name, job->kib, job->detail,
+                    error ? error->message : "the hypervisor gave no reason");
+
+    /* Only now, so that the log line above comes before the next call's
+     * and mom_balloon_wait_idle() returns after it. */
+    g_mutex_lock(&b->lock);
+    g->in_flight = FALSE;
+    g->failed = !ok;
+    if (--b->pending == 0)
+        g_cond_broadcast(&b->idle);
+    g_mutex_unlock(&b->lock);
+    job_free(job);
+}
+
+void
+mom_balloon_wait_idle(MomBalloon *b)
+{
+    g_mutex_lock(&b->lock);
+    while (b->pending > 0)
+        g_cond_wait(&b->idle, &b->lock);
+    g_mutex_unlock(&b->lock);
+}
+
+guint
+mom_balloon_n_pending(MomBalloon *b)
+{
+    g_mutex_lock(&b->lock);
+    guint n = b->pending;
+    g_mutex_unlock(&b->lock);
+    return n;
+}
+
+static gpointer
+balloon_init(const MomControllerConfig *cfg, GError **error)
+{
+    if (!cfg->hypervisor || !cfg->hypervisor->set_balloon) {
+        g_set_error_literal(error, MOM_CONTROLLER_ERROR, MOM_CONTROLLER_ERROR_INIT,
+                            "The Balloon controller needs a hypervisor connection; momd has none "
+                            "(it runs host-only), so guest balloons cannot be changed.");
+        return NULL;
+    }
+    MomBalloon *b = g_new0(MomBalloon, 1);
+    b->hv = *cfg->hypervisor;
+    b->dry_run = cfg->dry_run;
+    b->floor_kib = (gint64)MIN(cfg->balloon_floor_kib, (guint64)G_MAXINT64);
+    b->dead_band_kib = (gint64)MIN(cfg->balloon_dead_band_kib, (guint64)G_MAXINT64);
+    b->max_step_kib = (gint64)MIN(cfg->balloon_max_step_kib, (guint64)G_MAXINT64);
+    b->uncooperative_cycles = cfg->balloon_uncooperative_cycles;
+    b->guests = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, guest_unref);
+    b->reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_mutex_init(&b->lock);
+    g_cond_init(&b->idle);
+    /* Not exclusive: threads are made when calls come and shared with
+     * GLib's other pools, so an idle controller holds none. */
+    b->pool = g_thread_pool_new_full(balloon_work, b, job_free, BALLOON_THREADS, FALSE, error);
+    if (!b->pool) {
+        g_hash_table_destroy(b->guests);
+        g_hash_table_destroy(b->reported);
+        g_mutex_clear(&b->lock);
+        g_cond_clear(&b->idle);
+        g_free(b);
+        return NULL;
+    }
+    return b;
+}
+
+static const MomControl *
+find_control(MomEntity *e, const char *name)
+{
+    for (guint i = 0; i < mom_entity_n_controls(e); i++) {
+        const MomControl *c = mom_entity_control(e, i);
+        if (strcmp(c->name, name) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+/* The newest value of field @name as an integer; FALSE when unknown. */
+static gboolean
+stat_int(MomEntity *e, const char *name, gint64 *out)
+{
+    int i = mom_schema_lookup(mom_entity_schema(e), name);
+
+    if (i < 0)
+        return FALSE;
+    const MomValue *v = mom_entity_stat(e, (guint)i);
+    return v->type != MOM_VALUE_BOOL && mom_control_as_int(v, out);
+}
+
+/* Nothing is asked of the guest this cycle: a streak of misses ends. */
+static void
+forget_request(BalloonGuest *g)
+{
+    g->requested = FALSE;
+    g->missed = 0;
+}
+
+/*
+ * Judges the guest's answer to the last request, before this cycle's
+ * decision.  Cycles in which the call is still in flight, or failed, say
+ * nothing about the guest: it has not been asked.
+ */
+static void
+check_progress(MomBalloon *b, BalloonGuest *g, const char *name, gint64 cur, gboolean in_flight,
+               gboolean failed)
+{
+    if (g->uncooperative) {
+        if (within_band(b, cur, g->cur_at_mark))
+            return;
+        g->uncooperative = FALSE;
+        forget_request(g);
+        balloon_log(G_LOG_LEVEL_MESSAGE, name,
+                    "guest %s: the balloon responds again (balloon_cur %" G_GINT64_FORMAT
+                    " KiB, %" G_GINT64_FORMAT " KiB when it stopped responding); balloon "
+                    "changes resume.",
+                    name, cur, g->cur_at_mark);
+        return;
+    }
+    if (!g->requested || in_flight)
+        return;
+    if (failed) {
+        g->requested = FALSE;
+        return;
+    }
+    if (within_band(b, cur, g->request_kib)) {
+        forget_request(g);
+        return;
+    }
+    g->missed++;
+    if (b->uncooperative_cycles == 0 || g->missed < b->uncooperative_cycles)
+        return;
+    g->uncooperative = TRUE;
+    g->cur_at_mark = cur;
+    balloon_log(G_LOG_LEVEL_WARNING, name,
+                "guest %s: the balloon did not come within %" G_GINT64_FORMAT
+                " KiB of the requested %" G_GINT64_FORMAT
+                " KiB in %u cycles (balloon_cur %" G_GINT64_FORMAT
+                " KiB); the guest is marked balloon_uncooperative and momd "
+                "leaves its balloon alone until it moves on its own.",
+                name, b->dead_band_kib, g->request_kib, g->missed, cur);
+    forget_request(g);
+}
+
+static void
+add_rule(GString *rules, const char *rule)
+{
+    g_string_append(rules, rules->len ? " and " : "; clamped by ");
+    g_string_append(rules, rule);
+}
+
+/* Decides this cycle's change for one guest and queues the call. */
+static void
+balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
+{
+    const char *name = mom_entity_name(e);
+    gint64 cur, max, min = 0, target;
+    gboolean in_flight, failed;
+    gboolean have_stats = stat_int(e, "balloon_cur", &cur) && stat_int(e, "balloon_max", &max);
+
+    g_mutex_lock(&b->lock);
+    in_flight = g->in_flight;
+    failed = g->failed;
+    g->failed = FALSE;
+    g_mutex_unlock(&b->lock);
+
+    if (have_stats)
+        check_progress(b, g, name, cur, in_flight, failed);
+    if (!c) {
+        forget_request(g);
+        return;
+    }
+    if (!mom_control_as_int(&c->value, &target)) {
+        if (!g->bad_value_reported) {
+            g_autoptr(GString) v = g_string_new(NULL);
+            mom_value_repr(&c->value, TRUE, v);
+            balloon_log(G_LOG_LEVEL_WARNING, name,
+                        "guest %s: ignoring balloon_target = %s set at %s:%d:%d: %s.", name, v->str,
+                        c->file, c->line, c->col,
+                        c->value.type == MOM_VALUE_FLOAT
+                            ? "it is not a finite number within the 64-bit integer range"
+                            : "it must be a number of KiB");
+            g->bad_value_reported = TRUE;
+        }
+        forget_request(g);
+        return;
+    }
+    g->bad_value_reported = FALSE;
+    if (!have_stats) {
+        /* Without them no guard rail can be checked, so nothing is safe. */
+        if (!g->no_stats_reported)
+            balloon_log(G_LOG_LEVEL_WARNING, name,
+                        "guest %s: ignoring balloon_target set at %s:%d:%d: the guest's "
+                        "balloon_cur or balloon_max is unknown (the GuestBalloon collector "
+                        "provides them).",
+                        name, c->file, c->line, c->col);
+        g->no_stats_reported = TRUE;
+        forget_request(g);
+        return;
+    }
+    g->no_stats_reported = FALSE;
+    if (g->uncooperative)
+        return;
+
+    g_autoptr(GString) rules = g_string_new(NULL);
+    gint64 want = target;
+    stat_int(e, "balloon_min", &min); /* absent: no guarantee */
+    if (want < MAX(min, b->floor_kib)) {
+        want = MAX(min, b->floor_kib);
+        add_rule(rules, min > b->floor_kib ? "balloon_min" : "min-floor-mib");
+    }
+    if (want > max) {
+        want = max;
+        add_rule(rules, "balloon_max");
+    }
+    if (within_band(b, cur, want)) {
+        forget_request(g);
+        return;
+    }
+    if (b->max_step_kib > 0 && distance(cur, want) > (guint64)b->max_step_kib) {
+        want = want > cur ? cur + b->max_step_kib : cur - b->max_step_kib;
+        add_rule(rules, "max-step-mib");
+    }
+    g_autofree char *detail = g_strdup_printf("target %" G_GINT64_FORMAT " requested at %s:%d:%d%s",
+                                              target, c->file, c->line, c->col, rules->str);
+
+    if (b->dry_run) {
+        balloon_log(G_LOG_LEVEL_MESSAGE, name,
+                    "guest %s: balloon %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
+                    " KiB would be set (dry run) (%s)",
+                    name, cur, want, detail);
+        return;
+    }
+    if (in_flight) {
+        if (!g->busy_reported)
+            balloon_log(G_LOG_LEVEL_WARNING, name,
+                        "guest %s: the previous balloon change (to %" G_GINT64_FORMAT
+                        " KiB) has not returned yet, so this cycle's change to %" G_GINT64_FORMAT
+                        " KiB is skipped; the guest's QEMU may be busy.",
+                        name, g->request_kib, want);
+        g->busy_reported = TRUE;
+        return;
+    }
+
+    BalloonJob *job = g_new0(BalloonJob, 1);
+    job->guest = g_atomic_rc_box_acquire(g);
+    job->name = g_strdup(name);
+    job->kib = (guint64)want;
+    job->old_kib = cur;
+    job->detail = g_steal_pointer(&detail);
+    g->requested = TRUE;
+    g->request_kib = want;
+    g->busy_reported = FALSE;
+    g_mutex_lock(&b->lock);
+    g->in_flight = TRUE;
+    b->pending++;
+    g_mutex_unlock(&b->lock);
+
+    g_autoptr(GError) error = NULL;
+    /* On failure the job is still queued; it runs when a thread is free. */
+    if (!g_thread_pool_push(b->pool, job, &error))
+        balloon_log(G_LOG_LEVEL_WARNING, name,
+                    "guest %s: no new thread for the balloon change: %s; it waits for a busy "
+                    "one.",
+                    name, error->message);
+}
+
+static gboolean
+forget_unseen(gpointer key G_GNUC_UNUSED, gpointer value, gpointer user_data)
+{
+    const BalloonGuest *g = value;
+    const MomBalloon *b = user_data;
+
+    return g->seen != b->cycle;
+}
+
+static gboolean
+balloon_apply(gpointer state, MomEntity *host G_GNUC_UNUSED, GPtrArray *guests,
+              GError **error G_GNUC_UNUSED)
+{
+    MomBalloon *b = state;
+
+    b->cycle++;
+    for (guint i = 0; guests && i < guests->len; i++) {
+        MomEntity *e = guests->pdata[i];
+        const char *name = mom_entity_name(e);
+        const MomValue *uuid = mom_entity_get_prop(e, "uuid");
+        const MomControl *c = find_control(e, "balloon_target");
+        BalloonGuest *g = NULL;
+
+        if (uuid && uuid->type == MOM_VALUE_STRING) {
+            g = g_hash_table_lookup(b->guests, mom_value_string_get(uuid));
+            if (!g) {
+                g = g_atomic_rc_box_new0(BalloonGuest);
+                g->uuid = g_strdup(mom_value_string_get(uuid));
+                g_hash_table_insert(b->guests, g->uuid, g);
+            }
+            g->seen = b->cycle;
+            balloon_guest(b, g, e, c);
+        } else if (c && !g_hash_table_contains(b->reported, name)) {
+            /* A guest manager bug, not the policy's: say it once. */
+            g_hash_table_add(b->reported, g_strdup(name));
+            balloon_log(G_LOG_LEVEL_WARNING, name,
+                        "guest %s: ignoring balloon_target set at %s:%d:%d: the guest has no "
+                        "uuid property to name it to the hypervisor.",
+                        name, c->file, c->line, c->col);
+        }
+        /* Set every cycle, so a policy can always read it. */
+        MomValue v = mom_value_bool(g && g->uncooperative);
+        mom_entity_set_prop(e, "balloon_uncooperative", &v);
+    }
+    /* A guest that comes back later starts afresh (it may have rebooted). */
+    g_hash_table_foreach_remove(b->guests, forget_unseen, b);
+    return TRUE;
+}
+
+static void
+balloon_free(gpointer state)
+{
+    MomBalloon *b = state;
+
+    if (!b)
+        return;
+    /* Calls not started are dropped; running ones use @b, so they are
+     * waited for (libvirt gives up on a stuck QEMU job after ~30 s). */
+    g_thread_pool_free(b->pool, TRUE, TRUE);
+    g_hash_table_destroy(b->guests);
+    g_hash_table_destroy(b->reported);
+    g_mutex_clear(&b->lock);
+    g_cond_clear(&b->idle);
+    g_free(b);
+}
+
+const MomControllerClass mom_controller_balloon = {
+    .name = "Balloon",
+    .init = balloon_init,
+    .apply = balloon_apply,
+    .free = balloon_free,
+};

@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <gio/gio.h>
+#include <string.h>
+
+#include "mom-guests.h"
+
+typedef struct {
+    MomDomainInfo *info;
+    MomGuestData data; /* collectors hold a pointer to this: a Guest never moves */
+    MomMonitor *monitor;
+    gboolean period_asked;
+} Guest;
+
+struct _MomGuests {
+    MomLibvirt *lv;
+    char **collectors;
+    MomCollectorConfig base;
+    char *proc_root;
+    char *sysfs_root;
+    guint history;
+    char *plot_dir;
+    int stats_period;
+    GHashTable *guests; /* uuid -> Guest */
+    GCancellable *cancel;
+    gboolean in_flight;
+    gint64 started; /* monotonic µs when the running collection began */
+    guint skipped;
+    guint64 collections;
+    guint last_calls;
+    char *last_error; /* the collection error logged last, to log a new one once */
+};
+
+static void
+guest_free(gpointer p)
+{
+    Guest *g = p;
+    mom_monitor_free(g->monitor);
+    mom_domain_info_free(g->info);
+    g_free(g);
+}
+
+MomGuests *
+mom_guests_new(MomLibvirt *lv, char **collectors, const MomCollectorConfig *base, guint history,
+               const char *plot_dir, int stats_period, GError **error)
+{
+    for (guint i = 0; collectors && collectors[i]; i++) {
+        if (!mom_collector_lookup(collectors[i])) {
+            g_set_error(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_CONFIG,
+                        "The collector '%s' in [guest] collectors does not exist.",
+                        collectors[i]);
+            return NULL;
+        }
+    }
+    MomGuests *gs = g_new0(MomGuests, 1);
+    gs->lv = lv;
+    gs->collectors = g_strdupv(collectors);
+    gs->base = *base;
+    gs->proc_root = g_strdup(base->proc_root);
+    gs->sysfs_root = g_strdup(base->sysfs_root);
+    gs->base.proc_root = gs->proc_root;
+    gs->base.sysfs_root = gs->sysfs_root;
+    gs->history = history;
+    gs->plot_dir = g_strdup(plot_dir);
+    gs->stats_period = stats_period;
+    gs->guests = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, guest_free);
+    gs->cancel = g_cancellable_new();
+    return gs;
+}
+
+void
+mom_guests_free(MomGuests *gs)
+{
+    if (!gs)
+        return;
+    /* a collection still running finds the cancellable set and drops its result */
+    g_cancellable_cancel(gs->cancel);
+    g_object_unref(gs->cancel);
+    g_hash_table_destroy(gs->guests);
+    g_strfreev(gs->collectors);
+    g_free(gs->proc_root);
+    g_free(gs->sysfs_root);
+    g_free(gs->plot_dir);
+    g_free(gs->last_error);
+    g_free(gs);
+}
+
+static void
+set_props(Guest *g)
+{
+    MomEntity *e = mom_monitor_entity(g->monitor);
+    MomValue v;
+
+    v = mom_value_string(g->info->name, -1);
+    mom_entity_set_prop(e, "name", &v);
+    mom_value_clear(&v);
+    v = mom_value_string(g->info->uuid, -1);
+    mom_entity_set_prop(e, "uuid", &v);
+    mom_value_clear(&v);
+    v = g->info->pid > 0 ? mom_value_int(g->info->pid) : mom_value_nil();
+    mom_entity_set_prop(e, "pid", &v);
+    v = mom_value_bool(g->info->nosharepages);
+    mom_entity_set_prop(e, "nosharepages", &v);
+    /* the Balloon controller keeps it current; a policy may read it at once */
+    if (!mom_entity_get_prop(e, "balloon_uncooperative")) {
+        v = mom_value_bool(FALSE);
+        mom_entity_set_prop(e, "balloon_uncooperative", &v);
+    }
+}
+
+static Guest *
+guest_new(MomGuests *gs, MomDomainInfo *info, const MomGuestData *data)
+{
+    g_autoptr(GError) error = NULL;
+    Guest *g = g_new0(Guest, 1);
+    MomCollectorConfig cfg = gs->base;
+
+    g->info = info;
+    g->data = *data;
+    cfg.guest = &g->data;
+    g->monitor = mom_monitor_new(MOM_ENTITY_GUEST, info->name, gs->collectors, &cfg, gs->history,
+                                 gs->plot_dir, &error);
+    if (!g->monitor) {
+        g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MOM_GUEST", info->name, "MESSAGE",
+                         "Guest %s cannot be monitored: %s", info->name, error->message);
+        g->info = NULL;
+        guest_free(g);
+        return NULL;
+    }
+    set_props(g);
+    g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MOM_GUEST", info->name, "MESSAGE",
+                     "Guest %s (%s) is now managed.", info->name, info->uuid);
+    return g;
+}
+
+static void
+stats_period_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *name = user_data;
+
+    if (!g_task_propagate_boolean(G_TASK(res), &error))
+        g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MOM_GUEST", name, "MESSAGE",
+                         "Cannot set the balloon statistics period of guest %s: %s", name,
+                         error->message);
+}
+
+typedef struct {
+    MomLibvirt *lv;
+    char *uuid;
+    int period;
+} PeriodJob;
+
+static void
+period_job_free(gpointer p)
+{
+    PeriodJob *j = p;
+    g_free(j->uuid);
+    g_free(j);
+}
+
+static void
+period_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel)
+{
+    PeriodJob *j = data;
+    GError *error = NULL;
+
+    if (mom_libvirt_set_stats_period(j->lv, j->uuid, j->period, &error))
+        g_task_return_boolean(task, TRUE);
+    else
+        g_task_return_error(task, error);
+}
+
+/* A balloon without a statistics period reports once at boot and never
+ * again, which would feed the policy stale numbers forever. */
+static void
+ensure_stats_period(MomGuests *gs, Guest *g)
+{
+    if (g->period_asked || !g->info->have_xml || !g->info->has_balloon ||
+        g->info->stats_period || gs->stats_period <= 0)
+        return;
+    g->period_asked = TRUE;
+    PeriodJob *j = g_new0(PeriodJob, 1);
+    j->lv = gs->lv;
+    j->uuid = g_strdup(g->info->uuid);
+    j->period = gs->stats_period;
+    g_autoptr(GTask) task = g_task_new(NULL, NULL, stats_period_done, g_strdup(g->info->name));
+    g_task_set_task_data(task, j, period_job_free);
+    g_task_run_in_thread(task, period_thread);
+    g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "MOM_GUEST", g->info->name, "MESSAGE",
+                     "Guest %s had no balloon statistics period; setting it to %d s.",
+                     g->info->name, gs->stats_period);
+}
+
+static void
+merge(MomGuests *gs, MomGuestBatch *batch)
+{
+    g_autoptr(GHashTable) present = g_hash_table_new(g_str_hash, g_str_equal);
+
+    for (guint i = 0; i < batch->domains->len; i++) {
+        MomDomainInfo *info = batch->domains->pdata[i];
+        const MomGuestData *data = &g_array_index(batch->data, MomGuestData, i);
+        Guest *g = g_hash_table_lookup(gs->guests, info->uuid);
+
+        batch->domains->pdata[i] = NULL; /* taken below */
+        if (!g) {
+            g = guest_new(gs, info, data);
+            if (!g)
+                continue;
+            g_hash_table_insert(gs->guests, g->info->uuid, g);
+        } else {
+            gboolean changed = g->info->id != info->id || g->info->pid != info->pid;
+            g_hash_table_steal(gs->guests, g->info->uuid);
+            mom_domain_info_free(g->info);
+            g->info = info;
+            g_hash_table_insert(gs->guests, g->info->uuid, g);
+            g->data = *data;
+            if (changed) {
+                set_props(g);
+                g->period_asked = FALSE;
+            }
+        }
+        g->data.name = g->info->name;
+        g->data.uuid = g->info->uuid;
+        g_hash_table_add(present, g->info->uuid);
+        ensure_stats_period(gs, g);
+        mom_monitor_collect(g->monitor);
+    }
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, gs->guests);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        if (g_hash_table_contains(present, key))
+            continue;
+        Guest *g = value;
+        g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MOM_GUEST", g->info->name,
+                         "MESSAGE", "Guest %s is no longer running; it is dropped.",
+                         g->info->name);
+        g_hash_table_iter_remove(&it);
+    }
+}
+
+static void
+collect_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel)
+{
+    GHashTable *known = data;
+    MomLibvirt *lv = g_object_get_data(G_OBJECT(task), "lv");
+    GError *error = NULL;
+
+    MomGuestBatch *b = mom_libvirt_collect(lv, known, &error);
+    if (b)
+        g_task_return_pointer(task, b, (GDestroyNotify)mom_guest_batch_free);
+    else
+        g_task_return_error(task, error);
+}
+
+static void
+collect_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+    GTask *task = G_TASK(res);
+    g_autoptr(GError) error = NULL;
+
+    if (g_cancellable_is_cancelled(g_task_get_cancellable(task))) {
+        g_autoptr(MomGuestBatch) dropped = g_task_propagate_pointer(task, NULL);
+        return; /* the manager is gone */
+    }
+    MomGuests *gs = user_data;
+    g_autoptr(MomGuestBatch) b = g_task_propagate_pointer(task, &error);
+    gs->in_flight = FALSE;
+    if (!b) {
+        /* a lost connection is reported by the connection itself */
+        if (!g_error_matches(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CONNECT) &&
+            g_strcmp0(gs->last_error, error->message) != 0) {
+            g_warning("Cannot collect guest statistics: %s", error->message);
+            g_free(gs->last_error);
+            gs->last_error = g_strdup(error->message);
+        }
+        return;
+    }
+    g_clear_pointer(&gs->last_error, g_free);
+    gs->collections++;
+    gs->last_calls = b->calls;
+    merge(gs, b);
+}
+
+void
+mom_guests_tick(MomGuests *gs)
+{
+    if (!mom_libvirt_connected(gs->lv))
+        return;
+    if (gs->in_flight) {
+        /* the monitor and manager timers can meet: only a call that has
+         * been running for a whole interval is worth a warning */
+        gint64 running = g_get_monotonic_time() - gs->started;
+        if (running >= (gint64)MAX(gs->base.interval, 1) * G_USEC_PER_SEC &&
+            gs->skipped++ == 0)
+            g_warning("The guest statistics call has not returned for %.0f s; momd skips "
+                      "collections until it does.",
+                      running / 1e6);
+        return;
+    }
+    if (gs->skipped) {
+        g_message("Guest statistics are flowing again after %u skipped collections.",
+                  gs->skipped);
+        gs->skipped = 0;
+    }
+    GHashTable *known = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+                                              (GDestroyNotify)mom_domain_info_free);
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, gs->guests);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        MomDomainInfo *copy = mom_domain_info_copy(((Guest *)value)->info);
+        g_hash_table_insert(known, copy->uuid, copy);
+    }
+    g_autoptr(GTask) task = g_task_new(NULL, gs->cancel, collect_done, gs);
+    g_object_set_data(G_OBJECT(task), "lv", gs->lv);
+    g_task_set_task_data(task, known, (GDestroyNotify)g_hash_table_unref);
+    gs->in_flight = TRUE;
+    gs->started = g_get_monotonic_time();
+    g_task_run_in_thread(task, collect_thread);
+}
+
+void
+mom_guests_forget(MomGuests *gs, const char *uuid)
+{
+    Guest *g = g_hash_table_lookup(gs->guests, uuid);
+
+    if (!g)
+        return;
+    g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MOM_GUEST", g->info->name, "MESSAGE",
+                     "Guest %s stopped; it is dropped.", g->info->name);
+    g_hash_table_remove(gs->guests, uuid);
+}
+
+static gint
+compare_entities(gconstpointer a, gconstpointer b)
+{
+    return strcmp(mom_entity_name(*(MomEntity *const *)a), mom_entity_name(*(MomEntity *const *)b));
+}
+
+GPtrArray *
+mom_guests_entities(MomGuests *gs)
+{
+    GPtrArray *out = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer value;
+
+    if (!mom_libvirt_connected(gs->lv))
+        return out;
+    g_hash_table_iter_init(&it, gs->guests);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        Guest *g = value;
+        if (mom_monitor_ready(g->monitor))
+            g_ptr_array_add(out, mom_monitor_entity(g->monitor));
+    }
+    /* name order, so a policy sees the guests in the same order every cycle */
+    g_ptr_array_sort(out, compare_entities);
+    return out;
+}
+
+guint
+mom_guests_count(const MomGuests *gs)
+{
+    return g_hash_table_size(gs->guests);
+}
+
+guint64
+mom_guests_collections(const MomGuests *gs)
+{
+    return gs->collections;
+}
+
+guint
+mom_guests_calls(const MomGuests *gs)
+{
+    return gs->last_calls;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The guest manager: the running domains of the libvirt host, each with a
+ * monitor (its collectors and sample history).  One bulk statistics call
+ * per cycle, made in a worker thread, serves every guest; the results are
+ * merged on the main context.  Guests appear and vanish with libvirt's
+ * lifecycle events and with each collection, whichever comes first.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "mom-libvirt.h"
+#include "mom-monitor.h"
+
+typedef struct _MomGuests MomGuests;
+
+/**
+ * mom_guests_new:
+ * Creates a manager that samples guests with the collectors named in
+ * @collectors (checked here: an unknown or non-guest collector is an
+ * error), keeping @history samples and plotting into @plot_dir when set.
+ * Guests whose balloon has no statistics period get @stats_period seconds.
+ * Returns: (transfer full) the manager, or NULL with @error.
+ */
+MomGuests *mom_guests_new(MomLibvirt *lv, char **collectors, const MomCollectorConfig *base,
+                          guint history, const char *plot_dir, int stats_period, GError **error);
+
+/** mom_guests_free: Frees @guests and every guest's history. */
+void mom_guests_free(MomGuests *guests);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomGuests, mom_guests_free)
+
+/**
+ * mom_guests_tick:
+ * Starts one collection of every guest, unless the previous one is still
+ * running (then this tick is skipped and counted).
+ */
+void mom_guests_tick(MomGuests *guests);
+
+/** mom_guests_forget: Drops the guest @uuid at once (it stopped, crashed or migrated away). */
+void mom_guests_forget(MomGuests *guests, const char *uuid);
+
+/**
+ * mom_guests_entities:
+ * Returns: (transfer container) the guests to offer to the policy: those
+ * whose newest sample is complete, while libvirt is connected.
+ */
+GPtrArray *mom_guests_entities(MomGuests *guests);
+
+/** mom_guests_count: Returns: the number of guests known (ready or not). */
+guint mom_guests_count(const MomGuests *guests);
+
+/** mom_guests_collections: Returns: completed collections (for tests and the benchmark). */
+guint64 mom_guests_collections(const MomGuests *guests);
+
+/** mom_guests_calls: Returns: libvirt calls made by the last collection. */
+guint mom_guests_calls(const MomGuests *guests);

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The hypervisor interface: one libvirt connection, kept alive and
+ * re-established with back-off when it drops, with libvirt's events
+ * dispatched on our GLib main context.  Domains are always named by UUID
+ * outside this file: no virDomainPtr survives a reconnect.
+ */
+#pragma once
+
+#include <glib.h>
+#include <libvirt/libvirt.h>
+
+#include "mom-collector.h"
+#include "mom-controller.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
+
+#define MOM_LIBVIRT_ERROR (mom_libvirt_error_quark())
+GQuark mom_libvirt_error_quark(void);
+
+typedef enum {
+    MOM_LIBVIRT_ERROR_CONNECT,   /* no connection */
+    MOM_LIBVIRT_ERROR_NO_DOMAIN, /* the domain is gone */
+    MOM_LIBVIRT_ERROR_CALL,      /* a libvirt call failed */
+} MomLibvirtErrorCode;
+
+typedef struct _MomLibvirt MomLibvirt;
+
+/* What the connection tells its user, on the main context. */
+typedef struct {
+    void (*connected)(gpointer user_data);
+    void (*disconnected)(gpointer user_data);
+    /* A domain started, stopped, crashed, was defined ... (virDomainEventType). */
+    void (*lifecycle)(const char *uuid, int event, gpointer user_data);
+} MomLibvirtCallbacks;
+
+/**
+ * mom_libvirt_new:
+ * Prepares a connection to @uri ("" or NULL: libvirt's default).  @run_dir
+ * is the QEMU driver's state directory for pid files (default
+ * /run/libvirt/qemu).  Nothing is connected until mom_libvirt_start().
+ * Returns: (transfer full) the interface.
+ */
+MomLibvirt *mom_libvirt_new(const char *uri, const char *run_dir,
+                            const MomLibvirtCallbacks *callbacks, gpointer user_data);
+
+/** mom_libvirt_free: Closes the connection and frees @lv. */
+void mom_libvirt_free(MomLibvirt *lv);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomLibvirt, mom_libvirt_free)
+
+/**
+ * mom_libvirt_start:
+ * Connects now, or keeps retrying with back-off (1 s doubling to 60 s)
+ * until libvirt answers; the failure is logged once, the recovery once.
+ */
+void mom_libvirt_start(MomLibvirt *lv);
+
+/** mom_libvirt_connected: Returns: TRUE while a connection is open. */
+gboolean mom_libvirt_connected(MomLibvirt *lv);
+
+/** mom_libvirt_uri: Returns: (transfer none) the URI as configured, or "" for the default. */
+const char *mom_libvirt_uri(const MomLibvirt *lv);
+
+/* What one domain looked like when the guest manager last asked. */
+typedef struct {
+    char *name;
+    char *uuid;
+    int id;             /* libvirt's domain id; it changes when the guest restarts */
+    gint64 pid;         /* QEMU's pid from libvirt's pid file, -1 when unknown */
+    gboolean have_xml;  /* balloon_min and nosharepages below are known */
+    gint64 balloon_min; /* <memtune><min_guarantee> KiB, 0 when absent */
+    gboolean nosharepages;
+    gboolean has_balloon;  /* <memballoon model='virtio'> (not 'none') */
+    gboolean stats_period; /* <memballoon><stats period> is set */
+} MomDomainInfo;
+
+/** mom_domain_info_free: Frees @info. */
+void mom_domain_info_free(MomDomainInfo *info);
+/** mom_domain_info_copy: Returns: (transfer full) a copy of @info. */
+MomDomainInfo *mom_domain_info_copy(const MomDomainInfo *info);
+
+/* One cycle's data for every active domain (MomGuestData, strings owned). */
+typedef struct {
+    GPtrArray *domains; /* MomDomainInfo, one per guest */
+    GArray *data;       /* MomGuestData, same order; name/uuid point into domains */
+    guint calls;        /* libvirt calls made, for the benchmark */
+} MomGuestBatch;
+
+/** mom_guest_batch_free: Frees @batch. */
+void mom_guest_batch_free(MomGuestBatch *batch);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomGuestBatch, mom_guest_batch_free)
+
+/**
+ * mom_libvirt_collect:
+ * Gathers every active domain's balloon and memory statistics with ONE
+ * virConnectGetAllDomainStats() call (NOWAIT: a domain whose QEMU is busy
+ * is skipped this cycle instead of delaying the others).  Only where that
+ * call lacks balloon data (libvirt's test driver) are per-domain calls
+ * made.  Domain XML (min_guarantee, nosharepages, balloon and stats
+ * period) is read only for domains not in @known (uuid -> MomDomainInfo)
+ * or whose id changed; @pid_of known guests likewise.  May block: call it
+ * from a worker thread.  Returns: (transfer full) the batch, or NULL with
+ * @error when libvirt is not reachable.
+ */
+MomGuestBatch *mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error);
+
+/**
+ * mom_libvirt_set_stats_period:
+ * Asks the balloon driver of @uuid to refresh its statistics every
+ * @seconds (live only).  May block.  Returns: FALSE with @error.
+ */
+gboolean mom_libvirt_set_stats_period(MomLibvirt *lv, const char *uuid, int seconds,
+                                      GError **error);
+
+/** mom_libvirt_hypervisor_ops: Returns: (transfer none) the controllers' view of @lv. */
+const MomHypervisorOps *mom_libvirt_hypervisor_ops(MomLibvirt *lv);

@@ -1,0 +1,686 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The guest collectors (GuestMemory, GuestBalloon, their Optional
+ * variants, GuestQemuProc) against hand-filled MomGuestData, the way the
+ * guest manager hands it over, and GuestQemuProc against the proc/normal
+ * fixture (tests/data/README.md) and copies of it rewritten between
+ * samples.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "mom-collector.h"
+#include "collector-priv.h"
+
+/* ---- harness ------------------------------------------------------------ */
+
+static char *
+proc_fixture(const char *fixture)
+{
+    const char *top = g_getenv("MOM_TEST_DATA");
+
+    ck_assert_msg(top != NULL, "MOM_TEST_DATA is not set");
+    return g_build_filename(top, "data", "proc", fixture, NULL);
+}
+
+/* A guest as the guest manager describes it after a good bulk call. */
+static void
+guest_fill(MomGuestData *g)
+{
+    *g = (MomGuestData){
+        .name = "vm1",
+        .uuid = "4b1e2d3c-0000-4000-8000-000000000001",
+        .pid = 1000,
+        .balloon_cur = 2097152,
+        .balloon_max = 4194304,
+        .balloon_min = 1048576,
+        .swap_in = 11,
+        .swap_out = 22,
+        .major_fault = 33,
+        .minor_fault = 44,
+        .unused = 1500000,
+        .available = 4000000,
+        .usable = 2500000,
+        .disk_caches = 600000,
+        .rss = 2200000,
+        .last_update = 1700000000,
+        .now = 1700000007,
+        .nosharepages = FALSE,
+    };
+}
+
+/* Every reportable value of @g set to -1, "not reported". */
+static void
+guest_unreported(MomGuestData *g)
+{
+    guest_fill(g);
+    g->pid = g->balloon_cur = g->balloon_max = g->balloon_min = -1;
+    g->swap_in = g->swap_out = g->major_fault = g->minor_fault = -1;
+    g->unused = g->available = g->usable = g->disk_caches = g->rss = -1;
+    g->last_update = -1;
+}
+
+/* One collector instance over @guest (which the test may change between
+ * collects, as the guest manager does) and a sample over its fields. */
+typedef struct {
+    const MomCollectorClass *klass;
+    gpointer state;
+    MomSample *sample;
+    char *proc_root;
+} Harness;
+
+static void
+harness_free(Harness *h)
+{
+    if (!h)
+        return;
+    if (h->state)
+        h->klass->free(h->state);
+    mom_sample_free(h->sample);
+    g_free(h->proc_root);
+    g_free(h);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Harness, harness_free)
+
+static Harness *
+harness_new(const char *name, const MomGuestData *guest, const char *proc_root)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MomSchema) schema = NULL;
+    Harness *h = g_new0(Harness, 1);
+    MomCollectorConfig cfg = {0};
+
+    h->klass = mom_collector_lookup(name);
+    ck_assert_msg(h->klass != NULL, "no collector %s", name);
+    h->proc_root = g_strdup(proc_root);
+    cfg.proc_root = h->proc_root;
+    cfg.sysfs_root = "/nonexistent";
+    cfg.interval = 10;
+    cfg.guest = guest;
+    h->state = h->klass->init(&cfg, &error);
+    ck_assert_msg(h->state != NULL, "%s init: %s", name, error ? error->message : "?");
+    schema = mom_collector_schema_new(&h->klass, 1);
+    h->sample = mom_sample_new(schema);
+    return h;
+}
+
+/* Collects into a fresh sample; returns FALSE with @error on failure. */
+static gboolean
+harness_collect(Harness *h, GError **error)
+{
+    MomSchema *schema = mom_schema_ref(h->sample->schema);
+
+    mom_sample_free(h->sample);
+    h->sample = mom_sample_new(schema);
+    mom_schema_unref(schema);
+    return h->klass->collect(h->state, h->sample, error);
+}
+
+static void
+harness_collect_ok(Harness *h)
+{
+    g_autoptr(GError) error = NULL;
+
+    ck_assert_msg(harness_collect(h, &error), "%s collect: %s", h->klass->name,
+                  error ? error->message : "?");
+    ck_assert_ptr_null(error);
+}
+
+/* Collects and expects the error @code with exactly @message. */
+static void
+assert_collect_error(Harness *h, int code, const char *message)
+{
+    g_autoptr(GError) error = NULL;
+
+    ck_assert(!harness_collect(h, &error));
+    ck_assert_ptr_nonnull(error);
+    ck_assert_msg(g_error_matches(error, MOM_COLLECTOR_ERROR, code), "wrong error: %s",
+                  error->message);
+    ck_assert_str_eq(error->message, message);
+}
+
+static gint64
+get_int(Harness *h, const char *field)
+{
+    const MomValue *v = mom_sample_get(h->sample, field);
+
+    ck_assert_msg(v->type == MOM_VALUE_INT, "%s: %s is %s, not an integer", h->klass->name, field,
+                  mom_value_type_name(v->type));
+    return v->u.i;
+}
+
+static void
+assert_nil(Harness *h, const char *field)
+{
+    const MomValue *v = mom_sample_get(h->sample, field);
+
+    ck_assert_msg(v->type == MOM_VALUE_NIL, "%s: %s is %s, not nil", h->klass->name, field,
+                  mom_value_type_name(v->type));
+}
+
+static guint
+strv_len0(const char *const *v)
+{
+    return v ? g_strv_length((char **)v) : 0;
+}
+
+static gboolean
+strv_has(const char *const *v, const char *s)
+{
+    return v && g_strv_contains(v, s);
+}
+
+/* ---- temporary proc trees ----------------------------------------------- */
+
+static void
+copy_tree(const char *from, const char *to)
+{
+    g_autoptr(GDir) dir = g_dir_open(from, 0, NULL);
+    const char *name;
+
+    ck_assert_ptr_nonnull(dir);
+    ck_assert_int_eq(g_mkdir_with_parents(to, 0755), 0);
+    while ((name = g_dir_read_name(dir))) {
+        g_autofree char *src = g_build_filename(from, name, NULL);
+        g_autofree char *dst = g_build_filename(to, name, NULL);
+        g_autofree char *contents = NULL;
+        gsize len;
+
+        if (g_file_test(src, G_FILE_TEST_IS_DIR)) {
+            copy_tree(src, dst);
+            continue;
+        }
+        ck_assert(g_file_get_contents(src, &contents, &len, NULL));
+        ck_assert(g_file_set_contents(dst, contents, len, NULL));
+    }
+}
+
+static void
+remove_tree(const char *path)
+{
+    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+    const char *name;
+
+    if (dir) {
+        while ((name = g_dir_read_name(dir))) {
+            g_autofree char *child = g_build_filename(path, name, NULL);
+            remove_tree(child);
+        }
+    }
+    g_remove(path);
+}
+
+/* A writable copy of tests/data/proc/@fixture in a fresh temp dir. */
+typedef struct {
+    char *dir;
+    char *proc;
+} TmpProc;
+
+static void
+tmp_proc_free(TmpProc *t)
+{
+    remove_tree(t->dir);
+    g_free(t->dir);
+    g_free(t->proc);
+    g_free(t);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TmpProc, tmp_proc_free)
+
+static TmpProc *
+tmp_proc_new(const char *fixture)
+{
+    TmpProc *t = g_new0(TmpProc, 1);
+    g_autofree char *src = proc_fixture(fixture);
+
+    t->dir = g_dir_make_tmp("momd-guest-collectors-XXXXXX", NULL);
+    ck_assert_ptr_nonnull(t->dir);
+    t->proc = g_build_filename(t->dir, "proc", NULL);
+    copy_tree(src, t->proc);
+    return t;
+}
+
+/* Writes PROC/@pid/stat for a qemu-kvm process with the given counters. */
+static void
+write_stat(TmpProc *t, gint64 pid, guint64 minflt, guint64 majflt, guint64 starttime, gint64 rss)
+{
+    g_autofree char *name = g_strdup_printf("%" G_GINT64_FORMAT, pid);
+    g_autofree char *dir = g_build_filename(t->proc, name, NULL);
+    g_autofree char *path = g_build_filename(dir, "stat", NULL);
+    g_autofree char *line =
+        g_strdup_printf("%" G_GINT64_FORMAT " (qemu-kvm) S 1 %" G_GINT64_FORMAT " %" G_GINT64_FORMAT
+                        " 0 -1 4194560 %" G_GUINT64_FORMAT " 0 %" G_GUINT64_FORMAT
+                        " 0 300 200 0 0 20 0 4 0 %" G_GUINT64_FORMAT " 4294967296 %" G_GINT64_FORMAT
+                        " 18446744073709551615 0 0 0 0 0\n",
+                        pid, pid, pid, minflt, majflt, starttime, rss);
+
+    ck_assert_int_eq(g_mkdir_with_parents(dir, 0755), 0);
+    ck_assert(g_file_set_contents(path, line, -1, NULL));
+}
+
+/* ---- registry ------------------------------------------------------------ */
+
+START_TEST(test_registry)
+{
+    static const struct {
+        const char *name;
+        const MomCollectorClass *klass;
+    } guests[] = {
+        {"GuestMemory", &mom_collector_guest_memory},
+        {"GuestMemoryOptional", &mom_collector_guest_memory_optional},
+        {"GuestBalloon", &mom_collector_guest_balloon},
+        {"GuestBalloonOptional", &mom_collector_guest_balloon_optional},
+        {"GuestQemuProc", &mom_collector_guest_qemu_proc},
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(guests); i++) {
+        const MomCollectorClass *k = mom_collector_lookup(guests[i].name);
+
+        ck_assert_ptr_eq(k, guests[i].klass);
+        ck_assert_str_eq(k->name, guests[i].name);
+        ck_assert_ptr_nonnull(k->fields);
+        ck_assert_ptr_nonnull(k->init);
+        ck_assert_ptr_nonnull(k->collect);
+        ck_assert_ptr_nonnull(k->free);
+    }
+    ck_assert_ptr_null(mom_collector_lookup("GuestMemoryOptional2"));
+    ck_assert_ptr_null(mom_collector_lookup("guestballoon"));
+
+    /* MOM's mandatory/optional split */
+    ck_assert_uint_eq(strv_len0(mom_collector_guest_memory.fields), 6);
+    ck_assert(strv_has(mom_collector_guest_memory.fields, "mem_available"));
+    ck_assert(strv_has(mom_collector_guest_memory.fields, "swap_out"));
+    ck_assert(strv_has(mom_collector_guest_memory.optional_fields, "swap_total"));
+    ck_assert(strv_has(mom_collector_guest_memory.optional_fields, "stats_age"));
+    ck_assert_uint_eq(strv_len0(mom_collector_guest_memory_optional.fields), 0);
+    ck_assert_uint_eq(strv_len0(mom_collector_guest_memory_optional.optional_fields),
+                      strv_len0(mom_collector_guest_memory.fields) +
+                          strv_len0(mom_collector_guest_memory.optional_fields));
+    ck_assert_uint_eq(strv_len0(mom_collector_guest_balloon.fields), 3);
+    ck_assert(strv_has(mom_collector_guest_balloon.fields, "balloon_min"));
+    ck_assert_uint_eq(strv_len0(mom_collector_guest_balloon_optional.fields), 0);
+    ck_assert_uint_eq(strv_len0(mom_collector_guest_balloon_optional.optional_fields), 3);
+    ck_assert_uint_eq(strv_len0(mom_collector_guest_qemu_proc.fields), 3);
+    ck_assert_uint_eq(strv_len0(mom_collector_guest_qemu_proc.optional_fields), 0);
+}
+END_TEST
+
+START_TEST(test_no_guest)
+{
+    static const char *const names[] = {"GuestMemory", "GuestMemoryOptional", "GuestBalloon",
+                                        "GuestBalloonOptional", "GuestQemuProc"};
+
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+        const MomCollectorClass *k = mom_collector_lookup(names[i]);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *want = g_strdup_printf(
+            "%s is a guest collector and cannot be used in [host] collectors.", names[i]);
+        MomCollectorConfig cfg = {.proc_root = "/proc", .sysfs_root = "/sys", .interval = 10};
+
+        ck_assert_ptr_null(k->init(&cfg, &error));
+        ck_assert_ptr_nonnull(error);
+        ck_assert(g_error_matches(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_CONFIG));
+        ck_assert_str_eq(error->message, want);
+    }
+}
+END_TEST
+
+/* ---- GuestMemory ---------------------------------------------------------- */
+
+START_TEST(test_guest_memory)
+{
+    MomGuestData g;
+    g_autoptr(Harness) h = NULL;
+
+    guest_fill(&g);
+    h = harness_new("GuestMemory", &g, "/nonexistent");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "mem_available"), 4000000);
+    ck_assert_int_eq(get_int(h, "mem_unused"), 1500000);
+    ck_assert_int_eq(get_int(h, "major_fault"), 33);
+    ck_assert_int_eq(get_int(h, "minor_fault"), 44);
+    ck_assert_int_eq(get_int(h, "swap_in"), 11);
+    ck_assert_int_eq(get_int(h, "swap_out"), 22);
+    ck_assert_int_eq(get_int(h, "mem_usable"), 2500000);
+    ck_assert_int_eq(get_int(h, "disk_caches"), 600000);
+    ck_assert_int_eq(get_int(h, "stats_age"), 7);
+    /* libvirt has no swap totals: nil, never 0 */
+    assert_nil(h, "swap_total");
+    assert_nil(h, "swap_usage");
+    ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
+
+    /* the guest manager refreshes the data in place between cycles */
+    g.unused = 1400000;
+    g.now += 10;
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "mem_unused"), 1400000);
+    ck_assert_int_eq(get_int(h, "stats_age"), 17);
+}
+END_TEST
+
+START_TEST(test_guest_memory_unreported)
+{
+    MomGuestData g;
+    g_autoptr(Harness) h = NULL;
+
+    guest_unreported(&g);
+    h = harness_new("GuestMemory", &g, "/nonexistent");
+    /* not an error: the monitor marks the sample incomplete */
+    harness_collect_ok(h);
+    assert_nil(h, "mem_available");
+    assert_nil(h, "mem_unused");
+    assert_nil(h, "major_fault");
+    assert_nil(h, "minor_fault");
+    assert_nil(h, "swap_in");
+    assert_nil(h, "swap_out");
+    assert_nil(h, "mem_usable");
+    assert_nil(h, "disk_caches");
+    assert_nil(h, "stats_age");
+    ck_assert_str_eq(mom_sample_missing_field(h->sample, h->klass), "mem_available");
+
+    /* only one missing mandatory field still makes the sample incomplete */
+    guest_fill(&g);
+    g.swap_out = -1;
+    harness_collect_ok(h);
+    assert_nil(h, "swap_out");
+    ck_assert_int_eq(get_int(h, "swap_in"), 11);
+    ck_assert_str_eq(mom_sample_missing_field(h->sample, h->klass), "swap_out");
+
+    /* a missing optional field leaves the sample complete; 0 is a value */
+    guest_fill(&g);
+    g.usable = -1;
+    g.disk_caches = 0;
+    harness_collect_ok(h);
+    assert_nil(h, "mem_usable");
+    ck_assert_int_eq(get_int(h, "disk_caches"), 0);
+    ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
+}
+END_TEST
+
+START_TEST(test_guest_memory_stats_age)
+{
+    MomGuestData g;
+    g_autoptr(Harness) h = NULL;
+
+    guest_fill(&g);
+    h = harness_new("GuestMemory", &g, "/nonexistent");
+
+    /* stale stats show as a large age, for the policy to act on */
+    g.last_update = g.now - 3600;
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "stats_age"), 3600);
+    g.last_update = g.now;
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "stats_age"), 0);
+    /* QEMU's 0 means "the guest never sent stats": unknown, not 54 years */
+    g.last_update = 0;
+    harness_collect_ok(h);
+    assert_nil(h, "stats_age");
+    g.last_update = -1;
+    harness_collect_ok(h);
+    assert_nil(h, "stats_age");
+    /* a host clock step back between the readings: fresh, not negative */
+    g.last_update = g.now + 5;
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "stats_age"), 0);
+    /* no time of collection: unknown */
+    g.last_update = 1700000000;
+    g.now = -1;
+    harness_collect_ok(h);
+    assert_nil(h, "stats_age");
+    /* stats_age is optional: its absence never makes a sample incomplete */
+    ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
+}
+END_TEST
+
+START_TEST(test_guest_memory_optional)
+{
+    MomGuestData g;
+    g_autoptr(Harness) h = NULL;
+
+    guest_fill(&g);
+    h = harness_new("GuestMemoryOptional", &g, "/nonexistent");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "mem_available"), 4000000);
+    ck_assert_int_eq(get_int(h, "swap_out"), 22);
+    ck_assert_int_eq(get_int(h, "mem_usable"), 2500000);
+    ck_assert_int_eq(get_int(h, "stats_age"), 7);
+    assert_nil(h, "swap_total");
+
+    /* nothing reported: every field nil, and yet the sample is complete */
+    guest_unreported(&g);
+    harness_collect_ok(h);
+    assert_nil(h, "mem_available");
+    assert_nil(h, "swap_in");
+    assert_nil(h, "stats_age");
+    ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
+}
+END_TEST
+
+/* ---- GuestBalloon ----------------------------------------------------------- */
+
+START_TEST(test_guest_balloon)
+{
+    MomGuestData g;
+    g_autoptr(Harness) h = NULL;
+
+    guest_fill(&g);
+    h = harness_new("GuestBalloon", &g, "/nonexistent");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "balloon_cur"), 2097152);
+    ck_assert_int_eq(get_int(h, "balloon_max"), 4194304);
+    ck_assert_int_eq(get_int(h, "balloon_min"), 1048576);
+    ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
+
+    /* no <min_guarantee>: the integer 0 (MOM gave 0 too, a string otherwise) */
+    g.balloon_min = 0;
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "balloon_min"), 0);
+    ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
+
+    /* unreported: nil and incomplete, not a failed collection */
+    g.balloon_cur = -1;
+    harness_collect_ok(h);
+    assert_nil(h, "balloon_cur");
+    ck_assert_int_eq(get_int(h, "balloon_max"), 4194304);
+    ck_assert_str_eq(mom_sample_missing_field(h->sample, h->klass), "balloon_cur");
+    guest_unreported(&g);
+    harness_collect_ok(h);
+    assert_nil(h, "balloon_max");
+    assert_nil(h, "balloon_min");
+}
+END_TEST
+
+START_TEST(test_guest_balloon_optional)
+{
+    MomGuestData g;
+    g_autoptr(Harness) h = NULL;
+
+    guest_fill(&g);
+    h = harness_new("GuestBalloonOptional", &g, "/nonexistent");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "balloon_cur"), 2097152);
+    ck_assert_int_eq(get_int(h, "balloon_max"), 4194304);
+    ck_assert_int_eq(get_int(h, "balloon_min"), 1048576);
+
+    guest_unreported(&g);
+    harness_collect_ok(h);
+    assert_nil(h, "balloon_cur");
+    assert_nil(h, "balloon_max");
+    assert_nil(h, "balloon_min");
+    ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
+}
+END_TEST
+
+/* ---- GuestQemuProc ---------------------------------------------------------- */
+
+START_TEST(test_qemu_proc_fixture)
+{
+    MomGuestData g;
+    g_autofree char *proc = proc_fixture("normal");
+    g_autoptr(Harness) h = NULL;
+
+    guest_fill(&g);
+    h = harness_new("GuestQemuProc", &g, proc);
+    harness_collect_ok(h);
+    /* MOM: the first sample's fault deltas are 0, not the process totals */
+    ck_assert_int_eq(get_int(h, "host_minor_faults"), 0);
+    ck_assert_int_eq(get_int(h, "host_major_faults"), 0);
+    /* stat field 24, pages as in MOM (not MomGuestData.rss, which is KiB) */
+    ck_assert_int_eq(get_int(h, "rss"), 262144);
+    ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "host_minor_faults"), 0);
+    ck_assert_int_eq(get_int(h, "host_major_faults"), 0);
+    ck_assert_int_eq(get_int(h, "rss"), 262144);
+}
+END_TEST
+
+START_TEST(test_qemu_proc_deltas)
+{
+    g_autoptr(TmpProc) t = tmp_proc_new("normal");
+    g_autoptr(Harness) h = NULL;
+    g_autoptr(GError) error = NULL;
+    MomGuestData g;
+
+    guest_fill(&g);
+    h = harness_new("GuestQemuProc", &g, t->proc);
+    harness_collect_ok(h); /* fixture: minflt 5000, majflt 7, starttime 1000 */
+    write_stat(t, 1000, 5600, 10, 1000, 300000);
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "host_minor_faults"), 600);
+    ck_assert_int_eq(get_int(h, "host_major_faults"), 3);
+    ck_assert_int_eq(get_int(h, "rss"), 300000);
+    write_stat(t, 1000, 5650, 10, 1000, 300000);
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "host_minor_faults"), 50);
+    ck_assert_int_eq(get_int(h, "host_major_faults"), 0);
+
+    /* a failed read leaves the baseline where it was */
+    {
+        g_autofree char *path = g_build_filename(t->proc, "1000", "stat", NULL);
+        ck_assert(g_file_set_contents(path, "garbage\n", -1, NULL));
+    }
+    ck_assert(!harness_collect(h, &error));
+    g_clear_error(&error);
+    write_stat(t, 1000, 5700, 12, 1000, 300000);
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "host_minor_faults"), 50);
+    ck_assert_int_eq(get_int(h, "host_major_faults"), 2);
+
+    /* the guest restarted: a new QEMU pid starts from 0, not from its totals
+     * minus the old process's */
+    write_stat(t, 2000, 100, 1, 5000, 4096);
+    g.pid = 2000;
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "host_minor_faults"), 0);
+    ck_assert_int_eq(get_int(h, "host_major_faults"), 0);
+    ck_assert_int_eq(get_int(h, "rss"), 4096);
+    write_stat(t, 2000, 180, 4, 5000, 8192);
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "host_minor_faults"), 80);
+    ck_assert_int_eq(get_int(h, "host_major_faults"), 3);
+    ck_assert_int_eq(get_int(h, "rss"), 8192);
+
+    /* the same pid reused by the next QEMU (new start time) resets too,
+     * even though its totals happen to be higher */
+    write_stat(t, 2000, 90000, 500, 9000, 8192);
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "host_minor_faults"), 0);
+    ck_assert_int_eq(get_int(h, "host_major_faults"), 0);
+    write_stat(t, 2000, 90010, 501, 9000, 8192);
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "host_minor_faults"), 10);
+    ck_assert_int_eq(get_int(h, "host_major_faults"), 1);
+
+    /* and back to the first process: its baseline was dropped, so 0 again */
+    g.pid = 1000;
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "host_minor_faults"), 0);
+    ck_assert_int_eq(get_int(h, "rss"), 300000);
+}
+END_TEST
+
+START_TEST(test_qemu_proc_errors)
+{
+    g_autoptr(TmpProc) t = tmp_proc_new("normal");
+    g_autoptr(Harness) h = NULL;
+    g_autofree char *gone = g_build_filename(t->proc, "4242", "stat", NULL);
+    g_autofree char *want_gone =
+        g_strdup_printf("guest vm1: Cannot read %s: No such file or directory", gone);
+    g_autofree char *stat1000 = g_build_filename(t->proc, "1000", "stat", NULL);
+    g_autoptr(GError) error = NULL;
+    MomGuestData g;
+
+    guest_fill(&g);
+    g.pid = -1;
+    h = harness_new("GuestQemuProc", &g, t->proc);
+    assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, "guest vm1: libvirt reported no QEMU pid");
+
+    /* the pid libvirt gave has exited */
+    g.pid = 4242;
+    assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, want_gone);
+
+    /* an unparseable stat is a PARSE error naming the guest */
+    g.pid = 1005;
+    ck_assert(!harness_collect(h, &error));
+    ck_assert(g_error_matches(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_PARSE));
+    ck_assert_msg(g_str_has_prefix(error->message, "guest vm1: "), "%s", error->message);
+    g_clear_error(&error);
+
+    /* recovery: the next good read works, first sample of that process */
+    g.pid = 1000;
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "host_minor_faults"), 0);
+    ck_assert_int_eq(get_int(h, "rss"), 262144);
+
+    /* the process vanishes under us: a READ error, then it comes back */
+    ck_assert_int_eq(g_remove(stat1000), 0);
+    {
+        g_autofree char *want =
+            g_strdup_printf("guest vm1: Cannot read %s: No such file or directory", stat1000);
+        assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, want);
+    }
+    write_stat(t, 1000, 5010, 7, 1000, 262144);
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "host_minor_faults"), 10);
+}
+END_TEST
+
+static Suite *
+guest_collectors_suite(void)
+{
+    Suite *s = suite_create("guest-collectors");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_test(tc, test_registry);
+    tcase_add_test(tc, test_no_guest);
+    tcase_add_test(tc, test_guest_memory);
+    tcase_add_test(tc, test_guest_memory_unreported);
+    tcase_add_test(tc, test_guest_memory_stats_age);
+    tcase_add_test(tc, test_guest_memory_optional);
+    tcase_add_test(tc, test_guest_balloon);
+    tcase_add_test(tc, test_guest_balloon_optional);
+    tcase_add_test(tc, test_qemu_proc_fixture);
+    tcase_add_test(tc, test_qemu_proc_deltas);
+    tcase_add_test(tc, test_qemu_proc_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    Suite *s = guest_collectors_suite();
+    SRunner *sr = srunner_create(s);
+    int failed;
+
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,815 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * MomLibvirt, the guest manager and the Balloon controller against
+ * libvirt's test driver, in this process: connecting (and failing to),
+ * the bulk collection with its per-domain fallback (the test driver's
+ * bulk call has no balloon.* fields), the XML-derived fields, guests
+ * offered to a policy, and balloon changes read back from libvirt.
+ *
+ * Two properties of the test driver shape these tests.  A test:///FILE
+ * connection starts from FILE and keeps its own state, so what momd
+ * changes is read back through momd's own connection.  test:///default is
+ * one shared state for every open connection of the process, so a second
+ * connection opened here can destroy a domain under momd.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <glib/gstdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <libvirt/libvirt.h>
+
+#include "balloon-priv.h"
+#include "mom-controller.h"
+#include "mom-guests.h"
+#include "mom-libvirt.h"
+
+#define DEFAULT_UUID "6695eb01-f6a4-8304-79aa-97f2502e193f"
+
+/* ---- log capture -------------------------------------------------------------- */
+
+static GPtrArray *logged;
+
+static GLogWriterOutput
+capture(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
+{
+    for (gsize i = 0; i < n; i++)
+        if (strcmp(fields[i].key, "MESSAGE") == 0)
+            g_ptr_array_add(logged, g_strdup_printf("%d %s", (int)(level & G_LOG_LEVEL_MASK),
+                                                    (const char *)fields[i].value));
+    return G_LOG_WRITER_HANDLED;
+}
+
+/* Lines containing @fragment, at @level (0: any level). */
+static guint
+count_logged_at(GLogLevelFlags level, const char *fragment)
+{
+    guint n = 0;
+    for (guint i = 0; i < logged->len; i++) {
+        const char *line = logged->pdata[i];
+        if (level && atoi(line) != (int)level)
+            continue;
+        n += strstr(line, fragment) != NULL;
+    }
+    return n;
+}
+
+static guint
+count_logged(const char *fragment)
+{
+    return count_logged_at(0, fragment);
+}
+
+static void
+dump_log(void)
+{
+    for (guint i = 0; i < logged->len; i++)
+        fprintf(stderr, "# log: %s\n", (char *)logged->pdata[i]);
+}
+
+static char *tmp_dir;
+
+static void
+setup(void)
+{
+    logged = g_ptr_array_new_with_free_func(g_free);
+    g_log_set_writer_func(capture, NULL, NULL);
+    tmp_dir = g_dir_make_tmp("momd-libvirt-XXXXXX", NULL);
+    ck_assert(tmp_dir != NULL);
+}
+
+static void
+remove_tree(const char *dir)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *e;
+    while (d && (e = g_dir_read_name(d))) {
+        g_autofree char *p = g_build_filename(dir, e, NULL);
+        if (g_file_test(p, G_FILE_TEST_IS_DIR))
+            remove_tree(p);
+        else
+            g_unlink(p);
+    }
+    g_rmdir(dir);
+}
+
+static void
+teardown(void)
+{
+    remove_tree(tmp_dir);
+    g_clear_pointer(&tmp_dir, g_free);
+    g_ptr_array_free(logged, TRUE);
+}
+
+/* ---- the main loop ------------------------------------------------------------ */
+
+static gboolean
+expire(gpointer data)
+{
+    *(gboolean *)data = TRUE;
+    return G_SOURCE_REMOVE;
+}
+
+/* Iterates the default context until @done(@data) holds or @ms pass. */
+static gboolean
+run_until(gboolean (*done)(gpointer), gpointer data, guint ms)
+{
+    gboolean expired = FALSE;
+    guint id = g_timeout_add(ms, expire, &expired);
+
+    while (!(done && done(data)) && !expired)
+        g_main_context_iteration(NULL, TRUE);
+    if (!expired)
+        g_source_remove(id);
+    return done && done(data);
+}
+
+static void
+run_for(guint ms)
+{
+    run_until(NULL, NULL, ms);
+}
+
+typedef struct {
+    MomGuests *gs;
+    guint64 until;
+} Collections;
+
+static gboolean
+collections_reached(gpointer data)
+{
+    Collections *c = data;
+    return mom_guests_collections(c->gs) >= c->until;
+}
+
+/* One tick, then the loop until its collection has been merged. */
+static void
+tick_and_wait(MomGuests *gs)
+{
+    Collections c = {gs, mom_guests_collections(gs) + 1};
+
+    mom_guests_tick(gs);
+    if (!run_until(collections_reached, &c, 10000)) {
+        dump_log();
+        ck_abort_msg("no collection landed within 10 s");
+    }
+}
+
+/* ---- fixtures ------------------------------------------------------------------ */
+
+/* Writes a test-driver file of @n domains (tests/libvirt/make-test-xml.py)
+ * and returns its URI. */
+static char *
+make_uri(guint n)
+{
+    const char *top = g_getenv("MOM_TOP_SRCDIR");
+    ck_assert_msg(top != NULL, "MOM_TOP_SRCDIR is not set: run through meson test");
+    g_autofree char *script = g_build_filename(top, "tests", "libvirt", "make-test-xml.py", NULL);
+    g_autofree char *count = g_strdup_printf("%u", n);
+    g_autofree char *name = g_strdup_printf("guests-%u.xml", n);
+    g_autofree char *path = g_build_filename(tmp_dir, name, NULL);
+    const char *argv[] = {"python3", script, count, path, NULL};
+    g_autofree char *err = NULL;
+    g_autoptr(GError) error = NULL;
+    int status = 0;
+
+    ck_assert_msg(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                               &err, &status, &error),
+                  "%s", error ? error->message : "");
+    ck_assert_msg(g_spawn_check_wait_status(status, NULL), "make-test-xml.py: %s", err);
+    return g_strconcat("test://", path, NULL);
+}
+
+/* What make-test-xml.py gives domain @i (1-based), with its default options. */
+typedef struct {
+    char name[16];
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    gint64 max_kib, cur_kib, min_kib;
+    gboolean nosharepages, stats_period;
+} Expected;
+
+static Expected
+expected(guint i)
+{
+    Expected e = {0};
+    g_snprintf(e.name, sizeof(e.name), "vm%04u", i);
+    g_snprintf(e.uuid, sizeof(e.uuid), "6d6f6d64-0000-4000-8000-%012u", i);
+    e.max_kib = 1024 * 1024;
+    e.cur_kib = 768 * 1024 - (gint64)(i % 8) * 1024;
+    e.min_kib = i % 3 == 0 ? e.cur_kib / 4 : 0;
+    e.nosharepages = i % 5 == 0;
+    e.stats_period = i % 2 == 1;
+    return e;
+}
+
+typedef struct {
+    guint connected;
+    guint disconnected;
+    GPtrArray *events; /* "uuid event" */
+} Seen;
+
+static void
+on_connected(gpointer data)
+{
+    ((Seen *)data)->connected++;
+}
+
+static void
+on_disconnected(gpointer data)
+{
+    ((Seen *)data)->disconnected++;
+}
+
+static void
+on_lifecycle(const char *uuid, int event, gpointer data)
+{
+    Seen *s = data;
+    if (s->events)
+        g_ptr_array_add(s->events, g_strdup_printf("%s %d", uuid, event));
+}
+
+static const MomLibvirtCallbacks callbacks = {on_connected, on_disconnected, on_lifecycle};
+
+static MomLibvirt *
+connect_to(const char *uri, Seen *seen)
+{
+    MomLibvirt *lv = mom_libvirt_new(uri, tmp_dir, &callbacks, seen);
+
+    mom_libvirt_start(lv);
+    run_for(50);
+    if (!mom_libvirt_connected(lv))
+        dump_log();
+    ck_assert_msg(mom_libvirt_connected(lv), "not connected to %s", uri);
+    ck_assert_uint_eq(seen->connected, 1);
+    return lv;
+}
+
+static const MomGuestData *
+find_data(const MomGuestBatch *b, const char *uuid, const MomDomainInfo **info)
+{
+    for (guint i = 0; i < b->data->len; i++) {
+        const MomGuestData *d = &g_array_index(b->data, MomGuestData, i);
+        if (strcmp(d->uuid, uuid) == 0) {
+            if (info)
+                *info = b->domains->pdata[i];
+            return d;
+        }
+    }
+    return NULL;
+}
+
+static GHashTable *
+known_of(const MomGuestBatch *b)
+{
+    GHashTable *known = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+                                              (GDestroyNotify)mom_domain_info_free);
+    for (guint i = 0; i < b->domains->len; i++) {
+        MomDomainInfo *c = mom_domain_info_copy(b->domains->pdata[i]);
+        g_hash_table_insert(known, c->uuid, c);
+    }
+    return known;
+}
+
+static MomGuests *
+guest_manager(MomLibvirt *lv)
+{
+    char *collectors[] = {"GuestMemory", "GuestBalloon", NULL};
+    MomCollectorConfig base = {.proc_root = "/nonexistent", .sysfs_root = "/nonexistent",
+                               .interval = 1};
+    g_autoptr(GError) error = NULL;
+    MomGuests *gs = mom_guests_new(lv, collectors, &base, 3, NULL, 2, &error);
+
+    ck_assert_msg(gs != NULL, "%s", error ? error->message : "");
+    return gs;
+}
+
+static gint64
+stat_of(MomEntity *e, const char *field)
+{
+    int at = mom_schema_lookup(mom_entity_schema(e), field);
+    ck_assert_msg(at >= 0, "no field %s", field);
+    const MomValue *v = mom_entity_stat(e, (guint)at);
+    ck_assert_msg(v->type == MOM_VALUE_INT, "%s is not an integer", field);
+    return v->u.i;
+}
+
+static gint64
+control_int(MomEntity *e, const char *name)
+{
+    const MomValue *v = mom_entity_get_control(e, name);
+    ck_assert_msg(v != NULL, "%s: no control %s", mom_entity_name(e), name);
+    ck_assert_msg(v->type == MOM_VALUE_INT, "%s: control %s is a %s", mom_entity_name(e), name,
+                  mom_value_type_name(v->type));
+    return v->u.i;
+}
+
+/* ---- (a) test:///default --------------------------------------------------------- */
+
+START_TEST(test_default_connect_collect)
+{
+    Seen seen = {0};
+    g_autofree char *pid_file = g_build_filename(tmp_dir, "test.pid", NULL);
+    ck_assert(g_file_set_contents(pid_file, "4242\n", -1, NULL));
+    g_autoptr(MomLibvirt) lv = connect_to("test:///default", &seen);
+    g_autoptr(GError) error = NULL;
+
+    ck_assert_str_eq(mom_libvirt_uri(lv), "test:///default");
+    ck_assert_uint_eq(count_logged("Connected to libvirt at test:///default."), 1);
+
+    g_autoptr(MomGuestBatch) b = mom_libvirt_collect(lv, NULL, &error);
+    ck_assert_msg(b != NULL, "%s", error ? error->message : "");
+    ck_assert_uint_eq(b->data->len, 1);
+    const MomDomainInfo *info = NULL;
+    const MomGuestData *d = find_data(b, DEFAULT_UUID, &info);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_str_eq(d->name, "test");
+    /* the fallback: virDomainGetInfo + virDomainMemoryStats */
+    ck_assert_int_eq(d->balloon_cur, 2097152);
+    ck_assert_int_eq(d->balloon_max, 8388608);
+    ck_assert_int_eq(d->unused, 1048576);
+    ck_assert_int_eq(d->usable, 1048576);
+    ck_assert_int_eq(d->disk_caches, 262144);
+    ck_assert_int_eq(d->swap_in, 0);
+    ck_assert_int_eq(d->major_fault, 0);
+    ck_assert_int_gt(d->last_update, 0);
+    ck_assert_int_gt(d->now, d->last_update);
+    /* one bulk call, two per-domain fallback calls, one XML read */
+    ck_assert_uint_eq(b->calls, 4);
+    /* the XML: a virtio balloon without a stats period, no memtune */
+    ck_assert(info->have_xml);
+    ck_assert(info->has_balloon);
+    ck_assert(!info->stats_period);
+    ck_assert(!info->nosharepages);
+    ck_assert_int_eq(info->balloon_min, 0);
+    ck_assert_int_eq(d->balloon_min, 0);
+    ck_assert_int_eq(info->id, 1);
+    /* the pid from RUN_DIR/NAME.pid */
+    ck_assert_int_eq(info->pid, 4242);
+    ck_assert_int_eq(d->pid, 4242);
+
+    /* A known guest's XML is not read again. */
+    g_autoptr(GHashTable) known = known_of(b);
+    g_autoptr(MomGuestBatch) b2 = mom_libvirt_collect(lv, known, &error);
+    ck_assert_ptr_nonnull(b2);
+    ck_assert_uint_eq(b2->calls, 3);
+    d = find_data(b2, DEFAULT_UUID, &info);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(info->pid, 4242);
+    ck_assert(info->has_balloon);
+}
+END_TEST
+
+/* ---- (b) 50 generated domains ------------------------------------------------------ */
+
+START_TEST(test_generated_discovery)
+{
+    g_autofree char *uri = make_uri(50);
+    Seen seen = {0};
+    g_autoptr(MomLibvirt) lv = connect_to(uri, &seen);
+    g_autoptr(GError) error = NULL;
+
+    g_autoptr(MomGuestBatch) b = mom_libvirt_collect(lv, NULL, &error);
+    ck_assert_msg(b != NULL, "%s", error ? error->message : "");
+    ck_assert_uint_eq(b->data->len, 50);
+    ck_assert_uint_eq(b->domains->len, 50);
+    for (guint i = 1; i <= 50; i++) {
+        Expected e = expected(i);
+        const MomDomainInfo *info = NULL;
+        const MomGuestData *d = find_data(b, e.uuid, &info);
+        ck_assert_msg(d != NULL, "%s (%s) not discovered", e.name, e.uuid);
+        ck_assert_str_eq(d->name, e.name);
+        ck_assert_str_eq(info->name, e.name);
+        ck_assert_int_eq(d->balloon_cur, e.cur_kib);
+        ck_assert_int_eq(d->balloon_max, e.max_kib);
+        ck_assert_int_eq(d->balloon_min, e.min_kib);
+        ck_assert_int_eq(info->balloon_min, e.min_kib);
+        ck_assert_int_eq(d->nosharepages, e.nosharepages);
+        ck_assert_int_eq(info->stats_period, e.stats_period);
+        ck_assert(info->has_balloon);
+        ck_assert_int_eq(d->pid, -1); /* no pid file in the run dir */
+    }
+    /* 1 bulk + 2 per domain (fallback) + 1 XML per new domain */
+    ck_assert_uint_eq(b->calls, 1 + 50 * 2 + 50);
+
+    g_autoptr(GHashTable) known = known_of(b);
+    g_autoptr(MomGuestBatch) b2 = mom_libvirt_collect(lv, known, &error);
+    ck_assert_uint_eq(b2->data->len, 50);
+    ck_assert_uint_eq(b2->calls, 1 + 50 * 2);
+}
+END_TEST
+
+/* ---- (c) the guest manager and a policy ------------------------------------------- */
+
+static const char guest_policy[] = "(with Guests g (g.Control \"cur\" g.balloon_cur))\n"
+                                   "(with Guests g (g.Control \"max\" g.balloon_max))\n"
+                                   "(with Guests g (g.Control \"min\" g.balloon_min))\n"
+                                   "(with Guests g (g.Control \"unused\" g.mem_unused))\n"
+                                   "(with Guests g (g.Control \"name\" (g.Prop \"name\")))\n";
+
+START_TEST(test_guest_manager_policy)
+{
+    g_autofree char *uri = make_uri(50);
+    Seen seen = {0};
+    g_autoptr(MomLibvirt) lv = connect_to(uri, &seen);
+    g_autoptr(MomGuests) gs = guest_manager(lv);
+    g_autoptr(GError) error = NULL;
+
+    ck_assert_uint_eq(mom_guests_count(gs), 0);
+    tick_and_wait(gs);
+    ck_assert_uint_eq(mom_guests_collections(gs), 1);
+    ck_assert_uint_eq(mom_guests_count(gs), 50);
+    ck_assert_uint_eq(count_logged("is now managed."), 50);
+    ck_assert_uint_eq(mom_guests_calls(gs), 1 + 50 * 2 + 50);
+    /* even domains have no stats period: momd sets one (2 s here) */
+    ck_assert_uint_eq(count_logged("had no balloon statistics period; setting it to 2 s."), 25);
+
+    g_autoptr(GPtrArray) entities = mom_guests_entities(gs);
+    ck_assert_uint_eq(entities->len, 50);
+    for (guint i = 0; i < entities->len; i++) {
+        MomEntity *e = entities->pdata[i];
+        Expected x = expected(i + 1); /* entities come in name order */
+        ck_assert_str_eq(mom_entity_name(e), x.name);
+        const MomValue *v = mom_entity_get_prop(e, "name");
+        ck_assert(v && v->type == MOM_VALUE_STRING);
+        ck_assert_str_eq(mom_value_string_get(v), x.name);
+        v = mom_entity_get_prop(e, "uuid");
+        ck_assert(v && v->type == MOM_VALUE_STRING);
+        ck_assert_str_eq(mom_value_string_get(v), x.uuid);
+        v = mom_entity_get_prop(e, "nosharepages");
+        ck_assert(v && v->type == MOM_VALUE_BOOL);
+        ck_assert_int_eq(mom_value_truthy(v), x.nosharepages);
+        v = mom_entity_get_prop(e, "pid");
+        ck_assert(v && v->type == MOM_VALUE_NIL);
+        ck_assert_int_eq(stat_of(e, "balloon_cur"), x.cur_kib);
+    }
+
+    g_autoptr(MomPolicySet) set = mom_policy_set_new();
+    ck_assert_msg(mom_policy_set_add_string(set, "guests", "guests.policy", guest_policy, -1, NULL,
+                                            &error),
+                  "%s", error ? error->message : "");
+    g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(set, NULL, entities, 0);
+    ck_assert(run->ok);
+    ck_assert_uint_eq(run->errors->len, 0);
+    for (guint i = 0; i < entities->len; i++) {
+        MomEntity *e = entities->pdata[i];
+        Expected x = expected(i + 1);
+        ck_assert_int_eq(control_int(e, "cur"), x.cur_kib);
+        ck_assert_int_eq(control_int(e, "max"), x.max_kib);
+        ck_assert_int_eq(control_int(e, "min"), x.min_kib);
+        ck_assert_int_eq(control_int(e, "unused"), x.cur_kib / 2);
+        const MomValue *n = mom_entity_get_control(e, "name");
+        ck_assert(n && n->type == MOM_VALUE_STRING);
+        ck_assert_str_eq(mom_value_string_get(n), x.name);
+    }
+
+    /* The period calls run in workers; none may fail on the test driver. */
+    run_for(300);
+    ck_assert_uint_eq(count_logged("Cannot set the balloon statistics period"), 0);
+
+    /* The next collection reads no XML and keeps the same guests. */
+    tick_and_wait(gs);
+    ck_assert_uint_eq(mom_guests_count(gs), 50);
+    ck_assert_uint_eq(mom_guests_calls(gs), 1 + 50 * 2);
+    ck_assert_uint_eq(count_logged("is now managed."), 50);
+
+    /* forget drops a guest at once; it is back when still running */
+    mom_guests_forget(gs, expected(7).uuid);
+    ck_assert_uint_eq(mom_guests_count(gs), 49);
+    ck_assert_uint_eq(count_logged("Guest vm0007 stopped; it is dropped."), 1);
+    mom_guests_forget(gs, "00000000-0000-0000-0000-000000000000");
+    ck_assert_uint_eq(mom_guests_count(gs), 49);
+    tick_and_wait(gs);
+    ck_assert_uint_eq(mom_guests_count(gs), 50);
+    ck_assert_uint_eq(count_logged("Guest vm0007 (" "6d6f6d64-0000-4000-8000-000000000007) is now managed."), 2);
+    ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_WARNING, ""), 0);
+    ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_CRITICAL, ""), 0);
+}
+END_TEST
+
+/* ---- (d) domains that go away ----------------------------------------------------- */
+
+START_TEST(test_missing_domain)
+{
+    g_autofree char *uri = make_uri(3);
+    Seen seen = {0};
+    g_autoptr(MomLibvirt) lv = connect_to(uri, &seen);
+    const MomHypervisorOps *ops = mom_libvirt_hypervisor_ops(lv);
+    g_autoptr(GError) error = NULL;
+
+    ck_assert_ptr_eq(ops->hv, lv);
+    ck_assert(!ops->set_balloon(ops->hv, "00000000-0000-4000-8000-000000000000", 100000, &error));
+    ck_assert_msg(g_error_matches(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_NO_DOMAIN), "%s",
+                  error->message);
+    g_clear_error(&error);
+    ck_assert(!mom_libvirt_set_stats_period(lv, "00000000-0000-4000-8000-000000000000", 2,
+                                            &error));
+    ck_assert(g_error_matches(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_NO_DOMAIN));
+    g_clear_error(&error);
+    /* a malformed uuid is no domain either */
+    ck_assert(!ops->set_balloon(ops->hv, "not-a-uuid", 100000, &error));
+    ck_assert(error != NULL);
+    ck_assert_int_eq(error->domain, MOM_LIBVIRT_ERROR);
+    g_clear_error(&error);
+    /* errors are returned, not printed by libvirt or logged here */
+    ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_WARNING, ""), 0);
+}
+END_TEST
+
+/* test:///default is shared by this process's connections: a domain
+ * destroyed through a second connection leaves momd's view. */
+START_TEST(test_destroyed_domain_dropped)
+{
+    Seen seen = {0};
+    seen.events = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(MomLibvirt) lv = connect_to("test:///default", &seen);
+    g_autoptr(MomGuests) gs = guest_manager(lv);
+    g_autoptr(virConnect) other = virConnectOpen("test:///default");
+    ck_assert_ptr_nonnull(other);
+
+    tick_and_wait(gs);
+    ck_assert_uint_eq(mom_guests_count(gs), 1);
+    g_autoptr(virDomain) dom = virDomainLookupByUUIDString(other, DEFAULT_UUID);
+    ck_assert_ptr_nonnull(dom);
+    ck_assert_int_eq(virDomainDestroy(dom), 0);
+
+    /* the lifecycle event reaches momd's callback on the main loop */
+    g_autofree char *stopped = g_strdup_printf("%s %d", DEFAULT_UUID, VIR_DOMAIN_EVENT_STOPPED);
+    for (int i = 0; i < 50 && seen.events->len == 0; i++)
+        run_for(20);
+    gboolean got_stop = FALSE;
+    for (guint i = 0; i < seen.events->len; i++)
+        got_stop |= strcmp(seen.events->pdata[i], stopped) == 0;
+    ck_assert_msg(got_stop, "no STOPPED lifecycle event (%u events)", seen.events->len);
+
+    /* without acting on the event, the next collection drops the guest */
+    tick_and_wait(gs);
+    ck_assert_uint_eq(mom_guests_count(gs), 0);
+    ck_assert_uint_eq(count_logged("Guest test is no longer running; it is dropped."), 1);
+    g_autoptr(GPtrArray) entities = mom_guests_entities(gs);
+    ck_assert_uint_eq(entities->len, 0);
+
+    /* and the balloon of a destroyed domain cannot be set */
+    const MomHypervisorOps *ops = mom_libvirt_hypervisor_ops(lv);
+    g_autoptr(GError) error = NULL;
+    ck_assert(!ops->set_balloon(ops->hv, DEFAULT_UUID, 1048576, &error));
+    ck_assert_msg(g_error_matches(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_NO_DOMAIN), "%s",
+                  error->message);
+
+    /* start it again for other users of the shared state */
+    ck_assert_int_eq(virDomainCreate(dom), 0);
+    g_ptr_array_free(seen.events, TRUE);
+}
+END_TEST
+
+/* ---- (e) the Balloon controller on the test driver ------------------------------- */
+
+/* Targets by guest (see expected(): cur_kib = 786432 - (i % 8) * 1024):
+ *   vm0001 cur 785408: 700000, inside every guard rail;
+ *   vm0002 cur 784384: 100, under the floor (131072), then the step (614400);
+ *   vm0003 cur 783360, min 195840: 150000, raised to balloon_min;
+ *   vm0004 cur 782336, max 1048576: 2000000, lowered to balloon_max;
+ *   vm0005 cur 781312: 781812, inside the dead band (1024): no call;
+ *   vm0006: no balloon_target. */
+static const char balloon_policy[] =
+    "(with Guests g (if (== (g.Prop \"name\") \"vm0001\") (g.Control \"balloon_target\" 700000) 0))\n"
+    "(with Guests g (if (== (g.Prop \"name\") \"vm0002\") (g.Control \"balloon_target\" 100) 0))\n"
+    "(with Guests g (if (== (g.Prop \"name\") \"vm0003\") (g.Control \"balloon_target\" 150000) 0))\n"
+    "(with Guests g (if (== (g.Prop \"name\") \"vm0004\") (g.Control \"balloon_target\" 2000000) 0))\n"
+    "(with Guests g (if (== (g.Prop \"name\") \"vm0005\") (g.Control \"balloon_target\" 781812) 0))\n";
+
+static const gint64 balloon_expect[] = {0, 700000, 784384 - 614400, 195840, 1048576, 781312, 780288};
+
+static gint64
+cur_of(MomLibvirt *lv, guint i)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MomGuestBatch) b = mom_libvirt_collect(lv, NULL, &error);
+    ck_assert_msg(b != NULL, "%s", error ? error->message : "");
+    const MomGuestData *d = find_data(b, expected(i).uuid, NULL);
+    ck_assert_ptr_nonnull(d);
+    return d->balloon_cur;
+}
+
+static void
+balloon_cycle(gboolean dry_run)
+{
+    g_autofree char *uri = make_uri(6);
+    Seen seen = {0};
+    g_autoptr(MomLibvirt) lv = connect_to(uri, &seen);
+    g_autoptr(MomGuests) gs = guest_manager(lv);
+    g_autoptr(GError) error = NULL;
+    const MomControllerClass *klass = mom_controller_lookup("Balloon");
+    MomControllerConfig cfg = {
+        .dry_run = dry_run,
+        .hypervisor = mom_libvirt_hypervisor_ops(lv),
+        .balloon_floor_kib = 128 * 1024,
+        .balloon_dead_band_kib = 1024,
+        .balloon_max_step_kib = 600 * 1024,
+        .balloon_uncooperative_cycles = 3,
+    };
+
+    ck_assert_ptr_nonnull(klass);
+    gpointer state = klass->init(&cfg, &error);
+    ck_assert_msg(state != NULL, "%s", error ? error->message : "");
+    tick_and_wait(gs);
+    g_autoptr(GPtrArray) entities = mom_guests_entities(gs);
+    ck_assert_uint_eq(entities->len, 6);
+    g_autoptr(MomPolicySet) set = mom_policy_set_new();
+    ck_assert_msg(mom_policy_set_add_string(set, "balloon", "balloon.policy", balloon_policy, -1,
+                                            NULL, &error),
+                  "%s", error ? error->message : "");
+    g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(set, NULL, entities, 0);
+    ck_assert(run->ok);
+    ck_assert_uint_eq(run->errors->len, 0);
+
+    ck_assert(klass->apply(state, NULL, entities, &error));
+    mom_balloon_wait_idle(state);
+    for (guint i = 0; i < entities->len; i++) {
+        const MomValue *v = mom_entity_get_prop(entities->pdata[i], "balloon_uncooperative");
+        ck_assert(v && v->type == MOM_VALUE_BOOL && !mom_value_truthy(v));
+    }
+
+    for (guint i = 1; i <= 6; i++) {
+        gint64 want = dry_run ? expected(i).cur_kib : balloon_expect[i];
+        ck_assert_msg(cur_of(lv, i) == want, "vm%04u: balloon_cur %" G_GINT64_FORMAT
+                      ", expected %" G_GINT64_FORMAT, i, cur_of(lv, i), want);
+    }
+    const char *suffix = dry_run ? " KiB would be set (dry run)" : " KiB (target";
+    const char *lines[][2] = {
+        {"guest vm0001: balloon 785408 → 700000", NULL},
+        {"guest vm0002: balloon 784384 → 169984", "clamped by min-floor-mib and max-step-mib"},
+        {"guest vm0003: balloon 783360 → 195840", "clamped by balloon_min"},
+        {"guest vm0004: balloon 782336 → 1048576", "clamped by balloon_max"},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(lines); i++) {
+        g_autofree char *line = g_strconcat(lines[i][0], suffix, NULL);
+        if (count_logged_at(G_LOG_LEVEL_MESSAGE, line) != 1)
+            dump_log();
+        ck_assert_msg(count_logged_at(G_LOG_LEVEL_MESSAGE, line) == 1, "not logged once: %s",
+                      line);
+        if (lines[i][1])
+            ck_assert_uint_eq(count_logged(lines[i][1]), 1);
+    }
+    ck_assert_uint_eq(count_logged("guest vm0005"), 0);
+    ck_assert_uint_eq(count_logged("guest vm0006"), 0);
+    ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_WARNING, ""), 0);
+
+    if (!dry_run) {
+        /* The next collection sees the new sizes: requests reached, nothing more to do
+         * for vm0001, vm0003 and vm0004; vm0002 takes its second step to the floor. */
+        tick_and_wait(gs);
+        g_autoptr(GPtrArray) again = mom_guests_entities(gs);
+        g_autoptr(MomPolicyRun) run2 = mom_policy_set_evaluate(set, NULL, again, 0);
+        ck_assert(run2->ok);
+        ck_assert(klass->apply(state, NULL, again, &error));
+        mom_balloon_wait_idle(state);
+        ck_assert_int_eq(stat_of(again->pdata[0], "balloon_cur"), 700000);
+        ck_assert_int_eq(cur_of(lv, 1), 700000);
+        ck_assert_int_eq(cur_of(lv, 2), 131072);
+        ck_assert_int_eq(cur_of(lv, 3), 195840);
+        ck_assert_int_eq(cur_of(lv, 4), 1048576);
+        ck_assert_uint_eq(count_logged("guest vm0001"), 1);
+        ck_assert_uint_eq(count_logged("guest vm0002: balloon 169984 → 131072 KiB"), 1);
+    }
+    klass->free(state);
+}
+
+START_TEST(test_balloon_applies)
+{
+    balloon_cycle(FALSE);
+}
+END_TEST
+
+START_TEST(test_balloon_dry_run)
+{
+    balloon_cycle(TRUE);
+}
+END_TEST
+
+/* ---- (f) no libvirt ------------------------------------------------------------------ */
+
+/* A listener that accepts and closes at once: each reconnection attempt
+ * of momd shows up as one accepted connection. */
+typedef struct {
+    int fd;
+    gint accepted;
+} Listener;
+
+static gpointer
+listen_thread(gpointer data)
+{
+    Listener *l = data;
+    int c;
+
+    while ((c = accept(l->fd, NULL, NULL)) >= 0) {
+        g_atomic_int_inc(&l->accepted);
+        close(c);
+    }
+    return NULL;
+}
+
+static gboolean
+accepted_one(gpointer data)
+{
+    return g_atomic_int_get(&((Listener *)data)->accepted) > 0;
+}
+
+START_TEST(test_unreachable)
+{
+    g_autofree char *sock = g_build_filename(tmp_dir, "libvirt-sock", NULL);
+    g_autofree char *uri = g_strdup_printf("qemu+unix:///system?socket=%s", sock);
+    Seen seen = {0};
+    g_autoptr(MomLibvirt) lv = mom_libvirt_new(uri, NULL, &callbacks, &seen);
+    g_autoptr(GError) error = NULL;
+
+    mom_libvirt_start(lv);
+    ck_assert(!mom_libvirt_connected(lv));
+    ck_assert_uint_eq(seen.connected, 0);
+    g_autofree char *said = g_strdup_printf("No libvirt answers at %s", uri);
+    ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_WARNING, said), 1);
+    ck_assert_uint_eq(count_logged("momd manages the host only"), 1);
+
+    /* Host-only: no guests, clear errors, no collection started. */
+    g_autoptr(MomGuests) gs = guest_manager(lv);
+    mom_guests_tick(gs);
+    g_autoptr(GPtrArray) entities = mom_guests_entities(gs);
+    ck_assert_uint_eq(entities->len, 0);
+    ck_assert_uint_eq(mom_guests_collections(gs), 0);
+    ck_assert_ptr_null(mom_libvirt_collect(lv, NULL, &error));
+    ck_assert(g_error_matches(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CONNECT));
+    g_clear_error(&error);
+    const MomHypervisorOps *ops = mom_libvirt_hypervisor_ops(lv);
+    ck_assert(!ops->set_balloon(ops->hv, DEFAULT_UUID, 1024, &error));
+    ck_assert(g_error_matches(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CONNECT));
+    g_clear_error(&error);
+
+    /* The Balloon controller still starts and applies an empty cycle. */
+    MomControllerConfig cfg = {.hypervisor = ops};
+    const MomControllerClass *klass = mom_controller_lookup("Balloon");
+    gpointer state = klass->init(&cfg, &error);
+    ck_assert_ptr_nonnull(state);
+    ck_assert(klass->apply(state, NULL, entities, &error));
+    klass->free(state);
+
+    /* A retry comes after 1 s: a socket that accepts and hangs up sees it.
+     * libvirt then writes to a closed socket; a client of libvirt's remote
+     * driver must ignore SIGPIPE, as virsh does (momd does not yet: see
+     * test-daemon-guests.sh). */
+    signal(SIGPIPE, SIG_IGN);
+    Listener l = {socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 0};
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    ck_assert_int_ge(l.fd, 0);
+    ck_assert_uint_lt(strlen(sock), sizeof(addr.sun_path));
+    strcpy(addr.sun_path, sock);
+    ck_assert_int_eq(bind(l.fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    ck_assert_int_eq(listen(l.fd, 8), 0);
+    GThread *t = g_thread_new("listener", listen_thread, &l);
+    ck_assert_msg(run_until(accepted_one, &l, 3000), "no reconnection attempt within 3 s");
+    run_for(200);
+    ck_assert(!mom_libvirt_connected(lv));
+    /* still the one warning for the whole outage */
+    ck_assert_uint_eq(count_logged("No libvirt answers at"), 1);
+    shutdown(l.fd, SHUT_RDWR);
+    close(l.fd);
+    g_thread_join(t);
+}
+END_TEST
+
+static Suite *
+libvirt_suite(void)
+{
+    Suite *s = suite_create("libvirt");
+    TCase *tc = tcase_create("test-driver");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_default_connect_collect);
+    tcase_add_test(tc, test_generated_discovery);
+    tcase_add_test(tc, test_guest_manager_policy);
+    tcase_add_test(tc, test_missing_domain);
+    tcase_add_test(tc, test_destroyed_domain_dropped);
+    tcase_add_test(tc, test_balloon_applies);
+    tcase_add_test(tc, test_balloon_dry_run);
+    tcase_add_test(tc, test_unreachable);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(libvirt_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
