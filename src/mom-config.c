@@ -75,6 +75,8 @@ static const ConfigOption options[] = {
     {"main", "rpc-group", OPT_STRING, "", F(main.rpc_group), 0, 0, TRUE},
     {"main", "proc-root", OPT_STRING, "/proc", F(main.proc_root), 0, 0, TRUE},
     {"main", "sysfs-root", OPT_STRING, "/sys", F(main.sysfs_root), 0, 0, TRUE},
+    {"main", "libvirt-run-dir", OPT_STRING, "/run/libvirt/qemu", F(main.libvirt_run_dir), 0, 0,
+     TRUE},
     {"logging", "log", OPT_STRING, "stdio", F(logging.log), 0, 0, FALSE},
     {"logging", "verbosity", OPT_VERBOSITY, "info", F(logging.verbosity), 0, 0, FALSE},
     {"logging", "max-bytes", OPT_INT64, "2097152", F(logging.max_bytes), 0, G_MAXINT64, FALSE},

@@ -79,6 +79,7 @@ typedef struct {
         char *rpc_group;              /* momd */
         char *proc_root;              /* momd */
         char *sysfs_root;             /* momd */
+        char *libvirt_run_dir;        /* momd: the QEMU driver's pid files */
     } main;
     struct {
         char *log; /* "stdio" (any case) or a file name */

@@ -481,7 +481,8 @@ run(Momd *d, Args *a)
     MomValue interval = mom_value_int(d->config->main.host_monitor_interval);
     mom_entity_set_prop(host, "interval", &interval);
     MomLibvirtCallbacks lcb = {.connected = on_connected, .lifecycle = on_lifecycle};
-    d->libvirt = mom_libvirt_new(d->config->main.libvirt_hypervisor_uri, NULL, &lcb, d);
+    d->libvirt = mom_libvirt_new(d->config->main.libvirt_hypervisor_uri,
+                                 d->config->main.libvirt_run_dir, &lcb, d);
     MomCollectorConfig gcfg = ccfg;
     gcfg.interval = (guint)d->config->main.guest_monitor_interval;
     d->guests = mom_guests_new(d->libvirt, d->config->guest.collectors, &gcfg,
