@@ -4,8 +4,8 @@
 # The README's test command: install what is missing, then
 #   1. build with warnings as errors and run every test;
 #   2. build with AddressSanitizer + UndefinedBehaviorSanitizer and run the
-#      tests again, but for the 'host' suite (the real KSM of this machine),
-#      which runs once, in step 1;
+#      tests again, but for the 'host' suite (the real KSM of this machine)
+#      and the 'e2e' suite (real QEMU guests), which run once, in step 1;
 #   3. build the libFuzzer target with clang and fuzz parse+evaluate for
 #      FUZZ_SECONDS (default 60).
 # Ends with one line "N passed, N failed" counting every test case.
@@ -32,7 +32,7 @@ rm -rf build-asan
 meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
     --buildtype=debug >/dev/null && ninja -C build-asan >/dev/null || status=1
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite host || status=1
+    meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite host --no-suite e2e || status=1
 logs+=(build-asan/meson-logs/testlog.json)
 
 step "libFuzzer: parse+evaluate for ${FUZZ_SECONDS:-60} s"

@@ -232,6 +232,28 @@ state_of() { # state_of [DIR]: the absolute state directory
 uri_of() { echo "qemu:///system?socket=$1/run/libvirt-sock"; }
 libvirt_dirs="/etc/libvirt /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt"
 
+# The host-side pieces every instance shares: the mount points above, the
+# "machine" cgroups and the capabilities cache.  Starts and stops take
+# turns on one host-wide lock, and what the lab created on the host is
+# listed in one host-wide file.  Removing a mount point that another
+# instance's namespace still uses would silently unmount it there (and
+# break that libvirtd), so only the last instance to stop cleans up.
+lock_dir=/run/lock
+[ -d "$lock_dir" ] || lock_dir=/tmp
+host_lock="$lock_dir/momd-e2e-lab.lock"
+host_created="$lock_dir/momd-e2e-lab.created"
+take_host_lock() {
+    exec 8>"$host_lock"
+    flock -w 120 8 || die "$host_lock held for 120 s"
+}
+instances_alive() { # some lab namespace still has a libvirt dir mounted
+    local d
+    for d in $libvirt_dirs; do
+        grep -qsF " $d " /proc/[0-9]*/mountinfo && return 0
+    done
+    return 1
+}
+
 is_up() { # is_up STATE: our libvirtd answers on its socket
     local pidfile=$1/libvirtd.pid
     [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null &&
@@ -287,23 +309,22 @@ stdio_handler = "file"
 namespaces = [ ]
 EOF
 
-    # Bind mounts need their mount points on the host.  Those we create
-    # are listed, so that stop removes exactly them (if still empty).
+    # The lock is held until libvirtd is up: its mounts then exist, and
+    # the first libvirtd has written the capabilities cache.
+    take_host_lock
+    # Bind mounts need their mount points on the host, and without
+    # systemd libvirt makes a "machine" cgroup in each hierarchy.
     local d c
     for d in $libvirt_dirs; do
         if [ ! -d "$d" ]; then
             mkdir -p "$d"
-            echo "$d" >>"$state/created-dirs"
+            echo "$d" >>"$host_created"
         fi
     done
-    # Without systemd libvirt makes a "machine" cgroup in each hierarchy;
-    # remember which ones did not exist before us.
-    if [ ! -f "$state/created-cgroups" ]; then
-        : >"$state/created-cgroups"
-        for c in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
-            [ -d "$c" ] && [ ! -d "${c}machine" ] && echo "${c}machine" >>"$state/created-cgroups"
-        done
-    fi
+    for c in /sys/fs/cgroup/*/; do
+        [ -d "${c}machine" ] || grep -qxF "${c}machine" "$host_created" 2>/dev/null ||
+            echo "${c}machine" >>"$host_created"
+    done
 
     # libvirt looks up its built-in user libvirt-qemu before it reads
     # qemu.conf.  libvirt-daemon-system would create it; we add it only
@@ -318,10 +339,6 @@ EOF
         users="mount --bind '$state/passwd' /etc/passwd && mount --bind '$state/group' /etc/group"
     fi
 
-    # The capabilities cache is shared by all runs; the first libvirtd
-    # writes it while probing QEMU, so starts take turns until it is up.
-    exec 8>"$cache/.lock"
-    flock -w 120 8 || die "$cache/.lock held for 120 s"
     : >"$state/log/libvirtd.log"
     # libvirtd -d returns once its drivers are initialised (non-zero if
     # that failed).  Its output goes to a file: a test harness waits for
@@ -401,12 +418,16 @@ stop_libvirtd() {
     for pf in "$state"/run/qemu/*.pid; do
         [ -s "$pf" ] && qpids="$qpids $(cat "$pf")"
     done
-    # A QEMU whose /run/libvirt is our STATE/run lives in our namespace.
+    # A QEMU whose /run/libvirt is our STATE/run lives in our namespace;
+    # one with a file under STATE open (its serial log) is ours too.
     local ours theirs
     ours=$(stat -c %d:%i "$state/run" 2>/dev/null || true)
     for qpid in $(pgrep qemu-system || true); do
         theirs=$(stat -c %d:%i "/proc/$qpid/root/run/libvirt" 2>/dev/null || true)
-        [ -n "$ours" ] && [ "$theirs" = "$ours" ] && qpids="$qpids $qpid"
+        if { [ -n "$ours" ] && [ "$theirs" = "$ours" ]; } ||
+            find "/proc/$qpid/fd" -mindepth 1 -lname "$state/*" 2>/dev/null | grep -q .; then
+            qpids="$qpids $qpid"
+        fi
     done
     local killed=
     for qpid in $qpids; do
@@ -421,23 +442,27 @@ stop_libvirtd() {
         wait_gone "$qpid" 10 || { kill -KILL "$qpid" 2>/dev/null; wait_gone "$qpid" 5; } || true
     done
 
-    # The namespace's mounts vanish with its last process; what is left on
-    # the host are the mount points and cgroups we created, if now empty.
-    # (rmdir only ever removes empty directories; a busy cgroup stays.)
-    if [ -f "$state/created-cgroups" ]; then
+    # Our namespace and its mounts went with its last process.  If it was
+    # the last instance, remove the mount points and cgroups the lab made
+    # (rmdir only removes what is empty: a cgroup in use stays).
+    take_host_lock
+    if [ -s "$host_created" ] && ! instances_alive; then
         local c
         while read -r c; do
-            [ -d "$c" ] || continue
-            find "$c" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true
-            rmdir "$c" 2>/dev/null || true
-        done <"$state/created-cgroups"
+            case $c in
+            /sys/fs/cgroup/*) find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null || true ;;
+            *) rmdir "$c" 2>/dev/null || true ;;
+            esac
+            # Whatever could not go (not empty) stays listed for next time.
+            [ ! -d "$c" ] || echo "$c" >>"$host_created.new"
+        done <"$host_created"
+        if [ -s "$host_created.new" ]; then
+            mv -f "$host_created.new" "$host_created"
+        else
+            rm -f "$host_created" "$host_created.new"
+        fi
     fi
-    if [ -f "$state/created-dirs" ]; then
-        local m
-        while read -r m; do
-            rmdir "$m" 2>/dev/null || true
-        done <"$state/created-dirs"
-    fi
+    exec 8>&-
     if [ "${KEEP_STATE:-0}" = 1 ]; then
         rm -f "$pidfile" "$state/uri"
     else
