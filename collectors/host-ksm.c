@@ -45,7 +45,7 @@ typedef struct {
     /* ksmd's CPU time at the previous sample, when it was seen. */
     gint64 ksmd_pid;
     guint64 ksmd_ticks;
-    gint64 ksmd_when; /* g_get_monotonic_time() of that reading */
+    gint64 ksmd_when;  /* g_get_monotonic_time() of that reading */
     GHashTable *procs; /* pid -> ProcEntry: what each process was found to be */
     guint generation;  /* full scan counter, to forget processes that exited */
     guint since_scan;  /* walks since the last full scan */

@@ -31,21 +31,21 @@ typedef enum {
 typedef struct {
     const char *name;
     const char *uuid;
-    gint64 pid;          /* the QEMU process, from libvirt's pid file; -1 unknown */
-    gint64 balloon_cur;  /* current balloon size (libvirt's "actual") */
-    gint64 balloon_max;  /* maximum memory */
-    gint64 balloon_min;  /* <memtune><min_guarantee>, 0 when absent */
-    gint64 swap_in;      /* the guest's cumulative counters, from the balloon driver */
+    gint64 pid;         /* the QEMU process, from libvirt's pid file; -1 unknown */
+    gint64 balloon_cur; /* current balloon size (libvirt's "actual") */
+    gint64 balloon_max; /* maximum memory */
+    gint64 balloon_min; /* <memtune><min_guarantee>, 0 when absent */
+    gint64 swap_in;     /* the guest's cumulative counters, from the balloon driver */
     gint64 swap_out;
     gint64 major_fault;
     gint64 minor_fault;
-    gint64 unused;      /* guest MemFree */
-    gint64 available;   /* guest MemTotal as the balloon driver sees it */
-    gint64 usable;      /* guest MemAvailable-like: what can be reclaimed without swapping */
+    gint64 unused;    /* guest MemFree */
+    gint64 available; /* guest MemTotal as the balloon driver sees it */
+    gint64 usable;    /* guest MemAvailable-like: what can be reclaimed without swapping */
     gint64 disk_caches;
-    gint64 rss;         /* of the QEMU process, as libvirt reports it */
-    gint64 last_update; /* seconds since the epoch of the guest's last stats update */
-    gint64 now;         /* seconds since the epoch when this data was taken */
+    gint64 rss;            /* of the QEMU process, as libvirt reports it */
+    gint64 last_update;    /* seconds since the epoch of the guest's last stats update */
+    gint64 now;            /* seconds since the epoch when this data was taken */
     gboolean nosharepages; /* <memoryBacking><nosharepages/> */
 } MomGuestData;
 
@@ -88,9 +88,9 @@ void mom_sample_set_float(MomSample *sample, const char *field, double v);
 const MomValue *mom_sample_get(const MomSample *sample, const char *field);
 
 typedef struct {
-    const char *name;                    /* MOM's spelling: "HostMemory" */
-    const char *const *fields;           /* mandatory, NULL-terminated */
-    const char *const *optional_fields;  /* NULL-terminated, or NULL */
+    const char *name;                   /* MOM's spelling: "HostMemory" */
+    const char *const *fields;          /* mandatory, NULL-terminated */
+    const char *const *optional_fields; /* NULL-terminated, or NULL */
     /* Returns the plugin's state (never NULL on success). */
     gpointer (*init)(const MomCollectorConfig *cfg, GError **error);
     /* Fills the plugin's fields of @out; FALSE with @error when the source
@@ -102,7 +102,8 @@ typedef struct {
 /* The registry: every built-in collector, NULL-terminated. */
 extern const MomCollectorClass *const mom_collector_classes[];
 
-/** mom_collector_lookup: Returns: (transfer none) the collector named @name (MOM's spelling), or NULL. */
+/** mom_collector_lookup: Returns: (transfer none) the collector named @name (MOM's spelling), or
+ * NULL. */
 const MomCollectorClass *mom_collector_lookup(const char *name);
 
 /**

@@ -6,7 +6,7 @@
 
 #include "mom-controller.h"
 
-G_DEFINE_QUARK(mom-controller-error-quark, mom_controller_error)
+G_DEFINE_QUARK(mom - controller - error - quark, mom_controller_error)
 
 extern const MomControllerClass mom_controller_balloon;
 extern const MomControllerClass mom_controller_ksm;

@@ -56,7 +56,7 @@ struct _MomKsm {
 };
 
 static void G_GNUC_PRINTF(3, 4)
-ksm_log(GLogLevelFlags level, const char *tunable, const char *fmt, ...)
+    ksm_log(GLogLevelFlags level, const char *tunable, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -68,8 +68,7 @@ ksm_log(GLogLevelFlags level, const char *tunable, const char *fmt, ...)
 
 /* Logs a problem the first time it happens, and again only after it was
  * resolved in between: a refused write must not flood the journal. */
-static void G_GNUC_PRINTF(3, 4)
-report_once(MomKsm *k, const char *key, const char *fmt, ...)
+static void G_GNUC_PRINTF(3, 4) report_once(MomKsm *k, const char *key, const char *fmt, ...)
 {
     if (g_hash_table_contains(k->reported, key))
         return;
@@ -186,9 +185,8 @@ apply_one(MomKsm *k, guint t, const MomControl *c)
     if (!mom_control_as_int(&c->value, &want)) {
         g_autoptr(GString) v = g_string_new(NULL);
         mom_value_repr(&c->value, TRUE, v);
-        report_once(k, tu->control,
-                    "Ignoring the host control %s = %s set at %s:%d:%d: %s.", tu->control, v->str,
-                    c->file, c->line, c->col,
+        report_once(k, tu->control, "Ignoring the host control %s = %s set at %s:%d:%d: %s.",
+                    tu->control, v->str, c->file, c->line, c->col,
                     c->value.type == MOM_VALUE_FLOAT
                         ? "it is not a finite number within the 64-bit integer range"
                         : "it must be a number");
@@ -204,8 +202,8 @@ apply_one(MomKsm *k, guint t, const MomControl *c)
     }
     if (!read_value(k, tu->file, &have)) {
         report_once(k, tu->control,
-                    "Cannot apply %s: %s/%s is missing or unreadable on this kernel.",
-                    tu->control, k->dir, tu->file);
+                    "Cannot apply %s: %s/%s is missing or unreadable on this kernel.", tu->control,
+                    k->dir, tu->file);
         return;
     }
     if (have == want) {
@@ -235,8 +233,9 @@ apply_one(MomKsm *k, guint t, const MomControl *c)
                         "momd leaves it alone; set ksm-advisor-off to let the policy decide.",
                         mode);
         else
-            report_once(k, tu->control, "The kernel refused KSM pages_to_scan %" G_GINT64_FORMAT
-                                        ": %s.", want, g_strerror(err));
+            report_once(k, tu->control,
+                        "The kernel refused KSM pages_to_scan %" G_GINT64_FORMAT ": %s.", want,
+                        g_strerror(err));
     } else if (t == T_MERGE && err == EBUSY) {
         report_once(k, tu->control,
                     "The kernel refused KSM merge_across_nodes %" G_GINT64_FORMAT
@@ -244,8 +243,8 @@ apply_one(MomKsm *k, guint t, const MomControl *c)
                     "first.",
                     want);
     } else {
-        report_once(k, tu->control, "Cannot write %" G_GINT64_FORMAT " to %s/%s: %s.", want,
-                    k->dir, tu->file, g_strerror(err));
+        report_once(k, tu->control, "Cannot write %" G_GINT64_FORMAT " to %s/%s: %s.", want, k->dir,
+                    tu->file, g_strerror(err));
     }
 }
 
@@ -325,8 +324,8 @@ restore_one(MomKsm *k, guint t, gint64 have, gint64 value)
                 g_strerror(err));
     else
         ksm_log(G_LOG_LEVEL_MESSAGE, tunables[t].control,
-                "KSM %s restored: %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT ".",
-                tunables[t].file, have, value);
+                "KSM %s restored: %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT ".", tunables[t].file,
+                have, value);
 }
 
 static gboolean

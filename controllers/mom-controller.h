@@ -32,10 +32,10 @@ typedef struct {
 } MomHypervisorOps;
 
 typedef struct {
-    const char *sysfs_root;       /* "/sys" */
-    gboolean dry_run;             /* log what would change, change nothing */
-    gboolean ksm_restore_on_exit; /* put back the KSM tunables found at start */
-    gboolean ksm_advisor_off;     /* switch the kernel's KSM advisor to "none" */
+    const char *sysfs_root;             /* "/sys" */
+    gboolean dry_run;                   /* log what would change, change nothing */
+    gboolean ksm_restore_on_exit;       /* put back the KSM tunables found at start */
+    gboolean ksm_advisor_off;           /* switch the kernel's KSM advisor to "none" */
     const MomHypervisorOps *hypervisor; /* NULL when there is no hypervisor */
     /* Balloon guard rails ([balloon] section, docs/configuration.md) */
     guint64 balloon_floor_kib;          /* never below this, whatever the policy says */

@@ -58,7 +58,13 @@ typedef struct {
     } u;
 } MomValue;
 
-#define MOM_VALUE_INIT {MOM_VALUE_NIL, 0, {0}}
+#define MOM_VALUE_INIT                                                                             \
+    {                                                                                              \
+        MOM_VALUE_NIL, 0,                                                                          \
+        {                                                                                          \
+            0                                                                                      \
+        }                                                                                          \
+    }
 
 /** mom_value_nil: Returns: the nil value. */
 MomValue mom_value_nil(void);
@@ -68,7 +74,8 @@ MomValue mom_value_int(gint64 i);
 MomValue mom_value_float(double d);
 /** mom_value_bool: Returns: a boolean value. */
 MomValue mom_value_bool(gboolean b);
-/** mom_value_string: Returns: (transfer full) a new string value copied from @s (@len bytes, or -1). */
+/** mom_value_string: Returns: (transfer full) a new string value copied from @s (@len bytes, or
+ * -1). */
 MomValue mom_value_string(const char *s, gssize len);
 /** mom_value_string_get: Returns: (transfer none) the bytes of a string value, NUL-terminated. */
 const char *mom_value_string_get(const MomValue *v);
@@ -119,7 +126,8 @@ typedef enum {
  */
 typedef struct _MomSchema MomSchema;
 
-/** mom_schema_new: Returns: (transfer full) a schema of the @n_fields names in @fields; duplicates are ignored. */
+/** mom_schema_new: Returns: (transfer full) a schema of the @n_fields names in @fields; duplicates
+ * are ignored. */
 MomSchema *mom_schema_new(const char *const *fields, guint n_fields);
 /** mom_schema_ref: Returns: (transfer full) @schema with one more reference. */
 MomSchema *mom_schema_ref(MomSchema *schema);
@@ -139,8 +147,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomSchema, mom_schema_unref)
  * fields of @schema.  @name is the guest's name, or "Host".
  * Returns: (transfer full) the entity.
  */
-MomEntity *mom_entity_new(MomEntityKind kind, const char *name, MomSchema *schema,
-                          guint history);
+MomEntity *mom_entity_new(MomEntityKind kind, const char *name, MomSchema *schema, guint history);
 /** mom_entity_free: Frees @entity. */
 void mom_entity_free(MomEntity *entity);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomEntity, mom_entity_free)
@@ -161,9 +168,11 @@ MomSchema *mom_entity_schema(const MomEntity *entity);
 void mom_entity_push_sample(MomEntity *entity, MomValue *values);
 /** mom_entity_n_samples: Returns: the number of samples held. */
 guint mom_entity_n_samples(const MomEntity *entity);
-/** mom_entity_stat: Returns: (transfer none) the newest value of field @index (nil without samples). */
+/** mom_entity_stat: Returns: (transfer none) the newest value of field @index (nil without
+ * samples). */
 const MomValue *mom_entity_stat(const MomEntity *entity, guint index);
-/** mom_entity_stat_avg: Returns: the mean of field @index over the history, skipping nil and non-numbers; 0.0 when none. */
+/** mom_entity_stat_avg: Returns: the mean of field @index over the history, skipping nil and
+ * non-numbers; 0.0 when none. */
 double mom_entity_stat_avg(const MomEntity *entity, guint index);
 
 /** mom_entity_set_prop: Sets property @name (e.g. "uuid") to @value (copied). */
@@ -242,7 +251,7 @@ typedef struct _MomPolicySet MomPolicySet;
 
 /* Evaluation limits; a zero field means the default. */
 typedef struct {
-    guint max_depth;  /* nested user-function calls, default 1000 */
+    guint max_depth;   /* nested user-function calls, default 1000 */
     guint64 max_steps; /* evaluation steps per run, default 10 000 000 */
 } MomPolicyLimits;
 
@@ -269,8 +278,7 @@ void mom_policy_set_set_limits(MomPolicySet *set, const MomPolicyLimits *limits)
  * Returns: TRUE when the policy was installed.
  */
 gboolean mom_policy_set_add_string(MomPolicySet *set, const char *name, const char *file,
-                                   const char *text, gssize len, GPtrArray *diags,
-                                   GError **error);
+                                   const char *text, gssize len, GPtrArray *diags, GError **error);
 
 /**
  * mom_policy_set_add_file:

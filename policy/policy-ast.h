@@ -119,9 +119,9 @@ struct _MomPolicySet {
     MomAtoms atoms;
     GPtrArray *files;      /* file index -> MomPolicy, or NULL once it was replaced */
     GPtrArray *file_names; /* file index -> display name (in strs) */
-    GStringChunk *strs;  /* display file names; lives as long as the set */
+    GStringChunk *strs;    /* display file names; lives as long as the set */
     MomPolicyLimits limits;
-    MomEval *eval;       /* reused evaluator state */
+    MomEval *eval; /* reused evaluator state */
 };
 
 /**
@@ -133,8 +133,8 @@ struct _MomPolicySet {
 gboolean mom_policy_parse(MomPolicySet *set, MomPolicy *policy, GPtrArray *diags);
 
 /** mom_diag_new: Returns: (transfer full) a diagnostic at @line:@col..@end_col of @text. */
-MomPolicyDiag *mom_diag_new(MomDiagSeverity severity, const char *file, const char *text,
-                            int line, int col, int end_col, char *message);
+MomPolicyDiag *mom_diag_new(MomDiagSeverity severity, const char *file, const char *text, int line,
+                            int col, int end_col, char *message);
 
 /** mom_string_alloc: Returns: (transfer full) a string of @len bytes to fill, NUL-terminated. */
 MomString *mom_string_alloc(gsize len);
@@ -149,7 +149,7 @@ MomList *mom_list_new(guint len);
 typedef struct {
     const char *name;
     int min_args;
-    int max_args;    /* -1: no limit */
+    int max_args;     /* -1: no limit */
     gboolean special; /* arguments are passed unevaluated */
     const char *usage;
 } MomForm;

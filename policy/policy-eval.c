@@ -101,8 +101,7 @@ diag_at(MomEval *ev, MomDiagSeverity severity, const MomNode *n, char *message)
                         message);
 }
 
-static gboolean G_GNUC_PRINTF(3, 4)
-fail(MomEval *ev, const MomNode *n, const char *fmt, ...)
+static gboolean G_GNUC_PRINTF(3, 4) fail(MomEval *ev, const MomNode *n, const char *fmt, ...)
 {
     va_list ap;
 
@@ -279,8 +278,8 @@ name_arg(MomEval *ev, const MomNode *n, MomEntity *e, const char *method, const 
          const MomValue *arg)
 {
     if (arg->type != MOM_VALUE_STRING)
-        return fail(ev, n, "'%s.%s' needs a %s name string, got %s", entity_label(e), method,
-                    what, mom_value_type_name(arg->type));
+        return fail(ev, n, "'%s.%s' needs a %s name string, got %s", entity_label(e), method, what,
+                    mom_value_type_name(arg->type));
     return TRUE;
 }
 
@@ -371,8 +370,7 @@ add_debug(MomEval *ev, const MomNode *n, MomValue *args, guint n_args)
             g_string_append_c(msg, ' ');
         mom_value_repr(&args[i], FALSE, msg);
     }
-    g_ptr_array_add(ev->run->debug,
-                    diag_at(ev, MOM_DIAG_DEBUG, n, g_string_free(msg, FALSE)));
+    g_ptr_array_add(ev->run->debug, diag_at(ev, MOM_DIAG_DEBUG, n, g_string_free(msg, FALSE)));
     return TRUE;
 }
 
@@ -396,9 +394,8 @@ call_native(MomEval *ev, const MomNode *n, const MomValue *fnv, MomValue *args, 
             MomValue *out)
 {
     static const guint8 arity[] = {
-        [MOM_FN_ABS] = 1,     [MOM_FN_STAT] = 1,        [MOM_FN_STAT_AVG] = 1,
-        [MOM_FN_PROP] = 1,    [MOM_FN_CONTROL] = 2,     [MOM_FN_GET_CONTROL] = 1,
-        [MOM_FN_SET_VAR] = 2, [MOM_FN_GET_VAR] = 1,
+        [MOM_FN_ABS] = 1,     [MOM_FN_STAT] = 1,        [MOM_FN_STAT_AVG] = 1, [MOM_FN_PROP] = 1,
+        [MOM_FN_CONTROL] = 2, [MOM_FN_GET_CONTROL] = 1, [MOM_FN_SET_VAR] = 2,  [MOM_FN_GET_VAR] = 1,
     };
     guint fn = fnv->fn;
     MomEntity *e = fnv->u.e;
@@ -416,9 +413,9 @@ call_native(MomEval *ev, const MomNode *n, const MomValue *fnv, MomValue *args, 
         /* "(E.Stat ...)" names the method Stat; say "Host.Stat" */
         const char *method = native_usage[fn] + 3;
         g_autofree char *name =
-            fn == MOM_FN_ABS ? g_strdup("abs")
-                             : g_strdup_printf("%s.%.*s", entity_label(e),
-                                               (int)strcspn(method, " "), method);
+            fn == MOM_FN_ABS
+                ? g_strdup("abs")
+                : g_strdup_printf("%s.%.*s", entity_label(e), (int)strcspn(method, " "), method);
         return fail(ev, n, "'%s' takes exactly %u argument%s, got %u; usage: %s", name, arity[fn],
                     arity[fn] == 1 ? "" : "s", n_args, native_usage[fn]);
     }
@@ -515,8 +512,7 @@ type_error(MomEval *ev, const MomNode *n, const char *verb, const MomValue *a, c
 static gboolean
 repeat(MomEval *ev, const MomNode *n, const MomValue *seq, gint64 count, MomValue *out)
 {
-    gsize unit = seq->type == MOM_VALUE_STRING ? seq->u.s->len
-                                               : seq->u.l->len * sizeof(MomValue);
+    gsize unit = seq->type == MOM_VALUE_STRING ? seq->u.s->len : seq->u.l->len * sizeof(MomValue);
     /* an empty sequence repeated any number of times is empty: without
      * this, (* "" 9223372036854775807) would loop 2^63 times */
     if (count < 0 || unit == 0)
@@ -678,8 +674,7 @@ values_equal(const MomValue *a, const MomValue *b)
 /* Orders two values for < > <= >= min max.  Returns FALSE (error set) when
  * they cannot be ordered. */
 static gboolean
-order(MomEval *ev, const MomNode *n, const char *op, const MomValue *a, const MomValue *b,
-      int *cmp)
+order(MomEval *ev, const MomNode *n, const char *op, const MomValue *a, const MomValue *b, int *cmp)
 {
     if (is_number(a) && is_number(b)) {
         *cmp = num_cmp(a, b);
@@ -1170,8 +1165,7 @@ eval_list(MomEval *ev, const MomNode *n, MomValue *out)
         else if (form == MOM_FORM_NONE && !(f = ev->funcs[head->u.sym.atom]))
             return fail(ev, head, "undefined function %s", atom_name(ev, head->u.sym.atom));
     } else if (head->kind != MOM_NODE_OP) {
-        return fail(ev, head,
-                    "the first item of a list must name a function or operator, not %s",
+        return fail(ev, head, "the first item of a list must name a function or operator, not %s",
                     node_kind_name(head));
     }
 
@@ -1193,13 +1187,11 @@ eval_list(MomEval *ev, const MomNode *n, MomValue *out)
         const MomForm *fm = mom_form_get(form);
         if ((int)n_args < fm->min_args || (fm->max_args >= 0 && (int)n_args > fm->max_args)) {
             if (fm->min_args == fm->max_args)
-                ok = fail(ev, n, "'%s' takes exactly %d argument%s, got %u; usage: %s",
-                          fm->name, fm->min_args, fm->min_args == 1 ? "" : "s", n_args,
-                          fm->usage);
+                ok = fail(ev, n, "'%s' takes exactly %d argument%s, got %u; usage: %s", fm->name,
+                          fm->min_args, fm->min_args == 1 ? "" : "s", n_args, fm->usage);
             else
-                ok = fail(ev, n, "'%s' takes at least %d argument%s, got %u; usage: %s",
-                          fm->name, fm->min_args, fm->min_args == 1 ? "" : "s", n_args,
-                          fm->usage);
+                ok = fail(ev, n, "'%s' takes at least %d argument%s, got %u; usage: %s", fm->name,
+                          fm->min_args, fm->min_args == 1 ? "" : "s", n_args, fm->usage);
         } else if (fm->special) {
             ok = special_form(ev, n, form, out);
         } else {
@@ -1219,9 +1211,9 @@ static gboolean
 eval(MomEval *ev, const MomNode *n, MomValue *out)
 {
     if (G_UNLIKELY(++ev->steps > ev->max_steps))
-        return fail_fatal(ev, n, "the run took more than the limit of %" G_GUINT64_FORMAT
-                                 " evaluation steps",
-                          ev->max_steps);
+        return fail_fatal(
+            ev, n, "the run took more than the limit of %" G_GUINT64_FORMAT " evaluation steps",
+            ev->max_steps);
     switch ((MomNodeKind)n->kind) {
     case MOM_NODE_INT:
         *out = mom_value_int(n->u.i);
@@ -1264,9 +1256,12 @@ MomEval *
 mom_eval_new(MomPolicySet *set)
 {
     static const char *const methods[] = {
-        [MOM_FN_STAT] = "Stat",           [MOM_FN_STAT_AVG] = "StatAvg",
-        [MOM_FN_PROP] = "Prop",           [MOM_FN_CONTROL] = "Control",
-        [MOM_FN_GET_CONTROL] = "GetControl", [MOM_FN_SET_VAR] = "SetVar",
+        [MOM_FN_STAT] = "Stat",
+        [MOM_FN_STAT_AVG] = "StatAvg",
+        [MOM_FN_PROP] = "Prop",
+        [MOM_FN_CONTROL] = "Control",
+        [MOM_FN_GET_CONTROL] = "GetControl",
+        [MOM_FN_SET_VAR] = "SetVar",
         [MOM_FN_GET_VAR] = "GetVar",
     };
     MomEval *ev = g_new0(MomEval, 1);
@@ -1327,10 +1322,10 @@ run_begin(MomEval *ev, MomEntity *host, GPtrArray *guests, MomPolicyRun *run)
     ev->run = run;
     ev->steps = 0;
     ev->debug_dropped = 0;
-    ev->max_steps = ev->set->limits.max_steps ? ev->set->limits.max_steps
-                                              : MOM_POLICY_DEFAULT_MAX_STEPS;
-    ev->max_depth = ev->set->limits.max_depth ? ev->set->limits.max_depth
-                                              : MOM_POLICY_DEFAULT_MAX_DEPTH;
+    ev->max_steps =
+        ev->set->limits.max_steps ? ev->set->limits.max_steps : MOM_POLICY_DEFAULT_MAX_STEPS;
+    ev->max_depth =
+        ev->set->limits.max_depth ? ev->set->limits.max_depth : MOM_POLICY_DEFAULT_MAX_DEPTH;
 
     /* The global scope, fresh for every run. */
     bind_global(ev, ev->a_abs, (MomValue){.type = MOM_VALUE_FUNCTION, .fn = MOM_FN_ABS});
@@ -1396,10 +1391,9 @@ mom_eval_run(MomEval *ev, MomEntity *host, GPtrArray *guests, MomPolicyEvalFlags
         }
     }
     if (ev->debug_dropped)
-        g_ptr_array_add(run->debug,
-                        mom_diag_new(MOM_DIAG_NOTE, "", NULL, 0, 0, 0,
-                                     g_strdup_printf("%u more debug lines were dropped",
-                                                     ev->debug_dropped)));
+        g_ptr_array_add(run->debug, mom_diag_new(MOM_DIAG_NOTE, "", NULL, 0, 0, 0,
+                                                 g_strdup_printf("%u more debug lines were dropped",
+                                                                 ev->debug_dropped)));
     run->steps = ev->steps;
     run_end(ev);
 

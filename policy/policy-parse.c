@@ -260,8 +260,8 @@ policy_lex_close(MomParseCtx *ctx, MomLoc *loc, char bracket)
     if (closer_of(open->bracket) != bracket) {
         record(ctx, loc,
                g_strdup_printf("'%c' does not match the '%c' opened at %d:%d; expected '%c'",
-                               bracket, open->bracket, open->loc.first_line,
-                               open->loc.first_column, closer_of(open->bracket)));
+                               bracket, open->bracket, open->loc.first_line, open->loc.first_column,
+                               closer_of(open->bracket)));
         return MOMPOLICY_error;
     }
     ctx->depth--;

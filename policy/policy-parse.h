@@ -46,7 +46,8 @@ typedef struct {
 
 /** policy_lex_step: Advances the location over a matched token. */
 void policy_lex_step(MomParseCtx *ctx, MomLoc *loc, const char *text, int len);
-/** policy_lex_int: Returns: NUMBER with an integer node, or YYerror-free 0 on overflow (error recorded). */
+/** policy_lex_int: Returns: NUMBER with an integer node, or YYerror-free 0 on overflow (error
+ * recorded). */
 int policy_lex_int(MomParseCtx *ctx, MomNode **out, MomLoc *loc, const char *text, int base);
 /** policy_lex_float: Returns: NUMBER with a float node. */
 int policy_lex_float(MomParseCtx *ctx, MomNode **out, MomLoc *loc, const char *text);
@@ -56,7 +57,8 @@ int policy_lex_string(MomParseCtx *ctx, MomNode **out, MomLoc *loc, const char *
 int policy_lex_symbol(MomParseCtx *ctx, MomNode **out, MomLoc *loc, const char *text, int len);
 /** policy_lex_op: Returns: OPERATOR. */
 int policy_lex_op(MomParseCtx *ctx, MomNode **out, MomLoc *loc, const char *text);
-/** policy_lex_open: Returns: the opening bracket token, or the error token when nesting is too deep. */
+/** policy_lex_open: Returns: the opening bracket token, or the error token when nesting is too
+ * deep. */
 int policy_lex_open(MomParseCtx *ctx, MomLoc *loc, char bracket);
 /** policy_lex_close: Returns: the closing bracket token, or the error token on a mismatch. */
 int policy_lex_close(MomParseCtx *ctx, MomLoc *loc, char bracket);

@@ -105,8 +105,7 @@ mom_policy_set_add_string(MomPolicySet *set, const char *name, const char *file,
     const char *nul = memchr(text, '\0', n);
     if (nul) {
         g_set_error(error, MOM_POLICY_ERROR, MOM_POLICY_ERROR_PARSE,
-                    "%s: the policy contains a NUL byte at offset %zu.", file,
-                    (gsize)(nul - text));
+                    "%s: the policy contains a NUL byte at offset %zu.", file, (gsize)(nul - text));
         return FALSE;
     }
     if (!diags)

@@ -13,7 +13,7 @@
 
 #include "policy-ast.h"
 
-G_DEFINE_QUARK(mom-policy-error-quark, mom_policy_error)
+G_DEFINE_QUARK(mom - policy - error - quark, mom_policy_error)
 
 MomString *
 mom_string_alloc(gsize len)
@@ -220,10 +220,14 @@ static const char *
 fn_name(guint fn)
 {
     static const char *const names[] = {
-        [MOM_FN_ABS] = "abs",        [MOM_FN_DEBUG] = "debug",
-        [MOM_FN_STAT] = "Stat",      [MOM_FN_STAT_AVG] = "StatAvg",
-        [MOM_FN_PROP] = "Prop",      [MOM_FN_CONTROL] = "Control",
-        [MOM_FN_GET_CONTROL] = "GetControl", [MOM_FN_SET_VAR] = "SetVar",
+        [MOM_FN_ABS] = "abs",
+        [MOM_FN_DEBUG] = "debug",
+        [MOM_FN_STAT] = "Stat",
+        [MOM_FN_STAT_AVG] = "StatAvg",
+        [MOM_FN_PROP] = "Prop",
+        [MOM_FN_CONTROL] = "Control",
+        [MOM_FN_GET_CONTROL] = "GetControl",
+        [MOM_FN_SET_VAR] = "SetVar",
         [MOM_FN_GET_VAR] = "GetVar",
     };
     return fn < G_N_ELEMENTS(names) && names[fn] ? names[fn] : "?";

@@ -18,7 +18,7 @@
 
 #include "mom-config.h"
 
-G_DEFINE_QUARK(mom-config-error-quark, mom_config_error)
+G_DEFINE_QUARK(mom - config - error - quark, mom_config_error)
 
 typedef enum {
     OPT_INT,       /* int, within [min, max] */

@@ -67,8 +67,7 @@ mom_engine_add_controllers(MomEngine *e, char **names, const MomControllerConfig
         }
         gpointer state = k->init(cfg, &error);
         if (!state) {
-            g_warning("The %s controller cannot start and is skipped: %s", k->name,
-                      error->message);
+            g_warning("The %s controller cannot start and is skipped: %s", k->name, error->message);
             continue;
         }
         Controller c = {k, state};
@@ -214,8 +213,8 @@ report_errors(MomEngine *e, MomPolicyRun *run)
         if (r->last_cycle == e->cycle)
             continue;
         if (r->count > 1)
-            g_message("This error no longer occurs after %" G_GUINT64_FORMAT " times: %s",
-                      r->count, (char *)key);
+            g_message("This error no longer occurs after %" G_GUINT64_FORMAT " times: %s", r->count,
+                      (char *)key);
         g_hash_table_iter_remove(&it);
     }
 }

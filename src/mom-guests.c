@@ -48,8 +48,7 @@ mom_guests_new(MomLibvirt *lv, char **collectors, const MomCollectorConfig *base
     for (guint i = 0; collectors && collectors[i]; i++) {
         if (!mom_collector_lookup(collectors[i])) {
             g_set_error(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_CONFIG,
-                        "The collector '%s' in [guest] collectors does not exist.",
-                        collectors[i]);
+                        "The collector '%s' in [guest] collectors does not exist.", collectors[i]);
             return NULL;
         }
     }
@@ -177,8 +176,8 @@ period_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel)
 static void
 ensure_stats_period(MomGuests *gs, Guest *g)
 {
-    if (g->period_asked || !g->info->have_xml || !g->info->has_balloon ||
-        g->info->stats_period || gs->stats_period <= 0)
+    if (g->period_asked || !g->info->have_xml || !g->info->has_balloon || g->info->stats_period ||
+        gs->stats_period <= 0)
         return;
     g->period_asked = TRUE;
     PeriodJob *j = g_new0(PeriodJob, 1);
@@ -234,9 +233,8 @@ merge(MomGuests *gs, MomGuestBatch *batch)
         if (g_hash_table_contains(present, key))
             continue;
         Guest *g = value;
-        g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MOM_GUEST", g->info->name,
-                         "MESSAGE", "Guest %s is no longer running; it is dropped.",
-                         g->info->name);
+        g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MOM_GUEST", g->info->name, "MESSAGE",
+                         "Guest %s is no longer running; it is dropped.", g->info->name);
         g_hash_table_iter_remove(&it);
     }
 }
@@ -293,20 +291,18 @@ mom_guests_tick(MomGuests *gs)
         /* the monitor and manager timers can meet: only a call that has
          * been running for a whole interval is worth a warning */
         gint64 running = g_get_monotonic_time() - gs->started;
-        if (running >= (gint64)MAX(gs->base.interval, 1) * G_USEC_PER_SEC &&
-            gs->skipped++ == 0)
+        if (running >= (gint64)MAX(gs->base.interval, 1) * G_USEC_PER_SEC && gs->skipped++ == 0)
             g_warning("The guest statistics call has not returned for %.0f s; momd skips "
                       "collections until it does.",
                       running / 1e6);
         return;
     }
     if (gs->skipped) {
-        g_message("Guest statistics are flowing again after %u skipped collections.",
-                  gs->skipped);
+        g_message("Guest statistics are flowing again after %u skipped collections.", gs->skipped);
         gs->skipped = 0;
     }
-    GHashTable *known = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-                                              (GDestroyNotify)mom_domain_info_free);
+    GHashTable *known =
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)mom_domain_info_free);
     GHashTableIter it;
     gpointer value;
     g_hash_table_iter_init(&it, gs->guests);

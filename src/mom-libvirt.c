@@ -15,7 +15,7 @@
 
 #include "mom-libvirt.h"
 
-G_DEFINE_QUARK(mom-libvirt-error-quark, mom_libvirt_error)
+G_DEFINE_QUARK(mom - libvirt - error - quark, mom_libvirt_error)
 
 #define KEEPALIVE_INTERVAL 5 /* seconds between keepalive probes */
 #define KEEPALIVE_COUNT 3    /* unanswered probes before libvirt closes */
@@ -252,8 +252,8 @@ read_xml(virDomainPtr dom, MomDomainInfo *info)
     g_autofree char *unit = xpath_string(ctx, "string(/domain/memtune/min_guarantee/@unit)");
     g_autofree char *model = xpath_string(ctx, "string(/domain/devices/memballoon/@model)");
     g_autofree char *period = xpath_string(ctx, "string(/domain/devices/memballoon/stats/@period)");
-    xmlXPathObjectPtr nsp = xmlXPathEvalExpression(
-        (const xmlChar *)"count(/domain/memoryBacking/nosharepages)", ctx);
+    xmlXPathObjectPtr nsp =
+        xmlXPathEvalExpression((const xmlChar *)"count(/domain/memoryBacking/nosharepages)", ctx);
 
     info->balloon_min = min ? parse_kib(min, unit) : 0;
     info->has_balloon = model && strcmp(model, "none") != 0;
@@ -440,10 +440,9 @@ mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
     b->domains = g_ptr_array_new_with_free_func((GDestroyNotify)mom_domain_info_free);
     b->data = g_array_new(FALSE, TRUE, sizeof(MomGuestData));
     b->calls = 1;
-    int n = virConnectGetAllDomainStats(c, VIR_DOMAIN_STATS_BALLOON | VIR_DOMAIN_STATS_STATE,
-                                        &records,
-                                        VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE |
-                                            VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
+    int n = virConnectGetAllDomainStats(
+        c, VIR_DOMAIN_STATS_BALLOON | VIR_DOMAIN_STATS_STATE, &records,
+        VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE | VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
     if (n < 0) {
         set_error(error, MOM_LIBVIRT_ERROR_CALL, "The bulk statistics call failed");
         virConnectClose(c);

@@ -15,7 +15,7 @@
 
 #include "mom-log.h"
 
-G_DEFINE_QUARK(mom-log-error-quark, mom_log_error)
+G_DEFINE_QUARK(mom - log - error - quark, mom_log_error)
 
 typedef enum { TARGET_STDIO, TARGET_FILE, TARGET_JOURNAL } Target;
 
@@ -31,9 +31,8 @@ static struct {
 } logger = {.target = TARGET_STDIO, .verbosity = MOM_LOG_INFO};
 
 static const char *const level_names[] = {
-    [MOM_LOG_DEBUG] = "DEBUG",         [MOM_LOG_INFO] = "INFO",
-    [MOM_LOG_WARNING] = "WARNING",     [MOM_LOG_ERROR_LEVEL] = "ERROR",
-    [MOM_LOG_CRITICAL] = "CRITICAL",
+    [MOM_LOG_DEBUG] = "DEBUG",       [MOM_LOG_INFO] = "INFO",         [MOM_LOG_WARNING] = "WARNING",
+    [MOM_LOG_ERROR_LEVEL] = "ERROR", [MOM_LOG_CRITICAL] = "CRITICAL",
 };
 
 const char *
@@ -49,9 +48,9 @@ mom_log_parse_verbosity(const char *text, MomLogLevel *out, GError **error)
         const char *name;
         MomLogLevel level;
     } names[] = {
-        {"debug", MOM_LOG_DEBUG},         {"info", MOM_LOG_INFO},
-        {"warn", MOM_LOG_WARNING},        {"warning", MOM_LOG_WARNING},
-        {"error", MOM_LOG_ERROR_LEVEL},   {"critical", MOM_LOG_CRITICAL},
+        {"debug", MOM_LOG_DEBUG},       {"info", MOM_LOG_INFO},
+        {"warn", MOM_LOG_WARNING},      {"warning", MOM_LOG_WARNING},
+        {"error", MOM_LOG_ERROR_LEVEL}, {"critical", MOM_LOG_CRITICAL},
     };
     g_autofree char *t = g_strstrip(g_ascii_strdown(text, -1));
 
@@ -128,11 +127,10 @@ writer(GLogLevelFlags flags, const GLogField *fields, gsize n_fields, gpointer u
     }
     g_autoptr(GDateTime) now = g_date_time_new_now_local();
     g_autofree char *stamp = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
-    g_autofree char *line =
-        g_strdup_printf("%s,%03d - %s - %s - %s%s%s%s\n", stamp,
-                        g_date_time_get_microsecond(now) / 1000, domain ? domain : "momd",
-                        mom_log_level_name(level), message ? message : "",
-                        guest ? " [guest=" : "", guest ? guest : "", guest ? "]" : "");
+    g_autofree char *line = g_strdup_printf(
+        "%s,%03d - %s - %s - %s%s%s%s\n", stamp, g_date_time_get_microsecond(now) / 1000,
+        domain ? domain : "momd", mom_log_level_name(level), message ? message : "",
+        guest ? " [guest=" : "", guest ? guest : "", guest ? "]" : "");
 
     g_mutex_lock(&logger.lock);
     if (logger.target == TARGET_FILE && logger.file) {

@@ -85,8 +85,7 @@ plot_open(MomMonitor *m, const char *plot_dir)
 
 MomMonitor *
 mom_monitor_new(MomEntityKind kind, const char *name, char **collectors,
-                const MomCollectorConfig *cfg, guint history, const char *plot_dir,
-                GError **error)
+                const MomCollectorConfig *cfg, guint history, const char *plot_dir, GError **error)
 {
     g_autoptr(GPtrArray) names = g_ptr_array_new();
     g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);

@@ -20,7 +20,7 @@
 #include "mom-json.h"
 #include "mom-state.h"
 
-G_DEFINE_QUARK(mom-state-error-quark, mom_state_error)
+G_DEFINE_QUARK(mom - state - error - quark, mom_state_error)
 
 typedef struct {
     const char *origin;
@@ -28,7 +28,7 @@ typedef struct {
 } Loader;
 
 static gboolean G_GNUC_PRINTF(3, 4)
-format_error(GError **error, const Loader *ld, const char *fmt, ...)
+    format_error(GError **error, const Loader *ld, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -82,8 +82,8 @@ scalar_value(JsonNode *node, MomValue *out)
 }
 
 static JsonObject *
-member_object(JsonObject *obj, const char *member, const char *path, const Loader *ld,
-              gboolean *ok, GError **error)
+member_object(JsonObject *obj, const char *member, const char *path, const Loader *ld, gboolean *ok,
+              GError **error)
 {
     JsonNode *n = json_object_get_member(obj, member);
 
@@ -91,8 +91,8 @@ member_object(JsonObject *obj, const char *member, const char *path, const Loade
     if (!n || JSON_NODE_HOLDS_NULL(n))
         return NULL;
     if (!JSON_NODE_HOLDS_OBJECT(n)) {
-        *ok = format_error(error, ld, "%s.%s must be an object, not %s.", path, member,
-                           node_kind(n));
+        *ok =
+            format_error(error, ld, "%s.%s must be an object, not %s.", path, member, node_kind(n));
         return NULL;
     }
     return json_node_get_object(n);
@@ -134,8 +134,9 @@ load_entity(Loader *ld, JsonNode *node, MomEntityKind kind, const char *path, GE
         JsonNode *n = props ? json_object_get_member(props, "name") : NULL;
         if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING ||
             !*json_node_get_string(n)) {
-            format_error(error, ld, "%s.properties.name must be the guest's name, a non-empty "
-                                    "string.",
+            format_error(error, ld,
+                         "%s.properties.name must be the guest's name, a non-empty "
+                         "string.",
                          path);
             return NULL;
         }
@@ -294,8 +295,8 @@ mom_state_load_data(const char *data, gssize len, const char *origin, GError **e
     if (len < 0)
         len = (gssize)strlen(data);
     if (!json_parser_load_from_data(parser, data, len, &local)) {
-        g_set_error(error, MOM_STATE_ERROR, MOM_STATE_ERROR_SYNTAX,
-                    "%s is not valid JSON: %s.", origin, local->message);
+        g_set_error(error, MOM_STATE_ERROR, MOM_STATE_ERROR_SYNTAX, "%s is not valid JSON: %s.",
+                    origin, local->message);
         return NULL;
     }
     if (!check_numbers(data, (gsize)len, origin, error))
@@ -329,8 +330,8 @@ mom_state_load_data(const char *data, gssize len, const char *origin, GError **e
         g_autoptr(GHashTable) names = g_hash_table_new(g_str_hash, g_str_equal);
         for (guint i = 0; i < json_array_get_length(arr); i++) {
             g_autofree char *path = g_strdup_printf("guests[%u]", i);
-            MomEntity *g = load_entity(&ld, json_array_get_element(arr, i), MOM_ENTITY_GUEST,
-                                       path, error);
+            MomEntity *g =
+                load_entity(&ld, json_array_get_element(arr, i), MOM_ENTITY_GUEST, path, error);
             if (!g)
                 return NULL;
             g_ptr_array_add(state->guests, g);
@@ -352,8 +353,8 @@ mom_state_load_file(const char *path, GError **error)
     gsize len;
 
     if (!g_file_get_contents(path, &data, &len, &local)) {
-        g_set_error(error, MOM_STATE_ERROR, MOM_STATE_ERROR_IO, "Cannot read the state file %s: %s.",
-                    path, local->message);
+        g_set_error(error, MOM_STATE_ERROR, MOM_STATE_ERROR_IO,
+                    "Cannot read the state file %s: %s.", path, local->message);
         return NULL;
     }
     return mom_state_load_data(data, (gssize)len, path, error);
@@ -363,11 +364,9 @@ mom_state_load_file(const char *path, GError **error)
 
 /* The controls MOM's controllers consume (the language reference, §7).  A
  * policy may set any control, but one nobody consumes is usually a typo. */
-static const char *const host_controls[] = {"ksm_run", "ksm_pages_to_scan",
-                                            "ksm_sleep_millisecs", "ksm_merge_across_nodes",
-                                            NULL};
-static const char *const guest_controls[] = {"balloon_target", "vcpu_quota", "vcpu_period",
-                                             NULL};
+static const char *const host_controls[] = {"ksm_run", "ksm_pages_to_scan", "ksm_sleep_millisecs",
+                                            "ksm_merge_across_nodes", NULL};
+static const char *const guest_controls[] = {"balloon_target", "vcpu_quota", "vcpu_period", NULL};
 
 static void
 unconsumed(const MomEntity *e, GPtrArray *out)
@@ -379,12 +378,12 @@ unconsumed(const MomEntity *e, GPtrArray *out)
         const MomControl *c = mom_entity_control(e, i);
         if (g_strv_contains(known, c->name))
             continue;
-        g_ptr_array_add(out, g_strdup_printf("%s:%d:%d: warning: no controller consumes the %s "
-                                             "control '%s'; it is shown but would not be applied.",
-                                             c->file, c->line, c->col,
-                                             mom_entity_kind(e) == MOM_ENTITY_HOST ? "host"
-                                                                                   : "guest",
-                                             c->name));
+        g_ptr_array_add(out,
+                        g_strdup_printf("%s:%d:%d: warning: no controller consumes the %s "
+                                        "control '%s'; it is shown but would not be applied.",
+                                        c->file, c->line, c->col,
+                                        mom_entity_kind(e) == MOM_ENTITY_HOST ? "host" : "guest",
+                                        c->name));
     }
 }
 
@@ -488,8 +487,8 @@ text_entity(GString *out, const char *title, const MomEntity *e)
         const MomControl *c = mom_entity_control(e, i);
         g_autoptr(GString) v = g_string_new(NULL);
         mom_value_repr(&c->value, TRUE, v);
-        g_string_append_printf(out, "  %-24s %-22s # %s:%d:%d\n", c->name, v->str, c->file,
-                               c->line, c->col);
+        g_string_append_printf(out, "  %-24s %-22s # %s:%d:%d\n", c->name, v->str, c->file, c->line,
+                               c->col);
     }
 }
 

@@ -46,9 +46,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomState, mom_state_free)
  * each), per-guest errors, debug lines and errors (@load_errors, if any,
  * come first: diagnostics of policies that failed to load).
  */
-char *mom_state_report_json(const MomState *state, const MomPolicyRun *run,
-                            GPtrArray *load_errors);
+char *mom_state_report_json(const MomState *state, const MomPolicyRun *run, GPtrArray *load_errors);
 
 /** mom_state_report_text: Returns: (transfer full) the same report for a terminal. */
-char *mom_state_report_text(const MomState *state, const MomPolicyRun *run,
-                            GPtrArray *load_errors);
+char *mom_state_report_text(const MomState *state, const MomPolicyRun *run, GPtrArray *load_errors);

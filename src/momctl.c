@@ -24,8 +24,7 @@ typedef struct {
     int (*run)(int argc, char **argv);
 } Command;
 
-static int
-usage_error(GOptionContext *ctx, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static int usage_error(GOptionContext *ctx, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 static int
 usage_error(GOptionContext *ctx, const char *fmt, ...)
@@ -143,10 +142,9 @@ cmd_policy_test(int argc, char **argv)
         g_option_context_new("PATH... --state STATE.json - evaluate policies offline");
     g_autoptr(GError) error = NULL;
 
-    g_option_context_set_summary(ctx,
-                                 "Evaluates the policies once against a saved state and "
-                                 "prints the controls\nevery entity would receive, every "
-                                 "debug line and every error.");
+    g_option_context_set_summary(ctx, "Evaluates the policies once against a saved state and "
+                                      "prints the controls\nevery entity would receive, every "
+                                      "debug line and every error.");
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &error))
         return usage_error(ctx, "%s", error->message);
@@ -172,9 +170,10 @@ cmd_policy_test(int argc, char **argv)
     MomPolicyLimits limits = {(guint)max_depth, (guint64)max_steps};
     mom_policy_set_set_limits(set, &limits);
 
-    g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(set, state->host, state->guests, MOM_POLICY_EVAL_KEEP_DEBUG);
-    g_autofree char *report = json ? mom_state_report_json(state, run, diags)
-                                   : mom_state_report_text(state, run, diags);
+    g_autoptr(MomPolicyRun) run =
+        mom_policy_set_evaluate(set, state->host, state->guests, MOM_POLICY_EVAL_KEEP_DEBUG);
+    g_autofree char *report =
+        json ? mom_state_report_json(state, run, diags) : mom_state_report_text(state, run, diags);
     fputs(report, stdout);
     return (run->ok && run->errors->len == 0 && diags->len == 0) ? EXIT_OK : EXIT_POLICY;
 }

@@ -79,8 +79,8 @@ load_config(Momd *d, GPtrArray *warnings, GError **error)
     if (!cfg) {
         /* MOM ran on its defaults when its default config file was missing;
          * a file named on the command line must exist. */
-        if (!d->config_explicit && g_error_matches(local, MOM_CONFIG_ERROR,
-                                                   MOM_CONFIG_ERROR_NOT_FOUND)) {
+        if (!d->config_explicit &&
+            g_error_matches(local, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_NOT_FOUND)) {
             g_ptr_array_add(warnings,
                             g_strdup_printf("The config file %s does not exist; momd uses the "
                                             "built-in defaults.",
@@ -162,14 +162,15 @@ update_status(Momd *d)
     g_autoptr(GPtrArray) names = mom_policy_set_names(mom_engine_policies(d->engine));
     g_autoptr(GDateTime) now = g_date_time_new_now_local();
     g_autofree char *stamp = g_date_time_format(now, "%H:%M:%S");
-    g_autofree char *guests =
-        mom_libvirt_connected(d->libvirt)
-            ? g_strdup_printf("%u guests", mom_guests_count(d->guests))
-            : g_strdup("libvirt not connected");
+    g_autofree char *guests = mom_libvirt_connected(d->libvirt)
+                                  ? g_strdup_printf("%u guests", mom_guests_count(d->guests))
+                                  : g_strdup("libvirt not connected");
     g_autofree char *status = g_strdup_printf(
-        "STATUS=%u policies, %u controllers, %s; cycle %" G_GUINT64_FORMAT " at %s %s",
-        names->len, mom_engine_n_controllers(d->engine), guests, d->cycles, stamp,
-        d->cycles == 0 ? "waiting for the first host sample" : d->last_ok ? "ok" : "failed");
+        "STATUS=%u policies, %u controllers, %s; cycle %" G_GUINT64_FORMAT " at %s %s", names->len,
+        mom_engine_n_controllers(d->engine), guests, d->cycles, stamp,
+        d->cycles == 0 ? "waiting for the first host sample"
+        : d->last_ok   ? "ok"
+                       : "failed");
     mom_notify(status);
 }
 
@@ -293,17 +294,17 @@ arm_timers(Momd *d)
         g_source_remove(d->manager_source);
     /* The bulk statistics call lists the running domains too, so the guest
      * manager's reconciliation is the same call on its own interval. */
-    d->guest_source = g_timeout_add_seconds((guint)d->config->main.guest_monitor_interval,
-                                            guest_tick, d);
+    d->guest_source =
+        g_timeout_add_seconds((guint)d->config->main.guest_monitor_interval, guest_tick, d);
     g_source_set_name_by_id(d->guest_source, "momd guest monitor");
-    d->manager_source = g_timeout_add_seconds((guint)d->config->main.guest_manager_interval,
-                                              guest_tick, d);
+    d->manager_source =
+        g_timeout_add_seconds((guint)d->config->main.guest_manager_interval, guest_tick, d);
     g_source_set_name_by_id(d->manager_source, "momd guest manager");
-    d->host_source = g_timeout_add_seconds((guint)d->config->main.host_monitor_interval,
-                                           host_tick, d);
+    d->host_source =
+        g_timeout_add_seconds((guint)d->config->main.host_monitor_interval, host_tick, d);
     g_source_set_name_by_id(d->host_source, "momd host monitor");
-    d->engine_source = g_timeout_add_seconds((guint)d->config->main.policy_engine_interval,
-                                             engine_tick, d);
+    d->engine_source =
+        g_timeout_add_seconds((guint)d->config->main.policy_engine_interval, engine_tick, d);
     g_source_set_name_by_id(d->engine_source, "momd policy engine");
     mom_monitor_set_interval(d->host, (guint)d->config->main.host_monitor_interval);
 }
@@ -471,8 +472,7 @@ run(Momd *d, Args *a)
         .config = d->config->keyfile,
     };
     d->host = mom_monitor_new(MOM_ENTITY_HOST, "host", d->config->host.collectors, &ccfg,
-                              (guint)d->config->main.sample_history_length, d->plot_subdir,
-                              &error);
+                              (guint)d->config->main.sample_history_length, d->plot_subdir, &error);
     if (!d->host) {
         g_warning("Cannot start the host monitor, so momd cannot start: %s", error->message);
         return EXIT_FAILURE;
@@ -567,10 +567,8 @@ main(int argc, char **argv)
         {"log", 'l', 0, G_OPTION_ARG_FILENAME, &a.log,
          "Log to stdio, journal, or this file ([logging] log)", "TARGET"},
         {"verbose", 'v', 0, G_OPTION_ARG_STRING, &a.verbose,
-         "Verbosity: debug, info, warn, error, critical, or 5..1 ([logging] verbosity)",
-         "LEVEL"},
-        {"daemon", 'd', 0, G_OPTION_ARG_NONE, &a.daemon, "Detach and run in the background",
-         NULL},
+         "Verbosity: debug, info, warn, error, critical, or 5..1 ([logging] verbosity)", "LEVEL"},
+        {"daemon", 'd', 0, G_OPTION_ARG_NONE, &a.daemon, "Detach and run in the background", NULL},
         {"pid-file", 0, 0, G_OPTION_ARG_FILENAME, &a.pid_file, "Write the process id to FILE",
          "FILE"},
         {"dry-run", 0, 0, G_OPTION_ARG_NONE, &a.dry_run,
@@ -595,8 +593,7 @@ main(int argc, char **argv)
         return 2;
     }
     if (argc > 1) {
-        fprintf(stderr, "momd: unexpected argument '%s'.\nRun 'momd --help' for usage.\n",
-                argv[1]);
+        fprintf(stderr, "momd: unexpected argument '%s'.\nRun 'momd --help' for usage.\n", argv[1]);
         return 2;
     }
     if (a.version) {

@@ -19,11 +19,19 @@ START_TEST(test_format_double)
         double d;
         const char *s;
     } cases[] = {
-        {0.1, "0.1"},           {2.0, "2.0"},        {-0.0, "-0.0"},
-        {1e20, "1e+20"},        {1e-5, "1e-05"},     {3984588.8, "3984588.8"},
-        {0.1 + 0.2, "0.30000000000000004"},          {123456789012.0, "123456789012.0"},
-        {2072487.6234232585, "2072487.6234232585"}, {1e5, "100000.0"},
-        {1e16, "1e+16"},        {1e15, "1000000000000000.0"}, {1.5e-7, "1.5e-07"},
+        {0.1, "0.1"},
+        {2.0, "2.0"},
+        {-0.0, "-0.0"},
+        {1e20, "1e+20"},
+        {1e-5, "1e-05"},
+        {3984588.8, "3984588.8"},
+        {0.1 + 0.2, "0.30000000000000004"},
+        {123456789012.0, "123456789012.0"},
+        {2072487.6234232585, "2072487.6234232585"},
+        {1e5, "100000.0"},
+        {1e16, "1e+16"},
+        {1e15, "1000000000000000.0"},
+        {1.5e-7, "1.5e-07"},
     };
     char buf[32];
 
@@ -188,9 +196,9 @@ START_TEST(test_set_management)
     ck_assert(g_error_matches(error, MOM_POLICY_ERROR, MOM_POLICY_ERROR_NAME));
     g_clear_error(&error);
     ck_assert(!mom_policy_set_add_string(set, "n", "nul.policy", "(+ 1\0 2)", 8, NULL, &error));
-    ck_assert_msg(strstr(error->message, "nul.policy: the policy contains a NUL byte at offset 4") !=
-                      NULL,
-                  "%s", error->message);
+    ck_assert_msg(
+        strstr(error->message, "nul.policy: the policy contains a NUL byte at offset 4") != NULL,
+        "%s", error->message);
     g_clear_error(&error);
 
     ck_assert(!mom_policy_set_add_file(set, "/nonexistent/x.policy", NULL, NULL, &error));
@@ -226,8 +234,8 @@ END_TEST
 START_TEST(test_evaluate_without_entities)
 {
     g_autoptr(MomPolicySet) set = mom_policy_set_new();
-    ck_assert(mom_policy_set_add_string(set, "p", "p", "(null Host) (with Guests g 1)", -1, NULL,
-                                        NULL));
+    ck_assert(
+        mom_policy_set_add_string(set, "p", "p", "(null Host) (with Guests g 1)", -1, NULL, NULL));
     g_autoptr(MomPolicyRun) run =
         mom_policy_set_evaluate(set, NULL, NULL, MOM_POLICY_EVAL_KEEP_RESULTS);
     ck_assert(run->ok);
@@ -273,7 +281,8 @@ START_TEST(test_debug_capped)
     }
     ck_assert(mom_policy_set_add_string(set, "p", "p", "(with Guests a (with Guests b (debug 1)))",
                                         -1, NULL, NULL));
-    g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(set, NULL, guests, MOM_POLICY_EVAL_KEEP_DEBUG);
+    g_autoptr(MomPolicyRun) run =
+        mom_policy_set_evaluate(set, NULL, guests, MOM_POLICY_EVAL_KEEP_DEBUG);
     ck_assert(run->ok);
     ck_assert_uint_eq(run->debug->len, 10001);
     g_autofree char *last = mom_policy_diag_format_line(run->debug->pdata[10000]);

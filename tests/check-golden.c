@@ -56,8 +56,7 @@ assert_same_value(const char *where, JsonNode *want, JsonNode *got)
     }
     ck_assert_msg(JSON_NODE_HOLDS_VALUE(got), "%s: expected a scalar", where);
     GType wt = json_node_get_value_type(want), gt = json_node_get_value_type(got);
-    ck_assert_msg(wt == gt, "%s: expected a %s, got a %s", where, g_type_name(wt),
-                  g_type_name(gt));
+    ck_assert_msg(wt == gt, "%s: expected a %s, got a %s", where, g_type_name(wt), g_type_name(gt));
     if (wt == G_TYPE_INT64)
         ck_assert_msg(json_node_get_int(want) == json_node_get_int(got),
                       "%s: expected %" G_GINT64_FORMAT ", got %" G_GINT64_FORMAT, where,
@@ -105,7 +104,8 @@ START_TEST(test_golden)
     g_autoptr(MomPolicySet) set = mom_policy_set_new();
     ck_assert_msg(mom_policy_set_add_dir(set, policies, NULL, &error), "%s",
                   error ? error->message : "");
-    g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(set, state->host, state->guests, MOM_POLICY_EVAL_KEEP_DEBUG);
+    g_autoptr(MomPolicyRun) run =
+        mom_policy_set_evaluate(set, state->host, state->guests, MOM_POLICY_EVAL_KEEP_DEBUG);
     g_autofree char *report = mom_state_report_json(state, run, NULL);
 
     g_autoptr(JsonParser) gp = json_parser_new();

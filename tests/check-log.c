@@ -18,9 +18,11 @@ START_TEST(test_parse_verbosity)
         const char *text;
         MomLogLevel level;
     } good[] = {
-        {"debug", MOM_LOG_DEBUG},    {"INFO", MOM_LOG_INFO},         {"warn", MOM_LOG_WARNING},
-        {"Warning", MOM_LOG_WARNING}, {"error", MOM_LOG_ERROR_LEVEL}, {"critical", MOM_LOG_CRITICAL},
-        {"5", MOM_LOG_DEBUG},        {"1", MOM_LOG_CRITICAL},        {" 4 ", MOM_LOG_INFO},
+        {"debug", MOM_LOG_DEBUG},       {"INFO", MOM_LOG_INFO},
+        {"warn", MOM_LOG_WARNING},      {"Warning", MOM_LOG_WARNING},
+        {"error", MOM_LOG_ERROR_LEVEL}, {"critical", MOM_LOG_CRITICAL},
+        {"5", MOM_LOG_DEBUG},           {"1", MOM_LOG_CRITICAL},
+        {" 4 ", MOM_LOG_INFO},
     };
     MomLogLevel level;
 
@@ -72,9 +74,9 @@ START_TEST(test_file_format_and_filter)
                   text);
     ck_assert_msg(strstr(text, " - momd - DEBUG - shown at debug\n") != NULL, "%s", text);
     /* MOM's timestamp: "YYYY-MM-DD HH:MM:SS,mmm" */
-    ck_assert_msg(g_regex_match_simple("^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d,\\d{3} - ", text,
-                                       0, 0),
-                  "%s", text);
+    ck_assert_msg(
+        g_regex_match_simple("^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d,\\d{3} - ", text, 0, 0),
+        "%s", text);
     g_unlink(path);
     g_rmdir(dir);
 }
@@ -101,8 +103,7 @@ START_TEST(test_rotation)
     g_autofree char *newest = read_all(path);
     g_autofree char *older = read_all(p1);
     ck_assert_msg(strstr(newest, "line 39") != NULL, "%s", newest);
-    ck_assert_msg(strstr(older, "line 39") == NULL && strstr(older, "line ") != NULL, "%s",
-                  older);
+    ck_assert_msg(strstr(older, "line 39") == NULL && strstr(older, "line ") != NULL, "%s", older);
     struct stat st;
     ck_assert_int_eq(g_stat(p1, &st), 0);
     /* a file is rotated as soon as a line takes it to max-bytes */

@@ -93,8 +93,7 @@ static MomMonitor *
 host_monitor(const char *proc_root, const char *plot_dir, GError **error)
 {
     char *collectors[] = {"HostMemory", NULL};
-    MomCollectorConfig cfg = {.proc_root = proc_root, .sysfs_root = "/nonexistent",
-                              .interval = 1};
+    MomCollectorConfig cfg = {.proc_root = proc_root, .sysfs_root = "/nonexistent", .interval = 1};
     return mom_monitor_new(MOM_ENTITY_HOST, "host", collectors, &cfg, 3, plot_dir, error);
 }
 
@@ -129,8 +128,7 @@ START_TEST(test_unknown_collector)
 
     ck_assert(m == NULL);
     ck_assert_msg(strstr(error->message, "The collector 'NoSuchThing' configured for host does "
-                                         "not exist; the known collectors are HostMemory") !=
-                      NULL,
+                                         "not exist; the known collectors are HostMemory") != NULL,
                   "%s", error->message);
 }
 END_TEST
@@ -152,8 +150,7 @@ START_TEST(test_failure_backoff_recovery)
         ck_assert(!mom_monitor_collect(m));
     ck_assert(!mom_monitor_ready(m));
     ck_assert_uint_eq(count_logged("The HostMemory collector of host failed"), 1);
-    ck_assert_uint_eq(count_logged("host is not ready: its sample lacks the mandatory fields"),
-                      1);
+    ck_assert_uint_eq(count_logged("host is not ready: its sample lacks the mandatory fields"), 1);
     ck_assert_uint_eq(mom_entity_n_samples(mom_monitor_entity(m)), 1);
 
     /* mended: the next attempt waits for the back-off (1 s at interval 1) */

@@ -38,7 +38,8 @@ START_TEST(test_rejects)
 {
     assert_rejected("{", MOM_STATE_ERROR_SYNTAX, "not valid JSON");
     assert_rejected("[]", MOM_STATE_ERROR_FORMAT, "must be a JSON object");
-    assert_rejected("{\"host\": 3}", MOM_STATE_ERROR_FORMAT, "host must be an object, not a number");
+    assert_rejected("{\"host\": 3}", MOM_STATE_ERROR_FORMAT,
+                    "host must be an object, not a number");
     assert_rejected("{\"host\": {\"properties\": []}}", MOM_STATE_ERROR_FORMAT,
                     "host.properties must be an object, not an array");
     assert_rejected("{\"host\": {\"samples\": {}}}", MOM_STATE_ERROR_FORMAT,
@@ -61,9 +62,11 @@ START_TEST(test_rejects)
                     MOM_STATE_ERROR_FORMAT, "guests[1].properties.name \"a\" is used by another");
     assert_rejected("{\"guests\": [7]}", MOM_STATE_ERROR_FORMAT, "guests[0] must be an object");
     /* json-glib would wrap these silently */
-    assert_rejected("{\"host\": {\"samples\": [{\"a\": \"9e999\",\n \"b\": 99999999999999999999}]}}",
-                    MOM_STATE_ERROR_FORMAT, "s.json:2:7: the number 99999999999999999999 does not fit "
-                    "in a 64-bit integer");
+    assert_rejected(
+        "{\"host\": {\"samples\": [{\"a\": \"9e999\",\n \"b\": 99999999999999999999}]}}",
+        MOM_STATE_ERROR_FORMAT,
+        "s.json:2:7: the number 99999999999999999999 does not fit "
+        "in a 64-bit integer");
     assert_rejected("{\"host\": {\"samples\": [{\"a\": -1e400}]}}", MOM_STATE_ERROR_FORMAT,
                     "s.json:1:29: the number -1e400 does not fit in a double");
 }
@@ -132,11 +135,12 @@ END_TEST
  * per-node field cache keeps hitting across guests. */
 START_TEST(test_schemas_shared)
 {
-    g_autoptr(MomState) st = load("{\"guests\": ["
-                                  "{\"properties\": {\"name\": \"a\"}, \"samples\": [{\"f\": 1}]},"
-                                  "{\"properties\": {\"name\": \"b\"}, \"samples\": [{\"f\": 2}]},"
-                                  "{\"properties\": {\"name\": \"c\"}, \"samples\": [{\"g\": 2}]}]}",
-                                  NULL);
+    g_autoptr(MomState) st =
+        load("{\"guests\": ["
+             "{\"properties\": {\"name\": \"a\"}, \"samples\": [{\"f\": 1}]},"
+             "{\"properties\": {\"name\": \"b\"}, \"samples\": [{\"f\": 2}]},"
+             "{\"properties\": {\"name\": \"c\"}, \"samples\": [{\"g\": 2}]}]}",
+             NULL);
     ck_assert(st != NULL);
     ck_assert_ptr_eq(mom_entity_schema(st->guests->pdata[0]),
                      mom_entity_schema(st->guests->pdata[1]));
@@ -176,8 +180,8 @@ START_TEST(test_report_values_exact)
                                "(Host.Control \"s\" \"a\\\"b\")"
                                "(Host.Control \"big\" 9007199254740993)",
                                "{\"host\": {\"samples\": [{}]}}", &p, &run, &st);
-    JsonObject *c = json_object_get_object_member(json_object_get_object_member(r, "host"),
-                                                  "controls");
+    JsonObject *c =
+        json_object_get_object_member(json_object_get_object_member(r, "host"), "controls");
 
     ck_assert(json_object_get_boolean_member(r, "ok"));
     ck_assert(json_node_get_value_type(json_object_get_member(c, "i")) == G_TYPE_INT64);
@@ -191,8 +195,8 @@ START_TEST(test_report_values_exact)
     /* integers above 2^53 are not rounded through a double */
     ck_assert_int_eq(json_object_get_int_member(c, "big"), 9007199254740993LL);
     /* every control says which policy line set it */
-    JsonObject *o = json_object_get_object_member(json_object_get_object_member(r, "host"),
-                                                  "origins");
+    JsonObject *o =
+        json_object_get_object_member(json_object_get_object_member(r, "host"), "origins");
     ck_assert_str_eq(json_object_get_string_member(o, "f"), "p.policy:1:23");
     /* controls nobody consumes are shown, with a warning each */
     JsonArray *w = json_object_get_array_member(r, "warnings");
