@@ -344,6 +344,7 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
                             : "it must be a number of KiB");
             g->bad_value_reported = TRUE;
         }
+        mom_entity_set_outcome(e, "balloon_target", "ignored: not a number of KiB");
         forget_request(g);
         return;
     }
@@ -357,12 +358,16 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
                         "provides them).",
                         name, c->file, c->line, c->col);
         g->no_stats_reported = TRUE;
+        mom_entity_set_outcome(e, "balloon_target", "ignored: balloon_cur/balloon_max unknown");
         forget_request(g);
         return;
     }
     g->no_stats_reported = FALSE;
-    if (g->uncooperative)
+    if (g->uncooperative) {
+        mom_entity_set_outcome(e, "balloon_target",
+                               "skipped: the guest does not follow its balloon (uncooperative)");
         return;
+    }
 
     g_autoptr(GString) rules = g_string_new(NULL);
     gint64 want = target;
@@ -376,6 +381,10 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
         add_rule(rules, "balloon_max");
     }
     if (within_band(b, cur, want)) {
+        g_autofree char *o = g_strdup_printf("unchanged: %" G_GINT64_FORMAT
+                                             " KiB is within the dead band%s",
+                                             cur, rules->str);
+        mom_entity_set_outcome(e, "balloon_target", o);
         forget_request(g);
         return;
     }
@@ -391,6 +400,10 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
                     "guest %s: balloon %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
                     " KiB would be set (dry run) (%s)",
                     name, cur, want, detail);
+        g_autofree char *o = g_strdup_printf("dry run: would set %" G_GINT64_FORMAT
+                                             " → %" G_GINT64_FORMAT " KiB%s",
+                                             cur, want, rules->str);
+        mom_entity_set_outcome(e, "balloon_target", o);
         return;
     }
     if (in_flight) {
@@ -401,9 +414,14 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
                         " KiB is skipped; the guest's QEMU may be busy.",
                         name, g->request_kib, want);
         g->busy_reported = TRUE;
+        mom_entity_set_outcome(e, "balloon_target", "skipped: the previous change is running");
         return;
     }
 
+    g_autofree char *o = g_strdup_printf("requested %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
+                                         " KiB%s",
+                                         cur, want, rules->str);
+    mom_entity_set_outcome(e, "balloon_target", o);
     BalloonJob *job = g_new0(BalloonJob, 1);
     job->guest = g_atomic_rc_box_acquire(g);
     job->name = g_strdup(name);

@@ -174,8 +174,9 @@ ksm_init(const MomControllerConfig *cfg, GError **error)
     return k;
 }
 
-/* Applies one tunable; @origin says which policy line asked for it. */
-static void
+/* Applies one tunable; @origin says which policy line asked for it.
+ * Returns: (transfer full) what was done, for momctl controls. */
+static char *
 apply_one(MomKsm *k, guint t, const MomControl *c)
 {
     const KsmTunable *tu = &tunables[t];
@@ -190,7 +191,7 @@ apply_one(MomKsm *k, guint t, const MomControl *c)
                     c->value.type == MOM_VALUE_FLOAT
                         ? "it is not a finite number within the 64-bit integer range"
                         : "it must be a number");
-        return;
+        return g_strdup("ignored: not a usable number");
     }
     if (want < tu->min || want > tu->max) {
         report_once(k, tu->control,
@@ -198,24 +199,26 @@ apply_one(MomKsm *k, guint t, const MomControl *c)
                     " set at %s:%d:%d: it must be between %" G_GINT64_FORMAT
                     " and %" G_GINT64_FORMAT ".",
                     tu->control, want, c->file, c->line, c->col, tu->min, tu->max);
-        return;
+        return g_strdup_printf("ignored: outside %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT,
+                               tu->min, tu->max);
     }
     if (!read_value(k, tu->file, &have)) {
         report_once(k, tu->control,
                     "Cannot apply %s: %s/%s is missing or unreadable on this kernel.", tu->control,
                     k->dir, tu->file);
-        return;
+        return g_strdup_printf("failed: %s is missing", tu->file);
     }
     if (have == want) {
         resolved(k, tu->control);
-        return;
+        return g_strdup("unchanged");
     }
     if (k->dry_run) {
         ksm_log(G_LOG_LEVEL_MESSAGE, tu->control,
                 "KSM %s: %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
                 " would be written (dry run), requested at %s:%d:%d.",
                 tu->file, have, want, c->file, c->line, c->col);
-        return;
+        return g_strdup_printf("dry run: would write %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT,
+                               have, want);
     }
     g_snprintf(text, sizeof(text), "%" G_GINT64_FORMAT "\n", want);
     int err = write_value(k, tu->file, text);
@@ -225,6 +228,7 @@ apply_one(MomKsm *k, guint t, const MomControl *c)
         ksm_log(G_LOG_LEVEL_MESSAGE, tu->control,
                 "KSM %s: %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT ", requested at %s:%d:%d.",
                 tu->file, have, want, c->file, c->line, c->col);
+        return g_strdup_printf("written %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT, have, want);
     } else if (t == T_PAGES && err == EINVAL) {
         g_autofree char *mode = read_advisor(k);
         if (mode && strcmp(mode, "none") != 0)
@@ -246,6 +250,7 @@ apply_one(MomKsm *k, guint t, const MomControl *c)
         report_once(k, tu->control, "Cannot write %" G_GINT64_FORMAT " to %s/%s: %s.", want, k->dir,
                     tu->file, g_strerror(err));
     }
+    return g_strdup_printf("refused by the kernel: %s", g_strerror(err));
 }
 
 /* ksm-advisor-off: done at the first apply rather than at init, so that it
@@ -282,6 +287,13 @@ find_control(MomEntity *host, const char *name)
     return NULL;
 }
 
+static void
+apply_and_record(MomKsm *k, MomEntity *host, guint t, const MomControl *c)
+{
+    g_autofree char *outcome = apply_one(k, t, c);
+    mom_entity_set_outcome(host, tunables[t].control, outcome);
+}
+
 static gboolean
 ksm_apply(gpointer state, MomEntity *host, GPtrArray *guests, GError **error)
 {
@@ -301,12 +313,12 @@ ksm_apply(gpointer state, MomEntity *host, GPtrArray *guests, GError **error)
      * in the same cycle finds no merged pages; starting goes last, so that
      * ksmd wakes up with the new tunables. */
     if (c[T_RUN] && run != 1)
-        apply_one(k, T_RUN, c[T_RUN]);
+        apply_and_record(k, host, T_RUN, c[T_RUN]);
     for (guint t = T_MERGE; t < N_TUNABLES; t++)
         if (c[t])
-            apply_one(k, t, c[t]);
+            apply_and_record(k, host, t, c[t]);
     if (c[T_RUN] && run == 1)
-        apply_one(k, T_RUN, c[T_RUN]);
+        apply_and_record(k, host, T_RUN, c[T_RUN]);
     return TRUE;
 }
 

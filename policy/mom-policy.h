@@ -192,7 +192,25 @@ typedef struct {
     const char *file; /* the policy file of the Control call (owned by the set) */
     int line;
     int col;
+    char *outcome; /* what the controller did with it, or NULL (not yet applied) */
 } MomControl;
+
+/**
+ * mom_entity_set_outcome:
+ * Records what a controller did with control @name of the last evaluation
+ * ("written 0 → 1", "skipped: within the dead band", ...), for momctl
+ * controls.  Does nothing when the entity has no such control.
+ */
+void mom_entity_set_outcome(MomEntity *entity, const char *name, const char *outcome);
+
+/** mom_entity_sample_value: Returns: (transfer none) field @index of sample @k, 0 = the oldest. */
+const MomValue *mom_entity_sample_value(const MomEntity *entity, guint k, guint index);
+
+/** mom_entity_props: Returns: (transfer none) the properties, name -> MomValue*. */
+GHashTable *mom_entity_props(const MomEntity *entity);
+
+/** mom_entity_vars: Returns: (transfer none) the persistent variables, name -> MomValue*. */
+GHashTable *mom_entity_vars(const MomEntity *entity);
 
 /** mom_entity_n_controls: Returns: the number of controls set in the last evaluation. */
 guint mom_entity_n_controls(const MomEntity *entity);

@@ -94,6 +94,7 @@ control_clear(gpointer p)
 {
     MomControl *c = p;
     g_free(c->name);
+    g_free(c->outcome);
     mom_value_clear(&c->value);
 }
 
@@ -283,6 +284,37 @@ const char *
 mom_entity_error(const MomEntity *e)
 {
     return e->error;
+}
+
+void
+mom_entity_set_outcome(MomEntity *e, const char *name, const char *outcome)
+{
+    int i = mom_entity_find_control(e, name);
+
+    if (i < 0)
+        return;
+    MomControl *c = &g_array_index(e->controls, MomControl, i);
+    g_free(c->outcome);
+    c->outcome = g_strdup(outcome);
+}
+
+const MomValue *
+mom_entity_sample_value(const MomEntity *e, guint k, guint index)
+{
+    g_return_val_if_fail(k < e->count && index < e->n_fields, &nil_value);
+    return &e->samples[((e->first + k) % e->capacity) * e->n_fields + index];
+}
+
+GHashTable *
+mom_entity_props(const MomEntity *e)
+{
+    return e->props;
+}
+
+GHashTable *
+mom_entity_vars(const MomEntity *e)
+{
+    return e->vars;
 }
 
 void

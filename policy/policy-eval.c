@@ -306,6 +306,7 @@ set_control(MomEval *ev, const MomNode *n, MomEntity *e, const char *name, const
             j.old = *c;
             j.old.name = g_strdup(c->name);
             j.old.value = mom_value_copy(&c->value);
+            j.old.outcome = NULL; /* only controllers set outcomes, after the run */
         }
         g_array_append_val(ev->journal, j);
     }

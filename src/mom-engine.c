@@ -18,6 +18,8 @@ typedef struct {
 
 struct _MomEngine {
     MomPolicySet *set;
+    GHashTable *overrides; /* name -> text, or "" for a deletion (control API) */
+    MomEngineRun last;
     GArray *controllers; /* Controller */
     GHashTable *errors;  /* formatted error line -> Repeat */
     guint64 cycle;
@@ -40,6 +42,8 @@ mom_engine_new(void)
     e->controllers = g_array_new(FALSE, TRUE, sizeof(Controller));
     g_array_set_clear_func(e->controllers, controller_clear);
     e->errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    e->overrides = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    e->last.errors = g_ptr_array_new_with_free_func(g_free);
     return e;
 }
 
@@ -51,6 +55,8 @@ mom_engine_free(MomEngine *e)
     g_array_free(e->controllers, TRUE);
     mom_policy_set_free(e->set);
     g_hash_table_destroy(e->errors);
+    g_hash_table_destroy(e->overrides);
+    g_ptr_array_free(e->last.errors, TRUE);
     g_free(e);
 }
 
@@ -156,6 +162,17 @@ mom_engine_load(MomEngine *e, const char *policy_file, const char *policy_dir,
     }
     log_diags(diags);
 
+    /* what the control API set outlives a reload from the files */
+    GHashTableIter oi;
+    gpointer oname, otext;
+    g_hash_table_iter_init(&oi, e->overrides);
+    while (g_hash_table_iter_next(&oi, &oname, &otext)) {
+        if (*(char *)otext == '\0')
+            mom_policy_set_remove(set, oname);
+        else
+            mom_policy_set_add_string(set, oname, oname, otext, -1, NULL, NULL);
+    }
+
     g_autoptr(GPtrArray) names = mom_policy_set_names(set);
     g_autoptr(GString) list = g_string_new(NULL);
     for (guint i = 0; i < names->len; i++)
@@ -233,6 +250,12 @@ mom_engine_run(MomEngine *e, MomEntity *host, GPtrArray *guests)
         g_debug("%s", line);
     }
     report_errors(e, run);
+    e->last.cycle = e->cycle;
+    e->last.time = g_get_real_time();
+    e->last.ok = run->ok;
+    g_ptr_array_set_size(e->last.errors, 0);
+    for (guint i = 0; i < run->errors->len; i++)
+        g_ptr_array_add(e->last.errors, mom_policy_diag_format_line(run->errors->pdata[i]));
     if (!run->ok)
         return FALSE;
     for (guint i = 0; i < e->controllers->len; i++) {
@@ -242,6 +265,40 @@ mom_engine_run(MomEngine *e, MomEntity *host, GPtrArray *guests)
             g_warning("The %s controller failed: %s", c->klass->name, error->message);
     }
     return TRUE;
+}
+
+gboolean
+mom_engine_set_policy(MomEngine *e, const char *name, const char *text, GPtrArray *diags)
+{
+    if (!text) {
+        gboolean existed = mom_policy_set_remove(e->set, name);
+        g_hash_table_replace(e->overrides, g_strdup(name), g_strdup(""));
+        g_message("Policy %s was deleted through the control API.", name);
+        return existed;
+    }
+    g_autoptr(GError) error = NULL;
+    if (!mom_policy_set_add_string(e->set, name, name, text, -1, diags, &error)) {
+        g_warning("A new version of policy %s was rejected through the control API: %s", name,
+                  error->message);
+        return FALSE;
+    }
+    g_hash_table_replace(e->overrides, g_strdup(name), g_strdup(text));
+    g_message("Policy %s was loaded through the control API.", name);
+    return TRUE;
+}
+
+gboolean
+mom_engine_reset(MomEngine *e, const char *policy_file, const char *policy_dir,
+                 const MomPolicyLimits *limits)
+{
+    g_hash_table_remove_all(e->overrides);
+    return mom_engine_load(e, policy_file, policy_dir, limits);
+}
+
+const MomEngineRun *
+mom_engine_last_run(const MomEngine *e)
+{
+    return &e->last;
 }
 
 void

@@ -54,5 +54,36 @@ MomPolicySet *mom_engine_policies(MomEngine *engine);
  */
 gboolean mom_engine_run(MomEngine *engine, MomEntity *host, GPtrArray *guests);
 
+/**
+ * mom_engine_set_policy:
+ * Installs @text as the policy @name (the control API's setNamedPolicy),
+ * or removes it when @text is NULL.  A policy that does not parse changes
+ * nothing: its diagnostics are appended to @diags.  Policies set this way
+ * survive a reload from the policy files (SIGHUP) until
+ * mom_engine_reset().  Returns: TRUE when the set changed as asked.
+ */
+gboolean mom_engine_set_policy(MomEngine *engine, const char *name, const char *text,
+                               GPtrArray *diags);
+
+/**
+ * mom_engine_reset:
+ * Forgets every policy set through the control API and reloads the
+ * policy files (the control API's resetPolicies).  Returns: as
+ * mom_engine_load().
+ */
+gboolean mom_engine_reset(MomEngine *engine, const char *policy_file, const char *policy_dir,
+                          const MomPolicyLimits *limits);
+
+/* The last evaluation, for the control API. */
+typedef struct {
+    guint64 cycle;     /* 0 before the first */
+    gint64 time;       /* wall clock, µs */
+    gboolean ok;       /* the run was not aborted */
+    GPtrArray *errors; /* formatted one-line diagnostics (char *) */
+} MomEngineRun;
+
+/** mom_engine_last_run: Returns: (transfer none) the last evaluation. */
+const MomEngineRun *mom_engine_last_run(const MomEngine *engine);
+
 /** mom_engine_shutdown: Lets every controller undo its changes (KSM restore). */
 void mom_engine_shutdown(MomEngine *engine);

@@ -123,8 +123,7 @@ guest_new(MomGuests *gs, MomDomainInfo *info, const MomGuestData *data)
     if (!g->monitor) {
         g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MOM_GUEST", info->name, "MESSAGE",
                          "Guest %s cannot be monitored: %s", info->name, error->message);
-        g->info = NULL;
-        guest_free(g);
+        guest_free(g); /* and @info with it */
         return NULL;
     }
     set_props(g);
@@ -155,6 +154,7 @@ static void
 period_job_free(gpointer p)
 {
     PeriodJob *j = p;
+    mom_libvirt_unref(j->lv);
     g_free(j->uuid);
     g_free(j);
 }
@@ -181,7 +181,7 @@ ensure_stats_period(MomGuests *gs, Guest *g)
         return;
     g->period_asked = TRUE;
     PeriodJob *j = g_new0(PeriodJob, 1);
-    j->lv = gs->lv;
+    j->lv = mom_libvirt_ref(gs->lv);
     j->uuid = g_strdup(g->info->uuid);
     j->period = gs->stats_period;
     g_autoptr(GTask) task = g_task_new(NULL, NULL, stats_period_done, g_strdup(g->info->name));
@@ -311,7 +311,8 @@ mom_guests_tick(MomGuests *gs)
         g_hash_table_insert(known, copy->uuid, copy);
     }
     g_autoptr(GTask) task = g_task_new(NULL, gs->cancel, collect_done, gs);
-    g_object_set_data(G_OBJECT(task), "lv", gs->lv);
+    g_object_set_data_full(G_OBJECT(task), "lv", mom_libvirt_ref(gs->lv),
+                           (GDestroyNotify)mom_libvirt_unref);
     g_task_set_task_data(task, known, (GDestroyNotify)g_hash_table_unref);
     gs->in_flight = TRUE;
     gs->started = g_get_monotonic_time();

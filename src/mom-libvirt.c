@@ -22,6 +22,7 @@ G_DEFINE_QUARK(mom - libvirt - error - quark, mom_libvirt_error)
 #define MAX_BACKOFF 60       /* seconds between reconnection attempts, at most */
 
 struct _MomLibvirt {
+    gint ref;
     char *uri;
     char *run_dir;
     MomLibvirtCallbacks cb;
@@ -560,6 +561,7 @@ mom_libvirt_new(const char *uri, const char *run_dir, const MomLibvirtCallbacks 
     static gsize once = 0;
     MomLibvirt *lv = g_new0(MomLibvirt, 1);
 
+    lv->ref = 1;
     if (g_once_init_enter(&once)) {
         virInitialize();
         virSetErrorFunc(NULL, silent_error);
@@ -578,21 +580,45 @@ mom_libvirt_new(const char *uri, const char *run_dir, const MomLibvirtCallbacks 
     return lv;
 }
 
+MomLibvirt *
+mom_libvirt_ref(MomLibvirt *lv)
+{
+    g_atomic_int_inc(&lv->ref);
+    return lv;
+}
+
+void
+mom_libvirt_unref(MomLibvirt *lv)
+{
+    if (!lv || !g_atomic_int_dec_and_test(&lv->ref))
+        return;
+    g_mutex_clear(&lv->lock);
+    g_free(lv->uri);
+    g_free(lv->run_dir);
+    g_free(lv);
+}
+
 void
 mom_libvirt_free(MomLibvirt *lv)
 {
+    virConnectPtr c;
+
     if (!lv)
         return;
     if (lv->retry_source)
         g_source_remove(lv->retry_source);
+    lv->retry_source = 0;
     g_idle_remove_by_data(lv);
-    if (lv->conn) {
-        virConnectUnregisterCloseCallback(lv->conn, on_close);
+    memset(&lv->cb, 0, sizeof(lv->cb));
+    g_mutex_lock(&lv->lock);
+    c = lv->conn;
+    lv->conn = NULL;
+    g_mutex_unlock(&lv->lock);
+    if (c) {
+        virConnectUnregisterCloseCallback(c, on_close);
         if (lv->lifecycle_id >= 0)
-            virConnectDomainEventDeregisterAny(lv->conn, lv->lifecycle_id);
-        virConnectClose(lv->conn);
+            virConnectDomainEventDeregisterAny(c, lv->lifecycle_id);
+        virConnectClose(c); /* a worker's own reference keeps it open until it is done */
     }
-    g_free(lv->uri);
-    g_free(lv->run_dir);
-    g_free(lv);
+    mom_libvirt_unref(lv);
 }

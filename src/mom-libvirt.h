@@ -45,8 +45,19 @@ typedef struct {
 MomLibvirt *mom_libvirt_new(const char *uri, const char *run_dir,
                             const MomLibvirtCallbacks *callbacks, gpointer user_data);
 
-/** mom_libvirt_free: Closes the connection and frees @lv. */
+/**
+ * mom_libvirt_free:
+ * Closes the connection and drops the caller's reference.  Worker threads
+ * that still hold a reference (mom_libvirt_ref()) keep the object alive
+ * and see "not connected" from then on.
+ */
 void mom_libvirt_free(MomLibvirt *lv);
+
+/** mom_libvirt_ref: Returns: @lv with one more reference, for a worker thread. */
+MomLibvirt *mom_libvirt_ref(MomLibvirt *lv);
+
+/** mom_libvirt_unref: Drops a reference taken with mom_libvirt_ref(). */
+void mom_libvirt_unref(MomLibvirt *lv);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomLibvirt, mom_libvirt_free)
 
 /**

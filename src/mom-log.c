@@ -125,6 +125,8 @@ writer(GLogLevelFlags flags, const GLogField *fields, gsize n_fields, gpointer u
         else if (strcmp(fields[i].key, "MOM_GUEST") == 0)
             guest = fields[i].value;
     }
+    /* some libraries end their messages with a newline; the line has one */
+    g_autofree char *msg = g_strchomp(g_strdup(message ? message : ""));
     g_autoptr(GDateTime) now = g_date_time_new_now_local();
     g_autofree char *stamp = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
     g_autofree char *line = g_strdup_printf(

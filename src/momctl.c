@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -224,6 +225,8 @@ main(int argc, char **argv)
     setlocale(LC_ALL, "");
     /* Numbers are printed in the C locale whatever the user's locale is. */
     setlocale(LC_NUMERIC, "C");
+    /* a daemon that hangs up is an error message, not a silent death */
+    signal(SIGPIPE, SIG_IGN);
     g_set_prgname("momctl");
 
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {

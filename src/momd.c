@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -520,7 +521,11 @@ run(Momd *d, Args *a)
         d->watchdog_source = g_timeout_add((guint)MAX(wd / 2000, 1), watchdog_tick, d);
         g_source_set_name_by_id(d->watchdog_source, "momd watchdog");
     }
-    mom_libvirt_start(d->libvirt);
+    if (d->config->guest.collectors && d->config->guest.collectors[0])
+        mom_libvirt_start(d->libvirt);
+    else
+        g_message("No [guest] collectors are configured: momd manages the host only and does "
+                  "not connect to libvirt.");
     host_tick(d); /* the first sample right away, not after one interval */
     mom_notify("READY=1");
     update_status(d);
@@ -585,6 +590,8 @@ main(int argc, char **argv)
 
     setlocale(LC_ALL, "");
     setlocale(LC_NUMERIC, "C");
+    /* a peer that hangs up (libvirt mid-handshake, an RPC client) must not kill momd */
+    signal(SIGPIPE, SIG_IGN);
     g_option_context_set_summary(ctx, "Balances memory between a KVM host and its guests with "
                                       "policies in MOM's language.");
     g_option_context_add_main_entries(ctx, entries, NULL);

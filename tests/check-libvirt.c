@@ -137,6 +137,16 @@ run_for(guint ms)
     run_until(NULL, NULL, ms);
 }
 
+/* The stats-period calls of the guest manager run in workers that use the
+ * MomLibvirt without a reference, and nothing waits for them: freeing it
+ * while one runs is a use-after-free (valgrind shows it).  Let them finish
+ * before a test frees its MomLibvirt. */
+static void
+drain_workers(void)
+{
+    run_for(300);
+}
+
 typedef struct {
     MomGuests *gs;
     guint64 until;
@@ -268,8 +278,8 @@ find_data(const MomGuestBatch *b, const char *uuid, const MomDomainInfo **info)
 static GHashTable *
 known_of(const MomGuestBatch *b)
 {
-    GHashTable *known = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-                                              (GDestroyNotify)mom_domain_info_free);
+    GHashTable *known =
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)mom_domain_info_free);
     for (guint i = 0; i < b->domains->len; i++) {
         MomDomainInfo *c = mom_domain_info_copy(b->domains->pdata[i]);
         g_hash_table_insert(known, c->uuid, c);
@@ -281,8 +291,8 @@ static MomGuests *
 guest_manager(MomLibvirt *lv)
 {
     char *collectors[] = {"GuestMemory", "GuestBalloon", NULL};
-    MomCollectorConfig base = {.proc_root = "/nonexistent", .sysfs_root = "/nonexistent",
-                               .interval = 1};
+    MomCollectorConfig base = {
+        .proc_root = "/nonexistent", .sysfs_root = "/nonexistent", .interval = 1};
     g_autoptr(GError) error = NULL;
     MomGuests *gs = mom_guests_new(lv, collectors, &base, 3, NULL, 2, &error);
 
@@ -451,9 +461,9 @@ START_TEST(test_guest_manager_policy)
     }
 
     g_autoptr(MomPolicySet) set = mom_policy_set_new();
-    ck_assert_msg(mom_policy_set_add_string(set, "guests", "guests.policy", guest_policy, -1, NULL,
-                                            &error),
-                  "%s", error ? error->message : "");
+    ck_assert_msg(
+        mom_policy_set_add_string(set, "guests", "guests.policy", guest_policy, -1, NULL, &error),
+        "%s", error ? error->message : "");
     g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(set, NULL, entities, 0);
     ck_assert(run->ok);
     ck_assert_uint_eq(run->errors->len, 0);
@@ -470,7 +480,7 @@ START_TEST(test_guest_manager_policy)
     }
 
     /* The period calls run in workers; none may fail on the test driver. */
-    run_for(300);
+    drain_workers();
     ck_assert_uint_eq(count_logged("Cannot set the balloon statistics period"), 0);
 
     /* The next collection reads no XML and keeps the same guests. */
@@ -487,7 +497,9 @@ START_TEST(test_guest_manager_policy)
     ck_assert_uint_eq(mom_guests_count(gs), 49);
     tick_and_wait(gs);
     ck_assert_uint_eq(mom_guests_count(gs), 50);
-    ck_assert_uint_eq(count_logged("Guest vm0007 (" "6d6f6d64-0000-4000-8000-000000000007) is now managed."), 2);
+    ck_assert_uint_eq(count_logged("Guest vm0007 ("
+                                   "6d6f6d64-0000-4000-8000-000000000007) is now managed."),
+                      2);
     ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_WARNING, ""), 0);
     ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_CRITICAL, ""), 0);
 }
@@ -508,8 +520,7 @@ START_TEST(test_missing_domain)
     ck_assert_msg(g_error_matches(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_NO_DOMAIN), "%s",
                   error->message);
     g_clear_error(&error);
-    ck_assert(!mom_libvirt_set_stats_period(lv, "00000000-0000-4000-8000-000000000000", 2,
-                                            &error));
+    ck_assert(!mom_libvirt_set_stats_period(lv, "00000000-0000-4000-8000-000000000000", 2, &error));
     ck_assert(g_error_matches(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_NO_DOMAIN));
     g_clear_error(&error);
     /* a malformed uuid is no domain either */
@@ -564,7 +575,8 @@ START_TEST(test_destroyed_domain_dropped)
 
     /* start it again for other users of the shared state */
     ck_assert_int_eq(virDomainCreate(dom), 0);
-    g_ptr_array_free(seen.events, TRUE);
+    drain_workers();
+    g_clear_pointer(&seen.events, g_ptr_array_unref);
 }
 END_TEST
 
@@ -578,13 +590,18 @@ END_TEST
  *   vm0005 cur 781312: 781812, inside the dead band (1024): no call;
  *   vm0006: no balloon_target. */
 static const char balloon_policy[] =
-    "(with Guests g (if (== (g.Prop \"name\") \"vm0001\") (g.Control \"balloon_target\" 700000) 0))\n"
+    "(with Guests g (if (== (g.Prop \"name\") \"vm0001\") (g.Control \"balloon_target\" 700000) "
+    "0))\n"
     "(with Guests g (if (== (g.Prop \"name\") \"vm0002\") (g.Control \"balloon_target\" 100) 0))\n"
-    "(with Guests g (if (== (g.Prop \"name\") \"vm0003\") (g.Control \"balloon_target\" 150000) 0))\n"
-    "(with Guests g (if (== (g.Prop \"name\") \"vm0004\") (g.Control \"balloon_target\" 2000000) 0))\n"
-    "(with Guests g (if (== (g.Prop \"name\") \"vm0005\") (g.Control \"balloon_target\" 781812) 0))\n";
+    "(with Guests g (if (== (g.Prop \"name\") \"vm0003\") (g.Control \"balloon_target\" 150000) "
+    "0))\n"
+    "(with Guests g (if (== (g.Prop \"name\") \"vm0004\") (g.Control \"balloon_target\" 2000000) "
+    "0))\n"
+    "(with Guests g (if (== (g.Prop \"name\") \"vm0005\") (g.Control \"balloon_target\" 781812) "
+    "0))\n";
 
-static const gint64 balloon_expect[] = {0, 700000, 784384 - 614400, 195840, 1048576, 781312, 780288};
+static const gint64 balloon_expect[] = {0,       700000, 784384 - 614400, 195840,
+                                        1048576, 781312, 780288};
 
 static gint64
 cur_of(MomLibvirt *lv, guint i)
@@ -638,8 +655,9 @@ balloon_cycle(gboolean dry_run)
 
     for (guint i = 1; i <= 6; i++) {
         gint64 want = dry_run ? expected(i).cur_kib : balloon_expect[i];
-        ck_assert_msg(cur_of(lv, i) == want, "vm%04u: balloon_cur %" G_GINT64_FORMAT
-                      ", expected %" G_GINT64_FORMAT, i, cur_of(lv, i), want);
+        ck_assert_msg(cur_of(lv, i) == want,
+                      "vm%04u: balloon_cur %" G_GINT64_FORMAT ", expected %" G_GINT64_FORMAT, i,
+                      cur_of(lv, i), want);
     }
     const char *suffix = dry_run ? " KiB would be set (dry run)" : " KiB (target";
     const char *lines[][2] = {
@@ -652,8 +670,7 @@ balloon_cycle(gboolean dry_run)
         g_autofree char *line = g_strconcat(lines[i][0], suffix, NULL);
         if (count_logged_at(G_LOG_LEVEL_MESSAGE, line) != 1)
             dump_log();
-        ck_assert_msg(count_logged_at(G_LOG_LEVEL_MESSAGE, line) == 1, "not logged once: %s",
-                      line);
+        ck_assert_msg(count_logged_at(G_LOG_LEVEL_MESSAGE, line) == 1, "not logged once: %s", line);
         if (lines[i][1])
             ck_assert_uint_eq(count_logged(lines[i][1]), 1);
     }
@@ -679,6 +696,7 @@ balloon_cycle(gboolean dry_run)
         ck_assert_uint_eq(count_logged("guest vm0002: balloon 169984 → 131072 KiB"), 1);
     }
     klass->free(state);
+    drain_workers();
 }
 
 START_TEST(test_balloon_applies)

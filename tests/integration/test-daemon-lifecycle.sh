@@ -76,6 +76,10 @@ verbosity: debug
 
 [host]
 collectors: HostMemory, HostKSM
+
+[guest]
+# none: host only, momd does not connect to libvirt
+collectors:
 EOF
 }
 

@@ -181,6 +181,10 @@ verbosity: debug
 
 [host]
 collectors: HostMemory, HostKSM
+
+[guest]
+# none: host only, momd does not connect to libvirt
+collectors:
 EOF
 
 t0=$(now_ms)

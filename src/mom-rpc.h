@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The control API: XML-RPC over HTTP, as MOM speaks it (method names and
+ * types unchanged), served on a protected unix socket by default.
+ *
+ * Values are json-glib nodes on both sides: an XML-RPC struct is a JSON
+ * object, an array an array, <int>/<i4>/<i8> an integer (64 bits), <double>
+ * a double, <boolean> a boolean, <string> a string, <nil/> null.
+ * Documented for users in docs/rpc.md.
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#define MOM_RPC_ERROR (mom_rpc_error_quark())
+GQuark mom_rpc_error_quark(void);
+
+/* Fault codes, after the XML-RPC interoperability conventions. */
+typedef enum {
+    MOM_RPC_FAULT_PARSE = -32700,            /* not well-formed XML */
+    MOM_RPC_FAULT_INVALID = -32600,          /* not a valid methodCall */
+    MOM_RPC_FAULT_NO_METHOD = -32601,        /* unknown method */
+    MOM_RPC_FAULT_PARAMS = -32602,           /* wrong number or types of parameters */
+    MOM_RPC_FAULT_INTERNAL = -32603,         /* the method failed */
+    MOM_RPC_FAULT_TOO_LARGE = -32001,        /* request over the size limit */
+    MOM_RPC_FAULT_PERMISSION = -32002,       /* the peer may not call this */
+    MOM_RPC_FAULT_CONNECT = -32003,          /* client side: no daemon at the socket */
+    MOM_RPC_FAULT_CONNECT_DENIED = -32004,   /* client side: socket permission denied */
+    MOM_RPC_FAULT_PROTOCOL = -32005,         /* client side: bad HTTP or response */
+} MomRpcFault;
+/* GError codes in MOM_RPC_ERROR are MomRpcFault values. */
+
+/* ---- codec (mom-xmlrpc.c) ----------------------------------------------------- */
+
+/**
+ * mom_xmlrpc_parse_call:
+ * Parses an XML-RPC methodCall.  Returns: TRUE with the method name and its
+ * parameters (transfer full), or FALSE with @error (code PARSE or INVALID,
+ * message naming what is wrong, e.g. "param 2: <int> holds 'x', not an
+ * integer").
+ */
+gboolean mom_xmlrpc_parse_call(const char *data, gsize len, char **method, JsonArray **params,
+                               GError **error);
+
+/** mom_xmlrpc_build_call: Returns: (transfer full) a methodCall document. */
+char *mom_xmlrpc_build_call(const char *method, JsonArray *params);
+
+/** mom_xmlrpc_build_response: Returns: (transfer full) a methodResponse holding @result. */
+char *mom_xmlrpc_build_response(JsonNode *result);
+
+/** mom_xmlrpc_build_fault: Returns: (transfer full) a methodResponse holding a fault. */
+char *mom_xmlrpc_build_fault(int code, const char *message);
+
+/**
+ * mom_xmlrpc_parse_response:
+ * Parses a methodResponse.  Returns: (transfer full) the result, or NULL
+ * with @error: a fault becomes a MOM_RPC_ERROR with the fault's code and
+ * string.
+ */
+JsonNode *mom_xmlrpc_parse_response(const char *data, gsize len, GError **error);
+
+/* ---- server (mom-rpc.c) -------------------------------------------------------- */
+
+/* A method: @params already checked against @min_params..@max_params. */
+typedef JsonNode *(*MomRpcHandler)(JsonArray *params, gpointer user_data, GError **error);
+
+typedef struct {
+    const char *name;
+    guint min_params;
+    guint max_params;
+    MomRpcHandler handler;
+    const char *help; /* one line, for system.methodHelp and docs */
+} MomRpcMethod;
+
+typedef struct _MomRpcServer MomRpcServer;
+
+typedef struct {
+    const char *socket_path; /* unix socket, or NULL with @tcp_port */
+    int tcp_port;            /* > 0: 127.0.0.1 only, unauthenticated (MOM's numeric rpc-port) */
+    const char *group;       /* also allow this group (socket mode 0660), or NULL/"" */
+    gsize max_request;       /* bytes; 0 = default 1 MiB */
+    guint timeout;           /* seconds for a whole request; 0 = default 10 */
+} MomRpcConfig;
+
+/**
+ * mom_rpc_server_new:
+ * Listens as @cfg says and serves @methods (NULL-terminated by name) on
+ * the thread-default main context; system.listMethods is added.  Each
+ * request's peer credentials (SO_PEERCRED) must be root or a member of
+ * @cfg->group.  Returns: (transfer full) the server, or NULL with @error
+ * (e.g. the socket directory cannot be created).
+ */
+MomRpcServer *mom_rpc_server_new(const MomRpcConfig *cfg, const MomRpcMethod *methods,
+                                 gpointer user_data, GError **error);
+
+/** mom_rpc_server_free: Stops listening, removes the socket file, frees @server. */
+void mom_rpc_server_free(MomRpcServer *server);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomRpcServer, mom_rpc_server_free)
+
+/* ---- client (mom-rpc-client.c), for momctl ------------------------------------- */
+
+/**
+ * mom_rpc_call:
+ * Calls @method with @params (may be NULL) on the daemon at @socket_path,
+ * waiting at most @timeout seconds.  Returns: (transfer full) the result,
+ * or NULL with @error: CONNECT ("momd is not running: nothing listens on
+ * PATH."), CONNECT_DENIED ("Permission denied on PATH: only root and the
+ * members of group G may connect."), PROTOCOL, or the server's fault.
+ */
+JsonNode *mom_rpc_call(const char *socket_path, const char *method, JsonArray *params,
+                       guint timeout, GError **error);
