@@ -61,7 +61,7 @@ static const ConfigOption options[] = {
     {"main", "libvirt-hypervisor-uri", OPT_STRING, "", F(main.libvirt_hypervisor_uri), 0, 0, FALSE},
     {"main", "controllers", OPT_LIST, "Balloon", F(main.controllers), 0, 0, FALSE},
     {"main", "plot-dir", OPT_STRING, "", F(main.plot_dir), 0, 0, FALSE},
-    {"main", "rpc-port", OPT_RPC_PORT, "-1", F(main.rpc_port), -1, 65535, FALSE},
+    {"main", "rpc-port", OPT_RPC_PORT, "/run/momd/momd.sock", F(main.rpc_port), -1, 65535, FALSE},
     {"main", "policy", OPT_STRING, "", F(main.policy), 0, 0, FALSE},
     {"main", "policy-dir", OPT_STRING, "", F(main.policy_dir), 0, 0, FALSE},
     {"main", "guest-manager-multi-thread", OPT_BOOL, "true", F(main.guest_manager_multi_thread), 0,

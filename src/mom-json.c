@@ -78,3 +78,78 @@ mom_json_append_value(GString *out, const MomValue *v)
     }
     }
 }
+
+static void
+indent(GString *out, guint depth)
+{
+    g_string_append_c(out, '\n');
+    for (guint i = 0; i < depth; i++)
+        g_string_append(out, "  ");
+}
+
+static void
+append_node(GString *out, JsonNode *node, guint depth)
+{
+    char buf[32];
+
+    switch (JSON_NODE_TYPE(node)) {
+    case JSON_NODE_NULL:
+        g_string_append(out, "null");
+        break;
+    case JSON_NODE_VALUE: {
+        GType t = json_node_get_value_type(node);
+        if (t == G_TYPE_INT64)
+            g_string_append_printf(out, "%" G_GINT64_FORMAT, json_node_get_int(node));
+        else if (t == G_TYPE_DOUBLE) {
+            double d = json_node_get_double(node);
+            mom_format_double(d, buf);
+            if (isfinite(d))
+                g_string_append(out, buf);
+            else
+                mom_json_append_string(out, buf);
+        } else if (t == G_TYPE_BOOLEAN)
+            g_string_append(out, json_node_get_boolean(node) ? "true" : "false");
+        else
+            mom_json_append_string(out, json_node_get_string(node));
+        break;
+    }
+    case JSON_NODE_ARRAY: {
+        JsonArray *a = json_node_get_array(node);
+        guint n = json_array_get_length(a);
+        g_string_append_c(out, '[');
+        for (guint i = 0; i < n; i++) {
+            g_string_append(out, i ? "," : "");
+            indent(out, depth + 1);
+            append_node(out, json_array_get_element(a, i), depth + 1);
+        }
+        if (n)
+            indent(out, depth);
+        g_string_append_c(out, ']');
+        break;
+    }
+    case JSON_NODE_OBJECT: {
+        JsonObject *o = json_node_get_object(node);
+        g_autoptr(GList) members = json_object_get_members(o);
+        g_string_append_c(out, '{');
+        for (GList *m = members; m; m = m->next) {
+            g_string_append(out, m != members ? "," : "");
+            indent(out, depth + 1);
+            mom_json_append_string(out, m->data);
+            g_string_append(out, ": ");
+            append_node(out, json_object_get_member(o, m->data), depth + 1);
+        }
+        if (members)
+            indent(out, depth);
+        g_string_append_c(out, '}');
+        break;
+    }
+    }
+}
+
+char *
+mom_json_node_to_string(JsonNode *node)
+{
+    GString *out = g_string_new(NULL);
+    append_node(out, node, 0);
+    return g_string_free(out, FALSE);
+}

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "mom-policy.h"
 
@@ -20,3 +21,11 @@ void mom_json_append_string(GString *out, const char *s);
  * "nan"), lists become arrays, entities and functions their printed name.
  */
 void mom_json_append_value(GString *out, const MomValue *v);
+
+/**
+ * mom_json_node_to_string:
+ * Writes a json-glib node as indented JSON, with doubles in their shortest
+ * exact form (json-glib's own generator prints 2202009.6000000001).
+ * Returns: (transfer full) the text, without a final newline.
+ */
+char *mom_json_node_to_string(JsonNode *node);

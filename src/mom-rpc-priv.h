@@ -50,12 +50,12 @@ char *mom_xmlrpc_format_double(double d, char *buf);
 #define MOM_XMLRPC_DOUBLE_BUFSIZE 400
 
 /**
- * mom_rpc_server_get_peer_allowed:
+ * mom_rpc_peer_allowed:
  * Decides whether a unix peer may call methods: root, or a process whose
- * primary or supplementary groups include @gid (when @gid is not
- * (gid_t)-1).  @groups are the peer's supplementary groups when known
- * (SO_PEERGROUPS), else NULL and /proc/@pid/status is read.  Exposed for
- * the tests.
+ * primary (@gid) or supplementary groups include @allowed_gid (-1: no
+ * group is allowed).  @groups are the peer's supplementary groups when
+ * known (SO_PEERGROUPS), else NULL and /proc/@pid/status is read.
+ * Returns: TRUE if the peer may call.
  */
-gboolean mom_rpc_peer_allowed(guint uid, guint gid, guint pid, const guint *groups,
-                              gsize n_groups, gint64 allowed_gid);
+gboolean mom_rpc_peer_allowed(guint uid, guint gid, guint pid, const guint *groups, gsize n_groups,
+                              gint64 allowed_gid);

@@ -192,6 +192,24 @@ load_entity(Loader *ld, JsonNode *node, MomEntityKind kind, const char *path, GE
         mom_entity_push_sample(e, row);
     }
 
+    JsonObject *vars = member_object(obj, "variables", path, ld, &ok, error);
+    if (!ok)
+        return NULL;
+    if (vars) {
+        g_autoptr(GList) keys = json_object_get_members(vars);
+        for (GList *k = keys; k; k = k->next) {
+            MomValue v;
+            JsonNode *n = json_object_get_member(vars, k->data);
+            if (!scalar_value(n, &v)) {
+                format_error(error, ld,
+                             "%s.variables.%s must be a number, string, boolean or null, not %s.",
+                             path, (char *)k->data, node_kind(n));
+                return NULL;
+            }
+            mom_entity_set_var(e, k->data, &v);
+            mom_value_clear(&v);
+        }
+    }
     if (props) {
         g_autoptr(GList) keys = json_object_get_members(props);
         for (GList *k = keys; k; k = k->next) {
@@ -358,6 +376,74 @@ mom_state_load_file(const char *path, GError **error)
         return NULL;
     }
     return mom_state_load_data(data, (gssize)len, path, error);
+}
+
+/* ---- snapshots ------------------------------------------------------------------ */
+
+static gint
+compare_keys(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A name -> MomValue* table as a JSON object, keys sorted for stable output. */
+static void
+json_table(GString *out, GHashTable *table)
+{
+    g_autoptr(GPtrArray) keys = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer k;
+
+    g_hash_table_iter_init(&it, table);
+    while (g_hash_table_iter_next(&it, &k, NULL))
+        g_ptr_array_add(keys, k);
+    g_ptr_array_sort(keys, compare_keys);
+    g_string_append_c(out, '{');
+    for (guint i = 0; i < keys->len; i++) {
+        g_string_append(out, i ? ", " : "");
+        mom_json_append_string(out, keys->pdata[i]);
+        g_string_append(out, ": ");
+        mom_json_append_value(out, g_hash_table_lookup(table, keys->pdata[i]));
+    }
+    g_string_append_c(out, '}');
+}
+
+static void
+json_entity(GString *out, MomEntity *e)
+{
+    MomSchema *schema = mom_entity_schema(e);
+
+    g_string_append(out, "{\"properties\": ");
+    json_table(out, mom_entity_props(e));
+    g_string_append(out, ",\n   \"variables\": ");
+    json_table(out, mom_entity_vars(e));
+    g_string_append(out, ",\n   \"samples\": [");
+    for (guint k = 0; k < mom_entity_n_samples(e); k++) {
+        g_string_append(out, k ? ",\n     {" : "\n     {");
+        for (guint f = 0; f < mom_schema_n_fields(schema); f++) {
+            g_string_append(out, f ? ", " : "");
+            mom_json_append_string(out, mom_schema_field(schema, f));
+            g_string_append(out, ": ");
+            mom_json_append_value(out, mom_entity_sample_value(e, k, f));
+        }
+        g_string_append_c(out, '}');
+    }
+    g_string_append(out, "]}");
+}
+
+char *
+mom_state_to_json(MomEntity *host, GPtrArray *guests)
+{
+    GString *out = g_string_new("{\"host\": ");
+
+    json_entity(out, host);
+    g_string_append(out, ",\n \"guests\": [");
+    for (guint i = 0; guests && i < guests->len; i++) {
+        g_string_append(out, i ? ",\n  " : "\n  ");
+        json_entity(out, guests->pdata[i]);
+    }
+    g_string_append(out, "]}\n");
+    return g_string_free(out, FALSE);
 }
 
 /* ---- reports ------------------------------------------------------------------ */

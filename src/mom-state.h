@@ -35,6 +35,15 @@ MomState *mom_state_load_data(const char *data, gssize len, const char *origin, 
 /** mom_state_load_file: Reads and builds a state from @path.  Returns: (transfer full) or NULL. */
 MomState *mom_state_load_file(const char *path, GError **error);
 
+/**
+ * mom_state_to_json:
+ * Writes @host and @guests (MomEntity) in the state format: properties,
+ * every sample of the history (oldest first) and the persistent
+ * variables, so that `momctl policy test --state` reproduces the daemon's
+ * decisions.  Returns: (transfer full) the JSON text.
+ */
+char *mom_state_to_json(MomEntity *host, GPtrArray *guests);
+
 /** mom_state_free: Frees @state and its entities. */
 void mom_state_free(MomState *state);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomState, mom_state_free)

@@ -2,21 +2,34 @@
 /*
  * momctl: the operator's command line for momd.
  *
- * Exit status: 0 success, 1 a policy error (parse or run time), 2 a usage
- * error or unreadable input.
+ * Most commands call one or a few methods of the daemon's control API
+ * (docs/rpc.md) over its unix socket and print the answer for a person,
+ * or as JSON with --json.  policy check and policy test work offline, on
+ * policy files.  momctl-top.c holds the full-screen view.
+ *
+ * Exit status: 0 success; 1 the daemon answered with a fault or refused,
+ * or a policy error; 2 a usage error or unreadable input; 3 the daemon
+ * cannot be reached (not running, permission denied, no valid answer).
  */
 #include "config.h"
 
 #include <locale.h>
+#include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "mom-json.h"
+#include "mom-log.h"
 #include "mom-policy.h"
+#include "mom-rpc.h"
 #include "mom-state.h"
+#include "momctl-priv.h"
 
-enum { EXIT_OK = 0, EXIT_POLICY = 1, EXIT_USAGE = 2 };
+#define MOMCTL_DEFAULT_SOCKET "/run/momd/momd.sock"
+/* seconds for one call; the daemon's own limit is 10 */
+#define MOMCTL_TIMEOUT 15
 
 typedef struct {
     const char *name;
@@ -25,10 +38,36 @@ typedef struct {
     int (*run)(int argc, char **argv);
 } Command;
 
-static int usage_error(GOptionContext *ctx, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* --socket before the command (main) and after it (each command's
+ * options); the later one wins. */
+static char *global_socket;
+static char *command_socket;
 
-static int
-usage_error(GOptionContext *ctx, const char *fmt, ...)
+static const GOptionEntry socket_entries[] = {
+    {"socket", 0, 0, G_OPTION_ARG_FILENAME, &command_socket,
+     "momd's control socket (default: $MOMCTL_SOCKET, else /run/momd/momd.sock)", "PATH"},
+    {NULL},
+};
+
+#define JSON_ENTRY(var)                                                                            \
+    {                                                                                              \
+        "json", 0, 0, G_OPTION_ARG_NONE, &(var), "Print the daemon's answer as JSON", NULL         \
+    }
+
+const char *
+momctl_socket_path(void)
+{
+    const char *env = g_getenv("MOMCTL_SOCKET");
+
+    if (command_socket)
+        return command_socket;
+    if (global_socket)
+        return global_socket;
+    return env && *env ? env : MOMCTL_DEFAULT_SOCKET;
+}
+
+int
+momctl_usage_error(GOptionContext *ctx, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -37,8 +76,354 @@ usage_error(GOptionContext *ctx, const char *fmt, ...)
     fprintf(stderr, "momctl: %s\n", msg);
     if (ctx)
         fprintf(stderr, "Run '%s --help' for usage.\n", g_get_prgname());
-    return EXIT_USAGE;
+    return MOMCTL_EXIT_USAGE;
 }
+
+GOptionContext *
+momctl_command_context(const char *params, const char *summary, const GOptionEntry *entries)
+{
+    GOptionContext *ctx = g_option_context_new(params);
+
+    g_option_context_set_summary(ctx, summary);
+    if (entries)
+        g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_add_main_entries(ctx, socket_entries, NULL);
+    return ctx;
+}
+
+int
+momctl_parse_command(GOptionContext *ctx, int *argc, char ***argv, int min_args, int max_args,
+                     const char *missing)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (!g_option_context_parse(ctx, argc, argv, &error))
+        return momctl_usage_error(ctx, "%s", error->message);
+    if (*argc - 1 < min_args)
+        return momctl_usage_error(ctx, "%s", missing);
+    if (max_args >= 0 && *argc - 1 > max_args)
+        return momctl_usage_error(ctx, "unexpected argument '%s'.", (*argv)[1 + max_args]);
+    return -1;
+}
+
+void
+momctl_print_json(JsonNode *node)
+{
+    /* our writer, not json-glib's: floats keep their shortest exact form */
+    g_autofree char *text = mom_json_node_to_string(node);
+    printf("%s\n", text);
+}
+
+/* ---- calling the daemon ---------------------------------------------------------- */
+
+int
+momctl_error_status(const GError *error)
+{
+    if (error->domain != MOM_RPC_ERROR)
+        return MOMCTL_EXIT_UNREACHABLE; /* the client's I/O: a timeout, a reset */
+    switch (error->code) {
+    case MOM_RPC_FAULT_CONNECT:
+    case MOM_RPC_FAULT_CONNECT_DENIED:
+    case MOM_RPC_FAULT_PROTOCOL:
+        return MOMCTL_EXIT_UNREACHABLE;
+    default:
+        return MOMCTL_EXIT_FAIL; /* a fault the daemon sent */
+    }
+}
+
+JsonNode *
+momctl_call(const char *method, JsonArray *params, GError **error)
+{
+    g_autoptr(GError) e = NULL;
+    /* The call may iterate the thread-default context while it waits;
+     * a context of its own keeps it away from momctl top's main loop. */
+    g_autoptr(GMainContext) ctx = g_main_context_new();
+
+    g_main_context_push_thread_default(ctx);
+    JsonNode *result = mom_rpc_call(momctl_socket_path(), method, params, MOMCTL_TIMEOUT, &e);
+    g_main_context_pop_thread_default(ctx);
+    if (result)
+        return result;
+    if (momctl_error_status(e) == MOMCTL_EXIT_FAIL) {
+        /* a fault: name the method, unless the daemon already did */
+        size_t n = strlen(method);
+        if (strncmp(e->message, method, n) != 0 || e->message[n] != ':')
+            g_prefix_error(&e, "%s: ", method);
+    } else if (e->domain != MOM_RPC_ERROR) {
+        g_prefix_error(&e, "%s on %s: ", method, momctl_socket_path());
+    }
+    g_propagate_error(error, g_steal_pointer(&e));
+    return NULL;
+}
+
+/* Prints @error as one line.  Returns: the exit status it calls for. */
+static int
+report(const GError *error)
+{
+    fprintf(stderr, "momctl: %s\n", error->message);
+    return momctl_error_status(error);
+}
+
+/* momctl_call() that prints its error.  Returns: the result, or NULL with *@status set. */
+static JsonNode *
+call_or_report(const char *method, JsonArray *params, int *status)
+{
+    g_autoptr(GError) error = NULL;
+    JsonNode *result = momctl_call(method, params, &error);
+
+    if (!result)
+        *status = report(error);
+    return result;
+}
+
+/* Reports an answer that is not of the type the method promises. */
+static JsonNode *
+unexpected(const char *method, const char *what, int *status)
+{
+    fprintf(stderr, "momctl: %s: momd answered with something other than %s.\n", method, what);
+    *status = MOMCTL_EXIT_FAIL;
+    return NULL;
+}
+
+JsonNode *
+momctl_call_object(const char *method, JsonArray *params, int *status)
+{
+    g_autoptr(JsonNode) result = call_or_report(method, params, status);
+
+    if (result && !JSON_NODE_HOLDS_OBJECT(result))
+        return unexpected(method, "a struct", status);
+    return g_steal_pointer(&result);
+}
+
+/* Calls a method that answers a boolean.  Returns: TRUE when it answered
+ * true; else FALSE with *@status set (to 1 for a plain false, which the
+ * caller explains). */
+static gboolean
+call_bool(const char *method, JsonArray *params, int *status)
+{
+    g_autoptr(JsonNode) result = call_or_report(method, params, status);
+
+    if (!result)
+        return FALSE;
+    if (!JSON_NODE_HOLDS_VALUE(result) || json_node_get_value_type(result) != G_TYPE_BOOLEAN) {
+        unexpected(method, "a boolean", status);
+        return FALSE;
+    }
+    *status = MOMCTL_EXIT_FAIL;
+    return json_node_get_boolean(result);
+}
+
+/* ---- reading the answers --------------------------------------------------------- */
+
+JsonObject *
+momctl_obj_object(JsonObject *o, const char *member)
+{
+    JsonNode *n = o ? json_object_get_member(o, member) : NULL;
+    return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+}
+
+const char *
+momctl_obj_string(JsonObject *o, const char *member)
+{
+    JsonNode *n = o ? json_object_get_member(o, member) : NULL;
+
+    if (n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING)
+        return json_node_get_string(n);
+    return NULL;
+}
+
+gboolean
+momctl_node_number(JsonNode *n, double *out)
+{
+    if (!n || !JSON_NODE_HOLDS_VALUE(n))
+        return FALSE;
+    switch (json_node_get_value_type(n)) {
+    case G_TYPE_INT64:
+        *out = (double)json_node_get_int(n);
+        return TRUE;
+    case G_TYPE_DOUBLE:
+        *out = json_node_get_double(n);
+        return TRUE;
+    case G_TYPE_BOOLEAN:
+        *out = json_node_get_boolean(n);
+        return TRUE;
+    default:
+        return FALSE;
+    }
+}
+
+gboolean
+momctl_obj_number(JsonObject *o, const char *member, double *out)
+{
+    return momctl_node_number(o ? json_object_get_member(o, member) : NULL, out);
+}
+
+/* @d as the shortest text that reads back the same, integers without ".0" */
+static char *
+format_number(double d)
+{
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+    if (d == floor(d) && fabs(d) < 1e15)
+        return g_strdup_printf("%.0f", d);
+    return g_strdup(mom_format_double(d, buf));
+}
+
+char *
+momctl_node_text(JsonNode *n)
+{
+    if (!n || JSON_NODE_HOLDS_NULL(n))
+        return g_strdup("-");
+    if (JSON_NODE_HOLDS_VALUE(n)) {
+        switch (json_node_get_value_type(n)) {
+        case G_TYPE_INT64:
+            return g_strdup_printf("%" G_GINT64_FORMAT, json_node_get_int(n));
+        case G_TYPE_DOUBLE:
+            return format_number(json_node_get_double(n));
+        case G_TYPE_BOOLEAN:
+            return g_strdup(json_node_get_boolean(n) ? "true" : "false");
+        case G_TYPE_STRING:
+            return g_strdup(json_node_get_string(n));
+        default:
+            break;
+        }
+    }
+    return json_to_string(n, FALSE);
+}
+
+char *
+momctl_kib_mib(JsonObject *o, const char *member)
+{
+    double kib;
+
+    if (!momctl_obj_number(o, member, &kib))
+        return g_strdup("-");
+    return g_strdup_printf("%.0f", kib / 1024);
+}
+
+char *
+momctl_format_size(double kib)
+{
+    if (fabs(kib) < 1024)
+        return g_strdup_printf("%.0f KiB", kib);
+    if (fabs(kib) < 1024 * 1024)
+        return g_strdup_printf("%.0f MiB", kib / 1024);
+    return g_strdup_printf("%.1f GiB", kib / (1024 * 1024));
+}
+
+char *
+momctl_format_duration(gint64 s)
+{
+    if (s < 0)
+        return g_strdup("-");
+    if (s < 60)
+        return g_strdup_printf("%" G_GINT64_FORMAT "s", s);
+    if (s < 3600)
+        return g_strdup_printf("%" G_GINT64_FORMAT "min %02" G_GINT64_FORMAT "s", s / 60, s % 60);
+    if (s < 86400)
+        return g_strdup_printf("%" G_GINT64_FORMAT "h %02" G_GINT64_FORMAT "min", s / 3600,
+                               s % 3600 / 60);
+    return g_strdup_printf("%" G_GINT64_FORMAT "d %" G_GINT64_FORMAT "h", s / 86400,
+                           s % 86400 / 3600);
+}
+
+/* ---- tables ---------------------------------------------------------------------- */
+
+struct _MomctlTable {
+    guint n_columns;
+    char *align;
+    GPtrArray *cells; /* n_columns per row, the header first */
+};
+
+MomctlTable *
+momctl_table_new(const char *align, const char *const *heads)
+{
+    MomctlTable *t = g_new0(MomctlTable, 1);
+
+    t->n_columns = strlen(align);
+    t->align = g_strdup(align);
+    t->cells = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < t->n_columns; i++)
+        g_ptr_array_add(t->cells, g_strdup(heads[i]));
+    return t;
+}
+
+void
+momctl_table_free(MomctlTable *t)
+{
+    if (!t)
+        return;
+    g_ptr_array_unref(t->cells);
+    g_free(t->align);
+    g_free(t);
+}
+
+void
+momctl_table_add_row(MomctlTable *t, char **cells)
+{
+    for (guint i = 0; i < t->n_columns; i++)
+        g_ptr_array_add(t->cells, cells[i]);
+}
+
+GPtrArray *
+momctl_table_render(MomctlTable *t)
+{
+    GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
+    guint n_rows = t->cells->len / t->n_columns;
+    g_autofree glong *width = g_new0(glong, t->n_columns);
+
+    for (guint k = 0; k < t->cells->len; k++)
+        width[k % t->n_columns] =
+            MAX(width[k % t->n_columns], g_utf8_strlen(t->cells->pdata[k], -1));
+    for (guint r = 0; r < n_rows; r++) {
+        GString *line = g_string_new(NULL);
+        for (guint c = 0; c < t->n_columns; c++) {
+            const char *cell = t->cells->pdata[r * t->n_columns + c];
+            glong pad = width[c] - g_utf8_strlen(cell, -1);
+            gboolean last = c + 1 == t->n_columns;
+            if (c)
+                g_string_append(line, "  ");
+            if (t->align[c] == 'r')
+                for (glong i = 0; i < pad; i++)
+                    g_string_append_c(line, ' ');
+            g_string_append(line, cell);
+            if (t->align[c] != 'r' && !last)
+                for (glong i = 0; i < pad; i++)
+                    g_string_append_c(line, ' ');
+        }
+        /* a last column that is empty leaves no trailing blanks */
+        while (line->len && line->str[line->len - 1] == ' ')
+            g_string_truncate(line, line->len - 1);
+        g_ptr_array_add(lines, g_string_free(line, FALSE));
+    }
+    return lines;
+}
+
+char *
+momctl_truncate(const char *line, guint width)
+{
+    if (width == 0 || g_utf8_strlen(line, -1) <= (glong)width)
+        return g_strdup(line);
+    return g_strndup(line, g_utf8_offset_to_pointer(line, width) - line);
+}
+
+static void
+print_table(MomctlTable *t)
+{
+    g_autoptr(GPtrArray) lines = momctl_table_render(t);
+
+    for (guint i = 0; i < lines->len; i++)
+        printf("%s\n", (char *)lines->pdata[i]);
+}
+
+/* The names of @o's members, sorted.  Returns: (transfer container) */
+static GList *
+sorted_members(JsonObject *o)
+{
+    return o ? g_list_sort(json_object_get_members(o), (GCompareFunc)strcmp) : NULL;
+}
+
+/* ---- policy files, offline --------------------------------------------------------- */
 
 /* Loads each PATH (a policy file or a directory of *.policy files) into a
  * new set; later paths replace earlier policies of the same name, as the
@@ -89,15 +474,15 @@ cmd_policy_check(int argc, char **argv)
                                       "FILE:LINE:COLUMN.");
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &error))
-        return usage_error(ctx, "%s", error->message);
+        return momctl_usage_error(ctx, "%s", error->message);
     if (argc < 2)
-        return usage_error(ctx, "policy check needs at least one policy file or directory.");
+        return momctl_usage_error(ctx, "policy check needs at least one policy file or directory.");
 
     g_autoptr(GPtrArray) diags =
         g_ptr_array_new_with_free_func((GDestroyNotify)mom_policy_diag_free);
     g_autoptr(MomPolicySet) set = load_paths(argv + 1, diags);
     if (!set)
-        return EXIT_USAGE;
+        return MOMCTL_EXIT_USAGE;
     g_autoptr(GPtrArray) names = mom_policy_set_names(set);
     if (json) {
         g_autoptr(GString) out = g_string_new(NULL);
@@ -120,7 +505,7 @@ cmd_policy_check(int argc, char **argv)
             printf("%u %s parsed without errors.\n", names->len,
                    names->len == 1 ? "policy" : "policies");
     }
-    return diags->len ? EXIT_POLICY : EXIT_OK;
+    return diags->len ? MOMCTL_EXIT_FAIL : MOMCTL_EXIT_OK;
 }
 
 static int
@@ -148,26 +533,27 @@ cmd_policy_test(int argc, char **argv)
                                       "debug line and every error.");
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &error))
-        return usage_error(ctx, "%s", error->message);
+        return momctl_usage_error(ctx, "%s", error->message);
     g_autofree char *state_owned = state_path;
     if (argc < 2)
-        return usage_error(ctx, "policy test needs at least one policy file or directory.");
+        return momctl_usage_error(ctx, "policy test needs at least one policy file or directory.");
     if (!state_path)
-        return usage_error(ctx, "policy test needs --state STATE.json.");
+        return momctl_usage_error(ctx, "policy test needs --state STATE.json.");
     if (max_steps < 0 || max_depth < 0 || max_depth > G_MAXUINT)
-        return usage_error(ctx, "--max-steps and --max-depth must not be negative (0 means the "
-                                "default).");
+        return momctl_usage_error(ctx,
+                                  "--max-steps and --max-depth must not be negative (0 means the "
+                                  "default).");
 
     g_autoptr(MomState) state = mom_state_load_file(state_path, &error);
     if (!state) {
         fprintf(stderr, "momctl: %s\n", error->message);
-        return EXIT_USAGE;
+        return MOMCTL_EXIT_USAGE;
     }
     g_autoptr(GPtrArray) diags =
         g_ptr_array_new_with_free_func((GDestroyNotify)mom_policy_diag_free);
     g_autoptr(MomPolicySet) set = load_paths(argv + 1, diags);
     if (!set)
-        return EXIT_USAGE;
+        return MOMCTL_EXIT_USAGE;
     MomPolicyLimits limits = {(guint)max_depth, (guint64)max_steps};
     mom_policy_set_set_limits(set, &limits);
 
@@ -176,19 +562,824 @@ cmd_policy_test(int argc, char **argv)
     g_autofree char *report =
         json ? mom_state_report_json(state, run, diags) : mom_state_report_text(state, run, diags);
     fputs(report, stdout);
-    return (run->ok && run->errors->len == 0 && diags->len == 0) ? EXIT_OK : EXIT_POLICY;
+    return (run->ok && run->errors->len == 0 && diags->len == 0) ? MOMCTL_EXIT_OK
+                                                                 : MOMCTL_EXIT_FAIL;
 }
 
+/* ---- momctl ping, status --------------------------------------------------------- */
+
+static int
+cmd_ping(int argc, char **argv)
+{
+    gboolean json = FALSE;
+    GOptionEntry entries[] = {JSON_ENTRY(json), {NULL}};
+    g_autoptr(GOptionContext) ctx = momctl_command_context(
+        "- check that momd answers", "Calls ping and says how long momd took to answer.", entries);
+    int status = momctl_parse_command(ctx, &argc, &argv, 0, 0, NULL);
+    if (status >= 0)
+        return status;
+
+    gint64 start = g_get_monotonic_time();
+    g_autoptr(JsonNode) result = call_or_report("ping", NULL, &status);
+    if (!result)
+        return status;
+    if (json)
+        momctl_print_json(result);
+    else
+        printf("momd answered on %s in %.1f ms.\n", momctl_socket_path(),
+               (g_get_monotonic_time() - start) / 1000.0);
+    return MOMCTL_EXIT_OK;
+}
+
+/* "2026-11-22 00:31:05 (3s ago)" for an ISO 8601 time from the daemon */
+static char *
+format_time_ago(const char *iso)
+{
+    g_autoptr(GDateTime) t = iso ? g_date_time_new_from_iso8601(iso, NULL) : NULL;
+
+    if (!t)
+        return g_strdup(iso ? iso : "-");
+    g_autoptr(GDateTime) local = g_date_time_to_local(t);
+    g_autoptr(GDateTime) now = g_date_time_new_now_local();
+    g_autofree char *when = g_date_time_format(local, "%Y-%m-%d %H:%M:%S");
+    g_autofree char *ago =
+        momctl_format_duration(MAX(0, g_date_time_difference(now, t) / G_USEC_PER_SEC));
+    return g_strdup_printf("%s (%s ago)", when, ago);
+}
+
+/* getStatus's ksm struct as "run 1, sharing 1200 pages (4.7 MiB), ..." */
+static char *
+format_ksm(JsonObject *ksm)
+{
+    double run, sharing, scan, sleep_ms;
+    g_autoptr(GString) s = g_string_new(NULL);
+
+    if (!ksm || json_object_get_size(ksm) == 0)
+        return g_strdup("not monitored (no HostKSM collector)");
+    if (momctl_obj_number(ksm, "run", &run))
+        g_string_append_printf(s, "run %.0f (%s)", run,
+                               run == 1   ? "merging"
+                               : run == 2 ? "unmerging"
+                                          : "stopped");
+    else
+        g_string_append(s, "run -");
+    if (momctl_obj_number(ksm, "pages_sharing", &sharing)) {
+        g_autofree char *size = momctl_format_size(sharing * (sysconf(_SC_PAGESIZE) / 1024));
+        g_string_append_printf(s, ", sharing %.0f pages (%s)", sharing, size);
+    }
+    if (momctl_obj_number(ksm, "pages_to_scan", &scan))
+        g_string_append_printf(s, ", pages_to_scan %.0f", scan);
+    if (momctl_obj_number(ksm, "sleep_millisecs", &sleep_ms))
+        g_string_append_printf(s, ", sleep %.0f ms", sleep_ms);
+    return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+static int
+cmd_status(int argc, char **argv)
+{
+    gboolean json = FALSE;
+    GOptionEntry entries[] = {JSON_ENTRY(json), {NULL}};
+    g_autoptr(GOptionContext) ctx = momctl_command_context(
+        "- show the daemon's state",
+        "Shows momd's version, pid, uptime, policies, intervals, libvirt connection,\n"
+        "guests, KSM state and the last policy cycle (getStatus).",
+        entries);
+    int status = momctl_parse_command(ctx, &argc, &argv, 0, 0, NULL);
+    if (status >= 0)
+        return status;
+
+    g_autoptr(JsonNode) result = momctl_call_object("getStatus", NULL, &status);
+    if (!result)
+        return status;
+    if (json) {
+        momctl_print_json(result);
+        return MOMCTL_EXIT_OK;
+    }
+    JsonObject *o = json_node_get_object(result);
+    double pid = 0, uptime = -1, guests = 0, ready = 0, number = 0, errors = 0;
+    momctl_obj_number(o, "pid", &pid);
+    momctl_obj_number(o, "uptime", &uptime);
+    momctl_obj_number(o, "guests", &guests);
+    momctl_obj_number(o, "guests_ready", &ready);
+    const char *version = momctl_obj_string(o, "version");
+    printf("momd %s is running on %s\n", version ? version : "(unknown version)",
+           momctl_socket_path());
+
+    g_autofree char *up = momctl_format_duration((gint64)uptime);
+    printf("%12s %.0f\n", "PID:", pid);
+    printf("%12s %s\n", "Uptime:", up);
+
+    JsonObject *libvirt = momctl_obj_object(o, "libvirt");
+    double connected = 0;
+    momctl_obj_number(libvirt, "connected", &connected);
+    const char *uri = momctl_obj_string(libvirt, "uri");
+    printf("%12s %s (%s)\n", "Libvirt:", uri ? uri : "-",
+           connected ? "connected" : "not connected");
+    printf("%12s %.0f (%.0f ready)\n", "Guests:", guests, ready);
+
+    JsonNode *pn = json_object_get_member(o, "policies");
+    g_autoptr(GString) policies = g_string_new(NULL);
+    guint n_policies = 0;
+    if (pn && JSON_NODE_HOLDS_ARRAY(pn)) {
+        JsonArray *a = json_node_get_array(pn);
+        n_policies = json_array_get_length(a);
+        for (guint i = 0; i < n_policies; i++) {
+            g_autofree char *name = momctl_node_text(json_array_get_element(a, i));
+            g_string_append_printf(policies, " %s", name);
+        }
+    }
+    printf("%12s %u loaded%s%s\n", "Policies:", n_policies, n_policies ? ":" : "", policies->str);
+
+    JsonObject *intervals = momctl_obj_object(o, "intervals");
+    g_autoptr(GString) iv = g_string_new(NULL);
+    g_autoptr(GList) names = intervals ? json_object_get_members(intervals) : NULL;
+    for (GList *l = names; l; l = l->next) {
+        g_autofree char *v = momctl_node_text(json_object_get_member(intervals, l->data));
+        g_string_append_printf(iv, "%s%s %ss", iv->len ? ", " : "", (char *)l->data, v);
+    }
+    printf("%12s %s\n", "Intervals:", iv->len ? iv->str : "-");
+
+    g_autofree char *ksm = format_ksm(momctl_obj_object(o, "ksm"));
+    printf("%12s %s\n", "KSM:", ksm);
+
+    JsonObject *cycle = momctl_obj_object(o, "last_cycle");
+    momctl_obj_number(cycle, "number", &number);
+    momctl_obj_number(cycle, "errors", &errors);
+    double ok = 0;
+    momctl_obj_number(cycle, "ok", &ok);
+    if (number == 0) {
+        printf("%12s none yet\n", "Last cycle:");
+    } else {
+        g_autofree char *when = format_time_ago(momctl_obj_string(cycle, "time"));
+        printf("%12s #%.0f at %s: %s, %.0f %s\n", "Last cycle:", number, when, ok ? "ok" : "failed",
+               errors, errors == 1 ? "error" : "errors");
+    }
+    double dry_run = 0;
+    momctl_obj_number(o, "dry_run", &dry_run);
+    printf("%12s %s\n", "Dry run:", dry_run ? "yes (controls are computed, not applied)" : "no");
+    const char *verbosity = momctl_obj_string(o, "verbosity");
+    printf("%12s %s\n", "Verbosity:", verbosity ? verbosity : "-");
+    return MOMCTL_EXIT_OK;
+}
+
+/* ---- momctl guests, stats ---------------------------------------------------------- */
+
+static int
+cmd_guests(int argc, char **argv)
+{
+    gboolean json = FALSE;
+    GOptionEntry entries[] = {JSON_ENTRY(json), {NULL}};
+    g_autoptr(GOptionContext) ctx = momctl_command_context(
+        "- list the guests momd manages",
+        "Lists each guest with its balloon (current, maximum, minimum), the memory\n"
+        "it can give up (usable) and leaves unused, all in MiB, how old its\n"
+        "statistics are, and whether its balloon stopped cooperating.",
+        entries);
+    int status = momctl_parse_command(ctx, &argc, &argv, 0, 0, NULL);
+    if (status >= 0)
+        return status;
+
+    g_autoptr(JsonNode) stats = momctl_call_object("getStatistics", NULL, &status);
+    if (!stats)
+        return status;
+    JsonObject *guests = momctl_obj_object(json_node_get_object(stats), "guests");
+    g_autoptr(GList) names = sorted_members(guests);
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    static const char *const heads[] = {"NAME",       "CUR MiB",    "MAX MiB", "MIN MiB",
+                                        "USABLE MiB", "UNUSED MiB", "AGE",     "UNCOOPERATIVE"};
+    g_autoptr(MomctlTable) t = momctl_table_new("lrrrrrrl", heads);
+
+    json_builder_begin_object(b);
+    for (GList *l = names; l; l = l->next) {
+        const char *name = l->data;
+        JsonObject *sample = momctl_obj_object(guests, name);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonArray) params = json_array_new();
+        json_array_add_string_element(params, name);
+        /* the guest may have gone between the two calls: its row stays */
+        g_autoptr(JsonNode) detail = momctl_call("getGuestStatistics", params, &error);
+        if (!detail && momctl_error_status(error) == MOMCTL_EXIT_UNREACHABLE)
+            return report(error);
+        JsonNode *props_node =
+            detail && JSON_NODE_HOLDS_OBJECT(detail)
+                ? json_object_get_member(json_node_get_object(detail), "properties")
+                : NULL;
+        JsonObject *props = props_node && JSON_NODE_HOLDS_OBJECT(props_node)
+                                ? json_node_get_object(props_node)
+                                : NULL;
+
+        json_builder_set_member_name(b, name);
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "statistics");
+        json_builder_add_value(b, json_node_copy(json_object_get_member(guests, name)));
+        json_builder_set_member_name(b, "properties");
+        if (props)
+            json_builder_add_value(b, json_node_copy(props_node));
+        else
+            json_builder_add_null_value(b);
+        json_builder_end_object(b);
+
+        double age, uncoop;
+        char *cells[8] = {
+            g_strdup(name),
+            momctl_kib_mib(sample, "balloon_cur"),
+            momctl_kib_mib(sample, "balloon_max"),
+            momctl_kib_mib(sample, "balloon_min"),
+            momctl_kib_mib(sample, "mem_usable"),
+            momctl_kib_mib(sample, "mem_unused"),
+            momctl_obj_number(sample, "stats_age", &age) ? momctl_format_duration((gint64)age)
+                                                         : g_strdup("-"),
+            momctl_obj_number(props, "balloon_uncooperative", &uncoop)
+                ? g_strdup(uncoop ? "yes" : "no")
+                : g_strdup("-"),
+        };
+        momctl_table_add_row(t, cells);
+    }
+    json_builder_end_object(b);
+    if (json) {
+        g_autoptr(JsonNode) root = json_builder_get_root(b);
+        momctl_print_json(root);
+    } else if (!names) {
+        printf("momd manages no guests.\n");
+    } else {
+        print_table(t);
+    }
+    return MOMCTL_EXIT_OK;
+}
+
+/* The host's newest sample, one "name  value" line per statistic. */
+static void
+print_key_values(JsonObject *o)
+{
+    g_autoptr(GList) names = o ? json_object_get_members(o) : NULL;
+    static const char *const heads[] = {"STATISTIC", "VALUE"};
+    g_autoptr(MomctlTable) t = momctl_table_new("ll", heads);
+
+    for (GList *l = names; l; l = l->next) {
+        char *cells[2] = {g_strdup(l->data), momctl_node_text(json_object_get_member(o, l->data))};
+        momctl_table_add_row(t, cells);
+    }
+    g_autoptr(GPtrArray) lines = momctl_table_render(t);
+    /* without the header: it is a list, not a table */
+    for (guint i = 1; i < lines->len; i++)
+        printf("%s\n", (char *)lines->pdata[i]);
+}
+
+static int
+stats_guest(const char *name, char **fields, gboolean json)
+{
+    int status;
+    g_autoptr(JsonArray) params = json_array_new();
+
+    json_array_add_string_element(params, name);
+    g_autoptr(JsonNode) result = momctl_call_object("getGuestStatistics", params, &status);
+    if (!result)
+        return status;
+    if (json) {
+        momctl_print_json(result);
+        return MOMCTL_EXIT_OK;
+    }
+    JsonObject *o = json_node_get_object(result);
+    JsonObject *props = momctl_obj_object(o, "properties");
+    JsonObject *vars = momctl_obj_object(o, "variables");
+    JsonNode *sn = json_object_get_member(o, "samples");
+    JsonArray *samples = sn && JSON_NODE_HOLDS_ARRAY(sn) ? json_node_get_array(sn) : NULL;
+    guint n = samples ? json_array_get_length(samples) : 0;
+
+    /* columns: the fields asked for, else those of the newest sample */
+    g_autoptr(GPtrArray) cols = g_ptr_array_new();
+    JsonNode *newest = n ? json_array_get_element(samples, n - 1) : NULL;
+    g_autoptr(GList) members = newest && JSON_NODE_HOLDS_OBJECT(newest)
+                                   ? json_object_get_members(json_node_get_object(newest))
+                                   : NULL;
+    for (char **f = fields; f && *f; f++) {
+        if (n && !g_list_find_custom(members, *f, (GCompareFunc)strcmp)) {
+            fprintf(stderr, "momctl: guest %s has no statistic '%s'.\n", name, *f);
+            return MOMCTL_EXIT_USAGE;
+        }
+        g_ptr_array_add(cols, *f);
+    }
+    if (!fields)
+        for (GList *l = members; l; l = l->next)
+            g_ptr_array_add(cols, l->data);
+
+    printf("Guest %s\n", name);
+    for (int k = 0; k < 2; k++) {
+        JsonObject *table = k ? vars : props;
+        g_autoptr(GList) names = sorted_members(table);
+        g_autoptr(GString) line = g_string_new(NULL);
+        for (GList *l = names; l; l = l->next) {
+            g_autofree char *v = momctl_node_text(json_object_get_member(table, l->data));
+            g_string_append_printf(line, "%s%s=%s", line->len ? " " : "", (char *)l->data, v);
+        }
+        printf("%12s %s\n", k ? "Variables:" : "Properties:", line->len ? line->str : "none");
+    }
+    if (n == 0) {
+        printf("No samples yet.\n");
+        return MOMCTL_EXIT_OK;
+    }
+    printf("%u %s, the oldest first:\n", n, n == 1 ? "sample" : "samples");
+    g_autofree char *align = g_strnfill(cols->len + 1, 'r');
+    g_ptr_array_insert(cols, 0, (gpointer) "#");
+    g_ptr_array_add(cols, NULL);
+    g_autoptr(MomctlTable) t = momctl_table_new(align, (const char *const *)cols->pdata);
+    for (guint k = 0; k < n; k++) {
+        JsonNode *sample = json_array_get_element(samples, k);
+        JsonObject *so = JSON_NODE_HOLDS_OBJECT(sample) ? json_node_get_object(sample) : NULL;
+        g_autofree char **cells = g_new0(char *, cols->len);
+        cells[0] = g_strdup_printf("%u", k + 1);
+        for (guint c = 1; c + 1 < cols->len; c++)
+            cells[c] = momctl_node_text(so ? json_object_get_member(so, cols->pdata[c]) : NULL);
+        momctl_table_add_row(t, cells);
+    }
+    print_table(t);
+    return MOMCTL_EXIT_OK;
+}
+
+static int
+cmd_stats(int argc, char **argv)
+{
+    gboolean json = FALSE;
+    char *fields = NULL;
+    GOptionEntry entries[] = {
+        JSON_ENTRY(json),
+        {"fields", 'f', 0, G_OPTION_ARG_STRING, &fields,
+         "With GUEST: only these statistics, comma-separated", "LIST"},
+        {NULL},
+    };
+    g_autoptr(GOptionContext) ctx = momctl_command_context(
+        "[GUEST] - show statistics",
+        "Without GUEST, shows the host's newest sample (getStatistics).  With GUEST,\n"
+        "shows the guest's properties, variables and its whole sample history,\n"
+        "the oldest sample first (getGuestStatistics).",
+        entries);
+    int status = momctl_parse_command(ctx, &argc, &argv, 0, 1, NULL);
+    g_autofree char *fields_owned = fields;
+    if (status >= 0)
+        return status;
+    if (fields && argc < 2)
+        return momctl_usage_error(ctx, "--fields needs a GUEST.");
+
+    if (argc == 2) {
+        g_auto(GStrv) list = fields ? g_strsplit(fields, ",", -1) : NULL;
+        return stats_guest(argv[1], list, json);
+    }
+    g_autoptr(JsonNode) result = momctl_call_object("getStatistics", NULL, &status);
+    if (!result)
+        return status;
+    if (json)
+        momctl_print_json(result);
+    else
+        print_key_values(momctl_obj_object(json_node_get_object(result), "host"));
+    return MOMCTL_EXIT_OK;
+}
+
+/* ---- momctl controls --------------------------------------------------------------- */
+
+static void
+add_control_rows(MomctlTable *t, const char *entity, JsonObject *controls)
+{
+    g_autoptr(GList) names = sorted_members(controls);
+
+    for (GList *l = names; l; l = l->next) {
+        JsonObject *c = momctl_obj_object(controls, l->data);
+        const char *origin = momctl_obj_string(c, "origin");
+        const char *outcome = momctl_obj_string(c, "outcome");
+        char *cells[5] = {
+            g_strdup(entity),
+            g_strdup(l->data),
+            momctl_node_text(c ? json_object_get_member(c, "value") : NULL),
+            g_strdup(origin ? origin : "-"),
+            g_strdup(outcome ? outcome : "-"),
+        };
+        momctl_table_add_row(t, cells);
+    }
+}
+
+static int
+cmd_controls(int argc, char **argv)
+{
+    gboolean json = FALSE;
+    GOptionEntry entries[] = {JSON_ENTRY(json), {NULL}};
+    g_autoptr(GOptionContext) ctx = momctl_command_context(
+        "- show the last cycle's decisions",
+        "Shows every control the policies set in the last cycle, with its value,\n"
+        "the FILE:LINE:COLUMN that set it and what the controller did with it,\n"
+        "then the cycle's errors (getControls).",
+        entries);
+    int status = momctl_parse_command(ctx, &argc, &argv, 0, 0, NULL);
+    if (status >= 0)
+        return status;
+
+    g_autoptr(JsonNode) result = momctl_call_object("getControls", NULL, &status);
+    if (!result)
+        return status;
+    if (json) {
+        momctl_print_json(result);
+        return MOMCTL_EXIT_OK;
+    }
+    JsonObject *o = json_node_get_object(result);
+    double cycle = 0, ok = 0;
+    momctl_obj_number(o, "cycle", &cycle);
+    momctl_obj_number(o, "ok", &ok);
+    if (cycle == 0) {
+        printf("No policy cycle has run yet.\n");
+        return MOMCTL_EXIT_OK;
+    }
+    g_autofree char *when = format_time_ago(momctl_obj_string(o, "time"));
+    printf("Cycle %.0f at %s: %s\n\n", cycle, when, ok ? "ok" : "failed");
+
+    static const char *const heads[] = {"ENTITY", "CONTROL", "VALUE", "ORIGIN", "OUTCOME"};
+    g_autoptr(MomctlTable) t = momctl_table_new("llrll", heads);
+    JsonObject *guests = momctl_obj_object(o, "guests");
+    g_autoptr(GList) names = sorted_members(guests);
+    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+
+    add_control_rows(t, "host", momctl_obj_object(o, "host"));
+    for (GList *l = names; l; l = l->next) {
+        JsonObject *g = momctl_obj_object(guests, l->data);
+        const char *error = momctl_obj_string(g, "error");
+        add_control_rows(t, l->data, momctl_obj_object(g, "controls"));
+        if (error)
+            g_ptr_array_add(errors, g_strdup_printf("guest %s: %s", (char *)l->data, error));
+    }
+    JsonNode *en = json_object_get_member(o, "errors");
+    if (en && JSON_NODE_HOLDS_ARRAY(en)) {
+        JsonArray *a = json_node_get_array(en);
+        for (guint i = 0; i < json_array_get_length(a); i++)
+            g_ptr_array_add(errors, momctl_node_text(json_array_get_element(a, i)));
+    }
+    g_autoptr(GPtrArray) lines = momctl_table_render(t);
+    if (lines->len > 1)
+        print_table(t);
+    else
+        printf("The policies set no controls.\n");
+    if (errors->len) {
+        printf("\nErrors:\n");
+        for (guint i = 0; i < errors->len; i++) {
+            const char *e = errors->pdata[i];
+            /* an error may carry its source line and caret */
+            g_auto(GStrv) parts = g_strsplit(e, "\n", -1);
+            for (char **p = parts; *p; p++)
+                if (**p)
+                    printf("  %s\n", *p);
+        }
+    }
+    return MOMCTL_EXIT_OK;
+}
+
+/* ---- momctl policy list|get|set|delete|reset --------------------------------------- */
+
+/* getNamedPolicies' struct of name: text.  Returns: NULL with *@status set. */
+static JsonNode *
+named_policies(int *status)
+{
+    return momctl_call_object("getNamedPolicies", NULL, status);
+}
+
+static int
+cmd_policy_list(int argc, char **argv)
+{
+    gboolean json = FALSE;
+    GOptionEntry entries[] = {
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the names as a JSON array", NULL},
+        {NULL},
+    };
+    g_autoptr(GOptionContext) ctx = momctl_command_context(
+        "- list the daemon's policies",
+        "Prints the name of every policy momd runs, in evaluation order\n(getNamedPolicies).",
+        entries);
+    int status = momctl_parse_command(ctx, &argc, &argv, 0, 0, NULL);
+    if (status >= 0)
+        return status;
+
+    g_autoptr(JsonNode) result = named_policies(&status);
+    if (!result)
+        return status;
+    g_autoptr(GList) names = sorted_members(json_node_get_object(result));
+    if (json) {
+        g_autoptr(JsonArray) a = json_array_new();
+        for (GList *l = names; l; l = l->next)
+            json_array_add_string_element(a, l->data);
+        g_autoptr(JsonNode) n = json_node_init_array(json_node_alloc(), a);
+        momctl_print_json(n);
+    } else {
+        for (GList *l = names; l; l = l->next)
+            printf("%s\n", (char *)l->data);
+    }
+    return MOMCTL_EXIT_OK;
+}
+
+static int
+cmd_policy_get(int argc, char **argv)
+{
+    gboolean json = FALSE;
+    GOptionEntry entries[] = {
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print {\"NAME\": \"text\"} as JSON", NULL},
+        {NULL},
+    };
+    g_autoptr(GOptionContext) ctx = momctl_command_context(
+        "NAME - print a policy's text", "Prints the text of the daemon's policy NAME.", entries);
+    int status = momctl_parse_command(ctx, &argc, &argv, 1, 1, "policy get needs a policy NAME.");
+    if (status >= 0)
+        return status;
+
+    g_autoptr(JsonNode) result = named_policies(&status);
+    if (!result)
+        return status;
+    JsonObject *o = json_node_get_object(result);
+    const char *text = momctl_obj_string(o, argv[1]);
+    if (!text) {
+        fprintf(stderr,
+                "momctl: momd has no policy named '%s'; 'momctl policy list' shows the names.\n",
+                argv[1]);
+        return MOMCTL_EXIT_FAIL;
+    }
+    if (json) {
+        g_autoptr(JsonObject) one = json_object_new();
+        json_object_set_string_member(one, argv[1], text);
+        g_autoptr(JsonNode) n = json_node_init_object(json_node_alloc(), one);
+        momctl_print_json(n);
+    } else {
+        fputs(text, stdout);
+        if (*text && !g_str_has_suffix(text, "\n"))
+            putchar('\n');
+    }
+    return MOMCTL_EXIT_OK;
+}
+
+/* The daemon refuses names that are empty or hold a '/'. */
+static gboolean
+valid_policy_name(const char *name)
+{
+    return *name && !strchr(name, '/');
+}
+
+static int
+cmd_policy_set(int argc, char **argv)
+{
+    char *name = NULL;
+    GOptionEntry entries[] = {
+        {"name", 'n', 0, G_OPTION_ARG_STRING, &name,
+         "The policy's name (default: FILE's name without .policy)", "NAME"},
+        {NULL},
+    };
+    g_autoptr(GOptionContext) ctx = momctl_command_context(
+        "FILE - install a policy in the daemon",
+        "Has momd check FILE (checkPolicy); if it parses, installs it as the named\n"
+        "policy (setNamedPolicy), replacing any policy of that name.  Nothing is\n"
+        "installed when FILE has errors: they are printed with FILE:LINE:COLUMN.\n"
+        "The policy lasts until momctl policy delete or reset.",
+        entries);
+    int status = momctl_parse_command(ctx, &argc, &argv, 1, 1, "policy set needs a policy FILE.");
+    g_autofree char *name_owned = name;
+    if (status >= 0)
+        return status;
+
+    const char *file = argv[1];
+    g_autofree char *base = g_path_get_basename(file);
+    if (!name) {
+        if (g_str_has_suffix(base, ".policy"))
+            base[strlen(base) - strlen(".policy")] = '\0';
+        name = base;
+    }
+    if (!valid_policy_name(name))
+        return momctl_usage_error(
+            ctx, "'%s' is not a valid policy name (it must not be empty or hold a '/').", name);
+    g_autofree char *text = NULL;
+    g_autoptr(GError) error = NULL;
+    if (!g_file_get_contents(file, &text, NULL, &error)) {
+        fprintf(stderr, "momctl: Cannot read the policy file %s: %s\n", file, error->message);
+        return MOMCTL_EXIT_USAGE;
+    }
+    if (!g_utf8_validate(text, -1, NULL)) {
+        fprintf(stderr, "momctl: %s is not UTF-8 text.\n", file);
+        return MOMCTL_EXIT_USAGE;
+    }
+
+    g_autoptr(JsonArray) check = json_array_new();
+    json_array_add_string_element(check, text);
+    json_array_add_string_element(check, name);
+    json_array_add_string_element(check, file);
+    g_autoptr(JsonNode) checked = momctl_call_object("checkPolicy", check, &status);
+    if (!checked)
+        return status;
+    JsonObject *co = json_node_get_object(checked);
+    double ok = 0;
+    momctl_obj_number(co, "ok", &ok);
+    JsonNode *en = json_object_get_member(co, "errors");
+    if (en && JSON_NODE_HOLDS_ARRAY(en)) {
+        JsonArray *a = json_node_get_array(en);
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+            g_autofree char *e = momctl_node_text(json_array_get_element(a, i));
+            fputs(e, stderr);
+            if (!g_str_has_suffix(e, "\n"))
+                fputc('\n', stderr);
+        }
+    }
+    if (!ok) {
+        fprintf(stderr, "momctl: %s has errors; momd keeps its policies unchanged.\n", file);
+        return MOMCTL_EXIT_FAIL;
+    }
+
+    g_autoptr(JsonArray) set = json_array_new();
+    json_array_add_string_element(set, name);
+    json_array_add_string_element(set, text);
+    if (!call_bool("setNamedPolicy", set, &status)) {
+        if (status == MOMCTL_EXIT_FAIL)
+            fprintf(stderr,
+                    "momctl: setNamedPolicy: momd did not install policy '%s'; its log says why.\n",
+                    name);
+        return status;
+    }
+    printf("Policy '%s' installed from %s.\n", name, file);
+    return MOMCTL_EXIT_OK;
+}
+
+static int
+cmd_policy_delete(int argc, char **argv)
+{
+    g_autoptr(GOptionContext) ctx = momctl_command_context(
+        "NAME - remove a policy from the daemon",
+        "Removes the policy NAME from the policies momd runs (setNamedPolicy with\n"
+        "nil).  A policy from the policy directory comes back with momctl policy\n"
+        "reset.",
+        NULL);
+    int status =
+        momctl_parse_command(ctx, &argc, &argv, 1, 1, "policy delete needs a policy NAME.");
+    if (status >= 0)
+        return status;
+
+    g_autoptr(JsonNode) policies = named_policies(&status);
+    if (!policies)
+        return status;
+    if (!json_object_has_member(json_node_get_object(policies), argv[1])) {
+        fprintf(stderr,
+                "momctl: momd has no policy named '%s'; 'momctl policy list' shows the names.\n",
+                argv[1]);
+        return MOMCTL_EXIT_FAIL;
+    }
+    g_autoptr(JsonArray) params = json_array_new();
+    json_array_add_string_element(params, argv[1]);
+    json_array_add_null_element(params);
+    if (!call_bool("setNamedPolicy", params, &status)) {
+        if (status == MOMCTL_EXIT_FAIL)
+            fprintf(stderr,
+                    "momctl: setNamedPolicy: momd did not delete policy '%s'; its log says why.\n",
+                    argv[1]);
+        return status;
+    }
+    printf("Policy '%s' deleted.\n", argv[1]);
+    return MOMCTL_EXIT_OK;
+}
+
+static int
+cmd_policy_reset(int argc, char **argv)
+{
+    g_autoptr(GOptionContext) ctx = momctl_command_context(
+        "- reload the daemon's policy files",
+        "Forgets every policy set through the control API (momctl policy set,\n"
+        "vdsm's parameters) and reloads the configured policy files\n(resetPolicies).",
+        NULL);
+    int status = momctl_parse_command(ctx, &argc, &argv, 0, 0, NULL);
+    if (status >= 0)
+        return status;
+
+    if (!call_bool("resetPolicies", NULL, &status)) {
+        if (status == MOMCTL_EXIT_FAIL)
+            fprintf(stderr, "momctl: resetPolicies: momd could not reload its policy files; its "
+                            "log says why.\n");
+        return status;
+    }
+    printf("Policies reloaded from the policy files.\n");
+    return MOMCTL_EXIT_OK;
+}
+
+/* ---- momctl snapshot, verbosity ---------------------------------------------------- */
+
+static int
+cmd_snapshot(int argc, char **argv)
+{
+    gboolean json = FALSE;
+    GOptionEntry entries[] = {
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Accepted for symmetry: the output is JSON", NULL},
+        {NULL},
+    };
+    g_autoptr(GOptionContext) ctx = momctl_command_context(
+        "- print the daemon's state as a state file",
+        "Prints the host's and every guest's statistics, properties and variables\n"
+        "as a JSON state file (getSnapshot).  Replay the policies on it offline:\n"
+        "  momctl snapshot > state.json\n"
+        "  momctl policy test /etc/momd/policies --state state.json",
+        entries);
+    int status = momctl_parse_command(ctx, &argc, &argv, 0, 0, NULL);
+    if (status >= 0)
+        return status;
+
+    g_autoptr(JsonNode) result = call_or_report("getSnapshot", NULL, &status);
+    if (!result)
+        return status;
+    if (!JSON_NODE_HOLDS_VALUE(result) || json_node_get_value_type(result) != G_TYPE_STRING) {
+        unexpected("getSnapshot", "a string", &status);
+        return status;
+    }
+    const char *text = json_node_get_string(result);
+    fputs(text, stdout);
+    if (!g_str_has_suffix(text, "\n"))
+        putchar('\n');
+    return MOMCTL_EXIT_OK;
+}
+
+static int
+cmd_verbosity(int argc, char **argv)
+{
+    g_autoptr(GOptionContext) ctx = momctl_command_context(
+        "[LEVEL] - show or set the daemon's log verbosity",
+        "Without LEVEL, prints momd's verbosity.  LEVEL is debug, info, warn,\n"
+        "error or critical, or a number from 5 (debug) to 1 (critical), as in\n"
+        "momd.conf.  The change lasts until momd restarts or reloads.",
+        NULL);
+    int status = momctl_parse_command(ctx, &argc, &argv, 0, 1, NULL);
+    if (status >= 0)
+        return status;
+
+    if (argc < 2) {
+        g_autoptr(JsonNode) result = momctl_call_object("getStatus", NULL, &status);
+        if (!result)
+            return status;
+        const char *v = momctl_obj_string(json_node_get_object(result), "verbosity");
+        printf("%s\n", v ? v : "-");
+        return MOMCTL_EXIT_OK;
+    }
+    MomLogLevel level;
+    g_autoptr(GError) error = NULL;
+    if (!mom_log_parse_verbosity(argv[1], &level, &error))
+        return momctl_usage_error(ctx, "%s", error->message);
+    g_autoptr(JsonArray) params = json_array_new();
+    json_array_add_string_element(params, argv[1]);
+    if (!call_bool("setVerbosity", params, &status)) {
+        if (status == MOMCTL_EXIT_FAIL)
+            fprintf(stderr, "momctl: setVerbosity: momd refused the verbosity '%s'.\n", argv[1]);
+        return status;
+    }
+    printf("Verbosity set to %s.\n", mom_log_level_name(level));
+    return MOMCTL_EXIT_OK;
+}
+
+/* ---- dispatch --------------------------------------------------------------------- */
+
 static const Command policy_commands[] = {
-    {"check", "PATH...", "parse policies and print their errors", cmd_policy_check},
-    {"test", "PATH... --state STATE.json [--json]", "evaluate policies against a saved state",
+    {"list", "[--json]", "list the daemon's policies", cmd_policy_list},
+    {"get", "NAME", "print a policy of the daemon", cmd_policy_get},
+    {"set", "FILE [--name NAME]", "check a policy file and install it", cmd_policy_set},
+    {"delete", "NAME", "remove a policy from the daemon", cmd_policy_delete},
+    {"reset", "", "reload the daemon's policy files", cmd_policy_reset},
+    {"check", "PATH...", "parse policy files and print their errors (offline)", cmd_policy_check},
+    {"test", "PATH... --state STATE.json", "evaluate policies against a saved state (offline)",
      cmd_policy_test},
     {NULL},
 };
 
+static void
+print_commands(FILE *f, const char *group, const Command *table)
+{
+    fprintf(f, "Usage: momctl [--socket PATH] %s%sCOMMAND [ARGS]\n\nCommands:\n",
+            group ? group : "", group ? " " : "");
+    for (const Command *c = table; c->name; c++)
+        fprintf(f, "  %-10s %-28s %s\n", c->name, c->args, c->summary);
+}
+
+/* Takes the global options (--socket PATH, --socket=PATH) that stand
+ * before the command out of @argv.  Returns: -1, or the exit status of a
+ * usage error. */
+static int
+take_global_options(int *argc, char **argv)
+{
+    while (*argc >= 2 && g_str_has_prefix(argv[1], "--socket")) {
+        int used;
+        if (strcmp(argv[1], "--socket") == 0) {
+            if (*argc < 3)
+                return momctl_usage_error(NULL, "--socket needs a PATH.");
+            global_socket = argv[2];
+            used = 2;
+        } else if (argv[1][strlen("--socket")] == '=') {
+            global_socket = argv[1] + strlen("--socket=");
+            used = 1;
+        } else {
+            break;
+        }
+        memmove(argv + 1, argv + 1 + used, (*argc - 1 - used + 1) * sizeof(char *));
+        *argc -= used;
+    }
+    return -1;
+}
+
 static int
 dispatch(const char *group, const Command *table, int argc, char **argv)
 {
+    int status = take_global_options(&argc, argv);
+    if (status >= 0)
+        return status;
     if (argc >= 2) {
         for (const Command *c = table; c->name; c++) {
             if (strcmp(argv[1], c->name) == 0) {
@@ -202,10 +1393,8 @@ dispatch(const char *group, const Command *table, int argc, char **argv)
     FILE *f = help ? stdout : stderr;
     if (argc >= 2 && !help)
         fprintf(f, "momctl: unknown command '%s %s'.\n", group, argv[1]);
-    fprintf(f, "Usage: momctl %s COMMAND [ARGS]\n\nCommands:\n", group);
-    for (const Command *c = table; c->name; c++)
-        fprintf(f, "  %-7s %-38s %s\n", c->name, c->args, c->summary);
-    return help ? EXIT_OK : EXIT_USAGE;
+    print_commands(f, group, table);
+    return help ? MOMCTL_EXIT_OK : MOMCTL_EXIT_USAGE;
 }
 
 static int
@@ -215,7 +1404,15 @@ cmd_policy(int argc, char **argv)
 }
 
 static const Command top_commands[] = {
-    {"policy", "check|test ...", "check and test policy files offline", cmd_policy},
+    {"ping", "", "check that momd answers", cmd_ping},
+    {"status", "[--json]", "show the daemon's state", cmd_status},
+    {"guests", "[--json]", "list the guests with their balloons", cmd_guests},
+    {"stats", "[GUEST] [--json]", "show the host's or a guest's statistics", cmd_stats},
+    {"controls", "[--json]", "show the last cycle's decisions", cmd_controls},
+    {"top", "[-d SECONDS] [--once]", "live view of the host and the guests", momctl_cmd_top},
+    {"policy", "COMMAND [ARGS]", "list, get, set, delete, reset, check, test policies", cmd_policy},
+    {"snapshot", "", "print the state for policy test --state", cmd_snapshot},
+    {"verbosity", "[LEVEL]", "show or set the daemon's log verbosity", cmd_verbosity},
     {NULL},
 };
 
@@ -229,21 +1426,32 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     g_set_prgname("momctl");
 
+    int status = take_global_options(&argc, argv);
+    if (status >= 0)
+        return status;
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
         printf("momctl %s\n", PACKAGE_VERSION);
-        return EXIT_OK;
+        return MOMCTL_EXIT_OK;
     }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         FILE *f = argc < 2 ? stderr : stdout;
-        fprintf(f, "Usage: momctl COMMAND [ARGS]\n\nCommands:\n");
-        for (const Command *c = top_commands; c->name; c++)
-            fprintf(f, "  %-7s %-38s %s\n", c->name, c->args, c->summary);
+        print_commands(f, NULL, top_commands);
         fprintf(f, "\nRun 'momctl COMMAND --help' for a command's options.\n");
-        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+        fprintf(f, "The socket is --socket PATH, else $MOMCTL_SOCKET, else %s.\n",
+                MOMCTL_DEFAULT_SOCKET);
+        fprintf(f, "Exit status: 0 ok, 1 the daemon refused or a policy error, 2 usage error, 3 "
+                   "momd cannot be reached.\n");
+        return argc < 2 ? MOMCTL_EXIT_USAGE : MOMCTL_EXIT_OK;
     }
-    for (const Command *c = top_commands; c->name; c++)
-        if (strcmp(argv[1], c->name) == 0)
+    for (const Command *c = top_commands; c->name; c++) {
+        if (strcmp(argv[1], c->name) == 0) {
+            if (c->run != cmd_policy) {
+                g_autofree char *prg = g_strdup_printf("momctl %s", c->name);
+                g_set_prgname(prg);
+            }
             return c->run(argc - 1, argv + 1);
+        }
+    }
     fprintf(stderr, "momctl: unknown command '%s'. Run 'momctl --help' for the list.\n", argv[1]);
-    return EXIT_USAGE;
+    return MOMCTL_EXIT_USAGE;
 }

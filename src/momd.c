@@ -31,37 +31,10 @@
 #include "mom-log.h"
 #include "mom-monitor.h"
 #include "mom-notify.h"
+#include "momd-priv.h"
 
 #define DEFAULT_CONFIG MOM_SYSCONFDIR "/momd.conf"
 
-typedef struct {
-    const char *section;
-    const char *key;
-    char *value;
-} Override;
-
-typedef struct {
-    char *config_path;
-    gboolean config_explicit;
-    GArray *overrides; /* Override: command-line options, re-applied on reload */
-    MomConfig *config;
-    GMainLoop *loop;
-    MomMonitor *host;
-    MomEngine *engine;
-    MomLibvirt *libvirt;
-    MomGuests *guests;
-    char *plot_subdir;
-    guint host_source;
-    guint engine_source;
-    guint guest_source;
-    guint manager_source;
-    guint soon_source;
-    guint watchdog_source;
-    guint first_run_source;
-    guint64 cycles;
-    gboolean last_ok;
-    char *pid_file;
-} Momd;
 
 static void
 override_clear(gpointer p)
@@ -312,6 +285,14 @@ arm_timers(Momd *d)
 
 /* ---- signals ---------------------------------------------------------------------- */
 
+gboolean
+momd_reset_policies(Momd *d)
+{
+    MomPolicyLimits limits = limits_of(d->config);
+    return mom_engine_reset(d->engine, d->config->main.policy, d->config->main.policy_dir,
+                            &limits);
+}
+
 static gboolean
 on_quit(gpointer user_data)
 {
@@ -510,6 +491,11 @@ run(Momd *d, Args *a)
     MomPolicyLimits limits = limits_of(d->config);
     mom_engine_load(d->engine, d->config->main.policy, d->config->main.policy_dir, &limits);
 
+    if (!momd_rpc_start(d, &error)) {
+        g_warning("Cannot start the control API, so momd cannot start: %s", error->message);
+        return EXIT_FAILURE;
+    }
+
     d->loop = g_main_loop_new(NULL, FALSE);
     g_unix_signal_add(SIGINT, on_quit, d);
     g_unix_signal_add(SIGTERM, on_quit, d);
@@ -545,6 +531,7 @@ momd_clear(Momd *d)
     g_free(d->pid_file);
     if (d->loop)
         g_main_loop_unref(d->loop);
+    mom_rpc_server_free(d->rpc);
     mom_engine_free(d->engine);
     mom_guests_free(d->guests);
     mom_libvirt_free(d->libvirt);
@@ -607,6 +594,7 @@ main(int argc, char **argv)
         printf("momd %s\n", PACKAGE_VERSION);
         return 0;
     }
+    d.started = g_get_real_time();
     d.config_explicit = a.config != NULL;
     d.config_path = a.config ? g_steal_pointer(&a.config) : g_strdup(DEFAULT_CONFIG);
     d.overrides = g_array_new(FALSE, TRUE, sizeof(Override));

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # momctl's command line, as an operator uses it: exit codes (0 success,
-# 1 policy error, 2 usage or unreadable input), where messages go, and
-# what they say.  TAP output.
+# 1 policy error or daemon refusal, 2 usage or unreadable input, 3 the
+# daemon cannot be reached), where messages go, and what they say.  Only
+# what needs no daemon; commands against a running momd are tested
+# elsewhere.  TAP output.
 set -u
 
 : "${MOMCTL:?run through meson test}"
@@ -97,6 +99,84 @@ has "other guests are still controlled" out "Guest db1"
 
 expect "step limit" 1 "$MOMCTL" policy test "$pol" --state "$st" --max-steps 50
 has "step limit is explained" out "evaluation steps"
+
+# ---- commands that talk to the daemon, without one ----------------------------------
+nosock=/nonexistent/sock
+daemon_cmds=(ping status guests stats controls top snapshot verbosity)
+for c in "${daemon_cmds[@]}"; do
+    expect "$c --help" 0 "$MOMCTL" "$c" --help
+    has "$c --help names the socket option" out "--socket=PATH"
+done
+for c in list get set delete reset; do
+    expect "policy $c --help" 0 "$MOMCTL" policy "$c" --help
+    has "policy $c --help names the socket option" out "--socket=PATH"
+done
+expect "policy check --help" 0 "$MOMCTL" policy check --help
+expect "policy test --help" 0 "$MOMCTL" policy test --help
+expect "policy --help" 0 "$MOMCTL" policy --help
+has "policy --help lists set" out "set        FILE [--name NAME]"
+expect "help lists every command" 0 "$MOMCTL" --help
+for c in "${daemon_cmds[@]}" policy; do
+    has "help lists $c" out "  $c "
+done
+has "help documents exit status 3" out "3 momd cannot be reached"
+
+# Exit 3 and one line naming the socket, for every command that needs momd.
+not_running() {
+    local name=$1
+    shift
+    expect "$name without a daemon" 3 "$@"
+    has "$name says momd is not running" err "momctl: momd is not running: nothing listens on $nosock."
+    if [ "$(wc -l <"$tmp/err")" -eq 1 ]; then ok "$name: one line"; else not_ok "$name: one line"; fi
+}
+not_running "ping" "$MOMCTL" --socket "$nosock" ping
+not_running "ping, --socket after" "$MOMCTL" ping --socket "$nosock"
+not_running "ping, --socket=PATH" "$MOMCTL" --socket="$nosock" ping
+not_running "status" "$MOMCTL" status --socket "$nosock"
+not_running "status --json" "$MOMCTL" status --json --socket "$nosock"
+not_running "guests" "$MOMCTL" guests --socket "$nosock"
+not_running "stats" "$MOMCTL" stats --socket "$nosock"
+not_running "stats GUEST" "$MOMCTL" stats vm1 --socket "$nosock"
+not_running "controls" "$MOMCTL" controls --socket "$nosock"
+not_running "top --once" "$MOMCTL" top --once --socket "$nosock"
+not_running "snapshot" "$MOMCTL" snapshot --socket "$nosock"
+not_running "verbosity" "$MOMCTL" verbosity --socket "$nosock"
+not_running "verbosity LEVEL" "$MOMCTL" verbosity debug --socket "$nosock"
+not_running "policy list" "$MOMCTL" policy list --socket "$nosock"
+not_running "policy list, --socket first" "$MOMCTL" --socket "$nosock" policy list
+not_running "policy list, --socket after policy" "$MOMCTL" policy --socket "$nosock" list
+not_running "policy get" "$MOMCTL" policy get 00-defines --socket "$nosock"
+not_running "policy delete" "$MOMCTL" policy delete 00-defines --socket "$nosock"
+not_running "policy reset" "$MOMCTL" policy reset --socket "$nosock"
+not_running "policy set" "$MOMCTL" policy set "$pol/00-defines.policy" --socket "$nosock"
+not_running "MOMCTL_SOCKET" env MOMCTL_SOCKET="$nosock" "$MOMCTL" ping
+not_running "--socket beats MOMCTL_SOCKET" env MOMCTL_SOCKET="$tmp/other" "$MOMCTL" ping --socket "$nosock"
+
+# Usage errors come before any call to the daemon: exit 2, not 3.
+expect "ping with an argument" 2 "$MOMCTL" ping extra --socket "$nosock"
+has "the extra argument is named" err "unexpected argument 'extra'"
+expect "status with a bad option" 2 "$MOMCTL" status --frob --socket "$nosock"
+expect "stats with two guests" 2 "$MOMCTL" stats a b --socket "$nosock"
+expect "stats --fields without a guest" 2 "$MOMCTL" stats --fields mem_free --socket "$nosock"
+has "--fields without a guest is explained" err "--fields needs a GUEST."
+expect "top -d 0.01" 2 "$MOMCTL" top -d 0.01 --once --socket "$nosock"
+expect "top -d -1" 2 "$MOMCTL" top -d -1 --once --socket "$nosock"
+expect "top -d x" 2 "$MOMCTL" top -d x --once --socket "$nosock"
+expect "top without a terminal" 2 "$MOMCTL" top --socket "$nosock"
+has "top without a terminal points to --once" err "momctl top --once"
+expect "verbosity with a bad level" 2 "$MOMCTL" verbosity loud --socket "$nosock"
+has "bad level is named" err "'loud'"
+expect "policy get without NAME" 2 "$MOMCTL" policy get --socket "$nosock"
+has "missing NAME is explained" err "policy get needs a policy NAME."
+expect "policy delete without NAME" 2 "$MOMCTL" policy delete --socket "$nosock"
+expect "policy set without FILE" 2 "$MOMCTL" policy set --socket "$nosock"
+expect "policy set on a missing file" 2 "$MOMCTL" policy set "$tmp/nope.policy" --socket "$nosock"
+has "missing policy file is named" err "Cannot read the policy file $tmp/nope.policy"
+expect "policy set with a bad name" 2 "$MOMCTL" policy set "$pol/00-defines.policy" --name a/b --socket "$nosock"
+expect "policy reset with an argument" 2 "$MOMCTL" policy reset now --socket "$nosock"
+expect "unknown policy command" 2 "$MOMCTL" policy frob
+has "unknown policy command is named" err "unknown command 'policy frob'"
+expect "--socket without PATH" 2 "$MOMCTL" --socket
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

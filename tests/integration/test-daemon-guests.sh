@@ -61,6 +61,8 @@ write_config() {
     cat >"$1" <<EOF
 # Written by test-daemon-guests.sh: 1 s cycles, dry run, test driver.
 [main]
+# a private control socket: never /run/momd, which a real momd may hold
+rpc-port: $tmp/momd.sock
 host-monitor-interval: 1
 guest-monitor-interval: 1
 guest-manager-interval: 1

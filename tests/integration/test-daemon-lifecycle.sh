@@ -63,6 +63,8 @@ write_config() {
     cat >"$1" <<EOF
 # Written by test-daemon-lifecycle.sh: 1 s cycles, dry run.
 [main]
+# a private control socket: never /run/momd, which a real momd may hold
+rpc-port: $tmp/momd.sock
 host-monitor-interval: 1
 policy-engine-interval: 1
 controllers: KSM

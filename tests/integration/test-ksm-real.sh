@@ -168,6 +168,8 @@ EOF
 cat >"$tmp/momd.conf" <<EOF
 # Written by test-ksm-real.sh: real writes, 1 s cycles, KSM only.
 [main]
+# a private control socket: never /run/momd, which a real momd may hold
+rpc-port: $tmp/momd.sock
 host-monitor-interval: 1
 policy-engine-interval: 1
 controllers: KSM

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What momctl.c shares with momctl-top.c: exit statuses, the control API
+ * call, readers of the JSON the daemon answers with, number formatting and
+ * a text table.
+ */
+#pragma once
+
+#include <stdio.h>
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+/* The exit statuses, as docs/momctl.md lists them. */
+enum {
+    MOMCTL_EXIT_OK = 0,
+    MOMCTL_EXIT_FAIL = 1,        /* the daemon answered with a fault or false; a policy error */
+    MOMCTL_EXIT_USAGE = 2,       /* usage error, unreadable input */
+    MOMCTL_EXIT_UNREACHABLE = 3, /* no daemon, permission denied, no valid answer */
+};
+
+/** momctl_socket_path: Returns: (transfer none) the socket momctl talks to. */
+const char *momctl_socket_path(void);
+
+/**
+ * momctl_call:
+ * Calls @method on the daemon.  Returns: (transfer full) the result, or
+ * NULL with @error set to one line that names the method when the daemon
+ * sent a fault.
+ */
+JsonNode *momctl_call(const char *method, JsonArray *params, GError **error);
+
+/**
+ * momctl_error_status:
+ * Returns: MOMCTL_EXIT_UNREACHABLE when @error says the daemon could not be
+ * reached or did not answer, else MOMCTL_EXIT_FAIL.
+ */
+int momctl_error_status(const GError *error);
+
+/**
+ * momctl_call_object:
+ * momctl_call() for a method that answers a struct; any error is printed
+ * on stderr.  Returns: (transfer full) the answer, or NULL with *@status
+ * set to the exit status.
+ */
+JsonNode *momctl_call_object(const char *method, JsonArray *params, int *status);
+
+/* Readers that take NULL and wrong types quietly: the daemon may lack a
+ * collector, and a field then is missing or nil. */
+JsonObject *momctl_obj_object(JsonObject *o, const char *member);
+const char *momctl_obj_string(JsonObject *o, const char *member);
+gboolean momctl_obj_number(JsonObject *o, const char *member, double *out);
+gboolean momctl_node_number(JsonNode *n, double *out);
+
+/** momctl_node_text: Returns: (transfer full) @n as a table cell: "-" for nil or NULL. */
+char *momctl_node_text(JsonNode *n);
+
+/** momctl_kib_mib: Returns: (transfer full) KiB member @member of @o in MiB, or "-". */
+char *momctl_kib_mib(JsonObject *o, const char *member);
+
+/** momctl_format_size: Returns: (transfer full) @kib as "512 MiB", "3.2 GiB". */
+char *momctl_format_size(double kib);
+
+/** momctl_format_duration: Returns: (transfer full) @seconds as "42s", "5min 03s", "2h 07min". */
+char *momctl_format_duration(gint64 seconds);
+
+/* A text table: one header line, then rows; columns separated by two
+ * spaces, text columns aligned left and number columns right. */
+typedef struct _MomctlTable MomctlTable;
+
+/** momctl_table_new: @align has one 'l' or 'r' per header.  Returns: (transfer full) */
+MomctlTable *momctl_table_new(const char *align, const char *const *heads);
+void momctl_table_free(MomctlTable *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomctlTable, momctl_table_free)
+
+/** momctl_table_add_row: Appends a row; takes the n_columns strings @cells (transfer full). */
+void momctl_table_add_row(MomctlTable *t, char **cells);
+
+/** momctl_table_render: Returns: (transfer full) the lines, the header first, without newlines. */
+GPtrArray *momctl_table_render(MomctlTable *t);
+
+/**
+ * momctl_truncate:
+ * Returns: (transfer full) @line cut to @width characters (0: not cut),
+ * UTF-8 aware.
+ */
+char *momctl_truncate(const char *line, guint width);
+
+/** momctl_cmd_top: `momctl top`, in momctl-top.c. */
+int momctl_cmd_top(int argc, char **argv);
+
+/**
+ * momctl_command_context:
+ * A GOptionContext for one command: @entries plus the global --socket.
+ * Returns: (transfer full)
+ */
+GOptionContext *momctl_command_context(const char *params, const char *summary,
+                                       const GOptionEntry *entries);
+
+/**
+ * momctl_parse_command:
+ * Parses the options of a command, then checks that it got @min_args to
+ * @max_args (-1: any) arguments; @missing says what is missing.  Returns:
+ * -1 when the command may go on, else the exit status after the usage
+ * error has been printed.
+ */
+int momctl_parse_command(GOptionContext *ctx, int *argc, char ***argv, int min_args, int max_args,
+                         const char *missing);
+
+/** momctl_usage_error: Prints "momctl: MESSAGE" and a hint.  Returns: MOMCTL_EXIT_USAGE. */
+int momctl_usage_error(GOptionContext *ctx, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/** momctl_print_json: Prints @node pretty, with a newline, on stdout. */
+void momctl_print_json(JsonNode *node);

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Internal: the daemon's state, shared by momd.c and its control API (momd-rpc.c). */
+#pragma once
+
+#include <glib.h>
+
+#include "mom-config.h"
+#include "mom-engine.h"
+#include "mom-guests.h"
+#include "mom-libvirt.h"
+#include "mom-monitor.h"
+#include "mom-rpc.h"
+
+typedef struct {
+    const char *section;
+    const char *key;
+    char *value;
+} Override;
+
+typedef struct {
+    char *config_path;
+    gboolean config_explicit;
+    GArray *overrides; /* Override: command-line options, re-applied on reload */
+    MomConfig *config;
+    GMainLoop *loop;
+    MomMonitor *host;
+    MomEngine *engine;
+    MomLibvirt *libvirt;
+    MomGuests *guests;
+    char *plot_subdir;
+    guint host_source;
+    guint engine_source;
+    guint guest_source;
+    guint manager_source;
+    guint soon_source;
+    guint watchdog_source;
+    guint first_run_source;
+    guint64 cycles;
+    gint64 started; /* wall clock µs */
+    MomRpcServer *rpc;
+    gboolean last_ok;
+    char *pid_file;
+} Momd;
+
+/** momd_reset_policies: Reloads the policy files, forgetting the control API's policies. */
+gboolean momd_reset_policies(Momd *d);
+
+/**
+ * momd_rpc_start:
+ * Serves the control API as [main] rpc-port and rpc-group say (a socket
+ * path, a localhost TCP port, or -1 for none).  Returns: FALSE with @error
+ * when the socket cannot be set up.
+ */
+gboolean momd_rpc_start(Momd *d, GError **error);

@@ -1,0 +1,628 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The daemon's control API methods: MOM's (ping, setPolicy,
+ * setNamedPolicy, getPolicy, getNamedPolicies, resetPolicies,
+ * setVerbosity, getStatistics, getActiveGuests) with MOM's names and
+ * types, and momd's additions (getStatus, getGuestStatistics, getControls,
+ * getSnapshot, setPolicyParameters, checkPolicy).  Handlers run on the
+ * main loop and only read the daemon's state or change policies, so they
+ * are quick.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "mom-json.h"
+#include "mom-log.h"
+#include "mom-state.h"
+#include "momd-priv.h"
+
+static JsonNode *
+node_bool(gboolean b)
+{
+    JsonNode *n = json_node_new(JSON_NODE_VALUE);
+    json_node_set_boolean(n, b);
+    return n;
+}
+
+static JsonNode *
+node_string(const char *s)
+{
+    JsonNode *n = json_node_new(JSON_NODE_VALUE);
+    json_node_set_string(n, s);
+    return n;
+}
+
+static JsonNode *
+node_value(const MomValue *v)
+{
+    JsonNode *n;
+
+    switch (v->type) {
+    case MOM_VALUE_INT:
+        n = json_node_new(JSON_NODE_VALUE);
+        json_node_set_int(n, v->u.i);
+        return n;
+    case MOM_VALUE_FLOAT:
+        n = json_node_new(JSON_NODE_VALUE);
+        json_node_set_double(n, v->u.d);
+        return n;
+    case MOM_VALUE_BOOL:
+        return node_bool(v->u.b);
+    case MOM_VALUE_STRING:
+        return node_string(mom_value_string_get(v));
+    case MOM_VALUE_NIL:
+        return json_node_new(JSON_NODE_NULL);
+    default: {
+        g_autoptr(GString) s = g_string_new(NULL);
+        mom_value_repr(v, FALSE, s);
+        return node_string(s->str);
+    }
+    }
+}
+
+static gboolean
+param_string(JsonArray *params, guint i, const char *method, const char **out, GError **error)
+{
+    JsonNode *n = json_array_get_element(params, i);
+
+    if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING) {
+        *out = json_node_get_string(n);
+        return TRUE;
+    }
+    g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARAMS,
+                "%s: parameter %u must be a string.", method, i + 1);
+    return FALSE;
+}
+
+/* The newest sample of @e as a struct, nil fields as <nil/> (MOM crashed on them). */
+static JsonObject *
+newest_sample(MomEntity *e)
+{
+    JsonObject *o = json_object_new();
+    MomSchema *schema = mom_entity_schema(e);
+
+    for (guint f = 0; f < mom_schema_n_fields(schema); f++)
+        json_object_set_member(o, mom_schema_field(schema, f), node_value(mom_entity_stat(e, f)));
+    return o;
+}
+
+static GPtrArray *
+ready_guests(Momd *d)
+{
+    return mom_guests_entities(d->guests);
+}
+
+/* ---- MOM's methods --------------------------------------------------------------- */
+
+static JsonNode *
+rpc_ping(JsonArray *params, gpointer data, GError **error)
+{
+    return node_bool(TRUE);
+}
+
+static JsonNode *
+set_named(Momd *d, const char *name, JsonNode *text_node, GError **error)
+{
+    const char *text = NULL;
+
+    if (text_node && !JSON_NODE_HOLDS_NULL(text_node)) {
+        if (!JSON_NODE_HOLDS_VALUE(text_node) ||
+            json_node_get_value_type(text_node) != G_TYPE_STRING) {
+            g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARAMS,
+                        "The policy text must be a string, or nil to delete the policy.");
+            return NULL;
+        }
+        text = json_node_get_string(text_node);
+    }
+    /* MOM returns a plain boolean; the diagnostics go to the log and to
+     * checkPolicy, which momctl calls first.  Deleting a policy that does
+     * not exist is false too. */
+    return node_bool(mom_engine_set_policy(d->engine, name, text, NULL));
+}
+
+static JsonNode *
+rpc_set_policy(JsonArray *params, gpointer data, GError **error)
+{
+    /* Unlike MOM, only the single-file policy is replaced: MOM cleared every
+     * named policy first, which wiped vdsm's parameters. */
+    return set_named(data, MOM_POLICY_DEFAULT_NAME, json_array_get_element(params, 0), error);
+}
+
+static JsonNode *
+rpc_set_named_policy(JsonArray *params, gpointer data, GError **error)
+{
+    const char *name;
+
+    if (!param_string(params, 0, "setNamedPolicy", &name, error))
+        return NULL;
+    if (!*name || strchr(name, '/')) {
+        g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARAMS,
+                    "setNamedPolicy: '%s' is not a valid policy name.", name);
+        return NULL;
+    }
+    return set_named(data, name, json_array_get_element(params, 1), error);
+}
+
+static JsonNode *
+rpc_get_policy(JsonArray *params, gpointer data, GError **error)
+{
+    Momd *d = data;
+    MomPolicySet *set = mom_engine_policies(d->engine);
+    g_autoptr(GPtrArray) names = mom_policy_set_names(set);
+    g_autoptr(GString) all = g_string_new(NULL);
+
+    /* MOM's getPolicy: every policy's text, in evaluation order */
+    for (guint i = 0; i < names->len; i++) {
+        if (i)
+            g_string_append_c(all, '\n');
+        g_string_append(all, mom_policy_set_get_text(set, names->pdata[i]));
+    }
+    return node_string(all->str);
+}
+
+static JsonNode *
+rpc_get_named_policies(JsonArray *params, gpointer data, GError **error)
+{
+    Momd *d = data;
+    MomPolicySet *set = mom_engine_policies(d->engine);
+    g_autoptr(GPtrArray) names = mom_policy_set_names(set);
+    JsonObject *o = json_object_new();
+
+    for (guint i = 0; i < names->len; i++)
+        json_object_set_string_member(o, names->pdata[i],
+                                      mom_policy_set_get_text(set, names->pdata[i]));
+    JsonNode *n = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(n, o);
+    return n;
+}
+
+static JsonNode *
+rpc_reset_policies(JsonArray *params, gpointer data, GError **error)
+{
+    return node_bool(momd_reset_policies(data));
+}
+
+static JsonNode *
+rpc_set_verbosity(JsonArray *params, gpointer data, GError **error)
+{
+    JsonNode *n = json_array_get_element(params, 0);
+    g_autofree char *text = NULL;
+    MomLogLevel level;
+
+    if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING)
+        text = g_strdup(json_node_get_string(n));
+    else if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_INT64)
+        text = g_strdup_printf("%" G_GINT64_FORMAT, json_node_get_int(n));
+    g_autoptr(GError) bad = NULL;
+    if (!text || !mom_log_parse_verbosity(text, &level, &bad)) {
+        g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARAMS, "setVerbosity: %s",
+                    bad ? bad->message : "the verbosity must be a name or a number 1-5.");
+        return NULL;
+    }
+    /* MOM's setVerbosity changed a logger nobody read; this one takes effect */
+    mom_log_set_verbosity(level);
+    g_message("Verbosity set to %s through the control API.", mom_log_level_name(level));
+    return node_bool(TRUE);
+}
+
+static JsonNode *
+rpc_get_statistics(JsonArray *params, gpointer data, GError **error)
+{
+    Momd *d = data;
+    JsonObject *o = json_object_new();
+    JsonObject *guests = json_object_new();
+    g_autoptr(GPtrArray) list = ready_guests(d);
+
+    json_object_set_object_member(o, "host", newest_sample(mom_monitor_entity(d->host)));
+    for (guint i = 0; i < list->len; i++)
+        json_object_set_object_member(guests, mom_entity_name(list->pdata[i]),
+                                      newest_sample(list->pdata[i]));
+    json_object_set_object_member(o, "guests", guests);
+    JsonNode *n = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(n, o);
+    return n;
+}
+
+static JsonNode *
+rpc_get_active_guests(JsonArray *params, gpointer data, GError **error)
+{
+    g_autoptr(GPtrArray) list = ready_guests(data);
+    JsonArray *a = json_array_new();
+
+    for (guint i = 0; i < list->len; i++)
+        json_array_add_string_element(a, mom_entity_name(list->pdata[i]));
+    JsonNode *n = json_node_new(JSON_NODE_ARRAY);
+    json_node_take_array(n, a);
+    return n;
+}
+
+/* ---- momd's additions ------------------------------------------------------------------ */
+
+static JsonObject *
+table_object(GHashTable *table)
+{
+    JsonObject *o = json_object_new();
+    GHashTableIter it;
+    gpointer k, v;
+
+    g_hash_table_iter_init(&it, table);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        json_object_set_member(o, k, node_value(v));
+    return o;
+}
+
+static JsonNode *
+rpc_get_guest_statistics(JsonArray *params, gpointer data, GError **error)
+{
+    Momd *d = data;
+    const char *name;
+    MomEntity *e = NULL;
+
+    if (!param_string(params, 0, "getGuestStatistics", &name, error))
+        return NULL;
+    g_autoptr(GPtrArray) list = ready_guests(d);
+    for (guint i = 0; i < list->len && !e; i++)
+        if (strcmp(mom_entity_name(list->pdata[i]), name) == 0)
+            e = list->pdata[i];
+    if (!e) {
+        g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARAMS,
+                    "getGuestStatistics: momd manages no guest named '%s'.", name);
+        return NULL;
+    }
+    MomSchema *schema = mom_entity_schema(e);
+    JsonObject *o = json_object_new();
+    JsonArray *samples = json_array_new();
+    for (guint k = 0; k < mom_entity_n_samples(e); k++) {
+        JsonObject *s = json_object_new();
+        for (guint f = 0; f < mom_schema_n_fields(schema); f++)
+            json_object_set_member(s, mom_schema_field(schema, f),
+                                   node_value(mom_entity_sample_value(e, k, f)));
+        json_array_add_object_element(samples, s);
+    }
+    json_object_set_object_member(o, "properties", table_object(mom_entity_props(e)));
+    json_object_set_object_member(o, "variables", table_object(mom_entity_vars(e)));
+    json_object_set_array_member(o, "samples", samples);
+    JsonNode *n = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(n, o);
+    return n;
+}
+
+static JsonObject *
+controls_of(MomEntity *e)
+{
+    JsonObject *o = json_object_new();
+
+    for (guint i = 0; i < mom_entity_n_controls(e); i++) {
+        const MomControl *c = mom_entity_control(e, i);
+        JsonObject *ctl = json_object_new();
+        g_autofree char *origin = g_strdup_printf("%s:%d:%d", c->file, c->line, c->col);
+        json_object_set_member(ctl, "value", node_value(&c->value));
+        json_object_set_string_member(ctl, "origin", origin);
+        json_object_set_string_member(ctl, "outcome", c->outcome ? c->outcome : "not applied");
+        json_object_set_object_member(o, c->name, ctl);
+    }
+    return o;
+}
+
+static JsonNode *
+rpc_get_controls(JsonArray *params, gpointer data, GError **error)
+{
+    Momd *d = data;
+    const MomEngineRun *last = mom_engine_last_run(d->engine);
+    JsonObject *o = json_object_new();
+    JsonObject *guests = json_object_new();
+    JsonArray *errors = json_array_new();
+    g_autoptr(GPtrArray) list = ready_guests(d);
+
+    json_object_set_int_member(o, "cycle", (gint64)last->cycle);
+    if (last->cycle) {
+        g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(last->time / G_USEC_PER_SEC);
+        g_autofree char *iso = g_date_time_format_iso8601(t);
+        json_object_set_string_member(o, "time", iso);
+    } else {
+        json_object_set_null_member(o, "time");
+    }
+    json_object_set_boolean_member(o, "ok", last->ok);
+    for (guint i = 0; i < last->errors->len; i++)
+        json_array_add_string_element(errors, last->errors->pdata[i]);
+    json_object_set_array_member(o, "errors", errors);
+    json_object_set_object_member(o, "host", controls_of(mom_monitor_entity(d->host)));
+    for (guint i = 0; i < list->len; i++) {
+        MomEntity *g = list->pdata[i];
+        JsonObject *go = controls_of(g);
+        if (mom_entity_error(g)) {
+            JsonObject *wrap = json_object_new();
+            json_object_set_object_member(wrap, "controls", go);
+            json_object_set_string_member(wrap, "error", mom_entity_error(g));
+            json_object_set_object_member(guests, mom_entity_name(g), wrap);
+        } else {
+            JsonObject *wrap = json_object_new();
+            json_object_set_object_member(wrap, "controls", go);
+            json_object_set_null_member(wrap, "error");
+            json_object_set_object_member(guests, mom_entity_name(g), wrap);
+        }
+    }
+    json_object_set_object_member(o, "guests", guests);
+    JsonNode *n = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(n, o);
+    return n;
+}
+
+static JsonNode *
+rpc_get_snapshot(JsonArray *params, gpointer data, GError **error)
+{
+    Momd *d = data;
+    g_autoptr(GPtrArray) list = ready_guests(d);
+    g_autofree char *json = mom_state_to_json(mom_monitor_entity(d->host), list);
+
+    /* the state file's text, as momctl policy test --state reads it */
+    return node_string(json);
+}
+
+/* True when @name can stand in a policy as a variable name. */
+static gboolean
+is_symbol(const char *name)
+{
+    if (!g_ascii_isalpha(*name) && *name != '_')
+        return FALSE;
+    for (const char *p = name + 1; *p; p++)
+        if (!g_ascii_isalnum(*p) && !strchr("_.-", *p))
+            return FALSE;
+    return TRUE;
+}
+
+static JsonNode *
+rpc_set_policy_parameters(JsonArray *params, gpointer data, GError **error)
+{
+    JsonNode *n = json_array_get_element(params, 0);
+    g_autoptr(GString) text = g_string_new("# Set through setPolicyParameters.\n");
+
+    if (!JSON_NODE_HOLDS_OBJECT(n)) {
+        g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARAMS,
+                    "setPolicyParameters: the parameter must be a struct of name: value.");
+        return NULL;
+    }
+    JsonObject *o = json_node_get_object(n);
+    g_autoptr(GList) names = json_object_get_members(o);
+    names = g_list_sort(names, (GCompareFunc)strcmp);
+    for (GList *l = names; l; l = l->next) {
+        const char *name = l->data;
+        JsonNode *v = json_object_get_member(o, name);
+        if (!is_symbol(name)) {
+            g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARAMS,
+                        "setPolicyParameters: '%s' is not a valid variable name.", name);
+            return NULL;
+        }
+        g_string_append_printf(text, "(set %s ", name);
+        GType t = JSON_NODE_HOLDS_VALUE(v) ? json_node_get_value_type(v) : G_TYPE_INVALID;
+        if (t == G_TYPE_INT64) {
+            g_string_append_printf(text, "%" G_GINT64_FORMAT, json_node_get_int(v));
+        } else if (t == G_TYPE_DOUBLE) {
+            char buf[32];
+            g_string_append(text, mom_format_double(json_node_get_double(v), buf));
+        } else if (t == G_TYPE_BOOLEAN) {
+            /* vdsm writes True/False, which its 00-defines define as 1/0 */
+            g_string_append(text, json_node_get_boolean(v) ? "1" : "0");
+        } else if (t == G_TYPE_STRING && !strpbrk(json_node_get_string(v), "\"\\\n")) {
+            g_string_append_printf(text, "\"%s\"", json_node_get_string(v));
+        } else {
+            g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARAMS,
+                        "setPolicyParameters: the value of '%s' must be a number, a boolean or a "
+                        "string without quotes, backslashes or newlines.",
+                        name);
+            return NULL;
+        }
+        g_string_append(text, ")\n");
+    }
+    Momd *d = data;
+    return node_bool(mom_engine_set_policy(d->engine, "01-parameters", text->str, NULL));
+}
+
+/* Evaluates the current policies with @name replaced by @text against a
+ * copy of the daemon's state (through a snapshot, so the live entities'
+ * controls and variables stay untouched), and adds the run-time errors to
+ * @out.  Returns: TRUE when the run would succeed for every entity. */
+static gboolean
+trial_run(Momd *d, const char *name, const char *file, const char *text, JsonArray *out)
+{
+    MomPolicySet *live = mom_engine_policies(d->engine);
+    g_autoptr(MomPolicySet) set = mom_policy_set_new();
+    g_autoptr(GPtrArray) names = mom_policy_set_names(live);
+    g_autoptr(GPtrArray) list = ready_guests(d);
+
+    for (guint i = 0; i < names->len; i++)
+        mom_policy_set_add_string(set, names->pdata[i], names->pdata[i],
+                                  mom_policy_set_get_text(live, names->pdata[i]), -1, NULL, NULL);
+    if (!mom_policy_set_add_string(set, name, file, text, -1, NULL, NULL))
+        return FALSE;
+    g_autofree char *json = mom_state_to_json(mom_monitor_entity(d->host), list);
+    g_autoptr(MomState) state = mom_state_load_data(json, -1, "snapshot", NULL);
+    if (!state)
+        return TRUE; /* nothing to try it on */
+    MomPolicyLimits limits = {(guint)d->config->main.policy_max_depth,
+                              (guint64)d->config->main.policy_max_steps};
+    mom_policy_set_set_limits(set, &limits);
+    g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(set, state->host, state->guests, 0);
+    for (guint i = 0; i < run->errors->len; i++) {
+        g_autofree char *s = mom_policy_diag_format(run->errors->pdata[i]);
+        json_array_add_string_element(out, s);
+    }
+    return run->ok && run->errors->len == 0;
+}
+
+static JsonNode *
+rpc_check_policy(JsonArray *params, gpointer data, GError **error)
+{
+    const char *text, *name = "policy", *file = NULL;
+    g_autoptr(GPtrArray) diags =
+        g_ptr_array_new_with_free_func((GDestroyNotify)mom_policy_diag_free);
+
+    if (!param_string(params, 0, "checkPolicy", &text, error))
+        return NULL;
+    if (json_array_get_length(params) > 1 && !param_string(params, 1, "checkPolicy", &name, error))
+        return NULL;
+    if (json_array_get_length(params) > 2 && !param_string(params, 2, "checkPolicy", &file, error))
+        return NULL;
+    if (!file)
+        file = name; /* how the diagnostics name it: the user's file, when given */
+    g_autoptr(MomPolicySet) set = mom_policy_set_new();
+    gboolean ok = mom_policy_set_add_string(set, name, file, text, -1, diags, NULL);
+    JsonObject *o = json_object_new();
+    JsonArray *a = json_array_new();
+    for (guint i = 0; i < diags->len; i++) {
+        g_autofree char *s = mom_policy_diag_format(diags->pdata[i]);
+        json_array_add_string_element(a, s);
+    }
+    /* A policy that parses can still fail every cycle (an undefined name,
+     * a type error): try it, with the others, on the current state. */
+    if (ok)
+        ok = trial_run(data, name, file, text, a);
+    json_object_set_boolean_member(o, "ok", ok);
+    json_object_set_array_member(o, "errors", a);
+    JsonNode *n = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(n, o);
+    return n;
+}
+
+static JsonNode *
+rpc_get_status(JsonArray *params, gpointer data, GError **error)
+{
+    Momd *d = data;
+    JsonObject *o = json_object_new();
+    JsonObject *intervals = json_object_new();
+    JsonObject *libvirt = json_object_new();
+    JsonArray *policies = json_array_new();
+    MomEntity *host = mom_monitor_entity(d->host);
+    g_autoptr(GPtrArray) names = mom_policy_set_names(mom_engine_policies(d->engine));
+    g_autoptr(GPtrArray) list = ready_guests(d);
+    const MomEngineRun *last = mom_engine_last_run(d->engine);
+
+    json_object_set_string_member(o, "version", PACKAGE_VERSION);
+    json_object_set_int_member(o, "pid", getpid());
+    json_object_set_int_member(o, "uptime", (g_get_real_time() - d->started) / G_USEC_PER_SEC);
+    json_object_set_boolean_member(o, "dry_run", d->config->main.dry_run);
+    json_object_set_string_member(o, "verbosity", mom_log_level_name(mom_log_get_verbosity()));
+    for (guint i = 0; i < names->len; i++)
+        json_array_add_string_element(policies, names->pdata[i]);
+    json_object_set_array_member(o, "policies", policies);
+    json_object_set_int_member(intervals, "host-monitor", d->config->main.host_monitor_interval);
+    json_object_set_int_member(intervals, "guest-monitor",
+                               d->config->main.guest_monitor_interval);
+    json_object_set_int_member(intervals, "guest-manager",
+                               d->config->main.guest_manager_interval);
+    json_object_set_int_member(intervals, "policy-engine",
+                               d->config->main.policy_engine_interval);
+    json_object_set_object_member(o, "intervals", intervals);
+    json_object_set_string_member(libvirt, "uri", mom_libvirt_uri(d->libvirt));
+    json_object_set_boolean_member(libvirt, "connected", mom_libvirt_connected(d->libvirt));
+    json_object_set_object_member(o, "libvirt", libvirt);
+    json_object_set_int_member(o, "guests", mom_guests_count(d->guests));
+    json_object_set_int_member(o, "guests_ready", list->len);
+    JsonObject *ksm = json_object_new();
+    static const char *const ksm_fields[] = {"ksm_run", "ksm_pages_sharing", "ksm_pages_shared",
+                                             "ksm_pages_to_scan", "ksm_sleep_millisecs"};
+    for (guint i = 0; i < G_N_ELEMENTS(ksm_fields); i++) {
+        int f = mom_schema_lookup(mom_entity_schema(host), ksm_fields[i]);
+        if (f >= 0)
+            json_object_set_member(ksm, ksm_fields[i] + 4, node_value(mom_entity_stat(host, f)));
+    }
+    json_object_set_object_member(o, "ksm", ksm);
+    JsonObject *cycle = json_object_new();
+    json_object_set_int_member(cycle, "number", (gint64)last->cycle);
+    json_object_set_boolean_member(cycle, "ok", last->ok);
+    json_object_set_int_member(cycle, "errors", last->errors->len);
+    if (last->cycle) {
+        g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(last->time / G_USEC_PER_SEC);
+        g_autofree char *iso = g_date_time_format_iso8601(t);
+        json_object_set_string_member(cycle, "time", iso);
+    } else {
+        json_object_set_null_member(cycle, "time");
+    }
+    json_object_set_object_member(o, "last_cycle", cycle);
+    JsonNode *n = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(n, o);
+    return n;
+}
+
+static const MomRpcMethod methods[] = {
+    {"ping", 0, 0, rpc_ping, "Returns true."},
+    {"setPolicy", 1, 1, rpc_set_policy,
+     "Replaces the single-file policy (50_main_) with the text; false if it does not parse."},
+    {"setNamedPolicy", 2, 2, rpc_set_named_policy,
+     "Installs the text as the named policy, or deletes it when the text is nil."},
+    {"getPolicy", 0, 0, rpc_get_policy, "Returns every policy's text, in evaluation order."},
+    {"getNamedPolicies", 0, 0, rpc_get_named_policies, "Returns a struct of name: text."},
+    {"resetPolicies", 0, 0, rpc_reset_policies,
+     "Forgets the policies set through this API and reloads the policy files."},
+    {"setVerbosity", 1, 1, rpc_set_verbosity,
+     "Sets the log verbosity (debug, info, warn, error, critical, or 5..1)."},
+    {"getStatistics", 0, 0, rpc_get_statistics,
+     "Returns the newest sample of the host and of every guest."},
+    {"getActiveGuests", 0, 0, rpc_get_active_guests, "Returns the names of the guests."},
+    {"getStatus", 0, 0, rpc_get_status, "momd: the daemon's state, for momctl status."},
+    {"getGuestStatistics", 1, 1, rpc_get_guest_statistics,
+     "momd: a guest's properties, variables and whole sample history."},
+    {"getControls", 0, 0, rpc_get_controls,
+     "momd: the last cycle's controls, where each was set, and what was done."},
+    {"getSnapshot", 0, 0, rpc_get_snapshot,
+     "momd: the state as a JSON text for momctl policy test --state."},
+    {"setPolicyParameters", 1, 1, rpc_set_policy_parameters,
+     "momd: writes a struct of name: value as (set NAME VALUE) lines into 01-parameters."},
+    {"checkPolicy", 1, 3, rpc_check_policy,
+     "momd: parses a policy text (checkPolicy(text, name, file): name and the file name shown in "
+     "messages are optional) and tries it with the "
+     "other policies on a copy of the current state, without installing it; returns ok and the "
+     "errors."},
+    {NULL},
+};
+
+/* Another momd listening on the socket must not lose it to us. */
+static gboolean
+socket_in_use(const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    int fd;
+    gboolean used;
+
+    if (strlen(path) >= sizeof(addr.sun_path))
+        return FALSE;
+    strcpy(addr.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return FALSE;
+    used = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+    close(fd);
+    return used;
+}
+
+gboolean
+momd_rpc_start(Momd *d, GError **error)
+{
+    const MomConfigRpcPort *p = &d->config->main.rpc_port;
+    MomRpcConfig cfg = {
+        .socket_path = p->socket_path,
+        .tcp_port = p->port,
+        .group = d->config->main.rpc_group,
+    };
+
+    if (!p->socket_path && p->port <= 0) {
+        g_message("The control API is off (rpc-port -1).");
+        return TRUE;
+    }
+    if (p->socket_path && socket_in_use(p->socket_path)) {
+        g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_INTERNAL,
+                    "Another momd already serves the control API on %s.", p->socket_path);
+        return FALSE;
+    }
+    d->rpc = mom_rpc_server_new(&cfg, methods, d, error);
+    if (!d->rpc)
+        return FALSE;
+    if (p->socket_path)
+        g_message("The control API listens on %s.", p->socket_path);
+    return TRUE;
+}
