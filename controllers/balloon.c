@@ -54,12 +54,14 @@ typedef struct {
     guint missed;       /* cycles in a row the request was not reached */
     gboolean uncooperative;
     gint64 cur_at_mark; /* balloon_cur when marked uncooperative */
+    gint64 cur_at_miss; /* balloon_cur at the last miss, to see progress */
     gboolean bad_value_reported;
     gboolean no_stats_reported;
     gboolean busy_reported;
     /* under MomBalloon.lock */
     gboolean in_flight;      /* a call is queued or running */
     gboolean failed;         /* the last call failed: the guest was not asked */
+    gint64 done_at;          /* monotonic µs when the last call returned */
     gboolean error_reported; /* until a call succeeds again */
 } BalloonGuest;
 
@@ -169,6 +171,7 @@ balloon_work(gpointer data, gpointer user_data)
     g_mutex_lock(&b->lock);
     g->in_flight = FALSE;
     g->failed = !ok;
+    g->done_at = g_get_monotonic_time();
     if (--b->pending == 0)
         g_cond_broadcast(&b->idle);
     g_mutex_unlock(&b->lock);
@@ -289,6 +292,12 @@ check_progress(MomBalloon *b, BalloonGuest *g, const char *name, gint64 cur, gbo
         forget_request(g);
         return;
     }
+    /* still moving toward the request: slow, not uncooperative */
+    if (g->missed > 0 && distance(cur, g->request_kib) + (guint64)b->dead_band_kib <
+                             distance(g->cur_at_miss, g->request_kib)) {
+        g->missed = 0;
+    }
+    g->cur_at_miss = cur;
     g->missed++;
     if (b->uncooperative_cycles == 0 || g->missed < b->uncooperative_cycles)
         return;
@@ -318,15 +327,23 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
     const char *name = mom_entity_name(e);
     gint64 cur, max, min = 0, target;
     gboolean in_flight, failed;
+    gint64 done_at;
     gboolean have_stats = stat_int(e, "balloon_cur", &cur) && stat_int(e, "balloon_max", &max);
 
     g_mutex_lock(&b->lock);
     in_flight = g->in_flight;
     failed = g->failed;
+    done_at = g->done_at;
     g->failed = FALSE;
     g_mutex_unlock(&b->lock);
 
-    if (have_stats)
+    /* A sample can be older than the last change (the guest manager samples
+     * on its own timer).  Judge the guest only on data taken after its
+     * change returned; "sampled_at" is the guest manager's monotonic time
+     * of the sample, and without it every sample counts as fresh. */
+    const MomValue *at = mom_entity_get_prop(e, "sampled_at");
+    gboolean fresh = !at || at->type != MOM_VALUE_INT || at->u.i > done_at;
+    if (have_stats && fresh)
         check_progress(b, g, name, cur, in_flight, failed);
     if (!c) {
         forget_request(g);

@@ -10,6 +10,7 @@ packages=(
     libglib2.0-dev libjson-glib-dev check python3
     clang libclang-rt-14-dev   # the libFuzzer target and its sanitizers
     libvirt-dev libvirt-glib-1.0-dev libxml2-dev   # guests through libvirt
+    tmux   # tests/integration/test-momctl-live.sh drives momctl top in a tmux pane
     # The end-to-end lab (tests/e2e): a private libvirtd with QEMU guests.
     # linux-image-amd64 is only the guests' kernel; it is never booted here.
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86

@@ -29,7 +29,8 @@ struct _MomGuests {
     guint skipped;
     guint64 collections;
     guint last_calls;
-    char *last_error; /* the collection error logged last, to log a new one once */
+    char *last_error;      /* the last collection error, to log a repeated one once */
+    gboolean error_logged; /* @last_error was logged */
 };
 
 static void
@@ -224,7 +225,12 @@ merge(MomGuests *gs, MomGuestBatch *batch)
         g->data.uuid = g->info->uuid;
         g_hash_table_add(present, g->info->uuid);
         ensure_stats_period(gs, g);
-        mom_monitor_collect(g->monitor);
+        if (mom_monitor_collect(g->monitor)) {
+            /* when the data was taken, so the Balloon controller can tell
+             * a sample from before its last change from one after it */
+            MomValue at = mom_value_int(batch->started);
+            mom_entity_set_prop(mom_monitor_entity(g->monitor), "sampled_at", &at);
+        }
     }
     GHashTableIter it;
     gpointer key, value;
@@ -267,15 +273,24 @@ collect_done(GObject *source, GAsyncResult *res, gpointer user_data)
     g_autoptr(MomGuestBatch) b = g_task_propagate_pointer(task, &error);
     gs->in_flight = FALSE;
     if (!b) {
-        /* a lost connection is reported by the connection itself */
-        if (!g_error_matches(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CONNECT) &&
-            g_strcmp0(gs->last_error, error->message) != 0) {
-            g_warning("Cannot collect guest statistics: %s", error->message);
+        /* A lost connection is reported by the connection itself, and a
+         * call that was running when libvirt went away fails before the
+         * close callback has run; so an error is logged only when the same
+         * one comes twice in a row. */
+        if (!g_error_matches(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CONNECT)) {
+            if (g_strcmp0(gs->last_error, error->message) == 0 && !gs->error_logged) {
+                g_warning("Cannot collect guest statistics: %s", error->message);
+                gs->error_logged = TRUE;
+            } else if (g_strcmp0(gs->last_error, error->message) != 0) {
+                g_debug("Guest statistics failed once: %s", error->message);
+                gs->error_logged = FALSE;
+            }
             g_free(gs->last_error);
             gs->last_error = g_strdup(error->message);
         }
         return;
     }
+    gs->error_logged = FALSE;
     g_clear_pointer(&gs->last_error, g_free);
     gs->collections++;
     gs->last_calls = b->calls;

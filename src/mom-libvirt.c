@@ -441,6 +441,7 @@ mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
     b->domains = g_ptr_array_new_with_free_func((GDestroyNotify)mom_domain_info_free);
     b->data = g_array_new(FALSE, TRUE, sizeof(MomGuestData));
     b->calls = 1;
+    b->started = g_get_monotonic_time();
     int n = virConnectGetAllDomainStats(
         c, VIR_DOMAIN_STATS_BALLOON | VIR_DOMAIN_STATS_STATE, &records,
         VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE | VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);

@@ -96,6 +96,7 @@ typedef struct {
     GPtrArray *domains; /* MomDomainInfo, one per guest */
     GArray *data;       /* MomGuestData, same order; name/uuid point into domains */
     guint calls;        /* libvirt calls made, for the benchmark */
+    gint64 started;     /* monotonic µs when the bulk call was made */
 } MomGuestBatch;
 
 /** mom_guest_batch_free: Frees @batch. */

@@ -29,6 +29,7 @@ struct _MomMonitor {
     gboolean ready;
     gboolean was_ready;    /* for logging "ready" once per transition */
     gboolean said_unready; /* for logging "not ready" once per transition */
+    guint unready_runs;    /* incomplete samples in a row */
     FILE *plot;
     guint *plot_order; /* schema indices in name order, MOM's column order */
 };
@@ -235,19 +236,26 @@ mom_monitor_collect(MomMonitor *m)
 
     m->ready = missing->len == 0;
     if (!m->ready) {
-        if (!m->said_unready)
+        /* A guest whose QEMU is busy (a balloon change in progress) misses
+         * one sample now and then: only a gap that lasts is worth a warning. */
+        guint patience = mom_entity_kind(m->entity) == MOM_ENTITY_GUEST ? 3 : 1;
+        if (++m->unready_runs == patience && !m->said_unready) {
             g_warning("%s is not ready: its sample lacks the mandatory fields %s.", m->name,
                       missing->str);
-        m->said_unready = TRUE;
+            m->said_unready = TRUE;
+        } else {
+            g_debug("%s: incomplete sample, missing %s.", m->name, missing->str);
+        }
         m->was_ready = FALSE;
         for (guint i = 0; i < n; i++)
             mom_value_clear(&row[i]);
         return FALSE;
     }
-    if (!m->was_ready)
+    if (!m->was_ready && (m->said_unready || mom_entity_n_samples(m->entity) == 0))
         g_message("%s is ready.", m->name);
     m->was_ready = TRUE;
     m->said_unready = FALSE;
+    m->unready_runs = 0;
     if (m->plot)
         plot_row(m, row);
     mom_entity_push_sample(m->entity, row); /* takes the values */

@@ -30,6 +30,7 @@ typedef struct {
     char *plot_subdir;
     guint host_source;
     guint engine_source;
+    guint engine_offset_source;
     guint guest_source;
     guint manager_source;
     guint soon_source;

@@ -423,36 +423,69 @@ rpc_set_policy_parameters(JsonArray *params, gpointer data, GError **error)
     return node_bool(mom_engine_set_policy(d->engine, "01-parameters", text->str, NULL));
 }
 
-/* Evaluates the current policies with @name replaced by @text against a
- * copy of the daemon's state (through a snapshot, so the live entities'
- * controls and variables stay untouched), and adds the run-time errors to
- * @out.  Returns: TRUE when the run would succeed for every entity. */
-static gboolean
-trial_run(Momd *d, const char *name, const char *file, const char *text, JsonArray *out)
+/* Evaluates @set against a copy of the daemon's state (through a
+ * snapshot, so the live entities' controls and variables stay untouched).
+ * Returns: (transfer full) the formatted errors, one per line of the run. */
+static GPtrArray *
+trial_errors(Momd *d, MomPolicySet *set, GPtrArray *full)
 {
-    MomPolicySet *live = mom_engine_policies(d->engine);
-    g_autoptr(MomPolicySet) set = mom_policy_set_new();
-    g_autoptr(GPtrArray) names = mom_policy_set_names(live);
     g_autoptr(GPtrArray) list = ready_guests(d);
-
-    for (guint i = 0; i < names->len; i++)
-        mom_policy_set_add_string(set, names->pdata[i], names->pdata[i],
-                                  mom_policy_set_get_text(live, names->pdata[i]), -1, NULL, NULL);
-    if (!mom_policy_set_add_string(set, name, file, text, -1, NULL, NULL))
-        return FALSE;
+    GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
     g_autofree char *json = mom_state_to_json(mom_monitor_entity(d->host), list);
     g_autoptr(MomState) state = mom_state_load_data(json, -1, "snapshot", NULL);
+
     if (!state)
-        return TRUE; /* nothing to try it on */
+        return lines; /* nothing to try it on */
     MomPolicyLimits limits = {(guint)d->config->main.policy_max_depth,
                               (guint64)d->config->main.policy_max_steps};
     mom_policy_set_set_limits(set, &limits);
     g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(set, state->host, state->guests, 0);
     for (guint i = 0; i < run->errors->len; i++) {
-        g_autofree char *s = mom_policy_diag_format(run->errors->pdata[i]);
-        json_array_add_string_element(out, s);
+        g_ptr_array_add(lines, mom_policy_diag_format_line(run->errors->pdata[i]));
+        if (full)
+            g_ptr_array_add(full, mom_policy_diag_format(run->errors->pdata[i]));
     }
-    return run->ok && run->errors->len == 0;
+    return lines;
+}
+
+static MomPolicySet *
+copy_of_live(Momd *d)
+{
+    MomPolicySet *live = mom_engine_policies(d->engine);
+    MomPolicySet *set = mom_policy_set_new();
+    g_autoptr(GPtrArray) names = mom_policy_set_names(live);
+
+    for (guint i = 0; i < names->len; i++)
+        mom_policy_set_add_string(set, names->pdata[i], names->pdata[i],
+                                  mom_policy_set_get_text(live, names->pdata[i]), -1, NULL, NULL);
+    return set;
+}
+
+/* Tries the live policies with @name replaced by @text, and adds to @out
+ * the run-time errors that the live policies alone do not have: a policy
+ * is not blamed for another's error.  Returns: TRUE when it adds none. */
+static gboolean
+trial_run(Momd *d, const char *name, const char *file, const char *text, JsonArray *out)
+{
+    g_autoptr(MomPolicySet) before = copy_of_live(d);
+    g_autoptr(MomPolicySet) after = copy_of_live(d);
+    g_autoptr(GPtrArray) full = g_ptr_array_new_with_free_func(g_free);
+    gboolean ok = TRUE;
+
+    if (!mom_policy_set_add_string(after, name, file, text, -1, NULL, NULL))
+        return FALSE;
+    g_autoptr(GPtrArray) old = trial_errors(d, before, NULL);
+    g_autoptr(GPtrArray) now = trial_errors(d, after, full);
+    for (guint i = 0; i < now->len; i++) {
+        gboolean known = FALSE;
+        for (guint k = 0; k < old->len && !known; k++)
+            known = strcmp(now->pdata[i], old->pdata[k]) == 0;
+        if (!known) {
+            json_array_add_string_element(out, full->pdata[i]);
+            ok = FALSE;
+        }
+    }
+    return ok;
 }
 
 static JsonNode *

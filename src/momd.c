@@ -255,6 +255,18 @@ watchdog_tick(gpointer user_data)
     return G_SOURCE_CONTINUE;
 }
 
+static gboolean
+start_engine_timer(gpointer user_data)
+{
+    Momd *d = user_data;
+
+    d->engine_offset_source = 0;
+    d->engine_source = g_timeout_add((guint)d->config->main.policy_engine_interval * 1000,
+                                     engine_tick, d);
+    g_source_set_name_by_id(d->engine_source, "momd policy engine");
+    return G_SOURCE_REMOVE;
+}
+
 static void
 arm_timers(Momd *d)
 {
@@ -277,9 +289,17 @@ arm_timers(Momd *d)
     d->host_source =
         g_timeout_add_seconds((guint)d->config->main.host_monitor_interval, host_tick, d);
     g_source_set_name_by_id(d->host_source, "momd host monitor");
-    d->engine_source =
-        g_timeout_add_seconds((guint)d->config->main.policy_engine_interval, engine_tick, d);
-    g_source_set_name_by_id(d->engine_source, "momd policy engine");
+    /* The policy runs half a guest-monitor interval after the guests are
+     * sampled, not on the same tick: otherwise it decides from the sample
+     * taken while its previous balloon change was still being made (the
+     * end-to-end test saw repeated requests and guests wrongly marked
+     * uncooperative). */
+    if (d->engine_offset_source)
+        g_source_remove(d->engine_offset_source);
+    d->engine_source = 0;
+    d->engine_offset_source = g_timeout_add(
+        (guint)d->config->main.guest_monitor_interval * 500, start_engine_timer, d);
+    g_source_set_name_by_id(d->engine_offset_source, "momd policy engine start");
     mom_monitor_set_interval(d->host, (guint)d->config->main.host_monitor_interval);
 }
 

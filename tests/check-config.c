@@ -160,8 +160,9 @@ START_TEST(test_defaults)
     ck_assert_str_eq(c->main.libvirt_hypervisor_uri, "");
     assert_strv(c->main.controllers, ctl);
     ck_assert_str_eq(c->main.plot_dir, "");
+    /* momd serves its control API on a protected socket unless told not to */
     ck_assert_int_eq(c->main.rpc_port.port, -1);
-    ck_assert_ptr_null(c->main.rpc_port.socket_path);
+    ck_assert_str_eq(c->main.rpc_port.socket_path, "/run/momd/momd.sock");
     ck_assert_str_eq(c->main.policy, "");
     ck_assert_str_eq(c->main.policy_dir, "");
     ck_assert(c->main.guest_manager_multi_thread);
@@ -455,7 +456,7 @@ START_TEST(test_empty_values)
     ck_assert_str_eq(g_ptr_array_index(warnings, 0),
                      "t.conf:2: [main] main-loop-interval: empty value, the default '5' is used.");
     ck_assert_str_eq(g_ptr_array_index(warnings, 1),
-                     "t.conf:3: [main] rpc-port: empty value, the default '-1' is used.");
+                     "t.conf:3: [main] rpc-port: empty value, the default '/run/momd/momd.sock' is used.");
     ck_assert_str_eq(g_ptr_array_index(warnings, 2),
                      "t.conf:5: [logging] verbosity: empty value, the default 'info' is used.");
 }

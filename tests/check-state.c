@@ -256,6 +256,31 @@ START_TEST(test_report_aborted)
 }
 END_TEST
 
+/* A snapshot reads back as the same state: properties, variables, and
+ * every sample with its exact values and kinds. */
+START_TEST(test_snapshot_round_trip)
+{
+    const char *json = "{\"host\": {\"properties\": {\"interval\": 5},"
+                       " \"samples\": [{\"a\": 1, \"b\": 0.1}, {\"a\": null, \"b\": 2.5}]},"
+                       " \"guests\": [{\"properties\": {\"name\": \"vm1\", \"uuid\": \"u\"},"
+                       "   \"variables\": {\"seen\": 3},"
+                       "   \"samples\": [{\"balloon_cur\": 9007199254740993, \"s\": \"x\\\"y\"}]}]}";
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MomState) a = load(json, &error);
+    ck_assert_msg(a != NULL, "%s", error ? error->message : "");
+    g_autofree char *dump = mom_state_to_json(a->host, a->guests);
+    g_autoptr(MomState) b = mom_state_load_data(dump, -1, "dump", &error);
+    ck_assert_msg(b != NULL, "%s\n%s", error ? error->message : "", dump);
+    g_autofree char *again = mom_state_to_json(b->host, b->guests);
+    ck_assert_str_eq(dump, again);
+    MomEntity *g = b->guests->pdata[0];
+    ck_assert_int_eq(mom_entity_get_var(g, "seen")->u.i, 3);
+    ck_assert_int_eq(mom_entity_stat(g, 0)->u.i, 9007199254740993LL);
+    ck_assert_uint_eq(mom_entity_n_samples(b->host), 2);
+    ck_assert(mom_entity_stat_avg(b->host, 1) == (0.1 + 2.5) / 2);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -269,6 +294,7 @@ main(void)
     tcase_add_test(tc, test_report_values_exact);
     tcase_add_test(tc, test_report_guest_error);
     tcase_add_test(tc, test_report_aborted);
+    tcase_add_test(tc, test_snapshot_round_trip);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

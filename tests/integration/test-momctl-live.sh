@@ -1,0 +1,649 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# momctl against a live momd: the real momd binary (dry run, 1 s intervals,
+# libvirt's test driver with 3 running domains, Balloon and KSM
+# controllers) and every momctl command that talks to it, in text and in
+# --json (parsed with python3).  Then momctl top live in a tmux pane (keys,
+# quitting, the terminal restored), and the control socket's permissions:
+# the default 0600 socket refuses uid 65534, a socket with rpc-group
+# nogroup lets it in, and momd's own peer check refuses a uid outside the
+# group even when the socket's mode is loosened by hand.  TAP output.
+set -u
+
+: "${MOMD:?run through meson test}"
+: "${MOMCTL:?run through meson test}"
+: "${MOM_TOP_SRCDIR:?run through meson test}"
+top=$MOM_TOP_SRCDIR
+tmp=$(mktemp -d /tmp/momctl-live.XXXXXX)
+momd_pid=
+fake_pid=
+tmux_sock=$tmp/tmux.sock
+NGUESTS=3
+unset MOMCTL_SOCKET
+
+cleanup() {
+    if [ -S "$tmux_sock" ]; then
+        tmux -S "$tmux_sock" kill-server 2>/dev/null
+    fi
+    for p in $momd_pid $fake_pid; do
+        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+n=0
+failed=0
+log=$tmp/momd.log
+ok() {
+    n=$((n + 1))
+    echo "ok $n - $1"
+}
+not_ok() {
+    n=$((n + 1))
+    failed=$((failed + 1))
+    echo "not ok $n - $1"
+    [ -s "$tmp/out" ] && head -n 15 "$tmp/out" | sed 's/^/#   stdout: /'
+    [ -s "$tmp/err" ] && head -n 10 "$tmp/err" | sed 's/^/#   stderr: /'
+    [ "$failed" -eq 1 ] && [ -f "$log" ] && tail -n 10 "$log" | sed 's/^/#   log: /'
+}
+skip() {
+    n=$((n + 1))
+    echo "ok $n - $1 # SKIP $2"
+}
+check() { # check NAME CMD...: ok when CMD succeeds
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+wait_for() { # wait_for FILE FIXED-STRING SECONDS
+    local deadline=$((SECONDS + $3))
+    while [ "$SECONDS" -le "$deadline" ]; do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+# mc ARGS...: momctl on the test socket; stdout in $tmp/out, stderr in
+# $tmp/err, the exit status in $rc.
+rc=0
+mc() {
+    "$MOMCTL" --socket "$sock" "$@" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+}
+has_out() { grep -qF -- "$1" "$tmp/out"; }
+has_err() { grep -qF -- "$1" "$tmp/err"; }
+# pyjson 'EXPR': evaluates the Python EXPR with d = the JSON in $tmp/out;
+# succeeds when it is true.  A failing EXPR prints its value.
+pyjson() {
+    python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = eval("(" + sys.argv[2] + "\n)")
+if not r:
+    print("#   false: %s" % sys.argv[2])
+sys.exit(0 if r else 1)
+' "$tmp/out" "$1"
+}
+# write_config FILE SOCKET LOG [EXTRA-MAIN-LINE]
+write_config() {
+    cat >"$1" <<EOF
+# Written by test-momctl-live.sh: 1 s cycles, dry run, test driver.
+[main]
+# a private control socket: never /run/momd, which a real momd may hold
+rpc-port: $2
+${4:-}
+host-monitor-interval: 1
+guest-monitor-interval: 1
+guest-manager-interval: 1
+policy-engine-interval: 1
+controllers: Balloon, KSM
+dry-run: true
+policy-dir: $tmp/policies
+libvirt-hypervisor-uri: test://$tmp/guests.xml
+
+[logging]
+log: $3
+verbosity: info
+
+[host]
+collectors: HostMemory, HostKSM
+
+[guest]
+collectors: GuestMemory, GuestBalloon
+EOF
+}
+stop_momd() {
+    [ -n "$momd_pid" ] || return 0
+    kill -TERM "$momd_pid" 2>/dev/null
+    wait "$momd_pid" 2>/dev/null
+    local status=$?
+    momd_pid=
+    return $status
+}
+
+mkdir "$tmp/policies"
+cp "$top"/data/policies/*.policy "$tmp/policies/"
+if ! python3 "$top/tests/libvirt/make-test-xml.py" "$NGUESTS" "$tmp/guests.xml" 2>"$tmp/err"; then
+    not_ok "make-test-xml.py wrote $tmp/guests.xml"
+    echo "1..$n"
+    exit 1
+fi
+
+# --- the daemon ---------------------------------------------------------------------
+
+sock=$tmp/momd.sock
+write_config "$tmp/momd.conf" "$sock" "$log"
+"$MOMD" -c "$tmp/momd.conf" >"$tmp/momd.out" 2>"$tmp/momd.err" &
+momd_pid=$!
+check "momd listens on its socket" wait_for "$log" "The control API listens on $sock." 15
+# the first cycle that saw every guest: each has a dry-run balloon decision
+deadline=$((SECONDS + 20))
+while [ "$SECONDS" -le "$deadline" ]; do
+    decided=$(grep -cE "guest vm000[1-3]: balloon .* would be set \(dry run\)" "$log" 2>/dev/null)
+    [ "${decided:-0}" -ge "$NGUESTS" ] && break
+    sleep 0.2
+done
+check "the first cycle with the $NGUESTS guests is logged" test "${decided:-0}" -ge "$NGUESTS"
+check "the socket is a socket, mode 0600" test "$(stat -c %a "$sock" 2>/dev/null)" = 600
+
+# --- ping ---------------------------------------------------------------------------
+
+mc ping
+check "ping: exit 0 ($rc)" test "$rc" -eq 0
+check "ping: says momd answered on the socket" grep -qE "^momd answered on $sock in [0-9.]+ ms\.$" "$tmp/out"
+mc ping --json
+check "ping --json: exit 0 and true" pyjson 'd is True'
+
+# --- status -------------------------------------------------------------------------
+
+mc status
+check "status: exit 0 ($rc)" test "$rc" -eq 0
+check "status: running on the socket" has_out "momd 0.1.0 is running on $sock"
+check "status: pid is momd's" grep -qE "^ +PID: $momd_pid$" "$tmp/out"
+check "status: 3 policies" has_out "Policies: 3 loaded: 00-defines 10-balloon 20-ksm"
+check "status: 3 guests, 3 ready" has_out "Guests: 3 (3 ready)"
+check "status: libvirt connected" has_out "Libvirt: test://$tmp/guests.xml (connected)"
+check "status: dry run yes" grep -qE "Dry run: yes" "$tmp/out"
+check "status: intervals 1s" has_out "host-monitor 1s, guest-monitor 1s, guest-manager 1s, policy-engine 1s"
+check "status: last cycle ok" grep -qE "Last cycle: #[0-9]+ at .*: ok, 0 errors" "$tmp/out"
+check "status: KSM monitored" grep -qE "KSM: run [0-2] " "$tmp/out"
+check "status: verbosity INFO" has_out "Verbosity: INFO"
+mc status --json
+check "status --json: exit 0 ($rc)" test "$rc" -eq 0
+check "status --json: policies, guests, libvirt, dry_run, pid" pyjson "
+d['policies'] == ['00-defines', '10-balloon', '20-ksm'] and d['guests'] == 3
+and d['guests_ready'] == 3 and d['libvirt']['connected'] is True
+and d['libvirt']['uri'] == 'test://$tmp/guests.xml' and d['dry_run'] is True
+and d['pid'] == $momd_pid and d['version'] == '0.1.0' and d['verbosity'] == 'INFO'
+and d['intervals'] == {'host-monitor': 1, 'guest-monitor': 1, 'guest-manager': 1, 'policy-engine': 1}
+and d['last_cycle']['number'] >= 1 and d['last_cycle']['ok'] is True
+and d['last_cycle']['errors'] == 0 and isinstance(d['last_cycle']['time'], str)
+and set(d['ksm']) >= {'run', 'pages_sharing', 'pages_to_scan', 'sleep_millisecs'}"
+
+# --- guests -------------------------------------------------------------------------
+
+mc guests
+check "guests: exit 0 ($rc)" test "$rc" -eq 0
+check "guests: header" grep -qE "^NAME +CUR MiB +MAX MiB +MIN MiB +USABLE MiB +UNUSED MiB +AGE +UNCOOPERATIVE$" "$tmp/out"
+check "guests: 3 rows" test "$(grep -cE '^vm000[1-3] ' "$tmp/out")" -eq 3
+# make-test-xml.py: max 1024 MiB, cur 768 - i % 8 MiB
+check "guests: vm0001 767 of 1024 MiB, cooperative" grep -qE "^vm0001 +767 +1024 +[0-9]+ .* no$" "$tmp/out"
+check "guests: sorted by name" test "$(grep -oE '^vm000[1-3]' "$tmp/out" | tr '\n' ' ')" = "vm0001 vm0002 vm0003 "
+mc guests --json
+check "guests --json: the 3 guests with statistics and properties" pyjson "
+sorted(d) == ['vm0001', 'vm0002', 'vm0003']
+and all(d[g]['statistics']['balloon_cur'] > 0 for g in d)
+and d['vm0001']['statistics']['balloon_max'] == 1048576
+and d['vm0001']['statistics']['balloon_cur'] == 785408
+and all(d[g]['properties']['name'] == g for g in d)
+and all(d[g]['properties']['balloon_uncooperative'] is False for g in d)"
+
+# --- stats --------------------------------------------------------------------------
+
+mc stats
+check "stats: exit 0 ($rc)" test "$rc" -eq 0
+for k in mem_available mem_free mem_unused swap_total ksm_run ksm_pages_sharing; do
+    check "stats: host has $k" grep -qE "^$k +-?[0-9]+$" "$tmp/out"
+done
+check "stats: no header line" sh -c "! grep -q STATISTIC '$tmp/out'"
+mc stats --json
+check "stats --json: host keys and 3 guests" pyjson "
+set(d) == {'host', 'guests'} and sorted(d['guests']) == ['vm0001', 'vm0002', 'vm0003']
+and all(isinstance(d['host'][k], int) for k in ('mem_available', 'mem_free', 'mem_unused', 'ksm_run'))
+and d['guests']['vm0002']['balloon_cur'] == 784384"
+mc stats vm0001
+check "stats vm0001: exit 0 ($rc)" test "$rc" -eq 0
+check "stats vm0001: title" grep -qx "Guest vm0001" "$tmp/out"
+check "stats vm0001: properties with name and uuid" \
+    grep -qE "^ Properties: .*name=vm0001 .*uuid=6d6f6d64-0000-4000-8000-000000000001" "$tmp/out"
+check "stats vm0001: variables line" grep -qE "^  Variables: " "$tmp/out"
+check "stats vm0001: N samples, the oldest first" grep -qE "^[0-9]+ samples?, the oldest first:$" "$tmp/out"
+nsamples=$(sed -n 's/^\([0-9]*\) samples\{0,1\}, the oldest first:$/\1/p' "$tmp/out")
+rows=$(grep -cE '^ *[0-9]+ +[0-9]+ ' "$tmp/out")
+check "stats vm0001: one history row per sample ($rows of ${nsamples:-?})" test "$rows" -eq "${nsamples:--1}"
+check "stats vm0001: balloon_cur column" grep -qE "^#.* balloon_cur .*" "$tmp/out"
+mc stats vm0001 -f balloon_cur,mem_usable
+check "stats vm0001 -f: exit 0 ($rc)" test "$rc" -eq 0
+check "stats vm0001 -f: only the # and two columns" grep -qE "^# +balloon_cur +mem_usable$" "$tmp/out"
+check "stats vm0001 -f: balloon_cur 785408 rows" grep -qE "^ *1 +785408 +[0-9]+$" "$tmp/out"
+mc stats vm0001 -f nosuchfield
+check "stats vm0001 -f nosuchfield: exit 2 ($rc)" test "$rc" -eq 2
+check "stats vm0001 -f nosuchfield: names it" has_err "guest vm0001 has no statistic 'nosuchfield'."
+mc stats vm0001 --json
+check "stats vm0001 --json: properties, variables, samples" pyjson "
+set(d) == {'properties', 'variables', 'samples'} and d['properties']['name'] == 'vm0001'
+and d['properties']['uuid'] == '6d6f6d64-0000-4000-8000-000000000001'
+and isinstance(d['variables'], dict) and len(d['samples']) >= 1
+and all(s['balloon_cur'] == 785408 and s['balloon_max'] == 1048576 for s in d['samples'])
+and len(d['samples']) >= ${nsamples:-1}"
+mc stats vm9999
+check "stats vm9999: exit 1 ($rc)" test "$rc" -eq 1
+check "stats vm9999: the daemon's message" has_err "momctl: getGuestStatistics: momd manages no guest named 'vm9999'."
+
+# --- controls -----------------------------------------------------------------------
+
+mc controls
+check "controls: exit 0 ($rc)" test "$rc" -eq 0
+check "controls: cycle line" grep -qE "^Cycle [0-9]+ at .*: ok$" "$tmp/out"
+check "controls: header" grep -qE "^ENTITY +CONTROL +VALUE +ORIGIN +OUTCOME$" "$tmp/out"
+for g in vm0001 vm0002 vm0003; do
+    check "controls: $g balloon_target from 10-balloon.policy:L:C, dry run" \
+        grep -qE "^$g +balloon_target +[0-9.]+ +$tmp/policies/10-balloon.policy:[0-9]+:[0-9]+ +dry run: would set [0-9]+ → [0-9]+ KiB$" "$tmp/out"
+done
+check "controls: host ksm_run from 20-ksm.policy" \
+    grep -qE "^host +ksm_run +[0-9]+ +$tmp/policies/20-ksm.policy:[0-9]+:[0-9]+ +" "$tmp/out"
+check "controls: no errors section" sh -c "! grep -q '^Errors:' '$tmp/out'"
+mc controls --json
+check "controls --json: cycle, ok, host, 3 guests with balloon_target" pyjson "
+d['cycle'] >= 1 and d['ok'] is True and d['errors'] == [] and isinstance(d['time'], str)
+and sorted(d['guests']) == ['vm0001', 'vm0002', 'vm0003']
+and all(d['guests'][g]['error'] is None for g in d['guests'])
+and all(d['guests'][g]['controls']['balloon_target']['origin'].startswith('$tmp/policies/10-balloon.policy:') for g in d['guests'])
+and all(len(d['guests'][g]['controls']['balloon_target']['origin'].split(':')) == 3 for g in d['guests'])
+and all(d['guests'][g]['controls']['balloon_target']['origin'].split(':')[1].isdigit() for g in d['guests'])
+and all(d['guests'][g]['controls']['balloon_target']['origin'].split(':')[2].isdigit() for g in d['guests'])
+and all(d['guests'][g]['controls']['balloon_target']['outcome'].startswith('dry run: would set ') for g in d['guests'])
+and all(isinstance(d['guests'][g]['controls']['balloon_target']['value'], (int, float)) for g in d['guests'])
+and 'ksm_run' in d['host'] and d['host']['ksm_run']['origin'].startswith('$tmp/policies/20-ksm.policy:')"
+
+# --- top --once ---------------------------------------------------------------------
+
+mc top --once
+check "top --once: exit 0 ($rc)" test "$rc" -eq 0
+check "top --once: header names the daemon, libvirt and DRY RUN" \
+    grep -qE "^momd 0\.1\.0 - [0-9:]+ up .* - libvirt test://$tmp/guests.xml - cycle [0-9]+ ok - every 1s - DRY RUN$" "$tmp/out"
+check "top --once: Mem line" grep -qE "^Mem: +available " "$tmp/out"
+check "top --once: KSM line" grep -qE "^KSM: +run " "$tmp/out"
+check "top --once: Guests line without key help" grep -qxE "Guests: 3 \(3 ready\) +sort: name, A to Z" "$tmp/out"
+check "top --once: column header" grep -qE "^NAME +CUR MiB +MAX MiB +MIN MiB +USABLE MiB +TARGET MiB +AGE +LAST ACTION$" "$tmp/out"
+check "top --once: 3 guest rows with a dry-run action" \
+    test "$(grep -cE '^vm000[1-3] +[0-9]+ +1024 .* dry run: would set ' "$tmp/out")" -eq 3
+check "top --once: no escapes" sh -c "! grep -q \$'\\033' '$tmp/out'"
+mc top
+check "top without a terminal: exit 2 ($rc)" test "$rc" -eq 2
+check "top without a terminal: says so" has_err "top needs a terminal"
+
+# --- snapshot and policy test reproduce the daemon's decisions ------------------------
+
+# The snapshot is taken between two policy cycles; if a host sample arrived
+# in between, the replay sees a newer average, so try a few times.
+same=no
+for attempt in 1 2 3 4 5 6; do
+    mc controls --json
+    cp "$tmp/out" "$tmp/controls1.json"
+    mc snapshot
+    snap_rc=$rc
+    cp "$tmp/out" "$tmp/state.json"
+    mc controls --json
+    cp "$tmp/out" "$tmp/controls2.json"
+    "$MOMCTL" policy test "$tmp/policies" --state "$tmp/state.json" --json >"$tmp/test.json" 2>"$tmp/err"
+    test_rc=$?
+    if python3 - "$tmp/controls1.json" "$tmp/controls2.json" "$tmp/test.json" <<'EOF'; then
+import json, sys
+c1, c2, t = (json.load(open(p)) for p in sys.argv[1:])
+want = {g: v["controls"]["balloon_target"] for g, v in t["guests"].items()}
+for c in (c1, c2):
+    have = {g: v["controls"]["balloon_target"]["value"] for g, v in c["guests"].items()}
+    if have == want and len(want) == 3:
+        sys.exit(0)
+print("#   attempt: daemon %s / %s, policy test %s" % (
+    {g: v["controls"]["balloon_target"]["value"] for g, v in c1["guests"].items()},
+    {g: v["controls"]["balloon_target"]["value"] for g, v in c2["guests"].items()}, want))
+sys.exit(1)
+EOF
+        same=yes
+        break
+    fi
+    sleep 0.3
+done
+check "snapshot: exit 0 ($snap_rc)" test "$snap_rc" -eq 0
+cp "$tmp/state.json" "$tmp/out"
+check "snapshot: a state file with host and 3 guests" pyjson "
+set(d) >= {'host', 'guests'} and len(d['guests']) == 3 and len(d['host']['samples']) >= 1
+and sorted(g['properties']['name'] for g in d['guests']) == ['vm0001', 'vm0002', 'vm0003']"
+check "policy test on the snapshot: exit 0 ($test_rc)" test "$test_rc" -eq 0
+check "policy test --json on the snapshot reproduces the daemon's balloon_target values (attempt $attempt)" \
+    test "$same" = yes
+cp "$tmp/test.json" "$tmp/out"
+check "policy test --json: ok, origins in the policy dir" pyjson "
+d['ok'] is True and d['errors'] == []
+and all(v['origins']['balloon_target'].startswith('$tmp/policies/10-balloon.policy:') for v in d['guests'].values())"
+
+# --- policy list / get / set / delete / reset -----------------------------------------
+
+mc policy list
+check "policy list: exit 0, the 3 policies in order" \
+    test "$rc" -eq 0 -a "$(tr '\n' ' ' <"$tmp/out")" = "00-defines 10-balloon 20-ksm "
+mc policy list --json
+check "policy list --json: an array" pyjson "d == ['00-defines', '10-balloon', '20-ksm']"
+mc policy get 20-ksm
+check "policy get 20-ksm: exit 0, the file's text" \
+    sh -c "test $rc -eq 0 && cmp -s '$tmp/out' '$tmp/policies/20-ksm.policy'"
+mc policy get 20-ksm --json
+check "policy get --json: {name: text}" python3 -c "
+import json, sys
+d = json.load(open('$tmp/out'))
+sys.exit(0 if d == {'20-ksm': open('$tmp/policies/20-ksm.policy').read()} else 1)"
+mc policy get nope
+check "policy get nope: exit 1 ($rc)" test "$rc" -eq 1
+check "policy get nope: names it" has_err "momd has no policy named 'nope'"
+
+printf '# a test policy\n(defvar live_test_marker 42)\n' >"$tmp/30-live.policy"
+mc policy set "$tmp/30-live.policy"
+check "policy set good: exit 0 ($rc)" test "$rc" -eq 0
+check "policy set good: installed" has_out "Policy '30-live' installed from $tmp/30-live.policy."
+mc policy list
+check "policy set good: listed" grep -qx "30-live" "$tmp/out"
+mc policy get 30-live
+check "policy set good: get gives the text back" cmp -s "$tmp/out" "$tmp/30-live.policy"
+check "policy set good: logged" wait_for "$log" "30-live" 5
+
+printf '(defvar x 1)\n(if (< x 2) = 3)\n' >"$tmp/31-bad.policy"
+mc policy set "$tmp/31-bad.policy"
+check "policy set bad: exit 1 ($rc)" test "$rc" -eq 1
+check "policy set bad: FILE:LINE:COL names the file" has_err "$tmp/31-bad.policy:2:13: error: unexpected character '='"
+check "policy set bad: the source line" grep -qxF "  (if (< x 2) = 3)" "$tmp/err"
+check "policy set bad: a caret under the column" grep -qxE " {14}\^" "$tmp/err"
+check "policy set bad: nothing installed (message)" has_err "$tmp/31-bad.policy has errors; momd keeps its policies unchanged."
+check "policy set bad: nothing on stdout" test ! -s "$tmp/out"
+mc policy list
+check "policy set bad: not listed" sh -c "! grep -qx 31-bad '$tmp/out'"
+
+printf '# parses, fails at run time\n(undefined_function)\n' >"$tmp/32-runtime.policy"
+mc policy set "$tmp/32-runtime.policy"
+check "policy set run-time error: exit 1 ($rc)" test "$rc" -eq 1
+check "policy set run-time error: the error at its FILE:LINE:COL" \
+    has_err "$tmp/32-runtime.policy:2:2: error: undefined function undefined_function"
+check "policy set run-time error: nothing installed (message)" \
+    has_err "$tmp/32-runtime.policy has errors; momd keeps its policies unchanged."
+mc policy list
+check "policy set run-time error: not listed" sh -c "! grep -qx 32-runtime '$tmp/out'"
+mc controls --json
+check "policy set run-time error: the daemon's cycles stay ok" pyjson "d['ok'] is True and d['errors'] == []"
+
+mc policy set "$tmp/30-live.policy" --name 35-renamed
+check "policy set --name: exit 0 and installed under the name" \
+    sh -c "test $rc -eq 0 && grep -qF \"Policy '35-renamed' installed\" '$tmp/out'"
+mc policy set "$tmp/nonexistent.policy"
+check "policy set unreadable file: exit 2 ($rc)" test "$rc" -eq 2
+
+mc policy delete 30-live
+check "policy delete existing: exit 0 ($rc)" test "$rc" -eq 0
+check "policy delete existing: says so" has_out "Policy '30-live' deleted."
+mc policy list
+check "policy delete existing: no longer listed" sh -c "! grep -qx 30-live '$tmp/out'"
+mc policy delete nope
+check "policy delete unknown: exit 1 ($rc)" test "$rc" -eq 1
+check "policy delete unknown: names it" has_err "momd has no policy named 'nope'"
+mc policy delete 10-balloon
+check "policy delete a file's policy: exit 0 ($rc)" test "$rc" -eq 0
+mc policy reset
+check "policy reset: exit 0 ($rc)" test "$rc" -eq 0
+check "policy reset: says so" has_out "Policies reloaded from the policy files."
+mc policy list
+check "policy reset: back to the 3 files (35-renamed forgotten, 10-balloon back)" \
+    test "$(tr '\n' ' ' <"$tmp/out")" = "00-defines 10-balloon 20-ksm "
+
+# --- verbosity ------------------------------------------------------------------------
+
+mc verbosity
+check "verbosity: INFO" sh -c "test $rc -eq 0 && grep -qx INFO '$tmp/out'"
+check "no DEBUG line in the log yet" sh -c "! grep -q ' - DEBUG - ' '$log'"
+mc verbosity debug
+check "verbosity debug: exit 0 ($rc)" test "$rc" -eq 0
+check "verbosity debug: says so" has_out "Verbosity set to DEBUG."
+mc verbosity
+check "verbosity: now DEBUG" grep -qx DEBUG "$tmp/out"
+check "the daemon logs DEBUG lines" wait_for "$log" " - DEBUG - " 5
+mc verbosity loud
+check "verbosity loud: exit 2 ($rc)" test "$rc" -eq 2
+mc verbosity 3
+check "verbosity 3: exit 0, WARNING" sh -c "test $rc -eq 0 && grep -qi 'Verbosity set to WARN' '$tmp/out'"
+mc status --json
+check "status --json: verbosity follows" pyjson "d['verbosity'].startswith('WARN')"
+mc verbosity info
+
+# --- exit codes -----------------------------------------------------------------------
+
+"$MOMCTL" --socket "$tmp/nonexistent.sock" ping >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "missing socket: exit 3 ($rc)" test "$rc" -eq 3
+check "missing socket: names the socket" has_err "momd is not running: nothing listens on $tmp/nonexistent.sock."
+MOMCTL_SOCKET=$tmp/nonexistent.sock "$MOMCTL" status >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "MOMCTL_SOCKET missing: exit 3 ($rc), named" sh -c "test $rc -eq 3 && grep -qF '$tmp/nonexistent.sock' '$tmp/err'"
+MOMCTL_SOCKET=$sock "$MOMCTL" ping >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "MOMCTL_SOCKET: reaches momd ($rc)" test "$rc" -eq 0
+"$MOMCTL" status --socket "$sock" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "--socket after the command: exit 0 ($rc)" test "$rc" -eq 0
+mc frobnicate
+check "unknown command: exit 2 ($rc)" test "$rc" -eq 2
+mc status extra
+check "extra argument: exit 2 ($rc)" test "$rc" -eq 2
+# a server that is not momd: answers HTTP with something that is no methodResponse
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    c.recv(65536)
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n")
+    c.close()
+' "$tmp/fake.sock" &
+fake_pid=$!
+for _ in $(seq 100); do [ -S "$tmp/fake.sock" ] && break; sleep 0.05; done
+"$MOMCTL" --socket "$tmp/fake.sock" ping >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "not momd on the socket: exit 3 ($rc)" test "$rc" -eq 3
+check "not momd on the socket: one line on stderr" test "$(wc -l <"$tmp/err")" -eq 1
+kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
+fake_pid=
+
+# --- top, live in tmux -------------------------------------------------------------------
+
+tmux_ok=yes
+command -v tmux >/dev/null || tmux_ok=no
+if [ "$tmux_ok" = yes ]; then
+    # (the trap: Ctrl-C reaches this shell too, which must go on to stty)
+    cat >"$tmp/top.sh" <<EOF
+trap : INT
+stty -a > $tmp/stty.before
+sh -c 'echo \$\$ > $tmp/top.pid; exec "$MOMCTL" --socket "$sock" top'
+echo \$? > $tmp/top.rc.tmp
+stty -a > $tmp/stty.after
+mv $tmp/top.rc.tmp $tmp/top.rc
+EOF
+    tmux -S "$tmux_sock" -f /dev/null new-session -d -s momtop -x 120 -y 40 "sh $tmp/top.sh" \; \
+        set-option -t momtop remain-on-exit on 2>"$tmp/err"
+    cap() { tmux -S "$tmux_sock" capture-pane -p -t momtop >"$tmp/pane" 2>/dev/null; }
+    pane_wait() { # pane_wait REGEX SECONDS
+        local deadline=$((SECONDS + $2))
+        while [ "$SECONDS" -le "$deadline" ]; do
+            cap
+            grep -qE -- "$1" "$tmp/pane" && return 0
+            sleep 0.1
+        done
+        return 1
+    }
+    check "top in tmux: a frame with the column header" pane_wait "^NAME +CUR MiB .* LAST ACTION" 15
+    check "top in tmux: 3 guest rows" pane_wait "^vm0003 " 5
+    check "top in tmux: exactly 3 guest rows" test "$(grep -cE '^vm000[1-3] ' "$tmp/pane")" -eq 3
+    check "top in tmux: key help" grep -qF "keys: n c u t sort, r reverse, q quit" "$tmp/pane"
+    check "top in tmux: DRY RUN in the header" grep -qE "^momd 0\.1\.0 .* DRY RUN" "$tmp/pane"
+    tmux -S "$tmux_sock" send-keys -t momtop c
+    check "top in tmux: c sorts by current balloon" pane_wait "sort: cur, largest first" 5
+    check "top in tmux: c: vm0001 (767 MiB) first" \
+        test "$(grep -oE '^vm000[1-3]' "$tmp/pane" | tr '\n' ' ')" = "vm0001 vm0002 vm0003 "
+    tmux -S "$tmux_sock" send-keys -t momtop r
+    check "top in tmux: r reverses" pane_wait "sort: cur, smallest first" 5
+    check "top in tmux: r: vm0003 (765 MiB) first" \
+        test "$(grep -oE '^vm000[1-3]' "$tmp/pane" | tr '\n' ' ')" = "vm0003 vm0002 vm0001 "
+    tmux -S "$tmux_sock" send-keys -t momtop q
+    check "top in tmux: q quits (the pane's script finished)" wait_for "$tmp/top.rc" "" 10
+    check "top in tmux: exit 0 ($(cat "$tmp/top.rc" 2>/dev/null))" grep -qx 0 "$tmp/top.rc"
+    dead=$(tmux -S "$tmux_sock" list-panes -t momtop -F '#{pane_dead}' 2>/dev/null)
+    for _ in $(seq 50); do
+        [ "$dead" = 1 ] && break
+        sleep 0.1
+        dead=$(tmux -S "$tmux_sock" list-panes -t momtop -F '#{pane_dead}' 2>/dev/null)
+    done
+    check "top in tmux: the pane's process exited (pane_dead=$dead)" test "$dead" = 1
+    check "top in tmux: stty -a after equals before" cmp -s "$tmp/stty.before" "$tmp/stty.after"
+    if ! cmp -s "$tmp/stty.before" "$tmp/stty.after"; then
+        diff "$tmp/stty.before" "$tmp/stty.after" | sed 's/^/#   /'
+    fi
+    check "top in tmux: icanon on after" grep -qE "(^| )icanon( |$)" "$tmp/stty.after"
+    check "top in tmux: echo on after" grep -qE "(^| )echo( |$)" "$tmp/stty.after"
+    cap
+    check "top in tmux: the alternate screen is left (no frame on the pane)" \
+        sh -c "! grep -qE '^NAME +CUR MiB' '$tmp/pane'"
+
+    # SIGTERM to momctl top also restores the terminal
+    rm -f "$tmp/top.rc" "$tmp/top.pid" "$tmp/stty.before" "$tmp/stty.after"
+    tmux -S "$tmux_sock" respawn-pane -k -t momtop "sh $tmp/top.sh" 2>/dev/null
+    if pane_wait "^vm0003 " 15; then
+        top_pid=$(cat "$tmp/top.pid" 2>/dev/null)
+        [ -n "$top_pid" ] && kill -TERM "$top_pid"
+        wait_for "$tmp/top.rc" "" 10
+        check "top in tmux: SIGTERM: exit 0 ($(cat "$tmp/top.rc" 2>/dev/null))" grep -qx 0 "$tmp/top.rc"
+        check "top in tmux: SIGTERM: stty -a after equals before" cmp -s "$tmp/stty.before" "$tmp/stty.after"
+    else
+        not_ok "top in tmux: respawned top draws a frame"
+    fi
+    # Ctrl-Z is disabled while top runs (a stopped top would leave the
+    # terminal raw); Ctrl-C quits and restores the terminal
+    rm -f "$tmp/top.rc" "$tmp/top.pid" "$tmp/stty.before" "$tmp/stty.after"
+    tmux -S "$tmux_sock" respawn-pane -k -t momtop "sh $tmp/top.sh" 2>/dev/null
+    if pane_wait "^vm0003 " 15; then
+        tmux -S "$tmux_sock" send-keys -t momtop C-z
+        sleep 0.3
+        tmux -S "$tmux_sock" send-keys -t momtop u
+        check "top in tmux: after Ctrl-Z, top still answers keys" pane_wait "sort: usable, largest first" 5
+        tmux -S "$tmux_sock" send-keys -t momtop C-c
+        wait_for "$tmp/top.rc" "" 10
+        check "top in tmux: Ctrl-C: exit 0 ($(cat "$tmp/top.rc" 2>/dev/null))" grep -qx 0 "$tmp/top.rc"
+        check "top in tmux: Ctrl-C: stty -a after equals before" cmp -s "$tmp/stty.before" "$tmp/stty.after"
+    else
+        not_ok "top in tmux: respawned top draws a frame"
+    fi
+    tmux -S "$tmux_sock" kill-server 2>/dev/null
+else
+    skip "top in tmux" "tmux is not installed"
+fi
+
+# --- the control socket's permissions ------------------------------------------------------
+
+if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null || ! getent group nogroup >/dev/null; then
+    skip "socket permissions" "needs root, setpriv and a nogroup group"
+else
+    # uid 65534 must reach the socket's directory: the kernel then checks
+    # the socket's own mode.
+    chmod 0755 "$tmp"
+    as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+    as_nobody "$MOMCTL" --socket "$sock" ping >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    check "0600 socket: uid 65534 gets exit 3 ($rc)" test "$rc" -eq 3
+    check "0600 socket: Permission denied, only root may connect" \
+        has_err "momctl: Permission denied on $sock: only root may connect (momd's rpc-group is not set)."
+    "$MOMCTL" --socket "$sock" ping >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    check "0600 socket: root still gets in ($rc)" test "$rc" -eq 0
+    stop_momd
+    rc=$?
+    check "momd stops on SIGTERM with exit 0 ($rc)" test "$rc" -eq 0
+    check "momd removed its socket" test ! -e "$sock"
+
+    # a second momd with rpc-group: nogroup
+    sock=$tmp/group.sock
+    log=$tmp/group.log
+    write_config "$tmp/group.conf" "$sock" "$log" "rpc-group: nogroup"
+    "$MOMD" -c "$tmp/group.conf" >"$tmp/momd.out" 2>"$tmp/momd.err" &
+    momd_pid=$!
+    check "rpc-group nogroup: momd listens" wait_for "$log" "The control API listens on $sock." 15
+    check "rpc-group nogroup: socket mode 0660 (got $(stat -c %a "$sock" 2>/dev/null))" \
+        test "$(stat -c %a "$sock" 2>/dev/null)" = 660
+    check "rpc-group nogroup: socket group nogroup (got $(stat -c %G "$sock" 2>/dev/null))" \
+        test "$(stat -c %G "$sock" 2>/dev/null)" = nogroup
+    as_nobody "$MOMCTL" --socket "$sock" ping >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    check "rpc-group nogroup: uid 65534 gid 65534 pings ($rc)" test "$rc" -eq 0
+    as_nobody "$MOMCTL" --socket "$sock" status --json >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    check "rpc-group nogroup: uid 65534 reads status ($rc)" pyjson "d['pid'] == $momd_pid"
+    # a uid outside the group is refused by the kernel (0660)...
+    setpriv --reuid=65534 --regid=65533 --clear-groups "$MOMCTL" --socket "$sock" ping \
+        >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    check "rpc-group nogroup: gid 65533 gets exit 3 ($rc)" test "$rc" -eq 3
+    check "rpc-group nogroup: gid 65533 told the group" \
+        has_err "Permission denied on $sock: only root and the members of group nogroup may connect."
+    # ...and by momd itself when the socket's mode is loosened by hand
+    chmod 0666 "$sock"
+    setpriv --reuid=65534 --regid=65533 --clear-groups "$MOMCTL" --socket "$sock" ping \
+        >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    check "0666 by hand: momd's peer check refuses gid 65533 with exit 1 ($rc)" test "$rc" -eq 1
+    check "0666 by hand: the PERMISSION fault names the uid and group" \
+        grep -qE "Permission denied: uid 65534 is neither root nor a member of group nogroup" "$tmp/err"
+    setpriv --reuid=65534 --regid=65533 --clear-groups "$MOMCTL" --socket "$sock" ping \
+        >"$tmp/out" 2>"$tmp/err"
+    refused=$(grep -c "65534" "$log")
+    check "0666 by hand: momd logs one line for the refused uid ($refused)" test "$refused" -eq 1
+    # supplementary group membership is enough
+    setpriv --reuid=65534 --regid=65533 --groups=65534 "$MOMCTL" --socket "$sock" ping \
+        >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    check "0666 by hand: uid 65534 with supplementary nogroup pings ($rc)" test "$rc" -eq 0
+    stop_momd
+    rc=$?
+    check "rpc-group momd: exit 0 on SIGTERM ($rc)" test "$rc" -eq 0
+fi
+
+# --- a dead momd's socket ---------------------------------------------------------------
+
+sock=$tmp/dead.sock
+log=$tmp/dead.log
+write_config "$tmp/dead.conf" "$sock" "$log"
+"$MOMD" -c "$tmp/dead.conf" >"$tmp/momd.out" 2>"$tmp/momd.err" &
+momd_pid=$!
+if wait_for "$log" "The control API listens on $sock." 15; then
+    kill -KILL "$momd_pid"
+    wait "$momd_pid" 2>/dev/null
+    momd_pid=
+    "$MOMCTL" --socket "$sock" ping >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    check "socket left by a killed momd: exit 3 ($rc)" test "$rc" -eq 3
+    check "socket left by a killed momd: nothing listens" has_err "momd is not running: nothing listens on $sock."
+else
+    not_ok "a third momd listens"
+fi
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
