@@ -35,11 +35,13 @@ typedef enum {
     MOM_VALUE_LIST,
     MOM_VALUE_ENTITY,
     MOM_VALUE_FUNCTION,
+    MOM_VALUE_RECORD, /* named members and setter methods: a guest's io_tune items */
 } MomValueType;
 
 typedef struct _MomString MomString;
 typedef struct _MomList MomList;
 typedef struct _MomEntity MomEntity;
+typedef struct _MomRecord MomRecord;
 
 /*
  * A policy value.  Passed by value; strings and lists are reference counted
@@ -55,6 +57,7 @@ typedef struct {
         MomString *s;
         MomList *l;
         MomEntity *e; /* ENTITY, and the bound entity of a FUNCTION (may be NULL) */
+        MomRecord *r; /* RECORD, and the bound record of a record-setter FUNCTION */
     } u;
 } MomValue;
 
@@ -110,6 +113,44 @@ void mom_value_repr(const MomValue *v, gboolean quote, GString *out);
  * and "nan".  Returns: @buf.
  */
 char *mom_format_double(double d, char *buf);
+
+/* ---- records ----------------------------------------------------------- */
+
+/*
+ * A record is a small object a collector hands to the policy as a field
+ * value, such as one disk of guest.io_tune: members read as
+ * `tune.name` or `max_io.total_bytes_sec`, and setter methods
+ * `(tune.setTotalBytesSec 1000)` that set a control of the record's owner
+ * entity (for example "io_tune.vda.total_bytes_sec"), so setters go
+ * through the same control, rollback and outcome machinery as
+ * `(guest.Control ...)`.  Reference counted, one thread at a time.
+ */
+
+/** mom_record_new: Returns: (transfer full) an empty record. */
+MomRecord *mom_record_new(void);
+/** mom_record_ref: Returns: @record with one more reference. */
+MomRecord *mom_record_ref(MomRecord *record);
+/** mom_record_unref: Drops one reference. */
+void mom_record_unref(MomRecord *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomRecord, mom_record_unref)
+/** mom_record_set: Sets member @name to @value (its reference is taken). */
+void mom_record_set(MomRecord *record, const char *name, MomValue value);
+/** mom_record_get: Returns: (transfer none) member @name, or NULL. */
+const MomValue *mom_record_get(const MomRecord *record, const char *name);
+/** mom_record_n_members: Returns: the number of members. */
+guint mom_record_n_members(const MomRecord *record);
+/** mom_record_member: Returns: (transfer none) the name of member @i, and its value in @value. */
+const char *mom_record_member(const MomRecord *record, guint i, const MomValue **value);
+/**
+ * mom_record_add_setter:
+ * Adds the method @method: calling it with one value sets the control
+ * @control of the record's owner entity to that value.
+ */
+void mom_record_add_setter(MomRecord *record, const char *method, const char *control);
+/** mom_record_set_owner: Sets the entity (not owned) whose controls the setters set. */
+void mom_record_set_owner(MomRecord *record, MomEntity *owner);
+/** mom_value_record: Returns: a record value, taking @record's reference. */
+MomValue mom_value_record(MomRecord *record);
 
 /* ---- entities ---------------------------------------------------------- */
 

@@ -32,7 +32,33 @@ typedef enum {
     MOM_FN_GET_CONTROL,
     MOM_FN_SET_VAR,
     MOM_FN_GET_VAR,
+    /* record setters: MOM_FN_RECORD_SET + the setter's index, bound to u.r */
+    MOM_FN_RECORD_SET = 100,
 } MomNativeFn;
+
+typedef struct {
+    char *method;
+    char *control;
+} MomRecordSetter;
+
+struct _MomRecord {
+    int ref;
+    GArray *members; /* MomRecordMember */
+    GArray *setters; /* MomRecordSetter */
+    MomEntity *owner;
+};
+
+typedef struct {
+    char *name;
+    MomValue value;
+} MomRecordMember;
+
+/** mom_value_is_record_setter: Returns: TRUE for a function value bound to a record. */
+static inline gboolean
+mom_value_is_record_setter(const MomValue *v)
+{
+    return v->type == MOM_VALUE_FUNCTION && v->fn >= MOM_FN_RECORD_SET;
+}
 
 typedef enum {
     MOM_NODE_INT,

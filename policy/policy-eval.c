@@ -208,8 +208,31 @@ scope_defvar(MomEval *ev, guint atom, MomValue v)
 /* Resolves @member of the value @v: an entity's method or declared field.
  * Returns FALSE when @v has no such member, so the lookup goes on outward. */
 static gboolean
+record_member(MomEval *ev, const MomValue *v, guint member, MomValue *out)
+{
+    MomRecord *r = v->u.r;
+    const char *name = atom_name(ev, member);
+
+    for (guint k = 0; k < r->setters->len; k++) {
+        if (strcmp(g_array_index(r->setters, MomRecordSetter, k).method, name) == 0) {
+            *out = (MomValue){.type = MOM_VALUE_FUNCTION,
+                              .fn = (guint16)(MOM_FN_RECORD_SET + k),
+                              .u.r = mom_record_ref(r)};
+            return TRUE;
+        }
+    }
+    const MomValue *m = mom_record_get(r, name);
+    if (!m)
+        return FALSE;
+    *out = mom_value_copy(m);
+    return TRUE;
+}
+
+static gboolean
 member_of(MomEval *ev, const MomValue *v, const MomNode *sym, MomValue *out)
 {
+    if (v->type == MOM_VALUE_RECORD)
+        return record_member(ev, v, sym->u.sym.member, out);
     if (v->type != MOM_VALUE_ENTITY)
         return FALSE;
     guint member = sym->u.sym.member;
@@ -402,6 +425,18 @@ call_native(MomEval *ev, const MomNode *n, const MomValue *fnv, MomValue *args, 
     MomEntity *e = fnv->u.e;
     int index = -1;
 
+    if (fn >= MOM_FN_RECORD_SET) {
+        MomRecord *r = fnv->u.r;
+        guint k = fn - MOM_FN_RECORD_SET;
+        const MomRecordSetter *st = &g_array_index(r->setters, MomRecordSetter, k);
+        if (n_args != 1)
+            return fail(ev, n, "'%s' takes exactly 1 argument, got %u", st->method, n_args);
+        if (!r->owner)
+            return fail(ev, n, "'%s' has no entity to set '%s' on", st->method, st->control);
+        set_control(ev, n, r->owner, st->control, &args[0]);
+        *out = mom_value_nil();
+        return TRUE;
+    }
     if (fn == MOM_FN_DEBUG) {
         if (n_args == 0)
             return fail(ev, n, "'debug' takes at least 1 argument, got 0; usage: %s",
@@ -472,6 +507,7 @@ call_native(MomEval *ev, const MomNode *n, const MomValue *fnv, MomValue *args, 
         return TRUE;
     }
     case MOM_FN_DEBUG:
+    case MOM_FN_RECORD_SET:
         break;
     }
     return fail(ev, n, "internal error: unknown native function %u", fn);
@@ -667,6 +703,8 @@ values_equal(const MomValue *a, const MomValue *b)
         return a->u.e == b->u.e;
     case MOM_VALUE_FUNCTION:
         return a->fn == b->fn && a->u.e == b->u.e;
+    case MOM_VALUE_RECORD:
+        return a->u.r == b->u.r;
     default:
         return FALSE;
     }

@@ -125,6 +125,8 @@ mom_value_copy(const MomValue *v)
         v->u.s->ref++;
     else if (v->type == MOM_VALUE_LIST)
         v->u.l->ref++;
+    else if (v->type == MOM_VALUE_RECORD || mom_value_is_record_setter(v))
+        v->u.r->ref++;
     return *v;
 }
 
@@ -135,7 +137,119 @@ mom_value_clear(MomValue *v)
         mom_string_unref(v->u.s);
     else if (v->type == MOM_VALUE_LIST)
         list_unref(v->u.l);
+    else if (v->type == MOM_VALUE_RECORD || mom_value_is_record_setter(v))
+        mom_record_unref(v->u.r);
     *v = (MomValue)MOM_VALUE_INIT;
+}
+
+/* ---- records ---- */
+
+static void
+member_clear(gpointer p)
+{
+    MomRecordMember *m = p;
+    g_free(m->name);
+    mom_value_clear(&m->value);
+}
+
+static void
+setter_clear(gpointer p)
+{
+    MomRecordSetter *s = p;
+    g_free(s->method);
+    g_free(s->control);
+}
+
+MomRecord *
+mom_record_new(void)
+{
+    MomRecord *r = g_new0(MomRecord, 1);
+
+    r->ref = 1;
+    r->members = g_array_new(FALSE, TRUE, sizeof(MomRecordMember));
+    g_array_set_clear_func(r->members, member_clear);
+    r->setters = g_array_new(FALSE, TRUE, sizeof(MomRecordSetter));
+    g_array_set_clear_func(r->setters, setter_clear);
+    return r;
+}
+
+MomRecord *
+mom_record_ref(MomRecord *r)
+{
+    r->ref++;
+    return r;
+}
+
+void
+mom_record_unref(MomRecord *r)
+{
+    if (r && --r->ref == 0) {
+        g_array_free(r->members, TRUE);
+        g_array_free(r->setters, TRUE);
+        g_free(r);
+    }
+}
+
+void
+mom_record_set(MomRecord *r, const char *name, MomValue value)
+{
+    for (guint i = 0; i < r->members->len; i++) {
+        MomRecordMember *m = &g_array_index(r->members, MomRecordMember, i);
+        if (strcmp(m->name, name) == 0) {
+            mom_value_clear(&m->value);
+            m->value = value;
+            return;
+        }
+    }
+    MomRecordMember m = {g_strdup(name), value};
+    g_array_append_val(r->members, m);
+}
+
+const MomValue *
+mom_record_get(const MomRecord *r, const char *name)
+{
+    for (guint i = 0; i < r->members->len; i++) {
+        const MomRecordMember *m = &g_array_index(r->members, MomRecordMember, i);
+        if (strcmp(m->name, name) == 0)
+            return &m->value;
+    }
+    return NULL;
+}
+
+guint
+mom_record_n_members(const MomRecord *r)
+{
+    return r->members->len;
+}
+
+const char *
+mom_record_member(const MomRecord *r, guint i, const MomValue **value)
+{
+    g_return_val_if_fail(i < r->members->len, NULL);
+    const MomRecordMember *m = &g_array_index(r->members, MomRecordMember, i);
+    if (value)
+        *value = &m->value;
+    return m->name;
+}
+
+void
+mom_record_add_setter(MomRecord *r, const char *method, const char *control)
+{
+    MomRecordSetter s = {g_strdup(method), g_strdup(control)};
+    g_array_append_val(r->setters, s);
+}
+
+void
+mom_record_set_owner(MomRecord *r, MomEntity *owner)
+{
+    r->owner = owner;
+}
+
+MomValue
+mom_value_record(MomRecord *r)
+{
+    MomValue v = {.type = MOM_VALUE_RECORD, .u.r = r};
+    return v;
 }
 
 gboolean
@@ -156,6 +270,7 @@ mom_value_truthy(const MomValue *v)
         return v->u.l->len > 0;
     case MOM_VALUE_ENTITY:
     case MOM_VALUE_FUNCTION:
+    case MOM_VALUE_RECORD:
         return TRUE;
     }
     return FALSE;
@@ -181,6 +296,8 @@ mom_value_type_name(MomValueType type)
         return "an entity";
     case MOM_VALUE_FUNCTION:
         return "a function";
+    case MOM_VALUE_RECORD:
+        return "a record";
     }
     return "a value";
 }
@@ -279,7 +396,24 @@ mom_value_repr(const MomValue *v, gboolean quote, GString *out)
     case MOM_VALUE_ENTITY:
         entity_repr(v->u.e, out);
         break;
+    case MOM_VALUE_RECORD:
+        g_string_append_c(out, '{');
+        for (guint i = 0; i < v->u.r->members->len; i++) {
+            const MomRecordMember *m = &g_array_index(v->u.r->members, MomRecordMember, i);
+            g_string_append_printf(out, "%s%s: ", i ? ", " : "", m->name);
+            mom_value_repr(&m->value, TRUE, out);
+        }
+        g_string_append_c(out, '}');
+        break;
     case MOM_VALUE_FUNCTION:
+        if (mom_value_is_record_setter(v)) {
+            guint k = v->fn - MOM_FN_RECORD_SET;
+            g_string_append_printf(out, "<function %s>",
+                                   k < v->u.r->setters->len
+                                       ? g_array_index(v->u.r->setters, MomRecordSetter, k).method
+                                       : "?");
+            break;
+        }
         g_string_append(out, "<function ");
         if (v->u.e) {
             entity_repr(v->u.e, out);

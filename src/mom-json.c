@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "mom-json.h"
+#include "policy-ast.h"
 
 void
 mom_json_append_string(GString *out, const char *s)
@@ -69,6 +70,31 @@ mom_json_append_value(GString *out, const MomValue *v)
             mom_json_append_value(out, mom_value_list_get(v, i));
         }
         g_string_append_c(out, ']');
+        break;
+    case MOM_VALUE_RECORD:
+        g_string_append_c(out, '{');
+        for (guint i = 0; i < mom_record_n_members(v->u.r); i++) {
+            const MomValue *m;
+            const char *name = mom_record_member(v->u.r, i, &m);
+            g_string_append(out, i ? ", " : "");
+            mom_json_append_string(out, name);
+            g_string_append(out, ": ");
+            mom_json_append_value(out, m);
+        }
+        /* the setters too, so that a snapshot replays (tune.setX v) calls */
+        if (v->u.r->setters->len) {
+            g_string_append(out, mom_record_n_members(v->u.r) ? ", " : "");
+            g_string_append(out, "\"@setters\": {");
+            for (guint i = 0; i < v->u.r->setters->len; i++) {
+                const MomRecordSetter *st = &g_array_index(v->u.r->setters, MomRecordSetter, i);
+                g_string_append(out, i ? ", " : "");
+                mom_json_append_string(out, st->method);
+                g_string_append(out, ": ");
+                mom_json_append_string(out, st->control);
+            }
+            g_string_append_c(out, '}');
+        }
+        g_string_append_c(out, '}');
         break;
     default: {
         g_autoptr(GString) s = g_string_new(NULL);

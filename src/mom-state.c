@@ -19,6 +19,7 @@
 
 #include "mom-json.h"
 #include "mom-state.h"
+#include "policy-ast.h"
 
 G_DEFINE_QUARK(mom - state - error - quark, mom_state_error)
 
@@ -59,16 +60,56 @@ node_kind(JsonNode *node)
     return "a number";
 }
 
-/* Converts a JSON scalar; FALSE for arrays and objects. */
+/* Converts a JSON value: scalars, arrays (lists) and objects (records, as
+ * collectors hand them to the policy; "@setters" maps method names to the
+ * controls they set on @owner).  FALSE for an object member that is not
+ * such a value. */
 static gboolean
-scalar_value(JsonNode *node, MomValue *out)
+json_value(JsonNode *node, MomEntity *owner, MomValue *out)
 {
     if (JSON_NODE_HOLDS_NULL(node)) {
         *out = mom_value_nil();
         return TRUE;
     }
-    if (!JSON_NODE_HOLDS_VALUE(node))
-        return FALSE;
+    if (JSON_NODE_HOLDS_ARRAY(node)) {
+        JsonArray *a = json_node_get_array(node);
+        guint n = json_array_get_length(a);
+        MomList *l = mom_list_new(n);
+        MomValue v = {.type = MOM_VALUE_LIST, .u.l = l};
+        for (guint i = 0; i < n; i++) {
+            if (!json_value(json_array_get_element(a, i), owner, &l->items[i])) {
+                mom_value_clear(&v);
+                return FALSE;
+            }
+        }
+        *out = v;
+        return TRUE;
+    }
+    if (JSON_NODE_HOLDS_OBJECT(node)) {
+        JsonObject *o = json_node_get_object(node);
+        g_autoptr(MomRecord) r = mom_record_new();
+        g_autoptr(GList) keys = json_object_get_members(o);
+        mom_record_set_owner(r, owner);
+        for (GList *k = keys; k; k = k->next) {
+            JsonNode *m = json_object_get_member(o, k->data);
+            if (strcmp(k->data, "@setters") == 0 && JSON_NODE_HOLDS_OBJECT(m)) {
+                JsonObject *so = json_node_get_object(m);
+                g_autoptr(GList) names = json_object_get_members(so);
+                for (GList *sn = names; sn; sn = sn->next) {
+                    const char *control = json_object_get_string_member(so, sn->data);
+                    if (control)
+                        mom_record_add_setter(r, sn->data, control);
+                }
+                continue;
+            }
+            MomValue v;
+            if (!json_value(m, owner, &v))
+                return FALSE;
+            mom_record_set(r, k->data, v);
+        }
+        *out = mom_value_record(g_steal_pointer(&r));
+        return TRUE;
+    }
     GType t = json_node_get_value_type(node);
     if (t == G_TYPE_INT64)
         *out = mom_value_int(json_node_get_int(node));
@@ -79,6 +120,15 @@ scalar_value(JsonNode *node, MomValue *out)
     else
         *out = mom_value_string(json_node_get_string(node), -1);
     return TRUE;
+}
+
+/* Converts a JSON scalar; FALSE for arrays and objects. */
+static gboolean
+scalar_value(JsonNode *node, MomValue *out)
+{
+    if (!JSON_NODE_HOLDS_NULL(node) && !JSON_NODE_HOLDS_VALUE(node))
+        return FALSE;
+    return json_value(node, NULL, out);
 }
 
 static JsonObject *
@@ -179,12 +229,12 @@ load_entity(Loader *ld, JsonNode *node, MomEntityKind kind, const char *path, GE
         g_autofree MomValue *row = g_new0(MomValue, MAX(fields->len, 1));
         for (guint f = 0; f < fields->len; f++) {
             JsonNode *v = json_object_get_member(s, fields->pdata[f]);
-            if (v && !scalar_value(v, &row[f])) {
+            if (v && !json_value(v, e, &row[f])) {
                 for (guint k = 0; k < f; k++)
                     mom_value_clear(&row[k]);
                 format_error(error, ld,
-                             "%s.samples[%u].%s must be a number, string, boolean or null, not "
-                             "%s.",
+                             "%s.samples[%u].%s must be a number, string, boolean, null, list or "
+                             "record, not %s.",
                              path, i, (char *)fields->pdata[f], node_kind(v));
                 return NULL;
             }
