@@ -369,11 +369,9 @@ check "change lines name the policy location (10-balloon.policy:LINE:COL)" locat
 grep -a "guest $hog: balloon" "$log" | head -n 2 | sed 's/^/#   log: /'
 
 # 2. Pressure off: the balloons grow back to their maximum.  0.0 ("never
-# under pressure") makes 10-balloon divide by zero: shrink_margin is a
-# defvar computed every cycle as (/ host_free_ratio pressure_free_ratio),
-# even when nothing shrinks, and the failed run applies no control at all.
-# Known bug (TODO below); 0.001 (0.1 % of the host free) is the test's
-# stand-in for "no pressure".
+# under pressure") once made 10-balloon divide by zero in every cycle, so
+# it is checked first; then 0.001 (0.1 % of the host free) stands for "no
+# pressure", as before.
 log_lines=$(wc -l <"$log")
 set_pressure 0.0
 c0=$(cycles)
