@@ -30,6 +30,14 @@ extern const MomCollectorClass mom_collector_guest_balloon;
 extern const MomCollectorClass mom_collector_guest_balloon_optional;
 /** mom_collector_guest_qemu_proc: "GuestQemuProc", QEMU's faults and rss (guest-qemu-proc.c). */
 extern const MomCollectorClass mom_collector_guest_qemu_proc;
+/** mom_collector_guest_cputune: "GuestCpuTune", vcpu_quota/period/user_limit/count (guest-cputune.c). */
+extern const MomCollectorClass mom_collector_guest_cputune;
+/** mom_collector_guest_agent: "GuestQemuAgent", the guest's /proc via qemu-ga (guest-agent.c). */
+extern const MomCollectorClass mom_collector_guest_agent;
+/** mom_collector_guest_iotune: "GuestIoTune", io_tune and io_tune_current (guest-iotune.c). */
+extern const MomCollectorClass mom_collector_guest_iotune;
+/** mom_collector_guest_iotune_optional: "GuestIoTuneOptional", the same, all fields optional. */
+extern const MomCollectorClass mom_collector_guest_iotune_optional;
 
 /**
  * mom_collector_require_guest:

@@ -21,6 +21,69 @@ typedef enum {
     MOM_COLLECTOR_ERROR_CONFIG, /* a [Collector: NAME] option is invalid */
 } MomCollectorErrorCode;
 
+/* How the newest qemu-guest-agent read of a guest went (GuestQemuAgent). */
+typedef enum {
+    MOM_GUEST_AGENT_UNKNOWN = 0, /* no read has finished yet (or the collector is not used) */
+    MOM_GUEST_AGENT_OK,
+    MOM_GUEST_AGENT_UNREACHABLE, /* no agent, not connected, or it did not answer in time */
+    MOM_GUEST_AGENT_BLOCKED,     /* the guest's qemu-ga allow/block list refuses a command */
+    MOM_GUEST_AGENT_FAILED,      /* anything else (a reply momd cannot use, ...) */
+} MomGuestAgentState;
+
+/*
+ * The guest's own /proc, read through qemu-guest-agent by the guest
+ * manager in a worker thread (src/mom-agent.c) and copied by value into
+ * MomGuestData before each collect(), so it owns no pointers.  Values are
+ * as the guest prints them (KiB, or counts); -1 means "not in the file".
+ */
+typedef struct {
+    MomGuestAgentState state;
+    char error[512]; /* why the newest read failed (state > OK), else "" */
+    guint64 reads;   /* successful reads so far: tells a new read from a repeated one */
+    /* /proc/meminfo */
+    gint64 mem_total, mem_free, buffers, cached, swap_total, swap_free;
+    /* /proc/vmstat, cumulative */
+    gint64 pgfault, pgmajfault, pswpin, pswpout;
+    /* /proc/pressure/memory, when the guest kernel has PSI enabled */
+    gboolean psi_some, psi_full; /* the line was present */
+    double psi_some_avg10, psi_some_avg60, psi_full_avg10, psi_full_avg60;
+    gint64 psi_some_total, psi_full_total; /* microseconds, cumulative */
+} MomGuestAgentData;
+
+/*
+ * CpuTune/IoTune: one disk's I/O limits from the guest's tuning metadata
+ * (docs/metadata.md).  Indices of guaranteed[] and maximum[] are
+ * MomIoTuneKey; a value is bytes or operations per second, -1 when the
+ * metadata does not give it.
+ */
+typedef enum {
+    MOM_IO_TOTAL_BYTES_SEC,
+    MOM_IO_READ_BYTES_SEC,
+    MOM_IO_WRITE_BYTES_SEC,
+    MOM_IO_TOTAL_IOPS_SEC,
+    MOM_IO_READ_IOPS_SEC,
+    MOM_IO_WRITE_IOPS_SEC,
+    MOM_IO_N_KEYS,
+} MomIoTuneKey;
+
+typedef struct {
+    char *name; /* the disk's target dev ("vda"), or NULL */
+    char *path; /* its source path, or NULL */
+    gint64 guaranteed[MOM_IO_N_KEYS];
+    gint64 maximum[MOM_IO_N_KEYS];
+} MomIoTunePolicy;
+
+/*
+ * IoTune: one disk of the guest (a <disk> of the domain XML with a
+ * <target dev> and a <source file|dev>) and libvirt's current limits for
+ * it (virDomainGetBlockIoTune, by MomIoTuneKey; 0 is "no limit").
+ */
+typedef struct {
+    char *name; /* target dev, "vda" */
+    char *path; /* source file or dev, or NULL */
+    gint64 current[MOM_IO_N_KEYS];
+} MomIoTuneDisk;
+
 /*
  * What the hypervisor reported about one guest this cycle.  The guest
  * manager fills it from ONE bulk libvirt call for all guests (per-domain
@@ -47,6 +110,22 @@ typedef struct {
     gint64 last_update;    /* seconds since the epoch of the guest's last stats update */
     gint64 now;            /* seconds since the epoch when this data was taken */
     gboolean nosharepages; /* <memoryBacking><nosharepages/> */
+    /* GuestQemuAgent */
+    MomGuestAgentData agent; /* the newest background read, copied in before collect() */
+    /* CpuTune */
+    gboolean sched_known;   /* vcpu_quota and vcpu_period below were read */
+    gint64 vcpu_quota;      /* scheduler parameter, µs; 0 when libvirt has none (MOM) */
+    gint64 vcpu_period;     /* µs; 0 when libvirt has none */
+    gint64 vcpu_count;      /* current vCPUs; -1 unknown */
+    double vcpu_user_limit; /* percent, from the tuning metadata; 100 without */
+    gint64 balloon_weight;  /* from the tuning metadata; -1 without */
+    /* per-disk I/O limits from the tuning metadata (owned by MomDomainInfo) */
+    const MomIoTunePolicy *io_policy;
+    guint n_io_policy;
+    /* IoTune */
+    gboolean io_known;               /* io_disks[].current were read */
+    const MomIoTuneDisk *io_disks;   /* owned by MomDomainInfo */
+    guint n_io_disks;
 } MomGuestData;
 
 /* Where and how a collector reads.  Readers take roots so tests can point

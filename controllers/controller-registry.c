@@ -10,10 +10,14 @@ G_DEFINE_QUARK(mom - controller - error - quark, mom_controller_error)
 
 extern const MomControllerClass mom_controller_balloon;
 extern const MomControllerClass mom_controller_ksm;
+extern const MomControllerClass mom_controller_cputune;
+extern const MomControllerClass mom_controller_iotune;
 
 const MomControllerClass *const mom_controller_classes[] = {
     &mom_controller_balloon,
     &mom_controller_ksm,
+    &mom_controller_cputune,
+    &mom_controller_iotune,
     NULL,
 };
 

@@ -29,6 +29,17 @@ typedef struct {
     /* Sets the balloon of the running guest @uuid to @kib
      * (virDomainSetMemoryFlags(VIR_DOMAIN_AFFECT_LIVE)). */
     gboolean (*set_balloon)(gpointer hv, const char *uuid, guint64 kib, GError **error);
+    /* Sets the vCPU bandwidth of the running guest @uuid: @quota µs (-1: no
+     * limit) every @period µs (virDomainSetSchedulerParametersFlags(LIVE),
+     * vcpu_quota and vcpu_period). */
+    gboolean (*set_cpu_tune)(gpointer hv, const char *uuid, gint64 quota, guint64 period,
+                             GError **error);
+    /* Sets the I/O limits of disk @disk ("vda") of the running guest @uuid
+     * (virDomainSetBlockIoTune(LIVE)): @limits by MomIoTuneKey order
+     * (total/read/write bytes, total/read/write iops per second), 0 = no
+     * limit, -1 = leave as it is. */
+    gboolean (*set_block_iotune)(gpointer hv, const char *uuid, const char *disk,
+                                 const gint64 limits[6], GError **error);
 } MomHypervisorOps;
 
 typedef struct {

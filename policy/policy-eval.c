@@ -1123,6 +1123,31 @@ eval_args(MomEval *ev, const MomNode *n, guint first, MomValue *args)
     return TRUE;
 }
 
+/* (valid guest.io_tune), (null Host.psi_mem_some_avg10): in these two
+ * forms an entity member that is not declared (its collector is not
+ * configured) reads as nil instead of failing, so a policy can test
+ * whether a collector runs.  [momd] MOM failed with "undefined symbol". */
+static gboolean
+eval_args_lenient(MomEval *ev, const MomNode *n, MomValue *args)
+{
+    for (guint i = 1; i < n->u.list.n; i++) {
+        const MomNode *a = n->u.list.items[i];
+        if (a->kind == MOM_NODE_SYMBOL && a->u.sym.member != 0) {
+            if (++ev->steps > ev->max_steps)
+                return eval(ev, a, &args[i - 1]); /* reports the limit */
+            if (!lookup(ev, a, &args[i - 1]))
+                args[i - 1] = mom_value_nil();
+            continue;
+        }
+        if (!eval(ev, a, &args[i - 1])) {
+            for (guint k = 1; k < i; k++)
+                mom_value_clear(&args[k - 1]);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
 static void
 clear_args(MomValue *args, guint n)
 {
@@ -1234,7 +1259,8 @@ eval_list(MomEval *ev, const MomNode *n, MomValue *out)
         } else if (fm->special) {
             ok = special_form(ev, n, form, out);
         } else {
-            ok = eval_args(ev, n, 1, args);
+            ok = form == MOM_FORM_VALID || form == MOM_FORM_NULL ? eval_args_lenient(ev, n, args)
+                                                                : eval_args(ev, n, 1, args);
             if (ok) {
                 ok = call_function_form(ev, n, form, args, n_args, out);
                 clear_args(args, n_args);

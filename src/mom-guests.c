@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 #include <string.h>
 
+#include "mom-agent.h"
 #include "mom-guests.h"
 
 typedef struct {
@@ -31,6 +32,7 @@ struct _MomGuests {
     guint last_calls;
     char *last_error;      /* the last collection error, to log a repeated one once */
     gboolean error_logged; /* @last_error was logged */
+    MomAgentPoller *agent; /* GuestQemuAgent's background reads, or NULL when not configured */
 };
 
 static void
@@ -66,6 +68,8 @@ mom_guests_new(MomLibvirt *lv, char **collectors, const MomCollectorConfig *base
     gs->stats_period = stats_period;
     gs->guests = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, guest_free);
     gs->cancel = g_cancellable_new();
+    if (collectors && g_strv_contains((const char *const *)collectors, "GuestQemuAgent"))
+        gs->agent = mom_agent_poller_new(lv, base->interval);
     return gs;
 }
 
@@ -77,6 +81,7 @@ mom_guests_free(MomGuests *gs)
     /* a collection still running finds the cancellable set and drops its result */
     g_cancellable_cancel(gs->cancel);
     g_object_unref(gs->cancel);
+    mom_agent_poller_free(gs->agent);
     g_hash_table_destroy(gs->guests);
     g_strfreev(gs->collectors);
     g_free(gs->proc_root);
@@ -102,6 +107,9 @@ set_props(Guest *g)
     mom_entity_set_prop(e, "pid", &v);
     v = mom_value_bool(g->info->nosharepages);
     mom_entity_set_prop(e, "nosharepages", &v);
+    /* CpuTune: the tuning metadata's balloon weight (docs/metadata.md), nil without */
+    v = g->info->balloon_weight > 0 ? mom_value_int(g->info->balloon_weight) : mom_value_nil();
+    mom_entity_set_prop(e, "balloon_weight", &v);
     /* the Balloon controller keeps it current; a policy may read it at once */
     if (!mom_entity_get_prop(e, "balloon_uncooperative")) {
         v = mom_value_bool(FALSE);
@@ -210,7 +218,8 @@ merge(MomGuests *gs, MomGuestBatch *batch)
                 continue;
             g_hash_table_insert(gs->guests, g->info->uuid, g);
         } else {
-            gboolean changed = g->info->id != info->id || g->info->pid != info->pid;
+            gboolean changed = g->info->id != info->id || g->info->pid != info->pid ||
+                               g->info->xml_serial != info->xml_serial;
             g_hash_table_steal(gs->guests, g->info->uuid);
             mom_domain_info_free(g->info);
             g->info = info;
@@ -223,6 +232,8 @@ merge(MomGuests *gs, MomGuestBatch *batch)
         }
         g->data.name = g->info->name;
         g->data.uuid = g->info->uuid;
+        if (gs->agent) /* the newest agent read; the next one starts in the background */
+            mom_agent_poller_update(gs->agent, g->info->uuid, g->info->name, &g->data.agent);
         g_hash_table_add(present, g->info->uuid);
         ensure_stats_period(gs, g);
         if (mom_monitor_collect(g->monitor)) {
@@ -241,6 +252,7 @@ merge(MomGuests *gs, MomGuestBatch *batch)
         Guest *g = value;
         g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MOM_GUEST", g->info->name, "MESSAGE",
                          "Guest %s is no longer running; it is dropped.", g->info->name);
+        mom_agent_poller_forget(gs->agent, key);
         g_hash_table_iter_remove(&it);
     }
 }
@@ -343,6 +355,7 @@ mom_guests_forget(MomGuests *gs, const char *uuid)
         return;
     g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MOM_GUEST", g->info->name, "MESSAGE",
                      "Guest %s stopped; it is dropped.", g->info->name);
+    mom_agent_poller_forget(gs->agent, uuid);
     g_hash_table_remove(gs->guests, uuid);
 }
 

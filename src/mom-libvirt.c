@@ -11,8 +11,10 @@
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
+#include <math.h>
 #include <string.h>
 
+#include "mom-libvirt-priv.h"
 #include "mom-libvirt.h"
 
 G_DEFINE_QUARK(mom - libvirt - error - quark, mom_libvirt_error)
@@ -20,6 +22,12 @@ G_DEFINE_QUARK(mom - libvirt - error - quark, mom_libvirt_error)
 #define KEEPALIVE_INTERVAL 5 /* seconds between keepalive probes */
 #define KEEPALIVE_COUNT 3    /* unanswered probes before libvirt closes */
 #define MAX_BACKOFF 60       /* seconds between reconnection attempts, at most */
+/* What libvirt reports as vcpu_quota for cgroup v2's "max" (its
+ * VIR_CGROUP_CPU_QUOTA_MAX): no limit, which cgroup v1 and the API spell -1. */
+#define QUOTA_UNLIMITED_V2 17592186044415LL
+/* Scheduler parameters asked for in one call: QEMU has 9, the remote
+ * protocol allows 16, so one call always gets them all. */
+#define SCHED_PARAMS_MAX 16
 
 struct _MomLibvirt {
     gint ref;
@@ -30,6 +38,14 @@ struct _MomLibvirt {
     GMutex lock;
     virConnectPtr conn; /* NULL while disconnected */
     int lifecycle_id;
+    int metadata_id; /* VIR_DOMAIN_EVENT_ID_METADATA_CHANGE */
+    int tunable_id;  /* VIR_DOMAIN_EVENT_ID_TUNABLE */
+    /* uuids whose XML or scheduler parameters the next collection re-reads
+     * (events and CpuTune changes), under @lock */
+    GHashTable *stale_xml;
+    GHashTable *stale_sched;
+    GHashTable *stale_io; /* IoTune: block I/O limits to read again */
+    guint xml_serial;     /* atomic */
     guint retry_source;
     guint backoff;
     gint64 lost_at;     /* monotonic µs when the connection went, 0 if never */
@@ -108,6 +124,26 @@ schedule_retry(MomLibvirt *lv)
     g_source_set_name_by_id(lv->retry_source, "momd libvirt reconnect");
 }
 
+static void
+deregister_events(MomLibvirt *lv, virConnectPtr c)
+{
+    int *ids[] = {&lv->lifecycle_id, &lv->metadata_id, &lv->tunable_id};
+
+    for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
+        if (*ids[i] >= 0)
+            virConnectDomainEventDeregisterAny(c, *ids[i]);
+        *ids[i] = -1;
+    }
+}
+
+static void
+mark_stale(MomLibvirt *lv, GHashTable *set, const char *uuid)
+{
+    g_mutex_lock(&lv->lock);
+    g_hash_table_add(set, g_strdup(uuid));
+    g_mutex_unlock(&lv->lock);
+}
+
 static gboolean
 on_lost(gpointer data)
 {
@@ -120,9 +156,7 @@ on_lost(gpointer data)
     g_mutex_unlock(&lv->lock);
     if (!c)
         return G_SOURCE_REMOVE;
-    if (lv->lifecycle_id >= 0)
-        virConnectDomainEventDeregisterAny(c, lv->lifecycle_id);
-    lv->lifecycle_id = -1;
+    deregister_events(lv, c);
     virConnectClose(c);
     lv->lost_at = g_get_monotonic_time();
     lv->backoff = 0;
@@ -154,6 +188,51 @@ on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *
     return 0;
 }
 
+/* Only momd's and oVirt's tuning namespaces matter: vdsm rewrites its own
+ * (http://ovirt.org/vm/1.0) often, and each change would cost an XML read. */
+static void
+on_metadata(virConnectPtr conn, virDomainPtr dom, int type, const char *nsuri, void *opaque)
+{
+    MomLibvirt *lv = opaque;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+
+    if (type != VIR_DOMAIN_METADATA_ELEMENT ||
+        (nsuri && strcmp(nsuri, MOM_TUNE_NS) != 0 && strcmp(nsuri, MOM_OVIRT_TUNE_NS) != 0))
+        return;
+    if (virDomainGetUUIDString(dom, uuid) < 0)
+        return;
+    g_debug("The tuning metadata of %s changed; it is read again.", virDomainGetName(dom));
+    mark_stale(lv, lv->stale_xml, uuid);
+    if (lv->cb.metadata_changed)
+        lv->cb.metadata_changed(uuid, lv->user_data);
+}
+
+/* Someone (CpuTune, virsh schedinfo, vdsm) changed the domain's tunables:
+ * read the scheduler parameters again at the next collection; a change of
+ * vCPU pinning may come with a vCPU hot-plug, so the XML too. */
+static void
+on_tunable(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params, int nparams,
+           void *opaque)
+{
+    MomLibvirt *lv = opaque;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    gboolean sched = FALSE, pin = FALSE, io = FALSE;
+
+    for (int i = 0; i < nparams; i++) {
+        sched |= g_str_has_prefix(params[i].field, "cputune.vcpu_");
+        pin |= g_str_has_prefix(params[i].field, "cputune.vcpupin");
+        io |= g_str_has_prefix(params[i].field, "blkdeviotune.");
+    }
+    if ((!sched && !pin && !io) || virDomainGetUUIDString(dom, uuid) < 0)
+        return;
+    if (sched)
+        mark_stale(lv, lv->stale_sched, uuid);
+    if (pin)
+        mark_stale(lv, lv->stale_xml, uuid);
+    if (io)
+        mark_stale(lv, lv->stale_io, uuid);
+}
+
 static gboolean
 try_connect(gpointer data)
 {
@@ -181,6 +260,18 @@ try_connect(gpointer data)
     if (lv->lifecycle_id < 0)
         g_message("libvirt at %s sends no lifecycle events (%s); guests are found by polling.",
                   uri_name(lv), virGetLastErrorMessage());
+    lv->metadata_id =
+        virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+                                         VIR_DOMAIN_EVENT_CALLBACK(on_metadata), lv, NULL);
+    if (lv->metadata_id < 0)
+        g_message("libvirt at %s sends no metadata-change events (%s); tuning metadata is read "
+                  "again only when a guest restarts.",
+                  uri_name(lv), virGetLastErrorMessage());
+    lv->tunable_id = virConnectDomainEventRegisterAny(
+        c, NULL, VIR_DOMAIN_EVENT_ID_TUNABLE, VIR_DOMAIN_EVENT_CALLBACK(on_tunable), lv, NULL);
+    if (lv->tunable_id < 0)
+        g_debug("libvirt at %s sends no tunable events: %s", uri_name(lv),
+                virGetLastErrorMessage());
 
     g_mutex_lock(&lv->lock);
     lv->conn = c;
@@ -206,18 +297,6 @@ mom_libvirt_start(MomLibvirt *lv)
 
 /* ---- domain XML ------------------------------------------------------------------- */
 
-static char *
-xpath_string(xmlXPathContextPtr ctx, const char *expr)
-{
-    xmlXPathObjectPtr obj = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
-    char *out = NULL;
-
-    if (obj && obj->type == XPATH_STRING && obj->stringval && *obj->stringval)
-        out = g_strdup((const char *)obj->stringval);
-    xmlXPathFreeObject(obj);
-    return out;
-}
-
 /* min_guarantee may carry a unit; libvirt's live XML writes KiB. */
 static gint64
 parse_kib(const char *value, const char *unit)
@@ -235,24 +314,347 @@ parse_kib(const char *value, const char *unit)
     return v;
 }
 
-/* Fills the XML-derived part of @info from @dom's live definition. */
-static void
-read_xml(virDomainPtr dom, MomDomainInfo *info)
-{
-    char *xml = virDomainGetXMLDesc(dom, 0);
+/* ---- tuning metadata (docs/metadata.md) ------------------------------------------ */
 
-    if (!xml)
+/* The element names of one I/O limit: oVirt's (vdsm's VmDiskDeviceTuneLimits
+ * keys, written as child elements) and momd's (attributes), by MomIoTuneKey. */
+static const struct {
+    const char *ovirt;
+    const char *momd;
+} io_keys[MOM_IO_N_KEYS] = {
+    [MOM_IO_TOTAL_BYTES_SEC] = {"total_bytes_sec", "total-bytes-sec"},
+    [MOM_IO_READ_BYTES_SEC] = {"read_bytes_sec", "read-bytes-sec"},
+    [MOM_IO_WRITE_BYTES_SEC] = {"write_bytes_sec", "write-bytes-sec"},
+    [MOM_IO_TOTAL_IOPS_SEC] = {"total_iops_sec", "total-iops-sec"},
+    [MOM_IO_READ_IOPS_SEC] = {"read_iops_sec", "read-iops-sec"},
+    [MOM_IO_WRITE_IOPS_SEC] = {"write_iops_sec", "write-iops-sec"},
+};
+
+/* What one XML read collects before it lands in MomDomainInfo. */
+typedef struct {
+    const char *domain; /* for the warnings */
+    GPtrArray *warnings;
+    gboolean have_limit;
+    double limit;
+    gint64 balloon_min;
+    gint64 weight;
+    GArray *io; /* MomIoTunePolicy */
+} Tune;
+
+static void
+io_policy_clear(gpointer p)
+{
+    MomIoTunePolicy *io = p;
+    g_free(io->name);
+    g_free(io->path);
+}
+
+static gboolean
+is_element(xmlNodePtr n, const char *name)
+{
+    return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+/* libvirt puts the namespace on the root of a metadata element; its
+ * children carry it too, or none when they were written unqualified
+ * (virsh metadata --set '<tune><vcpu/></tune>' on older libvirt). */
+static gboolean
+in_ns(xmlNodePtr n, const char *uri)
+{
+    return n->ns == NULL || (n->ns->href && strcmp((const char *)n->ns->href, uri) == 0);
+}
+
+static char *
+text_of(xmlNodePtr n)
+{
+    xmlChar *x = xmlNodeGetContent(n);
+    char *out = g_strstrip(g_strdup(x ? (const char *)x : ""));
+    xmlFree(x);
+    return out;
+}
+
+static char *
+attr_of(xmlNodePtr n, const char *name)
+{
+    xmlChar *x = xmlGetNoNsProp(n, (const xmlChar *)name);
+    char *out = x ? g_strstrip(g_strdup((const char *)x)) : NULL;
+    xmlFree(x);
+    return out;
+}
+
+static void G_GNUC_PRINTF(2, 3) tune_warn(Tune *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (t->warnings)
+        g_ptr_array_add(t->warnings, g_strdup_printf("Guest %s: %s", t->domain, msg));
+}
+
+/* A whole decimal number in [min, max]; FALSE (and a warning) otherwise. */
+static gboolean
+tune_int(Tune *t, const char *what, const char *text, gint64 min, gint64 max, gint64 *out)
+{
+    gint64 v;
+
+    if (!g_ascii_string_to_signed(text, 10, min, max, &v, NULL)) {
+        tune_warn(t,
+                  "ignoring %s = '%s' in the tuning metadata: it must be a whole number from "
+                  "%" G_GINT64_FORMAT " to %" G_GINT64_FORMAT ".",
+                  what, text, min, max);
+        return FALSE;
+    }
+    *out = v;
+    return TRUE;
+}
+
+/* vcpu_user_limit: a percentage of the host's CPUs, 0 < limit <= 100. */
+static void
+tune_limit(Tune *t, const char *what, const char *text)
+{
+    char *end = NULL;
+    double v = g_ascii_strtod(text, &end);
+
+    if (!*text || *end || !isfinite(v) || v <= 0 || v > 100) {
+        tune_warn(t,
+                  "ignoring %s = '%s' in the tuning metadata: it must be a number above 0 and at "
+                  "most 100 (percent); 100 is used.",
+                  what, text);
         return;
+    }
+    t->limit = v;
+    t->have_limit = TRUE;
+}
+
+static MomIoTunePolicy *
+io_entry(Tune *t, const char *name, const char *path)
+{
+    /* momd's entry for a disk replaces oVirt's for the same disk */
+    for (guint i = 0; i < t->io->len; i++) {
+        MomIoTunePolicy *io = &g_array_index(t->io, MomIoTunePolicy, i);
+        if ((name && g_strcmp0(io->name, name) == 0) ||
+            (!name && path && g_strcmp0(io->path, path) == 0)) {
+            io_policy_clear(io);
+            g_array_remove_index(t->io, i);
+            break;
+        }
+    }
+    MomIoTunePolicy io = {g_strdup(name), g_strdup(path), {0}, {0}};
+    for (guint k = 0; k < MOM_IO_N_KEYS; k++)
+        io.guaranteed[k] = io.maximum[k] = -1;
+    g_array_append_val(t->io, io);
+    return &g_array_index(t->io, MomIoTunePolicy, t->io->len - 1);
+}
+
+/*
+ * oVirt (vdsm's layout):
+ *   <ovirt-tune:qos xmlns:ovirt-tune="http://ovirt.org/vm/tune/1.0">
+ *     <ovirt-tune:vcpuLimit>50</ovirt-tune:vcpuLimit>
+ *     <ovirt-tune:ioTune>
+ *       <ovirt-tune:device name="vda" path="/rhev/...">
+ *         <ovirt-tune:guaranteed><ovirt-tune:total_bytes_sec>N</..>...</..>
+ *         <ovirt-tune:maximum>...</ovirt-tune:maximum>
+ */
+static void
+parse_ovirt(Tune *t, xmlNodePtr qos)
+{
+    for (xmlNodePtr c = qos->children; c; c = c->next) {
+        if (!in_ns(c, MOM_OVIRT_TUNE_NS))
+            continue;
+        if (is_element(c, "vcpuLimit")) {
+            g_autofree char *v = text_of(c);
+            tune_limit(t, "vcpuLimit", v);
+        } else if (is_element(c, "ioTune")) {
+            for (xmlNodePtr d = c->children; d; d = d->next) {
+                if (!is_element(d, "device") || !in_ns(d, MOM_OVIRT_TUNE_NS))
+                    continue;
+                g_autofree char *name = attr_of(d, "name");
+                g_autofree char *path = attr_of(d, "path");
+                MomIoTunePolicy *io = io_entry(t, name, path);
+                for (xmlNodePtr l = d->children; l; l = l->next) {
+                    gint64 *vals = is_element(l, "guaranteed") ? io->guaranteed
+                                   : is_element(l, "maximum")  ? io->maximum
+                                                               : NULL;
+                    if (!vals || !in_ns(l, MOM_OVIRT_TUNE_NS))
+                        continue;
+                    for (xmlNodePtr v = l->children; v; v = v->next)
+                        for (guint k = 0; k < MOM_IO_N_KEYS; k++)
+                            if (is_element(v, io_keys[k].ovirt)) {
+                                g_autofree char *text = text_of(v);
+                                g_autofree char *what = g_strdup_printf("ioTune %s %s %s",
+                                                                        name   ? name
+                                                                        : path ? path
+                                                                               : "?",
+                                                                        l->name, io_keys[k].ovirt);
+                                tune_int(t, what, text, 0, G_MAXINT64, &vals[k]);
+                            }
+                }
+            }
+        }
+    }
+}
+
+/*
+ * momd's own (docs/metadata.md):
+ *   <momd:tune xmlns:momd="urn:momd:tune:1">
+ *     <momd:balloon min-kib="1048576" weight="200"/>
+ *     <momd:vcpu limit="50"/>
+ *     <momd:io device="vda" path="...">
+ *       <momd:guaranteed total-bytes-sec="..." .../>
+ *       <momd:maximum .../>
+ *     </momd:io>
+ *   </momd:tune>
+ */
+static void
+parse_momd(Tune *t, xmlNodePtr tune)
+{
+    for (xmlNodePtr c = tune->children; c; c = c->next) {
+        if (!in_ns(c, MOM_TUNE_NS))
+            continue;
+        if (is_element(c, "balloon")) {
+            g_autofree char *min = attr_of(c, "min-kib");
+            g_autofree char *weight = attr_of(c, "weight");
+            if (min)
+                tune_int(t, "balloon min-kib", min, 0, G_MAXINT64, &t->balloon_min);
+            if (weight)
+                tune_int(t, "balloon weight", weight, 1, 1000000, &t->weight);
+        } else if (is_element(c, "vcpu")) {
+            g_autofree char *limit = attr_of(c, "limit");
+            if (limit)
+                tune_limit(t, "vcpu limit", limit);
+        } else if (is_element(c, "io")) {
+            g_autofree char *name = attr_of(c, "device");
+            g_autofree char *path = attr_of(c, "path");
+            if (!name && !path) {
+                tune_warn(
+                    t, "ignoring an <io> element of the tuning metadata without device or path.");
+                continue;
+            }
+            MomIoTunePolicy *io = io_entry(t, name, path);
+            for (xmlNodePtr l = c->children; l; l = l->next) {
+                gint64 *vals = is_element(l, "guaranteed") ? io->guaranteed
+                               : is_element(l, "maximum")  ? io->maximum
+                                                           : NULL;
+                if (!vals || !in_ns(l, MOM_TUNE_NS))
+                    continue;
+                for (guint k = 0; k < MOM_IO_N_KEYS; k++) {
+                    g_autofree char *v = attr_of(l, io_keys[k].momd);
+                    g_autofree char *what = g_strdup_printf("io %s %s %s", name ? name : path,
+                                                            l->name, io_keys[k].momd);
+                    if (v)
+                        tune_int(t, what, v, 0, G_MAXINT64, &vals[k]);
+                }
+            }
+        }
+    }
+}
+
+static void
+tune_clear(MomDomainInfo *info)
+{
+    for (guint i = 0; i < info->n_io_tune; i++)
+        io_policy_clear(&info->io_tune[i]);
+    g_clear_pointer(&info->io_tune, g_free);
+    info->n_io_tune = 0;
+}
+
+void
+mom_libvirt_tune_defaults(MomDomainInfo *info)
+{
+    tune_clear(info);
+    info->vcpu_count = -1;
+    info->vcpu_user_limit = 100;
+    info->balloon_weight = -1;
+}
+
+/* ---- block I/O tune (IoTune) ------------------------------------------------------ */
+
+/* libvirt's typed parameter of each MomIoTuneKey */
+static const char *const io_params[MOM_IO_N_KEYS] = {
+    [MOM_IO_TOTAL_BYTES_SEC] = VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_BYTES_SEC,
+    [MOM_IO_READ_BYTES_SEC] = VIR_DOMAIN_BLOCK_IOTUNE_READ_BYTES_SEC,
+    [MOM_IO_WRITE_BYTES_SEC] = VIR_DOMAIN_BLOCK_IOTUNE_WRITE_BYTES_SEC,
+    [MOM_IO_TOTAL_IOPS_SEC] = VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_IOPS_SEC,
+    [MOM_IO_READ_IOPS_SEC] = VIR_DOMAIN_BLOCK_IOTUNE_READ_IOPS_SEC,
+    [MOM_IO_WRITE_IOPS_SEC] = VIR_DOMAIN_BLOCK_IOTUNE_WRITE_IOPS_SEC,
+};
+/* Parameters asked for in one virDomainGetBlockIoTune call: QEMU has 19,
+ * the remote protocol allows 32. */
+#define IOTUNE_PARAMS_MAX 32
+
+static void
+io_disks_clear(MomDomainInfo *info)
+{
+    for (guint i = 0; i < info->n_io_disks; i++) {
+        g_free(info->io_disks[i].name);
+        g_free(info->io_disks[i].path);
+    }
+    g_clear_pointer(&info->io_disks, g_free);
+    info->n_io_disks = 0;
+    info->io_known = info->io_failed = FALSE;
+}
+
+/* The disks a block I/O limit can apply to:
+ *   <devices><disk ...><source file='/img' | dev='/dev/sdb'/><target dev='vda'/>
+ * A disk without a source (an empty CD-ROM drive) has nothing to throttle.
+ * The limits are unknown until read_iotune(). */
+static void
+io_disks_parse(xmlXPathContextPtr ctx, MomDomainInfo *info)
+{
+    xmlXPathObjectPtr obj =
+        xmlXPathEvalExpression((const xmlChar *)"/domain/devices/disk[target/@dev]", ctx);
+    GArray *disks = g_array_new(FALSE, TRUE, sizeof(MomIoTuneDisk));
+
+    io_disks_clear(info);
+    for (int i = 0; obj && obj->nodesetval && i < obj->nodesetval->nodeNr; i++) {
+        g_autofree char *name = NULL, *path = NULL;
+        for (xmlNodePtr c = obj->nodesetval->nodeTab[i]->children; c; c = c->next) {
+            if (is_element(c, "target") && !name)
+                name = attr_of(c, "dev");
+            else if (is_element(c, "source") && !path) {
+                path = attr_of(c, "file");
+                if (!path)
+                    path = attr_of(c, "dev");
+            }
+        }
+        if (!name || !*name || !path || !*path)
+            continue;
+        MomIoTuneDisk d = {g_steal_pointer(&name), g_steal_pointer(&path), {0}};
+        g_array_append_val(disks, d);
+    }
+    xmlXPathFreeObject(obj);
+    info->n_io_disks = disks->len;
+    info->io_disks = (MomIoTuneDisk *)(void *)g_array_free(disks, disks->len == 0);
+}
+
+static char *
+xpath_string(xmlXPathContextPtr ctx, const char *expr)
+{
+    xmlXPathObjectPtr obj = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
+    char *out = NULL;
+
+    if (obj && obj->type == XPATH_STRING && obj->stringval && *obj->stringval)
+        out = g_strdup((const char *)obj->stringval);
+    xmlXPathFreeObject(obj);
+    return out;
+}
+
+gboolean
+mom_libvirt_parse_domain_xml(const char *xml, MomDomainInfo *info, GPtrArray *warnings)
+{
     xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
                                   XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    free(xml); /* libvirt's allocation */
     if (!doc)
-        return;
+        return FALSE;
     xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+    g_autofree char *name = xpath_string(ctx, "string(/domain/name)");
     g_autofree char *min = xpath_string(ctx, "string(/domain/memtune/min_guarantee)");
     g_autofree char *unit = xpath_string(ctx, "string(/domain/memtune/min_guarantee/@unit)");
     g_autofree char *model = xpath_string(ctx, "string(/domain/devices/memballoon/@model)");
     g_autofree char *period = xpath_string(ctx, "string(/domain/devices/memballoon/stats/@period)");
+    g_autofree char *vcpus = xpath_string(ctx, "string(/domain/vcpu)");
+    g_autofree char *vcpu_cur = xpath_string(ctx, "string(/domain/vcpu/@current)");
     xmlXPathObjectPtr nsp =
         xmlXPathEvalExpression((const xmlChar *)"count(/domain/memoryBacking/nosharepages)", ctx);
 
@@ -260,10 +662,150 @@ read_xml(virDomainPtr dom, MomDomainInfo *info)
     info->has_balloon = model && strcmp(model, "none") != 0;
     info->stats_period = period && g_ascii_strtoll(period, NULL, 10) > 0;
     info->nosharepages = nsp && nsp->type == XPATH_NUMBER && nsp->floatval > 0;
-    info->have_xml = TRUE;
     xmlXPathFreeObject(nsp);
+    io_disks_parse(ctx, info);
     xmlXPathFreeContext(ctx);
+
+    mom_libvirt_tune_defaults(info);
+    const char *nv = vcpu_cur ? vcpu_cur : vcpus;
+    gint64 n;
+    if (nv && g_ascii_string_to_signed(g_strstrip((char *)nv), 10, 1, G_MAXINT, &n, NULL))
+        info->vcpu_count = n;
+
+    Tune t = {name ? name : "?", warnings, FALSE, 100, 0, -1, NULL};
+    t.io = g_array_new(FALSE, TRUE, sizeof(MomIoTunePolicy));
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlNodePtr ovirt = NULL, momd = NULL;
+    for (xmlNodePtr m = root ? root->children : NULL; m; m = m->next) {
+        if (!is_element(m, "metadata") || m->ns)
+            continue;
+        for (xmlNodePtr e = m->children; e; e = e->next) {
+            if (e->type != XML_ELEMENT_NODE || !e->ns || !e->ns->href)
+                continue;
+            if (!ovirt && is_element(e, "qos") &&
+                strcmp((const char *)e->ns->href, MOM_OVIRT_TUNE_NS) == 0)
+                ovirt = e;
+            else if (!momd && is_element(e, "tune") &&
+                     strcmp((const char *)e->ns->href, MOM_TUNE_NS) == 0)
+                momd = e;
+        }
+    }
+    /* oVirt's first, so that momd's own settings win where both give one */
+    if (ovirt)
+        parse_ovirt(&t, ovirt);
+    if (momd)
+        parse_momd(&t, momd);
+    if (t.have_limit)
+        info->vcpu_user_limit = t.limit;
+    info->balloon_weight = t.weight;
+    /* the metadata can only raise the guarantee the host already gives */
+    info->balloon_min = MAX(info->balloon_min, t.balloon_min);
+    info->n_io_tune = t.io->len;
+    info->io_tune = info->n_io_tune ? (MomIoTunePolicy *)(void *)g_array_free(t.io, FALSE) : NULL;
+    if (!info->io_tune)
+        g_array_free(t.io, TRUE);
+    info->have_xml = TRUE;
     xmlFreeDoc(doc);
+    return TRUE;
+}
+
+/* Fills the XML-derived part of @info from @dom's live definition. */
+static void
+read_xml(MomLibvirt *lv, virDomainPtr dom, MomDomainInfo *info)
+{
+    char *xml = virDomainGetXMLDesc(dom, 0);
+    g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+
+    if (!xml)
+        return;
+    gboolean ok = mom_libvirt_parse_domain_xml(xml, info, warnings);
+    free(xml); /* libvirt's allocation */
+    if (ok)
+        info->xml_serial = (guint)g_atomic_int_add(&lv->xml_serial, 1) + 1;
+    for (guint i = 0; i < warnings->len; i++)
+        g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MOM_GUEST", virDomainGetName(dom),
+                         "MESSAGE", "%s", (const char *)warnings->pdata[i]);
+}
+
+/* The domain's vcpu_quota and vcpu_period (0 when the driver has none, as
+ * MOM reports them).  One call, made only when asked for: see
+ * mom_libvirt_collect(). */
+static void
+read_sched(virDomainPtr dom, MomDomainInfo *info)
+{
+    virTypedParameter params[SCHED_PARAMS_MAX];
+    int n = SCHED_PARAMS_MAX;
+
+    memset(params, 0, sizeof(params));
+    /* CURRENT is the live state for the running domains collected here.
+     * libvirt's test driver refuses the typed-string flag the library adds
+     * to the Flags call; its legacy call works. */
+    int rc = virDomainGetSchedulerParametersFlags(dom, params, &n, VIR_DOMAIN_AFFECT_CURRENT);
+    if (rc < 0 && virGetLastErrorCode() == VIR_ERR_INVALID_ARG) {
+        n = SCHED_PARAMS_MAX;
+        rc = virDomainGetSchedulerParameters(dom, params, &n);
+    }
+    if (rc < 0) {
+        if (!info->sched_failed)
+            g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MOM_GUEST", virDomainGetName(dom),
+                             "MESSAGE", "Cannot read the scheduler parameters of guest %s: %s",
+                             virDomainGetName(dom), virGetLastErrorMessage());
+        info->sched_known = FALSE;
+        info->sched_failed = TRUE;
+        return;
+    }
+    info->vcpu_quota = info->vcpu_period = 0;
+    for (int i = 0; i < n; i++) {
+        gint64 v;
+        if (params[i].type == VIR_TYPED_PARAM_LLONG)
+            v = params[i].value.l;
+        else if (params[i].type == VIR_TYPED_PARAM_ULLONG)
+            v = (gint64)MIN(params[i].value.ul, (unsigned long long)G_MAXINT64);
+        else
+            continue;
+        if (strcmp(params[i].field, VIR_DOMAIN_SCHEDULER_VCPU_QUOTA) == 0)
+            info->vcpu_quota = v < 0 || v >= QUOTA_UNLIMITED_V2 ? -1 : v;
+        else if (strcmp(params[i].field, VIR_DOMAIN_SCHEDULER_VCPU_PERIOD) == 0)
+            info->vcpu_period = v;
+    }
+    virTypedParamsClear(params, n);
+    info->sched_known = TRUE;
+    info->sched_failed = FALSE;
+}
+
+/* The current limits of each disk of @info, one call per disk (LIVE),
+ * made only for guests with I/O metadata and only when asked for: see
+ * mom_libvirt_collect(). */
+static void
+read_iotune(virDomainPtr dom, MomDomainInfo *info, guint *calls)
+{
+    for (guint i = 0; i < info->n_io_disks; i++) {
+        MomIoTuneDisk *d = &info->io_disks[i];
+        virTypedParameter params[IOTUNE_PARAMS_MAX];
+        int n = IOTUNE_PARAMS_MAX;
+
+        memset(params, 0, sizeof(params));
+        (*calls)++;
+        if (virDomainGetBlockIoTune(dom, d->name, params, &n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+            if (!info->io_failed)
+                g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MOM_GUEST",
+                                 virDomainGetName(dom), "MESSAGE",
+                                 "Cannot read the I/O limits of disk %s of guest %s: %s", d->name,
+                                 virDomainGetName(dom), virGetLastErrorMessage());
+            info->io_known = FALSE;
+            info->io_failed = TRUE;
+            return;
+        }
+        for (guint k = 0; k < MOM_IO_N_KEYS; k++) {
+            unsigned long long v = 0;
+            d->current[k] = virTypedParamsGetULLong(params, n, io_params[k], &v) == 1
+                                ? (gint64)MIN(v, (unsigned long long)G_MAXINT64)
+                                : 0;
+        }
+        virTypedParamsClear(params, n);
+    }
+    info->io_known = TRUE;
+    info->io_failed = FALSE;
 }
 
 static gint64
@@ -286,6 +828,8 @@ mom_domain_info_free(MomDomainInfo *info)
         return;
     g_free(info->name);
     g_free(info->uuid);
+    tune_clear(info);
+    io_disks_clear(info);
     g_free(info);
 }
 
@@ -296,6 +840,18 @@ mom_domain_info_copy(const MomDomainInfo *info)
     *c = *info;
     c->name = g_strdup(info->name);
     c->uuid = g_strdup(info->uuid);
+    c->io_tune = info->n_io_tune ? g_new(MomIoTunePolicy, info->n_io_tune) : NULL;
+    for (guint i = 0; i < info->n_io_tune; i++) {
+        c->io_tune[i] = info->io_tune[i];
+        c->io_tune[i].name = g_strdup(info->io_tune[i].name);
+        c->io_tune[i].path = g_strdup(info->io_tune[i].path);
+    }
+    c->io_disks = info->n_io_disks ? g_new(MomIoTuneDisk, info->n_io_disks) : NULL;
+    for (guint i = 0; i < info->n_io_disks; i++) {
+        c->io_disks[i] = info->io_disks[i];
+        c->io_disks[i].name = g_strdup(info->io_disks[i].name);
+        c->io_disks[i].path = g_strdup(info->io_disks[i].path);
+    }
     return c;
 }
 
@@ -337,6 +893,8 @@ data_init(MomGuestData *d)
     d->balloon_cur = d->balloon_max = d->swap_in = d->swap_out = -1;
     d->major_fault = d->minor_fault = d->unused = d->available = -1;
     d->usable = d->disk_caches = d->rss = d->last_update = -1;
+    d->vcpu_count = d->balloon_weight = -1;
+    d->vcpu_user_limit = 100;
 }
 
 static void
@@ -431,6 +989,9 @@ mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
 {
     virConnectPtr c = conn_ref(lv);
     virDomainStatsRecordPtr *records = NULL;
+    g_autoptr(GHashTable) stale_xml = NULL;
+    g_autoptr(GHashTable) stale_sched = NULL;
+    g_autoptr(GHashTable) stale_io = NULL;
 
     if (!c) {
         g_set_error(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CONNECT,
@@ -451,6 +1012,16 @@ mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
         mom_guest_batch_free(b);
         return NULL;
     }
+    /* Taken before any domain is read: an event that comes during this
+     * collection marks its domain for the next one. */
+    g_mutex_lock(&lv->lock);
+    stale_xml = g_steal_pointer(&lv->stale_xml);
+    stale_sched = g_steal_pointer(&lv->stale_sched);
+    stale_io = g_steal_pointer(&lv->stale_io);
+    lv->stale_xml = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    lv->stale_sched = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    lv->stale_io = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_mutex_unlock(&lv->lock);
     gint64 now = g_get_real_time() / G_USEC_PER_SEC;
     for (int i = 0; i < n; i++) {
         virDomainPtr dom = records[i]->dom;
@@ -470,18 +1041,43 @@ mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
         MomDomainInfo *info;
         if (old && old->id == id && old->have_xml) {
             info = mom_domain_info_copy(old);
+            if (g_hash_table_contains(stale_xml, uuid)) {
+                b->calls++;
+                read_xml(lv, dom, info);
+            }
         } else {
             info = g_new0(MomDomainInfo, 1);
             info->name = g_strdup(virDomainGetName(dom));
             info->uuid = g_strdup(uuid);
             info->id = id;
+            mom_libvirt_tune_defaults(info);
             b->calls++;
-            read_xml(dom, info);
+            read_xml(lv, dom, info);
             info->pid = read_pid(lv, info->name);
         }
+        /* The scheduler parameters change only when someone changes them,
+         * and libvirt says so with a tunable event (CpuTune's own changes
+         * are marked too): reading them every cycle would add one call per
+         * guest to the one bulk call the cycle is allowed. */
+        if ((!info->sched_known && !info->sched_failed) ||
+            g_hash_table_contains(stale_sched, uuid)) {
+            b->calls++;
+            read_sched(dom, info);
+        }
+        /* Block I/O limits, likewise: only guests with I/O metadata have a
+         * use for them (GuestIoTune gives nil for the others). */
+        if (info->n_io_tune && info->n_io_disks &&
+            ((!info->io_known && !info->io_failed) || g_hash_table_contains(stale_io, uuid)))
+            read_iotune(dom, info, &b->calls);
         d.pid = info->pid;
         d.balloon_min = info->balloon_min;
         d.nosharepages = info->nosharepages;
+        d.sched_known = info->sched_known;
+        d.vcpu_quota = info->vcpu_quota;
+        d.vcpu_period = info->vcpu_period;
+        d.vcpu_count = info->vcpu_count;
+        d.vcpu_user_limit = info->vcpu_user_limit;
+        d.balloon_weight = info->balloon_weight;
         g_ptr_array_add(b->domains, info);
         g_array_append_val(b->data, d);
     }
@@ -493,6 +1089,11 @@ mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
         MomDomainInfo *info = b->domains->pdata[i];
         d->name = info->name;
         d->uuid = info->uuid;
+        d->io_policy = info->io_tune;
+        d->n_io_policy = info->n_io_tune;
+        d->io_known = info->io_known;
+        d->io_disks = info->io_disks;
+        d->n_io_disks = info->n_io_disks;
     }
     return b;
 }
@@ -549,6 +1150,63 @@ set_balloon(gpointer hv, const char *uuid, guint64 kib, GError **error)
     return rc == 0;
 }
 
+/* virDomainSetSchedulerParametersFlags(LIVE) with vcpu_period and
+ * vcpu_quota; the next collection reads them back. */
+static gboolean
+set_cpu_tune(gpointer hv, const char *uuid, gint64 quota, guint64 period, GError **error)
+{
+    MomLibvirt *lv = hv;
+    virConnectPtr c;
+    virTypedParameterPtr params = NULL;
+    int n = 0, max = 0;
+    virDomainPtr dom = lookup(lv, uuid, &c, error);
+
+    if (!dom)
+        return FALSE;
+    virTypedParamsAddULLong(&params, &n, &max, VIR_DOMAIN_SCHEDULER_VCPU_PERIOD, period);
+    virTypedParamsAddLLong(&params, &n, &max, VIR_DOMAIN_SCHEDULER_VCPU_QUOTA, quota);
+    int rc =
+        params ? virDomainSetSchedulerParametersFlags(dom, params, n, VIR_DOMAIN_AFFECT_LIVE) : -1;
+    if (rc < 0)
+        set_error(error, no_domain_error() ? MOM_LIBVIRT_ERROR_NO_DOMAIN : MOM_LIBVIRT_ERROR_CALL,
+                  "virDomainSetSchedulerParametersFlags failed");
+    virTypedParamsFree(params, n);
+    virDomainFree(dom);
+    virConnectClose(c);
+    /* even a failed call may have set one of the two */
+    mark_stale(lv, lv->stale_sched, uuid);
+    return rc == 0;
+}
+
+/* virDomainSetBlockIoTune(LIVE) with the limits that are not -1; the next
+ * collection reads the disk's limits back. */
+static gboolean
+set_block_iotune(gpointer hv, const char *uuid, const char *disk, const gint64 limits[6],
+                 GError **error)
+{
+    MomLibvirt *lv = hv;
+    virConnectPtr c;
+    virTypedParameterPtr params = NULL;
+    int n = 0, max = 0;
+    virDomainPtr dom = lookup(lv, uuid, &c, error);
+
+    if (!dom)
+        return FALSE;
+    for (guint k = 0; k < MOM_IO_N_KEYS; k++)
+        if (limits[k] >= 0)
+            virTypedParamsAddULLong(&params, &n, &max, io_params[k],
+                                    (unsigned long long)limits[k]);
+    int rc = params ? virDomainSetBlockIoTune(dom, disk, params, n, VIR_DOMAIN_AFFECT_LIVE) : 0;
+    if (rc < 0)
+        set_error(error, no_domain_error() ? MOM_LIBVIRT_ERROR_NO_DOMAIN : MOM_LIBVIRT_ERROR_CALL,
+                  "virDomainSetBlockIoTune failed");
+    virTypedParamsFree(params, n);
+    virDomainFree(dom);
+    virConnectClose(c);
+    mark_stale(lv, lv->stale_io, uuid);
+    return rc == 0;
+}
+
 const MomHypervisorOps *
 mom_libvirt_hypervisor_ops(MomLibvirt *lv)
 {
@@ -575,9 +1233,14 @@ mom_libvirt_new(const char *uri, const char *run_dir, const MomLibvirtCallbacks 
     if (callbacks)
         lv->cb = *callbacks;
     lv->user_data = user_data;
-    lv->lifecycle_id = -1;
+    lv->lifecycle_id = lv->metadata_id = lv->tunable_id = -1;
+    lv->stale_xml = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    lv->stale_sched = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    lv->stale_io = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     lv->ops.hv = lv;
     lv->ops.set_balloon = set_balloon;
+    lv->ops.set_cpu_tune = set_cpu_tune;
+    lv->ops.set_block_iotune = set_block_iotune;
     return lv;
 }
 
@@ -594,6 +1257,9 @@ mom_libvirt_unref(MomLibvirt *lv)
     if (!lv || !g_atomic_int_dec_and_test(&lv->ref))
         return;
     g_mutex_clear(&lv->lock);
+    g_hash_table_destroy(lv->stale_xml);
+    g_hash_table_destroy(lv->stale_sched);
+    g_hash_table_destroy(lv->stale_io);
     g_free(lv->uri);
     g_free(lv->run_dir);
     g_free(lv);
@@ -617,9 +1283,14 @@ mom_libvirt_free(MomLibvirt *lv)
     g_mutex_unlock(&lv->lock);
     if (c) {
         virConnectUnregisterCloseCallback(c, on_close);
-        if (lv->lifecycle_id >= 0)
-            virConnectDomainEventDeregisterAny(c, lv->lifecycle_id);
+        deregister_events(lv, c);
         virConnectClose(c); /* a worker's own reference keeps it open until it is done */
     }
     mom_libvirt_unref(lv);
+}
+
+virConnectPtr
+mom_libvirt_conn_ref(MomLibvirt *lv)
+{
+    return conn_ref(lv);
 }

@@ -33,6 +33,10 @@ typedef struct {
     void (*disconnected)(gpointer user_data);
     /* A domain started, stopped, crashed, was defined ... (virDomainEventType). */
     void (*lifecycle)(const char *uuid, int event, gpointer user_data);
+    /* The <metadata> of a running domain changed (VIR_DOMAIN_EVENT_ID_METADATA_CHANGE).
+     * The next mom_libvirt_collect() re-reads that domain's XML by itself;
+     * this only lets the user collect sooner. */
+    void (*metadata_changed)(const char *uuid, gpointer user_data);
 } MomLibvirtCallbacks;
 
 /**
@@ -84,6 +88,28 @@ typedef struct {
     gboolean nosharepages;
     gboolean has_balloon;  /* <memballoon model='virtio'> (not 'none') */
     gboolean stats_period; /* <memballoon><stats period> is set */
+    /* From the same XML: <vcpu current>, and the tuning metadata in momd's
+     * and oVirt's namespaces (docs/metadata.md).  balloon_min above is the
+     * larger of min_guarantee and the metadata's balloon minimum. */
+    guint xml_serial;       /* a new number each time the XML is read */
+    gint64 vcpu_count;      /* -1 unknown */
+    double vcpu_user_limit; /* percent, 100 without metadata */
+    gint64 balloon_weight;  /* -1 without metadata */
+    MomIoTunePolicy *io_tune;
+    guint n_io_tune;
+    /* Scheduler parameters, read when the domain is new and again after a
+     * tunable event or a CpuTune change, never every cycle. */
+    gboolean sched_known;
+    gboolean sched_failed; /* the read failed: tried again only after an event */
+    gint64 vcpu_quota;  /* µs; 0 when libvirt reports none */
+    gint64 vcpu_period; /* µs; 0 when libvirt reports none */
+    /* IoTune: the disks of the same XML, and their current limits, read
+     * (only for a guest with I/O metadata) when the domain is new or its
+     * XML was read again, and after a tunable event or an IoTune change. */
+    MomIoTuneDisk *io_disks;
+    guint n_io_disks;
+    gboolean io_known;
+    gboolean io_failed; /* the read failed: tried again only after an event */
 } MomDomainInfo;
 
 /** mom_domain_info_free: Frees @info. */
@@ -127,3 +153,12 @@ gboolean mom_libvirt_set_stats_period(MomLibvirt *lv, const char *uuid, int seco
 
 /** mom_libvirt_hypervisor_ops: Returns: (transfer none) the controllers' view of @lv. */
 const MomHypervisorOps *mom_libvirt_hypervisor_ops(MomLibvirt *lv);
+
+/**
+ * mom_libvirt_conn_ref:
+ * For code that makes its own libvirt calls in a worker thread (the guest
+ * agent reads of mom-agent.c): the current connection with a reference
+ * the caller drops with virConnectClose().
+ * Returns: (transfer full) the connection, or NULL while disconnected.
+ */
+virConnectPtr mom_libvirt_conn_ref(MomLibvirt *lv);

@@ -219,6 +219,29 @@ collect_source(MomMonitor *m, Source *s, MomValue *row, gint64 now)
     return TRUE;
 }
 
+/*
+ * Records a collector hands over (a guest's io_tune disks) have setters
+ * that set controls of the entity they describe, which the collector does
+ * not know: the sampled entity owns every record of its sample, nested
+ * ones included.  The records are new each sample, so nothing shared is
+ * touched.
+ */
+static void
+adopt_records(const MomValue *v, MomEntity *owner)
+{
+    if (v->type == MOM_VALUE_LIST) {
+        for (guint i = 0; i < mom_value_list_length(v); i++)
+            adopt_records(mom_value_list_get(v, i), owner);
+    } else if (v->type == MOM_VALUE_RECORD) {
+        mom_record_set_owner(v->u.r, owner);
+        for (guint i = 0; i < mom_record_n_members(v->u.r); i++) {
+            const MomValue *member;
+            mom_record_member(v->u.r, i, &member);
+            adopt_records(member, owner);
+        }
+    }
+}
+
 gboolean
 mom_monitor_collect(MomMonitor *m)
 {
@@ -258,6 +281,8 @@ mom_monitor_collect(MomMonitor *m)
     m->unready_runs = 0;
     if (m->plot)
         plot_row(m, row);
+    for (guint i = 0; i < n; i++)
+        adopt_records(&row[i], m->entity);
     mom_entity_push_sample(m->entity, row); /* takes the values */
     return TRUE;
 }

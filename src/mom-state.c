@@ -514,6 +514,9 @@ unconsumed(const MomEntity *e, GPtrArray *out)
         const MomControl *c = mom_entity_control(e, i);
         if (g_strv_contains(known, c->name))
             continue;
+        /* IoTune: "io_tune.<disk>.<limit>", set by guest.io_tune's setters */
+        if (mom_entity_kind(e) == MOM_ENTITY_GUEST && g_str_has_prefix(c->name, "io_tune."))
+            continue;
         g_ptr_array_add(out,
                         g_strdup_printf("%s:%d:%d: warning: no controller consumes the %s "
                                         "control '%s'; it is shown but would not be applied.",

@@ -248,6 +248,14 @@ on_lifecycle(const char *uuid, int event, gpointer user_data)
     }
 }
 
+/* The tuning metadata changed: mom-libvirt re-reads it at the next
+ * collection; make that one now, so CpuTune follows within a second. */
+static void
+on_metadata_changed(const char *uuid, gpointer user_data)
+{
+    collect_guests_soon(user_data);
+}
+
 static gboolean
 watchdog_tick(gpointer user_data)
 {
@@ -482,7 +490,11 @@ run(Momd *d, Args *a)
     MomEntity *host = mom_monitor_entity(d->host);
     MomValue interval = mom_value_int(d->config->main.host_monitor_interval);
     mom_entity_set_prop(host, "interval", &interval);
-    MomLibvirtCallbacks lcb = {.connected = on_connected, .lifecycle = on_lifecycle};
+    MomLibvirtCallbacks lcb = {
+        .connected = on_connected,
+        .lifecycle = on_lifecycle,
+        .metadata_changed = on_metadata_changed,
+    };
     d->libvirt = mom_libvirt_new(d->config->main.libvirt_hypervisor_uri,
                                  d->config->main.libvirt_run_dir, &lcb, d);
     MomCollectorConfig gcfg = ccfg;

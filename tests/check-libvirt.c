@@ -350,8 +350,16 @@ START_TEST(test_default_connect_collect)
     ck_assert_int_eq(d->major_fault, 0);
     ck_assert_int_gt(d->last_update, 0);
     ck_assert_int_gt(d->now, d->last_update);
-    /* one bulk call, two per-domain fallback calls, one XML read */
-    ck_assert_uint_eq(b->calls, 4);
+    /* one bulk call, two per-domain fallback calls, one XML read, one
+     * scheduler parameter read (a new domain) */
+    ck_assert_uint_eq(b->calls, 5);
+    /* the test driver's scheduler is "fair" (weight only): no vCPU
+     * bandwidth, reported as MOM does, 0 and 0 */
+    ck_assert(d->sched_known);
+    ck_assert_int_eq(d->vcpu_quota, 0);
+    ck_assert_int_eq(d->vcpu_period, 0);
+    ck_assert_int_eq(d->vcpu_count, 2);
+    ck_assert(d->vcpu_user_limit == 100);
     /* the XML: a virtio balloon without a stats period, no memtune */
     ck_assert(info->have_xml);
     ck_assert(info->has_balloon);
@@ -406,7 +414,7 @@ START_TEST(test_generated_discovery)
         ck_assert_int_eq(d->pid, -1); /* no pid file in the run dir */
     }
     /* 1 bulk + 2 per domain (fallback) + 1 XML per new domain */
-    ck_assert_uint_eq(b->calls, 1 + 50 * 2 + 50);
+    ck_assert_uint_eq(b->calls, 1 + 50 * 2 + 50 + 50);
 
     g_autoptr(GHashTable) known = known_of(b);
     g_autoptr(MomGuestBatch) b2 = mom_libvirt_collect(lv, known, &error);
@@ -436,7 +444,7 @@ START_TEST(test_guest_manager_policy)
     ck_assert_uint_eq(mom_guests_collections(gs), 1);
     ck_assert_uint_eq(mom_guests_count(gs), 50);
     ck_assert_uint_eq(count_logged("is now managed."), 50);
-    ck_assert_uint_eq(mom_guests_calls(gs), 1 + 50 * 2 + 50);
+    ck_assert_uint_eq(mom_guests_calls(gs), 1 + 50 * 2 + 50 + 50);
     /* even domains have no stats period: momd sets one (2 s here) */
     ck_assert_uint_eq(count_logged("had no balloon statistics period; setting it to 2 s."), 25);
 

@@ -51,7 +51,7 @@ expect "version" 0 "$MOMCTL" --version
 has "version prints the version" out "momctl "
 
 expect "policy check on the defaults" 0 "$MOMCTL" policy check "$pol"
-has "check says how many parsed" out "3 policies parsed without errors."
+has "check says how many parsed" out "5 policies parsed without errors."
 expect "policy check without a path" 2 "$MOMCTL" policy check
 expect "policy check with a bad option" 2 "$MOMCTL" policy check --frob "$pol"
 expect "policy check on a missing file" 2 "$MOMCTL" policy check "$tmp/nope.policy"

@@ -270,7 +270,7 @@ verbosity: debug
 collectors: HostMemory, HostKSM, HostCpu
 
 [guest]
-collectors: GuestMemory, GuestBalloon, GuestCpuTune
+collectors: GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTuneOptional
 
 [balloon]
 min-floor-mib: $floor_mib

@@ -77,10 +77,10 @@ log: $3
 verbosity: debug
 
 [host]
-collectors: HostMemory, HostKSM
+collectors: HostMemory, HostKSM, HostCpu
 
 [guest]
-collectors: GuestMemory, GuestBalloon
+collectors: GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTuneOptional
 EOF
 }
 
@@ -110,7 +110,7 @@ for i in 1 3 5 $NGUESTS; do
         grep -qF "Guest $name (6d6f6d64-0000-4000-8000-$(printf %012d "$i")) is now managed." "$log"
 done
 check "the policies load with 01-parameters" \
-    wait_for "$log" "Loaded 4 policies: 00-defines, 01-parameters, 10-balloon, 20-ksm." 5
+    wait_for "$log" "Loaded 6 policies: 00-defines, 01-parameters, 10-balloon, 20-ksm, 30-cputune, 40-iotune." 5
 check "the Balloon controller is active in dry-run mode" \
     grep -qF "The Balloon controller is active in dry-run mode" "$log"
 

@@ -156,7 +156,7 @@ check "the start is logged in dry-run mode" grep -qF "in dry-run mode (nothing i
 check "the KSM controller is active in dry-run mode" \
     grep -qF "The KSM controller is active in dry-run mode" "$tmp/momd.log"
 check "sd_notify READY=1" wait_for "$tmp/notify.log" "READY=1" 10
-check "sd_notify STATUS= with the policy count" wait_for "$tmp/notify.log" "STATUS=3 policies, 1 controllers" 10
+check "sd_notify STATUS= with the policy count" wait_for "$tmp/notify.log" "STATUS=5 policies, 1 controllers" 10
 
 # Break 20-ksm: its last line gets a stray '=' at a known line and column.
 ksm_policy=$tmp/policies/20-ksm.policy
@@ -172,8 +172,8 @@ fi
 tail -n +"$((log_lines + 1))" "$tmp/momd.log" >"$tmp/reload.log"
 check "the reload error has file:line:col ($bad_at)" grep -qF "$bad_at" "$tmp/reload.log"
 check "the rejected file is named" grep -qF "The policy file $ksm_policy was rejected." "$tmp/reload.log"
-check "all three policies stay loaded" \
-    grep -qF "Loaded 3 policies: 00-defines, 10-balloon, 20-ksm." "$tmp/reload.log"
+check "all five policies stay loaded" \
+    grep -qF "Loaded 5 policies: 00-defines, 10-balloon, 20-ksm, 30-cputune, 40-iotune." "$tmp/reload.log"
 check "momd still runs after the bad reload" kill -0 "$momd_pid" 2>/dev/null
 check "sd_notify RELOADING=1 on SIGHUP" wait_for "$tmp/notify.log" "RELOADING=1" 5
 

@@ -109,10 +109,10 @@ log: $3
 verbosity: info
 
 [host]
-collectors: HostMemory, HostKSM
+collectors: HostMemory, HostKSM, HostCpu
 
 [guest]
-collectors: GuestMemory, GuestBalloon
+collectors: GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTuneOptional
 EOF
 }
 stop_momd() {
@@ -163,7 +163,7 @@ mc status
 check "status: exit 0 ($rc)" test "$rc" -eq 0
 check "status: running on the socket" has_out "momd 0.1.0 is running on $sock"
 check "status: pid is momd's" grep -qE "^ +PID: $momd_pid$" "$tmp/out"
-check "status: 3 policies" has_out "Policies: 3 loaded: 00-defines 10-balloon 20-ksm"
+check "status: 5 policies" has_out "Policies: 5 loaded: 00-defines 10-balloon 20-ksm 30-cputune 40-iotune"
 check "status: 3 guests, 3 ready" has_out "Guests: 3 (3 ready)"
 check "status: libvirt connected" has_out "Libvirt: test://$tmp/guests.xml (connected)"
 check "status: dry run yes" grep -qE "Dry run: yes" "$tmp/out"
@@ -174,7 +174,7 @@ check "status: verbosity INFO" has_out "Verbosity: INFO"
 mc status --json
 check "status --json: exit 0 ($rc)" test "$rc" -eq 0
 check "status --json: policies, guests, libvirt, dry_run, pid" pyjson "
-d['policies'] == ['00-defines', '10-balloon', '20-ksm'] and d['guests'] == 3
+d['policies'] == ['00-defines', '10-balloon', '20-ksm', '30-cputune', '40-iotune'] and d['guests'] == 3
 and d['guests_ready'] == 3 and d['libvirt']['connected'] is True
 and d['libvirt']['uri'] == 'test://$tmp/guests.xml' and d['dry_run'] is True
 and d['pid'] == $momd_pid and d['version'] == '0.1.0' and d['verbosity'] == 'INFO'
@@ -335,10 +335,10 @@ and all(v['origins']['balloon_target'].startswith('$tmp/policies/10-balloon.poli
 # --- policy list / get / set / delete / reset -----------------------------------------
 
 mc policy list
-check "policy list: exit 0, the 3 policies in order" \
-    test "$rc" -eq 0 -a "$(tr '\n' ' ' <"$tmp/out")" = "00-defines 10-balloon 20-ksm "
+check "policy list: exit 0, the 5 policies in order" \
+    test "$rc" -eq 0 -a "$(tr '\n' ' ' <"$tmp/out")" = "00-defines 10-balloon 20-ksm 30-cputune 40-iotune "
 mc policy list --json
-check "policy list --json: an array" pyjson "d == ['00-defines', '10-balloon', '20-ksm']"
+check "policy list --json: an array" pyjson "d == ['00-defines', '10-balloon', '20-ksm', '30-cputune', '40-iotune']"
 mc policy get 20-ksm
 check "policy get 20-ksm: exit 0, the file's text" \
     sh -c "test $rc -eq 0 && cmp -s '$tmp/out' '$tmp/policies/20-ksm.policy'"
@@ -405,7 +405,7 @@ check "policy reset: exit 0 ($rc)" test "$rc" -eq 0
 check "policy reset: says so" has_out "Policies reloaded from the policy files."
 mc policy list
 check "policy reset: back to the 3 files (35-renamed forgotten, 10-balloon back)" \
-    test "$(tr '\n' ' ' <"$tmp/out")" = "00-defines 10-balloon 20-ksm "
+    test "$(tr '\n' ' ' <"$tmp/out")" = "00-defines 10-balloon 20-ksm 30-cputune 40-iotune "
 
 # --- verbosity ------------------------------------------------------------------------
 

@@ -214,10 +214,10 @@ log: {log}
 verbosity: info
 
 [host]
-collectors: HostMemory, HostKSM
+collectors: HostMemory, HostKSM, HostCpu
 
 [guest]
-collectors: GuestMemory, GuestBalloon
+collectors: GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTuneOptional
 """.format(sock=sock, policies=policies, xml=xml, log=log_path))
 
     err = open(os.path.join(tmp, "momd.err"), "w")
@@ -378,7 +378,7 @@ def run(momd, sock, tmp):
             show=lambda r: sorted(r))
     attempt("resetPolicies → True", m.resetPolicies, lambda r: r is True)
     attempt("resetPolicies: back to the policy files", m.getNamedPolicies,
-            lambda r: sorted(r) == ["00-defines", "10-balloon", "20-ksm"], show=lambda r: sorted(r))
+            lambda r: sorted(r) == ["00-defines", "10-balloon", "20-ksm", "30-cputune", "40-iotune"], show=lambda r: sorted(r))
 
     # --- malformed requests on raw sockets ---
     a = post(sock, b"<methodCall><methodName>ping</methodName><params><param><value><int>abc")

@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The CpuTune controller: applies each guest's vcpu_quota and vcpu_period
+ * controls (µs; floats truncated) through MomHypervisorOps.set_cpu_tune,
+ * i.e. virDomainSetSchedulerParametersFlags(LIVE).
+ *
+ * As MOM's controller: a control the policy did not set keeps the guest's
+ * current value (the GuestCpuTune fields), and nothing is done when the
+ * result equals the current values.  Unlike MOM, the values are brought
+ * into the range libvirt accepts before the call instead of letting the
+ * call fail every cycle: the period into 1000..1000000, the quota to -1
+ * (no limit) or 1000..18446744073709551.  A quota without a period on a
+ * guest that reports none (0) gets the kernel's default period, 100000.
+ *
+ * The current values are read back only at the collection after a change
+ * (mom-libvirt marks the guest), so a policy cycle between the change and
+ * the read-back still sees the old values and asks again; such a request,
+ * equal to the change just made and judged on a sample taken before it
+ * returned, is not repeated.
+ *
+ * The calls run in a small thread pool, at most one per guest, as in the
+ * Balloon controller: a guest whose QEMU is stuck must not hold the others.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "cputune-priv.h"
+#include "mom-controller.h"
+
+#define CPUTUNE_THREADS 2
+
+/* What the controller remembers of one guest, by uuid; reference counted
+ * because a worker may outlive the guest's entry. */
+typedef struct {
+    char *uuid;
+    /* main loop only */
+    guint64 seen;
+    gboolean bad_reported;
+    gboolean unknown_reported;
+    gboolean busy_reported;
+    /* under MomCpuTune.lock */
+    gboolean in_flight;
+    gboolean error_reported;
+    gboolean last_ok;  /* the last call succeeded ... */
+    gint64 last_quota; /* ... with these values */
+    gint64 last_period;
+    gint64 done_at; /* monotonic µs when it returned */
+} CpuTuneGuest;
+
+typedef struct {
+    CpuTuneGuest *guest; /* a reference */
+    char *name;
+    gint64 quota, period, old_quota, old_period;
+    char *detail; /* "requested at F:L:C; clamped ..." */
+} CpuTuneJob;
+
+struct _MomCpuTune {
+    MomHypervisorOps hv;
+    gboolean dry_run;
+    GThreadPool *pool;
+    GHashTable *guests; /* uuid -> CpuTuneGuest (a reference) */
+    guint64 cycle;
+    GMutex lock;
+    GCond idle;
+    guint pending;
+};
+
+static void G_GNUC_PRINTF(3, 4)
+    cputune_log(GLogLevelFlags level, const char *guest, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_log_structured(G_LOG_DOMAIN, level, "MOM_CONTROLLER", "CpuTune", "MOM_GUEST", guest,
+                     "MESSAGE", "%s", msg);
+}
+
+static void
+guest_clear(gpointer data)
+{
+    g_free(((CpuTuneGuest *)data)->uuid);
+}
+
+static void
+guest_unref(gpointer g)
+{
+    g_atomic_rc_box_release_full(g, guest_clear);
+}
+
+static void
+job_free(gpointer data)
+{
+    CpuTuneJob *job = data;
+
+    guest_unref(job->guest);
+    g_free(job->name);
+    g_free(job->detail);
+    g_free(job);
+}
+
+static void
+cputune_work(gpointer data, gpointer user_data)
+{
+    CpuTuneJob *job = data;
+    MomCpuTune *t = user_data;
+    CpuTuneGuest *g = job->guest;
+    g_autoptr(GError) error = NULL;
+    gboolean ok, report;
+
+    ok = t->hv.set_cpu_tune(t->hv.hv, g->uuid, job->quota, (guint64)job->period, &error);
+    g_mutex_lock(&t->lock);
+    report = !ok && !g->error_reported;
+    g->error_reported = !ok;
+    g_mutex_unlock(&t->lock);
+
+    if (ok)
+        cputune_log(G_LOG_LEVEL_MESSAGE, job->name,
+                    "guest %s: vcpu_quota %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
+                    " µs, vcpu_period %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT " µs (%s)",
+                    job->name, job->old_quota, job->quota, job->old_period, job->period,
+                    job->detail);
+    else if (report)
+        cputune_log(G_LOG_LEVEL_WARNING, job->name,
+                    "guest %s: cannot set vcpu_quota %" G_GINT64_FORMAT
+                    " µs, vcpu_period %" G_GINT64_FORMAT " µs (%s): %s",
+                    job->name, job->quota, job->period, job->detail,
+                    error ? error->message : "the hypervisor gave no reason");
+
+    g_mutex_lock(&t->lock);
+    g->in_flight = FALSE;
+    g->last_ok = ok;
+    g->last_quota = job->quota;
+    g->last_period = job->period;
+    g->done_at = g_get_monotonic_time();
+    if (--t->pending == 0)
+        g_cond_broadcast(&t->idle);
+    g_mutex_unlock(&t->lock);
+    job_free(job);
+}
+
+void
+mom_cputune_wait_idle(MomCpuTune *t)
+{
+    g_mutex_lock(&t->lock);
+    while (t->pending > 0)
+        g_cond_wait(&t->idle, &t->lock);
+    g_mutex_unlock(&t->lock);
+}
+
+static gpointer
+cputune_init(const MomControllerConfig *cfg, GError **error)
+{
+    if (!cfg->hypervisor || !cfg->hypervisor->set_cpu_tune) {
+        g_set_error_literal(error, MOM_CONTROLLER_ERROR, MOM_CONTROLLER_ERROR_INIT,
+                            "The CpuTune controller needs a hypervisor connection; momd has none "
+                            "(it runs host-only), so guest CPU limits cannot be changed.");
+        return NULL;
+    }
+    MomCpuTune *t = g_new0(MomCpuTune, 1);
+    t->hv = *cfg->hypervisor;
+    t->dry_run = cfg->dry_run;
+    t->guests = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, guest_unref);
+    g_mutex_init(&t->lock);
+    g_cond_init(&t->idle);
+    t->pool = g_thread_pool_new_full(cputune_work, t, job_free, CPUTUNE_THREADS, FALSE, error);
+    if (!t->pool) {
+        g_hash_table_destroy(t->guests);
+        g_mutex_clear(&t->lock);
+        g_cond_clear(&t->idle);
+        g_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static const MomControl *
+find_control(MomEntity *e, const char *name)
+{
+    for (guint i = 0; i < mom_entity_n_controls(e); i++) {
+        const MomControl *c = mom_entity_control(e, i);
+        if (strcmp(c->name, name) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static gboolean
+stat_int(MomEntity *e, const char *name, gint64 *out)
+{
+    int i = mom_schema_lookup(mom_entity_schema(e), name);
+
+    if (i < 0)
+        return FALSE;
+    const MomValue *v = mom_entity_stat(e, (guint)i);
+    return v->type != MOM_VALUE_BOOL && mom_control_as_int(v, out);
+}
+
+/* The same outcome on each of the two controls the policy set. */
+static void
+set_outcomes(MomEntity *e, const MomControl *qc, const MomControl *pc, const char *outcome)
+{
+    if (qc)
+        mom_entity_set_outcome(e, "vcpu_quota", outcome);
+    if (pc)
+        mom_entity_set_outcome(e, "vcpu_period", outcome);
+}
+
+static void
+add_rule(GString *rules, const char *rule)
+{
+    g_string_append(rules, rules->len ? " and " : "; clamped: ");
+    g_string_append(rules, rule);
+}
+
+/* Reads one control as µs; FALSE (logged once) when it is not a number. */
+static gboolean
+control_value(CpuTuneGuest *g, MomEntity *e, const MomControl *c, gint64 *out)
+{
+    if (mom_control_as_int(&c->value, out))
+        return TRUE;
+    if (!g->bad_reported) {
+        g_autoptr(GString) v = g_string_new(NULL);
+        mom_value_repr(&c->value, TRUE, v);
+        cputune_log(G_LOG_LEVEL_WARNING, mom_entity_name(e),
+                    "guest %s: ignoring %s = %s set at %s:%d:%d: it must be a number of µs.",
+                    mom_entity_name(e), c->name, v->str, c->file, c->line, c->col);
+    }
+    g->bad_reported = TRUE;
+    mom_entity_set_outcome(e, c->name, "ignored: not a number of µs");
+    return FALSE;
+}
+
+static void
+cputune_guest(MomCpuTune *t, CpuTuneGuest *g, MomEntity *e)
+{
+    const char *name = mom_entity_name(e);
+    const MomControl *qc = find_control(e, "vcpu_quota");
+    const MomControl *pc = find_control(e, "vcpu_period");
+    gint64 cur_q, cur_p, quota, period;
+
+    if (!qc && !pc)
+        return;
+    if (!stat_int(e, "vcpu_quota", &cur_q) || !stat_int(e, "vcpu_period", &cur_p)) {
+        const MomControl *c = qc ? qc : pc;
+        if (!g->unknown_reported)
+            cputune_log(G_LOG_LEVEL_WARNING, name,
+                        "guest %s: ignoring %s set at %s:%d:%d: the guest's vcpu_quota or "
+                        "vcpu_period is unknown (the GuestCpuTune collector provides them).",
+                        name, c->name, c->file, c->line, c->col);
+        g->unknown_reported = TRUE;
+        set_outcomes(e, qc, pc, "ignored: vcpu_quota/vcpu_period unknown");
+        return;
+    }
+    g->unknown_reported = FALSE;
+    if (cur_q < 0)
+        cur_q = -1; /* every negative quota is "no limit" */
+    quota = cur_q;
+    period = cur_p;
+    gboolean q_ok = !qc || control_value(g, e, qc, &quota);
+    gboolean p_ok = !pc || control_value(g, e, pc, &period);
+    if (!q_ok || !p_ok) {
+        /* half of a pair the policy computed together is not applied alone */
+        if (qc && q_ok)
+            mom_entity_set_outcome(e, "vcpu_quota", "ignored: vcpu_period is not a number");
+        if (pc && p_ok)
+            mom_entity_set_outcome(e, "vcpu_period", "ignored: vcpu_quota is not a number");
+        return;
+    }
+    g->bad_reported = FALSE;
+
+    g_autoptr(GString) rules = g_string_new(NULL);
+    if (!pc && period <= 0) {
+        period = MOM_CPUTUNE_PERIOD_DEFAULT;
+        add_rule(rules, "period defaulted to 100000");
+    }
+    if (period < MOM_CPUTUNE_PERIOD_MIN) {
+        period = MOM_CPUTUNE_PERIOD_MIN;
+        add_rule(rules, "period raised to 1000");
+    } else if (period > MOM_CPUTUNE_PERIOD_MAX) {
+        period = MOM_CPUTUNE_PERIOD_MAX;
+        add_rule(rules, "period lowered to 1000000");
+    }
+    if (quota < 0 && quota != -1) {
+        quota = -1;
+        add_rule(rules, "negative quota means no limit (-1)");
+    } else if (quota >= 0 && quota < MOM_CPUTUNE_QUOTA_MIN) {
+        quota = MOM_CPUTUNE_QUOTA_MIN;
+        add_rule(rules, "quota raised to 1000");
+    } else if (quota > MOM_CPUTUNE_QUOTA_MAX) {
+        quota = MOM_CPUTUNE_QUOTA_MAX;
+        add_rule(rules, "quota lowered to 18446744073709551");
+    }
+
+    if (quota == cur_q && period == cur_p) {
+        g_autofree char *o = g_strdup_printf("unchanged: quota %" G_GINT64_FORMAT
+                                             ", period %" G_GINT64_FORMAT " µs%s",
+                                             quota, period, rules->str);
+        set_outcomes(e, qc, pc, o);
+        return;
+    }
+
+    g_mutex_lock(&t->lock);
+    gboolean in_flight = g->in_flight;
+    gboolean same_as_last = g->last_ok && g->last_quota == quota && g->last_period == period;
+    gint64 done_at = g->done_at;
+    g_mutex_unlock(&t->lock);
+    const MomValue *at = mom_entity_get_prop(e, "sampled_at");
+    gboolean stale = at && at->type == MOM_VALUE_INT && at->u.i <= done_at;
+    if (same_as_last && stale) {
+        set_outcomes(e, qc, pc, "unchanged: just set; waiting for the guest's new values");
+        return;
+    }
+
+    const MomControl *where = qc ? qc : pc;
+    g_autofree char *detail = g_strdup_printf("requested at %s:%d:%d%s", where->file, where->line,
+                                              where->col, rules->str);
+    if (t->dry_run) {
+        cputune_log(G_LOG_LEVEL_MESSAGE, name,
+                    "guest %s: vcpu_quota %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
+                    " µs, vcpu_period %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
+                    " µs would be set (dry run) (%s)",
+                    name, cur_q, quota, cur_p, period, detail);
+        g_autofree char *o = g_strdup_printf("dry run: would set quota %" G_GINT64_FORMAT
+                                             ", period %" G_GINT64_FORMAT " µs%s",
+                                             quota, period, rules->str);
+        set_outcomes(e, qc, pc, o);
+        return;
+    }
+    if (in_flight) {
+        if (!g->busy_reported)
+            cputune_log(G_LOG_LEVEL_WARNING, name,
+                        "guest %s: the previous CPU limit change has not returned yet, so this "
+                        "cycle's change is skipped; the guest's QEMU may be busy.",
+                        name);
+        g->busy_reported = TRUE;
+        set_outcomes(e, qc, pc, "skipped: the previous change is running");
+        return;
+    }
+    g->busy_reported = FALSE;
+    g_autofree char *o =
+        g_strdup_printf("requested quota %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
+                        ", period %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT " µs%s",
+                        cur_q, quota, cur_p, period, rules->str);
+    set_outcomes(e, qc, pc, o);
+
+    CpuTuneJob *job = g_new0(CpuTuneJob, 1);
+    job->guest = g_atomic_rc_box_acquire(g);
+    job->name = g_strdup(name);
+    job->quota = quota;
+    job->period = period;
+    job->old_quota = cur_q;
+    job->old_period = cur_p;
+    job->detail = g_steal_pointer(&detail);
+    g_mutex_lock(&t->lock);
+    g->in_flight = TRUE;
+    t->pending++;
+    g_mutex_unlock(&t->lock);
+    g_autoptr(GError) error = NULL;
+    if (!g_thread_pool_push(t->pool, job, &error))
+        cputune_log(G_LOG_LEVEL_WARNING, name,
+                    "guest %s: no new thread for the CPU limit change: %s; it waits for a busy "
+                    "one.",
+                    name, error->message);
+}
+
+static gboolean
+forget_unseen(gpointer key G_GNUC_UNUSED, gpointer value, gpointer user_data)
+{
+    return ((CpuTuneGuest *)value)->seen != ((MomCpuTune *)user_data)->cycle;
+}
+
+static gboolean
+cputune_apply(gpointer state, MomEntity *host G_GNUC_UNUSED, GPtrArray *guests,
+              GError **error G_GNUC_UNUSED)
+{
+    MomCpuTune *t = state;
+
+    t->cycle++;
+    for (guint i = 0; guests && i < guests->len; i++) {
+        MomEntity *e = guests->pdata[i];
+        const MomValue *uuid = mom_entity_get_prop(e, "uuid");
+
+        if (!uuid || uuid->type != MOM_VALUE_STRING) {
+            if (find_control(e, "vcpu_quota") || find_control(e, "vcpu_period")) {
+                mom_entity_set_outcome(e, "vcpu_quota", "ignored: the guest has no uuid");
+                mom_entity_set_outcome(e, "vcpu_period", "ignored: the guest has no uuid");
+            }
+            continue;
+        }
+        CpuTuneGuest *g = g_hash_table_lookup(t->guests, mom_value_string_get(uuid));
+        if (!g) {
+            g = g_atomic_rc_box_new0(CpuTuneGuest);
+            g->uuid = g_strdup(mom_value_string_get(uuid));
+            g_hash_table_insert(t->guests, g->uuid, g);
+        }
+        g->seen = t->cycle;
+        cputune_guest(t, g, e);
+    }
+    g_hash_table_foreach_remove(t->guests, forget_unseen, t);
+    return TRUE;
+}
+
+static void
+cputune_free(gpointer state)
+{
+    MomCpuTune *t = state;
+
+    if (!t)
+        return;
+    g_thread_pool_free(t->pool, TRUE, TRUE);
+    g_hash_table_destroy(t->guests);
+    g_mutex_clear(&t->lock);
+    g_cond_clear(&t->idle);
+    g_free(t);
+}
+
+const MomControllerClass mom_controller_cputune = {
+    .name = "CpuTune",
+    .init = cputune_init,
+    .apply = cputune_apply,
+    .free = cputune_free,
+};

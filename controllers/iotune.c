@@ -1,0 +1,548 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The IoTune controller: applies each guest's per-disk I/O limit controls
+ * "io_tune.<disk>.<limit>" (set by the setters of the guest.io_tune
+ * records, or by (guest.Control ...)) through
+ * MomHypervisorOps.set_block_iotune, i.e. virDomainSetBlockIoTune(LIVE).
+ *
+ * As MOM's controller: a disk's limits are compared with its current ones
+ * (the "current" record of the disk in guest.io_tune_current, else
+ * guest.io_tune), a limit the policy did not set keeps its current value,
+ * and only disks whose limits differ are changed, with all six limits in
+ * one call (libvirt resets the unnamed limits of a group it is given).
+ * Limits are whole numbers >= 0 per second (0: no limit); floats are
+ * truncated; anything else (nil, a string, a negative number) is ignored
+ * with one warning per guest naming the policy location.
+ *
+ * The current limits are read back only at the collection after a change,
+ * so a policy cycle in between still sees the old ones and asks again:
+ * such a request, equal to the change just made and judged on a sample
+ * taken before it returned, is not repeated (as CpuTune does).
+ *
+ * The calls run in a small thread pool, at most one job (the guest's
+ * changed disks, one after the other) per guest: a guest whose QEMU is
+ * stuck must not hold the others.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "iotune-priv.h"
+#include "mom-controller.h"
+
+#define IOTUNE_THREADS 2
+#define IOTUNE_PREFIX "io_tune."
+#define IOTUNE_N_KEYS 6
+
+/* In the order of MomHypervisorOps.set_block_iotune's @limits. */
+static const char *const iotune_keys[IOTUNE_N_KEYS] = {
+    "total_bytes_sec", "read_bytes_sec", "write_bytes_sec",
+    "total_iops_sec",  "read_iops_sec",  "write_iops_sec",
+};
+
+/* The last change made to one disk, under MomIoTune.lock. */
+typedef struct {
+    gboolean ok;
+    gint64 limits[IOTUNE_N_KEYS];
+    gint64 done_at; /* monotonic µs when it returned */
+} IoTuneLast;
+
+/* What the controller remembers of one guest, by uuid; reference counted
+ * because a worker may outlive the guest's entry. */
+typedef struct {
+    char *uuid;
+    /* main loop only */
+    guint64 seen;
+    gboolean bad_reported;
+    gboolean unknown_reported;
+    gboolean busy_reported;
+    /* under MomIoTune.lock */
+    gboolean in_flight;
+    gboolean error_reported;
+    GHashTable *last; /* disk -> IoTuneLast */
+} IoTuneGuest;
+
+/* One disk to change. */
+typedef struct {
+    char *disk;
+    gint64 limits[IOTUNE_N_KEYS];
+    char *change; /* "total_bytes_sec 0 → 1000 (F:L:C), ..." */
+} IoTuneChange;
+
+typedef struct {
+    IoTuneGuest *guest; /* a reference */
+    char *name;
+    GPtrArray *changes; /* IoTuneChange */
+} IoTuneJob;
+
+struct _MomIoTune {
+    MomHypervisorOps hv;
+    gboolean dry_run;
+    GThreadPool *pool;
+    GHashTable *guests; /* uuid -> IoTuneGuest (a reference) */
+    guint64 cycle;
+    GMutex lock;
+    GCond idle;
+    guint pending;
+};
+
+static void G_GNUC_PRINTF(3, 4)
+    iotune_log(GLogLevelFlags level, const char *guest, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_log_structured(G_LOG_DOMAIN, level, "MOM_CONTROLLER", "IoTune", "MOM_GUEST", guest, "MESSAGE",
+                     "%s", msg);
+}
+
+static void
+guest_clear(gpointer data)
+{
+    IoTuneGuest *g = data;
+    g_free(g->uuid);
+    g_hash_table_destroy(g->last);
+}
+
+static void
+guest_unref(gpointer g)
+{
+    g_atomic_rc_box_release_full(g, guest_clear);
+}
+
+static void
+change_free(gpointer data)
+{
+    IoTuneChange *c = data;
+    g_free(c->disk);
+    g_free(c->change);
+    g_free(c);
+}
+
+static void
+job_free(gpointer data)
+{
+    IoTuneJob *job = data;
+
+    guest_unref(job->guest);
+    g_free(job->name);
+    g_ptr_array_free(job->changes, TRUE);
+    g_free(job);
+}
+
+static void
+iotune_work(gpointer data, gpointer user_data)
+{
+    IoTuneJob *job = data;
+    MomIoTune *t = user_data;
+    IoTuneGuest *g = job->guest;
+
+    for (guint i = 0; i < job->changes->len; i++) {
+        IoTuneChange *c = job->changes->pdata[i];
+        g_autoptr(GError) error = NULL;
+        gboolean ok, report;
+
+        ok = t->hv.set_block_iotune(t->hv.hv, g->uuid, c->disk, c->limits, &error);
+        g_mutex_lock(&t->lock);
+        report = !ok && !g->error_reported;
+        g->error_reported = !ok;
+        IoTuneLast *last = g_hash_table_lookup(g->last, c->disk);
+        if (!last) {
+            last = g_new0(IoTuneLast, 1);
+            g_hash_table_insert(g->last, g_strdup(c->disk), last);
+        }
+        last->ok = ok;
+        memcpy(last->limits, c->limits, sizeof(last->limits));
+        last->done_at = g_get_monotonic_time();
+        g_mutex_unlock(&t->lock);
+
+        if (ok)
+            iotune_log(G_LOG_LEVEL_MESSAGE, job->name, "guest %s: disk %s: %s", job->name, c->disk,
+                       c->change);
+        else if (report)
+            iotune_log(G_LOG_LEVEL_WARNING, job->name, "guest %s: disk %s: cannot set %s: %s",
+                       job->name, c->disk, c->change,
+                       error ? error->message : "the hypervisor gave no reason");
+    }
+
+    g_mutex_lock(&t->lock);
+    g->in_flight = FALSE;
+    if (--t->pending == 0)
+        g_cond_broadcast(&t->idle);
+    g_mutex_unlock(&t->lock);
+    job_free(job);
+}
+
+void
+mom_iotune_wait_idle(MomIoTune *t)
+{
+    g_mutex_lock(&t->lock);
+    while (t->pending > 0)
+        g_cond_wait(&t->idle, &t->lock);
+    g_mutex_unlock(&t->lock);
+}
+
+static gpointer
+iotune_init(const MomControllerConfig *cfg, GError **error)
+{
+    if (!cfg->hypervisor || !cfg->hypervisor->set_block_iotune) {
+        g_set_error_literal(error, MOM_CONTROLLER_ERROR, MOM_CONTROLLER_ERROR_INIT,
+                            "The IoTune controller needs a hypervisor connection; momd has none "
+                            "(it runs host-only), so guest I/O limits cannot be changed.");
+        return NULL;
+    }
+    MomIoTune *t = g_new0(MomIoTune, 1);
+    t->hv = *cfg->hypervisor;
+    t->dry_run = cfg->dry_run;
+    t->guests = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, guest_unref);
+    g_mutex_init(&t->lock);
+    g_cond_init(&t->idle);
+    t->pool = g_thread_pool_new_full(iotune_work, t, job_free, IOTUNE_THREADS, FALSE, error);
+    if (!t->pool) {
+        g_hash_table_destroy(t->guests);
+        g_mutex_clear(&t->lock);
+        g_cond_clear(&t->idle);
+        g_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* One disk's controls, as the policy left them. */
+typedef struct {
+    char *disk;
+    const MomControl *controls[IOTUNE_N_KEYS]; /* NULL: not set */
+    gint64 wanted[IOTUNE_N_KEYS];
+    gboolean valid[IOTUNE_N_KEYS];
+} DiskControls;
+
+static void
+disk_controls_free(gpointer p)
+{
+    DiskControls *dc = p;
+    g_free(dc->disk);
+    g_free(dc);
+}
+
+static int
+key_index(const char *key)
+{
+    for (int k = 0; k < IOTUNE_N_KEYS; k++)
+        if (strcmp(iotune_keys[k], key) == 0)
+            return k;
+    return -1;
+}
+
+/* The same outcome on each control of the disk that had a usable value
+ * (the others keep their "ignored"). */
+static void
+outcome_all(MomEntity *e, const DiskControls *dc, const char *outcome)
+{
+    for (guint k = 0; k < IOTUNE_N_KEYS; k++)
+        if (dc->controls[k] && dc->valid[k])
+            mom_entity_set_outcome(e, dc->controls[k]->name, outcome);
+}
+
+/* The record of @disk in the newest value of @field (a list of records
+ * with "name"), or NULL. */
+static const MomRecord *
+find_disk_record(MomEntity *e, const char *field, const char *disk)
+{
+    int i = mom_schema_lookup(mom_entity_schema(e), field);
+
+    if (i < 0)
+        return NULL;
+    const MomValue *list = mom_entity_stat(e, (guint)i);
+    if (list->type != MOM_VALUE_LIST)
+        return NULL;
+    for (guint j = 0; j < mom_value_list_length(list); j++) {
+        const MomValue *item = mom_value_list_get(list, j);
+        if (item->type != MOM_VALUE_RECORD)
+            continue;
+        const MomValue *name = mom_record_get(item->u.r, "name");
+        if (name && name->type == MOM_VALUE_STRING && strcmp(mom_value_string_get(name), disk) == 0)
+            return item->u.r;
+    }
+    return NULL;
+}
+
+/* @disk's current limits from the guest's newest sample. */
+static gboolean
+current_limits(MomEntity *e, const char *disk, gint64 out[IOTUNE_N_KEYS])
+{
+    const MomRecord *r = find_disk_record(e, "io_tune_current", disk);
+
+    if (!r)
+        r = find_disk_record(e, "io_tune", disk);
+    const MomValue *cur = r ? mom_record_get(r, "current") : NULL;
+    if (!cur || cur->type != MOM_VALUE_RECORD)
+        return FALSE;
+    for (guint k = 0; k < IOTUNE_N_KEYS; k++) {
+        const MomValue *v = mom_record_get(cur->u.r, iotune_keys[k]);
+        if (!v || v->type != MOM_VALUE_INT)
+            return FALSE;
+        out[k] = v->u.i;
+    }
+    return TRUE;
+}
+
+/* Groups the guest's io_tune.* controls by disk; an unknown limit name or
+ * a value that is not a whole number >= 0 is ignored (warned once). */
+static GPtrArray *
+gather(IoTuneGuest *g, MomEntity *e)
+{
+    GPtrArray *disks = g_ptr_array_new_with_free_func(disk_controls_free);
+    const char *name = mom_entity_name(e);
+    gboolean bad = FALSE;
+
+    for (guint i = 0; i < mom_entity_n_controls(e); i++) {
+        const MomControl *c = mom_entity_control(e, i);
+        if (!g_str_has_prefix(c->name, IOTUNE_PREFIX))
+            continue;
+        const char *rest = c->name + strlen(IOTUNE_PREFIX);
+        const char *dot = strrchr(rest, '.');
+        int k = dot && dot > rest ? key_index(dot + 1) : -1;
+        if (k < 0) {
+            if (!g->bad_reported)
+                iotune_log(G_LOG_LEVEL_WARNING, name,
+                           "guest %s: ignoring the control %s set at %s:%d:%d: it is not "
+                           "io_tune.DISK.LIMIT with LIMIT one of total_bytes_sec, read_bytes_sec, "
+                           "write_bytes_sec, total_iops_sec, read_iops_sec, write_iops_sec.",
+                           name, c->name, c->file, c->line, c->col);
+            mom_entity_set_outcome(e, c->name, "ignored: not an I/O limit");
+            bad = TRUE;
+            continue;
+        }
+        g_autofree char *disk = g_strndup(rest, (gsize)(dot - rest));
+        DiskControls *dc = NULL;
+        for (guint j = 0; j < disks->len && !dc; j++)
+            if (strcmp(((DiskControls *)disks->pdata[j])->disk, disk) == 0)
+                dc = disks->pdata[j];
+        if (!dc) {
+            dc = g_new0(DiskControls, 1);
+            dc->disk = g_steal_pointer(&disk);
+            g_ptr_array_add(disks, dc);
+        }
+        dc->controls[k] = c;
+        gint64 v;
+        if (mom_control_as_int(&c->value, &v) && v >= 0) {
+            dc->wanted[k] = v;
+            dc->valid[k] = TRUE;
+            continue;
+        }
+        if (!g->bad_reported) {
+            g_autoptr(GString) repr = g_string_new(NULL);
+            mom_value_repr(&c->value, TRUE, repr);
+            iotune_log(G_LOG_LEVEL_WARNING, name,
+                       "guest %s: ignoring %s = %s set at %s:%d:%d: an I/O limit must be a whole "
+                       "number >= 0 (0: no limit).",
+                       name, c->name, repr->str, c->file, c->line, c->col);
+        }
+        mom_entity_set_outcome(e, c->name, "ignored: not a number >= 0");
+        bad = TRUE;
+    }
+    /* one warning per guest while its policy keeps giving bad values */
+    g->bad_reported = bad;
+    return disks;
+}
+
+/* What is about to change, with where each value was asked for. */
+static char *
+describe(const DiskControls *dc, const gint64 cur[IOTUNE_N_KEYS],
+         const gint64 limits[IOTUNE_N_KEYS])
+{
+    GString *s = g_string_new(NULL);
+
+    for (guint k = 0; k < IOTUNE_N_KEYS; k++) {
+        if (limits[k] == cur[k])
+            continue;
+        const MomControl *c = dc->controls[k];
+        g_string_append_printf(s, "%s%s %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT " (%s:%d:%d)",
+                               s->len ? ", " : "", iotune_keys[k], cur[k], limits[k], c->file,
+                               c->line, c->col);
+    }
+    return g_string_free(s, FALSE);
+}
+
+static void
+iotune_guest(MomIoTune *t, IoTuneGuest *g, MomEntity *e)
+{
+    const char *name = mom_entity_name(e);
+    g_autoptr(GPtrArray) disks = gather(g, e);
+    g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(change_free);
+    GPtrArray *changed = g_ptr_array_new(); /* DiskControls of @changes */
+    gboolean unknown = FALSE;
+
+    for (guint i = 0; i < disks->len; i++) {
+        DiskControls *dc = disks->pdata[i];
+        gint64 cur[IOTUNE_N_KEYS], limits[IOTUNE_N_KEYS];
+        gboolean any = FALSE;
+
+        for (guint k = 0; k < IOTUNE_N_KEYS; k++)
+            any |= dc->valid[k];
+        if (!any)
+            continue; /* every control of the disk was bad: outcomes are set */
+        if (!current_limits(e, dc->disk, cur)) {
+            const MomControl *c = NULL;
+            for (guint k = 0; k < IOTUNE_N_KEYS && !c; k++)
+                c = dc->valid[k] ? dc->controls[k] : NULL;
+            if (!g->unknown_reported)
+                iotune_log(G_LOG_LEVEL_WARNING, name,
+                           "guest %s: ignoring %s set at %s:%d:%d: the current limits of disk "
+                           "%s are unknown (the guest has no such disk with I/O metadata, or "
+                           "the GuestIoTune collector is not configured).",
+                           name, c->name, c->file, c->line, c->col, dc->disk);
+            outcome_all(e, dc, "ignored: the disk's current limits are unknown");
+            unknown = TRUE;
+            continue;
+        }
+        for (guint k = 0; k < IOTUNE_N_KEYS; k++)
+            limits[k] = dc->valid[k] ? dc->wanted[k] : cur[k];
+        if (memcmp(limits, cur, sizeof(cur)) == 0) {
+            outcome_all(e, dc, "unchanged");
+            continue;
+        }
+        g_mutex_lock(&t->lock);
+        IoTuneLast *last = g_hash_table_lookup(g->last, dc->disk);
+        gboolean same_as_last =
+            last && last->ok && memcmp(last->limits, limits, sizeof(limits)) == 0;
+        gint64 done_at = last ? last->done_at : 0;
+        g_mutex_unlock(&t->lock);
+        const MomValue *at = mom_entity_get_prop(e, "sampled_at");
+        if (same_as_last && at && at->type == MOM_VALUE_INT && at->u.i <= done_at) {
+            outcome_all(e, dc, "unchanged: just set; waiting for the disk's new limits");
+            continue;
+        }
+        IoTuneChange *ch = g_new0(IoTuneChange, 1);
+        ch->disk = g_strdup(dc->disk);
+        memcpy(ch->limits, limits, sizeof(limits));
+        ch->change = describe(dc, cur, limits);
+        g_ptr_array_add(changes, ch);
+        g_ptr_array_add(changed, dc);
+    }
+    g->unknown_reported = unknown;
+
+    if (changes->len == 0) {
+        g_ptr_array_free(changed, TRUE);
+        return;
+    }
+    if (t->dry_run) {
+        for (guint i = 0; i < changes->len; i++) {
+            IoTuneChange *ch = changes->pdata[i];
+            iotune_log(G_LOG_LEVEL_MESSAGE, name, "guest %s: disk %s: %s would be set (dry run)",
+                       name, ch->disk, ch->change);
+            g_autofree char *o = g_strdup_printf("dry run: would set %s", ch->change);
+            outcome_all(e, changed->pdata[i], o);
+        }
+        g_ptr_array_free(changed, TRUE);
+        return;
+    }
+    g_mutex_lock(&t->lock);
+    gboolean in_flight = g->in_flight;
+    g_mutex_unlock(&t->lock);
+    if (in_flight) {
+        if (!g->busy_reported)
+            iotune_log(G_LOG_LEVEL_WARNING, name,
+                       "guest %s: the previous I/O limit change has not returned yet, so this "
+                       "cycle's change is skipped; the guest's QEMU may be busy.",
+                       name);
+        g->busy_reported = TRUE;
+        for (guint i = 0; i < changed->len; i++)
+            outcome_all(e, changed->pdata[i], "skipped: the previous change is running");
+        g_ptr_array_free(changed, TRUE);
+        return;
+    }
+    g->busy_reported = FALSE;
+    for (guint i = 0; i < changes->len; i++) {
+        g_autofree char *o =
+            g_strdup_printf("requested %s", ((IoTuneChange *)changes->pdata[i])->change);
+        outcome_all(e, changed->pdata[i], o);
+    }
+    g_ptr_array_free(changed, TRUE);
+
+    IoTuneJob *job = g_new0(IoTuneJob, 1);
+    job->guest = g_atomic_rc_box_acquire(g);
+    job->name = g_strdup(name);
+    job->changes = g_steal_pointer(&changes);
+    g_mutex_lock(&t->lock);
+    g->in_flight = TRUE;
+    t->pending++;
+    g_mutex_unlock(&t->lock);
+    g_autoptr(GError) error = NULL;
+    if (!g_thread_pool_push(t->pool, job, &error))
+        iotune_log(G_LOG_LEVEL_WARNING, name,
+                   "guest %s: no new thread for the I/O limit change: %s; it waits for a busy one.",
+                   name, error->message);
+}
+
+static gboolean
+has_iotune_control(MomEntity *e)
+{
+    for (guint i = 0; i < mom_entity_n_controls(e); i++)
+        if (g_str_has_prefix(mom_entity_control(e, i)->name, IOTUNE_PREFIX))
+            return TRUE;
+    return FALSE;
+}
+
+static gboolean
+forget_unseen(gpointer key G_GNUC_UNUSED, gpointer value, gpointer user_data)
+{
+    return ((IoTuneGuest *)value)->seen != ((MomIoTune *)user_data)->cycle;
+}
+
+static gboolean
+iotune_apply(gpointer state, MomEntity *host G_GNUC_UNUSED, GPtrArray *guests,
+             GError **error G_GNUC_UNUSED)
+{
+    MomIoTune *t = state;
+
+    t->cycle++;
+    for (guint i = 0; guests && i < guests->len; i++) {
+        MomEntity *e = guests->pdata[i];
+        const MomValue *uuid = mom_entity_get_prop(e, "uuid");
+
+        if (!has_iotune_control(e))
+            continue;
+        if (!uuid || uuid->type != MOM_VALUE_STRING) {
+            for (guint j = 0; j < mom_entity_n_controls(e); j++) {
+                const MomControl *c = mom_entity_control(e, j);
+                if (g_str_has_prefix(c->name, IOTUNE_PREFIX))
+                    mom_entity_set_outcome(e, c->name, "ignored: the guest has no uuid");
+            }
+            continue;
+        }
+        IoTuneGuest *g = g_hash_table_lookup(t->guests, mom_value_string_get(uuid));
+        if (!g) {
+            g = g_atomic_rc_box_new0(IoTuneGuest);
+            g->uuid = g_strdup(mom_value_string_get(uuid));
+            g->last = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+            g_hash_table_insert(t->guests, g->uuid, g);
+        }
+        g->seen = t->cycle;
+        iotune_guest(t, g, e);
+    }
+    g_hash_table_foreach_remove(t->guests, forget_unseen, t);
+    return TRUE;
+}
+
+static void
+iotune_free(gpointer state)
+{
+    MomIoTune *t = state;
+
+    if (!t)
+        return;
+    g_thread_pool_free(t->pool, TRUE, TRUE);
+    g_hash_table_destroy(t->guests);
+    g_mutex_clear(&t->lock);
+    g_cond_clear(&t->idle);
+    g_free(t);
+}
+
+const MomControllerClass mom_controller_iotune = {
+    .name = "IoTune",
+    .init = iotune_init,
+    .apply = iotune_apply,
+    .free = iotune_free,
+};

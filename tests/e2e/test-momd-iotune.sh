@@ -1,0 +1,189 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# IoTune against a real guest: the lab's private libvirtd (tests/e2e/lab.sh)
+# with one TCG guest that has a 16 MiB raw disk (vda) and momd I/O tuning
+# metadata (docs/metadata.md) giving vda maximum limits, and the real momd
+# (not a dry run) with [guest] collectors including GuestIoTune, the
+# IoTune controller and the default policies (data/policies, whose
+# 40-iotune applies each disk's maximum).  The test checks, with bounded
+# polling:
+#   1. momd applies the metadata's maximum limits: virsh blkdeviotune shows
+#      them, and momd logged the change once with the policy location;
+#   2. the metadata changed on the running guest (virsh metadata --live):
+#      momd re-reads it on the metadata-change event and applies the new
+#      limits.
+# Needs root (SKIPs otherwise).  TAP output.
+set -u
+
+: "${MOMD:?run through meson test}"
+: "${MOM_TOP_SRCDIR:?run through meson test}"
+top=$MOM_TOP_SRCDIR
+here=$(dirname "$(readlink -f "$0")")
+lab=$here/lab.sh
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "1..0 # SKIP needs root for a private libvirtd"
+    exit 0
+fi
+command -v qemu-system-x86_64 >/dev/null || { echo "1..0 # SKIP no qemu-system-x86_64"; exit 0; }
+
+mem_mib=256
+ns=urn:momd:tune:1
+# first and second maximum limits of vda: bytes/s total, read iops/s
+bytes1=1048576 iops1=200
+bytes2=2097152 iops2=300
+
+n=0
+failed=0
+ok() {
+    n=$((n + 1))
+    echo "ok $n - $1"
+}
+not_ok() {
+    n=$((n + 1))
+    failed=$((failed + 1))
+    echo "not ok $n - $1"
+    [ "$failed" -eq 1 ] && [ -f "${log:-}" ] && tail -n 25 "$log" | sed 's/^/#   log: /'
+}
+check() {
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+bail() {
+    echo "Bail out! $1"
+    failed=$((failed + 1))
+    exit 1
+}
+
+mkdir -p "${MOMD_E2E_CACHE:-/tmp/momd-e2e}"
+MOMD_E2E_DIR=$(mktemp -d "${MOMD_E2E_CACHE:-/tmp/momd-e2e}/iotune.XXXXXX")
+export MOMD_E2E_DIR
+state=$MOMD_E2E_DIR/libvirt
+tmp=$MOMD_E2E_DIR/momd
+mkdir -p "$tmp/policies"
+log=$tmp/momd.log
+sock=$tmp/momd.sock
+unset LIBVIRT_DEFAULT_URI
+g=e2e-iotune-$$ # guest names are host-wide (cgroups)
+momd_pid=
+
+stop_momd() {
+    [ -n "$momd_pid" ] || return 0
+    kill -TERM "$momd_pid" 2>/dev/null
+    local _
+    for _ in $(seq 100); do kill -0 "$momd_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$momd_pid" 2>/dev/null
+    wait "$momd_pid" 2>/dev/null
+    momd_pid=
+}
+cleanup() {
+    trap - EXIT
+    stop_momd
+    if [ "$failed" -gt 0 ]; then
+        local keep=${MOMD_E2E_CACHE:-/tmp/momd-e2e}/momd-iotune.last-failure
+        rm -rf "$keep" && mkdir -p "$keep" && cp -a "$tmp"/. "$keep"/ 2>/dev/null &&
+            cp -a "$state/log" "$keep/libvirt-log" 2>/dev/null
+        echo "# momd's log and libvirt's logs are kept in $keep"
+    fi
+    "$lab" stop-libvirtd "$state" >"$MOMD_E2E_DIR/stop.out" 2>&1
+    sed 's/^/# /' "$MOMD_E2E_DIR/stop.out" 2>/dev/null
+    rm -rf "$MOMD_E2E_DIR"
+}
+# meson's timeout: SIGTERM, then SIGKILL 0.5 s later; clean up in a new
+# session that the SIGKILL cannot reach
+on_signal() {
+    trap - EXIT INT TERM HUP
+    # shellcheck disable=SC2016 # the inner shell expands its own arguments
+    setsid -f /bin/sh -c '
+        [ -n "$3" ] && kill -KILL "$3" 2>/dev/null
+        "$0" stop-libvirtd "$1"; rm -rf "$2"' \
+        "$lab" "$state" "$MOMD_E2E_DIR" "$momd_pid" </dev/null >/dev/null 2>&1
+    exit 1
+}
+trap cleanup EXIT
+trap on_signal INT TERM HUP
+
+metadata() { # metadata BYTES IOPS: momd's tuning metadata for vda
+    printf '<tune><io device="vda"><guaranteed total-bytes-sec="%d"/><maximum total-bytes-sec="%d" read-iops-sec="%d"/></io></tune>' \
+        $(($1 / 4)) "$1" "$2"
+}
+limit() { # limit KEY: vda's current KEY from virsh blkdeviotune
+    virsh -q blkdeviotune "$g" vda 2>/dev/null | awk -v k="$1" '$1 == k || $1 == k":" { print $NF }'
+}
+limits_are() { # limits_are BYTES IOPS
+    [ "$(limit total_bytes_sec)" = "$1" ] && [ "$(limit read_iops_sec)" = "$2" ] &&
+        [ "$(limit write_bytes_sec)" = 0 ]
+}
+wait_limits() { # wait_limits SECONDS BYTES IOPS
+    local deadline=$((SECONDS + $1))
+    while [ "$SECONDS" -le "$deadline" ]; do
+        limits_are "$2" "$3" && return 0
+        sleep 1
+    done
+    return 1
+}
+
+# --- the lab ------------------------------------------------------------------
+uri=$("$lab" start-libvirtd "$state" 2>"$tmp/start.err") ||
+    { sed 's/^/# /' "$tmp/start.err"; bail "start-libvirtd failed"; }
+export LIBVIRT_DEFAULT_URI=$uri
+ok "private libvirtd up: $uri"
+truncate -s 16M "$MOMD_E2E_DIR/vda.raw"
+"$lab" define-guest "$g" "$mem_mib" --no-agent --disk "$MOMD_E2E_DIR/vda.raw" >"$tmp/define.out" 2>&1 ||
+    { sed 's/^/# /' "$tmp/define.out"; bail "define-guest failed"; }
+virsh -q metadata "$g" "$ns" --key momd --config --set "$(metadata $bytes1 $iops1)" >/dev/null ||
+    bail "cannot set the tuning metadata"
+virsh -q start "$g" >/dev/null || bail "the guest did not start"
+check "guest $g runs with vda unthrottled" limits_are 0 0
+
+# --- momd ---------------------------------------------------------------------
+cp "$top"/data/policies/*.policy "$tmp/policies/"
+cat >"$tmp/momd.conf" <<EOF
+# Written by test-momd-iotune.sh: the lab's libvirtd, 1 s cycles.
+[main]
+rpc-port: $sock
+host-monitor-interval: 1
+guest-monitor-interval: 1
+guest-manager-interval: 1
+policy-engine-interval: 1
+controllers: IoTune
+policy-dir: $tmp/policies
+libvirt-hypervisor-uri: $uri
+libvirt-run-dir: $state/run/qemu
+
+[logging]
+log: $log
+verbosity: debug
+
+[host]
+collectors: HostMemory, HostKSM, HostCpu
+
+[guest]
+collectors: GuestMemoryOptional, GuestBalloonOptional, GuestCpuTune, GuestIoTune
+EOF
+"$MOMD" -c "$tmp/momd.conf" >"$tmp/out" 2>"$tmp/err" &
+momd_pid=$!
+
+t0=$SECONDS
+wait_limits 30 $bytes1 $iops1
+check "momd set vda to its maximum ($bytes1 B/s, $iops1 read IO/s) in $((SECONDS - t0)) s" \
+    limits_are $bytes1 $iops1
+check "the change is logged once, with the policy location" \
+    test "$(grep -c "disk vda: total_bytes_sec 0 → $bytes1 (.*40-iotune.policy:[0-9]*:[0-9]*)" "$log")" = 1
+sleep 3
+check "and not repeated" test "$(grep -c "disk vda: total_bytes_sec" "$log")" = 1
+
+virsh -q metadata "$g" "$ns" --key momd --live --set "$(metadata $bytes2 $iops2)" >/dev/null ||
+    bail "cannot change the tuning metadata"
+t0=$SECONDS
+wait_limits 30 $bytes2 $iops2
+check "new metadata on the running guest: momd applied it in $((SECONDS - t0)) s" \
+    limits_are $bytes2 $iops2
+
+check "momd is still running" kill -0 "$momd_pid"
+stop_momd
+check "no critical message" test "$(cat "$log" "$tmp/err" | grep -c CRITICAL)" = 0
+echo "1..$n"
+[ "$failed" -eq 0 ]
