@@ -230,29 +230,6 @@ balloon_init(const MomControllerConfig *cfg, GError **error)
     return b;
 }
 
-static const MomControl *
-find_control(MomEntity *e, const char *name)
-{
-    for (guint i = 0; i < mom_entity_n_controls(e); i++) {
-        const MomControl *c = mom_entity_control(e, i);
-        if (strcmp(c->name, name) == 0)
-            return c;
-    }
-    return NULL;
-}
-
-/* The newest value of field @name as an integer; FALSE when unknown. */
-static gboolean
-stat_int(MomEntity *e, const char *name, gint64 *out)
-{
-    int i = mom_schema_lookup(mom_entity_schema(e), name);
-
-    if (i < 0)
-        return FALSE;
-    const MomValue *v = mom_entity_stat(e, (guint)i);
-    return v->type != MOM_VALUE_BOOL && mom_control_as_int(v, out);
-}
-
 /* Nothing is asked of the guest this cycle: a streak of misses ends. */
 static void
 forget_request(BalloonGuest *g)
@@ -328,7 +305,8 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
     gint64 cur, max, min = 0, target;
     gboolean in_flight, failed;
     gint64 done_at;
-    gboolean have_stats = stat_int(e, "balloon_cur", &cur) && stat_int(e, "balloon_max", &max);
+    gboolean have_stats = mom_controller_stat_int(e, "balloon_cur", &cur) &&
+                          mom_controller_stat_int(e, "balloon_max", &max);
 
     g_mutex_lock(&b->lock);
     in_flight = g->in_flight;
@@ -388,7 +366,7 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
 
     g_autoptr(GString) rules = g_string_new(NULL);
     gint64 want = target;
-    stat_int(e, "balloon_min", &min); /* absent: no guarantee */
+    mom_controller_stat_int(e, "balloon_min", &min); /* absent: no guarantee */
     if (want < MAX(min, b->floor_kib)) {
         want = MAX(min, b->floor_kib);
         add_rule(rules, min > b->floor_kib ? "balloon_min" : "min-floor-mib");
@@ -398,9 +376,8 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
         add_rule(rules, "balloon_max");
     }
     if (within_band(b, cur, want)) {
-        g_autofree char *o = g_strdup_printf("unchanged: %" G_GINT64_FORMAT
-                                             " KiB is within the dead band%s",
-                                             cur, rules->str);
+        g_autofree char *o = g_strdup_printf(
+            "unchanged: %" G_GINT64_FORMAT " KiB is within the dead band%s", cur, rules->str);
         mom_entity_set_outcome(e, "balloon_target", o);
         forget_request(g);
         return;
@@ -417,9 +394,9 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
                     "guest %s: balloon %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
                     " KiB would be set (dry run) (%s)",
                     name, cur, want, detail);
-        g_autofree char *o = g_strdup_printf("dry run: would set %" G_GINT64_FORMAT
-                                             " → %" G_GINT64_FORMAT " KiB%s",
-                                             cur, want, rules->str);
+        g_autofree char *o =
+            g_strdup_printf("dry run: would set %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT " KiB%s",
+                            cur, want, rules->str);
         mom_entity_set_outcome(e, "balloon_target", o);
         return;
     }
@@ -435,9 +412,8 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
         return;
     }
 
-    g_autofree char *o = g_strdup_printf("requested %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
-                                         " KiB%s",
-                                         cur, want, rules->str);
+    g_autofree char *o = g_strdup_printf(
+        "requested %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT " KiB%s", cur, want, rules->str);
     mom_entity_set_outcome(e, "balloon_target", o);
     BalloonJob *job = g_new0(BalloonJob, 1);
     job->guest = g_atomic_rc_box_acquire(g);
@@ -482,7 +458,7 @@ balloon_apply(gpointer state, MomEntity *host G_GNUC_UNUSED, GPtrArray *guests,
         MomEntity *e = guests->pdata[i];
         const char *name = mom_entity_name(e);
         const MomValue *uuid = mom_entity_get_prop(e, "uuid");
-        const MomControl *c = find_control(e, "balloon_target");
+        const MomControl *c = mom_controller_find_control(e, "balloon_target");
         BalloonGuest *g = NULL;
 
         if (uuid && uuid->type == MOM_VALUE_STRING) {

@@ -50,3 +50,25 @@ mom_control_as_int(const MomValue *v, gint64 *out)
         return FALSE;
     }
 }
+
+const MomControl *
+mom_controller_find_control(MomEntity *e, const char *name)
+{
+    for (guint i = 0; i < mom_entity_n_controls(e); i++) {
+        const MomControl *c = mom_entity_control(e, i);
+        if (strcmp(c->name, name) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+gboolean
+mom_controller_stat_int(MomEntity *e, const char *name, gint64 *out)
+{
+    int i = mom_schema_lookup(mom_entity_schema(e), name);
+
+    if (i < 0)
+        return FALSE;
+    const MomValue *v = mom_entity_stat(e, (guint)i);
+    return v->type != MOM_VALUE_BOOL && mom_control_as_int(v, out);
+}

@@ -175,28 +175,6 @@ cputune_init(const MomControllerConfig *cfg, GError **error)
     return t;
 }
 
-static const MomControl *
-find_control(MomEntity *e, const char *name)
-{
-    for (guint i = 0; i < mom_entity_n_controls(e); i++) {
-        const MomControl *c = mom_entity_control(e, i);
-        if (strcmp(c->name, name) == 0)
-            return c;
-    }
-    return NULL;
-}
-
-static gboolean
-stat_int(MomEntity *e, const char *name, gint64 *out)
-{
-    int i = mom_schema_lookup(mom_entity_schema(e), name);
-
-    if (i < 0)
-        return FALSE;
-    const MomValue *v = mom_entity_stat(e, (guint)i);
-    return v->type != MOM_VALUE_BOOL && mom_control_as_int(v, out);
-}
-
 /* The same outcome on each of the two controls the policy set. */
 static void
 set_outcomes(MomEntity *e, const MomControl *qc, const MomControl *pc, const char *outcome)
@@ -236,13 +214,14 @@ static void
 cputune_guest(MomCpuTune *t, CpuTuneGuest *g, MomEntity *e)
 {
     const char *name = mom_entity_name(e);
-    const MomControl *qc = find_control(e, "vcpu_quota");
-    const MomControl *pc = find_control(e, "vcpu_period");
+    const MomControl *qc = mom_controller_find_control(e, "vcpu_quota");
+    const MomControl *pc = mom_controller_find_control(e, "vcpu_period");
     gint64 cur_q, cur_p, quota, period;
 
     if (!qc && !pc)
         return;
-    if (!stat_int(e, "vcpu_quota", &cur_q) || !stat_int(e, "vcpu_period", &cur_p)) {
+    if (!mom_controller_stat_int(e, "vcpu_quota", &cur_q) ||
+        !mom_controller_stat_int(e, "vcpu_period", &cur_p)) {
         const MomControl *c = qc ? qc : pc;
         if (!g->unknown_reported)
             cputune_log(G_LOG_LEVEL_WARNING, name,
@@ -383,7 +362,8 @@ cputune_apply(gpointer state, MomEntity *host G_GNUC_UNUSED, GPtrArray *guests,
         const MomValue *uuid = mom_entity_get_prop(e, "uuid");
 
         if (!uuid || uuid->type != MOM_VALUE_STRING) {
-            if (find_control(e, "vcpu_quota") || find_control(e, "vcpu_period")) {
+            if (mom_controller_find_control(e, "vcpu_quota") ||
+                mom_controller_find_control(e, "vcpu_period")) {
                 mom_entity_set_outcome(e, "vcpu_quota", "ignored: the guest has no uuid");
                 mom_entity_set_outcome(e, "vcpu_period", "ignored: the guest has no uuid");
             }

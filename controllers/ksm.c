@@ -199,8 +199,8 @@ apply_one(MomKsm *k, guint t, const MomControl *c)
                     " set at %s:%d:%d: it must be between %" G_GINT64_FORMAT
                     " and %" G_GINT64_FORMAT ".",
                     tu->control, want, c->file, c->line, c->col, tu->min, tu->max);
-        return g_strdup_printf("ignored: outside %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT,
-                               tu->min, tu->max);
+        return g_strdup_printf("ignored: outside %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT, tu->min,
+                               tu->max);
     }
     if (!read_value(k, tu->file, &have)) {
         report_once(k, tu->control,
@@ -276,17 +276,6 @@ switch_advisor_off(MomKsm *k)
         k->saved_advisor = g_steal_pointer(&mode);
 }
 
-static const MomControl *
-find_control(MomEntity *host, const char *name)
-{
-    for (guint i = 0; i < mom_entity_n_controls(host); i++) {
-        const MomControl *c = mom_entity_control(host, i);
-        if (strcmp(c->name, name) == 0)
-            return c;
-    }
-    return NULL;
-}
-
 static void
 apply_and_record(MomKsm *k, MomEntity *host, guint t, const MomControl *c)
 {
@@ -306,7 +295,7 @@ ksm_apply(gpointer state, MomEntity *host, GPtrArray *guests, GError **error)
     if (!host)
         return TRUE;
     for (guint t = 0; t < N_TUNABLES; t++)
-        c[t] = find_control(host, tunables[t].control);
+        c[t] = mom_controller_find_control(host, tunables[t].control);
     if (c[T_RUN])
         mom_control_as_int(&c[T_RUN]->value, &run);
     /* Stopping or unmerging goes first, so that a merge_across_nodes change

@@ -79,3 +79,15 @@ const MomControllerClass *mom_controller_lookup(const char *name);
  * for nil, strings, non-finite or out-of-range floats, and other kinds.
  */
 gboolean mom_control_as_int(const MomValue *v, gint64 *out);
+
+/** mom_controller_find_control: Returns: (transfer none) @entity's control @name of this cycle, or
+ * NULL. */
+const MomControl *mom_controller_find_control(MomEntity *entity, const char *name);
+
+/**
+ * mom_controller_stat_int:
+ * Reads the newest value of field @name as an integer (floats truncated).
+ * Returns: FALSE when the field is not declared, has no data or is not a
+ * number (booleans included).
+ */
+gboolean mom_controller_stat_int(MomEntity *entity, const char *name, gint64 *out);
