@@ -55,6 +55,7 @@ typedef struct {
     gboolean uncooperative;
     gint64 cur_at_mark; /* balloon_cur when marked uncooperative */
     gint64 cur_at_miss; /* balloon_cur at the last miss, to see progress */
+    gint64 cur_at_request; /* balloon_cur when the last call was made */
     gboolean bad_value_reported;
     gboolean no_stats_reported;
     gboolean busy_reported;
@@ -386,6 +387,20 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
         want = want > cur ? cur + b->max_step_kib : cur - b->max_step_kib;
         add_rule(rules, "max-step-mib");
     }
+    /* The guest is still moving to the size asked for last time (or the
+     * statistics predate the change), and the policy asks for the same size
+     * again: asking twice changes nothing, so wait.  A guest that stops
+     * short is asked again, and one that never moves is marked
+     * uncooperative by check_progress().  (The end-to-end test saw such
+     * repeats.) */
+    gboolean moving = distance(cur, g->request_kib) < distance(g->cur_at_request, g->request_kib);
+    if (g->requested && !in_flight && within_band(b, want, g->request_kib) && (moving || !fresh)) {
+        g_autofree char *o = g_strdup_printf("waiting: the balloon is moving to %" G_GINT64_FORMAT
+                                             " KiB (now %" G_GINT64_FORMAT " KiB%s)",
+                                             g->request_kib, cur, fresh ? "" : ", older statistics");
+        mom_entity_set_outcome(e, "balloon_target", o);
+        return;
+    }
     g_autofree char *detail = g_strdup_printf("target %" G_GINT64_FORMAT " requested at %s:%d:%d%s",
                                               target, c->file, c->line, c->col, rules->str);
 
@@ -423,6 +438,7 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
     job->detail = g_steal_pointer(&detail);
     g->requested = TRUE;
     g->request_kib = want;
+    g->cur_at_request = cur;
     g->busy_reported = FALSE;
     g_mutex_lock(&b->lock);
     g->in_flight = TRUE;

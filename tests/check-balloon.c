@@ -427,6 +427,35 @@ START_TEST(test_floor_and_min)
 }
 END_TEST
 
+/* A guest on its way to the size asked for is not asked again (the
+ * end-to-end test saw a request per cycle while the balloon inflated); a
+ * guest that stops short is left to the uncooperative rule. */
+START_TEST(test_no_repeat_while_moving)
+{
+    MomControllerConfig cfg = default_cfg();
+    g_autoptr(Bt) t = bt_start(&cfg);
+    MomEntity *e = guest_add(t, "vm", "uuid-v", 2 * GIB, 4 * GIB, 0);
+
+    bt_cycle(t, ALL("1900000"));
+    assert_calls("uuid-v=1900000");
+    clear_calls();
+    guest_sample(e, 2000000, 4 * GIB, 0); /* on its way down */
+    bt_cycle(t, ALL("1900000"));
+    ck_assert_uint_eq(n_calls(), 0);
+    const MomValue *v = mom_entity_get_control(e, "balloon_target");
+    ck_assert(v != NULL);
+    ck_assert_msg(g_str_has_prefix(mom_entity_control(e, 0)->outcome,
+                                   "waiting: the balloon is moving to 1900000 KiB"),
+                  "%s", mom_entity_control(e, 0)->outcome);
+    /* still closer than when it was asked: still not asked twice */
+    bt_cycle(t, ALL("1900000"));
+    ck_assert_uint_eq(n_calls(), 0);
+    guest_sample(e, 1900000, 4 * GIB, 0); /* arrived */
+    bt_cycle(t, ALL("1800000"));
+    assert_calls("uuid-v=1800000");
+}
+END_TEST
+
 /* Never above balloon_max, which also wins over the floor. */
 START_TEST(test_max)
 {
@@ -759,6 +788,7 @@ balloon_suite(void)
     tcase_add_test(tc, test_lookup_and_init);
     tcase_add_test(tc, test_truncation_and_log_line);
     tcase_add_test(tc, test_floor_and_min);
+    tcase_add_test(tc, test_no_repeat_while_moving);
     tcase_add_test(tc, test_max);
     tcase_add_test(tc, test_dead_band);
     tcase_add_test(tc, test_max_step);
