@@ -230,7 +230,7 @@ const MomValue *mom_entity_get_var(const MomEntity *entity, const char *name);
 typedef struct {
     char *name;
     MomValue value;
-    const char *file; /* the policy file of the Control call (owned by the set) */
+    const char *file; /* the policy file of the Control call (interned: never freed) */
     int line;
     int col;
     char *outcome; /* what the controller did with it, or NULL (not yet applied) */

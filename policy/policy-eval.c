@@ -333,7 +333,10 @@ set_control(MomEval *ev, const MomNode *n, MomEntity *e, const char *name, const
         }
         g_array_append_val(ev->journal, j);
     }
-    MomControl c = {NULL, mom_value_copy(v), mom_policy_set_file(ev->set, n->file), n->line,
+    /* interned: the control outlives the policy set (a reload replaces the
+     * set while momctl controls still shows the last cycle) */
+    MomControl c = {NULL, mom_value_copy(v), g_intern_string(mom_policy_set_file(ev->set, n->file)),
+                    n->line,
                     n->col};
     if (i >= 0) {
         MomControl *old = &g_array_index(e->controls, MomControl, i);
@@ -1269,6 +1272,7 @@ eval_list(MomEval *ev, const MomNode *n, MomValue *out)
     }
     if (args != stack_args)
         g_free(args);
+    mom_value_clear(&fnv); /* a record setter holds its record */
     return ok;
 }
 

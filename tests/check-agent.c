@@ -47,7 +47,7 @@ fake_new(void)
     Fake *f = g_new0(Fake, 1);
     f->files =
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
-    f->handles = g_hash_table_new(g_int64_hash, g_int64_equal);
+    f->handles = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     f->paths = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     f->next_handle = 1000;
     return f;
@@ -367,7 +367,9 @@ START_TEST(test_decode_b64)
         }
         ck_assert_msg(b != NULL, "\"%s\": %s", cases[i].in, error ? error->message : "?");
         ck_assert_uint_eq(g_bytes_get_size(b), strlen(cases[i].out));
-        ck_assert(memcmp(g_bytes_get_data(b, NULL), cases[i].out, strlen(cases[i].out)) == 0);
+        /* an empty GBytes may hold a NULL pointer: no memcmp on it */
+        ck_assert(strlen(cases[i].out) == 0 ||
+                  memcmp(g_bytes_get_data(b, NULL), cases[i].out, strlen(cases[i].out)) == 0);
     }
 }
 END_TEST
