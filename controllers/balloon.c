@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "balloon-priv.h"
+#include "controller-jobs.h"
 #include "mom-controller.h"
 
 /* A few threads: each guest uses at most one, so this many guests with a
@@ -53,8 +54,8 @@ typedef struct {
     gint64 request_kib; /* what that call asked for */
     guint missed;       /* cycles in a row the request was not reached */
     gboolean uncooperative;
-    gint64 cur_at_mark; /* balloon_cur when marked uncooperative */
-    gint64 cur_at_miss; /* balloon_cur at the last miss, to see progress */
+    gint64 cur_at_mark;    /* balloon_cur when marked uncooperative */
+    gint64 cur_at_miss;    /* balloon_cur at the last miss, to see progress */
     gint64 cur_at_request; /* balloon_cur when the last call was made */
     gboolean bad_value_reported;
     gboolean no_stats_reported;
@@ -82,13 +83,10 @@ struct _MomBalloon {
     gint64 dead_band_kib;
     gint64 max_step_kib;        /* 0: no limit */
     guint uncooperative_cycles; /* 0: never mark a guest */
-    GThreadPool *pool;
-    GHashTable *guests;   /* uuid -> BalloonGuest (a reference) */
-    GHashTable *reported; /* names of guests without a uuid, already logged */
+    MomJobs jobs;               /* the worker pool; its lock also guards the guests */
+    GHashTable *guests;         /* uuid -> BalloonGuest (a reference) */
+    GHashTable *reported;       /* names of guests without a uuid, already logged */
     guint64 cycle;
-    GMutex lock;
-    GCond idle;
-    guint pending; /* jobs pushed and not yet finished, under @lock */
 };
 
 static void G_GNUC_PRINTF(3, 4)
@@ -152,10 +150,10 @@ balloon_work(gpointer data, gpointer user_data)
     gboolean ok, report;
 
     ok = b->hv.set_balloon(b->hv.hv, g->uuid, job->kib, &error);
-    g_mutex_lock(&b->lock);
+    g_mutex_lock(&b->jobs.lock);
     report = !ok && !g->error_reported;
     g->error_reported = !ok;
-    g_mutex_unlock(&b->lock);
+    g_mutex_unlock(&b->jobs.lock);
 
     if (ok)
         balloon_log(G_LOG_LEVEL_MESSAGE, job->name,
@@ -169,32 +167,25 @@ balloon_work(gpointer data, gpointer user_data)
 
     /* Only now, so that the log line above comes before the next call's
      * and mom_balloon_wait_idle() returns after it. */
-    g_mutex_lock(&b->lock);
+    g_mutex_lock(&b->jobs.lock);
     g->in_flight = FALSE;
     g->failed = !ok;
     g->done_at = g_get_monotonic_time();
-    if (--b->pending == 0)
-        g_cond_broadcast(&b->idle);
-    g_mutex_unlock(&b->lock);
+    mom_jobs_done_locked(&b->jobs);
+    g_mutex_unlock(&b->jobs.lock);
     job_free(job);
 }
 
 void
 mom_balloon_wait_idle(MomBalloon *b)
 {
-    g_mutex_lock(&b->lock);
-    while (b->pending > 0)
-        g_cond_wait(&b->idle, &b->lock);
-    g_mutex_unlock(&b->lock);
+    mom_jobs_wait_idle(&b->jobs);
 }
 
 guint
 mom_balloon_n_pending(MomBalloon *b)
 {
-    g_mutex_lock(&b->lock);
-    guint n = b->pending;
-    g_mutex_unlock(&b->lock);
-    return n;
+    return mom_jobs_pending(&b->jobs);
 }
 
 static gpointer
@@ -215,16 +206,9 @@ balloon_init(const MomControllerConfig *cfg, GError **error)
     b->uncooperative_cycles = cfg->balloon_uncooperative_cycles;
     b->guests = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, guest_unref);
     b->reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    g_mutex_init(&b->lock);
-    g_cond_init(&b->idle);
-    /* Not exclusive: threads are made when calls come and shared with
-     * GLib's other pools, so an idle controller holds none. */
-    b->pool = g_thread_pool_new_full(balloon_work, b, job_free, BALLOON_THREADS, FALSE, error);
-    if (!b->pool) {
+    if (!mom_jobs_init(&b->jobs, balloon_work, b, job_free, BALLOON_THREADS, error)) {
         g_hash_table_destroy(b->guests);
         g_hash_table_destroy(b->reported);
-        g_mutex_clear(&b->lock);
-        g_cond_clear(&b->idle);
         g_free(b);
         return NULL;
     }
@@ -309,12 +293,12 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
     gboolean have_stats = mom_controller_stat_int(e, "balloon_cur", &cur) &&
                           mom_controller_stat_int(e, "balloon_max", &max);
 
-    g_mutex_lock(&b->lock);
+    g_mutex_lock(&b->jobs.lock);
     in_flight = g->in_flight;
     failed = g->failed;
     done_at = g->done_at;
     g->failed = FALSE;
-    g_mutex_unlock(&b->lock);
+    g_mutex_unlock(&b->jobs.lock);
 
     /* A sample can be older than the last change (the guest manager samples
      * on its own timer).  Judge the guest only on data taken after its
@@ -395,9 +379,10 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
      * repeats.) */
     gboolean moving = distance(cur, g->request_kib) < distance(g->cur_at_request, g->request_kib);
     if (g->requested && !in_flight && within_band(b, want, g->request_kib) && (moving || !fresh)) {
-        g_autofree char *o = g_strdup_printf("waiting: the balloon is moving to %" G_GINT64_FORMAT
-                                             " KiB (now %" G_GINT64_FORMAT " KiB%s)",
-                                             g->request_kib, cur, fresh ? "" : ", older statistics");
+        g_autofree char *o =
+            g_strdup_printf("waiting: the balloon is moving to %" G_GINT64_FORMAT
+                            " KiB (now %" G_GINT64_FORMAT " KiB%s)",
+                            g->request_kib, cur, fresh ? "" : ", older statistics");
         mom_entity_set_outcome(e, "balloon_target", o);
         return;
     }
@@ -440,14 +425,14 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
     g->request_kib = want;
     g->cur_at_request = cur;
     g->busy_reported = FALSE;
-    g_mutex_lock(&b->lock);
+    g_mutex_lock(&b->jobs.lock);
     g->in_flight = TRUE;
-    b->pending++;
-    g_mutex_unlock(&b->lock);
+    b->jobs.pending++;
+    g_mutex_unlock(&b->jobs.lock);
 
     g_autoptr(GError) error = NULL;
     /* On failure the job is still queued; it runs when a thread is free. */
-    if (!g_thread_pool_push(b->pool, job, &error))
+    if (!g_thread_pool_push(b->jobs.pool, job, &error))
         balloon_log(G_LOG_LEVEL_WARNING, name,
                     "guest %s: no new thread for the balloon change: %s; it waits for a busy "
                     "one.",
@@ -512,11 +497,9 @@ balloon_free(gpointer state)
         return;
     /* Calls not started are dropped; running ones use @b, so they are
      * waited for (libvirt gives up on a stuck QEMU job after ~30 s). */
-    g_thread_pool_free(b->pool, TRUE, TRUE);
+    mom_jobs_clear(&b->jobs);
     g_hash_table_destroy(b->guests);
     g_hash_table_destroy(b->reported);
-    g_mutex_clear(&b->lock);
-    g_cond_clear(&b->idle);
     g_free(b);
 }
 

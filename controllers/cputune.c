@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "cputune-priv.h"
+#include "controller-jobs.h"
 #include "mom-controller.h"
 
 #define CPUTUNE_THREADS 2
@@ -58,12 +59,9 @@ typedef struct {
 struct _MomCpuTune {
     MomHypervisorOps hv;
     gboolean dry_run;
-    GThreadPool *pool;
+    MomJobs jobs;       /* the worker pool; its lock also guards the guests */
     GHashTable *guests; /* uuid -> CpuTuneGuest (a reference) */
     guint64 cycle;
-    GMutex lock;
-    GCond idle;
-    guint pending;
 };
 
 static void G_GNUC_PRINTF(3, 4)
@@ -110,10 +108,10 @@ cputune_work(gpointer data, gpointer user_data)
     gboolean ok, report;
 
     ok = t->hv.set_cpu_tune(t->hv.hv, g->uuid, job->quota, (guint64)job->period, &error);
-    g_mutex_lock(&t->lock);
+    g_mutex_lock(&t->jobs.lock);
     report = !ok && !g->error_reported;
     g->error_reported = !ok;
-    g_mutex_unlock(&t->lock);
+    g_mutex_unlock(&t->jobs.lock);
 
     if (ok)
         cputune_log(G_LOG_LEVEL_MESSAGE, job->name,
@@ -128,25 +126,21 @@ cputune_work(gpointer data, gpointer user_data)
                     job->name, job->quota, job->period, job->detail,
                     error ? error->message : "the hypervisor gave no reason");
 
-    g_mutex_lock(&t->lock);
+    g_mutex_lock(&t->jobs.lock);
     g->in_flight = FALSE;
     g->last_ok = ok;
     g->last_quota = job->quota;
     g->last_period = job->period;
     g->done_at = g_get_monotonic_time();
-    if (--t->pending == 0)
-        g_cond_broadcast(&t->idle);
-    g_mutex_unlock(&t->lock);
+    mom_jobs_done_locked(&t->jobs);
+    g_mutex_unlock(&t->jobs.lock);
     job_free(job);
 }
 
 void
 mom_cputune_wait_idle(MomCpuTune *t)
 {
-    g_mutex_lock(&t->lock);
-    while (t->pending > 0)
-        g_cond_wait(&t->idle, &t->lock);
-    g_mutex_unlock(&t->lock);
+    mom_jobs_wait_idle(&t->jobs);
 }
 
 static gpointer
@@ -162,13 +156,8 @@ cputune_init(const MomControllerConfig *cfg, GError **error)
     t->hv = *cfg->hypervisor;
     t->dry_run = cfg->dry_run;
     t->guests = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, guest_unref);
-    g_mutex_init(&t->lock);
-    g_cond_init(&t->idle);
-    t->pool = g_thread_pool_new_full(cputune_work, t, job_free, CPUTUNE_THREADS, FALSE, error);
-    if (!t->pool) {
+    if (!mom_jobs_init(&t->jobs, cputune_work, t, job_free, CPUTUNE_THREADS, error)) {
         g_hash_table_destroy(t->guests);
-        g_mutex_clear(&t->lock);
-        g_cond_clear(&t->idle);
         g_free(t);
         return NULL;
     }
@@ -280,11 +269,11 @@ cputune_guest(MomCpuTune *t, CpuTuneGuest *g, MomEntity *e)
         return;
     }
 
-    g_mutex_lock(&t->lock);
+    g_mutex_lock(&t->jobs.lock);
     gboolean in_flight = g->in_flight;
     gboolean same_as_last = g->last_ok && g->last_quota == quota && g->last_period == period;
     gint64 done_at = g->done_at;
-    g_mutex_unlock(&t->lock);
+    g_mutex_unlock(&t->jobs.lock);
     const MomValue *at = mom_entity_get_prop(e, "sampled_at");
     gboolean stale = at && at->type == MOM_VALUE_INT && at->u.i <= done_at;
     if (same_as_last && stale) {
@@ -332,12 +321,12 @@ cputune_guest(MomCpuTune *t, CpuTuneGuest *g, MomEntity *e)
     job->old_quota = cur_q;
     job->old_period = cur_p;
     job->detail = g_steal_pointer(&detail);
-    g_mutex_lock(&t->lock);
+    g_mutex_lock(&t->jobs.lock);
     g->in_flight = TRUE;
-    t->pending++;
-    g_mutex_unlock(&t->lock);
+    t->jobs.pending++;
+    g_mutex_unlock(&t->jobs.lock);
     g_autoptr(GError) error = NULL;
-    if (!g_thread_pool_push(t->pool, job, &error))
+    if (!g_thread_pool_push(t->jobs.pool, job, &error))
         cputune_log(G_LOG_LEVEL_WARNING, name,
                     "guest %s: no new thread for the CPU limit change: %s; it waits for a busy "
                     "one.",
@@ -389,10 +378,8 @@ cputune_free(gpointer state)
 
     if (!t)
         return;
-    g_thread_pool_free(t->pool, TRUE, TRUE);
+    mom_jobs_clear(&t->jobs);
     g_hash_table_destroy(t->guests);
-    g_mutex_clear(&t->lock);
-    g_cond_clear(&t->idle);
     g_free(t);
 }
 

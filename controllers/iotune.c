@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "iotune-priv.h"
+#include "controller-jobs.h"
 #include "mom-controller.h"
 
 #define IOTUNE_THREADS 2
@@ -78,12 +79,9 @@ typedef struct {
 struct _MomIoTune {
     MomHypervisorOps hv;
     gboolean dry_run;
-    GThreadPool *pool;
+    MomJobs jobs;       /* the worker pool; its lock also guards the guests */
     GHashTable *guests; /* uuid -> IoTuneGuest (a reference) */
     guint64 cycle;
-    GMutex lock;
-    GCond idle;
-    guint pending;
 };
 
 static void G_GNUC_PRINTF(3, 4)
@@ -144,7 +142,7 @@ iotune_work(gpointer data, gpointer user_data)
         gboolean ok, report;
 
         ok = t->hv.set_block_iotune(t->hv.hv, g->uuid, c->disk, c->limits, &error);
-        g_mutex_lock(&t->lock);
+        g_mutex_lock(&t->jobs.lock);
         report = !ok && !g->error_reported;
         g->error_reported = !ok;
         IoTuneLast *last = g_hash_table_lookup(g->last, c->disk);
@@ -155,7 +153,7 @@ iotune_work(gpointer data, gpointer user_data)
         last->ok = ok;
         memcpy(last->limits, c->limits, sizeof(last->limits));
         last->done_at = g_get_monotonic_time();
-        g_mutex_unlock(&t->lock);
+        g_mutex_unlock(&t->jobs.lock);
 
         if (ok)
             iotune_log(G_LOG_LEVEL_MESSAGE, job->name, "guest %s: disk %s: %s", job->name, c->disk,
@@ -166,21 +164,17 @@ iotune_work(gpointer data, gpointer user_data)
                        error ? error->message : "the hypervisor gave no reason");
     }
 
-    g_mutex_lock(&t->lock);
+    g_mutex_lock(&t->jobs.lock);
     g->in_flight = FALSE;
-    if (--t->pending == 0)
-        g_cond_broadcast(&t->idle);
-    g_mutex_unlock(&t->lock);
+    mom_jobs_done_locked(&t->jobs);
+    g_mutex_unlock(&t->jobs.lock);
     job_free(job);
 }
 
 void
 mom_iotune_wait_idle(MomIoTune *t)
 {
-    g_mutex_lock(&t->lock);
-    while (t->pending > 0)
-        g_cond_wait(&t->idle, &t->lock);
-    g_mutex_unlock(&t->lock);
+    mom_jobs_wait_idle(&t->jobs);
 }
 
 static gpointer
@@ -196,13 +190,8 @@ iotune_init(const MomControllerConfig *cfg, GError **error)
     t->hv = *cfg->hypervisor;
     t->dry_run = cfg->dry_run;
     t->guests = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, guest_unref);
-    g_mutex_init(&t->lock);
-    g_cond_init(&t->idle);
-    t->pool = g_thread_pool_new_full(iotune_work, t, job_free, IOTUNE_THREADS, FALSE, error);
-    if (!t->pool) {
+    if (!mom_jobs_init(&t->jobs, iotune_work, t, job_free, IOTUNE_THREADS, error)) {
         g_hash_table_destroy(t->guests);
-        g_mutex_clear(&t->lock);
-        g_cond_clear(&t->idle);
         g_free(t);
         return NULL;
     }
@@ -403,12 +392,12 @@ iotune_guest(MomIoTune *t, IoTuneGuest *g, MomEntity *e)
             outcome_all(e, dc, "unchanged");
             continue;
         }
-        g_mutex_lock(&t->lock);
+        g_mutex_lock(&t->jobs.lock);
         IoTuneLast *last = g_hash_table_lookup(g->last, dc->disk);
         gboolean same_as_last =
             last && last->ok && memcmp(last->limits, limits, sizeof(limits)) == 0;
         gint64 done_at = last ? last->done_at : 0;
-        g_mutex_unlock(&t->lock);
+        g_mutex_unlock(&t->jobs.lock);
         const MomValue *at = mom_entity_get_prop(e, "sampled_at");
         if (same_as_last && at && at->type == MOM_VALUE_INT && at->u.i <= done_at) {
             outcome_all(e, dc, "unchanged: just set; waiting for the disk's new limits");
@@ -438,9 +427,9 @@ iotune_guest(MomIoTune *t, IoTuneGuest *g, MomEntity *e)
         g_ptr_array_free(changed, TRUE);
         return;
     }
-    g_mutex_lock(&t->lock);
+    g_mutex_lock(&t->jobs.lock);
     gboolean in_flight = g->in_flight;
-    g_mutex_unlock(&t->lock);
+    g_mutex_unlock(&t->jobs.lock);
     if (in_flight) {
         if (!g->busy_reported)
             iotune_log(G_LOG_LEVEL_WARNING, name,
@@ -465,12 +454,12 @@ iotune_guest(MomIoTune *t, IoTuneGuest *g, MomEntity *e)
     job->guest = g_atomic_rc_box_acquire(g);
     job->name = g_strdup(name);
     job->changes = g_steal_pointer(&changes);
-    g_mutex_lock(&t->lock);
+    g_mutex_lock(&t->jobs.lock);
     g->in_flight = TRUE;
-    t->pending++;
-    g_mutex_unlock(&t->lock);
+    t->jobs.pending++;
+    g_mutex_unlock(&t->jobs.lock);
     g_autoptr(GError) error = NULL;
-    if (!g_thread_pool_push(t->pool, job, &error))
+    if (!g_thread_pool_push(t->jobs.pool, job, &error))
         iotune_log(G_LOG_LEVEL_WARNING, name,
                    "guest %s: no new thread for the I/O limit change: %s; it waits for a busy one.",
                    name, error->message);
@@ -533,10 +522,8 @@ iotune_free(gpointer state)
 
     if (!t)
         return;
-    g_thread_pool_free(t->pool, TRUE, TRUE);
+    mom_jobs_clear(&t->jobs);
     g_hash_table_destroy(t->guests);
-    g_mutex_clear(&t->lock);
-    g_cond_clear(&t->idle);
     g_free(t);
 }
 
