@@ -12,6 +12,8 @@ set -u
 
 here=$(dirname "$(readlink -f "$0")")
 lab=$here/lab.sh
+# shellcheck source=tap.sh
+. "$here/tap.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "1..0 # SKIP needs root for a private libvirtd"
@@ -33,27 +35,6 @@ state=$MOMD_E2E_DIR/libvirt
 vm=e2e-smoke-$$
 unset LIBVIRT_DEFAULT_URI
 
-n=0
-failed=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    echo "not ok $n - $1"
-}
-check() {
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-bail() {
-    echo "Bail out! $1"
-    failed=$((failed + 1))
-    exit 1
-}
 now_ms() { date +%s%3N; }
 secs_since() {
     local d=$(($(now_ms) - $1))

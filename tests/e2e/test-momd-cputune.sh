@@ -18,31 +18,14 @@ set -u
 top=$MOM_TOP_SRCDIR
 here=$(dirname "$(readlink -f "$0")")
 lab=$here/lab.sh
+# shellcheck source=tap.sh
+. "$here/tap.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "1..0 # SKIP needs root for a private libvirtd"
     exit 0
 fi
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    echo "not ok $n - $1"
-    [ "$failed" -eq 1 ] && [ -f "${log:-}" ] && tail -n 20 "$log" | sed 's/^/#   log: /'
-}
-check() {
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-bail() {
-    echo "Bail out! $1"
-    failed=$((failed + 1))
-    exit 1
-}
 
 mkdir -p "${MOMD_E2E_CACHE:-/tmp/momd-e2e}"
 MOMD_E2E_DIR=$(mktemp -d "${MOMD_E2E_CACHE:-/tmp/momd-e2e}/cputune.XXXXXX")
@@ -55,15 +38,6 @@ unset LIBVIRT_DEFAULT_URI
 guest=e2e-cpu-$$
 momd_pid=
 
-stop_momd() {
-    [ -n "$momd_pid" ] || return 0
-    kill -TERM "$momd_pid" 2>/dev/null
-    local _
-    for _ in $(seq 100); do kill -0 "$momd_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$momd_pid" 2>/dev/null
-    wait "$momd_pid" 2>/dev/null
-    momd_pid=
-}
 cleanup() {
     trap - EXIT
     stop_momd
