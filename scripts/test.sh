@@ -6,8 +6,8 @@
 #   2. build with AddressSanitizer + UndefinedBehaviorSanitizer and run the
 #      tests again, but for the 'host' suite (the real KSM of this machine)
 #      and the 'e2e' suite (real QEMU guests), which run once, in step 1;
-#   3. build the libFuzzer target with clang and fuzz parse+evaluate for
-#      FUZZ_SECONDS (default 60).
+#   3. build the libFuzzer targets with clang and fuzz the policy parser and
+#      evaluator, then the XML-RPC codec, for FUZZ_SECONDS each (default 60).
 # Ends with one line "N passed, N failed" counting every test case.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -38,20 +38,24 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
     meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite host --no-suite e2e || status=1
 logs+=(build-asan/meson-logs/testlog.json)
 
-step "libFuzzer: parse+evaluate for ${FUZZ_SECONDS:-60} s"
+step "libFuzzer: policy parse+evaluate and the XML-RPC codec, ${FUZZ_SECONDS:-60} s each"
 rm -rf build-fuzz
+fuzz_extras=()
 if CC=clang meson setup build-fuzz -Dfuzzing=true --buildtype=debugoptimized >/dev/null &&
-    ninja -C build-fuzz tests/fuzz/fuzz-policy >/dev/null; then
-    if tests/fuzz/run-fuzz.sh "${FUZZ_SECONDS:-60}" build-fuzz; then
-        fuzz_result=pass
-    else
-        fuzz_result=fail
-        status=1
-    fi
+    ninja -C build-fuzz tests/fuzz/fuzz-policy tests/fuzz/fuzz-xmlrpc >/dev/null; then
+    for target in fuzz-policy fuzz-xmlrpc; do
+        if tests/fuzz/run-fuzz.sh "${FUZZ_SECONDS:-60}" build-fuzz "$target"; then
+            fuzz_extras+=(--extra "$target:pass")
+        else
+            fuzz_extras+=(--extra "$target:fail")
+            status=1
+        fi
+    done
 else
-    fuzz_result=fail
+    echo "The fuzz build (clang, -Dfuzzing=true) failed." >&2
+    fuzz_extras=(--extra "fuzz-policy:fail" --extra "fuzz-xmlrpc:fail")
     status=1
 fi
 
-python3 scripts/test-summary.py --extra "fuzz:$fuzz_result" "${logs[@]}" || status=1
+python3 scripts/test-summary.py "${fuzz_extras[@]}" "${logs[@]}" || status=1
 exit $status
