@@ -7,7 +7,8 @@
  * and never more than one read per guest at a time (src/mom-agent.c), and
  * copies the newest result into MomGuestData.agent; this collector only
  * turns it into fields.  Unlike MOM, which read only the first KiB of
- * each file, the whole file is read (up to 1 MiB).
+ * each file, the whole file is read (up to [Collector: GuestQemuAgent]
+ * max-file-kib, 1 MiB by default).
  *
  * Mandatory, as in MOM's getFields() (MOM has no optional fields here):
  *   mem_available  MemTotal, KiB

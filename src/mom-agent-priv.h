@@ -14,7 +14,8 @@
  * mom_agent_parse_reply:
  * Parses @reply, the agent's answer to @command (its name, for messages):
  * {"return": VALUE} gives VALUE; {"error": {"class": ..., "desc": ...}}
- * is classified like a libvirt error (mom_agent_set_error()).
+ * is classified like a libvirt error (mom_agent_set_error(), with no
+ * timeout: the agent did answer).
  * Returns: (transfer full) the "return" value, or NULL with @error.
  */
 JsonNode *mom_agent_parse_reply(const char *command, const char *reply, GError **error);
@@ -38,14 +39,16 @@ gboolean mom_agent_parse_read(JsonNode *ret, GByteArray *buf, gboolean *eof, GEr
 
 /**
  * mom_agent_set_error:
- * Sets @error for a failed agent @command from the libvirt error code
- * @vir_code (virErrorNumber, 0 when there is none) and @message: an agent
- * that is not connected or not configured is NO_AGENT, one that timed out
- * TIMEOUT, a command the guest's allow/block list refuses ("Command X has
- * been disabled", "not allowed") DISABLED, a missing file NO_FILE, the
- * rest FAILED.
+ * Sets @error for a failed agent @command, sent with a limit of @timeout
+ * seconds (0 when it is not known), from the libvirt error code @vir_code
+ * (virErrorNumber, 0 when there is none) and @message: an agent that is
+ * not connected or not configured is NO_AGENT, one that timed out TIMEOUT
+ * (its message names the timeout), a command the guest's allow/block list
+ * refuses ("Command X has been disabled", "not allowed") DISABLED, a
+ * missing file NO_FILE, the rest FAILED.
  */
-void mom_agent_set_error(GError **error, const char *command, int vir_code, const char *message);
+void mom_agent_set_error(GError **error, const char *command, guint timeout, int vir_code,
+                         const char *message);
 
 /**
  * mom_agent_parse_memory:

@@ -30,9 +30,12 @@ contains(const char *haystack, const char *needle)
 }
 
 void
-mom_agent_set_error(GError **error, const char *command, int vir_code, const char *message)
+mom_agent_set_error(GError **error, const char *command, guint timeout, int vir_code,
+                    const char *message)
 {
     const char *msg = message && *message ? message : "unknown error";
+    gboolean timed_out = contains(msg, "not available for now") || contains(msg, "timed out") ||
+                         contains(msg, "Timed out");
 
     /* The allow/block list first: libvirt reports the agent's own error
      * ("Command guest-file-open has been disabled") as a generic failure. */
@@ -43,11 +46,15 @@ mom_agent_set_error(GError **error, const char *command, int vir_code, const cha
                     "blocks it (%s); GuestQemuAgent needs guest-file-open, guest-file-read and "
                     "guest-file-close allowed.",
                     command, msg);
-    } else if (contains(msg, "not available for now") || contains(msg, "timed out") ||
-               contains(msg, "Timed out")) {
+    } else if (timed_out && timeout > 0) {
+        /* naming the option: the operator's fix for a slow guest */
         g_set_error(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_TIMEOUT,
-                    "The guest agent did not answer %s within %d s (%s).", command,
-                    MOM_AGENT_TIMEOUT, msg);
+                    "The guest agent did not answer %s within %u s, the "
+                    "[Collector: GuestQemuAgent] timeout (%s).",
+                    command, timeout, msg);
+    } else if (timed_out) {
+        g_set_error(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_TIMEOUT,
+                    "The guest agent reports that %s timed out (%s).", command, msg);
     } else if (vir_code == VIR_ERR_AGENT_UNRESPONSIVE || vir_code == VIR_ERR_AGENT_UNSYNCED ||
                contains(msg, "agent is not connected") ||
                contains(msg, "agent is not configured") || contains(msg, "not responding")) {
@@ -100,7 +107,7 @@ mom_agent_parse_reply(const char *command, const char *reply, GError **error)
         const char *klass = eo ? json_object_get_string_member_with_default(eo, "class", "") : "";
         const char *desc = eo ? json_object_get_string_member_with_default(eo, "desc", "") : "";
         g_autofree char *msg = g_strdup_printf("%s%s%s", desc, *klass ? ", class " : "", klass);
-        mom_agent_set_error(error, command, 0, msg);
+        mom_agent_set_error(error, command, 0, 0, msg);
         return NULL;
     }
     g_set_error(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_PROTOCOL,
@@ -174,8 +181,8 @@ mom_agent_parse_read(JsonNode *ret, GByteArray *buf, gboolean *eof, GError **err
 /* ---- files -------------------------------------------------------------------- */
 
 static JsonNode *
-agent_call(MomAgentSendFunc send, gpointer user_data, const char *name, JsonBuilder *args,
-           GError **error)
+agent_call(MomAgentSendFunc send, gpointer user_data, guint timeout, const char *name,
+           JsonBuilder *args, GError **error)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
 
@@ -187,7 +194,7 @@ agent_call(MomAgentSendFunc send, gpointer user_data, const char *name, JsonBuil
     json_builder_end_object(b);
     g_autoptr(JsonNode) root = json_builder_get_root(b);
     g_autofree char *command = json_to_string(root, FALSE);
-    g_autofree char *reply = send(user_data, name, command, error);
+    g_autofree char *reply = send(user_data, name, command, timeout, error);
     if (!reply)
         return NULL;
     return mom_agent_parse_reply(name, reply, error);
@@ -203,8 +210,10 @@ args_begin(void)
 
 static gboolean
 read_chunks(MomAgentSendFunc send, gpointer user_data, const char *path, gint64 handle,
-            gsize max_size, GByteArray *buf, GError **error)
+            const MomAgentOptions *options, GByteArray *buf, GError **error)
 {
+    gsize max_size = (gsize)options->max_file_kib * 1024;
+
     for (;;) {
         g_autoptr(JsonBuilder) a = args_begin();
         json_builder_set_member_name(a, "handle");
@@ -213,15 +222,17 @@ read_chunks(MomAgentSendFunc send, gpointer user_data, const char *path, gint64 
         /* one byte over the cap is enough to tell a file that is too large */
         json_builder_add_int_value(a, MIN(MOM_AGENT_READ_CHUNK, max_size + 1 - buf->len));
         json_builder_end_object(a);
-        g_autoptr(JsonNode) ret = agent_call(send, user_data, "guest-file-read", a, error);
+        g_autoptr(JsonNode) ret =
+            agent_call(send, user_data, options->timeout, "guest-file-read", a, error);
         guint before = buf->len;
         gboolean eof = FALSE;
         if (!ret || !mom_agent_parse_read(ret, buf, &eof, error))
             return FALSE;
         if (buf->len > max_size) {
             g_set_error(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_TOO_LARGE,
-                        "The guest file %s is larger than %" G_GSIZE_FORMAT " bytes.", path,
-                        max_size);
+                        "The guest file %s is larger than %u KiB, the "
+                        "[Collector: GuestQemuAgent] max-file-kib limit.",
+                        path, options->max_file_kib);
             return FALSE;
         }
         /* an agent that reports no eof but sends nothing is at the end too */
@@ -231,16 +242,20 @@ read_chunks(MomAgentSendFunc send, gpointer user_data, const char *path, gint64 
 }
 
 gboolean
-mom_agent_read_file(MomAgentSendFunc send, gpointer user_data, const char *path, gsize max_size,
-                    char **contents, gsize *length, GError **error)
+mom_agent_read_file(MomAgentSendFunc send, gpointer user_data, const char *path,
+                    const MomAgentOptions *options, char **contents, gsize *length, GError **error)
 {
+    g_return_val_if_fail(options != NULL && options->timeout > 0 && options->max_file_kib > 0,
+                         FALSE);
+
     g_autoptr(JsonBuilder) a = args_begin();
     json_builder_set_member_name(a, "path");
     json_builder_add_string_value(a, path);
     json_builder_set_member_name(a, "mode");
     json_builder_add_string_value(a, "r");
     json_builder_end_object(a);
-    g_autoptr(JsonNode) h = agent_call(send, user_data, "guest-file-open", a, error);
+    g_autoptr(JsonNode) h =
+        agent_call(send, user_data, options->timeout, "guest-file-open", a, error);
     if (!h)
         return FALSE;
     if (json_node_get_value_type(h) != G_TYPE_INT64) {
@@ -250,7 +265,7 @@ mom_agent_read_file(MomAgentSendFunc send, gpointer user_data, const char *path,
     }
     gint64 handle = json_node_get_int(h);
     g_autoptr(GByteArray) buf = g_byte_array_new();
-    gboolean ok = read_chunks(send, user_data, path, handle, max_size, buf, error);
+    gboolean ok = read_chunks(send, user_data, path, handle, options, buf, error);
 
     /* always closed: qemu-ga keeps a handle until it is told, and has a
      * limit on open handles */
@@ -259,7 +274,8 @@ mom_agent_read_file(MomAgentSendFunc send, gpointer user_data, const char *path,
     json_builder_add_int_value(c, handle);
     json_builder_end_object(c);
     g_autoptr(GError) close_error = NULL;
-    g_autoptr(JsonNode) closed = agent_call(send, user_data, "guest-file-close", c, &close_error);
+    g_autoptr(JsonNode) closed =
+        agent_call(send, user_data, options->timeout, "guest-file-close", c, &close_error);
     if (!closed && ok) {
         g_propagate_error(error, g_steal_pointer(&close_error));
         return FALSE;
@@ -314,22 +330,20 @@ mom_agent_parse_memory(const char *meminfo, const char *vmstat, const char *pres
 }
 
 gboolean
-mom_agent_read_memory(MomAgentSendFunc send, gpointer user_data, gboolean *psi,
-                      MomGuestAgentData *out, GError **error)
+mom_agent_read_memory(MomAgentSendFunc send, gpointer user_data, const MomAgentOptions *options,
+                      gboolean *psi, MomGuestAgentData *out, GError **error)
 {
     g_autofree char *meminfo = NULL;
     g_autofree char *vmstat = NULL;
     g_autofree char *pressure = NULL;
 
-    if (!mom_agent_read_file(send, user_data, "/proc/meminfo", MOM_AGENT_MAX_FILE_SIZE, &meminfo,
-                             NULL, error) ||
-        !mom_agent_read_file(send, user_data, "/proc/vmstat", MOM_AGENT_MAX_FILE_SIZE, &vmstat,
-                             NULL, error))
+    if (!mom_agent_read_file(send, user_data, "/proc/meminfo", options, &meminfo, NULL, error) ||
+        !mom_agent_read_file(send, user_data, "/proc/vmstat", options, &vmstat, NULL, error))
         return FALSE;
     if (*psi) {
         g_autoptr(GError) psi_error = NULL;
-        if (!mom_agent_read_file(send, user_data, "/proc/pressure/memory", MOM_AGENT_MAX_FILE_SIZE,
-                                 &pressure, NULL, &psi_error)) {
+        if (!mom_agent_read_file(send, user_data, "/proc/pressure/memory", options, &pressure, NULL,
+                                 &psi_error)) {
             /* a kernel without PSI (or with psi=0) has no such file, or
              * refuses to open it (EOPNOTSUPP) */
             if (!g_error_matches(psi_error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_NO_FILE) &&
@@ -363,6 +377,7 @@ struct _MomAgentPoller {
     gint ref;
     MomLibvirt *lv;
     guint interval;
+    MomAgentOptions options; /* main context only: each job takes a copy */
     GThreadPool *pool;
     GMutex lock;
     GHashTable *guests; /* uuid -> AgentGuest; main context only */
@@ -371,6 +386,7 @@ struct _MomAgentPoller {
 typedef struct {
     MomAgentPoller *poller;
     AgentGuest *guest;
+    MomAgentOptions options; /* as they were when the read was queued */
 } AgentJob;
 
 static AgentGuest *
@@ -418,12 +434,13 @@ agent_job_free(gpointer data)
 }
 
 static char *
-agent_send_libvirt(gpointer user_data, const char *name, const char *command, GError **error)
+agent_send_libvirt(gpointer user_data, const char *name, const char *command, guint timeout,
+                   GError **error)
 {
-    char *reply = virDomainQemuAgentCommand(user_data, command, MOM_AGENT_TIMEOUT, 0);
+    char *reply = virDomainQemuAgentCommand(user_data, command, (int)timeout, 0);
 
     if (!reply) {
-        mom_agent_set_error(error, name, virGetLastErrorCode(), virGetLastErrorMessage());
+        mom_agent_set_error(error, name, timeout, virGetLastErrorCode(), virGetLastErrorMessage());
         return NULL;
     }
     char *out = g_strdup(reply);
@@ -444,7 +461,7 @@ agent_thread(gpointer data, gpointer unused)
 
     memset(&d, 0, sizeof(d));
     if (dom)
-        ok = mom_agent_read_memory(agent_send_libvirt, dom, &g->psi, &d, &error);
+        ok = mom_agent_read_memory(agent_send_libvirt, dom, &j->options, &g->psi, &d, &error);
     g_mutex_lock(&j->poller->lock);
     if (!dom) {
         /* libvirt is gone or the guest stopped: the guest manager hears of
@@ -469,20 +486,29 @@ agent_thread(gpointer data, gpointer unused)
 }
 
 MomAgentPoller *
-mom_agent_poller_new(MomLibvirt *lv, guint interval)
+mom_agent_poller_new(MomLibvirt *lv, guint interval, const MomAgentOptions *options)
 {
     MomAgentPoller *p = g_new0(MomAgentPoller, 1);
 
     p->ref = 1;
     p->lv = mom_libvirt_ref(lv);
     p->interval = MAX(interval, 1);
+    mom_agent_poller_set_options(p, options);
     g_mutex_init(&p->lock);
     p->guests = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, agent_guest_unref);
-    /* a few threads: one guest whose agent hangs (2 s per command) must
-     * not hold up the others */
+    /* a few threads: one guest whose agent hangs (the timeout on each
+     * command) must not hold up the others */
     p->pool =
         g_thread_pool_new_full(agent_thread, NULL, agent_job_free, AGENT_THREADS, FALSE, NULL);
     return p;
+}
+
+void
+mom_agent_poller_set_options(MomAgentPoller *p, const MomAgentOptions *options)
+{
+    g_return_if_fail(options != NULL && options->timeout > 0 && options->max_file_kib > 0);
+
+    p->options = *options;
 }
 
 void
@@ -527,6 +553,7 @@ mom_agent_poller_update(MomAgentPoller *p, const char *uuid, const char *name,
     AgentJob *j = g_new0(AgentJob, 1);
     j->poller = poller_ref(p);
     j->guest = agent_guest_ref(g);
+    j->options = p->options;
     g_thread_pool_push(p->pool, j, NULL);
 }
 

@@ -36,42 +36,54 @@ typedef enum {
     MOM_AGENT_ERROR_FAILED,    /* anything else */
 } MomAgentErrorCode;
 
-#define MOM_AGENT_TIMEOUT 2                   /* seconds per agent command */
-#define MOM_AGENT_READ_CHUNK (64 * 1024)      /* bytes asked per guest-file-read */
-#define MOM_AGENT_MAX_FILE_SIZE (1024 * 1024) /* whole files, up to this */
+#define MOM_AGENT_READ_CHUNK (64 * 1024) /* bytes asked per guest-file-read */
+
+/* The defaults of [Collector: GuestQemuAgent] timeout and max-file-kib
+ * (src/mom-config.c has the same numbers, as text). */
+#define MOM_AGENT_DEFAULT_TIMEOUT 2
+#define MOM_AGENT_DEFAULT_MAX_FILE_KIB 1024
+
+/* The limits of every read, from [Collector: GuestQemuAgent]. */
+typedef struct {
+    guint timeout;      /* seconds to wait for the answer to each command, > 0 */
+    guint max_file_kib; /* a larger guest file fails with TOO_LARGE, > 0 */
+} MomAgentOptions;
 
 /*
  * The transport: sends one agent @command (JSON text; @name is its
- * "execute", for messages) and returns the
- * agent's reply (JSON text, transfer full), or NULL with @error in
+ * "execute", for messages), waits at most @timeout seconds, and returns
+ * the agent's reply (JSON text, transfer full), or NULL with @error in
  * MOM_AGENT_ERROR.  libvirt's in production, canned replies in tests.
  */
 typedef char *(*MomAgentSendFunc)(gpointer user_data, const char *name, const char *command,
-                                  GError **error);
+                                  guint timeout, GError **error);
 
 /**
  * mom_agent_read_file:
  * Reads all of the guest file @path through @send: guest-file-open,
  * guest-file-read in chunks of MOM_AGENT_READ_CHUNK until the agent says
  * eof, then guest-file-close, which is sent whenever the open succeeded,
- * also after an error.  *@contents is NUL-terminated; @length (nullable)
- * receives its byte count.
+ * also after an error.  Each command may take @options' timeout.
+ * *@contents is NUL-terminated; @length (nullable) receives its byte count.
  * Returns: TRUE on success; FALSE with MOM_AGENT_ERROR (TOO_LARGE beyond
- * @max_size bytes).  *@contents is (transfer full).
+ * @options' max_file_kib).  *@contents is (transfer full).
  */
 gboolean mom_agent_read_file(MomAgentSendFunc send, gpointer user_data, const char *path,
-                             gsize max_size, char **contents, gsize *length, GError **error);
+                             const MomAgentOptions *options, char **contents, gsize *length,
+                             GError **error);
 
 /**
  * mom_agent_read_memory:
  * Reads and parses the guest's /proc/meminfo and /proc/vmstat, and
- * /proc/pressure/memory when *@psi is TRUE; a guest without that file
- * (no PSI) sets *@psi to FALSE, which is not an error.  @out gets state
- * MOM_GUEST_AGENT_OK on success; its other bookkeeping is the caller's.
+ * /proc/pressure/memory when *@psi is TRUE, within @options' limits; a
+ * guest without that file (no PSI) sets *@psi to FALSE, which is not an
+ * error.  @out gets state MOM_GUEST_AGENT_OK on success; its other
+ * bookkeeping is the caller's.
  * Returns: FALSE with @error (MOM_AGENT_ERROR, or MOM_COLLECTOR_ERROR_PARSE
  * for a file of the wrong shape).
  */
-gboolean mom_agent_read_memory(MomAgentSendFunc send, gpointer user_data, gboolean *psi,
+gboolean mom_agent_read_memory(MomAgentSendFunc send, gpointer user_data,
+                               const MomAgentOptions *options, gboolean *psi,
                                MomGuestAgentData *out, GError **error);
 
 /**
@@ -86,9 +98,19 @@ typedef struct _MomAgentPoller MomAgentPoller;
 /**
  * mom_agent_poller_new:
  * Creates the pool that reads the agents of @lv's guests, each at most
- * once per @interval seconds.  Returns: (transfer full) the poller.
+ * once per @interval seconds, within @options' limits (copied).
+ * Returns: (transfer full) the poller.
  */
-MomAgentPoller *mom_agent_poller_new(MomLibvirt *lv, guint interval);
+MomAgentPoller *mom_agent_poller_new(MomLibvirt *lv, guint interval,
+                                     const MomAgentOptions *options);
+
+/**
+ * mom_agent_poller_set_options:
+ * Replaces the limits of the reads that start from now on (a config
+ * reload); a read already queued or running keeps the ones it started
+ * with.  Main context only.
+ */
+void mom_agent_poller_set_options(MomAgentPoller *poller, const MomAgentOptions *options);
 
 /**
  * mom_agent_poller_free:

@@ -43,6 +43,7 @@ typedef struct {
 
 #define F(field) offsetof(MomConfig, field)
 #define INTERVAL 1, 86400
+#define AGENT_SECTION "Collector: GuestQemuAgent"
 
 /* MOM's options in the order of MOM's _load_config(), then momd's own. */
 static const ConfigOption options[] = {
@@ -91,10 +92,22 @@ static const ConfigOption options[] = {
     {"balloon", "max-step-mib", OPT_INT, "512", F(balloon.max_step_mib), 1, 1048576, TRUE},
     {"balloon", "uncooperative-cycles", OPT_INT, "3", F(balloon.uncooperative_cycles), 1, 1000,
      TRUE},
+    /* A stuck agent holds one of the reader pool's few threads for the
+     * whole timeout, on each of its commands: a minute is already long.  A
+     * file is held whole, twice (base64 and decoded), in a reader thread:
+     * 64 MiB is far beyond any /proc file worth reading. */
+    {AGENT_SECTION, "timeout", OPT_INT, "2", F(agent.timeout), 1, 60, TRUE},
+    {AGENT_SECTION, "max-file-kib", OPT_INT, "1024", F(agent.max_file_kib), 4, 65536, TRUE},
 };
 
 /* The sections of the table, in dump order. */
-static const char *const typed_sections[] = {"main", "logging", "host", "guest", "balloon", NULL};
+static const char *const typed_sections[] = {"main",    "logging",     "host", "guest",
+                                             "balloon", AGENT_SECTION, NULL};
+
+/* MOM's GuestQemuAgent talked to the agent's socket itself and read these;
+ * momd goes through libvirt.  They load without a warning, unused, and a
+ * dump prints them back. */
+static const char *const agent_mom_keys[] = {"socket_path", "socket_name_template", NULL};
 
 /* A parsed value before it is stored; strings and lists are owned. */
 typedef struct {
@@ -135,11 +148,20 @@ config_is_typed_section(const char *group)
 }
 
 /* Sections kept in the key file for their users, unchecked: collector
- * settings (MOM looks up exactly "Collector: " + NAME) and vdsm's [vdsm]. */
+ * settings (MOM looks up exactly "Collector: " + NAME) and vdsm's [vdsm].
+ * [Collector: GuestQemuAgent] is typed as well: its momd options are in
+ * the table, MOM's are kept unchecked. */
 static gboolean
 config_is_free_section(const char *group)
 {
     return g_str_has_prefix(group, "Collector: ") || strcmp(group, "vdsm") == 0;
+}
+
+/* A key of a typed section that momd accepts without using it. */
+static gboolean
+config_is_mom_only_key(const char *group, const char *key)
+{
+    return strcmp(group, AGENT_SECTION) == 0 && g_strv_contains(agent_mom_keys, key);
 }
 
 /* ---- values ------------------------------------------------------------ */
@@ -690,6 +712,8 @@ mom_config_load_data(const char *data, gssize len, const char *origin, GPtrArray
         if (k->dropped || !config_is_typed_section(k->group))
             continue;
         opt = config_lookup(k->group, k->key);
+        if (opt == NULL && config_is_mom_only_key(k->group, k->key))
+            continue;
         if (opt == NULL) {
             config_warn(&ps, k->line, "[%s] %s: unknown option, ignored.", k->group, k->key);
             continue;
@@ -751,11 +775,11 @@ mom_config_set_override(MomConfig *config, const char *section, const char *key,
     g_return_val_if_fail(section != NULL && key != NULL && value != NULL, FALSE);
 
     lkey = g_ascii_strdown(key, -1);
-    if (config_is_free_section(section)) {
+    opt = config_lookup(section, lkey);
+    if (opt == NULL && config_is_free_section(section)) {
         g_key_file_set_string(config->keyfile, section, lkey, value);
         return TRUE;
     }
-    opt = config_lookup(section, lkey);
     if (opt == NULL) {
         g_set_error(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_UNKNOWN,
                     "command line: [%s] %s: unknown option.", section, lkey);
@@ -797,6 +821,24 @@ dump_pair(GString *out, const char *key, const char *value)
     g_string_append_c(out, '\n');
 }
 
+/* The keys of @group in @keyfile, in file order; only those of @only
+ * when it is not NULL. */
+static void
+dump_keyfile_keys(GString *out, GKeyFile *keyfile, const char *group, const char *const *only)
+{
+    g_auto(GStrv) keys = g_key_file_get_keys(keyfile, group, NULL, NULL);
+
+    for (char **k = keys; k && *k; k++) {
+        g_autofree char *value = NULL;
+
+        if (only != NULL && !g_strv_contains(only, *k))
+            continue;
+        value = g_key_file_get_string(keyfile, group, *k, NULL);
+        if (value != NULL)
+            dump_pair(out, *k, value);
+    }
+}
+
 char *
 mom_config_dump(const MomConfig *config)
 {
@@ -809,6 +851,8 @@ mom_config_dump(const MomConfig *config)
         gboolean momd_seen = FALSE;
 
         g_string_append_printf(out, "\n[%s]\n", *sec);
+        if (strcmp(*sec, AGENT_SECTION) == 0)
+            dump_keyfile_keys(out, config->keyfile, *sec, agent_mom_keys);
         for (gsize i = 0; i < G_N_ELEMENTS(options); i++) {
             g_autofree char *value = NULL;
 
@@ -825,18 +869,10 @@ mom_config_dump(const MomConfig *config)
 
     groups = g_key_file_get_groups(config->keyfile, NULL);
     for (char **g = groups; *g; g++) {
-        g_auto(GStrv) keys = NULL;
-
-        if (!config_is_free_section(*g))
+        if (!config_is_free_section(*g) || config_is_typed_section(*g))
             continue;
         g_string_append_printf(out, "\n[%s]\n", *g);
-        keys = g_key_file_get_keys(config->keyfile, *g, NULL, NULL);
-        for (char **k = keys; k && *k; k++) {
-            g_autofree char *value = g_key_file_get_string(config->keyfile, *g, *k, NULL);
-
-            if (value != NULL)
-                dump_pair(out, *k, value);
-        }
+        dump_keyfile_keys(out, config->keyfile, *g, NULL);
     }
     return g_string_free(out, FALSE);
 }

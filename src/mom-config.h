@@ -11,7 +11,8 @@
  *       KSM                        (indented line continues the value)
  *
  *   [Collector: GuestQemuAgent]
- *   socket_path: /var/lib/libvirt/qemu
+ *   socket_path: /var/lib/libvirt/qemu   (MOM's; momd accepts and ignores it)
+ *   timeout = 2                          (momd's, typed like [main])
  *
  * Keys are case-insensitive (ConfigParser lowercases them), sections are
  * not.  The text is normalised to GKeyFile form in memory, line for line,
@@ -100,6 +101,13 @@ typedef struct {
         int max_step_mib;         /* largest change per guest per cycle */
         int uncooperative_cycles; /* missed cycles before a guest is left alone */
     } balloon;
+    /* [Collector: GuestQemuAgent]'s typed options (momd).  MOM's own keys
+     * there (socket_path, socket_name_template) stay in @keyfile only:
+     * momd reaches the agent through libvirt, not its socket. */
+    struct {
+        int timeout;      /* seconds libvirt waits for each agent command */
+        int max_file_kib; /* the largest guest file read whole */
+    } agent;
     /* The file as loaded, normalised: keys lowercased, values as
      * ConfigParser returns them (read them with g_key_file_get_string).
      * Collectors read their "[Collector: NAME]" section from here; vdsm's
@@ -119,7 +127,9 @@ MomConfig *mom_config_new_defaults(void);
  * Reads config text over the defaults.  @len may be -1 for a NUL-terminated
  * @data; @origin names the text in messages ("/etc/momd.conf").
  *
- * Unknown sections and keys, duplicate keys (the last one wins, as in
+ * Unknown sections and keys (in [Collector: GuestQemuAgent] too, apart
+ * from MOM's socket_path and socket_name_template; other collector
+ * sections are not checked), duplicate keys (the last one wins, as in
  * MOM's Python 2 ConfigParser) and empty values of non-string options (the
  * default is kept) are not errors: each adds one full sentence
  * "ORIGIN:LINE: ..." to @warnings (char *, owned by the array, which
@@ -148,8 +158,10 @@ MomConfig *mom_config_load_file(const char *path, GPtrArray *warnings, GError **
  * mom_config_set_override:
  * Sets one option from the command line (momd's -r sets [main] policy,
  * -P [main] policy-dir, -p [main] plot-dir, -l [logging] log and -v
- * [logging] verbosity), checked as a file value would be.  Options of a
- * "[Collector: NAME]" or [vdsm] section go to @keyfile unchecked.
+ * [logging] verbosity), checked as a file value would be.  Other options
+ * of a "[Collector: NAME]" section than the typed ones of
+ * [Collector: GuestQemuAgent], and those of [vdsm], go to @keyfile
+ * unchecked.
  * Errors are MOM_CONFIG_ERROR_VALUE ("command line: [logging] verbosity:
  * expected ...") or MOM_CONFIG_ERROR_UNKNOWN; @config is unchanged then.
  * Returns: TRUE on success.
@@ -167,8 +179,9 @@ gboolean mom_config_validate(const MomConfig *config, GError **error);
 
 /**
  * mom_config_dump:
- * Formats every effective value, and then the sections kept only in
- * @keyfile, as a config file in MOM's "key: value" format that both MOM
+ * Formats every effective value (with MOM's keys of
+ * [Collector: GuestQemuAgent], kept in @keyfile), and then the sections
+ * kept only in @keyfile, as a config file in MOM's "key: value" format that both MOM
  * and mom_config_load_data() read back to the same config.
  * Returns: (transfer full) the text.
  */

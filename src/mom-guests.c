@@ -68,9 +68,21 @@ mom_guests_new(MomLibvirt *lv, char **collectors, const MomCollectorConfig *base
     gs->stats_period = stats_period;
     gs->guests = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, guest_free);
     gs->cancel = g_cancellable_new();
-    if (collectors && g_strv_contains((const char *const *)collectors, "GuestQemuAgent"))
-        gs->agent = mom_agent_poller_new(lv, base->interval);
+    if (collectors && g_strv_contains((const char *const *)collectors, "GuestQemuAgent")) {
+        MomAgentOptions defaults = {MOM_AGENT_DEFAULT_TIMEOUT, MOM_AGENT_DEFAULT_MAX_FILE_KIB};
+
+        gs->agent = mom_agent_poller_new(lv, base->interval, &defaults);
+    }
     return gs;
+}
+
+gboolean
+mom_guests_set_agent_options(MomGuests *gs, const MomAgentOptions *options)
+{
+    if (!gs->agent)
+        return FALSE;
+    mom_agent_poller_set_options(gs->agent, options);
+    return TRUE;
 }
 
 void

@@ -10,6 +10,7 @@
 
 #include <glib.h>
 
+#include "mom-agent.h"
 #include "mom-libvirt.h"
 #include "mom-monitor.h"
 
@@ -25,6 +26,15 @@ typedef struct _MomGuests MomGuests;
  */
 MomGuests *mom_guests_new(MomLibvirt *lv, char **collectors, const MomCollectorConfig *base,
                           guint history, const char *plot_dir, int stats_period, GError **error);
+
+/**
+ * mom_guests_set_agent_options:
+ * Sets the limits of GuestQemuAgent's reads from now on (the defaults
+ * until then, MOM_AGENT_DEFAULT_*).
+ * Returns: TRUE, or FALSE when GuestQemuAgent is not among the collectors
+ * and nothing reads guest agents.
+ */
+gboolean mom_guests_set_agent_options(MomGuests *guests, const MomAgentOptions *options);
 
 /** mom_guests_free: Frees @guests and every guest's history. */
 void mom_guests_free(MomGuests *guests);

@@ -96,6 +96,13 @@ limits_of(const MomConfig *cfg)
     return l;
 }
 
+static MomAgentOptions
+agent_options_of(const MomConfig *cfg)
+{
+    MomAgentOptions o = {(guint)cfg->agent.timeout, (guint)cfg->agent.max_file_kib};
+    return o;
+}
+
 /* MOM plots into PLOT-DIR/momplot-NNN, a new directory for every run. */
 static char *
 make_plot_subdir(const char *plot_dir)
@@ -370,6 +377,16 @@ on_reload(gpointer user_data)
             old->main.guest_monitor_interval != d->config->main.guest_monitor_interval ||
             old->main.guest_manager_interval != d->config->main.guest_manager_interval)
             arm_timers(d);
+        if (old->agent.timeout != d->config->agent.timeout ||
+            old->agent.max_file_kib != d->config->agent.max_file_kib) {
+            MomAgentOptions agent = agent_options_of(d->config);
+
+            /* the guest manager lives on across reloads: tell its reader */
+            if (mom_guests_set_agent_options(d->guests, &agent))
+                g_message("GuestQemuAgent now waits up to %d s for each agent command and reads "
+                          "guest files of up to %d KiB ([Collector: GuestQemuAgent]).",
+                          d->config->agent.timeout, d->config->agent.max_file_kib);
+        }
         mom_config_free(old);
     }
     MomPolicyLimits limits = limits_of(d->config);
@@ -506,6 +523,8 @@ run(Momd *d, Args *a)
         g_warning("Cannot start the guest manager, so momd cannot start: %s", error->message);
         return EXIT_FAILURE;
     }
+    MomAgentOptions agent = agent_options_of(d->config);
+    mom_guests_set_agent_options(d->guests, &agent);
 
     d->engine = mom_engine_new();
     MomControllerConfig kcfg = {

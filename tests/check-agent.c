@@ -3,10 +3,11 @@
  * The guest-agent file reader (src/mom-agent.c) against a fake qemu-ga
  * that answers the JSON commands with canned replies from an in-memory
  * file system: chunked reads of a 200 KiB file, eof handling, the size
- * cap, bad base64, the agent's "has been disabled" error and libvirt's
- * error texts, the close that must follow every successful open; then
- * the GuestQemuAgent collector over the MomGuestData the reader fills,
- * including its log-once degradation and recovery.
+ * cap and the timeout set in [Collector: GuestQemuAgent], bad base64,
+ * the agent's "has been disabled" error and libvirt's error texts, the
+ * close that must follow every successful open; then the GuestQemuAgent
+ * collector over the MomGuestData the reader fills, including its
+ * log-once degradation and recovery.
  */
 #include "config.h"
 
@@ -30,6 +31,8 @@ typedef struct {
     gint64 next_handle;
     guint opens, reads, closes;
     gint64 largest_count; /* the largest "count" asked for */
+    guint timeout;        /* every command must come with this timeout */
+    guint commands;       /* commands sent */
     /* faults */
     const char *error_on;    /* this command answers with @error_reply */
     const char *error_reply; /* a whole reply ({"error": ...}) */
@@ -50,6 +53,7 @@ fake_new(void)
     f->handles = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     f->paths = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     f->next_handle = 1000;
+    f->timeout = MOM_AGENT_DEFAULT_TIMEOUT;
     return f;
 }
 
@@ -82,10 +86,13 @@ fake_add_fixture(Fake *f, const char *guest_path, const char *fixture)
 }
 
 static char *
-fake_send(gpointer user_data, const char *name, const char *command, GError **error)
+fake_send(gpointer user_data, const char *name, const char *command, guint timeout, GError **error)
 {
     Fake *f = user_data;
     g_autoptr(JsonParser) p = json_parser_new();
+
+    ck_assert_uint_eq(timeout, f->timeout);
+    f->commands++;
 
     ck_assert(json_parser_load_from_data(p, command, -1, NULL));
     JsonObject *o = json_node_get_object(json_parser_get_root(p));
@@ -94,7 +101,7 @@ fake_send(gpointer user_data, const char *name, const char *command, GError **er
     ck_assert_str_eq(exec, name);
 
     if (f->fail_on && strcmp(exec, f->fail_on) == 0) {
-        mom_agent_set_error(error, name, f->fail_code, f->fail_msg);
+        mom_agent_set_error(error, name, timeout, f->fail_code, f->fail_msg);
         return NULL;
     }
     if (f->error_on && strcmp(exec, f->error_on) == 0)
@@ -141,6 +148,10 @@ fake_send(gpointer user_data, const char *name, const char *command, GError **er
 
 /* ---- reading files ------------------------------------------------------------------ */
 
+static const MomAgentOptions defaults = {MOM_AGENT_DEFAULT_TIMEOUT, MOM_AGENT_DEFAULT_MAX_FILE_KIB};
+/* the smallest cap [Collector: GuestQemuAgent] max-file-kib allows */
+static const MomAgentOptions small = {MOM_AGENT_DEFAULT_TIMEOUT, 4};
+
 START_TEST(test_read_small)
 {
     g_autoptr(Fake) f = fake_new();
@@ -149,8 +160,7 @@ START_TEST(test_read_small)
     gsize len = 0;
 
     fake_add_fixture(f, "/proc/meminfo", "normal/meminfo");
-    ck_assert(mom_agent_read_file(fake_send, f, "/proc/meminfo", MOM_AGENT_MAX_FILE_SIZE, &text,
-                                  &len, &error));
+    ck_assert(mom_agent_read_file(fake_send, f, "/proc/meminfo", &defaults, &text, &len, &error));
     ck_assert_ptr_null(error);
     ck_assert_uint_eq(len, g_bytes_get_size(g_hash_table_lookup(f->files, "/proc/meminfo")));
     ck_assert(g_str_has_prefix(text, "MemTotal:       16384000 kB\n"));
@@ -177,8 +187,7 @@ START_TEST(test_read_200k)
         g_string_append_printf(big, "line%06u %u\n", i, i * 7919);
     g_string_truncate(big, 200 * 1024);
     fake_add(f, "/proc/vmstat", big->str, big->len);
-    ck_assert(mom_agent_read_file(fake_send, f, "/proc/vmstat", MOM_AGENT_MAX_FILE_SIZE, &text,
-                                  &len, &error));
+    ck_assert(mom_agent_read_file(fake_send, f, "/proc/vmstat", &defaults, &text, &len, &error));
     ck_assert_uint_eq(len, 200 * 1024);
     ck_assert(memcmp(text, big->str, len) == 0);
     ck_assert_int_eq(text[len], '\0');
@@ -202,8 +211,7 @@ START_TEST(test_read_eof)
         gsize len = 0;
         memset(buf, 'x', MOM_AGENT_READ_CHUNK);
         fake_add(f, "/f", buf, MOM_AGENT_READ_CHUNK);
-        ck_assert(
-            mom_agent_read_file(fake_send, f, "/f", MOM_AGENT_MAX_FILE_SIZE, &text, &len, &error));
+        ck_assert(mom_agent_read_file(fake_send, f, "/f", &defaults, &text, &len, &error));
         ck_assert_uint_eq(len, MOM_AGENT_READ_CHUNK);
         ck_assert_uint_eq(f->reads, 2);
     }
@@ -214,8 +222,7 @@ START_TEST(test_read_eof)
         gsize len = 0;
         f->never_eof = TRUE;
         fake_add(f, "/f", "abc\n", 4);
-        ck_assert(
-            mom_agent_read_file(fake_send, f, "/f", MOM_AGENT_MAX_FILE_SIZE, &text, &len, &error));
+        ck_assert(mom_agent_read_file(fake_send, f, "/f", &defaults, &text, &len, &error));
         ck_assert_str_eq(text, "abc\n");
         ck_assert_uint_eq(f->reads, 2);
         ck_assert_uint_eq(f->closes, 1);
@@ -226,8 +233,7 @@ START_TEST(test_read_eof)
         g_autofree char *text = NULL;
         gsize len = 7;
         fake_add(f, "/empty", "", 0);
-        ck_assert(mom_agent_read_file(fake_send, f, "/empty", MOM_AGENT_MAX_FILE_SIZE, &text, &len,
-                                      &error));
+        ck_assert(mom_agent_read_file(fake_send, f, "/empty", &defaults, &text, &len, &error));
         ck_assert_uint_eq(len, 0);
         ck_assert_str_eq(text, "");
     }
@@ -240,21 +246,59 @@ START_TEST(test_read_too_large)
     g_autoptr(Fake) f = fake_new();
     g_autoptr(GError) error = NULL;
     g_autofree char *text = NULL;
-    gsize size = MOM_AGENT_MAX_FILE_SIZE + 1;
+    gsize size = MOM_AGENT_DEFAULT_MAX_FILE_KIB * 1024 + 1;
     g_autofree char *buf = g_malloc0(size);
 
     fake_add(f, "/big", buf, size);
-    ck_assert(
-        !mom_agent_read_file(fake_send, f, "/big", MOM_AGENT_MAX_FILE_SIZE, &text, NULL, &error));
+    ck_assert(!mom_agent_read_file(fake_send, f, "/big", &defaults, &text, NULL, &error));
     ck_assert_ptr_null(text);
     ck_assert(g_error_matches(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_TOO_LARGE));
-    ck_assert_str_eq(error->message, "The guest file /big is larger than 1048576 bytes.");
+    ck_assert_str_eq(error->message, "The guest file /big is larger than 1024 KiB, the "
+                                     "[Collector: GuestQemuAgent] max-file-kib limit.");
     ck_assert_uint_eq(f->closes, 1);
     /* a file of exactly the cap is fine */
     g_clear_error(&error);
     fake_add(f, "/cap", buf, size - 1);
-    ck_assert(
-        mom_agent_read_file(fake_send, f, "/cap", MOM_AGENT_MAX_FILE_SIZE, &text, NULL, &error));
+    ck_assert(mom_agent_read_file(fake_send, f, "/cap", &defaults, &text, NULL, &error));
+}
+END_TEST
+
+/* max-file-kib and timeout as an operator sets them: every command
+ * carries the timeout (the fake checks each), and the cap is exact.  The
+ * timeout's message: test_read_bad_replies. */
+START_TEST(test_read_configured)
+{
+    MomAgentOptions opts = {7, 4};
+    g_autofree char *buf = g_malloc(4097);
+
+    memset(buf, 'x', 4097);
+    {
+        g_autoptr(Fake) f = fake_new();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *text = NULL;
+        gsize len = 0;
+
+        f->timeout = 7;
+        fake_add(f, "/proc/vmstat", buf, 4096);
+        ck_assert(mom_agent_read_file(fake_send, f, "/proc/vmstat", &opts, &text, &len, &error));
+        ck_assert_uint_eq(len, 4096);
+        ck_assert_uint_eq(f->commands, 3); /* open, read (all and eof), close */
+    }
+    {
+        g_autoptr(Fake) f = fake_new();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *text = NULL;
+
+        f->timeout = 7;
+        fake_add(f, "/proc/vmstat", buf, 4097);
+        ck_assert(!mom_agent_read_file(fake_send, f, "/proc/vmstat", &opts, &text, NULL, &error));
+        ck_assert(g_error_matches(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_TOO_LARGE));
+        ck_assert_str_eq(error->message, "The guest file /proc/vmstat is larger than 4 KiB, the "
+                                         "[Collector: GuestQemuAgent] max-file-kib limit.");
+        /* no more than one byte over the cap is asked for */
+        ck_assert_int_eq(f->largest_count, 4097);
+        ck_assert_uint_eq(f->closes, 1);
+    }
 }
 END_TEST
 
@@ -267,7 +311,7 @@ START_TEST(test_read_bad_replies)
         g_autoptr(Fake) f = fake_new();
         f->bad_b64 = TRUE;
         fake_add(f, "/f", "abc", 3);
-        ck_assert(!mom_agent_read_file(fake_send, f, "/f", 100, &text, NULL, &error));
+        ck_assert(!mom_agent_read_file(fake_send, f, "/f", &small, &text, NULL, &error));
         ck_assert(g_error_matches(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_PROTOCOL));
         ck_assert_str_eq(error->message,
                          "The guest agent's reply to guest-file-read has invalid base64 data.");
@@ -278,30 +322,37 @@ START_TEST(test_read_bad_replies)
         g_autoptr(Fake) f = fake_new();
         f->lie_count = TRUE;
         fake_add(f, "/f", "abc", 3);
-        ck_assert(!mom_agent_read_file(fake_send, f, "/f", 100, &text, NULL, &error));
+        ck_assert(!mom_agent_read_file(fake_send, f, "/f", &small, &text, NULL, &error));
         ck_assert(g_error_matches(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_PROTOCOL));
         ck_assert_str_eq(error->message, "The guest agent's reply to guest-file-read says 4 "
                                          "bytes but carries 3.");
         ck_assert_uint_eq(f->closes, 1);
         g_clear_error(&error);
     }
-    /* the read times out half-way: the handle is still closed */
+    /* the read times out half-way: the handle is still closed, and the
+     * message names the configured timeout */
     {
         g_autoptr(Fake) f = fake_new();
+        MomAgentOptions slow = {7, 4};
+        f->timeout = 7;
         f->fail_on = "guest-file-read";
         f->fail_code = VIR_ERR_AGENT_UNRESPONSIVE;
         f->fail_msg = "Guest agent is not responding: Guest agent not available for now";
         fake_add(f, "/f", "abc", 3);
-        ck_assert(!mom_agent_read_file(fake_send, f, "/f", 100, &text, NULL, &error));
+        ck_assert(!mom_agent_read_file(fake_send, f, "/f", &slow, &text, NULL, &error));
         ck_assert(g_error_matches(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_TIMEOUT));
+        ck_assert_str_eq(error->message,
+                         "The guest agent did not answer guest-file-read within 7 s, the "
+                         "[Collector: GuestQemuAgent] timeout (Guest agent is not responding: "
+                         "Guest agent not available for now).");
         ck_assert_uint_eq(f->closes, 1);
         g_clear_error(&error);
     }
     /* no such file: nothing to close */
     {
         g_autoptr(Fake) f = fake_new();
-        ck_assert(
-            !mom_agent_read_file(fake_send, f, "/proc/pressure/memory", 100, &text, NULL, &error));
+        ck_assert(!mom_agent_read_file(fake_send, f, "/proc/pressure/memory", &small, &text, NULL,
+                                       &error));
         ck_assert(g_error_matches(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_NO_FILE));
         ck_assert_uint_eq(f->closes, 0);
         g_clear_error(&error);
@@ -312,7 +363,7 @@ START_TEST(test_read_bad_replies)
         f->error_on = "guest-file-close";
         f->error_reply = "{\"error\":{\"class\":\"GenericError\",\"desc\":\"bad handle\"}}";
         fake_add(f, "/f", "abc", 3);
-        ck_assert(!mom_agent_read_file(fake_send, f, "/f", 100, &text, NULL, &error));
+        ck_assert(!mom_agent_read_file(fake_send, f, "/f", &small, &text, NULL, &error));
         ck_assert(g_error_matches(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_FAILED));
         ck_assert_str_eq(error->message, "guest-file-close failed: bad handle, class GenericError");
         ck_assert_ptr_null(text);
@@ -331,7 +382,7 @@ START_TEST(test_read_disabled)
     f->error_reply = "{\"error\":{\"class\":\"CommandNotFound\",\"desc\":\"Command "
                      "guest-file-open has been disabled\"}}";
     fake_add(f, "/proc/meminfo", "MemTotal: 1 kB\n", 15);
-    ck_assert(!mom_agent_read_file(fake_send, f, "/proc/meminfo", 100, &text, NULL, &error));
+    ck_assert(!mom_agent_read_file(fake_send, f, "/proc/meminfo", &small, &text, NULL, &error));
     ck_assert(g_error_matches(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_DISABLED));
     ck_assert_str_eq(error->message,
                      "The guest agent refuses guest-file-open because the guest's qemu-ga "
@@ -462,7 +513,8 @@ START_TEST(test_classify)
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autoptr(GError) error = NULL;
-        mom_agent_set_error(&error, "guest-file-open", cases[i].code, cases[i].msg);
+        mom_agent_set_error(&error, "guest-file-open", MOM_AGENT_DEFAULT_TIMEOUT, cases[i].code,
+                            cases[i].msg);
         ck_assert_msg(error->domain == MOM_AGENT_ERROR && error->code == (int)cases[i].want,
                       "case %u (%s): code %d", i, cases[i].msg, error->code);
         ck_assert_int_eq(mom_agent_state_of(error), cases[i].state);
@@ -471,10 +523,21 @@ START_TEST(test_classify)
     }
     {
         g_autoptr(GError) error = NULL;
-        mom_agent_set_error(&error, "guest-file-open", VIR_ERR_AGENT_UNRESPONSIVE,
+        mom_agent_set_error(&error, "guest-file-open", MOM_AGENT_DEFAULT_TIMEOUT,
+                            VIR_ERR_AGENT_UNRESPONSIVE,
                             "Guest agent is not responding: QEMU guest agent is not connected");
         ck_assert_str_eq(error->message, "The guest agent is not available (Guest agent is not "
                                          "responding: QEMU guest agent is not connected).");
+    }
+    /* an answer from the agent itself: no timeout of momd's was involved */
+    {
+        g_autoptr(GError) error = NULL;
+        ck_assert_ptr_null(mom_agent_parse_reply(
+            "guest-file-read", "{\"error\":{\"class\":\"GenericError\",\"desc\":\"timed out\"}}",
+            &error));
+        ck_assert(g_error_matches(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_TIMEOUT));
+        ck_assert_str_eq(error->message, "The guest agent reports that guest-file-read timed out "
+                                         "(timed out, class GenericError).");
     }
 }
 END_TEST
@@ -491,7 +554,7 @@ START_TEST(test_read_memory)
     fake_add_fixture(f, "/proc/meminfo", "normal/meminfo");
     fake_add_fixture(f, "/proc/vmstat", "normal/vmstat");
     fake_add_fixture(f, "/proc/pressure/memory", "normal/pressure/memory");
-    ck_assert(mom_agent_read_memory(fake_send, f, &psi, &d, &error));
+    ck_assert(mom_agent_read_memory(fake_send, f, &defaults, &psi, &d, &error));
     ck_assert_int_eq(d.state, MOM_GUEST_AGENT_OK);
     ck_assert_int_eq(d.mem_total, 16384000);
     ck_assert_int_eq(d.mem_free, 8192000);
@@ -512,15 +575,32 @@ START_TEST(test_read_memory)
     /* a guest without PSI: still a good read, and psi is not asked again */
     g_hash_table_remove(f->files, "/proc/pressure/memory");
     memset(&d, 0, sizeof(d));
-    ck_assert(mom_agent_read_memory(fake_send, f, &psi, &d, &error));
+    ck_assert(mom_agent_read_memory(fake_send, f, &defaults, &psi, &d, &error));
     ck_assert(!psi && !d.psi_some && !d.psi_full);
     guint opens = f->opens;
-    ck_assert(mom_agent_read_memory(fake_send, f, &psi, &d, &error));
+    ck_assert(mom_agent_read_memory(fake_send, f, &defaults, &psi, &d, &error));
     ck_assert_uint_eq(f->opens, opens + 2);
+
+    /* a /proc/vmstat over the configured cap fails the whole read */
+    {
+        g_autoptr(GString) vmstat = g_string_new(NULL);
+        MomAgentOptions opts = {MOM_AGENT_DEFAULT_TIMEOUT, 4};
+
+        for (guint i = 0; vmstat->len <= 4096; i++)
+            g_string_append_printf(vmstat, "nr_counter_%u %u\n", i, i);
+        fake_add(f, "/proc/vmstat", vmstat->str, vmstat->len);
+        ck_assert(!mom_agent_read_memory(fake_send, f, &opts, &psi, &d, &error));
+        ck_assert(g_error_matches(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_TOO_LARGE));
+        ck_assert_msg(strstr(error->message, "/proc/vmstat is larger than 4 KiB") != NULL, "%s",
+                      error->message);
+        ck_assert_int_eq(mom_agent_state_of(error), MOM_GUEST_AGENT_FAILED);
+        g_clear_error(&error);
+        fake_add_fixture(f, "/proc/vmstat", "normal/vmstat");
+    }
 
     /* a garbled meminfo is a parse error, naming the guest's file */
     fake_add(f, "/proc/meminfo", "MemTotal 12\n", 12);
-    ck_assert(!mom_agent_read_memory(fake_send, f, &psi, &d, &error));
+    ck_assert(!mom_agent_read_memory(fake_send, f, &defaults, &psi, &d, &error));
     ck_assert(g_error_matches(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_PARSE));
     ck_assert_msg(strstr(error->message, "guest:/proc/meminfo") != NULL, "%s", error->message);
     ck_assert_int_eq(mom_agent_state_of(error), MOM_GUEST_AGENT_FAILED);
@@ -698,6 +778,7 @@ agent_suite(void)
     tcase_add_test(tc, test_read_200k);
     tcase_add_test(tc, test_read_eof);
     tcase_add_test(tc, test_read_too_large);
+    tcase_add_test(tc, test_read_configured);
     tcase_add_test(tc, test_read_bad_replies);
     tcase_add_test(tc, test_read_disabled);
     tcase_add_test(tc, test_decode_b64);

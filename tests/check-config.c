@@ -180,6 +180,8 @@ START_TEST(test_defaults)
     ck_assert_int_eq(c->logging.backup_count, 5);
     assert_strv(c->host.collectors, host);
     assert_strv(c->guest.collectors, guest);
+    ck_assert_int_eq(c->agent.timeout, 2);
+    ck_assert_int_eq(c->agent.max_file_kib, 1024);
     ck_assert_ptr_nonnull(c->keyfile);
     ck_assert(mom_config_validate(c, NULL));
 
@@ -444,7 +446,7 @@ START_TEST(test_empty_values)
 {
     g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(MomConfig) c = load("[main]\nmain-loop-interval:\nrpc-port =\n[logging]\n"
-                                  "verbosity:\nlog:\n",
+                                  "verbosity:\nlog:\n[Collector: GuestQemuAgent]\ntimeout:\n",
                                   warnings, NULL);
 
     ck_assert_ptr_nonnull(c);
@@ -452,13 +454,17 @@ START_TEST(test_empty_values)
     ck_assert_int_eq(c->main.rpc_port.port, -1);
     ck_assert_int_eq(c->logging.verbosity, MOM_CONFIG_VERBOSITY_INFO);
     ck_assert_str_eq(c->logging.log, ""); /* a string may be empty */
-    ck_assert_int_eq(warnings->len, 3);
+    ck_assert_int_eq(c->agent.timeout, 2);
+    ck_assert_int_eq(warnings->len, 4);
     ck_assert_str_eq(g_ptr_array_index(warnings, 0),
                      "t.conf:2: [main] main-loop-interval: empty value, the default '5' is used.");
     ck_assert_str_eq(g_ptr_array_index(warnings, 1),
                      "t.conf:3: [main] rpc-port: empty value, the default '/run/momd/momd.sock' is used.");
     ck_assert_str_eq(g_ptr_array_index(warnings, 2),
                      "t.conf:5: [logging] verbosity: empty value, the default 'info' is used.");
+    ck_assert_str_eq(g_ptr_array_index(warnings, 3),
+                     "t.conf:8: [Collector: GuestQemuAgent] timeout: empty value, the default "
+                     "'2' is used.");
 }
 END_TEST
 
@@ -477,12 +483,15 @@ START_TEST(test_unknown)
                                   "[__int__]\n"
                                   "running: 1\n"
                                   "[guest]\n"
-                                  "Collector: GuestMemory\n",
+                                  "Collector: GuestMemory\n"
+                                  "[Collector: GuestQemuAgent]\n"
+                                  "socket_name_template: %(name)s.agent\n"
+                                  "max_file_kib: 4096\n",
                                   warnings, &error);
 
     ck_assert_msg(c != NULL, "%s", error ? error->message : "");
     /* In line order. */
-    ck_assert_int_eq(warnings->len, 5);
+    ck_assert_int_eq(warnings->len, 6);
     ck_assert_str_eq(g_ptr_array_index(warnings, 0),
                      "t.conf:3: [main] main-loop-intervall: unknown option, ignored.");
     ck_assert_str_eq(g_ptr_array_index(warnings, 1), "t.conf:4: [Main]: unknown section, ignored.");
@@ -494,6 +503,11 @@ START_TEST(test_unknown)
      * [guest] collector, not collectors. */
     ck_assert_str_eq(g_ptr_array_index(warnings, 4),
                      "t.conf:12: [guest] collector: unknown option, ignored.");
+    /* momd has options there: a misspelt one is said, MOM's are not */
+    ck_assert_str_eq(g_ptr_array_index(warnings, 5),
+                     "t.conf:15: [Collector: GuestQemuAgent] max_file_kib: unknown option, "
+                     "ignored.");
+    ck_assert_int_eq(c->agent.max_file_kib, 1024);
     ck_assert_str_eq(c->main.policy, "");
 
     /* Warnings may be discarded. */
@@ -540,6 +554,69 @@ START_TEST(test_duplicates)
     g_autoptr(MomConfig) d = load("[main]\nrpc-port: x\nrpc-port: 1\n", NULL, NULL);
     ck_assert_ptr_nonnull(d);
     ck_assert_int_eq(d->main.rpc_port.port, 1);
+}
+END_TEST
+
+/* [Collector: GuestQemuAgent]: momd's two typed options next to MOM's
+ * socket keys, which are kept and ignored. */
+START_TEST(test_agent_section)
+{
+    g_autoptr(MomConfig) c = load_ok("[Collector: GuestQemuAgent]\n"
+                                     "socket_path: /var/lib/libvirt/qemu\n"
+                                     "Timeout = 60\n"
+                                     "max-file-kib: 4\n");
+    g_autofree char *socket = NULL;
+
+    ck_assert_int_eq(c->agent.timeout, 60);
+    ck_assert_int_eq(c->agent.max_file_kib, 4);
+    socket = g_key_file_get_string(c->keyfile, "Collector: GuestQemuAgent", "socket_path", NULL);
+    ck_assert_str_eq(socket, "/var/lib/libvirt/qemu");
+
+    g_autoptr(MomConfig) top = load_ok("[Collector: GuestQemuAgent]\n"
+                                       "timeout: 1\n"
+                                       "max-file-kib: 65536\n");
+    ck_assert_int_eq(top->agent.timeout, 1);
+    ck_assert_int_eq(top->agent.max_file_kib, 65536);
+
+    static const struct {
+        const char *key;
+        const char *value;
+    } bad[] = {
+        {"timeout", "abc"},     {"timeout", "2.5"},        {"timeout", "0"},
+        {"timeout", "61"},      {"max-file-kib", "1M"},    {"max-file-kib", "3"},
+        {"max-file-kib", "-1"}, {"max-file-kib", "65537"},
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++)
+        assert_bad_value("Collector: GuestQemuAgent", bad[i].key, bad[i].value,
+                         strcmp(bad[i].key, "timeout") == 0 ? "an integer between 1 and 60"
+                                                            : "an integer between 4 and 65536");
+    assert_error("[Collector: GuestQemuAgent]\nsocket_path: /x\n\ntimeout: 2 s\n",
+                 MOM_CONFIG_ERROR_VALUE,
+                 "t.conf:4: [Collector: GuestQemuAgent] timeout: expected an integer between 1 "
+                 "and 60, got '2 s'.");
+    /* Unknown keys and empty values: test_unknown, test_empty_values. */
+
+    /* --dump-config: MOM's keys first, then momd's, and the section once. */
+    g_autofree char *dump = mom_config_dump(c);
+    const char *at = strstr(dump, "\n[Collector: GuestQemuAgent]\n"
+                                  "socket_path: /var/lib/libvirt/qemu\n"
+                                  "# momd additions (MOM ignores them)\n"
+                                  "timeout: 60\n"
+                                  "max-file-kib: 4\n");
+    ck_assert_msg(at != NULL, "%s", dump);
+    ck_assert_ptr_null(strstr(at + 2, "[Collector: GuestQemuAgent]"));
+
+    /* Checked on the command line too (mom_config_set_override()). */
+    g_autoptr(GError) error = NULL;
+    ck_assert(mom_config_set_override(c, "Collector: GuestQemuAgent", "TIMEOUT", " 9 ", NULL));
+    ck_assert_int_eq(c->agent.timeout, 9);
+    ck_assert(
+        !mom_config_set_override(c, "Collector: GuestQemuAgent", "max-file-kib", "0", &error));
+    ck_assert(g_error_matches(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_VALUE));
+    ck_assert_str_eq(error->message, "command line: [Collector: GuestQemuAgent] max-file-kib: "
+                                     "expected an integer between 4 and 65536, got '0'.");
+    ck_assert_int_eq(c->agent.max_file_kib, 4);
 }
 END_TEST
 
@@ -621,6 +698,9 @@ START_TEST(test_dump)
     ck_assert_ptr_nonnull(strstr(dflt, "\n# momd additions (MOM ignores them)\ndry-run: false\n"));
     ck_assert_ptr_nonnull(strstr(dflt, "\n[logging]\nlog: stdio\nverbosity: info\n"));
     ck_assert_ptr_nonnull(strstr(dflt, "\n[guest]\ncollectors: GuestQemuProc, GuestMemory\n"));
+    ck_assert_ptr_nonnull(strstr(dflt, "\n[Collector: GuestQemuAgent]\n"
+                                       "# momd additions (MOM ignores them)\n"
+                                       "timeout: 2\nmax-file-kib: 1024\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nrpc-port: /run/vdsm/mom-vdsm.sock\n"));
     ck_assert_ptr_nonnull(strstr(text, "\n[vdsm]\npki-dir: /etc/pki/vdsm\n"));
     ck_assert_ptr_nonnull(strstr(text, "\ncontrollers: Balloon, KSM, CpuTune, IoTune\n"));
@@ -693,6 +773,7 @@ config_suite(void)
     tcase_add_test(tc, test_empty_values);
     tcase_add_test(tc, test_unknown);
     tcase_add_test(tc, test_duplicates);
+    tcase_add_test(tc, test_agent_section);
     tcase_add_test(tc, test_overrides);
     tcase_add_test(tc, test_dump);
     tcase_add_test(tc, test_files);
