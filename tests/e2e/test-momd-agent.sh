@@ -7,7 +7,8 @@
 # GuestBalloon.  The test checks, with bounded polling:
 #   1. momd's mem_available, mem_unused, mem_free, swap_total, swap_usage
 #      and minor_fault (momctl stats GUEST --json) match the guest's own
-#      /proc/meminfo and /proc/vmstat read through guest-exec;
+#      /proc/meminfo and /proc/vmstat read through guest-exec, and its
+#      guest_psi_* fields agree with the guest's /proc/pressure/memory;
 #   2. qemu-ga killed inside the guest: momd keeps running and logs the
 #      degradation once;
 #   3. qemu-ga back with guest-file-open on its block list (-b): momd says
@@ -166,6 +167,29 @@ compare() { # compare WHEN
         test "$stotal/$susage" = "$g_stotal/$((g_stotal - g_sfree))"
     check "$1: 0 < minor_fault <= the guest's later pgfault" \
         test "${minflt:-0}" -gt 0 -a "${minflt:-0}" -le "${g_pgfault:-0}"
+    compare_psi "$1"
+}
+# PSI: with /proc/pressure/memory in the guest, momd's guest_psi_* fields
+# are numbers (averages within 0..100, totals a delta no larger than the
+# guest's cumulative total); without it they are nil.
+compare_psi() {
+    local s10 s60 f10 stot gtot
+    s10=$(stat_of guest_psi_some_avg10) s60=$(stat_of guest_psi_some_avg60)
+    f10=$(stat_of guest_psi_full_avg10) stot=$(stat_of guest_psi_some_total)
+    echo "# $1: momd guest_psi_some_avg10=$s10 some_avg60=$s60 full_avg10=$f10 some_total=$stot"
+    if "$lab" guest-exec "$g" /bin/cat /proc/pressure/memory >"$tmp/psi" 2>"$tmp/exec.err"; then
+        gtot=$(sed -n 's/^some .*total=\([0-9]*\).*/\1/p' "$tmp/psi")
+        echo "# $1: guest /proc/pressure/memory: $(tr '\n' ' ' <"$tmp/psi")"
+        check "$1: guest PSI: some/full avg10 and avg60 are numbers within 0..100" python3 -c '
+import sys
+vals = [float(v) for v in sys.argv[1:]]
+sys.exit(0 if all(0 <= v <= 100 for v in vals) else 1)' "$s10" "$s60" "$f10"
+        check "$1: guest PSI: 0 <= guest_psi_some_total <= the guest's later total ($gtot)" \
+            test -n "$stot" -a "${stot:-0}" -ge 0 -a "${stot:-0}" -le "${gtot:-0}"
+    else
+        check "$1: the guest has no /proc/pressure/memory: guest_psi_* are nil" \
+            test -z "$s10$s60$f10$stot"
+    fi
 }
 compare "before"
 
