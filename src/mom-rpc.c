@@ -504,7 +504,15 @@ rpc_dispatch(MomRpcServer *server, const char *name, JsonArray *params)
         g_autofree char *text = rpc_count_message(name, m->min_params, m->max_params, n);
         return mom_xmlrpc_build_fault(MOM_RPC_FAULT_PARAMS, text);
     }
-    result = m->handler(params, server->user_data, &error);
+    if (m->writer) {
+        GString *out = mom_xmlrpc_response_begin();
+
+        if (m->writer(params, server->user_data, out, &error))
+            return mom_xmlrpc_response_end(out);
+        g_string_free(out, TRUE);
+        g_assert(error != NULL);
+    } else
+        result = m->handler(params, server->user_data, &error);
     if (result == NULL && error != NULL) {
         /* A handler may pick a fault code (PARAMS for a bad argument). */
         int code = error->domain == MOM_RPC_ERROR ? error->code : MOM_RPC_FAULT_INTERNAL;

@@ -49,6 +49,36 @@ char *mom_xmlrpc_build_call(const char *method, JsonArray *params);
 /** mom_xmlrpc_build_response: Returns: (transfer full) a methodResponse holding @result. */
 char *mom_xmlrpc_build_response(JsonNode *result);
 
+/**
+ * mom_xmlrpc_response_begin:
+ * Starts a methodResponse for a result written value by value with the
+ * mom_xmlrpc_write_*() calls below (exactly one value, then
+ * mom_xmlrpc_response_end()).  Large answers are written this way so that
+ * no tree of the whole result is built first.  Returns: (transfer full).
+ */
+GString *mom_xmlrpc_response_begin(void);
+
+/** mom_xmlrpc_response_end: Closes @out's document.  Returns: (transfer full) its text. */
+char *mom_xmlrpc_response_end(GString *out);
+
+/*
+ * The values of a result, appended to @out as XML-RPC <value>s exactly as
+ * mom_xmlrpc_build_response() writes the equivalent JSON: integers as
+ * <int> or, outside 32 bits, <i8>; a non-finite double as <nil/>; strings
+ * escaped (invalid UTF-8 and characters XML cannot carry become U+FFFD).
+ * A struct is struct_begin, then per member: member(name), one value,
+ * member_end; then struct_end.
+ */
+void mom_xmlrpc_write_nil(GString *out);
+void mom_xmlrpc_write_bool(GString *out, gboolean b);
+void mom_xmlrpc_write_int(GString *out, gint64 i);
+void mom_xmlrpc_write_double(GString *out, double d);
+void mom_xmlrpc_write_string(GString *out, const char *s);
+void mom_xmlrpc_write_struct_begin(GString *out);
+void mom_xmlrpc_write_member(GString *out, const char *name);
+void mom_xmlrpc_write_member_end(GString *out);
+void mom_xmlrpc_write_struct_end(GString *out);
+
 /** mom_xmlrpc_build_fault: Returns: (transfer full) a methodResponse holding a fault. */
 char *mom_xmlrpc_build_fault(int code, const char *message);
 
@@ -65,12 +95,19 @@ JsonNode *mom_xmlrpc_parse_response(const char *data, gsize len, GError **error)
 /* A method: @params already checked against @min_params..@max_params. */
 typedef JsonNode *(*MomRpcHandler)(JsonArray *params, gpointer user_data, GError **error);
 
+/* A method that writes its result itself: exactly one value, with the
+ * mom_xmlrpc_write_*() calls, appended to @out.  FALSE with @error
+ * discards what it wrote and answers a fault, as for a handler. */
+typedef gboolean (*MomRpcWriter)(JsonArray *params, gpointer user_data, GString *out,
+                                 GError **error);
+
 typedef struct {
     const char *name;
     guint min_params;
     guint max_params;
-    MomRpcHandler handler;
-    const char *help; /* one line, for system.methodHelp and docs */
+    MomRpcHandler handler; /* NULL when @writer answers */
+    const char *help;      /* one line, for system.methodHelp and docs */
+    MomRpcWriter writer;   /* for results too large to build as a tree first */
 } MomRpcMethod;
 
 typedef struct _MomRpcServer MomRpcServer;

@@ -53,32 +53,65 @@ static void
 xmlrpc_append_escaped(GString *out, const char *s)
 {
     g_autofree char *valid = NULL;
+    const char *run = s; /* start of the characters not yet appended */
+    const char *p = s;
 
     if (!g_utf8_validate(s, -1, NULL))
-        s = valid = g_utf8_make_valid(s, -1);
-    for (const char *p = s; *p; p = g_utf8_next_char(p)) {
-        gunichar c = g_utf8_get_char(p);
+        run = p = s = valid = g_utf8_make_valid(s, -1);
+    /* Runs of characters that need nothing are copied in one append: a
+     * snapshot's policy text is megabytes of them. */
+    while (*p) {
+        const char *escape;
+        gunichar c;
 
+        if ((guchar)*p >= 0x20 && (guchar)*p < 0x80 && *p != '&' && *p != '<' && *p != '>') {
+            p++;
+            continue;
+        }
+        c = g_utf8_get_char(p);
         switch (c) {
         case '&':
-            g_string_append(out, "&amp;");
+            escape = "&amp;";
             break;
         case '<':
-            g_string_append(out, "&lt;");
+            escape = "&lt;";
             break;
         case '>':
-            g_string_append(out, "&gt;");
+            escape = "&gt;";
             break;
         case '\r':
-            g_string_append(out, "&#13;");
+            escape = "&#13;";
             break;
         default:
-            if (xmlrpc_char_ok(c))
-                g_string_append_len(out, p, g_utf8_next_char(p) - p);
-            else
-                g_string_append_unichar(out, 0xFFFD);
+            if (xmlrpc_char_ok(c)) {
+                p = g_utf8_next_char(p);
+                continue;
+            }
+            escape = "\xef\xbf\xbd"; /* U+FFFD */
         }
+        g_string_append_len(out, run, p - run);
+        g_string_append(out, escape);
+        p = run = g_utf8_next_char(p);
     }
+    g_string_append_len(out, run, p - run);
+}
+
+/* Appends the decimal digits of @i; a printf per integer was a tenth of
+ * getStatistics' cost at 1 000 guests. */
+static void
+xmlrpc_append_int(GString *out, gint64 i)
+{
+    char buf[24];
+    char *end = buf + sizeof(buf), *p = end;
+    guint64 u = i < 0 ? (guint64)0 - (guint64)i : (guint64)i;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (i < 0)
+        *--p = '-';
+    g_string_append_len(out, p, end - p);
 }
 
 char *
@@ -128,10 +161,82 @@ mom_xmlrpc_format_double(double d, char *buf)
 }
 
 void
+mom_xmlrpc_write_nil(GString *out)
+{
+    g_string_append(out, "<value><nil/></value>");
+}
+
+void
+mom_xmlrpc_write_bool(GString *out, gboolean b)
+{
+    g_string_append(out, b ? "<value><boolean>1</boolean></value>"
+                           : "<value><boolean>0</boolean></value>");
+}
+
+void
+mom_xmlrpc_write_int(GString *out, gint64 i)
+{
+    /* Old clients read only 32-bit <int>; Python reads <i8> as well. */
+    gboolean small = i >= G_MININT32 && i <= G_MAXINT32;
+
+    g_string_append(out, small ? "<value><int>" : "<value><i8>");
+    xmlrpc_append_int(out, i);
+    g_string_append(out, small ? "</int></value>" : "</i8></value>");
+}
+
+void
+mom_xmlrpc_write_double(GString *out, double d)
+{
+    char buf[MOM_XMLRPC_DOUBLE_BUFSIZE];
+
+    if (!isfinite(d)) {
+        mom_xmlrpc_write_nil(out);
+        return;
+    }
+    g_string_append(out, "<value><double>");
+    g_string_append(out, mom_xmlrpc_format_double(d, buf));
+    g_string_append(out, "</double></value>");
+}
+
+void
+mom_xmlrpc_write_string(GString *out, const char *s)
+{
+    g_string_append(out, "<value><string>");
+    xmlrpc_append_escaped(out, s ? s : "");
+    g_string_append(out, "</string></value>");
+}
+
+void
+mom_xmlrpc_write_struct_begin(GString *out)
+{
+    g_string_append(out, "<value><struct>\n");
+}
+
+void
+mom_xmlrpc_write_member(GString *out, const char *name)
+{
+    g_string_append(out, "<member>\n<name>");
+    xmlrpc_append_escaped(out, name);
+    g_string_append(out, "</name>\n");
+}
+
+void
+mom_xmlrpc_write_member_end(GString *out)
+{
+    g_string_append(out, "\n</member>\n");
+}
+
+void
+mom_xmlrpc_write_struct_end(GString *out)
+{
+    g_string_append(out, "</struct></value>");
+}
+
+void
 mom_xmlrpc_append_value(GString *out, JsonNode *node)
 {
     if (node == NULL || JSON_NODE_HOLDS_NULL(node)) {
-        g_string_append(out, "<value><nil/></value>");
+        mom_xmlrpc_write_nil(out);
         return;
     }
     switch (json_node_get_node_type(node)) {
@@ -139,15 +244,13 @@ mom_xmlrpc_append_value(GString *out, JsonNode *node)
         JsonObject *obj = json_node_get_object(node);
         g_autoptr(GList) members = json_object_get_members(obj);
 
-        g_string_append(out, "<value><struct>\n");
+        mom_xmlrpc_write_struct_begin(out);
         for (GList *l = members; l; l = l->next) {
-            g_string_append(out, "<member>\n<name>");
-            xmlrpc_append_escaped(out, l->data);
-            g_string_append(out, "</name>\n");
+            mom_xmlrpc_write_member(out, l->data);
             mom_xmlrpc_append_value(out, json_object_get_member(obj, l->data));
-            g_string_append(out, "\n</member>\n");
+            mom_xmlrpc_write_member_end(out);
         }
-        g_string_append(out, "</struct></value>");
+        mom_xmlrpc_write_struct_end(out);
         return;
     }
     case JSON_NODE_ARRAY: {
@@ -162,7 +265,7 @@ mom_xmlrpc_append_value(GString *out, JsonNode *node)
         return;
     }
     case JSON_NODE_NULL:
-        g_string_append(out, "<value><nil/></value>");
+        mom_xmlrpc_write_nil(out);
         return;
     case JSON_NODE_VALUE:
         break;
@@ -170,37 +273,20 @@ mom_xmlrpc_append_value(GString *out, JsonNode *node)
 
     switch (json_node_get_value_type(node)) {
     case G_TYPE_BOOLEAN:
-        g_string_append_printf(out, "<value><boolean>%d</boolean></value>",
-                               json_node_get_boolean(node) ? 1 : 0);
+        mom_xmlrpc_write_bool(out, json_node_get_boolean(node));
         break;
-    case G_TYPE_INT64: {
-        gint64 i = json_node_get_int(node);
-        /* Old clients read only 32-bit <int>; Python reads <i8> as well. */
-        if (i >= G_MININT32 && i <= G_MAXINT32)
-            g_string_append_printf(out, "<value><int>%" G_GINT64_FORMAT "</int></value>", i);
-        else
-            g_string_append_printf(out, "<value><i8>%" G_GINT64_FORMAT "</i8></value>", i);
+    case G_TYPE_INT64:
+        mom_xmlrpc_write_int(out, json_node_get_int(node));
         break;
-    }
-    case G_TYPE_DOUBLE: {
-        double d = json_node_get_double(node);
-        char buf[MOM_XMLRPC_DOUBLE_BUFSIZE];
-
-        if (!isfinite(d))
-            g_string_append(out, "<value><nil/></value>");
-        else
-            g_string_append_printf(out, "<value><double>%s</double></value>",
-                                   mom_xmlrpc_format_double(d, buf));
+    case G_TYPE_DOUBLE:
+        mom_xmlrpc_write_double(out, json_node_get_double(node));
         break;
-    }
     case G_TYPE_STRING:
-        g_string_append(out, "<value><string>");
-        xmlrpc_append_escaped(out, json_node_get_string(node));
-        g_string_append(out, "</string></value>");
+        mom_xmlrpc_write_string(out, json_node_get_string(node));
         break;
     default:
         /* json-glib stores no other fundamental types. */
-        g_string_append(out, "<value><nil/></value>");
+        mom_xmlrpc_write_nil(out);
     }
 }
 
@@ -220,14 +306,26 @@ mom_xmlrpc_build_call(const char *method, JsonArray *params)
     return g_string_free(out, FALSE);
 }
 
+GString *
+mom_xmlrpc_response_begin(void)
+{
+    return g_string_new("<?xml version=\"1.0\"?>\n<methodResponse>\n<params>\n<param>\n");
+}
+
+char *
+mom_xmlrpc_response_end(GString *out)
+{
+    g_string_append(out, "\n</param>\n</params>\n</methodResponse>\n");
+    return g_string_free(out, FALSE);
+}
+
 char *
 mom_xmlrpc_build_response(JsonNode *result)
 {
-    GString *out = g_string_new("<?xml version=\"1.0\"?>\n<methodResponse>\n<params>\n<param>\n");
+    GString *out = mom_xmlrpc_response_begin();
 
     mom_xmlrpc_append_value(out, result);
-    g_string_append(out, "\n</param>\n</params>\n</methodResponse>\n");
-    return g_string_free(out, FALSE);
+    return mom_xmlrpc_response_end(out);
 }
 
 char *
@@ -248,40 +346,64 @@ mom_xmlrpc_build_fault(int code, const char *message)
 
 /* ---- decoding -------------------------------------------------------------- */
 
+/* One step of the path to a value: "param 2", "member 'x'", "item 3",
+ * "result" or "fault". */
 typedef struct {
-    GString *path; /* where we are: "param 2, member 'x', item 3" */
+    const char *what;   /* "param", "member", "item", "result", "fault" */
+    const char *member; /* the member's name (borrowed), for "member" */
+    guint index;        /* 1-based, for "param" and "item" */
+} XmlrpcStep;
+
+/* Where the reader is.  The path is kept as steps and written out only
+ * when something fails: formatting it for every value was most of the
+ * cost of reading a large answer.  A param, then one step per level of
+ * nesting up to MOM_XMLRPC_MAX_DEPTH + 1, where reading stops. */
+typedef struct {
+    XmlrpcStep steps[MOM_XMLRPC_MAX_DEPTH + 4];
+    guint n;
 } XmlrpcCtx;
+
+static void
+xmlrpc_push(XmlrpcCtx *ctx, const char *what, guint index, const char *member)
+{
+    g_assert(ctx->n < G_N_ELEMENTS(ctx->steps));
+    ctx->steps[ctx->n++] = (XmlrpcStep){what, member, index};
+}
+
+static void
+xmlrpc_pop(XmlrpcCtx *ctx)
+{
+    g_assert(ctx->n > 0);
+    ctx->n--;
+}
 
 static gboolean G_GNUC_PRINTF(3, 4)
     xmlrpc_fail(XmlrpcCtx *ctx, GError **error, const char *fmt, ...)
 {
+    g_autoptr(GString) path = g_string_new(NULL);
     g_autofree char *msg = NULL;
     va_list ap;
 
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    if (ctx->path->len > 0)
-        g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_INVALID, "%s: %s", ctx->path->str, msg);
+    for (guint i = 0; i < ctx->n; i++) {
+        const XmlrpcStep *st = &ctx->steps[i];
+
+        if (i > 0)
+            g_string_append(path, ", ");
+        if (st->member)
+            g_string_append_printf(path, "%s '%s'", st->what, st->member);
+        else if (st->index)
+            g_string_append_printf(path, "%s %u", st->what, st->index);
+        else
+            g_string_append(path, st->what);
+    }
+    if (path->len > 0)
+        g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_INVALID, "%s: %s", path->str, msg);
     else
         g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_INVALID, "%s", msg);
     return FALSE;
-}
-
-static void xmlrpc_path_push(XmlrpcCtx *ctx, gsize *saved, const char *fmt, ...)
-    G_GNUC_PRINTF(3, 4);
-
-static void
-xmlrpc_path_push(XmlrpcCtx *ctx, gsize *saved, const char *fmt, ...)
-{
-    va_list ap;
-
-    *saved = ctx->path->len;
-    if (ctx->path->len > 0)
-        g_string_append(ctx->path, ", ");
-    va_start(ap, fmt);
-    g_string_append_vprintf(ctx->path, fmt, ap);
-    va_end(ap);
 }
 
 /* Element names compare without a namespace prefix, so that Apache's
@@ -311,9 +433,9 @@ xmlrpc_blank(const xmlChar *s)
 }
 
 /*
- * Collects the element children of @node into @out (in order), refusing
- * non-blank text between them: structure elements hold only elements.
- * Comments and processing instructions are skipped.
+ * Collects the element children of @node into @out (in order; NULL: only
+ * checks), refusing non-blank text between them: structure elements hold
+ * only elements.  Comments and processing instructions are skipped.
  */
 static gboolean
 xmlrpc_children(XmlrpcCtx *ctx, xmlNode *node, GPtrArray *out, GError **error)
@@ -321,7 +443,8 @@ xmlrpc_children(XmlrpcCtx *ctx, xmlNode *node, GPtrArray *out, GError **error)
     for (xmlNode *c = node->children; c; c = c->next) {
         switch (c->type) {
         case XML_ELEMENT_NODE:
-            g_ptr_array_add(out, c);
+            if (out)
+                g_ptr_array_add(out, c);
             break;
         case XML_TEXT_NODE:
             if (!xmlrpc_blank(c->content))
@@ -343,7 +466,18 @@ xmlrpc_children(XmlrpcCtx *ctx, xmlNode *node, GPtrArray *out, GError **error)
 static gboolean
 xmlrpc_text(XmlrpcCtx *ctx, xmlNode *node, char **text, GError **error)
 {
-    GString *s = g_string_new(NULL);
+    GString *s;
+
+    /* The usual leaf: one text node, or none. */
+    if (node->children == NULL) {
+        *text = g_strdup("");
+        return TRUE;
+    }
+    if (node->children->next == NULL && node->children->type == XML_TEXT_NODE) {
+        *text = g_strdup((const char *)node->children->content);
+        return TRUE;
+    }
+    s = g_string_new(NULL);
 
     for (xmlNode *c = node->children; c; c = c->next) {
         switch (c->type) {
@@ -384,7 +518,7 @@ static gboolean
 xmlrpc_read_int(XmlrpcCtx *ctx, const char *tag, const char *text, JsonNode **out, GError **error)
 {
     g_autofree char *s = g_strstrip(g_strdup(text));
-    g_autofree char *q = xmlrpc_quote(text);
+    g_autofree char *q = NULL; /* the quoted text, made only for an error */
     const char *p = s;
     char *end = NULL;
     gint64 v;
@@ -392,14 +526,14 @@ xmlrpc_read_int(XmlrpcCtx *ctx, const char *tag, const char *text, JsonNode **ou
     if (*p == '+' || *p == '-')
         p++;
     if (*p == '\0')
-        return xmlrpc_fail(ctx, error, "<%s> holds %s, not an integer", tag, q);
+        return xmlrpc_fail(ctx, error, "<%s> holds %s, not an integer", tag, (q = xmlrpc_quote(text)));
     for (const char *d = p; *d; d++)
         if (!g_ascii_isdigit(*d))
-            return xmlrpc_fail(ctx, error, "<%s> holds %s, not an integer", tag, q);
+            return xmlrpc_fail(ctx, error, "<%s> holds %s, not an integer", tag, (q = xmlrpc_quote(text)));
     errno = 0;
     v = g_ascii_strtoll(s, &end, 10);
     if (errno == ERANGE)
-        return xmlrpc_fail(ctx, error, "<%s> holds %s, out of the 64-bit range", tag, q);
+        return xmlrpc_fail(ctx, error, "<%s> holds %s, out of the 64-bit range", tag, (q = xmlrpc_quote(text)));
     *out = json_node_init_int(json_node_alloc(), v);
     return TRUE;
 }
@@ -408,7 +542,7 @@ static gboolean
 xmlrpc_read_double(XmlrpcCtx *ctx, const char *text, JsonNode **out, GError **error)
 {
     g_autofree char *s = g_strstrip(g_strdup(text));
-    g_autofree char *q = xmlrpc_quote(text);
+    g_autofree char *q = NULL; /* the quoted text, made only for an error */
     const char *p = s;
     gboolean digits = FALSE;
     double d;
@@ -433,10 +567,10 @@ xmlrpc_read_double(XmlrpcCtx *ctx, const char *text, JsonNode **out, GError **er
             ;
     }
     if (!digits || *p != '\0')
-        return xmlrpc_fail(ctx, error, "<double> holds %s, not a number", q);
+        return xmlrpc_fail(ctx, error, "<double> holds %s, not a number", (q = xmlrpc_quote(text)));
     d = g_ascii_strtod(s, NULL);
     if (!isfinite(d))
-        return xmlrpc_fail(ctx, error, "<double> holds %s, out of range", q);
+        return xmlrpc_fail(ctx, error, "<double> holds %s, out of range", (q = xmlrpc_quote(text)));
     *out = json_node_init_double(json_node_alloc(), d);
     return TRUE;
 }
@@ -461,10 +595,9 @@ xmlrpc_read_array(XmlrpcCtx *ctx, xmlNode *array, guint depth, JsonNode **out, G
         return FALSE;
     for (guint i = 0; i < values->len; i++) {
         JsonNode *item = NULL;
-        gsize saved;
         gboolean ok;
 
-        xmlrpc_path_push(ctx, &saved, "item %u", i + 1);
+        xmlrpc_push(ctx, "item", i + 1, NULL);
         if (!xmlrpc_is(values->pdata[i], "value"))
             ok = xmlrpc_fail(ctx, error, "<data> holds <%s>, not <value>",
                              xmlrpc_local_name(values->pdata[i]));
@@ -472,7 +605,7 @@ xmlrpc_read_array(XmlrpcCtx *ctx, xmlNode *array, guint depth, JsonNode **out, G
             ok = xmlrpc_read_value(ctx, values->pdata[i], depth + 1, &item, error);
         if (!ok)
             return FALSE;
-        g_string_truncate(ctx->path, saved);
+        xmlrpc_pop(ctx);
         json_array_add_element(arr, item);
     }
     *out = json_node_init_array(json_node_alloc(), arr);
@@ -492,7 +625,6 @@ xmlrpc_read_struct(XmlrpcCtx *ctx, xmlNode *st, guint depth, JsonNode **out, GEr
         g_autofree char *name = NULL;
         JsonNode *item = NULL;
         xmlNode *name_node = NULL, *value_node = NULL;
-        gsize saved;
 
         if (!xmlrpc_is(members->pdata[i], "member"))
             return xmlrpc_fail(ctx, error, "<struct> holds <%s>, not <member>",
@@ -513,12 +645,12 @@ xmlrpc_read_struct(XmlrpcCtx *ctx, xmlNode *st, guint depth, JsonNode **out, GEr
                                name_node ? "value" : "name");
         if (!xmlrpc_text(ctx, name_node, &name, error))
             return FALSE;
-        xmlrpc_path_push(ctx, &saved, "member '%s'", name);
+        xmlrpc_push(ctx, "member", 0, name);
         if (json_object_has_member(obj, name))
             return xmlrpc_fail(ctx, error, "appears twice in the <struct>");
         if (!xmlrpc_read_value(ctx, value_node, depth + 1, &item, error))
             return FALSE;
-        g_string_truncate(ctx->path, saved);
+        xmlrpc_pop(ctx);
         json_object_set_member(obj, name, item);
     }
     *out = json_node_init_object(json_node_alloc(), obj);
@@ -529,32 +661,28 @@ xmlrpc_read_struct(XmlrpcCtx *ctx, xmlNode *st, guint depth, JsonNode **out, GEr
 static gboolean
 xmlrpc_read_value(XmlrpcCtx *ctx, xmlNode *value, guint depth, JsonNode **out, GError **error)
 {
-    g_autoptr(GPtrArray) kids = g_ptr_array_new();
     g_autofree char *text = NULL;
     xmlNode *typed = NULL;
+    guint n_elements = 0;
     const char *tag;
 
     if (depth > MOM_XMLRPC_MAX_DEPTH)
         return xmlrpc_fail(ctx, error, "arrays and structs nest deeper than %d levels",
                            MOM_XMLRPC_MAX_DEPTH);
     for (xmlNode *c = value->children; c; c = c->next)
-        if (c->type == XML_ELEMENT_NODE)
-            g_ptr_array_add(kids, c);
-    if (kids->len == 0) {
+        if (c->type == XML_ELEMENT_NODE && n_elements++ == 0)
+            typed = c;
+    if (n_elements == 0) {
         /* <value>text</value> without a type is a string (spec). */
         if (!xmlrpc_text(ctx, value, &text, error))
             return FALSE;
         *out = json_node_init_string(json_node_alloc(), text);
         return TRUE;
     }
-    if (kids->len > 1)
-        return xmlrpc_fail(ctx, error, "<value> holds %u elements, not one", kids->len);
-    typed = kids->pdata[0];
-    {
-        g_autoptr(GPtrArray) check = g_ptr_array_new();
-        if (!xmlrpc_children(ctx, value, check, error))
-            return FALSE;
-    }
+    if (n_elements > 1)
+        return xmlrpc_fail(ctx, error, "<value> holds %u elements, not one", n_elements);
+    if (!xmlrpc_children(ctx, value, NULL, error))
+        return FALSE;
 
     tag = xmlrpc_local_name(typed);
     if (strcmp(tag, "array") == 0)
@@ -645,7 +773,7 @@ xmlrpc_read_doc(const char *data, gsize len, GError **error)
      * (keep libxml2's depth and text-size limits); errors are returned,
      * not printed. */
     doc = xmlCtxtReadMemory(pctx, data, (int)len, NULL, NULL,
-                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_COMPACT);
     if (doc == NULL || !pctx->wellFormed) {
         const xmlError *xe = xmlCtxtGetLastError(pctx);
         g_autofree char *msg = g_strstrip(g_strdup(xe && xe->message ? xe->message : "unknown"));
@@ -673,8 +801,7 @@ mom_xmlrpc_parse_call(const char *data, gsize len, char **method, JsonArray **pa
     g_autoptr(GPtrArray) plist = g_ptr_array_new();
     g_autoptr(JsonArray) result = json_array_new();
     g_autofree char *name = NULL;
-    g_autoptr(GString) path = g_string_new(NULL);
-    XmlrpcCtx ctx = {path};
+    XmlrpcCtx ctx = {.n = 0};
     xmlNode *root, *name_node = NULL, *params_node = NULL;
 
     g_return_val_if_fail(method != NULL && params != NULL, FALSE);
@@ -717,9 +844,8 @@ mom_xmlrpc_parse_call(const char *data, gsize len, char **method, JsonArray **pa
     for (guint i = 0; i < plist->len; i++) {
         g_autoptr(GPtrArray) pk = g_ptr_array_new();
         JsonNode *value = NULL;
-        gsize saved;
 
-        xmlrpc_path_push(&ctx, &saved, "param %u", i + 1);
+        xmlrpc_push(&ctx, "param", i + 1, NULL);
         if (!xmlrpc_is(plist->pdata[i], "param"))
             return xmlrpc_fail(&ctx, error, "<params> holds <%s>, not <param>",
                                xmlrpc_local_name(plist->pdata[i]));
@@ -729,7 +855,7 @@ mom_xmlrpc_parse_call(const char *data, gsize len, char **method, JsonArray **pa
             return xmlrpc_fail(&ctx, error, "<param> must hold exactly one <value>");
         if (!xmlrpc_read_value(&ctx, pk->pdata[0], 0, &value, error))
             return FALSE;
-        g_string_truncate(path, saved);
+        xmlrpc_pop(&ctx);
         json_array_add_element(result, value);
     }
     *method = g_steal_pointer(&name);
@@ -743,8 +869,7 @@ mom_xmlrpc_parse_response_full(const char *data, gsize len, gboolean *is_fault, 
     g_autoptr(xmlDoc) doc = NULL;
     g_autoptr(GPtrArray) kids = g_ptr_array_new();
     g_autoptr(GPtrArray) inner = g_ptr_array_new();
-    g_autoptr(GString) path = g_string_new(NULL);
-    XmlrpcCtx ctx = {path};
+    XmlrpcCtx ctx = {.n = 0};
     xmlNode *root, *body;
     JsonNode *value = NULL;
 
@@ -772,7 +897,7 @@ mom_xmlrpc_parse_response_full(const char *data, gsize len, gboolean *is_fault, 
         JsonObject *obj;
         JsonNode *code, *msg;
 
-        g_string_assign(path, "fault");
+        xmlrpc_push(&ctx, "fault", 0, NULL);
         if (!xmlrpc_children(&ctx, body, inner, error))
             return NULL;
         if (inner->len != 1 || !xmlrpc_is(inner->pdata[0], "value")) {
@@ -797,7 +922,7 @@ mom_xmlrpc_parse_response_full(const char *data, gsize len, gboolean *is_fault, 
                             json_node_get_string(msg));
         return NULL;
     }
-    g_string_assign(path, "result");
+    xmlrpc_push(&ctx, "result", 0, NULL);
     if (!xmlrpc_children(&ctx, body, inner, error))
         return NULL;
     if (inner->len != 1 || !xmlrpc_is(inner->pdata[0], "param")) {

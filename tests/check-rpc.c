@@ -279,6 +279,75 @@ START_TEST(test_string_escaping)
 }
 END_TEST
 
+/* Written value by value, an answer is byte for byte what the tree gives. */
+static void
+write_sample(GString *out)
+{
+    mom_xmlrpc_write_struct_begin(out);
+    mom_xmlrpc_write_member(out, "small");
+    mom_xmlrpc_write_int(out, -5);
+    mom_xmlrpc_write_member_end(out);
+    mom_xmlrpc_write_member(out, "big");
+    mom_xmlrpc_write_int(out, G_MININT64);
+    mom_xmlrpc_write_member_end(out);
+    mom_xmlrpc_write_member(out, "ratio");
+    mom_xmlrpc_write_double(out, 1.5e-7);
+    mom_xmlrpc_write_member_end(out);
+    mom_xmlrpc_write_member(out, "inf");
+    mom_xmlrpc_write_double(out, INFINITY);
+    mom_xmlrpc_write_member_end(out);
+    mom_xmlrpc_write_member(out, "a<&>b");
+    mom_xmlrpc_write_string(out, "x\ry & \xff");
+    mom_xmlrpc_write_member_end(out);
+    mom_xmlrpc_write_member(out, "on");
+    mom_xmlrpc_write_bool(out, TRUE);
+    mom_xmlrpc_write_member_end(out);
+    mom_xmlrpc_write_member(out, "none");
+    mom_xmlrpc_write_nil(out);
+    mom_xmlrpc_write_member_end(out);
+    mom_xmlrpc_write_member(out, "empty");
+    mom_xmlrpc_write_struct_begin(out);
+    mom_xmlrpc_write_struct_end(out);
+    mom_xmlrpc_write_member_end(out);
+    mom_xmlrpc_write_struct_end(out);
+}
+
+START_TEST(test_writer_matches_tree)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonNode) tree = NULL;
+    g_autofree char *from_tree = NULL, *written = NULL;
+    GString *out = mom_xmlrpc_response_begin();
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "small");
+    json_builder_add_int_value(b, -5);
+    json_builder_set_member_name(b, "big");
+    json_builder_add_int_value(b, G_MININT64);
+    json_builder_set_member_name(b, "ratio");
+    json_builder_add_double_value(b, 1.5e-7);
+    json_builder_set_member_name(b, "inf");
+    json_builder_add_double_value(b, INFINITY);
+    json_builder_set_member_name(b, "a<&>b");
+    json_builder_add_string_value(b, "x\ry & \xff");
+    json_builder_set_member_name(b, "on");
+    json_builder_add_boolean_value(b, TRUE);
+    json_builder_set_member_name(b, "none");
+    json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "empty");
+    json_builder_begin_object(b);
+    json_builder_end_object(b);
+    json_builder_end_object(b);
+    tree = json_builder_get_root(b);
+    from_tree = mom_xmlrpc_build_response(tree);
+    write_sample(out);
+    written = mom_xmlrpc_response_end(out);
+    ck_assert_str_eq(written, from_tree);
+    ck_assert(strstr(written, "<i8>-9223372036854775808</i8>") != NULL);
+    ck_assert(strstr(written, "<double>0.00000015</double>") != NULL);
+}
+END_TEST
+
 START_TEST(test_python_request)
 {
     /* What Python's xmlrpc.client sends for setNamedPolicy("10-x", "(+ 1 2)"). */
@@ -626,8 +695,26 @@ h_sleep(JsonArray *params, gpointer data, GError **error)
     return NULL;
 }
 
+static gboolean
+w_sample(JsonArray *params, gpointer data, GString *out, GError **error)
+{
+    write_sample(out);
+    return TRUE;
+}
+
+/* Fails half-way: what it wrote must not reach the client. */
+static gboolean
+w_fail(JsonArray *params, gpointer data, GString *out, GError **error)
+{
+    mom_xmlrpc_write_struct_begin(out);
+    g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARAMS, "The sample is not ready.");
+    return FALSE;
+}
+
 static const MomRpcMethod test_methods[] = {
     {"ping", 0, 0, h_ping, "Answers true."},
+    {"sample", 0, 0, NULL, "Written, not built.", w_sample},
+    {"wfail", 0, 0, NULL, "Fails while writing.", w_fail},
     {"echo", 0, 5, h_echo, "Returns its parameters."},
     {"fail", 0, 0, h_fail, "Always fails."},
     {"sleep", 0, 0, h_sleep, "Takes 2.5 s."},
@@ -759,8 +846,8 @@ START_TEST(test_server_calls)
     g_autoptr(JsonNode) list = call(f.path, "system.listMethods", NULL, &error);
     ck_assert(list != NULL);
     g_autofree char *names = to_json(list);
-    ck_assert_str_eq(names, "[\"echo\",\"fail\",\"ping\",\"setNamedPolicy\",\"sleep\","
-                            "\"system.listMethods\",\"system.methodHelp\"]");
+    ck_assert_str_eq(names, "[\"echo\",\"fail\",\"ping\",\"sample\",\"setNamedPolicy\",\"sleep\","
+                            "\"system.listMethods\",\"system.methodHelp\",\"wfail\"]");
 
     g_autoptr(JsonNode) which = parse_json("[\"ping\"]");
     g_autoptr(JsonNode) help =
@@ -791,6 +878,20 @@ START_TEST(test_server_calls)
     ck_assert(call(f.path, "fail", NULL, &error) == NULL);
     ck_assert(g_error_matches(error, MOM_RPC_ERROR, MOM_RPC_FAULT_INTERNAL));
     ck_assert_str_eq(error->message, "The frobnicator broke.");
+    g_clear_error(&error);
+
+    /* A writer's answer; a writer's failure is a fault with its code. */
+    g_autoptr(JsonNode) sample = call(f.path, "sample", NULL, &error);
+    ck_assert_msg(sample != NULL, "%s", error ? error->message : "");
+    g_autoptr(JsonNode) sample_want =
+        parse_json("{\"small\":-5,\"big\":-9223372036854775808,\"ratio\":1.5e-07,"
+                   "\"inf\":null,\"a<&>b\":\"x\\ry & \\ufffd\",\"on\":true,\"none\":null,"
+                   "\"empty\":{}}");
+    g_autofree char *sample_json = to_json(sample);
+    ck_assert_msg(json_node_equal(sample, sample_want), "%s", sample_json);
+    ck_assert(call(f.path, "wfail", NULL, &error) == NULL);
+    ck_assert(g_error_matches(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARAMS));
+    ck_assert_str_eq(error->message, "The sample is not ready.");
     g_clear_error(&error);
 
     fixture_teardown(&f);
@@ -1273,6 +1374,7 @@ main(void)
     tcase_add_test(codec, test_scalar_forms);
     tcase_add_test(codec, test_doubles);
     tcase_add_test(codec, test_string_escaping);
+    tcase_add_test(codec, test_writer_matches_tree);
     tcase_add_test(codec, test_python_request);
     tcase_add_test(codec, test_parse_errors);
     tcase_add_test(codec, test_nesting_limits);
