@@ -5,7 +5,8 @@
 #   1. build with warnings as errors and run every test;
 #   2. build with AddressSanitizer + UndefinedBehaviorSanitizer and run the
 #      tests again, but for the 'host' suite (the real KSM of this machine)
-#      and the 'e2e' suite (real QEMU guests), which run once, in step 1;
+#      and the 'e2e' suite (real QEMU guests), which run once, in step 1,
+#      and 'glibc-malloc' (ASan replaces the allocator it tests);
 #   3. build the libFuzzer targets with clang and fuzz the policy parser and
 #      evaluator, then the XML-RPC codec, for FUZZ_SECONDS each (default 60).
 # Ends with one line "N passed, N failed" counting every test case.
@@ -35,7 +36,8 @@ meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=f
 # lets the suppression see through libsoup, which has no frame pointers.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:fast_unwind_on_malloc=0 \
-    meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite host --no-suite e2e || status=1
+    meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite host --no-suite e2e \
+        --no-suite glibc-malloc || status=1
 logs+=(build-asan/meson-logs/testlog.json)
 
 step "libFuzzer: policy parse+evaluate and the XML-RPC codec, ${FUZZ_SECONDS:-60} s each"

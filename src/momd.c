@@ -27,6 +27,7 @@
 #include "mom-config.h"
 #include "mom-engine.h"
 #include "mom-guests.h"
+#include "mom-malloc.h"
 #include "mom-libvirt.h"
 #include "mom-log.h"
 #include "mom-monitor.h"
@@ -626,6 +627,7 @@ main(int argc, char **argv)
     Momd d = {0};
     int rc;
 
+    mom_malloc_setup(); /* before any thread: one malloc arena */
     setlocale(LC_ALL, "");
     setlocale(LC_NUMERIC, "C");
     /* a peer that hangs up (libvirt mid-handshake, an RPC client) must not kill momd */
