@@ -67,7 +67,8 @@ char *mom_xmlrpc_response_end(GString *out);
  * <int> or, outside 32 bits, <i8>; a non-finite double as <nil/>; strings
  * escaped (invalid UTF-8 and characters XML cannot carry become U+FFFD).
  * A struct is struct_begin, then per member: member(name), one value,
- * member_end; then struct_end.
+ * member_end; then struct_end.  An array is array_begin, then per item:
+ * one value, item_end; then array_end.
  */
 void mom_xmlrpc_write_nil(GString *out);
 void mom_xmlrpc_write_bool(GString *out, gboolean b);
@@ -78,6 +79,9 @@ void mom_xmlrpc_write_struct_begin(GString *out);
 void mom_xmlrpc_write_member(GString *out, const char *name);
 void mom_xmlrpc_write_member_end(GString *out);
 void mom_xmlrpc_write_struct_end(GString *out);
+void mom_xmlrpc_write_array_begin(GString *out);
+void mom_xmlrpc_write_item_end(GString *out);
+void mom_xmlrpc_write_array_end(GString *out);
 
 /** mom_xmlrpc_build_fault: Returns: (transfer full) a methodResponse holding a fault. */
 char *mom_xmlrpc_build_fault(int code, const char *message);

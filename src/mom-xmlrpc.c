@@ -233,6 +233,24 @@ mom_xmlrpc_write_struct_end(GString *out)
 }
 
 void
+mom_xmlrpc_write_array_begin(GString *out)
+{
+    g_string_append(out, "<value><array><data>\n");
+}
+
+void
+mom_xmlrpc_write_item_end(GString *out)
+{
+    g_string_append_c(out, '\n');
+}
+
+void
+mom_xmlrpc_write_array_end(GString *out)
+{
+    g_string_append(out, "</data></array></value>");
+}
+
+void
 mom_xmlrpc_append_value(GString *out, JsonNode *node)
 {
     if (node == NULL || JSON_NODE_HOLDS_NULL(node)) {
@@ -256,12 +274,12 @@ mom_xmlrpc_append_value(GString *out, JsonNode *node)
     case JSON_NODE_ARRAY: {
         JsonArray *arr = json_node_get_array(node);
 
-        g_string_append(out, "<value><array><data>\n");
+        mom_xmlrpc_write_array_begin(out);
         for (guint i = 0; i < json_array_get_length(arr); i++) {
             mom_xmlrpc_append_value(out, json_array_get_element(arr, i));
-            g_string_append_c(out, '\n');
+            mom_xmlrpc_write_item_end(out);
         }
-        g_string_append(out, "</data></array></value>");
+        mom_xmlrpc_write_array_end(out);
         return;
     }
     case JSON_NODE_NULL:

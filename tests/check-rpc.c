@@ -309,6 +309,14 @@ write_sample(GString *out)
     mom_xmlrpc_write_struct_begin(out);
     mom_xmlrpc_write_struct_end(out);
     mom_xmlrpc_write_member_end(out);
+    mom_xmlrpc_write_member(out, "list");
+    mom_xmlrpc_write_array_begin(out);
+    mom_xmlrpc_write_int(out, 1);
+    mom_xmlrpc_write_item_end(out);
+    mom_xmlrpc_write_string(out, "a");
+    mom_xmlrpc_write_item_end(out);
+    mom_xmlrpc_write_array_end(out);
+    mom_xmlrpc_write_member_end(out);
     mom_xmlrpc_write_struct_end(out);
 }
 
@@ -337,6 +345,11 @@ START_TEST(test_writer_matches_tree)
     json_builder_set_member_name(b, "empty");
     json_builder_begin_object(b);
     json_builder_end_object(b);
+    json_builder_set_member_name(b, "list");
+    json_builder_begin_array(b);
+    json_builder_add_int_value(b, 1);
+    json_builder_add_string_value(b, "a");
+    json_builder_end_array(b);
     json_builder_end_object(b);
     tree = json_builder_get_root(b);
     from_tree = mom_xmlrpc_build_response(tree);
@@ -886,7 +899,7 @@ START_TEST(test_server_calls)
     g_autoptr(JsonNode) sample_want =
         parse_json("{\"small\":-5,\"big\":-9223372036854775808,\"ratio\":1.5e-07,"
                    "\"inf\":null,\"a<&>b\":\"x\\ry & \\ufffd\",\"on\":true,\"none\":null,"
-                   "\"empty\":{}}");
+                   "\"empty\":{},\"list\":[1,\"a\"]}");
     g_autofree char *sample_json = to_json(sample);
     ck_assert_msg(json_node_equal(sample, sample_want), "%s", sample_json);
     ck_assert(call(f.path, "wfail", NULL, &error) == NULL);
