@@ -18,11 +18,9 @@
  *     result, so one wrong policy cannot take gigabytes from a guest at once.
  *
  * set_balloon may block for as long as a busy QEMU holds its job lock, so
- * the calls run in a small thread pool and apply() never waits for them.  A
- * guest has at most one call in flight: a guest whose QEMU is stuck must
- * not fill the pool with calls that will all block.  The workers touch only
- * their job and the shared fields of BalloonGuest (under MomBalloon.lock),
- * never a MomEntity, which belongs to the main loop.
+ * the calls run in a small thread pool and apply() never waits for them,
+ * at most one per guest (controller-guest.h, shared with CpuTune and
+ * IoTune).
  *
  * Uncooperative guests: a guest whose balloon driver is gone or stuck
  * accepts set_balloon and then does nothing.  After uncooperative-cycles
@@ -36,20 +34,19 @@
 #include <string.h>
 
 #include "balloon-priv.h"
-#include "controller-jobs.h"
+#include "controller-guest.h"
 #include "mom-controller.h"
 
 /* A few threads: each guest uses at most one, so this many guests with a
  * stuck QEMU are needed before the others' calls have to queue. */
 #define BALLOON_THREADS 4
 
-/* What the controller remembers of one guest, by uuid.  Shared between the
- * main loop and a worker, so it is reference counted (a forgotten guest's
- * record lives until its last call returns). */
+#define balloon_log(...) mom_guest_ctl_log("Balloon", __VA_ARGS__)
+
+/* What the controller remembers of one guest, after the shared part. */
 typedef struct {
-    char *uuid;
+    MomGuestEntry base;
     /* main loop only */
-    guint64 seen;       /* the apply() cycle that last listed the guest */
     gboolean requested; /* a call was made; its effect is awaited */
     gint64 request_kib; /* what that call asked for */
     guint missed;       /* cycles in a row the request was not reached */
@@ -59,70 +56,31 @@ typedef struct {
     gint64 cur_at_request; /* balloon_cur when the last call was made */
     gboolean bad_value_reported;
     gboolean no_stats_reported;
-    gboolean busy_reported;
-    /* under MomBalloon.lock */
-    gboolean in_flight;      /* a call is queued or running */
-    gboolean failed;         /* the last call failed: the guest was not asked */
-    gint64 done_at;          /* monotonic µs when the last call returned */
-    gboolean error_reported; /* until a call succeeds again */
+    /* under MomBalloon.ctl.jobs.lock */
+    gboolean failed; /* the last call failed: the guest was not asked */
 } BalloonGuest;
 
-/* One set_balloon call, owned by the worker that runs it. */
+/* One set_balloon call. */
 typedef struct {
-    BalloonGuest *guest; /* a reference */
-    char *name;
+    MomGuestJob base;
     guint64 kib;
     gint64 old_kib;
     char *detail; /* "target T requested at F:L:C; clamped by R" */
 } BalloonJob;
 
 struct _MomBalloon {
-    MomHypervisorOps hv;
-    gboolean dry_run;
+    MomGuestCtl ctl;
     gint64 floor_kib;
     gint64 dead_band_kib;
     gint64 max_step_kib;        /* 0: no limit */
     guint uncooperative_cycles; /* 0: never mark a guest */
-    MomJobs jobs;               /* the worker pool; its lock also guards the guests */
-    GHashTable *guests;         /* uuid -> BalloonGuest (a reference) */
     GHashTable *reported;       /* names of guests without a uuid, already logged */
-    guint64 cycle;
 };
 
-static void G_GNUC_PRINTF(3, 4)
-    balloon_log(GLogLevelFlags level, const char *guest, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_log_structured(G_LOG_DOMAIN, level, "MOM_CONTROLLER", "Balloon", "MOM_GUEST", guest,
-                     "MESSAGE", "%s", msg);
-}
-
 static void
-guest_clear(gpointer data)
+job_clear(MomGuestJob *job)
 {
-    BalloonGuest *g = data;
-
-    g_free(g->uuid);
-}
-
-static void
-guest_unref(gpointer g)
-{
-    g_atomic_rc_box_release_full(g, guest_clear);
-}
-
-static void
-job_free(gpointer data)
-{
-    BalloonJob *job = data;
-
-    guest_unref(job->guest);
-    g_free(job->name);
-    g_free(job->detail);
-    g_free(job);
+    g_free(((BalloonJob *)job)->detail);
 }
 
 static guint64
@@ -140,78 +98,68 @@ within_band(MomBalloon *b, gint64 x, gint64 y)
 }
 
 /* Runs set_balloon on a pool thread. */
-static void
-balloon_work(gpointer data, gpointer user_data)
+static gboolean
+balloon_work(MomGuestCtl *ctl, MomGuestJob *base)
 {
-    BalloonJob *job = data;
-    MomBalloon *b = user_data;
-    BalloonGuest *g = job->guest;
+    BalloonJob *job = (BalloonJob *)base;
     g_autoptr(GError) error = NULL;
-    gboolean ok, report;
-
-    ok = b->hv.set_balloon(b->hv.hv, g->uuid, job->kib, &error);
-    g_mutex_lock(&b->jobs.lock);
-    report = !ok && !g->error_reported;
-    g->error_reported = !ok;
-    g_mutex_unlock(&b->jobs.lock);
+    gboolean ok = ctl->hv.set_balloon(ctl->hv.hv, base->guest->uuid, job->kib, &error);
+    gboolean report = mom_guest_ctl_note_call(ctl, base->guest, ok);
 
     if (ok)
-        balloon_log(G_LOG_LEVEL_MESSAGE, job->name,
+        balloon_log(G_LOG_LEVEL_MESSAGE, base->name,
                     "guest %s: balloon %" G_GINT64_FORMAT " → %" G_GUINT64_FORMAT " KiB (%s)",
-                    job->name, job->old_kib, job->kib, job->detail);
+                    base->name, job->old_kib, job->kib, job->detail);
     else if (report)
-        balloon_log(G_LOG_LEVEL_WARNING, job->name,
+        balloon_log(G_LOG_LEVEL_WARNING, base->name,
                     "guest %s: cannot set the balloon to %" G_GUINT64_FORMAT " KiB (%s): %s",
-                    job->name, job->kib, job->detail,
+                    base->name, job->kib, job->detail,
                     error ? error->message : "the hypervisor gave no reason");
-
-    /* Only now, so that the log line above comes before the next call's
-     * and mom_balloon_wait_idle() returns after it. */
-    g_mutex_lock(&b->jobs.lock);
-    g->in_flight = FALSE;
-    g->failed = !ok;
-    g->done_at = g_get_monotonic_time();
-    mom_jobs_done_locked(&b->jobs);
-    g_mutex_unlock(&b->jobs.lock);
-    job_free(job);
+    return ok;
 }
+
+static void
+balloon_done_locked(MomGuestJob *job, gboolean ok)
+{
+    ((BalloonGuest *)job->guest)->failed = !ok;
+}
+
+static const MomGuestCtlClass balloon_class = {
+    .name = "Balloon",
+    .changes = "balloons",
+    .change = "balloon change",
+    .threads = BALLOON_THREADS,
+    .entry_size = sizeof(BalloonGuest),
+    .work = balloon_work,
+    .done_locked = balloon_done_locked,
+    .job_clear = job_clear,
+};
 
 void
 mom_balloon_wait_idle(MomBalloon *b)
 {
-    mom_jobs_wait_idle(&b->jobs);
+    mom_jobs_wait_idle(&b->ctl.jobs);
 }
 
 guint
 mom_balloon_n_pending(MomBalloon *b)
 {
-    return mom_jobs_pending(&b->jobs);
+    return mom_jobs_pending(&b->ctl.jobs);
 }
 
 static gpointer
 balloon_init(const MomControllerConfig *cfg, GError **error)
 {
-    if (!cfg->hypervisor || !cfg->hypervisor->set_balloon) {
-        g_set_error_literal(error, MOM_CONTROLLER_ERROR, MOM_CONTROLLER_ERROR_INIT,
-                            "The Balloon controller needs a hypervisor connection; momd has none "
-                            "(it runs host-only), so guest balloons cannot be changed.");
+    MomBalloon *b = mom_guest_ctl_new(&balloon_class, sizeof(MomBalloon), cfg,
+                                      cfg->hypervisor && cfg->hypervisor->set_balloon, error);
+
+    if (!b)
         return NULL;
-    }
-    MomBalloon *b = g_new0(MomBalloon, 1);
-    b->hv = *cfg->hypervisor;
-    b->dry_run = cfg->dry_run;
     b->floor_kib = (gint64)MIN(cfg->balloon_floor_kib, (guint64)G_MAXINT64);
     b->dead_band_kib = (gint64)MIN(cfg->balloon_dead_band_kib, (guint64)G_MAXINT64);
     b->max_step_kib = (gint64)MIN(cfg->balloon_max_step_kib, (guint64)G_MAXINT64);
     b->uncooperative_cycles = cfg->balloon_uncooperative_cycles;
-    b->guests = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, guest_unref);
     b->reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    if (!mom_jobs_init(&b->jobs, balloon_work, b, job_free, BALLOON_THREADS, error)) {
-        g_hash_table_destroy(b->guests);
-        g_hash_table_destroy(b->reported);
-        g_free(b);
-        return NULL;
-    }
     return b;
 }
 
@@ -293,19 +241,17 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
     gboolean have_stats = mom_controller_stat_int(e, "balloon_cur", &cur) &&
                           mom_controller_stat_int(e, "balloon_max", &max);
 
-    g_mutex_lock(&b->jobs.lock);
-    in_flight = g->in_flight;
+    g_mutex_lock(&b->ctl.jobs.lock);
+    in_flight = g->base.in_flight;
     failed = g->failed;
-    done_at = g->done_at;
+    done_at = g->base.done_at;
     g->failed = FALSE;
-    g_mutex_unlock(&b->jobs.lock);
+    g_mutex_unlock(&b->ctl.jobs.lock);
 
     /* A sample can be older than the last change (the guest manager samples
      * on its own timer).  Judge the guest only on data taken after its
-     * change returned; "sampled_at" is the guest manager's monotonic time
-     * of the sample, and without it every sample counts as fresh. */
-    const MomValue *at = mom_entity_get_prop(e, "sampled_at");
-    gboolean fresh = !at || at->type != MOM_VALUE_INT || at->u.i > done_at;
+     * change returned. */
+    gboolean fresh = !mom_guest_ctl_sample_predates(e, done_at);
     if (have_stats && fresh)
         check_progress(b, g, name, cur, in_flight, failed);
     if (!c) {
@@ -389,7 +335,7 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
     g_autofree char *detail = g_strdup_printf("target %" G_GINT64_FORMAT " requested at %s:%d:%d%s",
                                               target, c->file, c->line, c->col, rules->str);
 
-    if (b->dry_run) {
+    if (b->ctl.dry_run) {
         balloon_log(G_LOG_LEVEL_MESSAGE, name,
                     "guest %s: balloon %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
                     " KiB would be set (dry run) (%s)",
@@ -401,13 +347,13 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
         return;
     }
     if (in_flight) {
-        if (!g->busy_reported)
+        if (!g->base.busy_reported)
             balloon_log(G_LOG_LEVEL_WARNING, name,
                         "guest %s: the previous balloon change (to %" G_GINT64_FORMAT
                         " KiB) has not returned yet, so this cycle's change to %" G_GINT64_FORMAT
                         " KiB is skipped; the guest's QEMU may be busy.",
                         name, g->request_kib, want);
-        g->busy_reported = TRUE;
+        g->base.busy_reported = TRUE;
         mom_entity_set_outcome(e, "balloon_target", "skipped: the previous change is running");
         return;
     }
@@ -416,36 +362,14 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
         "requested %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT " KiB%s", cur, want, rules->str);
     mom_entity_set_outcome(e, "balloon_target", o);
     BalloonJob *job = g_new0(BalloonJob, 1);
-    job->guest = g_atomic_rc_box_acquire(g);
-    job->name = g_strdup(name);
     job->kib = (guint64)want;
     job->old_kib = cur;
     job->detail = g_steal_pointer(&detail);
     g->requested = TRUE;
     g->request_kib = want;
     g->cur_at_request = cur;
-    g->busy_reported = FALSE;
-    g_mutex_lock(&b->jobs.lock);
-    g->in_flight = TRUE;
-    b->jobs.pending++;
-    g_mutex_unlock(&b->jobs.lock);
-
-    g_autoptr(GError) error = NULL;
-    /* On failure the job is still queued; it runs when a thread is free. */
-    if (!g_thread_pool_push(b->jobs.pool, job, &error))
-        balloon_log(G_LOG_LEVEL_WARNING, name,
-                    "guest %s: no new thread for the balloon change: %s; it waits for a busy "
-                    "one.",
-                    name, error->message);
-}
-
-static gboolean
-forget_unseen(gpointer key G_GNUC_UNUSED, gpointer value, gpointer user_data)
-{
-    const BalloonGuest *g = value;
-    const MomBalloon *b = user_data;
-
-    return g->seen != b->cycle;
+    g->base.busy_reported = FALSE;
+    mom_guest_ctl_queue(&b->ctl, &g->base, name, &job->base);
 }
 
 static gboolean
@@ -454,22 +378,13 @@ balloon_apply(gpointer state, MomEntity *host G_GNUC_UNUSED, GPtrArray *guests,
 {
     MomBalloon *b = state;
 
-    b->cycle++;
     for (guint i = 0; guests && i < guests->len; i++) {
         MomEntity *e = guests->pdata[i];
         const char *name = mom_entity_name(e);
-        const MomValue *uuid = mom_entity_get_prop(e, "uuid");
         const MomControl *c = mom_controller_find_control(e, "balloon_target");
-        BalloonGuest *g = NULL;
+        BalloonGuest *g = (BalloonGuest *)mom_guest_ctl_get(&b->ctl, e);
 
-        if (uuid && uuid->type == MOM_VALUE_STRING) {
-            g = g_hash_table_lookup(b->guests, mom_value_string_get(uuid));
-            if (!g) {
-                g = g_atomic_rc_box_new0(BalloonGuest);
-                g->uuid = g_strdup(mom_value_string_get(uuid));
-                g_hash_table_insert(b->guests, g->uuid, g);
-            }
-            g->seen = b->cycle;
+        if (g) {
             balloon_guest(b, g, e, c);
         } else if (c && !g_hash_table_contains(b->reported, name)) {
             /* A guest manager bug, not the policy's: say it once. */
@@ -483,8 +398,7 @@ balloon_apply(gpointer state, MomEntity *host G_GNUC_UNUSED, GPtrArray *guests,
         MomValue v = mom_value_bool(g && g->uncooperative);
         mom_entity_set_prop(e, "balloon_uncooperative", &v);
     }
-    /* A guest that comes back later starts afresh (it may have rebooted). */
-    g_hash_table_foreach_remove(b->guests, forget_unseen, b);
+    mom_guest_ctl_end_cycle(&b->ctl);
     return TRUE;
 }
 
@@ -495,12 +409,9 @@ balloon_free(gpointer state)
 
     if (!b)
         return;
-    /* Calls not started are dropped; running ones use @b, so they are
-     * waited for (libvirt gives up on a stuck QEMU job after ~30 s). */
-    mom_jobs_clear(&b->jobs);
-    g_hash_table_destroy(b->guests);
+    /* no worker reads it, so it need not wait for them */
     g_hash_table_destroy(b->reported);
-    g_free(b);
+    mom_guest_ctl_free(b);
 }
 
 const MomControllerClass mom_controller_balloon = {

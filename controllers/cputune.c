@@ -26,142 +26,100 @@
 #include <string.h>
 
 #include "cputune-priv.h"
-#include "controller-jobs.h"
+#include "controller-guest.h"
 #include "mom-controller.h"
 
 #define CPUTUNE_THREADS 2
 
-/* What the controller remembers of one guest, by uuid; reference counted
- * because a worker may outlive the guest's entry. */
+#define cputune_log(...) mom_guest_ctl_log("CpuTune", __VA_ARGS__)
+
+/* What the controller remembers of one guest, after the shared part. */
 typedef struct {
-    char *uuid;
+    MomGuestEntry base;
     /* main loop only */
-    guint64 seen;
     gboolean bad_reported;
     gboolean unknown_reported;
-    gboolean busy_reported;
-    /* under MomCpuTune.lock */
-    gboolean in_flight;
-    gboolean error_reported;
+    /* under MomCpuTune.ctl.jobs.lock */
     gboolean last_ok;  /* the last call succeeded ... */
     gint64 last_quota; /* ... with these values */
     gint64 last_period;
-    gint64 done_at; /* monotonic µs when it returned */
 } CpuTuneGuest;
 
+/* One set_cpu_tune call. */
 typedef struct {
-    CpuTuneGuest *guest; /* a reference */
-    char *name;
+    MomGuestJob base;
     gint64 quota, period, old_quota, old_period;
     char *detail; /* "requested at F:L:C; clamped ..." */
 } CpuTuneJob;
 
 struct _MomCpuTune {
-    MomHypervisorOps hv;
-    gboolean dry_run;
-    MomJobs jobs;       /* the worker pool; its lock also guards the guests */
-    GHashTable *guests; /* uuid -> CpuTuneGuest (a reference) */
-    guint64 cycle;
+    MomGuestCtl ctl;
 };
 
-static void G_GNUC_PRINTF(3, 4)
-    cputune_log(GLogLevelFlags level, const char *guest, const char *fmt, ...)
+static void
+job_clear(MomGuestJob *job)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_log_structured(G_LOG_DOMAIN, level, "MOM_CONTROLLER", "CpuTune", "MOM_GUEST", guest,
-                     "MESSAGE", "%s", msg);
+    g_free(((CpuTuneJob *)job)->detail);
 }
 
-static void
-guest_clear(gpointer data)
+/* Runs set_cpu_tune on a pool thread. */
+static gboolean
+cputune_work(MomGuestCtl *ctl, MomGuestJob *base)
 {
-    g_free(((CpuTuneGuest *)data)->uuid);
-}
-
-static void
-guest_unref(gpointer g)
-{
-    g_atomic_rc_box_release_full(g, guest_clear);
-}
-
-static void
-job_free(gpointer data)
-{
-    CpuTuneJob *job = data;
-
-    guest_unref(job->guest);
-    g_free(job->name);
-    g_free(job->detail);
-    g_free(job);
-}
-
-static void
-cputune_work(gpointer data, gpointer user_data)
-{
-    CpuTuneJob *job = data;
-    MomCpuTune *t = user_data;
-    CpuTuneGuest *g = job->guest;
+    CpuTuneJob *job = (CpuTuneJob *)base;
     g_autoptr(GError) error = NULL;
-    gboolean ok, report;
-
-    ok = t->hv.set_cpu_tune(t->hv.hv, g->uuid, job->quota, (guint64)job->period, &error);
-    g_mutex_lock(&t->jobs.lock);
-    report = !ok && !g->error_reported;
-    g->error_reported = !ok;
-    g_mutex_unlock(&t->jobs.lock);
+    gboolean ok = ctl->hv.set_cpu_tune(ctl->hv.hv, base->guest->uuid, job->quota,
+                                       (guint64)job->period, &error);
+    gboolean report = mom_guest_ctl_note_call(ctl, base->guest, ok);
 
     if (ok)
-        cputune_log(G_LOG_LEVEL_MESSAGE, job->name,
+        cputune_log(G_LOG_LEVEL_MESSAGE, base->name,
                     "guest %s: vcpu_quota %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
                     " µs, vcpu_period %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT " µs (%s)",
-                    job->name, job->old_quota, job->quota, job->old_period, job->period,
+                    base->name, job->old_quota, job->quota, job->old_period, job->period,
                     job->detail);
     else if (report)
-        cputune_log(G_LOG_LEVEL_WARNING, job->name,
+        cputune_log(G_LOG_LEVEL_WARNING, base->name,
                     "guest %s: cannot set vcpu_quota %" G_GINT64_FORMAT
                     " µs, vcpu_period %" G_GINT64_FORMAT " µs (%s): %s",
-                    job->name, job->quota, job->period, job->detail,
+                    base->name, job->quota, job->period, job->detail,
                     error ? error->message : "the hypervisor gave no reason");
+    return ok;
+}
 
-    g_mutex_lock(&t->jobs.lock);
-    g->in_flight = FALSE;
+static void
+cputune_done_locked(MomGuestJob *base, gboolean ok)
+{
+    CpuTuneJob *job = (CpuTuneJob *)base;
+    CpuTuneGuest *g = (CpuTuneGuest *)base->guest;
+
     g->last_ok = ok;
     g->last_quota = job->quota;
     g->last_period = job->period;
-    g->done_at = g_get_monotonic_time();
-    mom_jobs_done_locked(&t->jobs);
-    g_mutex_unlock(&t->jobs.lock);
-    job_free(job);
 }
+
+static const MomGuestCtlClass cputune_class = {
+    .name = "CpuTune",
+    .changes = "CPU limits",
+    .change = "CPU limit change",
+    .threads = CPUTUNE_THREADS,
+    .entry_size = sizeof(CpuTuneGuest),
+    .work = cputune_work,
+    .done_locked = cputune_done_locked,
+    .job_clear = job_clear,
+};
 
 void
 mom_cputune_wait_idle(MomCpuTune *t)
 {
-    mom_jobs_wait_idle(&t->jobs);
+    mom_jobs_wait_idle(&t->ctl.jobs);
 }
 
 static gpointer
 cputune_init(const MomControllerConfig *cfg, GError **error)
 {
-    if (!cfg->hypervisor || !cfg->hypervisor->set_cpu_tune) {
-        g_set_error_literal(error, MOM_CONTROLLER_ERROR, MOM_CONTROLLER_ERROR_INIT,
-                            "The CpuTune controller needs a hypervisor connection; momd has none "
-                            "(it runs host-only), so guest CPU limits cannot be changed.");
-        return NULL;
-    }
-    MomCpuTune *t = g_new0(MomCpuTune, 1);
-    t->hv = *cfg->hypervisor;
-    t->dry_run = cfg->dry_run;
-    t->guests = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, guest_unref);
-    if (!mom_jobs_init(&t->jobs, cputune_work, t, job_free, CPUTUNE_THREADS, error)) {
-        g_hash_table_destroy(t->guests);
-        g_free(t);
-        return NULL;
-    }
-    return t;
+    return mom_guest_ctl_new(&cputune_class, sizeof(MomCpuTune), cfg,
+                             cfg->hypervisor && cfg->hypervisor->set_cpu_tune, error);
 }
 
 /* The same outcome on each of the two controls the policy set. */
@@ -269,14 +227,12 @@ cputune_guest(MomCpuTune *t, CpuTuneGuest *g, MomEntity *e)
         return;
     }
 
-    g_mutex_lock(&t->jobs.lock);
-    gboolean in_flight = g->in_flight;
+    g_mutex_lock(&t->ctl.jobs.lock);
+    gboolean in_flight = g->base.in_flight;
     gboolean same_as_last = g->last_ok && g->last_quota == quota && g->last_period == period;
-    gint64 done_at = g->done_at;
-    g_mutex_unlock(&t->jobs.lock);
-    const MomValue *at = mom_entity_get_prop(e, "sampled_at");
-    gboolean stale = at && at->type == MOM_VALUE_INT && at->u.i <= done_at;
-    if (same_as_last && stale) {
+    gint64 done_at = g->base.done_at;
+    g_mutex_unlock(&t->ctl.jobs.lock);
+    if (same_as_last && mom_guest_ctl_sample_predates(e, done_at)) {
         set_outcomes(e, qc, pc, "unchanged: just set; waiting for the guest's new values");
         return;
     }
@@ -284,7 +240,7 @@ cputune_guest(MomCpuTune *t, CpuTuneGuest *g, MomEntity *e)
     const MomControl *where = qc ? qc : pc;
     g_autofree char *detail = g_strdup_printf("requested at %s:%d:%d%s", where->file, where->line,
                                               where->col, rules->str);
-    if (t->dry_run) {
+    if (t->ctl.dry_run) {
         cputune_log(G_LOG_LEVEL_MESSAGE, name,
                     "guest %s: vcpu_quota %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
                     " µs, vcpu_period %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
@@ -296,17 +252,10 @@ cputune_guest(MomCpuTune *t, CpuTuneGuest *g, MomEntity *e)
         set_outcomes(e, qc, pc, o);
         return;
     }
-    if (in_flight) {
-        if (!g->busy_reported)
-            cputune_log(G_LOG_LEVEL_WARNING, name,
-                        "guest %s: the previous CPU limit change has not returned yet, so this "
-                        "cycle's change is skipped; the guest's QEMU may be busy.",
-                        name);
-        g->busy_reported = TRUE;
+    if (mom_guest_ctl_skip_busy(&t->ctl, &g->base, name, in_flight)) {
         set_outcomes(e, qc, pc, "skipped: the previous change is running");
         return;
     }
-    g->busy_reported = FALSE;
     g_autofree char *o =
         g_strdup_printf("requested quota %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
                         ", period %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT " µs%s",
@@ -314,29 +263,12 @@ cputune_guest(MomCpuTune *t, CpuTuneGuest *g, MomEntity *e)
     set_outcomes(e, qc, pc, o);
 
     CpuTuneJob *job = g_new0(CpuTuneJob, 1);
-    job->guest = g_atomic_rc_box_acquire(g);
-    job->name = g_strdup(name);
     job->quota = quota;
     job->period = period;
     job->old_quota = cur_q;
     job->old_period = cur_p;
     job->detail = g_steal_pointer(&detail);
-    g_mutex_lock(&t->jobs.lock);
-    g->in_flight = TRUE;
-    t->jobs.pending++;
-    g_mutex_unlock(&t->jobs.lock);
-    g_autoptr(GError) error = NULL;
-    if (!g_thread_pool_push(t->jobs.pool, job, &error))
-        cputune_log(G_LOG_LEVEL_WARNING, name,
-                    "guest %s: no new thread for the CPU limit change: %s; it waits for a busy "
-                    "one.",
-                    name, error->message);
-}
-
-static gboolean
-forget_unseen(gpointer key G_GNUC_UNUSED, gpointer value, gpointer user_data)
-{
-    return ((CpuTuneGuest *)value)->seen != ((MomCpuTune *)user_data)->cycle;
+    mom_guest_ctl_queue(&t->ctl, &g->base, name, &job->base);
 }
 
 static gboolean
@@ -345,12 +277,11 @@ cputune_apply(gpointer state, MomEntity *host G_GNUC_UNUSED, GPtrArray *guests,
 {
     MomCpuTune *t = state;
 
-    t->cycle++;
     for (guint i = 0; guests && i < guests->len; i++) {
         MomEntity *e = guests->pdata[i];
-        const MomValue *uuid = mom_entity_get_prop(e, "uuid");
+        MomGuestEntry *g = mom_guest_ctl_get(&t->ctl, e);
 
-        if (!uuid || uuid->type != MOM_VALUE_STRING) {
+        if (!g) {
             if (mom_controller_find_control(e, "vcpu_quota") ||
                 mom_controller_find_control(e, "vcpu_period")) {
                 mom_entity_set_outcome(e, "vcpu_quota", "ignored: the guest has no uuid");
@@ -358,34 +289,15 @@ cputune_apply(gpointer state, MomEntity *host G_GNUC_UNUSED, GPtrArray *guests,
             }
             continue;
         }
-        CpuTuneGuest *g = g_hash_table_lookup(t->guests, mom_value_string_get(uuid));
-        if (!g) {
-            g = g_atomic_rc_box_new0(CpuTuneGuest);
-            g->uuid = g_strdup(mom_value_string_get(uuid));
-            g_hash_table_insert(t->guests, g->uuid, g);
-        }
-        g->seen = t->cycle;
-        cputune_guest(t, g, e);
+        cputune_guest(t, (CpuTuneGuest *)g, e);
     }
-    g_hash_table_foreach_remove(t->guests, forget_unseen, t);
+    mom_guest_ctl_end_cycle(&t->ctl);
     return TRUE;
-}
-
-static void
-cputune_free(gpointer state)
-{
-    MomCpuTune *t = state;
-
-    if (!t)
-        return;
-    mom_jobs_clear(&t->jobs);
-    g_hash_table_destroy(t->guests);
-    g_free(t);
 }
 
 const MomControllerClass mom_controller_cputune = {
     .name = "CpuTune",
     .init = cputune_init,
     .apply = cputune_apply,
-    .free = cputune_free,
+    .free = mom_guest_ctl_free,
 };

@@ -28,12 +28,14 @@
 #include <string.h>
 
 #include "iotune-priv.h"
-#include "controller-jobs.h"
+#include "controller-guest.h"
 #include "mom-controller.h"
 
 #define IOTUNE_THREADS 2
 #define IOTUNE_PREFIX "io_tune."
 #define IOTUNE_N_KEYS 6
+
+#define iotune_log(...) mom_guest_ctl_log("IoTune", __VA_ARGS__)
 
 /* In the order of MomHypervisorOps.set_block_iotune's @limits. */
 static const char *const iotune_keys[IOTUNE_N_KEYS] = {
@@ -41,25 +43,20 @@ static const char *const iotune_keys[IOTUNE_N_KEYS] = {
     "total_iops_sec",  "read_iops_sec",  "write_iops_sec",
 };
 
-/* The last change made to one disk, under MomIoTune.lock. */
+/* The last change made to one disk, under MomIoTune.ctl.jobs.lock. */
 typedef struct {
     gboolean ok;
     gint64 limits[IOTUNE_N_KEYS];
     gint64 done_at; /* monotonic µs when it returned */
 } IoTuneLast;
 
-/* What the controller remembers of one guest, by uuid; reference counted
- * because a worker may outlive the guest's entry. */
+/* What the controller remembers of one guest, after the shared part. */
 typedef struct {
-    char *uuid;
+    MomGuestEntry base;
     /* main loop only */
-    guint64 seen;
     gboolean bad_reported;
     gboolean unknown_reported;
-    gboolean busy_reported;
-    /* under MomIoTune.lock */
-    gboolean in_flight;
-    gboolean error_reported;
+    /* under MomIoTune.ctl.jobs.lock */
     GHashTable *last; /* disk -> IoTuneLast */
 } IoTuneGuest;
 
@@ -70,43 +67,26 @@ typedef struct {
     char *change; /* "total_bytes_sec 0 → 1000 (F:L:C), ..." */
 } IoTuneChange;
 
+/* The set_block_iotune calls of one guest, one per changed disk. */
 typedef struct {
-    IoTuneGuest *guest; /* a reference */
-    char *name;
+    MomGuestJob base;
     GPtrArray *changes; /* IoTuneChange */
 } IoTuneJob;
 
 struct _MomIoTune {
-    MomHypervisorOps hv;
-    gboolean dry_run;
-    MomJobs jobs;       /* the worker pool; its lock also guards the guests */
-    GHashTable *guests; /* uuid -> IoTuneGuest (a reference) */
-    guint64 cycle;
+    MomGuestCtl ctl;
 };
 
-static void G_GNUC_PRINTF(3, 4)
-    iotune_log(GLogLevelFlags level, const char *guest, const char *fmt, ...)
+static void
+guest_init(MomGuestEntry *g)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_log_structured(G_LOG_DOMAIN, level, "MOM_CONTROLLER", "IoTune", "MOM_GUEST", guest, "MESSAGE",
-                     "%s", msg);
+    ((IoTuneGuest *)g)->last = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 }
 
 static void
-guest_clear(gpointer data)
+guest_clear(MomGuestEntry *g)
 {
-    IoTuneGuest *g = data;
-    g_free(g->uuid);
-    g_hash_table_destroy(g->last);
-}
-
-static void
-guest_unref(gpointer g)
-{
-    g_atomic_rc_box_release_full(g, guest_clear);
+    g_hash_table_destroy(((IoTuneGuest *)g)->last);
 }
 
 static void
@@ -119,32 +99,27 @@ change_free(gpointer data)
 }
 
 static void
-job_free(gpointer data)
+job_clear(MomGuestJob *job)
 {
-    IoTuneJob *job = data;
-
-    guest_unref(job->guest);
-    g_free(job->name);
-    g_ptr_array_free(job->changes, TRUE);
-    g_free(job);
+    g_ptr_array_free(((IoTuneJob *)job)->changes, TRUE);
 }
 
-static void
-iotune_work(gpointer data, gpointer user_data)
+/* Runs the job's set_block_iotune calls on a pool thread.  Returns: whether all succeeded. */
+static gboolean
+iotune_work(MomGuestCtl *ctl, MomGuestJob *base)
 {
-    IoTuneJob *job = data;
-    MomIoTune *t = user_data;
-    IoTuneGuest *g = job->guest;
+    IoTuneJob *job = (IoTuneJob *)base;
+    IoTuneGuest *g = (IoTuneGuest *)base->guest;
+    gboolean all_ok = TRUE;
 
     for (guint i = 0; i < job->changes->len; i++) {
         IoTuneChange *c = job->changes->pdata[i];
         g_autoptr(GError) error = NULL;
-        gboolean ok, report;
+        gboolean ok =
+            ctl->hv.set_block_iotune(ctl->hv.hv, g->base.uuid, c->disk, c->limits, &error);
+        gboolean report = mom_guest_ctl_note_call(ctl, &g->base, ok);
 
-        ok = t->hv.set_block_iotune(t->hv.hv, g->uuid, c->disk, c->limits, &error);
-        g_mutex_lock(&t->jobs.lock);
-        report = !ok && !g->error_reported;
-        g->error_reported = !ok;
+        g_mutex_lock(&ctl->jobs.lock);
         IoTuneLast *last = g_hash_table_lookup(g->last, c->disk);
         if (!last) {
             last = g_new0(IoTuneLast, 1);
@@ -153,49 +128,43 @@ iotune_work(gpointer data, gpointer user_data)
         last->ok = ok;
         memcpy(last->limits, c->limits, sizeof(last->limits));
         last->done_at = g_get_monotonic_time();
-        g_mutex_unlock(&t->jobs.lock);
+        g_mutex_unlock(&ctl->jobs.lock);
 
         if (ok)
-            iotune_log(G_LOG_LEVEL_MESSAGE, job->name, "guest %s: disk %s: %s", job->name, c->disk,
-                       c->change);
+            iotune_log(G_LOG_LEVEL_MESSAGE, base->name, "guest %s: disk %s: %s", base->name,
+                       c->disk, c->change);
         else if (report)
-            iotune_log(G_LOG_LEVEL_WARNING, job->name, "guest %s: disk %s: cannot set %s: %s",
-                       job->name, c->disk, c->change,
+            iotune_log(G_LOG_LEVEL_WARNING, base->name, "guest %s: disk %s: cannot set %s: %s",
+                       base->name, c->disk, c->change,
                        error ? error->message : "the hypervisor gave no reason");
+        all_ok = all_ok && ok;
     }
-
-    g_mutex_lock(&t->jobs.lock);
-    g->in_flight = FALSE;
-    mom_jobs_done_locked(&t->jobs);
-    g_mutex_unlock(&t->jobs.lock);
-    job_free(job);
+    return all_ok;
 }
+
+static const MomGuestCtlClass iotune_class = {
+    .name = "IoTune",
+    .changes = "I/O limits",
+    .change = "I/O limit change",
+    .threads = IOTUNE_THREADS,
+    .entry_size = sizeof(IoTuneGuest),
+    .entry_init = guest_init,
+    .entry_clear = guest_clear,
+    .work = iotune_work,
+    .job_clear = job_clear,
+};
 
 void
 mom_iotune_wait_idle(MomIoTune *t)
 {
-    mom_jobs_wait_idle(&t->jobs);
+    mom_jobs_wait_idle(&t->ctl.jobs);
 }
 
 static gpointer
 iotune_init(const MomControllerConfig *cfg, GError **error)
 {
-    if (!cfg->hypervisor || !cfg->hypervisor->set_block_iotune) {
-        g_set_error_literal(error, MOM_CONTROLLER_ERROR, MOM_CONTROLLER_ERROR_INIT,
-                            "The IoTune controller needs a hypervisor connection; momd has none "
-                            "(it runs host-only), so guest I/O limits cannot be changed.");
-        return NULL;
-    }
-    MomIoTune *t = g_new0(MomIoTune, 1);
-    t->hv = *cfg->hypervisor;
-    t->dry_run = cfg->dry_run;
-    t->guests = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, guest_unref);
-    if (!mom_jobs_init(&t->jobs, iotune_work, t, job_free, IOTUNE_THREADS, error)) {
-        g_hash_table_destroy(t->guests);
-        g_free(t);
-        return NULL;
-    }
-    return t;
+    return mom_guest_ctl_new(&iotune_class, sizeof(MomIoTune), cfg,
+                             cfg->hypervisor && cfg->hypervisor->set_block_iotune, error);
 }
 
 /* One disk's controls, as the policy left them. */
@@ -392,14 +361,13 @@ iotune_guest(MomIoTune *t, IoTuneGuest *g, MomEntity *e)
             outcome_all(e, dc, "unchanged");
             continue;
         }
-        g_mutex_lock(&t->jobs.lock);
+        g_mutex_lock(&t->ctl.jobs.lock);
         IoTuneLast *last = g_hash_table_lookup(g->last, dc->disk);
         gboolean same_as_last =
             last && last->ok && memcmp(last->limits, limits, sizeof(limits)) == 0;
         gint64 done_at = last ? last->done_at : 0;
-        g_mutex_unlock(&t->jobs.lock);
-        const MomValue *at = mom_entity_get_prop(e, "sampled_at");
-        if (same_as_last && at && at->type == MOM_VALUE_INT && at->u.i <= done_at) {
+        g_mutex_unlock(&t->ctl.jobs.lock);
+        if (same_as_last && mom_guest_ctl_sample_predates(e, done_at)) {
             outcome_all(e, dc, "unchanged: just set; waiting for the disk's new limits");
             continue;
         }
@@ -416,7 +384,7 @@ iotune_guest(MomIoTune *t, IoTuneGuest *g, MomEntity *e)
         g_ptr_array_free(changed, TRUE);
         return;
     }
-    if (t->dry_run) {
+    if (t->ctl.dry_run) {
         for (guint i = 0; i < changes->len; i++) {
             IoTuneChange *ch = changes->pdata[i];
             iotune_log(G_LOG_LEVEL_MESSAGE, name, "guest %s: disk %s: %s would be set (dry run)",
@@ -427,22 +395,15 @@ iotune_guest(MomIoTune *t, IoTuneGuest *g, MomEntity *e)
         g_ptr_array_free(changed, TRUE);
         return;
     }
-    g_mutex_lock(&t->jobs.lock);
-    gboolean in_flight = g->in_flight;
-    g_mutex_unlock(&t->jobs.lock);
-    if (in_flight) {
-        if (!g->busy_reported)
-            iotune_log(G_LOG_LEVEL_WARNING, name,
-                       "guest %s: the previous I/O limit change has not returned yet, so this "
-                       "cycle's change is skipped; the guest's QEMU may be busy.",
-                       name);
-        g->busy_reported = TRUE;
+    g_mutex_lock(&t->ctl.jobs.lock);
+    gboolean in_flight = g->base.in_flight;
+    g_mutex_unlock(&t->ctl.jobs.lock);
+    if (mom_guest_ctl_skip_busy(&t->ctl, &g->base, name, in_flight)) {
         for (guint i = 0; i < changed->len; i++)
             outcome_all(e, changed->pdata[i], "skipped: the previous change is running");
         g_ptr_array_free(changed, TRUE);
         return;
     }
-    g->busy_reported = FALSE;
     for (guint i = 0; i < changes->len; i++) {
         g_autofree char *o =
             g_strdup_printf("requested %s", ((IoTuneChange *)changes->pdata[i])->change);
@@ -451,18 +412,8 @@ iotune_guest(MomIoTune *t, IoTuneGuest *g, MomEntity *e)
     g_ptr_array_free(changed, TRUE);
 
     IoTuneJob *job = g_new0(IoTuneJob, 1);
-    job->guest = g_atomic_rc_box_acquire(g);
-    job->name = g_strdup(name);
     job->changes = g_steal_pointer(&changes);
-    g_mutex_lock(&t->jobs.lock);
-    g->in_flight = TRUE;
-    t->jobs.pending++;
-    g_mutex_unlock(&t->jobs.lock);
-    g_autoptr(GError) error = NULL;
-    if (!g_thread_pool_push(t->jobs.pool, job, &error))
-        iotune_log(G_LOG_LEVEL_WARNING, name,
-                   "guest %s: no new thread for the I/O limit change: %s; it waits for a busy one.",
-                   name, error->message);
+    mom_guest_ctl_queue(&t->ctl, &g->base, name, &job->base);
 }
 
 static gboolean
@@ -475,25 +426,18 @@ has_iotune_control(MomEntity *e)
 }
 
 static gboolean
-forget_unseen(gpointer key G_GNUC_UNUSED, gpointer value, gpointer user_data)
-{
-    return ((IoTuneGuest *)value)->seen != ((MomIoTune *)user_data)->cycle;
-}
-
-static gboolean
 iotune_apply(gpointer state, MomEntity *host G_GNUC_UNUSED, GPtrArray *guests,
              GError **error G_GNUC_UNUSED)
 {
     MomIoTune *t = state;
 
-    t->cycle++;
     for (guint i = 0; guests && i < guests->len; i++) {
         MomEntity *e = guests->pdata[i];
-        const MomValue *uuid = mom_entity_get_prop(e, "uuid");
 
         if (!has_iotune_control(e))
             continue;
-        if (!uuid || uuid->type != MOM_VALUE_STRING) {
+        MomGuestEntry *g = mom_guest_ctl_get(&t->ctl, e);
+        if (!g) {
             for (guint j = 0; j < mom_entity_n_controls(e); j++) {
                 const MomControl *c = mom_entity_control(e, j);
                 if (g_str_has_prefix(c->name, IOTUNE_PREFIX))
@@ -501,35 +445,15 @@ iotune_apply(gpointer state, MomEntity *host G_GNUC_UNUSED, GPtrArray *guests,
             }
             continue;
         }
-        IoTuneGuest *g = g_hash_table_lookup(t->guests, mom_value_string_get(uuid));
-        if (!g) {
-            g = g_atomic_rc_box_new0(IoTuneGuest);
-            g->uuid = g_strdup(mom_value_string_get(uuid));
-            g->last = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-            g_hash_table_insert(t->guests, g->uuid, g);
-        }
-        g->seen = t->cycle;
-        iotune_guest(t, g, e);
+        iotune_guest(t, (IoTuneGuest *)g, e);
     }
-    g_hash_table_foreach_remove(t->guests, forget_unseen, t);
+    mom_guest_ctl_end_cycle(&t->ctl);
     return TRUE;
-}
-
-static void
-iotune_free(gpointer state)
-{
-    MomIoTune *t = state;
-
-    if (!t)
-        return;
-    mom_jobs_clear(&t->jobs);
-    g_hash_table_destroy(t->guests);
-    g_free(t);
 }
 
 const MomControllerClass mom_controller_iotune = {
     .name = "IoTune",
     .init = iotune_init,
     .apply = iotune_apply,
-    .free = iotune_free,
+    .free = mom_guest_ctl_free,
 };

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include "controller-guest.h"
+
+void
+mom_guest_ctl_log(const char *controller, GLogLevelFlags level, const char *guest, const char *fmt,
+                  ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_log_structured(G_LOG_DOMAIN, level, "MOM_CONTROLLER", controller, "MOM_GUEST", guest,
+                     "MESSAGE", "%s", msg);
+}
+
+static void
+entry_clear(gpointer data)
+{
+    MomGuestEntry *g = data;
+
+    if (g->klass->entry_clear)
+        g->klass->entry_clear(g);
+    g_free(g->uuid);
+}
+
+static void
+entry_unref(gpointer g)
+{
+    g_atomic_rc_box_release_full(g, entry_clear);
+}
+
+static void
+job_free(gpointer data)
+{
+    MomGuestJob *job = data;
+
+    if (job->guest->klass->job_clear)
+        job->guest->klass->job_clear(job);
+    entry_unref(job->guest);
+    g_free(job->name);
+    g_free(job);
+}
+
+/* Runs one job on a pool thread. */
+static void
+guest_ctl_work(gpointer data, gpointer user_data)
+{
+    MomGuestJob *job = data;
+    MomGuestCtl *ctl = user_data;
+    MomGuestEntry *g = job->guest;
+    gboolean ok = ctl->klass->work(ctl, job);
+
+    /* Only now, so that the job's log lines come before the next job's and
+     * mom_jobs_wait_idle() returns after them. */
+    g_mutex_lock(&ctl->jobs.lock);
+    g->in_flight = FALSE;
+    g->done_at = g_get_monotonic_time();
+    if (ctl->klass->done_locked)
+        ctl->klass->done_locked(job, ok);
+    mom_jobs_done_locked(&ctl->jobs);
+    g_mutex_unlock(&ctl->jobs.lock);
+    job_free(job);
+}
+
+gpointer
+mom_guest_ctl_new(const MomGuestCtlClass *klass, gsize size, const MomControllerConfig *cfg,
+                  gboolean supported, GError **error)
+{
+    g_return_val_if_fail(size >= sizeof(MomGuestCtl), NULL);
+
+    if (!supported) {
+        g_set_error(error, MOM_CONTROLLER_ERROR, MOM_CONTROLLER_ERROR_INIT,
+                    "The %s controller needs a hypervisor connection; momd has none (it runs "
+                    "host-only), so guest %s cannot be changed.",
+                    klass->name, klass->changes);
+        return NULL;
+    }
+    MomGuestCtl *ctl = g_malloc0(size);
+    ctl->klass = klass;
+    ctl->hv = *cfg->hypervisor;
+    ctl->dry_run = cfg->dry_run;
+    ctl->guests = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, entry_unref);
+    if (!mom_jobs_init(&ctl->jobs, guest_ctl_work, ctl, job_free, klass->threads, error)) {
+        g_hash_table_destroy(ctl->guests);
+        g_free(ctl);
+        return NULL;
+    }
+    return ctl;
+}
+
+void
+mom_guest_ctl_free(gpointer state)
+{
+    MomGuestCtl *ctl = state;
+
+    if (!ctl)
+        return;
+    mom_jobs_clear(&ctl->jobs);
+    g_hash_table_destroy(ctl->guests);
+    g_free(ctl);
+}
+
+MomGuestEntry *
+mom_guest_ctl_get(MomGuestCtl *ctl, MomEntity *e)
+{
+    const MomValue *uuid = mom_entity_get_prop(e, "uuid");
+
+    if (!uuid || uuid->type != MOM_VALUE_STRING)
+        return NULL;
+    MomGuestEntry *g = g_hash_table_lookup(ctl->guests, mom_value_string_get(uuid));
+    if (!g) {
+        g = g_atomic_rc_box_alloc0(ctl->klass->entry_size);
+        g->uuid = g_strdup(mom_value_string_get(uuid));
+        g->klass = ctl->klass;
+        if (ctl->klass->entry_init)
+            ctl->klass->entry_init(g);
+        g_hash_table_insert(ctl->guests, g->uuid, g);
+    }
+    g->seen = ctl->cycle;
+    return g;
+}
+
+static gboolean
+forget_unseen(gpointer key G_GNUC_UNUSED, gpointer value, gpointer user_data)
+{
+    const MomGuestEntry *g = value;
+    const MomGuestCtl *ctl = user_data;
+
+    return g->seen != ctl->cycle;
+}
+
+void
+mom_guest_ctl_end_cycle(MomGuestCtl *ctl)
+{
+    g_hash_table_foreach_remove(ctl->guests, forget_unseen, ctl);
+    ctl->cycle++;
+}
+
+gboolean
+mom_guest_ctl_note_call(MomGuestCtl *ctl, MomGuestEntry *g, gboolean ok)
+{
+    g_mutex_lock(&ctl->jobs.lock);
+    gboolean report = !ok && !g->error_reported;
+    g->error_reported = !ok;
+    g_mutex_unlock(&ctl->jobs.lock);
+    return report;
+}
+
+gboolean
+mom_guest_ctl_skip_busy(MomGuestCtl *ctl, MomGuestEntry *g, const char *name, gboolean in_flight)
+{
+    if (!in_flight) {
+        g->busy_reported = FALSE;
+        return FALSE;
+    }
+    if (!g->busy_reported)
+        mom_guest_ctl_log(ctl->klass->name, G_LOG_LEVEL_WARNING, name,
+                          "guest %s: the previous %s has not returned yet, so this cycle's change "
+                          "is skipped; the guest's QEMU may be busy.",
+                          name, ctl->klass->change);
+    g->busy_reported = TRUE;
+    return TRUE;
+}
+
+void
+mom_guest_ctl_queue(MomGuestCtl *ctl, MomGuestEntry *g, const char *name, MomGuestJob *job)
+{
+    g_autoptr(GError) error = NULL;
+
+    job->guest = g_atomic_rc_box_acquire(g);
+    job->name = g_strdup(name);
+    g_mutex_lock(&ctl->jobs.lock);
+    g->in_flight = TRUE;
+    ctl->jobs.pending++;
+    g_mutex_unlock(&ctl->jobs.lock);
+    /* On failure the job is still queued; it runs when a thread is free. */
+    if (!g_thread_pool_push(ctl->jobs.pool, job, &error))
+        mom_guest_ctl_log(ctl->klass->name, G_LOG_LEVEL_WARNING, name,
+                          "guest %s: no new thread for the %s: %s; it waits for a busy one.", name,
+                          ctl->klass->change, error->message);
+}
+
+gboolean
+mom_guest_ctl_sample_predates(MomEntity *e, gint64 when)
+{
+    const MomValue *at = mom_entity_get_prop(e, "sampled_at");
+
+    return at && at->type == MOM_VALUE_INT && at->u.i <= when;
+}
