@@ -106,6 +106,19 @@ momctl_parse_command(GOptionContext *ctx, int *argc, char ***argv, int min_args,
     return -1;
 }
 
+/* Parses the options of a command that takes no arguments: --socket, and
+ * --json into *@json unless @json is NULL.  Returns: as
+ * momctl_parse_command(). */
+static int
+parse_no_args(int *argc, char ***argv, const char *params, const char *summary, gboolean *json)
+{
+    /* &*json is json itself: nothing is read through a NULL @json */
+    GOptionEntry entries[] = {JSON_ENTRY(*json), {NULL}};
+    g_autoptr(GOptionContext) ctx = momctl_command_context(params, summary, json ? entries : NULL);
+
+    return momctl_parse_command(ctx, argc, argv, 0, 0, NULL);
+}
+
 void
 momctl_print_json(JsonNode *node)
 {
@@ -195,22 +208,72 @@ momctl_call_object(const char *method, JsonArray *params, int *status)
     return g_steal_pointer(&result);
 }
 
-/* Calls a method that answers a boolean.  Returns: TRUE when it answered
- * true; else FALSE with *@status set (to 1 for a plain false, which the
- * caller explains). */
+/* Calls a method that answers a boolean.  A plain false carries no reason,
+ * so the caller's @refusal sentence is printed, after the method's name; it
+ * also follows a fault or an answer of another type, but not a daemon that
+ * could not be reached.  Returns: TRUE when it answered true; else FALSE
+ * with *@status set (to 1 for a plain false). */
+static gboolean call_bool(const char *method, JsonArray *params, int *status, const char *refusal,
+                          ...) G_GNUC_PRINTF(4, 5);
+
 static gboolean
-call_bool(const char *method, JsonArray *params, int *status)
+call_bool(const char *method, JsonArray *params, int *status, const char *refusal, ...)
 {
     g_autoptr(JsonNode) result = call_or_report(method, params, status);
 
-    if (!result)
-        return FALSE;
-    if (!JSON_NODE_HOLDS_VALUE(result) || json_node_get_value_type(result) != G_TYPE_BOOLEAN) {
+    if (result && JSON_NODE_HOLDS_VALUE(result) &&
+        json_node_get_value_type(result) == G_TYPE_BOOLEAN) {
+        *status = MOMCTL_EXIT_FAIL;
+        if (json_node_get_boolean(result))
+            return TRUE;
+    } else if (result) {
         unexpected(method, "a boolean", status);
-        return FALSE;
     }
-    *status = MOMCTL_EXIT_FAIL;
-    return json_node_get_boolean(result);
+    if (*status != MOMCTL_EXIT_FAIL)
+        return FALSE; /* momd was not reached: nobody refused */
+
+    va_list ap;
+    va_start(ap, refusal);
+    g_autofree char *msg = g_strdup_vprintf(refusal, ap);
+    va_end(ap);
+    fprintf(stderr, "momctl: %s: %s\n", method, msg);
+    return FALSE;
+}
+
+/* Prints a method's @answer for a person.  Returns: the exit status. */
+typedef int (*PrintAnswer)(JsonObject *answer, gpointer data);
+
+/* Calls @method, which answers a struct, and prints the answer: as JSON
+ * when @json, else with @print_text, which gets @data.  Returns: the exit
+ * status. */
+static int
+show_answer(const char *method, JsonArray *params, gboolean json, PrintAnswer print_text,
+            gpointer data)
+{
+    int status;
+    g_autoptr(JsonNode) result = momctl_call_object(method, params, &status);
+
+    if (!result)
+        return status;
+    if (json) {
+        momctl_print_json(result);
+        return MOMCTL_EXIT_OK;
+    }
+    return print_text(json_node_get_object(result), data);
+}
+
+/* A whole command that takes no arguments, only --json, and shows the
+ * answer of @method.  Returns: the exit status. */
+static int
+show_command(int argc, char **argv, const char *params, const char *summary, const char *method,
+             PrintAnswer print_text)
+{
+    gboolean json = FALSE;
+    int status = parse_no_args(&argc, &argv, params, summary, &json);
+
+    if (status >= 0)
+        return status;
+    return show_answer(method, NULL, json, print_text, NULL);
 }
 
 /* ---- reading the answers --------------------------------------------------------- */
@@ -256,6 +319,14 @@ gboolean
 momctl_obj_number(JsonObject *o, const char *member, double *out)
 {
     return momctl_node_number(o ? json_object_get_member(o, member) : NULL, out);
+}
+
+/* Like momctl_obj_object(), for an array member. */
+static JsonArray *
+obj_array(JsonObject *o, const char *member)
+{
+    JsonNode *n = o ? json_object_get_member(o, member) : NULL;
+    return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
 }
 
 /* @d as the shortest text that reads back the same, integers without ".0" */
@@ -416,6 +487,15 @@ print_table(MomctlTable *t)
         printf("%s\n", (char *)lines->pdata[i]);
 }
 
+/* Prints @text, with a newline after it when it lacks one. */
+static void
+put_line(FILE *f, const char *text)
+{
+    fputs(text, f);
+    if (!g_str_has_suffix(text, "\n"))
+        fputc('\n', f);
+}
+
 /* The names of @o's members, sorted.  Returns: (transfer container) */
 static GList *
 sorted_members(JsonObject *o)
@@ -572,10 +652,8 @@ static int
 cmd_ping(int argc, char **argv)
 {
     gboolean json = FALSE;
-    GOptionEntry entries[] = {JSON_ENTRY(json), {NULL}};
-    g_autoptr(GOptionContext) ctx = momctl_command_context(
-        "- check that momd answers", "Calls ping and says how long momd took to answer.", entries);
-    int status = momctl_parse_command(ctx, &argc, &argv, 0, 0, NULL);
+    int status = parse_no_args(&argc, &argv, "- check that momd answers",
+                               "Calls ping and says how long momd took to answer.", &json);
     if (status >= 0)
         return status;
 
@@ -634,28 +712,10 @@ format_ksm(JsonObject *ksm)
     return g_string_free(g_steal_pointer(&s), FALSE);
 }
 
+/* getStatus's answer @o as one labelled line per aspect. */
 static int
-cmd_status(int argc, char **argv)
+print_status(JsonObject *o, gpointer data G_GNUC_UNUSED)
 {
-    gboolean json = FALSE;
-    GOptionEntry entries[] = {JSON_ENTRY(json), {NULL}};
-    g_autoptr(GOptionContext) ctx = momctl_command_context(
-        "- show the daemon's state",
-        "Shows momd's version, pid, uptime, policies, intervals, libvirt connection,\n"
-        "guests, KSM state and the last policy cycle (getStatus).",
-        entries);
-    int status = momctl_parse_command(ctx, &argc, &argv, 0, 0, NULL);
-    if (status >= 0)
-        return status;
-
-    g_autoptr(JsonNode) result = momctl_call_object("getStatus", NULL, &status);
-    if (!result)
-        return status;
-    if (json) {
-        momctl_print_json(result);
-        return MOMCTL_EXIT_OK;
-    }
-    JsonObject *o = json_node_get_object(result);
     double pid = 0, uptime = -1, guests = 0, ready = 0, number = 0, errors = 0;
     momctl_obj_number(o, "pid", &pid);
     momctl_obj_number(o, "uptime", &uptime);
@@ -677,16 +737,12 @@ cmd_status(int argc, char **argv)
            connected ? "connected" : "not connected");
     printf("%12s %.0f (%.0f ready)\n", "Guests:", guests, ready);
 
-    JsonNode *pn = json_object_get_member(o, "policies");
+    JsonArray *pa = obj_array(o, "policies");
     g_autoptr(GString) policies = g_string_new(NULL);
-    guint n_policies = 0;
-    if (pn && JSON_NODE_HOLDS_ARRAY(pn)) {
-        JsonArray *a = json_node_get_array(pn);
-        n_policies = json_array_get_length(a);
-        for (guint i = 0; i < n_policies; i++) {
-            g_autofree char *name = momctl_node_text(json_array_get_element(a, i));
-            g_string_append_printf(policies, " %s", name);
-        }
+    guint n_policies = pa ? json_array_get_length(pa) : 0;
+    for (guint i = 0; i < n_policies; i++) {
+        g_autofree char *name = momctl_node_text(json_array_get_element(pa, i));
+        g_string_append_printf(policies, " %s", name);
     }
     printf("%12s %u loaded%s%s\n", "Policies:", n_policies, n_policies ? ":" : "", policies->str);
 
@@ -722,20 +778,28 @@ cmd_status(int argc, char **argv)
     return MOMCTL_EXIT_OK;
 }
 
+static int
+cmd_status(int argc, char **argv)
+{
+    return show_command(
+        argc, argv, "- show the daemon's state",
+        "Shows momd's version, pid, uptime, policies, intervals, libvirt connection,\n"
+        "guests, KSM state and the last policy cycle (getStatus).",
+        "getStatus", print_status);
+}
+
 /* ---- momctl guests, stats ---------------------------------------------------------- */
 
 static int
 cmd_guests(int argc, char **argv)
 {
     gboolean json = FALSE;
-    GOptionEntry entries[] = {JSON_ENTRY(json), {NULL}};
-    g_autoptr(GOptionContext) ctx = momctl_command_context(
-        "- list the guests momd manages",
-        "Lists each guest with its balloon (current, maximum, minimum), the memory\n"
-        "it can give up (usable) and leaves unused, all in MiB, how old its\n"
-        "statistics are, and whether its balloon stopped cooperating.",
-        entries);
-    int status = momctl_parse_command(ctx, &argc, &argv, 0, 0, NULL);
+    int status =
+        parse_no_args(&argc, &argv, "- list the guests momd manages",
+                      "Lists each guest with its balloon (current, maximum, minimum), the memory\n"
+                      "it can give up (usable) and leaves unused, all in MiB, how old its\n"
+                      "statistics are, and whether its balloon stopped cooperating.",
+                      &json);
     if (status >= 0)
         return status;
 
@@ -807,10 +871,12 @@ cmd_guests(int argc, char **argv)
     return MOMCTL_EXIT_OK;
 }
 
-/* The host's newest sample, one "name  value" line per statistic. */
-static void
-print_key_values(JsonObject *o)
+/* getStatistics' answer: the host's newest sample, one "name  value" line
+ * per statistic. */
+static int
+print_host_stats(JsonObject *answer, gpointer data G_GNUC_UNUSED)
 {
+    JsonObject *o = momctl_obj_object(answer, "host");
     g_autoptr(GList) names = o ? json_object_get_members(o) : NULL;
     static const char *const heads[] = {"STATISTIC", "VALUE"};
     g_autoptr(MomctlTable) t = momctl_table_new("ll", heads);
@@ -823,27 +889,27 @@ print_key_values(JsonObject *o)
     /* without the header: it is a list, not a table */
     for (guint i = 1; i < lines->len; i++)
         printf("%s\n", (char *)lines->pdata[i]);
+    return MOMCTL_EXIT_OK;
 }
 
-static int
-stats_guest(const char *name, char **fields, gboolean json)
-{
-    int status;
-    g_autoptr(JsonArray) params = json_array_new();
+/* What momctl stats GUEST shows: the guest, and the statistics asked for
+ * (NULL: all). */
+typedef struct {
+    const char *name;
+    char **fields;
+} GuestQuery;
 
-    json_array_add_string_element(params, name);
-    g_autoptr(JsonNode) result = momctl_call_object("getGuestStatistics", params, &status);
-    if (!result)
-        return status;
-    if (json) {
-        momctl_print_json(result);
-        return MOMCTL_EXIT_OK;
-    }
-    JsonObject *o = json_node_get_object(result);
+/* getGuestStatistics' answer @o: the guest's properties and variables,
+ * then its samples as a table. */
+static int
+print_guest_stats(JsonObject *o, gpointer data)
+{
+    const GuestQuery *q = data;
+    const char *name = q->name;
+    char **fields = q->fields;
     JsonObject *props = momctl_obj_object(o, "properties");
     JsonObject *vars = momctl_obj_object(o, "variables");
-    JsonNode *sn = json_object_get_member(o, "samples");
-    JsonArray *samples = sn && JSON_NODE_HOLDS_ARRAY(sn) ? json_node_get_array(sn) : NULL;
+    JsonArray *samples = obj_array(o, "samples");
     guint n = samples ? json_array_get_length(samples) : 0;
 
     /* columns: the fields asked for, else those of the newest sample */
@@ -920,18 +986,13 @@ cmd_stats(int argc, char **argv)
     if (fields && argc < 2)
         return momctl_usage_error(ctx, "--fields needs a GUEST.");
 
-    if (argc == 2) {
-        g_auto(GStrv) list = fields ? g_strsplit(fields, ",", -1) : NULL;
-        return stats_guest(argv[1], list, json);
-    }
-    g_autoptr(JsonNode) result = momctl_call_object("getStatistics", NULL, &status);
-    if (!result)
-        return status;
-    if (json)
-        momctl_print_json(result);
-    else
-        print_key_values(momctl_obj_object(json_node_get_object(result), "host"));
-    return MOMCTL_EXIT_OK;
+    if (argc < 2)
+        return show_answer("getStatistics", NULL, json, print_host_stats, NULL);
+    g_auto(GStrv) list = fields ? g_strsplit(fields, ",", -1) : NULL;
+    GuestQuery q = {argv[1], list};
+    g_autoptr(JsonArray) params = json_array_new();
+    json_array_add_string_element(params, argv[1]);
+    return show_answer("getGuestStatistics", params, json, print_guest_stats, &q);
 }
 
 /* ---- momctl controls --------------------------------------------------------------- */
@@ -956,29 +1017,10 @@ add_control_rows(MomctlTable *t, const char *entity, JsonObject *controls)
     }
 }
 
+/* getControls' answer @o: a table of the controls, then the errors. */
 static int
-cmd_controls(int argc, char **argv)
+print_controls(JsonObject *o, gpointer data G_GNUC_UNUSED)
 {
-    gboolean json = FALSE;
-    GOptionEntry entries[] = {JSON_ENTRY(json), {NULL}};
-    g_autoptr(GOptionContext) ctx = momctl_command_context(
-        "- show the last cycle's decisions",
-        "Shows every control the policies set in the last cycle, with its value,\n"
-        "the FILE:LINE:COLUMN that set it and what the controller did with it,\n"
-        "then the cycle's errors (getControls).",
-        entries);
-    int status = momctl_parse_command(ctx, &argc, &argv, 0, 0, NULL);
-    if (status >= 0)
-        return status;
-
-    g_autoptr(JsonNode) result = momctl_call_object("getControls", NULL, &status);
-    if (!result)
-        return status;
-    if (json) {
-        momctl_print_json(result);
-        return MOMCTL_EXIT_OK;
-    }
-    JsonObject *o = json_node_get_object(result);
     double cycle = 0, ok = 0;
     momctl_obj_number(o, "cycle", &cycle);
     momctl_obj_number(o, "ok", &ok);
@@ -1003,12 +1045,9 @@ cmd_controls(int argc, char **argv)
         if (error)
             g_ptr_array_add(errors, g_strdup_printf("guest %s: %s", (char *)l->data, error));
     }
-    JsonNode *en = json_object_get_member(o, "errors");
-    if (en && JSON_NODE_HOLDS_ARRAY(en)) {
-        JsonArray *a = json_node_get_array(en);
-        for (guint i = 0; i < json_array_get_length(a); i++)
-            g_ptr_array_add(errors, momctl_node_text(json_array_get_element(a, i)));
-    }
+    JsonArray *a = obj_array(o, "errors");
+    for (guint i = 0; a && i < json_array_get_length(a); i++)
+        g_ptr_array_add(errors, momctl_node_text(json_array_get_element(a, i)));
     g_autoptr(GPtrArray) lines = momctl_table_render(t);
     if (lines->len > 1)
         print_table(t);
@@ -1028,7 +1067,26 @@ cmd_controls(int argc, char **argv)
     return MOMCTL_EXIT_OK;
 }
 
+static int
+cmd_controls(int argc, char **argv)
+{
+    return show_command(argc, argv, "- show the last cycle's decisions",
+                        "Shows every control the policies set in the last cycle, with its value,\n"
+                        "the FILE:LINE:COLUMN that set it and what the controller did with it,\n"
+                        "then the cycle's errors (getControls).",
+                        "getControls", print_controls);
+}
+
 /* ---- momctl policy list|get|set|delete|reset --------------------------------------- */
+
+/* Says that momd has no policy @name.  Returns: the exit status. */
+static int
+no_such_policy(const char *name)
+{
+    fprintf(stderr,
+            "momctl: momd has no policy named '%s'; 'momctl policy list' shows the names.\n", name);
+    return MOMCTL_EXIT_FAIL;
+}
 
 /* getNamedPolicies' struct of name: text.  Returns: NULL with *@status set. */
 static JsonNode *
@@ -1089,21 +1147,15 @@ cmd_policy_get(int argc, char **argv)
         return status;
     JsonObject *o = json_node_get_object(result);
     const char *text = momctl_obj_string(o, argv[1]);
-    if (!text) {
-        fprintf(stderr,
-                "momctl: momd has no policy named '%s'; 'momctl policy list' shows the names.\n",
-                argv[1]);
-        return MOMCTL_EXIT_FAIL;
-    }
+    if (!text)
+        return no_such_policy(argv[1]);
     if (json) {
         g_autoptr(JsonObject) one = json_object_new();
         json_object_set_string_member(one, argv[1], text);
         g_autoptr(JsonNode) n = json_node_init_object(json_node_alloc(), one);
         momctl_print_json(n);
-    } else {
-        fputs(text, stdout);
-        if (*text && !g_str_has_suffix(text, "\n"))
-            putchar('\n');
+    } else if (*text) {
+        put_line(stdout, text);
     }
     return MOMCTL_EXIT_OK;
 }
@@ -1167,15 +1219,10 @@ cmd_policy_set(int argc, char **argv)
     JsonObject *co = json_node_get_object(checked);
     double ok = 0;
     momctl_obj_number(co, "ok", &ok);
-    JsonNode *en = json_object_get_member(co, "errors");
-    if (en && JSON_NODE_HOLDS_ARRAY(en)) {
-        JsonArray *a = json_node_get_array(en);
-        for (guint i = 0; i < json_array_get_length(a); i++) {
-            g_autofree char *e = momctl_node_text(json_array_get_element(a, i));
-            fputs(e, stderr);
-            if (!g_str_has_suffix(e, "\n"))
-                fputc('\n', stderr);
-        }
+    JsonArray *a = obj_array(co, "errors");
+    for (guint i = 0; a && i < json_array_get_length(a); i++) {
+        g_autofree char *e = momctl_node_text(json_array_get_element(a, i));
+        put_line(stderr, e);
     }
     if (!ok) {
         fprintf(stderr, "momctl: %s has errors; momd keeps its policies unchanged.\n", file);
@@ -1185,13 +1232,9 @@ cmd_policy_set(int argc, char **argv)
     g_autoptr(JsonArray) set = json_array_new();
     json_array_add_string_element(set, name);
     json_array_add_string_element(set, text);
-    if (!call_bool("setNamedPolicy", set, &status)) {
-        if (status == MOMCTL_EXIT_FAIL)
-            fprintf(stderr,
-                    "momctl: setNamedPolicy: momd did not install policy '%s'; its log says why.\n",
-                    name);
+    if (!call_bool("setNamedPolicy", set, &status,
+                   "momd did not install policy '%s'; its log says why.", name))
         return status;
-    }
     printf("Policy '%s' installed from %s.\n", name, file);
     return MOMCTL_EXIT_OK;
 }
@@ -1213,22 +1256,14 @@ cmd_policy_delete(int argc, char **argv)
     g_autoptr(JsonNode) policies = named_policies(&status);
     if (!policies)
         return status;
-    if (!json_object_has_member(json_node_get_object(policies), argv[1])) {
-        fprintf(stderr,
-                "momctl: momd has no policy named '%s'; 'momctl policy list' shows the names.\n",
-                argv[1]);
-        return MOMCTL_EXIT_FAIL;
-    }
+    if (!json_object_has_member(json_node_get_object(policies), argv[1]))
+        return no_such_policy(argv[1]);
     g_autoptr(JsonArray) params = json_array_new();
     json_array_add_string_element(params, argv[1]);
     json_array_add_null_element(params);
-    if (!call_bool("setNamedPolicy", params, &status)) {
-        if (status == MOMCTL_EXIT_FAIL)
-            fprintf(stderr,
-                    "momctl: setNamedPolicy: momd did not delete policy '%s'; its log says why.\n",
-                    argv[1]);
+    if (!call_bool("setNamedPolicy", params, &status,
+                   "momd did not delete policy '%s'; its log says why.", argv[1]))
         return status;
-    }
     printf("Policy '%s' deleted.\n", argv[1]);
     return MOMCTL_EXIT_OK;
 }
@@ -1236,21 +1271,17 @@ cmd_policy_delete(int argc, char **argv)
 static int
 cmd_policy_reset(int argc, char **argv)
 {
-    g_autoptr(GOptionContext) ctx = momctl_command_context(
-        "- reload the daemon's policy files",
+    int status = parse_no_args(
+        &argc, &argv, "- reload the daemon's policy files",
         "Forgets every policy set through the control API (momctl policy set,\n"
         "vdsm's parameters) and reloads the configured policy files\n(resetPolicies).",
         NULL);
-    int status = momctl_parse_command(ctx, &argc, &argv, 0, 0, NULL);
     if (status >= 0)
         return status;
 
-    if (!call_bool("resetPolicies", NULL, &status)) {
-        if (status == MOMCTL_EXIT_FAIL)
-            fprintf(stderr, "momctl: resetPolicies: momd could not reload its policy files; its "
-                            "log says why.\n");
+    if (!call_bool("resetPolicies", NULL, &status,
+                   "momd could not reload its policy files; its log says why."))
         return status;
-    }
     printf("Policies reloaded from the policy files.\n");
     return MOMCTL_EXIT_OK;
 }
@@ -1283,10 +1314,7 @@ cmd_snapshot(int argc, char **argv)
         unexpected("getSnapshot", "a string", &status);
         return status;
     }
-    const char *text = json_node_get_string(result);
-    fputs(text, stdout);
-    if (!g_str_has_suffix(text, "\n"))
-        putchar('\n');
+    put_line(stdout, json_node_get_string(result));
     return MOMCTL_EXIT_OK;
 }
 
@@ -1317,11 +1345,8 @@ cmd_verbosity(int argc, char **argv)
         return momctl_usage_error(ctx, "%s", error->message);
     g_autoptr(JsonArray) params = json_array_new();
     json_array_add_string_element(params, argv[1]);
-    if (!call_bool("setVerbosity", params, &status)) {
-        if (status == MOMCTL_EXIT_FAIL)
-            fprintf(stderr, "momctl: setVerbosity: momd refused the verbosity '%s'.\n", argv[1]);
+    if (!call_bool("setVerbosity", params, &status, "momd refused the verbosity '%s'.", argv[1]))
         return status;
-    }
     printf("Verbosity set to %s.\n", mom_log_level_name(level));
     return MOMCTL_EXIT_OK;
 }
