@@ -209,10 +209,11 @@ momctl_call_object(const char *method, JsonArray *params, int *status)
 }
 
 /* Calls a method that answers a boolean.  A plain false carries no reason,
- * so the caller's @refusal sentence is printed, after the method's name; it
- * also follows a fault or an answer of another type, but not a daemon that
- * could not be reached.  Returns: TRUE when it answered true; else FALSE
- * with *@status set (to 1 for a plain false). */
+ * so the caller's @refusal sentence is printed, after the method's name; a
+ * fault, an answer of another type or a daemon that could not be reached
+ * is reported once, by call_or_report() or unexpected().  Returns: TRUE
+ * when it answered true; else FALSE with *@status set (to 1 for a plain
+ * false). */
 static gboolean call_bool(const char *method, JsonArray *params, int *status, const char *refusal,
                           ...) G_GNUC_PRINTF(4, 5);
 
@@ -221,17 +222,17 @@ call_bool(const char *method, JsonArray *params, int *status, const char *refusa
 {
     g_autoptr(JsonNode) result = call_or_report(method, params, status);
 
-    if (result && JSON_NODE_HOLDS_VALUE(result) &&
-        json_node_get_value_type(result) == G_TYPE_BOOLEAN) {
-        *status = MOMCTL_EXIT_FAIL;
-        if (json_node_get_boolean(result))
-            return TRUE;
-    } else if (result) {
+    if (result == NULL)
+        return FALSE; /* call_or_report() said why, in one line */
+    if (!JSON_NODE_HOLDS_VALUE(result) || json_node_get_value_type(result) != G_TYPE_BOOLEAN) {
         unexpected(method, "a boolean", status);
+        return FALSE;
     }
-    if (*status != MOMCTL_EXIT_FAIL)
-        return FALSE; /* momd was not reached: nobody refused */
+    *status = MOMCTL_EXIT_FAIL;
+    if (json_node_get_boolean(result))
+        return TRUE;
 
+    /* Only a plain false is a refusal: a fault was already printed. */
     va_list ap;
     va_start(ap, refusal);
     g_autofree char *msg = g_strdup_vprintf(refusal, ap);

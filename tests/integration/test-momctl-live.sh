@@ -465,6 +465,40 @@ check "not momd on the socket: exit 3 ($rc)" test "$rc" -eq 3
 check "not momd on the socket: one line on stderr" test "$(wc -l <"$tmp/err")" -eq 1
 kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
 fake_pid=
+# a server that answers every call with an XML-RPC fault: reported once, exit 1
+python3 -c '
+import socket, sys
+body = (b"<?xml version=\"1.0\"?><methodResponse><fault><value><struct>"
+        b"<member><name>faultCode</name><value><int>-32603</int></value></member>"
+        b"<member><name>faultString</name><value><string>The frobnicator broke.</string>"
+        b"</value></member></struct></value></fault></methodResponse>")
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    data = b""
+    while b"</methodCall>" not in data:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n"
+              b"Connection: close\r\n\r\n" % len(body) + body)
+    c.close()
+' "$tmp/fault.sock" &
+fake_pid=$!
+for _ in $(seq 100); do [ -S "$tmp/fault.sock" ] && break; sleep 0.05; done
+for cmd in "verbosity debug" "policy delete 10-x" "policy reset"; do
+    # shellcheck disable=SC2086 # the command's words
+    "$MOMCTL" --socket "$tmp/fault.sock" $cmd >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    check "a fault answering '$cmd': exit 1 ($rc)" test "$rc" -eq 1
+    check "a fault answering '$cmd': one line on stderr, the fault's text" \
+        test "$(wc -l <"$tmp/err")" -eq 1 -a "$(grep -c 'The frobnicator broke' "$tmp/err")" -eq 1
+done
+kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
+fake_pid=
 
 # --- top, live in tmux -------------------------------------------------------------------
 
