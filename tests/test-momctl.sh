@@ -14,18 +14,10 @@ top=$MOM_TOP_SRCDIR
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-n=0
-failed=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    echo "not ok $n - $1"
-    sed 's/^/# /' "$tmp/out" "$tmp/err" 2>/dev/null | head -20
-}
+here=$(dirname "$(readlink -f "$0")")
+# shellcheck source=tap.sh
+. "$here/tap.sh"
+tap_dir=$tmp
 # expect NAME RC CMD...: runs CMD, checks its exit status.
 expect() {
     local name=$1 want=$2

@@ -27,8 +27,8 @@ set -u
 top=$MOM_TOP_SRCDIR
 here=$(dirname "$(readlink -f "$0")")
 lab=$here/lab.sh
-# shellcheck source=tap.sh
-. "$here/tap.sh"
+# shellcheck source=../tap.sh
+. "$here/../tap.sh"
 ksm=/sys/kernel/mm/ksm
 
 if [ "$(id -u)" -ne 0 ]; then

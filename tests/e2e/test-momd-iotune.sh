@@ -21,8 +21,8 @@ set -u
 top=$MOM_TOP_SRCDIR
 here=$(dirname "$(readlink -f "$0")")
 lab=$here/lab.sh
-# shellcheck source=tap.sh
-. "$here/tap.sh"
+# shellcheck source=../tap.sh
+. "$here/../tap.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "1..0 # SKIP needs root for a private libvirtd"

@@ -27,32 +27,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-n=0
-failed=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    echo "not ok $n - $1"
-    [ "$failed" -eq 1 ] && [ -f "$log" ] && tail -n 20 "$log" | sed 's/^/#   log: /'
-    [ -s "$tmp/err" ] && head -n 10 "$tmp/err" | sed 's/^/#   stderr: /'
-}
-check() { # check NAME CMD...: ok when CMD succeeds
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-wait_for() { # wait_for FILE FIXED-STRING SECONDS
-    local deadline=$((SECONDS + $3))
-    while [ "$SECONDS" -le "$deadline" ]; do
-        grep -qF -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
+here=$(dirname "$(readlink -f "$0")")
+# shellcheck source=../tap.sh
+. "$here/../tap.sh"
+tap_dir=$tmp
 count() { # count FILE FIXED-STRING: matching lines
     grep -cF -- "$2" "$1" 2>/dev/null || true
 }

@@ -26,34 +26,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-n=0
-failed=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    echo "not ok $n - $1"
-    # the end of the daemon log usually says why; once is enough
-    [ "$failed" -eq 1 ] && [ -f "$tmp/momd.log" ] && tail -n 15 "$tmp/momd.log" | sed 's/^/#   log: /'
-    [ -s "$tmp/err" ] && head -n 10 "$tmp/err" | sed 's/^/#   stderr: /'
-}
-check() { # check NAME CMD...: ok when CMD succeeds
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-# wait_for FILE FIXED-STRING SECONDS: polls; never waits without bound.
-wait_for() {
-    local deadline=$((SECONDS + $3))
-    while [ "$SECONDS" -le "$deadline" ]; do
-        grep -qF -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
+here=$(dirname "$(readlink -f "$0")")
+# shellcheck source=../tap.sh
+. "$here/../tap.sh"
+tap_dir=$tmp
+log=$tmp/momd.log
+TAP_LOG_LINES=15
 # The highest "Policy cycle N succeeded" in the log (0 if none).
 last_cycle() {
     sed -n 's/.*Policy cycle \([0-9]*\) succeeded.*/\1/p' "$tmp/momd.log" | tail -n 1 | grep . || echo 0

@@ -116,24 +116,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-n=0
-failed=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    echo "not ok $n - $1"
-    # the end of the daemon log usually says why; once is enough
-    [ "$failed" -eq 1 ] && [ -f "$tmp/momd.log" ] && tail -n 15 "$tmp/momd.log" | sed 's/^/#   log: /'
-}
-check() {
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
+here=$(dirname "$(readlink -f "$0")")
+# shellcheck source=../tap.sh
+. "$here/../tap.sh"
+log=$tmp/momd.log
+TAP_LOG_LINES=15
 now_ms() { date +%s%3N; }
 secs_since() { # secs_since START_MS: seconds with one decimal
     local d=$(($(now_ms) - $1))

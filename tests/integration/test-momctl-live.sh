@@ -34,38 +34,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-n=0
-failed=0
+here=$(dirname "$(readlink -f "$0")")
+# shellcheck source=../tap.sh
+. "$here/../tap.sh"
+tap_dir=$tmp
 log=$tmp/momd.log
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    echo "not ok $n - $1"
-    [ -s "$tmp/out" ] && head -n 15 "$tmp/out" | sed 's/^/#   stdout: /'
-    [ -s "$tmp/err" ] && head -n 10 "$tmp/err" | sed 's/^/#   stderr: /'
-    [ "$failed" -eq 1 ] && [ -f "$log" ] && tail -n 10 "$log" | sed 's/^/#   log: /'
-}
-skip() {
-    n=$((n + 1))
-    echo "ok $n - $1 # SKIP $2"
-}
-check() { # check NAME CMD...: ok when CMD succeeds
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-wait_for() { # wait_for FILE FIXED-STRING SECONDS
-    local deadline=$((SECONDS + $3))
-    while [ "$SECONDS" -le "$deadline" ]; do
-        grep -qF -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
+TAP_LOG_LINES=10
 # mc ARGS...: momctl on the test socket; stdout in $tmp/out, stderr in
 # $tmp/err, the exit status in $rc.
 rc=0
