@@ -364,159 +364,195 @@ mom_xmlrpc_build_fault(int code, const char *message)
 
 /* ---- decoding -------------------------------------------------------------- */
 
-/* One step of the path to a value: "param 2", "member 'x'", "item 3",
- * "result" or "fault". */
+/*
+ * The reader streams: libxml2's SAX2 callbacks build the json-glib values
+ * as the elements close, and no tree of the document is made (building a
+ * DOM of a 1 MB answer, walking it and freeing it took two thirds of the
+ * reading).  SAX2 rather than xmlTextReader, which makes and frees a node
+ * per element on top of the same callbacks; and with SAX2 the document
+ * still goes through the xmlCtxtReadMemory() call the DOM reader made, so
+ * libxml2 refuses the same documents with the same messages.
+ *
+ * The checks come in the order of the tree walk this reader replaced, so
+ * that a document with several problems is refused for the same one as
+ * before: from the root down, an element's own checks (text between its
+ * children, how many children and which) before anything inside them,
+ * and then the children in order (a <methodName> or a member's <name>
+ * first).  A stream meets the inside of a child before that child's next
+ * siblings, so each open element keeps what its checks need and decides
+ * when it closes; a problem found inside waits in each element around it
+ * until that one closes, and gathers its path on the way up ("param 2,
+ * member 'x', item 3"), which also serves a <name> after its <value>.
+ */
+
+/* A problem found in the document, on its way up to the root. */
 typedef struct {
-    const char *what;   /* "param", "member", "item", "result", "fault" */
-    const char *member; /* the member's name (borrowed), for "member" */
-    guint index;        /* 1-based, for "param" and "item" */
-} XmlrpcStep;
+    GString *path;
+    char *msg;
+} XmlrpcProblem;
 
-/* Where the reader is.  The path is kept as steps and written out only
- * when something fails: formatting it for every value was most of the
- * cost of reading a large answer.  A param, then one step per level of
- * nesting up to MOM_XMLRPC_MAX_DEPTH + 1, where reading stops. */
-typedef struct {
-    XmlrpcStep steps[MOM_XMLRPC_MAX_DEPTH + 4];
-    guint n;
-} XmlrpcCtx;
-
-static void
-xmlrpc_push(XmlrpcCtx *ctx, const char *what, guint index, const char *member)
+static XmlrpcProblem *G_GNUC_PRINTF(1, 2) xmlrpc_problem(const char *fmt, ...)
 {
-    g_assert(ctx->n < G_N_ELEMENTS(ctx->steps));
-    ctx->steps[ctx->n++] = (XmlrpcStep){what, member, index};
-}
-
-static void
-xmlrpc_pop(XmlrpcCtx *ctx)
-{
-    g_assert(ctx->n > 0);
-    ctx->n--;
-}
-
-static gboolean G_GNUC_PRINTF(3, 4)
-    xmlrpc_fail(XmlrpcCtx *ctx, GError **error, const char *fmt, ...)
-{
-    g_autoptr(GString) path = g_string_new(NULL);
-    g_autofree char *msg = NULL;
+    XmlrpcProblem *p = g_new(XmlrpcProblem, 1);
     va_list ap;
 
     va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
+    p->msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    for (guint i = 0; i < ctx->n; i++) {
-        const XmlrpcStep *st = &ctx->steps[i];
+    p->path = g_string_new(NULL);
+    return p;
+}
 
-        if (i > 0)
-            g_string_append(path, ", ");
-        if (st->member)
-            g_string_append_printf(path, "%s '%s'", st->what, st->member);
-        else if (st->index)
-            g_string_append_printf(path, "%s %u", st->what, st->index);
-        else
-            g_string_append(path, st->what);
-    }
-    if (path->len > 0)
-        g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_INVALID, "%s: %s", path->str, msg);
+static void
+xmlrpc_problem_free(XmlrpcProblem *p)
+{
+    g_string_free(p->path, TRUE);
+    g_free(p->msg);
+    g_free(p);
+}
+
+/* Puts a step, "param 2", "member 'x'" or "result", in front of @p's path. */
+static XmlrpcProblem *
+xmlrpc_at(XmlrpcProblem *p, const char *what, guint index, const char *member)
+{
+    g_autofree char *step = NULL;
+
+    if (member)
+        step = g_strdup_printf("%s '%s'", what, member);
+    else if (index)
+        step = g_strdup_printf("%s %u", what, index);
     else
-        g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_INVALID, "%s", msg);
+        step = g_strdup(what);
+    if (p->path->len > 0)
+        g_string_prepend(p->path, ", ");
+    g_string_prepend(p->path, step);
+    return p;
+}
+
+/* Sets @error (INVALID) from @p, and frees @p.  Returns: FALSE. */
+static gboolean
+xmlrpc_fail(XmlrpcProblem *p, GError **error)
+{
+    if (p->path->len > 0)
+        g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_INVALID, "%s: %s", p->path->str, p->msg);
+    else
+        g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_INVALID, "%s", p->msg);
+    xmlrpc_problem_free(p);
     return FALSE;
 }
 
+typedef enum {
+    XMLRPC_CALL,        /* <methodCall> */
+    XMLRPC_RESPONSE,    /* <methodResponse> */
+    XMLRPC_METHOD_NAME, /* <methodName> */
+    XMLRPC_PARAMS,      /* a call's <params> */
+    XMLRPC_RESULT,      /* a response's <params> */
+    XMLRPC_FAULT,       /* <fault> */
+    XMLRPC_PARAM,       /* <param> */
+    XMLRPC_VALUE,       /* <value> */
+    XMLRPC_ARRAY,       /* <array> */
+    XMLRPC_DATA,        /* <data> */
+    XMLRPC_STRUCT,      /* <struct> */
+    XMLRPC_MEMBER,      /* <member> */
+    XMLRPC_NAME,        /* a member's <name> */
+    XMLRPC_SCALAR,      /* any other type in a <value>: <int>, <string>, <nil/>, unknown ones */
+} XmlrpcKind;
+
+/* An open element that is being read. */
+typedef struct {
+    XmlrpcKind kind;
+    const char *tag;             /* its local name (libxml2's dictionary), for messages */
+    guint index;                 /* its place among its parent's elements, from 1 */
+    guint depth;                 /* the arrays and structs its <value> is in */
+    guint n_elements;            /* element children so far */
+    gboolean text;               /* its text goes to the reader's buffer */
+    gboolean bad_text;           /* text or CDATA between its elements */
+    const char *odd;             /* the first element child out of place */
+    char *name;                  /* <methodCall>, <member>: the text of the name... */
+    XmlrpcProblem *name_problem; /* ...or what is wrong with it */
+    XmlrpcProblem *problem;      /* the first problem among the children */
+    JsonNode *node;              /* the value of the child it reads */
+    JsonArray *array;            /* <params>, <data>: the values so far */
+    JsonObject *object;          /* <struct>: the members so far */
+} XmlrpcFrame;
+
+/* <methodCall><params><param>, then <value><struct><member> (or <array>
+ * <data>) at each of the MOM_XMLRPC_MAX_DEPTH + 1 levels a value may be
+ * read at, then a <name> or a scalar.  Deeper elements are skipped. */
+#define XMLRPC_MAX_FRAMES (3 + 3 * (MOM_XMLRPC_MAX_DEPTH + 1) + 1)
+
+typedef struct {
+    gboolean response; /* reading a methodResponse, not a methodCall */
+    XmlrpcFrame frames[XMLRPC_MAX_FRAMES];
+    guint n;            /* open frames */
+    guint skip;         /* open elements that are ignored, inside frames[n - 1] */
+    gboolean rooted;    /* the root element has started */
+    GString *text;      /* the text of frames[n - 1] when it keeps text */
+    xmlSAXHandler tree; /* libxml2's own callbacks, which build a tree */
+    /* What the document holds, once the root has closed: */
+    XmlrpcProblem *problem;
+    char *method;
+    JsonArray *params;
+    JsonNode *result;
+    gboolean fault; /* @result is a <fault>'s value */
+} XmlrpcReader;
+
+static void
+xmlrpc_frame_clear(XmlrpcFrame *f)
+{
+    g_clear_pointer(&f->name, g_free);
+    g_clear_pointer(&f->name_problem, xmlrpc_problem_free);
+    g_clear_pointer(&f->problem, xmlrpc_problem_free);
+    g_clear_pointer(&f->node, json_node_unref);
+    g_clear_pointer(&f->array, json_array_unref);
+    g_clear_pointer(&f->object, json_object_unref);
+}
+
+static void
+xmlrpc_reader_clear(XmlrpcReader *r)
+{
+    while (r->n > 0)
+        xmlrpc_frame_clear(&r->frames[--r->n]);
+    g_string_free(r->text, TRUE);
+    g_clear_pointer(&r->problem, xmlrpc_problem_free);
+    g_clear_pointer(&r->method, g_free);
+    g_clear_pointer(&r->params, json_array_unref);
+    g_clear_pointer(&r->result, json_node_unref);
+}
+
 /* Element names compare without a namespace prefix, so that Apache's
- * <ex:nil/> reads as <nil/> whether or not "ex" is declared. */
+ * <ex:nil/> reads as <nil/> whether or not "ex" is declared.  libxml2
+ * passes the prefix apart, but a local name may still hold a colon
+ * (<x:a:nil/> gives "a:nil"), and the tree walk went by the last one. */
 static const char *
-xmlrpc_local_name(xmlNode *node)
+xmlrpc_local_name(const xmlChar *name)
 {
-    const char *name = (const char *)node->name;
-    const char *colon = strrchr(name, ':');
+    const char *colon = strrchr((const char *)name, ':');
 
-    return colon ? colon + 1 : name;
+    return colon ? colon + 1 : (const char *)name;
 }
 
 static gboolean
-xmlrpc_is(xmlNode *node, const char *name)
+xmlrpc_blank(const char *s, gsize len)
 {
-    return node && node->type == XML_ELEMENT_NODE && strcmp(xmlrpc_local_name(node), name) == 0;
-}
-
-static gboolean
-xmlrpc_blank(const xmlChar *s)
-{
-    for (; s && *s; s++)
-        if (!g_ascii_isspace(*s))
+    for (gsize i = 0; i < len; i++)
+        if (!g_ascii_isspace(s[i]))
             return FALSE;
     return TRUE;
 }
 
-/*
- * Collects the element children of @node into @out (in order; NULL: only
- * checks), refusing non-blank text between them: structure elements hold
- * only elements.  Comments and processing instructions are skipped.
- */
-static gboolean
-xmlrpc_children(XmlrpcCtx *ctx, xmlNode *node, GPtrArray *out, GError **error)
+/* The text of the element closing, without surrounding whitespace. */
+static char *
+xmlrpc_stripped(GString *text)
 {
-    for (xmlNode *c = node->children; c; c = c->next) {
-        switch (c->type) {
-        case XML_ELEMENT_NODE:
-            if (out)
-                g_ptr_array_add(out, c);
-            break;
-        case XML_TEXT_NODE:
-            if (!xmlrpc_blank(c->content))
-                return xmlrpc_fail(ctx, error, "<%s> holds text where elements belong",
-                                   xmlrpc_local_name(node));
-            break;
-        case XML_CDATA_SECTION_NODE:
-        case XML_ENTITY_REF_NODE:
-            return xmlrpc_fail(ctx, error, "<%s> holds text where elements belong",
-                               xmlrpc_local_name(node));
-        default:
-            break;
-        }
-    }
-    return TRUE;
-}
+    gsize start = 0, end = text->len;
 
-/* The text of a leaf element; refuses child elements. */
-static gboolean
-xmlrpc_text(XmlrpcCtx *ctx, xmlNode *node, char **text, GError **error)
-{
-    GString *s;
-
-    /* The usual leaf: one text node, or none. */
-    if (node->children == NULL) {
-        *text = g_strdup("");
-        return TRUE;
-    }
-    if (node->children->next == NULL && node->children->type == XML_TEXT_NODE) {
-        *text = g_strdup((const char *)node->children->content);
-        return TRUE;
-    }
-    s = g_string_new(NULL);
-
-    for (xmlNode *c = node->children; c; c = c->next) {
-        switch (c->type) {
-        case XML_TEXT_NODE:
-        case XML_CDATA_SECTION_NODE:
-            g_string_append(s, (const char *)c->content);
-            break;
-        case XML_ELEMENT_NODE:
-            g_string_free(s, TRUE);
-            return xmlrpc_fail(ctx, error, "<%s> holds an element <%s>, not text",
-                               xmlrpc_local_name(node), xmlrpc_local_name(c));
-        case XML_ENTITY_REF_NODE:
-            g_string_free(s, TRUE);
-            return xmlrpc_fail(ctx, error, "<%s> holds an entity reference",
-                               xmlrpc_local_name(node));
-        default:
-            break;
-        }
-    }
-    *text = g_string_free(s, FALSE);
-    return TRUE;
+    while (start < end && g_ascii_isspace(text->str[start]))
+        start++;
+    while (end > start && g_ascii_isspace(text->str[end - 1]))
+        end--;
+    g_string_truncate(text, end);
+    return text->str + start;
 }
 
 /* Shortens @text for an error message. */
@@ -532,34 +568,39 @@ xmlrpc_quote(const char *text)
     return g_strdup_printf("'%s'", stripped);
 }
 
-static gboolean
-xmlrpc_read_int(XmlrpcCtx *ctx, const char *tag, const char *text, JsonNode **out, GError **error)
+/* @s: the stripped text of an <int>, <i4> or <i8>. */
+static JsonNode *
+xmlrpc_read_int(const char *tag, const char *s, XmlrpcProblem **problem)
 {
-    g_autofree char *s = g_strstrip(g_strdup(text));
     g_autofree char *q = NULL; /* the quoted text, made only for an error */
     const char *p = s;
-    char *end = NULL;
     gint64 v;
 
     if (*p == '+' || *p == '-')
         p++;
-    if (*p == '\0')
-        return xmlrpc_fail(ctx, error, "<%s> holds %s, not an integer", tag, (q = xmlrpc_quote(text)));
+    if (*p == '\0') {
+        *problem = xmlrpc_problem("<%s> holds %s, not an integer", tag, (q = xmlrpc_quote(s)));
+        return NULL;
+    }
     for (const char *d = p; *d; d++)
-        if (!g_ascii_isdigit(*d))
-            return xmlrpc_fail(ctx, error, "<%s> holds %s, not an integer", tag, (q = xmlrpc_quote(text)));
+        if (!g_ascii_isdigit(*d)) {
+            *problem = xmlrpc_problem("<%s> holds %s, not an integer", tag, (q = xmlrpc_quote(s)));
+            return NULL;
+        }
     errno = 0;
-    v = g_ascii_strtoll(s, &end, 10);
-    if (errno == ERANGE)
-        return xmlrpc_fail(ctx, error, "<%s> holds %s, out of the 64-bit range", tag, (q = xmlrpc_quote(text)));
-    *out = json_node_init_int(json_node_alloc(), v);
-    return TRUE;
+    v = g_ascii_strtoll(s, NULL, 10);
+    if (errno == ERANGE) {
+        *problem =
+            xmlrpc_problem("<%s> holds %s, out of the 64-bit range", tag, (q = xmlrpc_quote(s)));
+        return NULL;
+    }
+    return json_node_init_int(json_node_alloc(), v);
 }
 
-static gboolean
-xmlrpc_read_double(XmlrpcCtx *ctx, const char *text, JsonNode **out, GError **error)
+/* @s: the stripped text of a <double>. */
+static JsonNode *
+xmlrpc_read_double(const char *s, XmlrpcProblem **problem)
 {
-    g_autofree char *s = g_strstrip(g_strdup(text));
     g_autofree char *q = NULL; /* the quoted text, made only for an error */
     const char *p = s;
     gboolean digits = FALSE;
@@ -584,174 +625,520 @@ xmlrpc_read_double(XmlrpcCtx *ctx, const char *text, JsonNode **out, GError **er
         for (; g_ascii_isdigit(*p); p++)
             ;
     }
-    if (!digits || *p != '\0')
-        return xmlrpc_fail(ctx, error, "<double> holds %s, not a number", (q = xmlrpc_quote(text)));
+    if (!digits || *p != '\0') {
+        *problem = xmlrpc_problem("<double> holds %s, not a number", (q = xmlrpc_quote(s)));
+        return NULL;
+    }
     d = g_ascii_strtod(s, NULL);
-    if (!isfinite(d))
-        return xmlrpc_fail(ctx, error, "<double> holds %s, out of range", (q = xmlrpc_quote(text)));
-    *out = json_node_init_double(json_node_alloc(), d);
-    return TRUE;
+    if (!isfinite(d)) {
+        *problem = xmlrpc_problem("<double> holds %s, out of range", (q = xmlrpc_quote(s)));
+        return NULL;
+    }
+    return json_node_init_double(json_node_alloc(), d);
 }
 
-static gboolean xmlrpc_read_value(XmlrpcCtx *ctx, xmlNode *value, guint depth, JsonNode **out,
-                                  GError **error);
-
-static gboolean
-xmlrpc_read_array(XmlrpcCtx *ctx, xmlNode *array, guint depth, JsonNode **out, GError **error)
+/* What is wrong with an element that holds only text: an element. */
+static XmlrpcProblem *
+xmlrpc_text_problem(const XmlrpcFrame *f)
 {
-    g_autoptr(GPtrArray) kids = g_ptr_array_new();
-    g_autoptr(GPtrArray) values = g_ptr_array_new();
-    g_autoptr(JsonArray) arr = json_array_new();
-    xmlNode *data;
-
-    if (!xmlrpc_children(ctx, array, kids, error))
-        return FALSE;
-    if (kids->len != 1 || !xmlrpc_is(kids->pdata[0], "data"))
-        return xmlrpc_fail(ctx, error, "<array> must hold exactly one <data>");
-    data = kids->pdata[0];
-    if (!xmlrpc_children(ctx, data, values, error))
-        return FALSE;
-    for (guint i = 0; i < values->len; i++) {
-        JsonNode *item = NULL;
-        gboolean ok;
-
-        xmlrpc_push(ctx, "item", i + 1, NULL);
-        if (!xmlrpc_is(values->pdata[i], "value"))
-            ok = xmlrpc_fail(ctx, error, "<data> holds <%s>, not <value>",
-                             xmlrpc_local_name(values->pdata[i]));
-        else
-            ok = xmlrpc_read_value(ctx, values->pdata[i], depth + 1, &item, error);
-        if (!ok)
-            return FALSE;
-        xmlrpc_pop(ctx);
-        json_array_add_element(arr, item);
-    }
-    *out = json_node_init_array(json_node_alloc(), arr);
-    return TRUE;
+    if (f->odd)
+        return xmlrpc_problem("<%s> holds an element <%s>, not text", f->tag, f->odd);
+    return NULL;
 }
 
-static gboolean
-xmlrpc_read_struct(XmlrpcCtx *ctx, xmlNode *st, guint depth, JsonNode **out, GError **error)
+/* The value of a scalar type element, from its @text. */
+static JsonNode *
+xmlrpc_read_scalar(const XmlrpcFrame *f, GString *text, XmlrpcProblem **problem)
 {
-    g_autoptr(GPtrArray) members = g_ptr_array_new();
-    g_autoptr(JsonObject) obj = json_object_new();
+    const char *tag = f->tag;
+    char *s;
 
-    if (!xmlrpc_children(ctx, st, members, error))
-        return FALSE;
-    for (guint i = 0; i < members->len; i++) {
-        g_autoptr(GPtrArray) kids = g_ptr_array_new();
-        g_autofree char *name = NULL;
-        JsonNode *item = NULL;
-        xmlNode *name_node = NULL, *value_node = NULL;
-
-        if (!xmlrpc_is(members->pdata[i], "member"))
-            return xmlrpc_fail(ctx, error, "<struct> holds <%s>, not <member>",
-                               xmlrpc_local_name(members->pdata[i]));
-        if (!xmlrpc_children(ctx, members->pdata[i], kids, error))
-            return FALSE;
-        for (guint k = 0; k < kids->len; k++) {
-            if (xmlrpc_is(kids->pdata[k], "name") && name_node == NULL)
-                name_node = kids->pdata[k];
-            else if (xmlrpc_is(kids->pdata[k], "value") && value_node == NULL)
-                value_node = kids->pdata[k];
-            else
-                return xmlrpc_fail(ctx, error, "member %u of <struct> holds an unexpected <%s>",
-                                   i + 1, xmlrpc_local_name(kids->pdata[k]));
-        }
-        if (name_node == NULL || value_node == NULL)
-            return xmlrpc_fail(ctx, error, "member %u of <struct> lacks a <%s>", i + 1,
-                               name_node ? "value" : "name");
-        if (!xmlrpc_text(ctx, name_node, &name, error))
-            return FALSE;
-        xmlrpc_push(ctx, "member", 0, name);
-        if (json_object_has_member(obj, name))
-            return xmlrpc_fail(ctx, error, "appears twice in the <struct>");
-        if (!xmlrpc_read_value(ctx, value_node, depth + 1, &item, error))
-            return FALSE;
-        xmlrpc_pop(ctx);
-        json_object_set_member(obj, name, item);
-    }
-    *out = json_node_init_object(json_node_alloc(), obj);
-    return TRUE;
-}
-
-/* Reads a <value> element into @out. */
-static gboolean
-xmlrpc_read_value(XmlrpcCtx *ctx, xmlNode *value, guint depth, JsonNode **out, GError **error)
-{
-    g_autofree char *text = NULL;
-    xmlNode *typed = NULL;
-    guint n_elements = 0;
-    const char *tag;
-
-    if (depth > MOM_XMLRPC_MAX_DEPTH)
-        return xmlrpc_fail(ctx, error, "arrays and structs nest deeper than %d levels",
-                           MOM_XMLRPC_MAX_DEPTH);
-    for (xmlNode *c = value->children; c; c = c->next)
-        if (c->type == XML_ELEMENT_NODE && n_elements++ == 0)
-            typed = c;
-    if (n_elements == 0) {
-        /* <value>text</value> without a type is a string (spec). */
-        if (!xmlrpc_text(ctx, value, &text, error))
-            return FALSE;
-        *out = json_node_init_string(json_node_alloc(), text);
-        return TRUE;
-    }
-    if (n_elements > 1)
-        return xmlrpc_fail(ctx, error, "<value> holds %u elements, not one", n_elements);
-    if (!xmlrpc_children(ctx, value, NULL, error))
-        return FALSE;
-
-    tag = xmlrpc_local_name(typed);
-    if (strcmp(tag, "array") == 0)
-        return xmlrpc_read_array(ctx, typed, depth, out, error);
-    if (strcmp(tag, "struct") == 0)
-        return xmlrpc_read_struct(ctx, typed, depth, out, error);
+    if ((*problem = xmlrpc_text_problem(f)))
+        return NULL;
     if (strcmp(tag, "nil") == 0) {
-        if (!xmlrpc_text(ctx, typed, &text, error))
-            return FALSE;
-        if (!xmlrpc_blank(BAD_CAST text))
-            return xmlrpc_fail(ctx, error, "<nil/> holds text");
-        *out = json_node_init_null(json_node_alloc());
-        return TRUE;
-    }
-    if (!xmlrpc_text(ctx, typed, &text, error))
-        return FALSE;
-    if (strcmp(tag, "int") == 0 || strcmp(tag, "i4") == 0 || strcmp(tag, "i8") == 0)
-        return xmlrpc_read_int(ctx, tag, text, out, error);
-    if (strcmp(tag, "boolean") == 0) {
-        g_strstrip(text);
-        if (strcmp(text, "0") != 0 && strcmp(text, "1") != 0) {
-            g_autofree char *q = xmlrpc_quote(text);
-            return xmlrpc_fail(ctx, error, "<boolean> holds %s, not 0 or 1", q);
+        if (!xmlrpc_blank(text->str, text->len)) {
+            *problem = xmlrpc_problem("<nil/> holds text");
+            return NULL;
         }
-        *out = json_node_init_boolean(json_node_alloc(), text[0] == '1');
-        return TRUE;
+        return json_node_init_null(json_node_alloc());
     }
-    if (strcmp(tag, "double") == 0)
-        return xmlrpc_read_double(ctx, text, out, error);
-    if (strcmp(tag, "string") == 0) {
-        *out = json_node_init_string(json_node_alloc(), text);
-        return TRUE;
-    }
-    if (strcmp(tag, "dateTime.iso8601") == 0) {
-        /* Kept as the text, "19980717T14:08:55": nothing in MOM's API
-         * takes a date, and JSON has no date type. */
-        *out = json_node_init_string(json_node_alloc(), g_strstrip(text));
-        return TRUE;
-    }
+    if (strcmp(tag, "string") == 0)
+        return json_node_init_string(json_node_alloc(), text->str);
     if (strcmp(tag, "base64") == 0) {
         /* Kept encoded, without whitespace: the bytes need not be UTF-8,
          * which a JSON string must be. */
-        GString *b = g_string_new(NULL);
-        for (const char *p = text; *p; p++)
-            if (!g_ascii_isspace(*p))
-                g_string_append_c(b, *p);
-        *out = json_node_init_string(json_node_alloc(), b->str);
-        g_string_free(b, TRUE);
-        return TRUE;
+        gsize n = 0;
+
+        for (gsize i = 0; i < text->len; i++)
+            if (!g_ascii_isspace(text->str[i]))
+                text->str[n++] = text->str[i];
+        g_string_truncate(text, n);
+        return json_node_init_string(json_node_alloc(), text->str);
     }
-    return xmlrpc_fail(ctx, error, "unknown type <%s>", tag);
+    s = xmlrpc_stripped(text);
+    if (strcmp(tag, "int") == 0 || strcmp(tag, "i4") == 0 || strcmp(tag, "i8") == 0)
+        return xmlrpc_read_int(tag, s, problem);
+    if (strcmp(tag, "boolean") == 0) {
+        if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
+            g_autofree char *q = xmlrpc_quote(s);
+            *problem = xmlrpc_problem("<boolean> holds %s, not 0 or 1", q);
+            return NULL;
+        }
+        return json_node_init_boolean(json_node_alloc(), s[0] == '1');
+    }
+    if (strcmp(tag, "double") == 0)
+        return xmlrpc_read_double(s, problem);
+    if (strcmp(tag, "dateTime.iso8601") == 0) {
+        /* Kept as the text, "19980717T14:08:55": nothing in MOM's API
+         * takes a date, and JSON has no date type. */
+        return json_node_init_string(json_node_alloc(), s);
+    }
+    *problem = xmlrpc_problem("unknown type <%s>", tag);
+    return NULL;
+}
+
+static XmlrpcFrame *
+xmlrpc_open(XmlrpcReader *r, XmlrpcKind kind, const char *tag, guint index, guint depth)
+{
+    XmlrpcFrame *f;
+
+    g_assert(r->n < G_N_ELEMENTS(r->frames));
+    f = &r->frames[r->n++];
+    *f = (XmlrpcFrame){.kind = kind, .tag = tag, .index = index, .depth = depth};
+    switch (kind) {
+    case XMLRPC_METHOD_NAME:
+    case XMLRPC_VALUE:
+    case XMLRPC_NAME:
+    case XMLRPC_SCALAR:
+        f->text = TRUE;
+        g_string_truncate(r->text, 0);
+        break;
+    case XMLRPC_PARAMS:
+    case XMLRPC_DATA:
+        f->array = json_array_new();
+        break;
+    case XMLRPC_STRUCT:
+        f->object = json_object_new();
+        break;
+    default:
+        break;
+    }
+    return f;
+}
+
+/* How the path names a child of <params> or <data>. */
+static const char *
+xmlrpc_step(const XmlrpcFrame *list)
+{
+    return list->kind == XMLRPC_DATA ? "item" : "param";
+}
+
+/* Hands the outcome of a closed child, its value or its problem, to @parent. */
+static void
+xmlrpc_hand_up(XmlrpcFrame *parent, guint index, JsonNode *node, XmlrpcProblem *problem)
+{
+    switch (parent->kind) {
+    case XMLRPC_PARAMS:
+    case XMLRPC_DATA:
+        /* Lists skip their children after a problem: this is the first. */
+        if (problem)
+            parent->problem = xmlrpc_at(problem, xmlrpc_step(parent), index, NULL);
+        else
+            json_array_add_element(parent->array, node);
+        break;
+    default:
+        /* The one child the parent reads. */
+        parent->node = node;
+        parent->problem = problem;
+    }
+}
+
+/* Opens a <value> at @depth, or refuses it when that nests too deep. */
+static void
+xmlrpc_open_value(XmlrpcReader *r, XmlrpcFrame *parent, const char *tag, guint index, guint depth)
+{
+    if (depth > MOM_XMLRPC_MAX_DEPTH) {
+        xmlrpc_hand_up(
+            parent, index, NULL,
+            xmlrpc_problem("arrays and structs nest deeper than %d levels", MOM_XMLRPC_MAX_DEPTH));
+        r->skip = 1;
+        return;
+    }
+    xmlrpc_open(r, XMLRPC_VALUE, tag, index, depth);
+}
+
+/* The elements that hold exactly one element, and what that one may be:
+ * only a first child of the right kind is read, and the parent refuses
+ * any other arrangement when it closes (xmlrpc_only_child). */
+static const struct {
+    XmlrpcKind parent;
+    const char *tag;
+    XmlrpcKind child;
+} xmlrpc_holds_one[] = {
+    {XMLRPC_RESPONSE, "params", XMLRPC_RESULT}, {XMLRPC_RESPONSE, "fault", XMLRPC_FAULT},
+    {XMLRPC_RESULT, "param", XMLRPC_PARAM},     {XMLRPC_PARAM, "value", XMLRPC_VALUE},
+    {XMLRPC_FAULT, "value", XMLRPC_VALUE},      {XMLRPC_ARRAY, "data", XMLRPC_DATA},
+};
+
+static void
+xmlrpc_sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+                 int n_namespaces, const xmlChar **namespaces, int n_attributes, int n_defaulted,
+                 const xmlChar **attributes)
+{
+    XmlrpcReader *r = ((xmlParserCtxt *)ctx)->_private;
+    const char *tag = xmlrpc_local_name(localname);
+    XmlrpcFrame *f;
+
+    if (r->skip > 0 || (r->n == 0 && r->rooted)) {
+        r->skip++;
+        return;
+    }
+    if (r->n == 0) {
+        const char *root = r->response ? "methodResponse" : "methodCall";
+
+        r->rooted = TRUE;
+        if (strcmp(tag, root) != 0) {
+            r->problem = xmlrpc_problem("The document is a <%s>, not a <%s>.", tag, root);
+            r->skip = 1;
+        } else {
+            xmlrpc_open(r, r->response ? XMLRPC_RESPONSE : XMLRPC_CALL, tag, 0, 0);
+        }
+        return;
+    }
+    f = &r->frames[r->n - 1];
+    f->n_elements++;
+    switch (f->kind) {
+    case XMLRPC_CALL:
+    case XMLRPC_MEMBER: {
+        /* A name and a body, <methodName> and <params> or <name> and
+         * <value>: the first of each, in either order. */
+        gboolean call = f->kind == XMLRPC_CALL;
+
+        if (strcmp(tag, call ? "methodName" : "name") == 0 && !f->name && !f->name_problem) {
+            xmlrpc_open(r, call ? XMLRPC_METHOD_NAME : XMLRPC_NAME, tag, 0, 0);
+            return;
+        }
+        if (strcmp(tag, call ? "params" : "value") == 0 && !f->node && !f->problem) {
+            if (call)
+                xmlrpc_open(r, XMLRPC_PARAMS, tag, 0, 0);
+            else
+                xmlrpc_open_value(r, f, tag, 0, f->depth + 1);
+            return;
+        }
+        if (!f->odd)
+            f->odd = tag;
+        break;
+    }
+    case XMLRPC_RESPONSE:
+    case XMLRPC_RESULT:
+    case XMLRPC_PARAM:
+    case XMLRPC_FAULT:
+    case XMLRPC_ARRAY:
+        for (gsize i = 0; f->n_elements == 1 && i < G_N_ELEMENTS(xmlrpc_holds_one); i++)
+            if (xmlrpc_holds_one[i].parent == f->kind &&
+                strcmp(tag, xmlrpc_holds_one[i].tag) == 0) {
+                r->fault |= xmlrpc_holds_one[i].child == XMLRPC_FAULT;
+                xmlrpc_open(r, xmlrpc_holds_one[i].child, tag, 0, f->depth);
+                return;
+            }
+        break;
+    case XMLRPC_PARAMS:
+    case XMLRPC_DATA: {
+        const char *want = f->kind == XMLRPC_DATA ? "value" : "param";
+
+        if (f->problem)
+            break;
+        if (strcmp(tag, want) != 0) {
+            f->problem = xmlrpc_at(xmlrpc_problem("<%s> holds <%s>, not <%s>", f->tag, tag, want),
+                                   xmlrpc_step(f), f->n_elements, NULL);
+            break;
+        }
+        if (f->kind == XMLRPC_DATA)
+            xmlrpc_open_value(r, f, tag, f->n_elements, f->depth + 1);
+        else
+            xmlrpc_open(r, XMLRPC_PARAM, tag, f->n_elements, 0);
+        return;
+    }
+    case XMLRPC_VALUE:
+        if (f->n_elements > 1)
+            break;
+        /* Typed after all: the text so far must have been blank. */
+        f->text = FALSE;
+        if (!xmlrpc_blank(r->text->str, r->text->len))
+            f->bad_text = TRUE;
+        if (strcmp(tag, "array") == 0)
+            xmlrpc_open(r, XMLRPC_ARRAY, tag, 0, f->depth);
+        else if (strcmp(tag, "struct") == 0)
+            xmlrpc_open(r, XMLRPC_STRUCT, tag, 0, f->depth);
+        else
+            xmlrpc_open(r, XMLRPC_SCALAR, tag, 0, f->depth);
+        return;
+    case XMLRPC_STRUCT:
+        if (f->problem)
+            break;
+        if (strcmp(tag, "member") != 0) {
+            f->problem = xmlrpc_problem("<struct> holds <%s>, not <member>", tag);
+            break;
+        }
+        xmlrpc_open(r, XMLRPC_MEMBER, tag, f->n_elements, f->depth);
+        return;
+    case XMLRPC_METHOD_NAME:
+    case XMLRPC_NAME:
+    case XMLRPC_SCALAR:
+        if (!f->odd)
+            f->odd = tag;
+        break;
+    }
+    /* Not read: what it holds cannot change the outcome. */
+    r->skip = 1;
+}
+
+/* The outcome of an element that must hold one element and blank text. */
+static JsonNode *
+xmlrpc_only_child(XmlrpcFrame *f, const char *msg, XmlrpcProblem **problem)
+{
+    if (f->bad_text)
+        *problem = xmlrpc_problem("<%s> holds text where elements belong", f->tag);
+    else if (f->n_elements != 1 || (f->node == NULL && f->problem == NULL))
+        *problem = xmlrpc_problem("%s", msg);
+    else
+        *problem = g_steal_pointer(&f->problem);
+    return *problem ? NULL : g_steal_pointer(&f->node);
+}
+
+/* The outcome of <params>, <data> or <struct>: blank text, then in order
+ * the children. */
+static JsonNode *
+xmlrpc_list(XmlrpcFrame *f, XmlrpcProblem **problem)
+{
+    if (f->bad_text)
+        *problem = xmlrpc_problem("<%s> holds text where elements belong", f->tag);
+    else if (f->problem)
+        *problem = g_steal_pointer(&f->problem);
+    else if (f->object)
+        return json_node_init_object(json_node_alloc(), f->object);
+    else
+        return json_node_init_array(json_node_alloc(), f->array);
+    return NULL;
+}
+
+/* A closing <member>: its value joins the struct @st, or its problem
+ * becomes the struct's. */
+static void
+xmlrpc_close_member(XmlrpcFrame *f, XmlrpcFrame *st)
+{
+    XmlrpcProblem *problem = NULL;
+
+    if (f->bad_text)
+        problem = xmlrpc_problem("<%s> holds text where elements belong", f->tag);
+    else if (f->odd)
+        problem =
+            xmlrpc_problem("member %u of <struct> holds an unexpected <%s>", f->index, f->odd);
+    else if ((!f->name && !f->name_problem) || (!f->node && !f->problem))
+        problem = xmlrpc_problem("member %u of <struct> lacks a <%s>", f->index,
+                                 f->name || f->name_problem ? "value" : "name");
+    else if (f->name_problem)
+        problem = g_steal_pointer(&f->name_problem);
+    else if (json_object_has_member(st->object, f->name))
+        problem = xmlrpc_at(xmlrpc_problem("appears twice in the <struct>"), "member", 0, f->name);
+    else if (f->problem)
+        problem = xmlrpc_at(g_steal_pointer(&f->problem), "member", 0, f->name);
+    else
+        json_object_set_member(st->object, f->name, g_steal_pointer(&f->node));
+    st->problem = problem;
+}
+
+static void
+xmlrpc_close_call(XmlrpcReader *r, XmlrpcFrame *f)
+{
+    if (f->bad_text)
+        r->problem = xmlrpc_problem("<%s> holds text where elements belong", f->tag);
+    else if (f->odd)
+        r->problem = xmlrpc_problem("<methodCall> holds an unexpected <%s>.", f->odd);
+    else if (!f->name && !f->name_problem)
+        r->problem = xmlrpc_problem("<methodCall> has no <methodName>.");
+    else if (f->name_problem)
+        r->problem = g_steal_pointer(&f->name_problem);
+    else if (f->problem)
+        r->problem = g_steal_pointer(&f->problem);
+    else {
+        r->method = g_steal_pointer(&f->name);
+        r->params = f->node ? json_node_dup_array(f->node) : json_array_new();
+    }
+}
+
+/* The name in a <methodName>: the spec's identifier characters, which
+ * also keep names sane in logs. */
+static XmlrpcProblem *
+xmlrpc_check_method(const char *name)
+{
+    if (*name == '\0')
+        return xmlrpc_problem("<methodName> is empty.");
+    for (const char *p = name; *p; p++)
+        if (!g_ascii_isalnum(*p) && !strchr("_.:/", *p)) {
+            g_autofree char *q = xmlrpc_quote(name);
+            return xmlrpc_problem("<methodName> %s holds a character other than letters, digits, "
+                                  "'_', '.', ':' and '/'.",
+                                  q);
+        }
+    return NULL;
+}
+
+static void
+xmlrpc_close(XmlrpcReader *r)
+{
+    XmlrpcFrame *f = &r->frames[--r->n];
+    XmlrpcFrame *parent = r->n > 0 ? &r->frames[r->n - 1] : NULL;
+    XmlrpcProblem *problem = NULL;
+    JsonNode *node = NULL;
+
+    switch (f->kind) {
+    case XMLRPC_CALL:
+        xmlrpc_close_call(r, f);
+        break;
+    case XMLRPC_RESPONSE:
+        r->result = xmlrpc_only_child(f, "<methodResponse> must hold one <params> or one <fault>.",
+                                      &r->problem);
+        break;
+    case XMLRPC_METHOD_NAME:
+    case XMLRPC_NAME:
+        if (!(problem = xmlrpc_text_problem(f))) {
+            char *name = f->kind == XMLRPC_NAME ? r->text->str : xmlrpc_stripped(r->text);
+
+            if (f->kind == XMLRPC_METHOD_NAME)
+                problem = xmlrpc_check_method(name);
+            if (!problem)
+                parent->name = g_strdup(name);
+        }
+        parent->name_problem = problem;
+        break;
+    case XMLRPC_MEMBER:
+        xmlrpc_close_member(f, parent);
+        break;
+    case XMLRPC_PARAMS:
+    case XMLRPC_DATA:
+    case XMLRPC_STRUCT:
+        node = xmlrpc_list(f, &problem);
+        xmlrpc_hand_up(parent, f->index, node, problem);
+        break;
+    case XMLRPC_RESULT:
+        node = xmlrpc_only_child(f, "<params> must hold exactly one <param>", &problem);
+        xmlrpc_hand_up(parent, 0, node, problem ? xmlrpc_at(problem, "result", 0, NULL) : NULL);
+        break;
+    case XMLRPC_FAULT:
+        node = xmlrpc_only_child(f, "<fault> must hold exactly one <value>", &problem);
+        xmlrpc_hand_up(parent, 0, node, problem ? xmlrpc_at(problem, "fault", 0, NULL) : NULL);
+        break;
+    case XMLRPC_PARAM:
+        node = xmlrpc_only_child(f, "<param> must hold exactly one <value>", &problem);
+        xmlrpc_hand_up(parent, f->index, node, problem);
+        break;
+    case XMLRPC_ARRAY:
+        node = xmlrpc_only_child(f, "<array> must hold exactly one <data>", &problem);
+        xmlrpc_hand_up(parent, 0, node, problem);
+        break;
+    case XMLRPC_VALUE:
+        if (f->n_elements == 0) {
+            /* <value>text</value> without a type is a string (spec). */
+            node = json_node_init_string(json_node_alloc(), r->text->str);
+        } else if (f->n_elements > 1) {
+            problem = xmlrpc_problem("<value> holds %u elements, not one", f->n_elements);
+        } else if (f->bad_text) {
+            problem = xmlrpc_problem("<%s> holds text where elements belong", f->tag);
+        } else {
+            node = g_steal_pointer(&f->node);
+            problem = g_steal_pointer(&f->problem);
+        }
+        xmlrpc_hand_up(parent, f->index, node, problem);
+        break;
+    case XMLRPC_SCALAR:
+        node = xmlrpc_read_scalar(f, r->text, &problem);
+        xmlrpc_hand_up(parent, 0, node, problem);
+        break;
+    }
+    xmlrpc_frame_clear(f);
+}
+
+static void
+xmlrpc_sax_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
+{
+    XmlrpcReader *r = ((xmlParserCtxt *)ctx)->_private;
+
+    if (r->skip > 0)
+        r->skip--;
+    else if (r->n > 0)
+        xmlrpc_close(r);
+}
+
+/* Text is kept in a leaf and checked where elements belong, where even
+ * an empty CDATA section counts as text. */
+static void
+xmlrpc_take_text(void *ctx, const xmlChar *ch, int len, gboolean cdata)
+{
+    XmlrpcReader *r = ((xmlParserCtxt *)ctx)->_private;
+    XmlrpcFrame *f;
+
+    if (r->skip > 0 || r->n == 0)
+        return;
+    f = &r->frames[r->n - 1];
+    if (f->text)
+        g_string_append_len(r->text, (const char *)ch, len);
+    else if (!f->bad_text && !xmlrpc_blank((const char *)ch, len))
+        f->bad_text = TRUE;
+    if (cdata)
+        f->bad_text = TRUE;
+}
+
+static void
+xmlrpc_sax_text(void *ctx, const xmlChar *ch, int len)
+{
+    xmlrpc_take_text(ctx, ch, len, FALSE);
+}
+
+static void
+xmlrpc_sax_cdata(void *ctx, const xmlChar *ch, int len)
+{
+    xmlrpc_take_text(ctx, ch, len, TRUE);
+}
+
+/* Comments and processing instructions are skipped, but through callbacks:
+ * without one, libxml2 keeps no copy of a comment, and its errors about
+ * the comment then read differently. */
+static void
+xmlrpc_sax_comment(void *ctx, const xmlChar *value)
+{
+}
+
+static void
+xmlrpc_sax_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+}
+
+/*
+ * A document with a DOCTYPE is refused once libxml2 has read it whole (if
+ * it is not well-formed, that is said instead).  From the DOCTYPE on,
+ * libxml2's own callbacks build a tree, as they did before this reader.
+ * They keep each entity's expansion; with callbacks that keep nothing,
+ * libxml2 parses an entity's text again at every reference, and its guard
+ * against entity expansion then calls a few nested entities a "loop" and
+ * the document not well-formed.
+ */
+static void
+xmlrpc_sax_doctype(void *ctx, const xmlChar *name, const xmlChar *external_id,
+                   const xmlChar *system_id)
+{
+    XmlrpcReader *r = ((xmlParserCtxt *)ctx)->_private;
+    xmlSAXHandler *sax = ((xmlParserCtxt *)ctx)->sax;
+
+    sax->startElementNs = r->tree.startElementNs;
+    sax->endElementNs = r->tree.endElementNs;
+    sax->characters = r->tree.characters;
+    sax->ignorableWhitespace = r->tree.ignorableWhitespace;
+    sax->cdataBlock = r->tree.cdataBlock;
+    sax->reference = r->tree.reference;
+    sax->comment = r->tree.comment;
+    sax->processingInstruction = r->tree.processingInstruction;
+    r->tree.internalSubset(ctx, name, external_id, system_id);
 }
 
 static gsize
@@ -761,14 +1148,19 @@ xmlrpc_init_once(void)
     return 1;
 }
 
-/* Parses @data into a tree; sets a PARSE error naming libxml2's complaint
- * and its line and column. */
-static xmlDoc *
-xmlrpc_read_doc(const char *data, gsize len, GError **error)
+/*
+ * Reads @data into @r.  Returns: TRUE, or FALSE with @error: PARSE naming
+ * libxml2's complaint and its line, TOO_LARGE, or INVALID for a DOCTYPE
+ * or for what the reader found wrong.
+ */
+static gboolean
+xmlrpc_read(XmlrpcReader *r, const char *data, gsize len, GError **error)
 {
     static gsize initialised = 0;
     xmlParserCtxt *pctx;
+    xmlSAXHandler *sax;
     xmlDoc *doc;
+    gboolean ok = FALSE;
 
     if (g_once_init_enter(&initialised))
         g_once_init_leave(&initialised, xmlrpc_init_once());
@@ -776,187 +1168,120 @@ xmlrpc_read_doc(const char *data, gsize len, GError **error)
         g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_TOO_LARGE,
                     "The document is %" G_GSIZE_FORMAT " bytes, over the limit of %d bytes.", len,
                     MOM_XMLRPC_MAX_SIZE);
-        return NULL;
+        return FALSE;
     }
     if (len == 0) {
         g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARSE, "Not XML: the document is empty.");
-        return NULL;
+        return FALSE;
     }
     pctx = xmlNewParserCtxt();
     if (pctx == NULL) {
         g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARSE, "Cannot create an XML parser.");
-        return NULL;
+        return FALSE;
     }
+    sax = pctx->sax;
+    r->tree = *sax;
+    sax->startElementNs = xmlrpc_sax_start;
+    sax->endElementNs = xmlrpc_sax_end;
+    sax->characters = xmlrpc_sax_text;
+    sax->ignorableWhitespace = xmlrpc_sax_text;
+    sax->cdataBlock = xmlrpc_sax_cdata;
+    /* Only an entity the document declares is passed as a reference,
+     * and a declaration needs a DOCTYPE: xmlrpc_sax_doctype(). */
+    sax->reference = NULL;
+    sax->comment = xmlrpc_sax_comment;
+    sax->processingInstruction = xmlrpc_sax_pi;
+    sax->internalSubset = xmlrpc_sax_doctype;
+    pctx->_private = r;
     /* No XML_PARSE_NOENT (no entity substitution), no DTDLOAD, no HUGE
-     * (keep libxml2's depth and text-size limits); errors are returned,
-     * not printed. */
+     * (keep libxml2's limits on depth and lengths); errors are returned,
+     * not printed.  libxml2 reads to the end even when the reader has
+     * found a problem, so that a document that is not well-formed is
+     * always refused as such.  The xmlDoc it returns holds only a DTD,
+     * if any. */
     doc = xmlCtxtReadMemory(pctx, data, (int)len, NULL, NULL,
-                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_COMPACT);
+                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (doc == NULL || !pctx->wellFormed) {
         const xmlError *xe = xmlCtxtGetLastError(pctx);
         g_autofree char *msg = g_strstrip(g_strdup(xe && xe->message ? xe->message : "unknown"));
 
         g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARSE, "Not well-formed XML: line %d: %s",
                     xe ? xe->line : 0, msg);
-        g_clear_pointer(&doc, xmlFreeDoc);
     } else if (doc->intSubset != NULL || doc->extSubset != NULL) {
         g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_INVALID,
                     "XML-RPC documents may not have a DOCTYPE.");
-        g_clear_pointer(&doc, xmlFreeDoc);
+    } else if (r->problem) {
+        xmlrpc_fail(g_steal_pointer(&r->problem), error);
+    } else if (!r->rooted || r->n > 0 || r->skip > 0) {
+        /* libxml2 stopped early without calling it an error (out of memory). */
+        g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARSE,
+                    "Not well-formed XML: the document ends early.");
+    } else {
+        ok = TRUE;
     }
+    if (doc)
+        xmlFreeDoc(doc);
     xmlFreeParserCtxt(pctx);
-    return doc;
+    return ok;
 }
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
 
 gboolean
 mom_xmlrpc_parse_call(const char *data, gsize len, char **method, JsonArray **params,
                       GError **error)
 {
-    g_autoptr(xmlDoc) doc = NULL;
-    g_autoptr(GPtrArray) kids = g_ptr_array_new();
-    g_autoptr(GPtrArray) plist = g_ptr_array_new();
-    g_autoptr(JsonArray) result = json_array_new();
-    g_autofree char *name = NULL;
-    XmlrpcCtx ctx = {.n = 0};
-    xmlNode *root, *name_node = NULL, *params_node = NULL;
+    XmlrpcReader r = {.response = FALSE, .text = g_string_new(NULL)};
+    gboolean ok;
 
     g_return_val_if_fail(method != NULL && params != NULL, FALSE);
-    doc = xmlrpc_read_doc(data, len, error);
-    if (doc == NULL)
-        return FALSE;
-    root = xmlDocGetRootElement(doc);
-    if (!xmlrpc_is(root, "methodCall"))
-        return xmlrpc_fail(&ctx, error, "The document is a <%s>, not a <methodCall>.",
-                           root ? xmlrpc_local_name(root) : "nothing");
-    if (!xmlrpc_children(&ctx, root, kids, error))
-        return FALSE;
-    for (guint i = 0; i < kids->len; i++) {
-        if (xmlrpc_is(kids->pdata[i], "methodName") && name_node == NULL)
-            name_node = kids->pdata[i];
-        else if (xmlrpc_is(kids->pdata[i], "params") && params_node == NULL)
-            params_node = kids->pdata[i];
-        else
-            return xmlrpc_fail(&ctx, error, "<methodCall> holds an unexpected <%s>.",
-                               xmlrpc_local_name(kids->pdata[i]));
+    ok = xmlrpc_read(&r, data, len, error);
+    if (ok) {
+        *method = g_steal_pointer(&r.method);
+        *params = g_steal_pointer(&r.params);
     }
-    if (name_node == NULL)
-        return xmlrpc_fail(&ctx, error, "<methodCall> has no <methodName>.");
-    if (!xmlrpc_text(&ctx, name_node, &name, error))
-        return FALSE;
-    g_strstrip(name);
-    if (*name == '\0')
-        return xmlrpc_fail(&ctx, error, "<methodName> is empty.");
-    /* The spec's identifier characters; also keeps names sane in logs. */
-    for (const char *p = name; *p; p++)
-        if (!g_ascii_isalnum(*p) && !strchr("_.:/", *p)) {
-            g_autofree char *q = xmlrpc_quote(name);
-            return xmlrpc_fail(&ctx, error,
-                               "<methodName> %s holds a character other than "
-                               "letters, digits, '_', '.', ':' and '/'.",
-                               q);
-        }
-    if (params_node && !xmlrpc_children(&ctx, params_node, plist, error))
-        return FALSE;
-    for (guint i = 0; i < plist->len; i++) {
-        g_autoptr(GPtrArray) pk = g_ptr_array_new();
-        JsonNode *value = NULL;
+    xmlrpc_reader_clear(&r);
+    return ok;
+}
 
-        xmlrpc_push(&ctx, "param", i + 1, NULL);
-        if (!xmlrpc_is(plist->pdata[i], "param"))
-            return xmlrpc_fail(&ctx, error, "<params> holds <%s>, not <param>",
-                               xmlrpc_local_name(plist->pdata[i]));
-        if (!xmlrpc_children(&ctx, plist->pdata[i], pk, error))
-            return FALSE;
-        if (pk->len != 1 || !xmlrpc_is(pk->pdata[0], "value"))
-            return xmlrpc_fail(&ctx, error, "<param> must hold exactly one <value>");
-        if (!xmlrpc_read_value(&ctx, pk->pdata[0], 0, &value, error))
-            return FALSE;
-        xmlrpc_pop(&ctx);
-        json_array_add_element(result, value);
+/* Sets @error from a <fault>'s value: the fault's code and string, or
+ * INVALID if the value is not a fault. */
+static void
+xmlrpc_fault_error(JsonNode *fault, gboolean *is_fault, GError **error)
+{
+    JsonObject *obj = JSON_NODE_HOLDS_OBJECT(fault) ? json_node_get_object(fault) : NULL;
+    JsonNode *code = obj ? json_object_get_member(obj, "faultCode") : NULL;
+    JsonNode *msg = obj ? json_object_get_member(obj, "faultString") : NULL;
+
+    if (code == NULL || json_node_get_value_type(code) != G_TYPE_INT64 || msg == NULL ||
+        json_node_get_value_type(msg) != G_TYPE_STRING) {
+        xmlrpc_fail(
+            xmlrpc_at(xmlrpc_problem(
+                          "a fault must be a struct of faultCode (int) and faultString (string)"),
+                      "fault", 0, NULL),
+            error);
+        return;
     }
-    *method = g_steal_pointer(&name);
-    *params = g_steal_pointer(&result);
-    return TRUE;
+    if (is_fault)
+        *is_fault = TRUE;
+    g_set_error_literal(error, MOM_RPC_ERROR, (int)json_node_get_int(code),
+                        json_node_get_string(msg));
 }
 
 JsonNode *
 mom_xmlrpc_parse_response_full(const char *data, gsize len, gboolean *is_fault, GError **error)
 {
-    g_autoptr(xmlDoc) doc = NULL;
-    g_autoptr(GPtrArray) kids = g_ptr_array_new();
-    g_autoptr(GPtrArray) inner = g_ptr_array_new();
-    XmlrpcCtx ctx = {.n = 0};
-    xmlNode *root, *body;
-    JsonNode *value = NULL;
+    XmlrpcReader r = {.response = TRUE, .text = g_string_new(NULL)};
+    JsonNode *result = NULL;
 
     if (is_fault)
         *is_fault = FALSE;
-    doc = xmlrpc_read_doc(data, len, error);
-    if (doc == NULL)
-        return NULL;
-    root = xmlDocGetRootElement(doc);
-    if (!xmlrpc_is(root, "methodResponse")) {
-        xmlrpc_fail(&ctx, error, "The document is a <%s>, not a <methodResponse>.",
-                    root ? xmlrpc_local_name(root) : "nothing");
-        return NULL;
+    if (xmlrpc_read(&r, data, len, error)) {
+        if (r.fault)
+            xmlrpc_fault_error(r.result, is_fault, error);
+        else
+            result = g_steal_pointer(&r.result);
     }
-    if (!xmlrpc_children(&ctx, root, kids, error))
-        return NULL;
-    if (kids->len != 1 ||
-        !(xmlrpc_is(kids->pdata[0], "params") || xmlrpc_is(kids->pdata[0], "fault"))) {
-        xmlrpc_fail(&ctx, error, "<methodResponse> must hold one <params> or one <fault>.");
-        return NULL;
-    }
-    body = kids->pdata[0];
-    if (xmlrpc_is(body, "fault")) {
-        g_autoptr(JsonNode) fault = NULL;
-        JsonObject *obj;
-        JsonNode *code, *msg;
-
-        xmlrpc_push(&ctx, "fault", 0, NULL);
-        if (!xmlrpc_children(&ctx, body, inner, error))
-            return NULL;
-        if (inner->len != 1 || !xmlrpc_is(inner->pdata[0], "value")) {
-            xmlrpc_fail(&ctx, error, "<fault> must hold exactly one <value>");
-            return NULL;
-        }
-        if (!xmlrpc_read_value(&ctx, inner->pdata[0], 0, &fault, error))
-            return NULL;
-        obj = JSON_NODE_HOLDS_OBJECT(fault) ? json_node_get_object(fault) : NULL;
-        code = obj ? json_object_get_member(obj, "faultCode") : NULL;
-        msg = obj ? json_object_get_member(obj, "faultString") : NULL;
-        if (code == NULL || json_node_get_value_type(code) != G_TYPE_INT64 || msg == NULL ||
-            json_node_get_value_type(msg) != G_TYPE_STRING) {
-            xmlrpc_fail(&ctx, error,
-                        "a fault must be a struct of faultCode (int) and "
-                        "faultString (string)");
-            return NULL;
-        }
-        if (is_fault)
-            *is_fault = TRUE;
-        g_set_error_literal(error, MOM_RPC_ERROR, (int)json_node_get_int(code),
-                            json_node_get_string(msg));
-        return NULL;
-    }
-    xmlrpc_push(&ctx, "result", 0, NULL);
-    if (!xmlrpc_children(&ctx, body, inner, error))
-        return NULL;
-    if (inner->len != 1 || !xmlrpc_is(inner->pdata[0], "param")) {
-        xmlrpc_fail(&ctx, error, "<params> must hold exactly one <param>");
-        return NULL;
-    }
-    g_ptr_array_set_size(kids, 0);
-    if (!xmlrpc_children(&ctx, inner->pdata[0], kids, error))
-        return NULL;
-    if (kids->len != 1 || !xmlrpc_is(kids->pdata[0], "value")) {
-        xmlrpc_fail(&ctx, error, "<param> must hold exactly one <value>");
-        return NULL;
-    }
-    if (!xmlrpc_read_value(&ctx, kids->pdata[0], 0, &value, error))
-        return NULL;
-    return value;
+    xmlrpc_reader_clear(&r);
+    return result;
 }
 
 JsonNode *

@@ -657,6 +657,107 @@ START_TEST(test_response_errors)
 }
 END_TEST
 
+/* A document with several problems is refused for the one the checks
+ * meet first, element by element from the root (an element's own
+ * children before what they hold), wherever it sits in the text. */
+START_TEST(test_check_order)
+{
+    static const struct {
+        const char *xml;
+        gboolean whole; /* else the <params> content of a call */
+        int code;
+        const char *message;
+    } cases[] = {
+        /* The name after the value: the path still names the member. */
+        {"<param><value><struct><member><value><int>z</int></value><name>k</name></member>"
+         "</struct></value></param>",
+         FALSE, MOM_RPC_FAULT_INVALID, "param 1, member 'k': <int> holds 'z', not an integer"},
+        /* Text after the <data> comes before what is wrong inside it. */
+        {"<param><value><array><data><value><int>z</int></value></data>oops</array></value>"
+         "</param>",
+         FALSE, MOM_RPC_FAULT_INVALID, "param 1: <array> holds text where elements belong"},
+        {"<param><value><int>z</int><int>2</int></value></param>", FALSE, MOM_RPC_FAULT_INVALID,
+         "param 1: <value> holds 2 elements, not one"},
+        {"<param><value><struct><member><name>k</name><value>1</value></member><member>"
+         "<name>k</name><value><int>z</int></value></member></struct></value></param>",
+         FALSE, MOM_RPC_FAULT_INVALID, "param 1, member 'k': appears twice in the <struct>"},
+        {"<param><value><array><data><value><int>z</int></value><int>1</int></data></array>"
+         "</value></param>",
+         FALSE, MOM_RPC_FAULT_INVALID, "param 1, item 1: <int> holds 'z', not an integer"},
+        /* The method name is checked before the parameters, wherever it is. */
+        {"<methodCall><params><param><value><int>z</int></value></param></params>"
+         "<methodName>a b</methodName></methodCall>",
+         TRUE, MOM_RPC_FAULT_INVALID,
+         "<methodName> 'a b' holds a character other than letters, digits, '_', '.', ':' and "
+         "'/'."},
+        {"<methodCall><methodName>m</methodName><params><param><value><int>z</int></value>"
+         "</param></params><foo/></methodCall>",
+         TRUE, MOM_RPC_FAULT_INVALID, "<methodCall> holds an unexpected <foo>."},
+        /* Whatever the reader found, a document that is not well-formed is
+         * refused as such. */
+        {"<methodCall><methodName>m</methodName><params><param><value><int>z</int></value>"
+         "</param></params></methodCall><x/>",
+         TRUE, MOM_RPC_FAULT_PARSE,
+         "Not well-formed XML: line 1: Extra content at the end of the document"},
+        {"<methodCall><methodName>m</methodName><params><param><value><int>z</int></value>"
+         "</param></params>",
+         TRUE, MOM_RPC_FAULT_PARSE, "Not well-formed XML: line 1: "},
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *doc = cases[i].whole ? g_strdup(cases[i].xml) : call_with(cases[i].xml);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *method = NULL;
+        g_autoptr(JsonArray) params = NULL;
+
+        ck_assert_msg(!mom_xmlrpc_parse_call(doc, strlen(doc), &method, &params, &error),
+                      "accepted: %s", doc);
+        ck_assert_msg(error->code == cases[i].code, "%s: code %d: %s", doc, error->code,
+                      error->message);
+        if (cases[i].code == MOM_RPC_FAULT_PARSE)
+            ck_assert_msg(g_str_has_prefix(error->message, cases[i].message), "%s", error->message);
+        else
+            ck_assert_str_eq(error->message, cases[i].message);
+    }
+
+    /* In a response, text beside the fault's value comes first. */
+    {
+        const char *xml = "<methodResponse><fault><value><int>z</int></value>x</fault>"
+                          "</methodResponse>";
+        g_autoptr(GError) error = NULL;
+        gboolean is_fault = TRUE;
+
+        ck_assert(mom_xmlrpc_parse_response_full(xml, strlen(xml), &is_fault, &error) == NULL);
+        ck_assert(!is_fault);
+        ck_assert_str_eq(error->message, "fault: <fault> holds text where elements belong");
+    }
+}
+END_TEST
+
+/* A text of more than 10 000 000 characters that libxml2 hands over in
+ * pieces (here, around each reference) is read whole, as one in a single
+ * piece is (test_huge_input). */
+START_TEST(test_long_text_in_pieces)
+{
+    const gsize n = 1100000;
+    GString *s = g_string_new("<methodResponse><params><param><value><string>");
+    g_autofree char *doc = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) result = NULL;
+    const char *text;
+
+    for (gsize i = 0; i < n; i++)
+        g_string_append(s, "aaaaaaaaa&amp;");
+    g_string_append(s, "</string></value></param></params></methodResponse>");
+    doc = g_string_free(s, FALSE);
+    result = mom_xmlrpc_parse_response(doc, strlen(doc), &error);
+    ck_assert_msg(result != NULL, "%s", error ? error->message : "");
+    text = json_node_get_string(result);
+    ck_assert_uint_eq(strlen(text), n * 10);
+    ck_assert(g_str_has_suffix(text, "aaaaaaaaa&"));
+}
+END_TEST
+
 START_TEST(test_peer_allowed)
 {
     const guint groups[] = {10, 65534};
@@ -1394,6 +1495,8 @@ main(void)
     tcase_add_test(codec, test_huge_input);
     tcase_add_test(codec, test_fault_round_trip);
     tcase_add_test(codec, test_response_errors);
+    tcase_add_test(codec, test_check_order);
+    tcase_add_test(codec, test_long_text_in_pieces);
     tcase_add_test(codec, test_peer_allowed);
     suite_add_tcase(s, codec);
 
