@@ -11,7 +11,7 @@
 #include "mom-rpc.h"
 
 /* The codec refuses documents larger than this, whatever the transport
- * allows; libxml2 itself refuses single text nodes over 10 MB. */
+ * allows; a text inside it is read whole, however libxml2 splits it. */
 #define MOM_XMLRPC_MAX_SIZE (16 * 1024 * 1024)
 
 /* Nesting of arrays and structs inside one parameter.  MOM's replies nest
