@@ -19,6 +19,7 @@
 #include "mom-collector.h"
 #include "collector-priv.h"
 #include "proc-parse.h"
+#include "mom-test-fs.h"
 
 /* ---- harness ------------------------------------------------------------ */
 
@@ -152,45 +153,6 @@ assert_collect_error(Harness *h, int code, const char *message)
 
 /* ---- temporary fixture copies ------------------------------------------- */
 
-static void
-copy_tree(const char *from, const char *to)
-{
-    g_autoptr(GDir) dir = g_dir_open(from, 0, NULL);
-    const char *name;
-
-    ck_assert_ptr_nonnull(dir);
-    ck_assert_int_eq(g_mkdir_with_parents(to, 0755), 0);
-    while ((name = g_dir_read_name(dir))) {
-        g_autofree char *src = g_build_filename(from, name, NULL);
-        g_autofree char *dst = g_build_filename(to, name, NULL);
-        g_autofree char *contents = NULL;
-        gsize len;
-
-        if (g_file_test(src, G_FILE_TEST_IS_DIR)) {
-            copy_tree(src, dst);
-            continue;
-        }
-        ck_assert(g_file_get_contents(src, &contents, &len, NULL));
-        ck_assert(g_file_set_contents(dst, contents, len, NULL));
-    }
-}
-
-static void
-remove_tree(const char *path)
-{
-    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-    const char *name;
-
-    if (dir) {
-        while ((name = g_dir_read_name(dir))) {
-            g_autofree char *child = g_build_filename(path, name, NULL);
-            remove_tree(child);
-        }
-    }
-    g_chmod(path, 0700);
-    g_remove(path);
-}
-
 /* A writable copy of tests/data/{proc,sys}/@fixture under a fresh temp dir. */
 typedef struct {
     char *dir;
@@ -201,7 +163,7 @@ typedef struct {
 static void
 tmp_tree_free(TmpTree *t)
 {
-    remove_tree(t->dir);
+    mom_test_remove_tree(t->dir);
     g_free(t->dir);
     g_free(t->proc);
     g_free(t->sys);
@@ -220,22 +182,12 @@ tmp_tree_new(const char *fixture)
     ck_assert_ptr_nonnull(t->dir);
     t->proc = g_build_filename(t->dir, "proc", NULL);
     t->sys = g_build_filename(t->dir, "sys", NULL);
-    copy_tree(proc, t->proc);
+    mom_test_copy_tree(proc, t->proc);
     if (g_file_test(sys, G_FILE_TEST_IS_DIR))
-        copy_tree(sys, t->sys);
+        mom_test_copy_tree(sys, t->sys);
     else
         ck_assert_int_eq(g_mkdir_with_parents(t->sys, 0755), 0);
     return t;
-}
-
-static void
-write_file(const char *root, const char *rel, const char *text)
-{
-    g_autofree char *path = g_build_filename(root, rel, NULL);
-    g_autofree char *dir = g_path_get_dirname(path);
-
-    ck_assert_int_eq(g_mkdir_with_parents(dir, 0755), 0);
-    ck_assert(g_file_set_contents(path, text, -1, NULL));
 }
 
 static void
@@ -538,31 +490,31 @@ START_TEST(test_host_memory_deltas)
     g_autoptr(GError) error = NULL;
 
     harness_collect_ok(h);
-    write_file(t->proc, "vmstat", "pswpin 1250\npswpout 2010\npgmajfault 500\n");
+    mom_test_write_file(t->proc, "vmstat", "pswpin 1250\npswpout 2010\npgmajfault 500\n");
     harness_collect_ok(h);
     ck_assert_int_eq(get_int(h, "swap_in"), 250);
     ck_assert_int_eq(get_int(h, "swap_out"), 10);
-    write_file(t->proc, "vmstat", "pswpin 1300\npswpout 2010\n");
+    mom_test_write_file(t->proc, "vmstat", "pswpin 1300\npswpout 2010\n");
     harness_collect_ok(h);
     ck_assert_int_eq(get_int(h, "swap_in"), 50);
     ck_assert_int_eq(get_int(h, "swap_out"), 0);
 
     /* a failed collection leaves the counters where they were */
-    write_file(t->proc, "vmstat", "pswpin 9999\npswpout x\n");
+    mom_test_write_file(t->proc, "vmstat", "pswpin 9999\npswpout x\n");
     ck_assert(!harness_collect(h, &error));
     g_clear_error(&error);
-    write_file(t->proc, "vmstat", "pswpin 1400\npswpout 2020\n");
+    mom_test_write_file(t->proc, "vmstat", "pswpin 1400\npswpout 2020\n");
     harness_collect_ok(h);
     ck_assert_int_eq(get_int(h, "swap_in"), 100);
     ck_assert_int_eq(get_int(h, "swap_out"), 10);
 
     /* a counter that vanishes is nil, and restarts at 0 */
-    write_file(t->proc, "vmstat", "pswpout 2030\n");
+    mom_test_write_file(t->proc, "vmstat", "pswpout 2030\n");
     harness_collect_ok(h);
     assert_nil(h, "swap_in");
     ck_assert_int_eq(get_int(h, "swap_out"), 10);
     ck_assert_str_eq(mom_sample_missing_field(h->sample, h->klass), "swap_in");
-    write_file(t->proc, "vmstat", "pswpin 5000\npswpout 2030\n");
+    mom_test_write_file(t->proc, "vmstat", "pswpin 5000\npswpout 2030\n");
     harness_collect_ok(h);
     ck_assert_int_eq(get_int(h, "swap_in"), 0);
 }
@@ -586,7 +538,7 @@ START_TEST(test_host_memory_missing_keys)
     g_autoptr(Harness) h = harness_new_roots("HostMemory", t->proc, t->sys, 10);
 
     /* well-formed but incomplete: fields nil, the sample incomplete */
-    write_file(t->proc, "meminfo", "MemTotal: 1000 kB\nMemFree: 500 kB\nSwapTotal: 0 kB\n");
+    mom_test_write_file(t->proc, "meminfo", "MemTotal: 1000 kB\nMemFree: 500 kB\nSwapTotal: 0 kB\n");
     harness_collect_ok(h);
     ck_assert_int_eq(get_int(h, "mem_available"), 1000);
     ck_assert_int_eq(get_int(h, "mem_unused"), 500);
@@ -612,12 +564,12 @@ START_TEST(test_host_memory_errors)
     /* nothing was written to the sample */
     assert_nil(g, "mem_available");
 
-    write_file(t->proc, "vmstat", "pswpin 1000\npswpout two thousand\n");
+    mom_test_write_file(t->proc, "vmstat", "pswpin 1000\npswpout two thousand\n");
     g_free(msg);
     msg = g_strdup_printf("%s: line 2: expected 'name value', got 'pswpout two thousand'", vmstat);
     assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
 
-    write_file(t->proc, "meminfo", "");
+    mom_test_write_file(t->proc, "meminfo", "");
     g_free(msg);
     msg = g_strdup_printf("%s: file is empty", meminfo);
     assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
@@ -627,7 +579,7 @@ START_TEST(test_host_memory_errors)
     msg = g_strdup_printf("Cannot read %s: %s", meminfo, g_strerror(ENOENT));
     assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, msg);
 
-    write_file(t->proc, "meminfo", "MemTotal: 1 kB\n");
+    mom_test_write_file(t->proc, "meminfo", "MemTotal: 1 kB\n");
     make_unreadable(t->proc, "meminfo");
     g_free(msg);
     msg = g_strdup_printf("Cannot read %s: %s", meminfo, g_strerror(EISDIR));
@@ -635,7 +587,7 @@ START_TEST(test_host_memory_errors)
 
     if (geteuid() != 0) {
         g_rmdir(meminfo);
-        write_file(t->proc, "meminfo", "MemTotal: 1 kB\n");
+        mom_test_write_file(t->proc, "meminfo", "MemTotal: 1 kB\n");
         ck_assert_int_eq(g_chmod(meminfo, 0), 0);
         g_free(msg);
         msg = g_strdup_printf("Cannot read %s: %s", meminfo, g_strerror(EACCES));
@@ -699,7 +651,7 @@ START_TEST(test_host_ksm_rescan)
 
     harness_collect_ok(h);
     ck_assert_int_eq(get_int(h, "ksm_shareable"), before);
-    write_file(t->proc, "3000/stat", qemu);
+    mom_test_write_file(t->proc, "3000/stat", qemu);
     do {
         harness_collect_ok(h);
         samples++;
@@ -720,8 +672,8 @@ START_TEST(test_host_ksm_deltas)
 
     /* init saw 150+50 ticks; 2.5 s of CPU over a 10 s interval is 25 % */
     ksmd = stat_line(37, "ksmd", 2097216, 150 + 2 * tck, 50 + tck / 2, 0);
-    write_file(t->proc, "37/stat", ksmd);
-    write_file(t->proc, "2000/stat", qemu);
+    mom_test_write_file(t->proc, "37/stat", ksmd);
+    mom_test_write_file(t->proc, "2000/stat", qemu);
     remove_file(t->proc, "1001/stat");
     harness_collect_ok(h);
     ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 100 * (2 * tck + tck / 2) / (tck * 10));
@@ -734,19 +686,19 @@ START_TEST(test_host_ksm_deltas)
     /* a whole CPU for the interval */
     g_free(ksmd);
     ksmd = stat_line(37, "ksmd", 2097216, 150 + 2 * tck + 10 * tck, 50 + tck / 2, 0);
-    write_file(t->proc, "37/stat", ksmd);
+    mom_test_write_file(t->proc, "37/stat", ksmd);
     harness_collect_ok(h);
     ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 100);
 
     /* a different ksmd (new pid) has no baseline: 0, then deltas again */
     remove_file(t->proc, "37/stat");
     ksmd2 = stat_line(38, "ksmd", 2097216, 5000, 0, 0);
-    write_file(t->proc, "38/stat", ksmd2);
+    mom_test_write_file(t->proc, "38/stat", ksmd2);
     harness_collect_ok(h);
     ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 0);
     g_free(ksmd2);
     ksmd2 = stat_line(38, "ksmd", 2097216, 5000 + tck, 0, 0);
-    write_file(t->proc, "38/stat", ksmd2);
+    mom_test_write_file(t->proc, "38/stat", ksmd2);
     harness_collect_ok(h);
     ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 10);
 
@@ -756,8 +708,8 @@ START_TEST(test_host_ksm_deltas)
     ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 0);
 
     /* KSM switched off and files rewritten */
-    write_file(t->sys, "kernel/mm/ksm/run", "0\n");
-    write_file(t->sys, "kernel/mm/ksm/advisor_mode", "none [scan-time]\n");
+    mom_test_write_file(t->sys, "kernel/mm/ksm/run", "0\n");
+    mom_test_write_file(t->sys, "kernel/mm/ksm/advisor_mode", "none [scan-time]\n");
     harness_collect_ok(h);
     ck_assert_int_eq(get_int(h, "ksm_run"), 0);
     ck_assert_str_eq(mom_value_string_get(mom_sample_get(h->sample, "ksm_advisor_mode")),
@@ -823,12 +775,12 @@ START_TEST(test_host_ksm_errors)
     assert_nil(g, "ksm_full_scans");
     assert_nil(g, "ksm_shareable");
 
-    write_file(t->sys, "kernel/mm/ksm/advisor_mode", "none scan-time\n");
+    mom_test_write_file(t->sys, "kernel/mm/ksm/advisor_mode", "none scan-time\n");
     g_free(msg);
     msg = g_strdup_printf("%s: expected a choice such as '[none] scan-time', got 'none scan-time'",
                           mode);
     assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
-    write_file(t->sys, "kernel/mm/ksm/advisor_mode", "[none] scan-time\n");
+    mom_test_write_file(t->sys, "kernel/mm/ksm/advisor_mode", "[none] scan-time\n");
 
     make_unreadable(t->sys, "kernel/mm/ksm/run");
     g_free(msg);
@@ -883,7 +835,7 @@ START_TEST(test_host_cpu_errors)
     msg = g_strdup_printf("Cannot read %s/stat: %s", nproc, g_strerror(ENOENT));
     assert_collect_error(nostat, MOM_COLLECTOR_ERROR_READ, msg);
 
-    write_file(t->sys, "devices/system/cpu/online", "\n");
+    mom_test_write_file(t->sys, "devices/system/cpu/online", "\n");
     g_free(msg);
     msg = g_strdup_printf("%s: the list of online CPUs is empty", online);
     assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
@@ -958,8 +910,8 @@ START_TEST(test_host_pressure_deltas)
     g_autoptr(Harness) h = harness_new_roots("HostPressure", t->proc, t->sys, 10);
 
     harness_collect_ok(h);
-    write_file(t->proc, "vmstat", "pswpin 1000\npgmajfault 540\n");
-    write_file(t->proc, "pressure/memory",
+    mom_test_write_file(t->proc, "vmstat", "pswpin 1000\npgmajfault 540\n");
+    mom_test_write_file(t->proc, "pressure/memory",
                "some avg10=9.25 avg60=3.00 avg300=1.00 total=223456\n"
                "full avg10=4.00 avg60=1.00 avg300=0.50 total=66432\n");
     harness_collect_ok(h);
@@ -976,7 +928,7 @@ START_TEST(test_host_pressure_deltas)
     assert_nil(h, "psi_mem_some_total");
     assert_nil(h, "psi_mem_some_avg10");
     ck_assert_int_eq(get_int(h, "pgmajfault"), 0);
-    write_file(t->proc, "pressure/memory", "some avg10=0.00 avg60=0.00 avg300=0.00 total=999999\n");
+    mom_test_write_file(t->proc, "pressure/memory", "some avg10=0.00 avg60=0.00 avg300=0.00 total=999999\n");
     harness_collect_ok(h);
     ck_assert_int_eq(get_int(h, "psi_mem_some_total"), 0);
     /* a kernel without the "full" line */
@@ -1017,7 +969,7 @@ START_TEST(test_host_pressure_errors)
     msg = g_strdup_printf("%s/meminfo: line 3: expected 'Name: value kB', got 'garbage'", gproc);
     assert_collect_error(g, MOM_COLLECTOR_ERROR_PARSE, msg);
 
-    write_file(t->proc, "pressure/memory", "some avg10=x avg60=0.75 avg300=0.25 total=123456\n");
+    mom_test_write_file(t->proc, "pressure/memory", "some avg10=x avg60=0.75 avg300=0.25 total=123456\n");
     g_free(msg);
     msg = g_strdup_printf("%s: line 1: expected 'some|full avg10=N avg60=N avg300=N total=N', got "
                           "'some avg10=x avg60=0.75 avg300=0.25 total=123456'",

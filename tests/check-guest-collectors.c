@@ -16,6 +16,7 @@
 
 #include "mom-collector.h"
 #include "collector-priv.h"
+#include "mom-test-fs.h"
 
 /* ---- harness ------------------------------------------------------------ */
 
@@ -177,44 +178,6 @@ strv_has(const char *const *v, const char *s)
 
 /* ---- temporary proc trees ----------------------------------------------- */
 
-static void
-copy_tree(const char *from, const char *to)
-{
-    g_autoptr(GDir) dir = g_dir_open(from, 0, NULL);
-    const char *name;
-
-    ck_assert_ptr_nonnull(dir);
-    ck_assert_int_eq(g_mkdir_with_parents(to, 0755), 0);
-    while ((name = g_dir_read_name(dir))) {
-        g_autofree char *src = g_build_filename(from, name, NULL);
-        g_autofree char *dst = g_build_filename(to, name, NULL);
-        g_autofree char *contents = NULL;
-        gsize len;
-
-        if (g_file_test(src, G_FILE_TEST_IS_DIR)) {
-            copy_tree(src, dst);
-            continue;
-        }
-        ck_assert(g_file_get_contents(src, &contents, &len, NULL));
-        ck_assert(g_file_set_contents(dst, contents, len, NULL));
-    }
-}
-
-static void
-remove_tree(const char *path)
-{
-    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-    const char *name;
-
-    if (dir) {
-        while ((name = g_dir_read_name(dir))) {
-            g_autofree char *child = g_build_filename(path, name, NULL);
-            remove_tree(child);
-        }
-    }
-    g_remove(path);
-}
-
 /* A writable copy of tests/data/proc/@fixture in a fresh temp dir. */
 typedef struct {
     char *dir;
@@ -224,7 +187,7 @@ typedef struct {
 static void
 tmp_proc_free(TmpProc *t)
 {
-    remove_tree(t->dir);
+    mom_test_remove_tree(t->dir);
     g_free(t->dir);
     g_free(t->proc);
     g_free(t);
@@ -240,7 +203,7 @@ tmp_proc_new(const char *fixture)
     t->dir = g_dir_make_tmp("momd-guest-collectors-XXXXXX", NULL);
     ck_assert_ptr_nonnull(t->dir);
     t->proc = g_build_filename(t->dir, "proc", NULL);
-    copy_tree(src, t->proc);
+    mom_test_copy_tree(src, t->proc);
     return t;
 }
 

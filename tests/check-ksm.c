@@ -25,6 +25,7 @@
 #include "ksm-priv.h"
 #include "mom-controller.h"
 #include "mom-policy.h"
+#include "mom-test-fs.h"
 
 /* ---- captured logs and writes ------------------------------------------- */
 
@@ -146,27 +147,11 @@ typedef struct {
 } Fake;
 
 static void
-remove_tree(const char *path)
-{
-    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-    const char *name;
-
-    while (dir && (name = g_dir_read_name(dir))) {
-        g_autofree char *child = g_build_filename(path, name, NULL);
-        if (g_file_test(child, G_FILE_TEST_IS_DIR))
-            remove_tree(child);
-        else
-            g_unlink(child);
-    }
-    g_rmdir(path);
-}
-
-static void
 fake_free(Fake *f)
 {
     if (!f)
         return;
-    remove_tree(f->root);
+    mom_test_remove_tree(f->root);
     g_free(f->root);
     g_free(f->ksm);
     g_free(f);
@@ -693,7 +678,7 @@ main(void)
     srunner_free(sr);
     g_ptr_array_free(logs, TRUE);
     g_ptr_array_free(writes, TRUE);
-    remove_tree(tmp_parent);
+    mom_test_remove_tree(tmp_parent);
     g_free(tmp_parent);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

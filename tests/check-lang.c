@@ -18,6 +18,7 @@
 
 #include "mom-policy.h"
 #include "mom-state.h"
+#include "mom-test-fs.h"
 
 #define DEFAULT_FILE "test.policy"
 
@@ -664,38 +665,17 @@ START_TEST(test_replace_keeps_old)
 }
 END_TEST
 
-static void
-write_file(const char *dir, const char *name, const char *text)
-{
-    g_autofree char *path = g_build_filename(dir, name, NULL);
-    g_autoptr(GError) error = NULL;
-    ck_assert_msg(g_file_set_contents(path, text, -1, &error), "%s", error ? error->message : "?");
-}
-
-static void
-remove_tree(const char *dir)
-{
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    const char *entry;
-
-    while (d && (entry = g_dir_read_name(d))) {
-        g_autofree char *path = g_build_filename(dir, entry, NULL);
-        g_unlink(path);
-    }
-    g_rmdir(dir);
-}
-
 START_TEST(test_dir_with_bad_file)
 {
     g_autoptr(GError) error = NULL;
     g_autofree char *dir = g_dir_make_tmp("check-lang-XXXXXX", &error);
     ck_assert_msg(dir != NULL, "%s", error ? error->message : "?");
 
-    write_file(dir, "00-defines.policy", "(defvar True 1)\n(defvar base 10)\n");
-    write_file(dir, "10-bad.policy", "(defvar broken (+ 1 2)\n");
-    write_file(dir, "20-use.policy", "(+ base True)\n");
-    write_file(dir, "notes.txt", "(this is not a policy\n");
-    write_file(dir, ".hidden.policy", "(((\n");
+    mom_test_write_file(dir, "00-defines.policy", "(defvar True 1)\n(defvar base 10)\n");
+    mom_test_write_file(dir, "10-bad.policy", "(defvar broken (+ 1 2)\n");
+    mom_test_write_file(dir, "20-use.policy", "(+ base True)\n");
+    mom_test_write_file(dir, "notes.txt", "(this is not a policy\n");
+    mom_test_write_file(dir, ".hidden.policy", "(((\n");
 
     g_autoptr(MomPolicySet) set = mom_policy_set_new();
     g_autoptr(GPtrArray) diags =
@@ -718,7 +698,7 @@ START_TEST(test_dir_with_bad_file)
     g_autofree char *r = eval_results(set, NULL, NULL);
     ck_assert_str_eq(r, "1 10 11");
 
-    remove_tree(dir);
+    mom_test_remove_tree(dir);
 }
 END_TEST
 

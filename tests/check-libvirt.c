@@ -30,6 +30,7 @@
 #include "mom-controller.h"
 #include "mom-guests.h"
 #include "mom-libvirt.h"
+#include "mom-test-fs.h"
 
 #define DEFAULT_UUID "6695eb01-f6a4-8304-79aa-97f2502e193f"
 
@@ -86,24 +87,9 @@ setup(void)
 }
 
 static void
-remove_tree(const char *dir)
-{
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    const char *e;
-    while (d && (e = g_dir_read_name(d))) {
-        g_autofree char *p = g_build_filename(dir, e, NULL);
-        if (g_file_test(p, G_FILE_TEST_IS_DIR))
-            remove_tree(p);
-        else
-            g_unlink(p);
-    }
-    g_rmdir(dir);
-}
-
-static void
 teardown(void)
 {
-    remove_tree(tmp_dir);
+    mom_test_remove_tree(tmp_dir);
     g_clear_pointer(&tmp_dir, g_free);
     g_ptr_array_free(logged, TRUE);
 }

@@ -14,6 +14,7 @@
 
 #include "mom-engine.h"
 #include "mom-monitor.h"
+#include "mom-test-fs.h"
 
 /* ---- log capture -------------------------------------------------------------- */
 
@@ -72,21 +73,6 @@ copy_proc(const char *fixture)
         ck_assert(g_file_set_contents(to, text, -1, NULL));
     }
     return dir;
-}
-
-static void
-remove_tree(const char *dir)
-{
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    const char *e;
-    while (d && (e = g_dir_read_name(d))) {
-        g_autofree char *p = g_build_filename(dir, e, NULL);
-        if (g_file_test(p, G_FILE_TEST_IS_DIR))
-            remove_tree(p);
-        else
-            g_unlink(p);
-    }
-    g_rmdir(dir);
 }
 
 static MomMonitor *
@@ -163,7 +149,7 @@ START_TEST(test_failure_backoff_recovery)
     ck_assert(ok);
     ck_assert_uint_eq(count_logged("The HostMemory collector of host recovered"), 1);
     ck_assert_uint_eq(count_logged("host is ready."), 2);
-    remove_tree(proc);
+    mom_test_remove_tree(proc);
 }
 END_TEST
 
@@ -188,18 +174,11 @@ START_TEST(test_plot_file)
     ck_assert_uint_eq(g_strv_length(cols), 9);
     ck_assert_str_eq(cols[2], "16384000");
     ck_assert(lines[2] != NULL && *lines[2]);
-    remove_tree(dir);
+    mom_test_remove_tree(dir);
 }
 END_TEST
 
 /* ---- the engine ------------------------------------------------------------------- */
-
-static void
-write_file(const char *dir, const char *name, const char *text)
-{
-    g_autofree char *p = g_build_filename(dir, name, NULL);
-    ck_assert(g_file_set_contents(p, text, -1, NULL));
-}
 
 START_TEST(test_engine_reload_keeps_last_good)
 {
@@ -207,27 +186,27 @@ START_TEST(test_engine_reload_keeps_last_good)
     g_autoptr(MomEngine) e = mom_engine_new();
     MomPolicyLimits limits = {0};
 
-    write_file(dir, "10-a.policy", "(defvar a 1)");
-    write_file(dir, "20-b.policy", "(defvar b 2)");
-    write_file(dir, "notes.txt", "(this is not a policy");
+    mom_test_write_file(dir, "10-a.policy", "(defvar a 1)");
+    mom_test_write_file(dir, "20-b.policy", "(defvar b 2)");
+    mom_test_write_file(dir, "notes.txt", "(this is not a policy");
     ck_assert(mom_engine_load(e, NULL, dir, &limits));
     ck_assert_str_eq(mom_policy_set_get_text(mom_engine_policies(e), "20-b"), "(defvar b 2)");
     ck_assert_uint_eq(count_logged("Loaded 2 policies: 10-a, 20-b."), 1);
 
     /* a broken edit is rejected with its location; the old text stays */
-    write_file(dir, "20-b.policy", "(defvar b 3");
+    mom_test_write_file(dir, "20-b.policy", "(defvar b 3");
     ck_assert(!mom_engine_load(e, NULL, dir, &limits));
     ck_assert_str_eq(mom_policy_set_get_text(mom_engine_policies(e), "20-b"), "(defvar b 2)");
     ck_assert_uint_eq(count_logged("20-b.policy:1:1: error: '(' is never closed"), 1);
     ck_assert_uint_eq(count_logged("The policy 20-b keeps its previous version"), 1);
 
     /* a new file that is broken from the start is simply absent */
-    write_file(dir, "30-c.policy", "(+ 1 2) = 3");
+    mom_test_write_file(dir, "30-c.policy", "(+ 1 2) = 3");
     ck_assert(!mom_engine_load(e, NULL, dir, &limits));
     ck_assert(mom_policy_set_get_text(mom_engine_policies(e), "30-c") == NULL);
 
     /* fixed and removed files take effect */
-    write_file(dir, "20-b.policy", "(defvar b 4)");
+    mom_test_write_file(dir, "20-b.policy", "(defvar b 4)");
     g_autofree char *c = g_build_filename(dir, "30-c.policy", NULL);
     g_unlink(c);
     ck_assert(mom_engine_load(e, NULL, dir, &limits));
@@ -243,7 +222,7 @@ START_TEST(test_engine_reload_keeps_last_good)
     /* an unreadable directory keeps what was loaded */
     ck_assert(!mom_engine_load(e, NULL, "/nonexistent/policies", &limits));
     ck_assert(mom_policy_set_get_text(mom_engine_policies(e), MOM_POLICY_DEFAULT_NAME) != NULL);
-    remove_tree(dir);
+    mom_test_remove_tree(dir);
 }
 END_TEST
 
@@ -262,24 +241,24 @@ START_TEST(test_engine_error_repetition)
 
     mom_entity_push_sample(vm, row);
     g_ptr_array_add(guests, vm);
-    write_file(dir, "p.policy", "(with Guests g (/ 1 g.x))");
+    mom_test_write_file(dir, "p.policy", "(with Guests g (/ 1 g.x))");
     ck_assert(mom_engine_load(e, NULL, dir, &limits));
     for (int i = 0; i < 12; i++)
         ck_assert(mom_engine_run(e, host, guests)); /* a guest error is not a failed run */
     ck_assert_uint_eq(count_logged("error: guest vm1: division by zero"), 2);
     ck_assert_uint_eq(count_logged("(repeated 10 times)"), 1);
 
-    write_file(dir, "p.policy", "(with Guests g (/ 1 (+ g.x 1)))");
+    mom_test_write_file(dir, "p.policy", "(with Guests g (/ 1 (+ g.x 1)))");
     ck_assert(mom_engine_load(e, NULL, dir, &limits));
     ck_assert(mom_engine_run(e, host, guests));
     ck_assert_uint_eq(count_logged("This error no longer occurs after 12 times"), 1);
 
     /* an error outside any guest fails the run */
-    write_file(dir, "p.policy", "(undefined_function)");
+    mom_test_write_file(dir, "p.policy", "(undefined_function)");
     ck_assert(mom_engine_load(e, NULL, dir, &limits));
     ck_assert(!mom_engine_run(e, host, guests));
     ck_assert_uint_eq(count_logged("no controls are applied this cycle"), 1);
-    remove_tree(dir);
+    mom_test_remove_tree(dir);
 }
 END_TEST
 
