@@ -27,34 +27,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 
-mkdir -p "${MOMD_E2E_CACHE:-/tmp/momd-e2e}"
-MOMD_E2E_DIR=$(mktemp -d "${MOMD_E2E_CACHE:-/tmp/momd-e2e}/cputune.XXXXXX")
-export MOMD_E2E_DIR
-state=$MOMD_E2E_DIR/libvirt
-tmp=$MOMD_E2E_DIR/momd
-mkdir -p "$tmp/policies"
-log=$tmp/momd.log
-unset LIBVIRT_DEFAULT_URI
+# shellcheck source=e2e-run.sh
+. "$here/e2e-run.sh"
+e2e_begin cputune
 guest=e2e-cpu-$$
-momd_pid=
-
-cleanup() {
-    trap - EXIT
-    stop_momd
-    "$lab" stop-libvirtd "$state" >"$MOMD_E2E_DIR/stop.out" 2>&1
-    sed 's/^/# /' "$MOMD_E2E_DIR/stop.out" 2>/dev/null
-    rm -rf "$MOMD_E2E_DIR"
-}
-# meson's timeout: the cleanup runs in a session its SIGKILL cannot reach
-on_signal() {
-    trap - EXIT INT TERM HUP
-    # shellcheck disable=SC2016 # the inner shell expands its own arguments
-    setsid -f /bin/sh -c '[ -n "$3" ] && kill -KILL "$3" 2>/dev/null; "$0" stop-libvirtd "$1"; rm -rf "$2"' \
-        "$lab" "$state" "$MOMD_E2E_DIR" "$momd_pid" </dev/null >/dev/null 2>&1
-    exit 1
-}
-trap cleanup EXIT
-trap on_signal INT TERM HUP
 
 V() { timeout 30 virsh -q -c "$uri" "$@"; }
 sched() { # sched NAME: the value of one schedinfo line

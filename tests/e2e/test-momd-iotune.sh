@@ -37,44 +37,10 @@ bytes1=1048576 iops1=200
 bytes2=2097152 iops2=300
 
 
-mkdir -p "${MOMD_E2E_CACHE:-/tmp/momd-e2e}"
-MOMD_E2E_DIR=$(mktemp -d "${MOMD_E2E_CACHE:-/tmp/momd-e2e}/iotune.XXXXXX")
-export MOMD_E2E_DIR
-state=$MOMD_E2E_DIR/libvirt
-tmp=$MOMD_E2E_DIR/momd
-mkdir -p "$tmp/policies"
-log=$tmp/momd.log
-sock=$tmp/momd.sock
-unset LIBVIRT_DEFAULT_URI
+# shellcheck source=e2e-run.sh
+. "$here/e2e-run.sh"
+e2e_begin iotune
 g=e2e-iotune-$$ # guest names are host-wide (cgroups)
-momd_pid=
-
-cleanup() {
-    trap - EXIT
-    stop_momd
-    if [ "$failed" -gt 0 ]; then
-        local keep=${MOMD_E2E_CACHE:-/tmp/momd-e2e}/momd-iotune.last-failure
-        rm -rf "$keep" && mkdir -p "$keep" && cp -a "$tmp"/. "$keep"/ 2>/dev/null &&
-            cp -a "$state/log" "$keep/libvirt-log" 2>/dev/null
-        echo "# momd's log and libvirt's logs are kept in $keep"
-    fi
-    "$lab" stop-libvirtd "$state" >"$MOMD_E2E_DIR/stop.out" 2>&1
-    sed 's/^/# /' "$MOMD_E2E_DIR/stop.out" 2>/dev/null
-    rm -rf "$MOMD_E2E_DIR"
-}
-# meson's timeout: SIGTERM, then SIGKILL 0.5 s later; clean up in a new
-# session that the SIGKILL cannot reach
-on_signal() {
-    trap - EXIT INT TERM HUP
-    # shellcheck disable=SC2016 # the inner shell expands its own arguments
-    setsid -f /bin/sh -c '
-        [ -n "$3" ] && kill -KILL "$3" 2>/dev/null
-        "$0" stop-libvirtd "$1"; rm -rf "$2"' \
-        "$lab" "$state" "$MOMD_E2E_DIR" "$momd_pid" </dev/null >/dev/null 2>&1
-    exit 1
-}
-trap cleanup EXIT
-trap on_signal INT TERM HUP
 
 metadata() { # metadata BYTES IOPS: momd's tuning metadata for vda
     printf '<tune><io device="vda"><guaranteed total-bytes-sec="%d"/><maximum total-bytes-sec="%d" read-iops-sec="%d"/></io></tune>' \

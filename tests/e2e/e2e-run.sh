@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
+#
+# The run directory and clean-up that the single-guest e2e tests share
+# (sourced after tap.sh, with $lab set to lab.sh).  e2e_begin NAME sets
+#   MOMD_E2E_DIR  this run's directory (exported: lab.sh keeps its guests
+#                 there), under $MOMD_E2E_CACHE (default /tmp/momd-e2e);
+#   state         the private libvirtd's directory;
+#   tmp           momd's directory, with an empty policies/;
+#   log, sock     momd's log file and control socket in it;
+# and installs the clean-up: momd stopped, libvirtd and its guests stopped,
+# the directory removed, also on meson's timeout; after a failure momd's
+# files and libvirt's logs are first copied to
+# $MOMD_E2E_CACHE/momd-NAME.last-failure.
+
+e2e_begin() {
+    e2e_name=$1
+    mkdir -p "${MOMD_E2E_CACHE:-/tmp/momd-e2e}"
+    MOMD_E2E_DIR=$(mktemp -d "${MOMD_E2E_CACHE:-/tmp/momd-e2e}/$e2e_name.XXXXXX")
+    export MOMD_E2E_DIR
+    state=$MOMD_E2E_DIR/libvirt
+    tmp=$MOMD_E2E_DIR/momd
+    mkdir -p "$tmp/policies"
+    log=$tmp/momd.log
+    sock=$tmp/momd.sock
+    unset LIBVIRT_DEFAULT_URI
+    momd_pid=
+    trap e2e_cleanup EXIT
+    trap e2e_on_signal INT TERM HUP
+}
+
+e2e_cleanup() {
+    trap - EXIT
+    stop_momd
+    if [ "$failed" -gt 0 ]; then
+        local keep=${MOMD_E2E_CACHE:-/tmp/momd-e2e}/momd-$e2e_name.last-failure
+        rm -rf "$keep" && mkdir -p "$keep" && cp -a "$tmp"/. "$keep"/ 2>/dev/null &&
+            cp -a "$state/log" "$keep/libvirt-log" 2>/dev/null
+        echo "# momd's log and libvirt's logs are kept in $keep"
+    fi
+    "$lab" stop-libvirtd "$state" >"$MOMD_E2E_DIR/stop.out" 2>&1
+    sed 's/^/# /' "$MOMD_E2E_DIR/stop.out" 2>/dev/null
+    rm -rf "$MOMD_E2E_DIR"
+}
+
+# meson's timeout: SIGTERM, then SIGKILL 0.5 s later; clean up in a new
+# session that the SIGKILL cannot reach
+e2e_on_signal() {
+    trap - EXIT INT TERM HUP
+    # shellcheck disable=SC2016 # the inner shell expands its own arguments
+    setsid -f /bin/sh -c '
+        [ -n "$3" ] && kill -KILL "$3" 2>/dev/null
+        "$0" stop-libvirtd "$1"; rm -rf "$2"' \
+        "$lab" "$state" "$MOMD_E2E_DIR" "$momd_pid" </dev/null >/dev/null 2>&1
+    exit 1
+}
