@@ -571,7 +571,8 @@ run(Momd *d, Args *a)
     g_main_loop_run(d->loop);
 
     mom_engine_shutdown(d->engine);
-    g_message("momd stopped after %" G_GUINT64_FORMAT " policy cycles.", d->cycles);
+    g_message("momd stopped after %" G_GUINT64_FORMAT " policy cycle%s.", d->cycles,
+              d->cycles == 1 ? "" : "s");
     return EXIT_SUCCESS;
 }
 
