@@ -16,6 +16,7 @@
 
 #include <glib.h>
 
+#include "mom-agent.h"
 #include "mom-config.h"
 
 G_DEFINE_QUARK(mom - config - error - quark, mom_config_error)
@@ -96,8 +97,10 @@ static const ConfigOption options[] = {
      * whole timeout, on each of its commands: a minute is already long.  A
      * file is held whole, twice (base64 and decoded), in a reader thread:
      * 64 MiB is far beyond any /proc file worth reading. */
-    {AGENT_SECTION, "timeout", OPT_INT, "2", F(agent.timeout), 1, 60, TRUE},
-    {AGENT_SECTION, "max-file-kib", OPT_INT, "1024", F(agent.max_file_kib), 4, 65536, TRUE},
+    {AGENT_SECTION, "timeout", OPT_INT, G_STRINGIFY(MOM_AGENT_DEFAULT_TIMEOUT),
+     F(agent.timeout), 1, 60, TRUE},
+    {AGENT_SECTION, "max-file-kib", OPT_INT, G_STRINGIFY(MOM_AGENT_DEFAULT_MAX_FILE_KIB),
+     F(agent.max_file_kib), 4, 65536, TRUE},
 };
 
 /* The sections of the table, in dump order. */
