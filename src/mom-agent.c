@@ -13,6 +13,7 @@
 #include <libvirt/virterror.h>
 
 #include "mom-agent-priv.h"
+#include "mom-libvirt.h"
 #include "proc-parse.h"
 
 /* clang-format off */
@@ -440,7 +441,9 @@ agent_send_libvirt(gpointer user_data, const char *name, const char *command, gu
     char *reply = virDomainQemuAgentCommand(user_data, command, (int)timeout, 0);
 
     if (!reply) {
-        mom_agent_set_error(error, name, timeout, virGetLastErrorCode(), virGetLastErrorMessage());
+        int code;
+        g_autofree char *why = mom_libvirt_take_error(&code);
+        mom_agent_set_error(error, name, timeout, code, why);
         return NULL;
     }
     char *out = g_strdup(reply);

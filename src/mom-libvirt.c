@@ -60,18 +60,37 @@ silent_error(void *data, virErrorPtr error)
      * by whoever handles them: libvirt must not print them itself */
 }
 
+char *
+mom_libvirt_take_error(int *code)
+{
+    virErrorPtr e = virGetLastError();
+    char *msg = g_strdup(e && e->message ? e->message : "unknown error");
+
+    if (code)
+        *code = e ? e->code : VIR_ERR_OK;
+    virResetLastError();
+    return msg;
+}
+
+/* The guest went away under the call (libvirt says "no domain" for an
+ * undefined one and "operation invalid" for one that is no longer running). */
+static gboolean
+no_domain_code(int code)
+{
+    return code == VIR_ERR_NO_DOMAIN || code == VIR_ERR_OPERATION_INVALID;
+}
+
+/* Turns the libvirt error of the call that has just failed into @error.
+ * @code < 0 picks MOM_LIBVIRT_ERROR_NO_DOMAIN or _CALL from libvirt's code. */
 static void
 set_error(GError **error, int code, const char *what)
 {
-    const char *msg = virGetLastErrorMessage();
-    g_set_error(error, MOM_LIBVIRT_ERROR, code, "%s: %s", what, msg ? msg : "unknown error");
-}
+    int vir_code;
+    g_autofree char *msg = mom_libvirt_take_error(&vir_code);
 
-static gboolean
-no_domain_error(void)
-{
-    int code = virGetLastErrorCode();
-    return code == VIR_ERR_NO_DOMAIN || code == VIR_ERR_OPERATION_INVALID;
+    if (code < 0)
+        code = no_domain_code(vir_code) ? MOM_LIBVIRT_ERROR_NO_DOMAIN : MOM_LIBVIRT_ERROR_CALL;
+    g_set_error(error, MOM_LIBVIRT_ERROR, code, "%s: %s", what, msg);
 }
 
 /* Takes a reference on the current connection, or NULL when there is none. */
@@ -201,7 +220,8 @@ on_metadata(virConnectPtr conn, virDomainPtr dom, int type, const char *nsuri, v
         return;
     if (virDomainGetUUIDString(dom, uuid) < 0)
         return;
-    g_debug("The tuning metadata of %s changed; it is read again.", virDomainGetName(dom));
+    const char *name = virDomainGetName(dom);
+    g_debug("The tuning metadata of %s changed; it is read again.", name);
     mark_stale(lv, lv->stale_xml, uuid);
     if (lv->cb.metadata_changed)
         lv->cb.metadata_changed(uuid, lv->user_data);
@@ -242,36 +262,43 @@ try_connect(gpointer data)
     lv->retry_source = 0;
     c = virConnectOpen(lv->uri && *lv->uri ? lv->uri : NULL);
     if (!c) {
+        g_autofree char *why = mom_libvirt_take_error(NULL);
         if (!lv->said_down) {
             g_warning("No libvirt answers at %s (%s); momd manages the host only and connects as "
                       "soon as libvirt is there.",
-                      uri_name(lv), virGetLastErrorMessage());
+                      uri_name(lv), why);
             lv->said_down = TRUE;
         }
         schedule_retry(lv);
         return G_SOURCE_REMOVE;
     }
-    if (virConnectSetKeepAlive(c, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT) < 0)
-        g_debug("libvirt keepalive is not available on %s: %s", uri_name(lv),
-                virGetLastErrorMessage());
+    if (virConnectSetKeepAlive(c, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT) < 0) {
+        g_autofree char *why = mom_libvirt_take_error(NULL);
+        g_debug("libvirt keepalive is not available on %s: %s", uri_name(lv), why);
+    }
     virConnectRegisterCloseCallback(c, on_close, lv, NULL);
     lv->lifecycle_id = virConnectDomainEventRegisterAny(
         c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), lv, NULL);
-    if (lv->lifecycle_id < 0)
+    if (lv->lifecycle_id < 0) {
+        g_autofree char *why = mom_libvirt_take_error(NULL);
         g_message("libvirt at %s sends no lifecycle events (%s); guests are found by polling.",
-                  uri_name(lv), virGetLastErrorMessage());
+                  uri_name(lv), why);
+    }
     lv->metadata_id =
         virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
                                          VIR_DOMAIN_EVENT_CALLBACK(on_metadata), lv, NULL);
-    if (lv->metadata_id < 0)
+    if (lv->metadata_id < 0) {
+        g_autofree char *why = mom_libvirt_take_error(NULL);
         g_message("libvirt at %s sends no metadata-change events (%s); tuning metadata is read "
                   "again only when a guest restarts.",
-                  uri_name(lv), virGetLastErrorMessage());
+                  uri_name(lv), why);
+    }
     lv->tunable_id = virConnectDomainEventRegisterAny(
         c, NULL, VIR_DOMAIN_EVENT_ID_TUNABLE, VIR_DOMAIN_EVENT_CALLBACK(on_tunable), lv, NULL);
-    if (lv->tunable_id < 0)
-        g_debug("libvirt at %s sends no tunable events: %s", uri_name(lv),
-                virGetLastErrorMessage());
+    if (lv->tunable_id < 0) {
+        g_autofree char *why = mom_libvirt_take_error(NULL);
+        g_debug("libvirt at %s sends no tunable events: %s", uri_name(lv), why);
+    }
 
     g_mutex_lock(&lv->lock);
     lv->conn = c;
@@ -723,8 +750,8 @@ read_xml(MomLibvirt *lv, virDomainPtr dom, MomDomainInfo *info)
     if (ok)
         info->xml_serial = (guint)g_atomic_int_add(&lv->xml_serial, 1) + 1;
     for (guint i = 0; i < warnings->len; i++)
-        g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MOM_GUEST", virDomainGetName(dom),
-                         "MESSAGE", "%s", (const char *)warnings->pdata[i]);
+        g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MOM_GUEST", info->name, "MESSAGE",
+                         "%s", (const char *)warnings->pdata[i]);
 }
 
 /* The domain's vcpu_quota and vcpu_period (0 when the driver has none, as
@@ -740,16 +767,20 @@ read_sched(virDomainPtr dom, MomDomainInfo *info)
     /* CURRENT is the live state for the running domains collected here.
      * libvirt's test driver refuses the typed-string flag the library adds
      * to the Flags call; its legacy call works. */
+    int code = VIR_ERR_OK;
     int rc = virDomainGetSchedulerParametersFlags(dom, params, &n, VIR_DOMAIN_AFFECT_CURRENT);
-    if (rc < 0 && virGetLastErrorCode() == VIR_ERR_INVALID_ARG) {
+    g_autofree char *why = rc < 0 ? mom_libvirt_take_error(&code) : NULL;
+    if (rc < 0 && code == VIR_ERR_INVALID_ARG) {
         n = SCHED_PARAMS_MAX;
         rc = virDomainGetSchedulerParameters(dom, params, &n);
+        g_free(why);
+        why = rc < 0 ? mom_libvirt_take_error(NULL) : NULL;
     }
     if (rc < 0) {
         if (!info->sched_failed)
-            g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MOM_GUEST", virDomainGetName(dom),
-                             "MESSAGE", "Cannot read the scheduler parameters of guest %s: %s",
-                             virDomainGetName(dom), virGetLastErrorMessage());
+            g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MOM_GUEST", info->name, "MESSAGE",
+                             "Cannot read the scheduler parameters of guest %s: %s", info->name,
+                             why);
         info->sched_known = FALSE;
         info->sched_failed = TRUE;
         return;
@@ -787,11 +818,11 @@ read_iotune(virDomainPtr dom, MomDomainInfo *info, guint *calls)
         memset(params, 0, sizeof(params));
         (*calls)++;
         if (virDomainGetBlockIoTune(dom, d->name, params, &n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+            g_autofree char *why = mom_libvirt_take_error(NULL);
             if (!info->io_failed)
-                g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MOM_GUEST",
-                                 virDomainGetName(dom), "MESSAGE",
-                                 "Cannot read the I/O limits of disk %s of guest %s: %s", d->name,
-                                 virDomainGetName(dom), virGetLastErrorMessage());
+                g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MOM_GUEST", info->name,
+                                 "MESSAGE", "Cannot read the I/O limits of disk %s of guest %s: %s",
+                                 d->name, info->name, why);
             info->io_known = FALSE;
             info->io_failed = TRUE;
             return;
@@ -935,8 +966,11 @@ fill_per_domain(virDomainPtr dom, MomGuestData *d, guint *calls)
     virDomainMemoryStatStruct st[VIR_DOMAIN_MEMORY_STAT_NR];
 
     (*calls)++;
-    if (virDomainGetInfo(dom, &info) < 0)
-        return !no_domain_error();
+    if (virDomainGetInfo(dom, &info) < 0) {
+        int code;
+        g_free(mom_libvirt_take_error(&code));
+        return !no_domain_code(code);
+    }
     d->balloon_cur = (gint64)info.memory;
     d->balloon_max = (gint64)info.maxMem;
     (*calls)++;
@@ -1143,8 +1177,7 @@ set_balloon(gpointer hv, const char *uuid, guint64 kib, GError **error)
         return FALSE;
     int rc = virDomainSetMemoryFlags(dom, (unsigned long)kib, VIR_DOMAIN_AFFECT_LIVE);
     if (rc < 0)
-        set_error(error, no_domain_error() ? MOM_LIBVIRT_ERROR_NO_DOMAIN : MOM_LIBVIRT_ERROR_CALL,
-                  "virDomainSetMemoryFlags failed");
+        set_error(error, -1, "virDomainSetMemoryFlags failed");
     virDomainFree(dom);
     virConnectClose(c);
     return rc == 0;
@@ -1168,8 +1201,7 @@ set_cpu_tune(gpointer hv, const char *uuid, gint64 quota, guint64 period, GError
     int rc =
         params ? virDomainSetSchedulerParametersFlags(dom, params, n, VIR_DOMAIN_AFFECT_LIVE) : -1;
     if (rc < 0)
-        set_error(error, no_domain_error() ? MOM_LIBVIRT_ERROR_NO_DOMAIN : MOM_LIBVIRT_ERROR_CALL,
-                  "virDomainSetSchedulerParametersFlags failed");
+        set_error(error, -1, "virDomainSetSchedulerParametersFlags failed");
     virTypedParamsFree(params, n);
     virDomainFree(dom);
     virConnectClose(c);
@@ -1194,12 +1226,10 @@ set_block_iotune(gpointer hv, const char *uuid, const char *disk, const gint64 l
         return FALSE;
     for (guint k = 0; k < MOM_IO_N_KEYS; k++)
         if (limits[k] >= 0)
-            virTypedParamsAddULLong(&params, &n, &max, io_params[k],
-                                    (unsigned long long)limits[k]);
+            virTypedParamsAddULLong(&params, &n, &max, io_params[k], (unsigned long long)limits[k]);
     int rc = params ? virDomainSetBlockIoTune(dom, disk, params, n, VIR_DOMAIN_AFFECT_LIVE) : 0;
     if (rc < 0)
-        set_error(error, no_domain_error() ? MOM_LIBVIRT_ERROR_NO_DOMAIN : MOM_LIBVIRT_ERROR_CALL,
-                  "virDomainSetBlockIoTune failed");
+        set_error(error, -1, "virDomainSetBlockIoTune failed");
     virTypedParamsFree(params, n);
     virDomainFree(dom);
     virConnectClose(c);

@@ -162,3 +162,15 @@ const MomHypervisorOps *mom_libvirt_hypervisor_ops(MomLibvirt *lv);
  * Returns: (transfer full) the connection, or NULL while disconnected.
  */
 virConnectPtr mom_libvirt_conn_ref(MomLibvirt *lv);
+
+/**
+ * mom_libvirt_take_error:
+ * Copies the calling thread's last libvirt error and clears it.  Call it
+ * right after the call that failed and before any other libvirt call:
+ * every libvirt API, virDomainGetName() included, resets the thread's
+ * error and frees the message virGetLastErrorMessage() pointed to.  This
+ * is the one place in momd that reads libvirt's error (a lint test checks).
+ * @code: (out) (optional): the virErrorNumber, VIR_ERR_OK when none was set.
+ * Returns: (transfer full) the message, "unknown error" when libvirt gave none.
+ */
+char *mom_libvirt_take_error(int *code);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 
 #include "balloon-priv.h"
 #include "mom-controller.h"
@@ -501,6 +502,59 @@ END_TEST
 
 /* ---- (d) domains that go away ----------------------------------------------------- */
 
+/* libvirt's error: every API call, virDomainGetName() included, resets the
+ * thread's error and frees the message a virGetLastErrorMessage() pointer
+ * still points at.  mom_libvirt_take_error() copies it, so a later call
+ * cannot free it (under ASan the old pattern was a use-after-free). */
+START_TEST(test_take_error_survives_later_calls)
+{
+    g_autoptr(virConnect) c = virConnectOpen("test:///default");
+    ck_assert_ptr_nonnull(c);
+    g_autoptr(virDomain) dom = virDomainLookupByUUIDString(c, DEFAULT_UUID);
+    ck_assert_ptr_nonnull(dom);
+
+    ck_assert_ptr_null(virDomainLookupByName(c, "no-such-guest"));
+    int code = -1;
+    g_autofree char *msg = mom_libvirt_take_error(&code);
+    ck_assert_int_eq(code, VIR_ERR_NO_DOMAIN);
+    ck_assert_ptr_null(virGetLastError());
+    /* the call that used to free the message before it was read */
+    ck_assert_str_eq(virDomainGetName(dom), "test");
+    ck_assert_msg(g_str_has_prefix(msg, "Domain not found"), "%s", msg);
+
+    /* nothing failed: a message all the same, and no code */
+    g_autofree char *none = mom_libvirt_take_error(&code);
+    ck_assert_int_eq(code, VIR_ERR_OK);
+    ck_assert_str_eq(none, "unknown error");
+    g_free(mom_libvirt_take_error(NULL));
+}
+END_TEST
+
+/* A balloon change refused by libvirt (the guest is defined but not
+ * running) is a "no domain" error carrying libvirt's own words. */
+START_TEST(test_refused_call_error)
+{
+    Seen seen = {0};
+    g_autoptr(MomLibvirt) lv = connect_to("test:///default", &seen);
+    const MomHypervisorOps *ops = mom_libvirt_hypervisor_ops(lv);
+    g_autoptr(virConnect) other = virConnectOpen("test:///default");
+    g_autoptr(GError) error = NULL;
+
+    ck_assert_ptr_nonnull(other);
+    g_autoptr(virDomain) dom = virDomainLookupByUUIDString(other, DEFAULT_UUID);
+    ck_assert_ptr_nonnull(dom);
+    ck_assert_int_eq(virDomainDestroy(dom), 0);
+    ck_assert(!ops->set_balloon(ops->hv, DEFAULT_UUID, 100000, &error));
+    ck_assert_msg(g_error_matches(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_NO_DOMAIN), "%s",
+                  error->message);
+    ck_assert_msg(g_str_has_prefix(error->message, "virDomainSetMemoryFlags failed: ") &&
+                      strstr(error->message, "not running") != NULL,
+                  "%s", error->message);
+    ck_assert_ptr_null(virGetLastError());
+    ck_assert_int_eq(virDomainCreate(dom), 0);
+}
+END_TEST
+
 START_TEST(test_missing_domain)
 {
     g_autofree char *uri = make_uri(3);
@@ -805,6 +859,8 @@ libvirt_suite(void)
     tcase_add_test(tc, test_default_connect_collect);
     tcase_add_test(tc, test_generated_discovery);
     tcase_add_test(tc, test_guest_manager_policy);
+    tcase_add_test(tc, test_take_error_survives_later_calls);
+    tcase_add_test(tc, test_refused_call_error);
     tcase_add_test(tc, test_missing_domain);
     tcase_add_test(tc, test_destroyed_domain_dropped);
     tcase_add_test(tc, test_balloon_applies);
