@@ -30,7 +30,8 @@ extern const MomCollectorClass mom_collector_guest_balloon;
 extern const MomCollectorClass mom_collector_guest_balloon_optional;
 /** mom_collector_guest_qemu_proc: "GuestQemuProc", QEMU's faults and rss (guest-qemu-proc.c). */
 extern const MomCollectorClass mom_collector_guest_qemu_proc;
-/** mom_collector_guest_cputune: "GuestCpuTune", vcpu_quota/period/user_limit/count (guest-cputune.c). */
+/** mom_collector_guest_cputune: "GuestCpuTune", vcpu_quota/period/user_limit/count
+ * (guest-cputune.c). */
 extern const MomCollectorClass mom_collector_guest_cputune;
 /** mom_collector_guest_agent: "GuestQemuAgent", the guest's /proc via qemu-ga (guest-agent.c). */
 extern const MomCollectorClass mom_collector_guest_agent;

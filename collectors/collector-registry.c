@@ -13,7 +13,10 @@
 #include "collector-priv.h"
 
 /* clang-format off */
+/* G_DEFINE_QUARK stringifies its first argument: clang-format must not space it */
+/* clang-format off */
 G_DEFINE_QUARK(mom-collector-error-quark, mom_collector_error)
+/* clang-format on */
 /* clang-format on */
 
 const MomCollectorClass *const mom_collector_classes[] = {

@@ -123,8 +123,8 @@ typedef struct {
     const MomIoTunePolicy *io_policy;
     guint n_io_policy;
     /* IoTune */
-    gboolean io_known;               /* io_disks[].current were read */
-    const MomIoTuneDisk *io_disks;   /* owned by MomDomainInfo */
+    gboolean io_known;             /* io_disks[].current were read */
+    const MomIoTuneDisk *io_disks; /* owned by MomDomainInfo */
     guint n_io_disks;
 } MomGuestData;
 

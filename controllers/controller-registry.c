@@ -6,7 +6,10 @@
 
 #include "mom-controller.h"
 
-G_DEFINE_QUARK(mom - controller - error - quark, mom_controller_error)
+/* G_DEFINE_QUARK stringifies its first argument: clang-format must not space it */
+/* clang-format off */
+G_DEFINE_QUARK(mom-controller-error-quark, mom_controller_error)
+/* clang-format on */
 
 extern const MomControllerClass mom_controller_balloon;
 extern const MomControllerClass mom_controller_ksm;

@@ -336,8 +336,7 @@ set_control(MomEval *ev, const MomNode *n, MomEntity *e, const char *name, const
     /* interned: the control outlives the policy set (a reload replaces the
      * set while momctl controls still shows the last cycle) */
     MomControl c = {NULL, mom_value_copy(v), g_intern_string(mom_policy_set_file(ev->set, n->file)),
-                    n->line,
-                    n->col};
+                    n->line, n->col};
     if (i >= 0) {
         MomControl *old = &g_array_index(e->controls, MomControl, i);
         mom_value_clear(&old->value);
@@ -1263,7 +1262,7 @@ eval_list(MomEval *ev, const MomNode *n, MomValue *out)
             ok = special_form(ev, n, form, out);
         } else {
             ok = form == MOM_FORM_VALID || form == MOM_FORM_NULL ? eval_args_lenient(ev, n, args)
-                                                                : eval_args(ev, n, 1, args);
+                                                                 : eval_args(ev, n, 1, args);
             if (ok) {
                 ok = call_function_form(ev, n, form, args, n_args, out);
                 clear_args(args, n_args);

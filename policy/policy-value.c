@@ -13,7 +13,10 @@
 
 #include "policy-ast.h"
 
-G_DEFINE_QUARK(mom - policy - error - quark, mom_policy_error)
+/* G_DEFINE_QUARK stringifies its first argument: clang-format must not space it */
+/* clang-format off */
+G_DEFINE_QUARK(mom-policy-error-quark, mom_policy_error)
+/* clang-format on */
 
 MomString *
 mom_string_alloc(gsize len)

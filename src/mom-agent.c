@@ -17,7 +17,10 @@
 #include "proc-parse.h"
 
 /* clang-format off */
+/* G_DEFINE_QUARK stringifies its first argument: clang-format must not space it */
+/* clang-format off */
 G_DEFINE_QUARK(mom-agent-error-quark, mom_agent_error)
+/* clang-format on */
 /* clang-format on */
 
 #define AGENT_THREADS 4

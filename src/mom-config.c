@@ -19,7 +19,10 @@
 #include "mom-agent.h"
 #include "mom-config.h"
 
-G_DEFINE_QUARK(mom - config - error - quark, mom_config_error)
+/* G_DEFINE_QUARK stringifies its first argument: clang-format must not space it */
+/* clang-format off */
+G_DEFINE_QUARK(mom-config-error-quark, mom_config_error)
+/* clang-format on */
 
 typedef enum {
     OPT_INT,       /* int, within [min, max] */
@@ -97,8 +100,8 @@ static const ConfigOption options[] = {
      * whole timeout, on each of its commands: a minute is already long.  A
      * file is held whole, twice (base64 and decoded), in a reader thread:
      * 64 MiB is far beyond any /proc file worth reading. */
-    {AGENT_SECTION, "timeout", OPT_INT, G_STRINGIFY(MOM_AGENT_DEFAULT_TIMEOUT),
-     F(agent.timeout), 1, 60, TRUE},
+    {AGENT_SECTION, "timeout", OPT_INT, G_STRINGIFY(MOM_AGENT_DEFAULT_TIMEOUT), F(agent.timeout), 1,
+     60, TRUE},
     {AGENT_SECTION, "max-file-kib", OPT_INT, G_STRINGIFY(MOM_AGENT_DEFAULT_MAX_FILE_KIB),
      F(agent.max_file_kib), 4, 65536, TRUE},
 };

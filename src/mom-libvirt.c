@@ -17,7 +17,10 @@
 #include "mom-libvirt-priv.h"
 #include "mom-libvirt.h"
 
-G_DEFINE_QUARK(mom - libvirt - error - quark, mom_libvirt_error)
+/* G_DEFINE_QUARK stringifies its first argument: clang-format must not space it */
+/* clang-format off */
+G_DEFINE_QUARK(mom-libvirt-error-quark, mom_libvirt_error)
+/* clang-format on */
 
 #define KEEPALIVE_INTERVAL 5 /* seconds between keepalive probes */
 #define KEEPALIVE_COUNT 3    /* unanswered probes before libvirt closes */

@@ -101,8 +101,8 @@ typedef struct {
      * tunable event or a CpuTune change, never every cycle. */
     gboolean sched_known;
     gboolean sched_failed; /* the read failed: tried again only after an event */
-    gint64 vcpu_quota;  /* µs; 0 when libvirt reports none */
-    gint64 vcpu_period; /* µs; 0 when libvirt reports none */
+    gint64 vcpu_quota;     /* µs; 0 when libvirt reports none */
+    gint64 vcpu_period;    /* µs; 0 when libvirt reports none */
     /* IoTune: the disks of the same XML, and their current limits, read
      * (only for a guest with I/O metadata) when the domain is new or its
      * XML was read again, and after a tunable event or an IoTune change. */

@@ -15,7 +15,10 @@
 
 #include "mom-log.h"
 
-G_DEFINE_QUARK(mom - log - error - quark, mom_log_error)
+/* G_DEFINE_QUARK stringifies its first argument: clang-format must not space it */
+/* clang-format off */
+G_DEFINE_QUARK(mom-log-error-quark, mom_log_error)
+/* clang-format on */
 
 typedef enum { TARGET_STDIO, TARGET_FILE, TARGET_JOURNAL } Target;
 

@@ -18,16 +18,16 @@ GQuark mom_rpc_error_quark(void);
 
 /* Fault codes, after the XML-RPC interoperability conventions. */
 typedef enum {
-    MOM_RPC_FAULT_PARSE = -32700,            /* not well-formed XML */
-    MOM_RPC_FAULT_INVALID = -32600,          /* not a valid methodCall */
-    MOM_RPC_FAULT_NO_METHOD = -32601,        /* unknown method */
-    MOM_RPC_FAULT_PARAMS = -32602,           /* wrong number or types of parameters */
-    MOM_RPC_FAULT_INTERNAL = -32603,         /* the method failed */
-    MOM_RPC_FAULT_TOO_LARGE = -32001,        /* request over the size limit */
-    MOM_RPC_FAULT_PERMISSION = -32002,       /* the peer may not call this */
-    MOM_RPC_FAULT_CONNECT = -32003,          /* client side: no daemon at the socket */
-    MOM_RPC_FAULT_CONNECT_DENIED = -32004,   /* client side: socket permission denied */
-    MOM_RPC_FAULT_PROTOCOL = -32005,         /* client side: bad HTTP or response */
+    MOM_RPC_FAULT_PARSE = -32700,          /* not well-formed XML */
+    MOM_RPC_FAULT_INVALID = -32600,        /* not a valid methodCall */
+    MOM_RPC_FAULT_NO_METHOD = -32601,      /* unknown method */
+    MOM_RPC_FAULT_PARAMS = -32602,         /* wrong number or types of parameters */
+    MOM_RPC_FAULT_INTERNAL = -32603,       /* the method failed */
+    MOM_RPC_FAULT_TOO_LARGE = -32001,      /* request over the size limit */
+    MOM_RPC_FAULT_PERMISSION = -32002,     /* the peer may not call this */
+    MOM_RPC_FAULT_CONNECT = -32003,        /* client side: no daemon at the socket */
+    MOM_RPC_FAULT_CONNECT_DENIED = -32004, /* client side: socket permission denied */
+    MOM_RPC_FAULT_PROTOCOL = -32005,       /* client side: bad HTTP or response */
 } MomRpcFault;
 /* GError codes in MOM_RPC_ERROR are MomRpcFault values. */
 

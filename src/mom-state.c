@@ -21,7 +21,10 @@
 #include "mom-state.h"
 #include "policy-ast.h"
 
-G_DEFINE_QUARK(mom - state - error - quark, mom_state_error)
+/* G_DEFINE_QUARK stringifies its first argument: clang-format must not space it */
+/* clang-format off */
+G_DEFINE_QUARK(mom-state-error-quark, mom_state_error)
+/* clang-format on */
 
 typedef struct {
     const char *origin;

@@ -33,7 +33,10 @@
 #include "mom-policy.h"
 #include "mom-rpc-priv.h"
 
-G_DEFINE_QUARK(mom - rpc - error - quark, mom_rpc_error)
+/* G_DEFINE_QUARK stringifies its first argument: clang-format must not space it */
+/* clang-format off */
+G_DEFINE_QUARK(mom-rpc-error-quark, mom_rpc_error)
+/* clang-format on */
 
 /* ---- encoding -------------------------------------------------------------- */
 

@@ -74,8 +74,8 @@ param_string(JsonArray *params, guint i, const char *method, const char **out, G
         *out = json_node_get_string(n);
         return TRUE;
     }
-    g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARAMS,
-                "%s: parameter %u must be a string.", method, i + 1);
+    g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARAMS, "%s: parameter %u must be a string.",
+                method, i + 1);
     return FALSE;
 }
 
@@ -612,12 +612,9 @@ rpc_get_status(JsonArray *params, gpointer data, GError **error)
         json_array_add_string_element(policies, names->pdata[i]);
     json_object_set_array_member(o, "policies", policies);
     json_object_set_int_member(intervals, "host-monitor", d->config->main.host_monitor_interval);
-    json_object_set_int_member(intervals, "guest-monitor",
-                               d->config->main.guest_monitor_interval);
-    json_object_set_int_member(intervals, "guest-manager",
-                               d->config->main.guest_manager_interval);
-    json_object_set_int_member(intervals, "policy-engine",
-                               d->config->main.policy_engine_interval);
+    json_object_set_int_member(intervals, "guest-monitor", d->config->main.guest_monitor_interval);
+    json_object_set_int_member(intervals, "guest-manager", d->config->main.guest_manager_interval);
+    json_object_set_int_member(intervals, "policy-engine", d->config->main.policy_engine_interval);
     json_object_set_object_member(o, "intervals", intervals);
     json_object_set_string_member(libvirt, "uri", mom_libvirt_uri(d->libvirt));
     json_object_set_boolean_member(libvirt, "connected", mom_libvirt_connected(d->libvirt));

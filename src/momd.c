@@ -36,7 +36,6 @@
 
 #define DEFAULT_CONFIG MOM_SYSCONFDIR "/momd.conf"
 
-
 static void
 override_clear(gpointer p)
 {
@@ -277,8 +276,8 @@ start_engine_timer(gpointer user_data)
     Momd *d = user_data;
 
     d->engine_offset_source = 0;
-    d->engine_source = g_timeout_add((guint)d->config->main.policy_engine_interval * 1000,
-                                     engine_tick, d);
+    d->engine_source =
+        g_timeout_add((guint)d->config->main.policy_engine_interval * 1000, engine_tick, d);
     g_source_set_name_by_id(d->engine_source, "momd policy engine");
     return G_SOURCE_REMOVE;
 }
@@ -313,8 +312,8 @@ arm_timers(Momd *d)
     if (d->engine_offset_source)
         g_source_remove(d->engine_offset_source);
     d->engine_source = 0;
-    d->engine_offset_source = g_timeout_add(
-        (guint)d->config->main.guest_monitor_interval * 500, start_engine_timer, d);
+    d->engine_offset_source =
+        g_timeout_add((guint)d->config->main.guest_monitor_interval * 500, start_engine_timer, d);
     g_source_set_name_by_id(d->engine_offset_source, "momd policy engine start");
     mom_monitor_set_interval(d->host, (guint)d->config->main.host_monitor_interval);
 }
@@ -325,8 +324,7 @@ gboolean
 momd_reset_policies(Momd *d)
 {
     MomPolicyLimits limits = limits_of(d->config);
-    return mom_engine_reset(d->engine, d->config->main.policy, d->config->main.policy_dir,
-                            &limits);
+    return mom_engine_reset(d->engine, d->config->main.policy, d->config->main.policy_dir, &limits);
 }
 
 static gboolean

@@ -538,7 +538,8 @@ START_TEST(test_host_memory_missing_keys)
     g_autoptr(Harness) h = harness_new_roots("HostMemory", t->proc, t->sys, 10);
 
     /* well-formed but incomplete: fields nil, the sample incomplete */
-    mom_test_write_file(t->proc, "meminfo", "MemTotal: 1000 kB\nMemFree: 500 kB\nSwapTotal: 0 kB\n");
+    mom_test_write_file(t->proc, "meminfo",
+                        "MemTotal: 1000 kB\nMemFree: 500 kB\nSwapTotal: 0 kB\n");
     harness_collect_ok(h);
     ck_assert_int_eq(get_int(h, "mem_available"), 1000);
     ck_assert_int_eq(get_int(h, "mem_unused"), 500);
@@ -912,8 +913,8 @@ START_TEST(test_host_pressure_deltas)
     harness_collect_ok(h);
     mom_test_write_file(t->proc, "vmstat", "pswpin 1000\npgmajfault 540\n");
     mom_test_write_file(t->proc, "pressure/memory",
-               "some avg10=9.25 avg60=3.00 avg300=1.00 total=223456\n"
-               "full avg10=4.00 avg60=1.00 avg300=0.50 total=66432\n");
+                        "some avg10=9.25 avg60=3.00 avg300=1.00 total=223456\n"
+                        "full avg10=4.00 avg60=1.00 avg300=0.50 total=66432\n");
     harness_collect_ok(h);
     ck_assert_int_eq(get_int(h, "pgmajfault"), 40);
     ck_assert_int_eq(get_int(h, "psi_mem_some_total"), 100000);
@@ -928,7 +929,8 @@ START_TEST(test_host_pressure_deltas)
     assert_nil(h, "psi_mem_some_total");
     assert_nil(h, "psi_mem_some_avg10");
     ck_assert_int_eq(get_int(h, "pgmajfault"), 0);
-    mom_test_write_file(t->proc, "pressure/memory", "some avg10=0.00 avg60=0.00 avg300=0.00 total=999999\n");
+    mom_test_write_file(t->proc, "pressure/memory",
+                        "some avg10=0.00 avg60=0.00 avg300=0.00 total=999999\n");
     harness_collect_ok(h);
     ck_assert_int_eq(get_int(h, "psi_mem_some_total"), 0);
     /* a kernel without the "full" line */
@@ -969,7 +971,8 @@ START_TEST(test_host_pressure_errors)
     msg = g_strdup_printf("%s/meminfo: line 3: expected 'Name: value kB', got 'garbage'", gproc);
     assert_collect_error(g, MOM_COLLECTOR_ERROR_PARSE, msg);
 
-    mom_test_write_file(t->proc, "pressure/memory", "some avg10=x avg60=0.75 avg300=0.25 total=123456\n");
+    mom_test_write_file(t->proc, "pressure/memory",
+                        "some avg10=x avg60=0.75 avg300=0.25 total=123456\n");
     g_free(msg);
     msg = g_strdup_printf("%s: line 1: expected 'some|full avg10=N avg60=N avg300=N total=N', got "
                           "'some avg10=x avg60=0.75 avg300=0.25 total=123456'",
@@ -1037,7 +1040,7 @@ START_TEST(test_real_system)
     /* one schema over every host collector, as the host monitor builds it */
     {
         const MomCollectorClass *all[] = {
-            &mom_collector_host_memory, &mom_collector_host_ksm, &mom_collector_host_cpu,
+            &mom_collector_host_memory, &mom_collector_host_ksm,      &mom_collector_host_cpu,
             &mom_collector_host_time,   &mom_collector_host_pressure,
         };
         schema = mom_collector_schema_new(all, G_N_ELEMENTS(all));

@@ -458,8 +458,9 @@ START_TEST(test_empty_values)
     ck_assert_int_eq(warnings->len, 4);
     ck_assert_str_eq(g_ptr_array_index(warnings, 0),
                      "t.conf:2: [main] main-loop-interval: empty value, the default '5' is used.");
-    ck_assert_str_eq(g_ptr_array_index(warnings, 1),
-                     "t.conf:3: [main] rpc-port: empty value, the default '/run/momd/momd.sock' is used.");
+    ck_assert_str_eq(
+        g_ptr_array_index(warnings, 1),
+        "t.conf:3: [main] rpc-port: empty value, the default '/run/momd/momd.sock' is used.");
     ck_assert_str_eq(g_ptr_array_index(warnings, 2),
                      "t.conf:5: [logging] verbosity: empty value, the default 'info' is used.");
     ck_assert_str_eq(g_ptr_array_index(warnings, 3),

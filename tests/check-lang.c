@@ -413,8 +413,8 @@ run_case(const Case *c, gboolean dump)
 
     for (guint r = 0; r < c->runs; r++) {
         g_clear_pointer(&run, mom_policy_run_free);
-        run =
-            mom_policy_set_evaluate(set, state->host, state->guests, MOM_POLICY_EVAL_KEEP_RESULTS | MOM_POLICY_EVAL_KEEP_DEBUG);
+        run = mom_policy_set_evaluate(set, state->host, state->guests,
+                                      MOM_POLICY_EVAL_KEEP_RESULTS | MOM_POLICY_EVAL_KEEP_DEBUG);
     }
     for (guint k = 0; k < run->results->len; k++)
         g_ptr_array_add(actual[SEC_RESULTS], repr(&g_array_index(run->results, MomValue, k)));
@@ -524,8 +524,8 @@ set_with(const char *text)
 static char *
 eval_results(MomPolicySet *set, MomEntity *host, GPtrArray *guests)
 {
-    g_autoptr(MomPolicyRun) run =
-        mom_policy_set_evaluate(set, host, guests, MOM_POLICY_EVAL_KEEP_RESULTS | MOM_POLICY_EVAL_KEEP_DEBUG);
+    g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(
+        set, host, guests, MOM_POLICY_EVAL_KEEP_RESULTS | MOM_POLICY_EVAL_KEEP_DEBUG);
     GString *s = g_string_new(NULL);
 
     if (!run->ok && run->errors->len > 0) {

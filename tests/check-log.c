@@ -10,7 +10,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mom-agent.h"
+#include "mom-collector.h"
+#include "mom-config.h"
+#include "mom-controller.h"
+#include "mom-libvirt.h"
 #include "mom-log.h"
+#include "mom-policy.h"
+#include "mom-rpc.h"
+#include "mom-state.h"
+
+/* The GError domains are what logs and RPC faults name: clang-format once
+ * turned G_DEFINE_QUARK(mom-rpc-error-quark, ...) into "mom - rpc - ...". */
+START_TEST(test_error_domains)
+{
+    static const struct {
+        GQuark (*quark)(void);
+        const char *name;
+    } domains[] = {
+        {mom_agent_error_quark, "mom-agent-error-quark"},
+        {mom_collector_error_quark, "mom-collector-error-quark"},
+        {mom_config_error_quark, "mom-config-error-quark"},
+        {mom_controller_error_quark, "mom-controller-error-quark"},
+        {mom_libvirt_error_quark, "mom-libvirt-error-quark"},
+        {mom_log_error_quark, "mom-log-error-quark"},
+        {mom_policy_error_quark, "mom-policy-error-quark"},
+        {mom_rpc_error_quark, "mom-rpc-error-quark"},
+        {mom_state_error_quark, "mom-state-error-quark"},
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(domains); i++)
+        ck_assert_str_eq(g_quark_to_string(domains[i].quark()), domains[i].name);
+}
+END_TEST
 
 START_TEST(test_parse_verbosity)
 {
@@ -133,6 +164,7 @@ main(void)
 {
     Suite *s = suite_create("log");
     TCase *tc = tcase_create("log");
+    tcase_add_test(tc, test_error_domains);
     tcase_add_test(tc, test_parse_verbosity);
     tcase_add_test(tc, test_file_format_and_filter);
     tcase_add_test(tc, test_rotation);

@@ -258,11 +258,12 @@ END_TEST
  * every sample with its exact values and kinds. */
 START_TEST(test_snapshot_round_trip)
 {
-    const char *json = "{\"host\": {\"properties\": {\"interval\": 5},"
-                       " \"samples\": [{\"a\": 1, \"b\": 0.1}, {\"a\": null, \"b\": 2.5}]},"
-                       " \"guests\": [{\"properties\": {\"name\": \"vm1\", \"uuid\": \"u\"},"
-                       "   \"variables\": {\"seen\": 3},"
-                       "   \"samples\": [{\"balloon_cur\": 9007199254740993, \"s\": \"x\\\"y\"}]}]}";
+    const char *json =
+        "{\"host\": {\"properties\": {\"interval\": 5},"
+        " \"samples\": [{\"a\": 1, \"b\": 0.1}, {\"a\": null, \"b\": 2.5}]},"
+        " \"guests\": [{\"properties\": {\"name\": \"vm1\", \"uuid\": \"u\"},"
+        "   \"variables\": {\"seen\": 3},"
+        "   \"samples\": [{\"balloon_cur\": 9007199254740993, \"s\": \"x\\\"y\"}]}]}";
     g_autoptr(GError) error = NULL;
     g_autoptr(MomState) a = load(json, &error);
     ck_assert_msg(a != NULL, "%s", error ? error->message : "");

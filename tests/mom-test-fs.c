@@ -15,8 +15,7 @@ mom_test_write_file(const char *root, const char *rel, const char *text)
     g_autoptr(GError) error = NULL;
 
     ck_assert_int_eq(g_mkdir_with_parents(dir, 0755), 0);
-    ck_assert_msg(g_file_set_contents(path, text, -1, &error), "%s",
-                  error ? error->message : "?");
+    ck_assert_msg(g_file_set_contents(path, text, -1, &error), "%s", error ? error->message : "?");
 }
 
 void

@@ -538,8 +538,8 @@ raw_call_ms(const char *socket_path, const char *method, gsize body_bytes, GErro
     gssize k;
     double t0 = now_ms();
 
-    sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT,
-                        error);
+    sock =
+        g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
     if (!sock || !g_socket_connect(sock, addr, NULL, error))
         return -1;
     g_socket_set_timeout(sock, CALL_TIMEOUT);
@@ -691,10 +691,10 @@ run_size(guint n, guint calls, double min_s, const char *only_method)
             continue;
         if (!measure(&b, methods[m], n, calls, min_s, &r, &error))
             goto out;
-        printf("%6u %-13s %5u %9zu %7.2f %7.2f %7.2f %7.2f %7.2f %7.2f %7.2f %7.2f %7.2f %8ld %8ld\n",
-               n, methods[m], r.calls, r.bytes, r.median, r.p95, r.max, r.decode, r.raw, r.client,
-               r.server,
-               r.idle, r.server - r.idle, r.rss_kib, r.anon_kib);
+        printf(
+            "%6u %-13s %5u %9zu %7.2f %7.2f %7.2f %7.2f %7.2f %7.2f %7.2f %7.2f %7.2f %8ld %8ld\n",
+            n, methods[m], r.calls, r.bytes, r.median, r.p95, r.max, r.decode, r.raw, r.client,
+            r.server, r.idle, r.server - r.idle, r.rss_kib, r.anon_kib);
         if (n == TARGET_GUESTS && strcmp(methods[m], "getStatistics") == 0)
             printf("# %u guests: getStatistics: momd answers in %.2f ms (raw) with %.2f ms of CPU "
                    "(net): the %.0f ms target is %s; with momd's own client decoding the answer "
@@ -782,8 +782,7 @@ main(int argc, char **argv)
            DECODE_ROUNDS, DECODE_ROUNDS);
     printf("%6s %-13s %5s %9s %7s %7s %7s %7s %7s %7s %7s %7s %7s %8s %8s\n", "guests", "method",
            "calls", "bytes", "median", "p95", "max", "decode", "raw", "client", "server", "idle",
-           "net",
-           "rss", "anon");
+           "net", "rss", "anon");
     fflush(stdout);
     if (only > 0)
         rc = run_size((guint)only, default_calls((guint)only, calls), min_s, method);

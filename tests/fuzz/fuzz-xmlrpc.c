@@ -147,8 +147,7 @@ fuzz_response(const char *text, gsize len)
     if (fault) {
         again = mom_xmlrpc_build_fault(error->code, error->message);
         result2 = mom_xmlrpc_parse_response_full(again, strlen(again), &fault2, &error2);
-        if (!fault2 || error2->code != error->code ||
-            strcmp(error2->message, error->message) != 0)
+        if (!fault2 || error2->code != error->code || strcmp(error2->message, error->message) != 0)
             fail("a fault", text, again);
         return;
     }
