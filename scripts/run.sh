@@ -9,7 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh
-[ -d build ] || meson setup build >/dev/null
-ninja -C build >/dev/null
+scripts/deps.sh run
+# quiet when it works, the tool's own words when it does not
+if [ ! -d build ]; then
+    out=$(meson setup build 2>&1) || { echo "$out" >&2; echo "run.sh: meson setup failed." >&2; exit 1; }
+fi
+out=$(ninja -C build 2>&1) || { echo "$out" >&2; echo "run.sh: the build failed." >&2; exit 1; }
 exec build/src/momd -c data/momd.conf -P data/policies "$@"

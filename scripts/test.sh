@@ -14,24 +14,39 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 
-scripts/deps.sh || exit 1
+scripts/deps.sh test || exit 1
 
 status=0
 logs=()
 step() {
     echo "==> $*" >&2
 }
+# quiet LOG CMD...: runs CMD with its output in LOG; quiet when it works,
+# and when it fails, says so and prints LOG, so that no failure is hidden.
+quiet() {
+    local log=$1
+    shift
+    mkdir -p "$(dirname "$log")"
+    if "$@" >"$log" 2>&1; then
+        return 0
+    fi
+    echo "FAILED: $* (its output, from $log:)" >&2
+    cat "$log" >&2
+    return 1
+}
 
 step "build (werror) and test"
-rm -rf build-ci
-meson setup build-ci -Dwerror=true >/dev/null && ninja -C build-ci >/dev/null || status=1
+rm -rf build-ci ci-logs
+quiet ci-logs/setup-ci.log meson setup build-ci -Dwerror=true &&
+    quiet ci-logs/ninja-ci.log ninja -C build-ci || status=1
 meson test -C build-ci --print-errorlogs --num-processes 2 || status=1
 logs+=(build-ci/meson-logs/testlog.json)
 
 step "ASan+UBSan build and test"
 rm -rf build-asan
-meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
-    --buildtype=debug >/dev/null && ninja -C build-asan >/dev/null || status=1
+quiet ci-logs/setup-asan.log meson setup build-asan -Dwerror=true \
+    -Db_sanitize=address,undefined -Db_lundef=false --buildtype=debug &&
+    quiet ci-logs/ninja-asan.log ninja -C build-asan || status=1
 # libsoup leaks on malformed requests (tests/lsan.supp); the slow unwinder
 # lets the suppression see through libsoup, which has no frame pointers.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -43,8 +58,9 @@ logs+=(build-asan/meson-logs/testlog.json)
 step "libFuzzer: policy parse+evaluate and the XML-RPC codec, ${FUZZ_SECONDS:-60} s each"
 rm -rf build-fuzz
 fuzz_extras=()
-if CC=clang meson setup build-fuzz -Dfuzzing=true --buildtype=debugoptimized >/dev/null &&
-    ninja -C build-fuzz tests/fuzz/fuzz-policy tests/fuzz/fuzz-xmlrpc >/dev/null; then
+if CC=clang quiet ci-logs/setup-fuzz.log meson setup build-fuzz -Dfuzzing=true \
+    --buildtype=debugoptimized &&
+    quiet ci-logs/ninja-fuzz.log ninja -C build-fuzz tests/fuzz/fuzz-policy tests/fuzz/fuzz-xmlrpc; then
     for target in fuzz-policy fuzz-xmlrpc; do
         if tests/fuzz/run-fuzz.sh "${FUZZ_SECONDS:-60}" build-fuzz "$target"; then
             fuzz_extras+=(--extra "$target:pass")
@@ -54,7 +70,7 @@ if CC=clang meson setup build-fuzz -Dfuzzing=true --buildtype=debugoptimized >/d
         fi
     done
 else
-    echo "The fuzz build (clang, -Dfuzzing=true) failed." >&2
+    echo "The fuzz build (clang, -Dfuzzing=true) failed; its log is above." >&2
     fuzz_extras=(--extra "fuzz-policy:fail" --extra "fuzz-xmlrpc:fail")
     status=1
 fi
