@@ -22,6 +22,7 @@ run_packages=(
 )
 test_packages=(
     check python3   # the unit tests (meson's 'tests' feature) and the RPC client test
+    python3-libvirt   # the scenario benchmark (scripts/scenario.py)
     clang libclang-rt-14-dev   # the libFuzzer targets and their sanitizers
     clang-format               # tests/lint/test-format.sh
     tmux   # tests/integration/test-momctl-live.sh drives momctl top in a tmux pane

@@ -51,7 +51,7 @@ quiet ci-logs/setup-asan.log meson setup build-asan -Dwerror=true \
 # lets the suppression see through libsoup, which has no frame pointers.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:fast_unwind_on_malloc=0 \
-    meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite host --no-suite e2e \
+    meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite host --no-suite e2e --no-suite scenario \
         --no-suite glibc-malloc || status=1
 logs+=(build-asan/meson-logs/testlog.json)
 

@@ -1,0 +1,466 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The scenario benchmark: real guests on a really overcommitted host.
+
+Run it through scripts/scenario.sh (which builds what it needs); see
+docs/scenario.md.  As root, it
+
+  1. starts the e2e lab (tests/e2e/lab.sh): a private libvirtd and N TCG
+     guests with a statistics-reporting virtio balloon and a guest agent;
+  2. starts the manager under test (none, this checkout's momd, or any
+     command given a MOM-format config for the lab);
+  3. drives the phases: every guest touches and frees most of its memory
+     (QEMU keeps it), a host workload (tests/scenario/host-hog.c) takes the
+     host's memory down to a small headroom, then one guest needs a large
+     working set while the others idle, then the roles change;
+  4. records a timeline every 250 ms (host, PSI, KSM, every guest's balloon
+     and memory, libvirt's balloon-change events), and writes
+     OUT/timeline.json, OUT/summary.json and OUT/timeline.svg.
+
+Everything it starts is stopped on every exit path: the manager, the host
+workload, the guests, the libvirtd, and KSM is put back as it was.
+"""
+import argparse
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import libvirt
+import libvirt_qemu
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+LAB = os.path.join(TOP, "tests", "e2e", "lab.sh")
+SAMPLE_S = 0.25
+
+
+def log(msg):
+    print(f"scenario: {msg}", file=sys.stderr, flush=True)
+
+
+def read_kv(path, sep=None):
+    out = {}
+    with open(path, encoding="ascii") as f:
+        for line in f:
+            parts = line.split(sep)
+            if len(parts) >= 2:
+                out[parts[0].rstrip(":")] = parts[1]
+    return out
+
+
+def meminfo_mib():
+    m = read_kv("/proc/meminfo")
+    kib = {k: int(v) for k, v in m.items()}
+    return (kib["MemAvailable"] / 1024.0,
+            (kib["MemFree"] + kib["Buffers"] + kib["Cached"]) / 1024.0)
+
+
+def vmstat(field):
+    return int(read_kv("/proc/vmstat").get(field, 0))
+
+
+def psi():
+    """(some avg10, full avg10, some total µs, full total µs), or Nones."""
+    try:
+        out = {}
+        with open("/proc/pressure/memory", encoding="ascii") as f:
+            for line in f:
+                kind, *pairs = line.split()
+                kv = dict(p.split("=") for p in pairs)
+                out[kind] = (float(kv["avg10"]), int(kv["total"]))
+        return out["some"][0], out["full"][0], out["some"][1], out["full"][1]
+    except OSError:
+        return None, None, None, None
+
+
+def ksm_sharing():
+    try:
+        with open("/sys/kernel/mm/ksm/pages_sharing", encoding="ascii") as f:
+            return int(f.read())
+    except OSError:
+        return None
+
+
+class Lab:
+    """The e2e lab's private libvirtd and its guests, always torn down."""
+
+    def __init__(self, run_dir):
+        self.env = dict(os.environ, MOMD_E2E_DIR=run_dir)
+        self.uri = None
+        self.ksm_file = os.path.join(run_dir, "ksm.saved")
+
+    def lab(self, *args, check=True, timeout=300):
+        r = subprocess.run([LAB, *args], env=self.env, capture_output=True, text=True,
+                           timeout=timeout)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"lab.sh {' '.join(args)} failed ({r.returncode}): "
+                               f"{r.stderr.strip()}")
+        return r
+
+    def start(self):
+        self.lab("ksm", "save", self.ksm_file)
+        # KSM off at the start of every run, so that runs compare; a
+        # manager may turn it on.
+        with open("/sys/kernel/mm/ksm/run", "w", encoding="ascii") as f:
+            f.write("0")
+        self.uri = self.lab("start-libvirtd").stdout.strip()
+        self.env["LIBVIRT_DEFAULT_URI"] = self.uri
+        return self.uri
+
+    def define(self, names, mib):
+        procs = [subprocess.Popen([LAB, "define-guest", n, str(mib), "--period", "1", "--start",
+                                   "--wait", "180"], env=self.env, stderr=subprocess.PIPE,
+                                  text=True) for n in names]
+        for n, p in zip(names, procs):
+            _, err = p.communicate(timeout=300)
+            if p.returncode != 0:
+                raise RuntimeError(f"guest {n} did not boot: {err.strip()}")
+
+    def stop(self):
+        if self.uri:
+            self.lab("stop-libvirtd", check=False, timeout=180)
+        if os.path.exists(self.ksm_file):
+            self.lab("ksm", "restore", self.ksm_file, check=False)
+
+
+class Agent:
+    """guest-exec through libvirt's agent API, as lab.sh does it."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def run(self, name, argv, timeout=240):
+        dom = self.conn.lookupByName(name)
+        req = {"execute": "guest-exec",
+               "arguments": {"path": argv[0], "arg": argv[1:], "capture-output": True}}
+        pid = json.loads(libvirt_qemu.qemuAgentCommand(dom, json.dumps(req), 30, 0))
+        pid = pid["return"]["pid"]
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            st = json.loads(libvirt_qemu.qemuAgentCommand(
+                dom, json.dumps({"execute": "guest-exec-status", "arguments": {"pid": pid}}),
+                30, 0))["return"]
+            if st.get("exited"):
+                import base64
+                out = base64.b64decode(st.get("out-data", "")).decode(errors="replace")
+                return st.get("exitcode", -1), out
+            time.sleep(0.2)
+        return None, f"still running after {timeout} s"
+
+
+class Timeline(threading.Thread):
+    """Samples the host and every guest every SAMPLE_S seconds, and keeps
+    libvirt's balloon-change events."""
+
+    def __init__(self, uri, names):
+        super().__init__(daemon=True)
+        self.conn = libvirt.open(uri)
+        self.names = names
+        self.doms = {n: self.conn.lookupByName(n) for n in names}
+        self.samples = []
+        self.events = []
+        self.stop_flag = threading.Event()
+        self.conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE,
+                                         self.on_balloon, None)
+
+    def on_balloon(self, conn, dom, actual, opaque):
+        self.events.append({"t": time.time(), "guest": dom.name(), "actual_mib": actual / 1024.0})
+
+    def sample(self):
+        avail, free = meminfo_mib()
+        some, full, some_total, full_total = psi()
+        s = {"t": time.time(), "host_available_mib": round(avail, 1),
+             "host_free_mib": round(free, 1), "psi_some_avg10": some, "psi_full_avg10": full,
+             "psi_some_total_us": some_total, "psi_full_total_us": full_total,
+             "ksm_pages_sharing": ksm_sharing(), "guests": {}}
+        for n, dom in self.doms.items():
+            try:
+                st = dom.memoryStats()
+            except libvirt.libvirtError:
+                continue
+            s["guests"][n] = {k: round(st[k] / 1024.0, 1) for k in
+                              ("actual", "rss", "unused", "usable") if k in st}
+        return s
+
+    def run(self):
+        while not self.stop_flag.is_set():
+            t0 = time.time()
+            self.samples.append(self.sample())
+            self.stop_flag.wait(max(0.0, SAMPLE_S - (time.time() - t0)))
+
+    def stop(self):
+        self.stop_flag.set()
+        self.join(5)
+
+
+def event_loop():
+    while True:
+        libvirt.virEventRunDefaultImpl()
+
+
+def write_manager_conf(path, uri, policies, out):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"""# written by scripts/scenario.py for one run
+[main]
+host-monitor-interval: 5
+guest-monitor-interval: 5
+guest-manager-interval: 5
+policy-engine-interval: 10
+sample-history-length: 10
+hypervisor-interface: libvirt
+libvirt-hypervisor-uri: {uri}
+controllers: Balloon, KSM
+policy-dir: {policies}
+rpc-port: -1
+plot-dir:
+[logging]
+log: {out}/manager.log
+verbosity: info
+[host]
+collectors: HostMemory, HostKSM
+[guest]
+collectors: GuestMemory, GuestBalloon
+""")
+
+
+class Manager:
+    def __init__(self, spec, conf, policies, out, build):
+        self.proc = None
+        if spec == "none":
+            self.argv = None
+        elif spec == "momd":
+            self.argv = [os.path.join(build, "src", "momd"), "-c", conf, "-P", policies]
+        else:
+            self.argv = [a.replace("{conf}", conf).replace("{policies}", policies)
+                         for a in shlex.split(spec)]
+        self.out = out
+
+    def start(self):
+        if self.argv:
+            self.stdout = open(os.path.join(self.out, "manager.out"), "w", encoding="utf-8")
+            self.proc = subprocess.Popen(self.argv, stdout=self.stdout, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+            log(f"manager: {' '.join(self.argv)} (pid {self.proc.pid})")
+
+    def alive(self):
+        return self.proc is None or self.proc.poll() is None
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+class HostHog:
+    """The host workload: tests/scenario/host-hog, which bounds itself."""
+
+    def __init__(self, exe, headroom, max_mib, seconds):
+        self.argv = [exe, str(headroom), str(max_mib), str(seconds)]
+        self.proc = None
+        self.ready = None
+        self.held = None
+        self.stopped_by_us = False
+
+    def start(self):
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("ready"):
+            raise RuntimeError(f"host-hog did not get ready: {line!r}, exit {self.proc.wait()}")
+        kv = dict(w.split("=") for w in line.split()[1:])
+        self.ready = float(kv["t"])
+        self.held = int(kv["held_mib"])
+        log(f"host workload holds {self.held} MiB; MemAvailable {kv['available_mib']} MiB")
+
+    def killed(self):
+        """True when something other than this script ended it (the OOM
+        killer: SIGKILL)."""
+        if not self.proc:
+            return False
+        rc = self.proc.poll()
+        return rc is not None and not self.stopped_by_us
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.stopped_by_us = True
+            self.proc.kill()
+        if self.proc:
+            self.proc.wait()
+
+
+def phase_marks(marks, name):
+    marks.append({"t": time.time(), "phase": name})
+    log(f"phase {name}")
+
+
+def run(args):
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    run_dir = tempfile.mkdtemp(prefix="momd-scenario.")
+    lab = Lab(run_dir)
+    names = [f"scn{os.getpid()}g{i + 1}" for i in range(args.guests)]
+    policies = os.path.abspath(args.policy_dir)
+    conf = os.path.join(out, "manager.conf")
+    build = os.path.abspath(args.build)
+    hog_exe = os.path.join(build, "tests", "scenario", "host-hog")
+    warm = int(args.guest_mib * args.warm_fraction)
+    work = int(args.guest_mib * args.work_fraction)
+    marks = []
+    results = {"active": {}}
+    manager = hog = timeline = None
+    t_start = time.time()
+    oom0 = vmstat("oom_kill")
+    try:
+        uri = lab.start()
+        lab.define(names, args.guest_mib)
+        libvirt.virEventRegisterDefaultImpl()
+        threading.Thread(target=event_loop, daemon=True).start()
+        timeline = Timeline(uri, names)
+        timeline.start()
+        agent = Agent(libvirt.open(uri))
+        phase_marks(marks, "boot")
+        write_manager_conf(conf, uri, policies, out)
+        manager = Manager(args.manager, conf, policies, out, build)
+        manager.start()
+
+        # 1. every guest touches and frees most of its memory: QEMU keeps it
+        phase_marks(marks, "warm")
+        threads = [threading.Thread(target=agent.run, args=(n, ["/bin/momlab-hog", str(warm),
+                                                               "pattern"])) for n in names]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for n in names:
+            agent.run(n, ["/bin/momlab-unhog"])
+        time.sleep(args.settle)
+
+        # 2. the host workload takes the host down to the headroom
+        phase_marks(marks, "squeeze")
+        max_mib = int(open("/proc/meminfo").readline().split()[1]) // 1024
+        hog = HostHog(hog_exe, args.headroom_mib, max_mib, args.hog_seconds)
+        hog.start()
+        marks.append({"t": hog.ready, "phase": "pressure-onset"})
+        time.sleep(args.settle)
+
+        # 3. one guest after another needs a large working set
+        for i, n in enumerate(names[:2] if len(names) > 1 else names):
+            phase_marks(marks, f"active-{i + 1}:{n}")
+            oom_before = guest_oom(agent, n)
+            code, text = agent.run(n, ["/bin/sh", "-c",
+                                       f"momlab-hog {work} pattern && sleep {args.hold} && "
+                                       "momlab-unhog"], timeout=args.hold + 240)
+            oom_after = guest_oom(agent, n)
+            ok = code == 0 and f"hogged {work} MiB" in text and oom_after == oom_before
+            results["active"][n] = {"exit": code, "output": text.strip(), "ok": ok,
+                                    "guest_oom_kills": None if oom_after is None or
+                                    oom_before is None else oom_after - oom_before}
+            log(f"{n}: working set of {work} MiB {'completed' if ok else 'FAILED'}: "
+                f"{text.strip()}")
+        phase_marks(marks, "end")
+        results["guest_oom_kills"] = sum(guest_oom(agent, n) or 0 for n in names)
+    finally:
+        results["manager_alive"] = manager.alive() if manager else None
+        results["host_workload_killed"] = hog.killed() if hog else False
+        for stop in (lambda: timeline and timeline.stop(), lambda: manager and manager.stop(),
+                     lambda: hog and hog.stop(), lab.stop):
+            try:
+                stop()
+            except Exception as e:  # clean-up goes on whatever failed
+                log(f"clean-up: {e}")
+        subprocess.run(["rm", "-rf", run_dir], check=False)
+    summary = summarize(args, results, timeline, marks, hog, oom0, t_start)
+    with open(os.path.join(out, "timeline.json"), "w", encoding="utf-8") as f:
+        json.dump({"marks": marks, "events": timeline.events if timeline else [],
+                   "samples": timeline.samples if timeline else []}, f)
+    with open(os.path.join(out, "summary.json"), "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=2)
+    if timeline:
+        import scenario_svg
+        scenario_svg.write(os.path.join(out, "timeline.svg"), timeline.samples,
+                           timeline.events, marks, args.headroom_mib, names, summary)
+    print(json.dumps(summary, indent=2))
+    return summary
+
+
+def guest_oom(agent, name):
+    try:
+        code, text = agent.run(name, ["/bin/grep", "oom_kill", "/proc/vmstat"], timeout=60)
+        return int(text.split()[1]) if code == 0 else None
+    except (libvirt.libvirtError, IndexError, ValueError):
+        return None
+
+
+def summarize(args, results, timeline, marks, hog, oom0, t_start):
+    samples = timeline.samples if timeline else []
+    events = timeline.events if timeline else []
+    onset = hog.ready if hog and hog.ready else None
+    squeeze = next((m["t"] for m in marks if m["phase"] == "squeeze"), None)
+    after = [e for e in events if squeeze and e["t"] >= squeeze]
+    reaction = round(after[0]["t"] - onset, 3) if after and onset else None
+    reclaimed = None
+    if samples and samples[0]["guests"]:
+        base = {n: g.get("actual") for n, g in samples[0]["guests"].items()}
+        reclaimed = max(sum(base[n] - g.get("actual", base[n])
+                            for n, g in s["guests"].items() if n in base) for s in samples)
+    active = results.get("active", {})
+    return {
+        "manager": args.manager,
+        "guests": args.guests,
+        "guest_mib": args.guest_mib,
+        "headroom_mib": args.headroom_mib,
+        "host_workload_mib": hog.held if hog else None,
+        "oom_kills": vmstat("oom_kill") - oom0,
+        "host_workload_killed": results.get("host_workload_killed"),
+        "guest_oom_kills": results.get("guest_oom_kills"),
+        "min_host_available_mib": min((s["host_available_mib"] for s in samples), default=None),
+        "reaction_s": reaction,
+        "reclaimed_mib": round(reclaimed, 1) if reclaimed is not None else None,
+        "active_guest_ok": bool(active) and all(a["ok"] for a in active.values()),
+        "active_guests": active,
+        "manager_alive": results.get("manager_alive"),
+        "balloon_changes": len(events),
+        "duration_s": round(time.time() - t_start, 1),
+    }
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--guests", type=int, default=3)
+    p.add_argument("--guest-mib", type=int, default=1024)
+    p.add_argument("--headroom-mib", type=int, default=256)
+    p.add_argument("--manager", default="momd",
+                   help="none, momd, or a command in which {conf} and {policies} are replaced")
+    p.add_argument("--policy-dir", default=os.path.join(TOP, "data", "policies"))
+    p.add_argument("--out", default="scenario-out")
+    p.add_argument("--build", default=os.path.join(TOP, "build"),
+                   help="the meson build directory with src/momd and tests/scenario/host-hog")
+    p.add_argument("--warm-fraction", type=float, default=0.55,
+                   help="of guest memory touched and freed by every guest first")
+    p.add_argument("--work-fraction", type=float, default=0.8,
+                   help="of guest memory in the active guest's working set")
+    p.add_argument("--hold", type=int, default=20, help="seconds the working set is held")
+    p.add_argument("--settle", type=int, default=10, help="seconds between phases")
+    p.add_argument("--hog-seconds", type=int, default=900, help="the host workload's time bound")
+    args = p.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("scenario: must run as root (the lab's libvirtd, KSM, host memory).")
+    if args.guests < 1 or args.guest_mib < 256 or not 0 < args.warm_fraction < 1 or \
+            not 0 < args.work_fraction < 1:
+        sys.exit("scenario: --guests must be >= 1, --guest-mib >= 256, fractions in (0, 1).")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    summary = run(args)
+    sys.exit(0 if summary else 1)
+
+
+if __name__ == "__main__":
+    main()

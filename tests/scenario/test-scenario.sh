@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The short scenario (docs/scenario.md) with this build's momd: three TCG
+# guests on a host whose memory a host workload takes down to a small
+# headroom, then a large working set in one guest and then another.  It
+# asserts the outcome momd exists for: no OOM kill on the host, the host
+# workload alive, every active guest's working set completed without a
+# guest OOM kill, the host never below half its headroom.  Timings
+# (reaction, duration) are printed, not asserted: they are the benchmark's
+# business (scripts/scenario.sh, three runs, docs/scenario.md).
+# Root only (a private libvirtd, real host memory); SKIPs otherwise.
+set -u
+here=$(dirname "$(readlink -f "$0")")
+top=$(cd "$here/../.." && pwd)
+# shellcheck source=../tap.sh
+. "$here/../tap.sh"
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "1..0 # SKIP needs root: a private libvirtd, QEMU guests and the host's memory"
+    exit 0
+fi
+if ! /usr/bin/python3 -c 'import libvirt' 2>/dev/null; then
+    echo "1..0 # SKIP python3-libvirt is not installed (scripts/deps.sh test installs it)"
+    exit 0
+fi
+build=${MOMD%/src/momd}
+headroom=${SCENARIO_HEADROOM_MIB:-256}
+out=$(mktemp -d "${TMPDIR:-/tmp}/momd-scenario-test.XXXXXX")
+keep=${MOMD_E2E_CACHE:-/tmp/momd-e2e}/scenario.last-failure
+trap 'rm -rf "$out"' EXIT
+
+echo "1..7"
+/usr/bin/python3 "$top/scripts/scenario.py" --manager momd --build "$build" --out "$out" \
+    --guests 3 --guest-mib 1024 --headroom-mib "$headroom" --hold 15 --settle 5 \
+    --hog-seconds 600 >"$out/stdout" 2>"$out/stderr"
+rc=$?
+sed 's/^/# /' "$out/stderr"
+summary=$out/summary.json
+check "the scenario ran to its end (exit $rc)" [ "$rc" -eq 0 ] -a -s "$summary"
+field() { /usr/bin/python3 -c "import json,sys; print(json.load(open('$summary')).get('$1'))" 2>/dev/null; }
+check "no OOM kill on the host (oom_kills $(field oom_kills))" [ "$(field oom_kills)" = 0 ]
+check "the host workload was not killed" [ "$(field host_workload_killed)" = False ]
+check "every active guest completed its working set" [ "$(field active_guest_ok)" = True ]
+check "no OOM kill in a guest (guest_oom_kills $(field guest_oom_kills))" \
+    [ "$(field guest_oom_kills)" = 0 ]
+min=$(field min_host_available_mib)
+check "the host stayed above half its headroom (min MemAvailable $min MiB, headroom $headroom)" \
+    /usr/bin/python3 -c "import sys; sys.exit(0 if float('$min') >= $headroom / 2 else 1)"
+check "momd ran to the end" [ "$(field manager_alive)" = True ]
+echo "# reaction_s=$(field reaction_s) reclaimed_mib=$(field reclaimed_mib)" \
+    "balloon_changes=$(field balloon_changes) duration_s=$(field duration_s)"
+if [ "$failed" -gt 0 ]; then
+    rm -rf "$keep" && cp -a "$out" "$keep" && echo "# files kept in $keep"
+fi
+[ "$failed" -eq 0 ]
