@@ -96,12 +96,17 @@ gboolean mom_value_truthy(const MomValue *v);
 /** mom_value_type_name: Returns: a noun for messages, e.g. "an integer". */
 const char *mom_value_type_name(MomValueType type);
 
+/* The most mom_value_repr() appends for one value. */
+#define MOM_VALUE_REPR_MAX (16 * 1024 * 1024)
+
 /**
  * mom_value_repr:
  * Appends the printed form of @v to @out: integers in decimal, floats in the
  * shortest form that reads back to the same double (always with a '.' or an
  * exponent), strings raw when @quote is FALSE and double-quoted otherwise,
- * nil, true/false, lists as [a, b], entities as Host or Guest(name).
+ * nil, true/false, lists as [a, b], entities as Host or Guest(name).  A
+ * form longer than MOM_VALUE_REPR_MAX bytes (a list holding one long string
+ * many times) is cut there and ends in "...".
  */
 void mom_value_repr(const MomValue *v, gboolean quote, GString *out);
 
@@ -308,14 +313,37 @@ char *mom_policy_diag_format(const MomPolicyDiag *diag);
 
 typedef struct _MomPolicySet MomPolicySet;
 
-/* Evaluation limits; a zero field means the default. */
+/*
+ * Evaluation limits; a zero field means the default.  Each bounds one run
+ * (all policies together), and a run that reaches one is aborted with an
+ * error at the node being evaluated: none is confined to one guest.
+ */
 typedef struct {
-    guint max_depth;   /* nested user-function calls, default 1000 */
-    guint64 max_steps; /* evaluation steps per run, default 10 000 000 */
+    guint max_depth;     /* nested user-function calls, default 1000 */
+    guint64 max_steps;   /* evaluation steps per run, default 10 000 000; creating or
+                          * comparing strings and lists costs one more step for
+                          * every MOM_POLICY_STEP_BYTES bytes */
+    guint max_ms;        /* wall-clock milliseconds per run; 0 = no deadline */
+    gsize max_bytes;     /* bytes of strings and lists a run may create, in total,
+                          * default 64 MiB */
+    gsize max_var_bytes; /* what SetVar may keep in the host's and guests'
+                          * variables together, default 8 MiB */
+    /* When not NULL, a run stops soon (within MOM_POLICY_CHECK_STEPS steps)
+     * after *interrupt becomes non-zero: set it with g_atomic_int_set(),
+     * from a signal handler if need be.  The run is then "interrupted". */
+    const volatile gint *interrupt;
 } MomPolicyLimits;
 
 #define MOM_POLICY_DEFAULT_MAX_DEPTH 1000
 #define MOM_POLICY_DEFAULT_MAX_STEPS 10000000
+#define MOM_POLICY_DEFAULT_MAX_BYTES (64 * 1024 * 1024)
+#define MOM_POLICY_DEFAULT_MAX_VAR_BYTES (8 * 1024 * 1024)
+/* The largest string (in bytes) or list (in items times 16) a run may make. */
+#define MOM_POLICY_MAX_SEQUENCE_BYTES (16 * 1024 * 1024)
+/* Bytes created or compared that cost one evaluation step. */
+#define MOM_POLICY_STEP_BYTES 64
+/* Steps between two looks at the clock and at the interrupt flag. */
+#define MOM_POLICY_CHECK_STEPS 1024
 /* The name MOM gives the policy of a single rules file (and setPolicy). */
 #define MOM_POLICY_DEFAULT_NAME "50_main_"
 
@@ -369,12 +397,14 @@ const char *mom_policy_set_get_text(const MomPolicySet *set, const char *name);
 
 /* The outcome of one evaluation. */
 typedef struct {
-    gboolean ok;       /* FALSE when an error outside any guest iteration aborted the run */
-    GPtrArray *errors; /* MomPolicyDiag: the aborting error and per-guest errors */
-    GPtrArray *debug;  /* MomPolicyDiag (severity DEBUG): one per (debug ...) call,
-                        * with MOM_POLICY_EVAL_KEEP_DEBUG */
-    GArray *results;   /* MomValue: top-level results in order, if asked for */
-    guint64 steps;     /* evaluation steps used */
+    gboolean ok;          /* FALSE when an error outside any guest iteration aborted the run */
+    GPtrArray *errors;    /* MomPolicyDiag: the aborting error and per-guest errors */
+    GPtrArray *debug;     /* MomPolicyDiag (severity DEBUG): one per (debug ...) call,
+                           * with MOM_POLICY_EVAL_KEEP_DEBUG */
+    GArray *results;      /* MomValue: top-level results in order, if asked for */
+    guint64 steps;        /* evaluation steps used */
+    gsize bytes;          /* bytes of strings and lists created */
+    gboolean interrupted; /* aborted because MomPolicyLimits.interrupt was set */
 } MomPolicyRun;
 
 /** mom_policy_run_free: Frees @run. */

@@ -171,6 +171,25 @@ void mom_string_unref(MomString *s);
 /** mom_list_new: Returns: (transfer full) a list of @len nil items. */
 MomList *mom_list_new(guint len);
 
+/**
+ * mom_value_repr_bounded:
+ * Appends the printed form of @v to @out as mom_value_repr() does, but at
+ * most @max bytes of it, then "..." when it was cut.  Returns: TRUE when
+ * the whole form was appended.
+ */
+gboolean mom_value_repr_bounded(const MomValue *v, gboolean quote, GString *out, gsize max);
+
+/**
+ * mom_value_flat_size:
+ * The bytes @v takes written out whole, what a snapshot or an RPC answer
+ * holding it costs: sizeof(MomValue) per value, plus a string's bytes, each
+ * time it appears (a list holding one string a million times counts it a
+ * million times).  The walk stops once the size passes @limit, so it costs
+ * at most @limit / sizeof(MomValue) steps.  Returns: the size, or some
+ * number above @limit.
+ */
+gsize mom_value_flat_size(const MomValue *v, gsize limit);
+
 /* Built-in forms (policy-builtins.c). */
 typedef struct {
     const char *name;

@@ -90,6 +90,14 @@ value_free(gpointer p)
 }
 
 static void
+var_free(gpointer p)
+{
+    MomVar *var = p;
+    mom_value_clear(&var->value);
+    g_free(var);
+}
+
+static void
 control_clear(gpointer p)
 {
     MomControl *c = p;
@@ -110,7 +118,7 @@ mom_entity_new(MomEntityKind kind, const char *name, MomSchema *schema, guint hi
     e->capacity = MAX(history, 1);
     e->samples = g_new0(MomValue, (gsize)e->capacity * MAX(e->n_fields, 1));
     e->props = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, value_free);
-    e->vars = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, value_free);
+    e->vars = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, var_free);
     e->controls = g_array_new(FALSE, TRUE, sizeof(MomControl));
     g_array_set_clear_func(e->controls, control_clear);
     return e;
@@ -239,10 +247,36 @@ mom_entity_get_prop(const MomEntity *e, const char *name)
     return g_hash_table_lookup(e->props, name);
 }
 
+gsize
+mom_entity_var_size(const MomEntity *e, const char *name)
+{
+    const MomVar *var = g_hash_table_lookup(e->vars, name);
+    return var ? var->size : 0;
+}
+
+gsize
+mom_entity_var_bytes(const MomEntity *e)
+{
+    return e->var_bytes;
+}
+
+void
+mom_entity_set_var_sized(MomEntity *e, const char *name, const MomValue *value, gsize size)
+{
+    MomVar *var = g_new(MomVar, 1);
+
+    var->value = mom_value_copy(value);
+    var->size = size;
+    e->var_bytes -= mom_entity_var_size(e, name);
+    e->var_bytes += size;
+    g_hash_table_replace(e->vars, g_strdup(name), var);
+}
+
 void
 mom_entity_set_var(MomEntity *e, const char *name, const MomValue *value)
 {
-    g_hash_table_replace(e->vars, g_strdup(name), value_dup(value));
+    mom_entity_set_var_sized(e, name, value,
+                             strlen(name) + mom_value_flat_size(value, G_MAXSIZE / 2));
 }
 
 const MomValue *

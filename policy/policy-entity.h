@@ -14,7 +14,8 @@ struct _MomEntity {
     guint count;
     MomValue *samples; /* capacity rows of n_fields values */
     GHashTable *props; /* char* -> MomValue* */
-    GHashTable *vars;  /* char* -> MomValue*; persist across evaluations */
+    GHashTable *vars;  /* char* -> MomVar*; persist across evaluations */
+    gsize var_bytes;   /* the sizes of the vars, summed */
     GArray *controls;  /* MomControl of the current/last evaluation */
     char *error;       /* formatted per-guest error of the last evaluation */
     gboolean failed;   /* set during an evaluation once a guest error discarded it */
@@ -24,3 +25,17 @@ struct _MomEntity {
 int mom_entity_find_control(const MomEntity *e, const char *name);
 /** mom_entity_reset_run: Forgets the controls and error of the previous evaluation. */
 void mom_entity_reset_run(MomEntity *e);
+
+/* A persistent variable: the value first, so that a MomVar* is also the
+ * MomValue* that mom_entity_get_var() and mom_entity_vars() hand out. */
+typedef struct {
+    MomValue value;
+    gsize size; /* the name's bytes plus mom_value_flat_size() of the value */
+} MomVar;
+
+/** mom_entity_var_size: Returns: the size SetVar accounted for variable @name, or 0. */
+gsize mom_entity_var_size(const MomEntity *e, const char *name);
+/** mom_entity_var_bytes: Returns: the sizes of all of @e's variables, summed. */
+gsize mom_entity_var_bytes(const MomEntity *e);
+/** mom_entity_set_var_sized: Sets variable @name to @value, whose size the caller measured. */
+void mom_entity_set_var_sized(MomEntity *e, const char *name, const MomValue *value, gsize size);

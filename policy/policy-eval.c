@@ -22,9 +22,13 @@
 #define STACK_BUDGET (4u << 20)
 /* Strings and lists made by + and * are bounded so a policy cannot eat
  * the daemon's memory. */
-#define MAX_SEQUENCE_BYTES (1u << 24)
-/* (debug ...) lines kept per run; the rest are counted. */
+#define MAX_SEQUENCE_BYTES ((gsize)MOM_POLICY_MAX_SEQUENCE_BYTES)
+#define MAX_LIST_ITEMS (MAX_SEQUENCE_BYTES / sizeof(MomValue))
+/* (debug ...) lines kept per run, and their bytes; the rest are counted.
+ * Not charged as steps: a run must not fail only at debug verbosity. */
 #define MAX_DEBUG_LINES 10000
+#define MAX_DEBUG_LINE_BYTES (64 * 1024)
+#define MAX_DEBUG_BYTES (16 * 1024 * 1024)
 /* Call sites shown under a runtime error. */
 #define MAX_TRACE 4
 
@@ -68,7 +72,16 @@ struct _MomEval {
     GArray *calls; /* CallSite */
     guint64 steps;
     guint64 max_steps;
+    guint64 check_at; /* the step count at which the limits are next checked */
     guint max_depth;
+    guint max_ms;
+    gint64 deadline; /* monotonic µs, or 0 */
+    const volatile gint *interrupt;
+    gsize bytes; /* of strings and lists made this run */
+    gsize max_bytes;
+    gsize var_bytes; /* SetVar storage of the run's entities together */
+    gsize max_var_bytes;
+    gsize debug_bytes;
     const char *stack_base;
     MomPolicyRun *run;
     MomPolicyEvalFlags flags;
@@ -133,6 +146,53 @@ static gboolean G_GNUC_PRINTF(3, 4) fail(MomEval *ev, const MomNode *n, const ch
 }
 
 #define fail_fatal(ev, n, ...) (fail(ev, n, __VA_ARGS__), (ev)->fatal = TRUE, FALSE)
+
+/* ---- budgets ------------------------------------------------------------------ */
+
+/*
+ * Called when the step count reaches ev->check_at: at the step limit, and
+ * every MOM_POLICY_CHECK_STEPS steps in between, when the clock and the
+ * interrupt flag are read.  Everything that costs more than a step's worth
+ * charges extra steps, so no stretch between two checks takes long.
+ */
+static gboolean
+check_limits(MomEval *ev, const MomNode *n)
+{
+    if (ev->steps > ev->max_steps)
+        return fail_fatal(
+            ev, n, "the run took more than the limit of %" G_GUINT64_FORMAT " evaluation steps",
+            ev->max_steps);
+    if (ev->interrupt && g_atomic_int_get(ev->interrupt)) {
+        ev->run->interrupted = TRUE;
+        return fail_fatal(ev, n, "the run was interrupted: a stop or a reload was requested");
+    }
+    if (ev->deadline && g_get_monotonic_time() > ev->deadline)
+        return fail_fatal(ev, n, "the run took more than the limit of %u ms", ev->max_ms);
+    ev->check_at = MIN(ev->steps + MOM_POLICY_CHECK_STEPS, ev->max_steps + 1);
+    return TRUE;
+}
+
+/* Charges @steps more steps for work that costs more than one. */
+static gboolean
+charge_steps(MomEval *ev, const MomNode *n, guint64 steps)
+{
+    ev->steps += steps;
+    return G_LIKELY(ev->steps < ev->check_at) || check_limits(ev, n);
+}
+
+/* Charges @bytes about to be made or kept: against the run's memory
+ * budget, and one step per MOM_POLICY_STEP_BYTES for the copying. */
+static gboolean
+charge_bytes(MomEval *ev, const MomNode *n, gsize bytes)
+{
+    if (bytes > ev->max_bytes - ev->bytes)
+        return fail_fatal(ev, n,
+                          "the strings, lists and controls of this run would take more than "
+                          "the limit of %" G_GSIZE_FORMAT " bytes",
+                          ev->max_bytes);
+    ev->bytes += bytes;
+    return charge_steps(ev, n, bytes / MOM_POLICY_STEP_BYTES);
+}
 
 static void
 clear_error(MomEval *ev)
@@ -270,7 +330,9 @@ lookup(MomEval *ev, const MomNode *sym, MomValue *out)
         *out = mom_value_copy(&g_array_index(ev->bindings, Binding, t).v);
         return TRUE;
     }
-    for (; t >= 0; t = g_array_index(ev->bindings, Binding, t).prev)
+    /* Nested scopes can shadow a name thousands of times: the links walked
+     * are steps too (checked at the next one). */
+    for (; t >= 0; t = g_array_index(ev->bindings, Binding, t).prev, ev->steps++)
         if (member_of(ev, &g_array_index(ev->bindings, Binding, t).v, sym, out))
             return TRUE;
     return FALSE;
@@ -316,12 +378,20 @@ journal_clear_entry(JournalEntry *j)
     }
 }
 
-static void
+static gboolean
 set_control(MomEval *ev, const MomNode *n, MomEntity *e, const char *name, const MomValue *v)
 {
     if (e->failed)
-        return; /* this guest's controls are discarded for the cycle */
+        return TRUE; /* this guest's controls are discarded for the cycle */
+    /* A control outlives the run (getControls, snapshots show it): its
+     * written-out size counts against the run's budget, and so does the
+     * search among the entity's controls. */
+    gsize size = mom_value_flat_size(v, ev->max_bytes - ev->bytes);
+    if (!charge_steps(ev, n, e->controls->len / 4) || !charge_bytes(ev, n, size))
+        return FALSE;
     int i = mom_entity_find_control(e, name);
+    if (i < 0 && !charge_bytes(ev, n, sizeof(MomControl) + strlen(name)))
+        return FALSE;
     if (ev->isolation > 0) {
         JournalEntry j = {e, g_strdup(name), i >= 0, {0}};
         if (i >= 0) {
@@ -348,6 +418,7 @@ set_control(MomEval *ev, const MomNode *n, MomEntity *e, const char *name, const
         c.name = g_strdup(name);
         g_array_append_val(e->controls, c);
     }
+    return TRUE;
 }
 
 /* Undoes the controls set since journal position @mark. */
@@ -386,17 +457,40 @@ add_debug(MomEval *ev, const MomNode *n, MomValue *args, guint n_args)
 {
     if (!(ev->flags & MOM_POLICY_EVAL_KEEP_DEBUG))
         return TRUE;
-    if (ev->run->debug->len >= MAX_DEBUG_LINES) {
+    if (ev->run->debug->len >= MAX_DEBUG_LINES || ev->debug_bytes >= MAX_DEBUG_BYTES) {
         ev->debug_dropped++;
         return TRUE;
     }
     GString *msg = g_string_new(NULL);
-    for (guint i = 0; i < n_args; i++) {
+    for (guint i = 0; i < n_args && msg->len < MAX_DEBUG_LINE_BYTES; i++) {
         if (i)
             g_string_append_c(msg, ' ');
-        mom_value_repr(&args[i], FALSE, msg);
+        mom_value_repr_bounded(&args[i], FALSE, msg,
+                               MAX_DEBUG_LINE_BYTES - MIN(msg->len, MAX_DEBUG_LINE_BYTES));
     }
+    ev->debug_bytes += msg->len;
     g_ptr_array_add(ev->run->debug, diag_at(ev, MOM_DIAG_DEBUG, n, g_string_free(msg, FALSE)));
+    return TRUE;
+}
+
+/* SetVar: the variables of every entity of the run share one budget, as
+ * they stay in momd's memory and in every snapshot for good. */
+static gboolean
+set_var(MomEval *ev, const MomNode *n, MomEntity *e, const char *name, const MomValue *v)
+{
+    gsize others = ev->var_bytes - MIN(ev->var_bytes, mom_entity_var_size(e, name));
+    gsize room = ev->max_var_bytes - MIN(others, ev->max_var_bytes);
+    gsize size = strlen(name) + mom_value_flat_size(v, room);
+
+    if (!charge_steps(ev, n, MIN(size, room) / MOM_POLICY_STEP_BYTES))
+        return FALSE;
+    if (size > room)
+        return fail_fatal(ev, n,
+                          "'%s.SetVar' of \"%s\" would make the variables of the host and the "
+                          "guests take more than the limit of %" G_GSIZE_FORMAT " bytes",
+                          entity_label(e), name, ev->max_var_bytes);
+    ev->var_bytes = others + size;
+    mom_entity_set_var_sized(e, name, v, size);
     return TRUE;
 }
 
@@ -435,7 +529,8 @@ call_native(MomEval *ev, const MomNode *n, const MomValue *fnv, MomValue *args, 
             return fail(ev, n, "'%s' takes exactly 1 argument, got %u", st->method, n_args);
         if (!r->owner)
             return fail(ev, n, "'%s' has no entity to set '%s' on", st->method, st->control);
-        set_control(ev, n, r->owner, st->control, &args[0]);
+        if (!set_control(ev, n, r->owner, st->control, &args[0]))
+            return FALSE;
         *out = mom_value_nil();
         return TRUE;
     }
@@ -467,7 +562,9 @@ call_native(MomEval *ev, const MomNode *n, const MomValue *fnv, MomValue *args, 
         *out = mom_value_copy(mom_entity_stat(e, (guint)index));
         return TRUE;
     case MOM_FN_STAT_AVG:
-        if (!field_arg(ev, n, e, "StatAvg", &args[0], &index))
+        /* the history may be 100 000 samples long */
+        if (!field_arg(ev, n, e, "StatAvg", &args[0], &index) ||
+            !charge_steps(ev, n, mom_entity_n_samples(e) / 8))
             return FALSE;
         *out = mom_value_float(mom_entity_stat_avg(e, (guint)index));
         return TRUE;
@@ -485,7 +582,8 @@ call_native(MomEval *ev, const MomNode *n, const MomValue *fnv, MomValue *args, 
     case MOM_FN_CONTROL:
         if (!name_arg(ev, n, e, "Control", "control", &args[0]))
             return FALSE;
-        set_control(ev, n, e, args[0].u.s->data, &args[1]);
+        if (!set_control(ev, n, e, args[0].u.s->data, &args[1]))
+            return FALSE;
         *out = mom_value_nil();
         return TRUE;
     case MOM_FN_GET_CONTROL: {
@@ -496,9 +594,9 @@ call_native(MomEval *ev, const MomNode *n, const MomValue *fnv, MomValue *args, 
         return TRUE;
     }
     case MOM_FN_SET_VAR:
-        if (!name_arg(ev, n, e, "SetVar", "variable", &args[0]))
+        if (!name_arg(ev, n, e, "SetVar", "variable", &args[0]) ||
+            !set_var(ev, n, e, args[0].u.s->data, &args[1]))
             return FALSE;
-        mom_entity_set_var(e, args[0].u.s->data, &args[1]);
         *out = mom_value_nil();
         return TRUE;
     case MOM_FN_GET_VAR: {
@@ -548,17 +646,39 @@ type_error(MomEval *ev, const MomNode *n, const char *verb, const MomValue *a, c
                 mom_value_type_name(b->type));
 }
 
+/* The size cap of one string or list: @bytes is what the result would
+ * take (a list's items at sizeof(MomValue) each).  Then the run's budget. */
+static gboolean
+charge_sequence(MomEval *ev, const MomNode *n, const char *op, gboolean is_string, guint64 bytes)
+{
+    if (bytes > MAX_SEQUENCE_BYTES) {
+        if (is_string)
+            return fail_fatal(ev, n,
+                              "the string made by '%s' would be longer than the limit of "
+                              "%" G_GSIZE_FORMAT " bytes",
+                              op, MAX_SEQUENCE_BYTES);
+        return fail_fatal(ev, n,
+                          "the list made by '%s' would be longer than the limit of "
+                          "%" G_GSIZE_FORMAT " items",
+                          op, MAX_LIST_ITEMS);
+    }
+    return charge_bytes(ev, n, (gsize)bytes);
+}
+
 static gboolean
 repeat(MomEval *ev, const MomNode *n, const MomValue *seq, gint64 count, MomValue *out)
 {
-    gsize unit = seq->type == MOM_VALUE_STRING ? seq->u.s->len : seq->u.l->len * sizeof(MomValue);
+    gboolean is_string = seq->type == MOM_VALUE_STRING;
+    gsize unit = is_string ? seq->u.s->len : seq->u.l->len * sizeof(MomValue);
     /* an empty sequence repeated any number of times is empty: without
      * this, (* "" 9223372036854775807) would loop 2^63 times */
     if (count < 0 || unit == 0)
         count = 0;
-    if (unit > 0 && (guint64)count > MAX_SEQUENCE_BYTES / unit)
-        return fail(ev, n, "the result of '*' would exceed %u bytes", MAX_SEQUENCE_BYTES);
-    if (seq->type == MOM_VALUE_STRING) {
+    guint64 bytes = unit > 0 && (guint64)count > MAX_SEQUENCE_BYTES / unit ? G_MAXUINT64
+                                                                           : (guint64)count * unit;
+    if (!charge_sequence(ev, n, "*", is_string, bytes))
+        return FALSE;
+    if (is_string) {
         gsize len = seq->u.s->len;
         MomString *s = mom_string_alloc(len * (gsize)count);
         for (gint64 k = 0; k < count; k++)
@@ -579,8 +699,8 @@ concat(MomEval *ev, const MomNode *n, const MomValue *a, const MomValue *b, MomV
 {
     if (a->type == MOM_VALUE_STRING) {
         gsize len = (gsize)a->u.s->len + b->u.s->len;
-        if (len > MAX_SEQUENCE_BYTES)
-            return fail(ev, n, "the result of '+' would exceed %u bytes", MAX_SEQUENCE_BYTES);
+        if (!charge_sequence(ev, n, "+", TRUE, len))
+            return FALSE;
         MomString *s = mom_string_alloc(len);
         memcpy(s->data, a->u.s->data, a->u.s->len);
         memcpy(s->data + a->u.s->len, b->u.s->data, b->u.s->len);
@@ -589,8 +709,8 @@ concat(MomEval *ev, const MomNode *n, const MomValue *a, const MomValue *b, MomV
         return TRUE;
     }
     guint la = a->u.l->len, lb = b->u.l->len;
-    if ((gsize)(la + lb) * sizeof(MomValue) > MAX_SEQUENCE_BYTES)
-        return fail(ev, n, "the result of '+' would exceed %u bytes", MAX_SEQUENCE_BYTES);
+    if (!charge_sequence(ev, n, "+", FALSE, ((guint64)la + lb) * sizeof(MomValue)))
+        return FALSE;
     MomList *l = mom_list_new(la + lb);
     for (guint i = 0; i < la; i++)
         l->items[i] = mom_value_copy(&a->u.l->items[i]);
@@ -682,33 +802,64 @@ str_cmp(const MomString *a, const MomString *b)
     return a->len < b->len ? -1 : a->len > b->len;
 }
 
+/* Compares two strings, charging the bytes compared. */
 static gboolean
-values_equal(const MomValue *a, const MomValue *b)
+charged_str_cmp(MomEval *ev, const MomNode *n, const MomString *a, const MomString *b, int *cmp)
 {
-    if (is_number(a) && is_number(b))
-        return num_cmp(a, b) == 0;
-    if (a->type != b->type)
+    if (a == b) {
+        *cmp = 0;
+        return TRUE;
+    }
+    if (!charge_steps(ev, n, MIN(a->len, b->len) / MOM_POLICY_STEP_BYTES))
         return FALSE;
+    *cmp = str_cmp(a, b);
+    return TRUE;
+}
+
+/* Sets @eq to whether @a == @b.  Returns FALSE (error set) at a limit: two
+ * lists that share their items can take very long to compare. */
+static gboolean
+values_equal(MomEval *ev, const MomNode *n, const MomValue *a, const MomValue *b, gboolean *eq)
+{
+    int c;
+
+    *eq = FALSE;
+    if (is_number(a) && is_number(b)) {
+        *eq = num_cmp(a, b) == 0;
+        return TRUE;
+    }
+    if (a->type != b->type)
+        return TRUE;
     switch ((MomValueType)a->type) {
     case MOM_VALUE_NIL:
+        *eq = TRUE;
         return TRUE;
     case MOM_VALUE_STRING:
-        return str_cmp(a->u.s, b->u.s) == 0;
+        if (!charged_str_cmp(ev, n, a->u.s, b->u.s, &c))
+            return FALSE;
+        *eq = c == 0;
+        return TRUE;
     case MOM_VALUE_LIST:
         if (a->u.l->len != b->u.l->len)
+            return TRUE;
+        if (!charge_steps(ev, n, a->u.l->len * sizeof(MomValue) / MOM_POLICY_STEP_BYTES))
             return FALSE;
-        for (guint i = 0; i < a->u.l->len; i++)
-            if (!values_equal(&a->u.l->items[i], &b->u.l->items[i]))
+        *eq = TRUE;
+        for (guint i = 0; i < a->u.l->len && *eq; i++)
+            if (!values_equal(ev, n, &a->u.l->items[i], &b->u.l->items[i], eq))
                 return FALSE;
         return TRUE;
     case MOM_VALUE_ENTITY:
-        return a->u.e == b->u.e;
+        *eq = a->u.e == b->u.e;
+        return TRUE;
     case MOM_VALUE_FUNCTION:
-        return a->fn == b->fn && a->u.e == b->u.e;
+        *eq = a->fn == b->fn && a->u.e == b->u.e;
+        return TRUE;
     case MOM_VALUE_RECORD:
-        return a->u.r == b->u.r;
+        *eq = a->u.r == b->u.r;
+        return TRUE;
     default:
-        return FALSE;
+        return TRUE;
     }
 }
 
@@ -721,10 +872,8 @@ order(MomEval *ev, const MomNode *n, const char *op, const MomValue *a, const Mo
         *cmp = num_cmp(a, b);
         return TRUE;
     }
-    if (a->type == MOM_VALUE_STRING && b->type == MOM_VALUE_STRING) {
-        *cmp = str_cmp(a->u.s, b->u.s);
-        return TRUE;
-    }
+    if (a->type == MOM_VALUE_STRING && b->type == MOM_VALUE_STRING)
+        return charged_str_cmp(ev, n, a->u.s, b->u.s, cmp);
     return fail(ev, n, "cannot order %s and %s with '%s'", mom_value_type_name(a->type),
                 mom_value_type_name(b->type), op);
 }
@@ -736,7 +885,9 @@ compare(MomEval *ev, const MomNode *n, guint form, const MomValue *a, const MomV
     int c;
 
     if (form == MOM_FORM_EQ || form == MOM_FORM_NE) {
-        gboolean eq = values_equal(a, b);
+        gboolean eq;
+        if (!values_equal(ev, n, a, b, &eq))
+            return FALSE;
         *out = mom_value_bool(form == MOM_FORM_EQ ? eq : !eq);
         return TRUE;
     }
@@ -1026,6 +1177,10 @@ form_with(MomEval *ev, const MomNode *n, MomValue *out)
         return FALSE;
     }
     MomList *items = list.u.l;
+    if (!charge_bytes(ev, n, items->len * sizeof(MomValue))) {
+        mom_value_clear(&list);
+        return FALSE;
+    }
     MomList *results = mom_list_new(items->len);
     gboolean ok = TRUE;
     for (guint i = 0; ok && i < items->len; i++) {
@@ -1134,14 +1289,15 @@ eval_args_lenient(MomEval *ev, const MomNode *n, MomValue *args)
 {
     for (guint i = 1; i < n->u.list.n; i++) {
         const MomNode *a = n->u.list.items[i];
+        gboolean ok;
         if (a->kind == MOM_NODE_SYMBOL && a->u.sym.member != 0) {
-            if (++ev->steps > ev->max_steps)
-                return eval(ev, a, &args[i - 1]); /* reports the limit */
-            if (!lookup(ev, a, &args[i - 1]))
+            ok = charge_steps(ev, a, 1);
+            if (ok && !lookup(ev, a, &args[i - 1]))
                 args[i - 1] = mom_value_nil();
-            continue;
+        } else {
+            ok = eval(ev, a, &args[i - 1]);
         }
-        if (!eval(ev, a, &args[i - 1])) {
+        if (!ok) {
             for (guint k = 1; k < i; k++)
                 mom_value_clear(&args[k - 1]);
             return FALSE;
@@ -1278,10 +1434,8 @@ eval_list(MomEval *ev, const MomNode *n, MomValue *out)
 static gboolean
 eval(MomEval *ev, const MomNode *n, MomValue *out)
 {
-    if (G_UNLIKELY(++ev->steps > ev->max_steps))
-        return fail_fatal(
-            ev, n, "the run took more than the limit of %" G_GUINT64_FORMAT " evaluation steps",
-            ev->max_steps);
+    if (G_UNLIKELY(++ev->steps >= ev->check_at) && !check_limits(ev, n))
+        return FALSE;
     switch ((MomNodeKind)n->kind) {
     case MOM_NODE_INT:
         *out = mom_value_int(n->u.i);
@@ -1387,13 +1541,24 @@ run_begin(MomEval *ev, MomEntity *host, GPtrArray *guests, MomPolicyRun *run)
     }
     memset(ev->top, 0xff, sizeof(int) * n_atoms); /* every atom unbound (-1) */
     memset(ev->funcs, 0, sizeof(Func *) * n_atoms);
+    const MomPolicyLimits *limits = &ev->set->limits;
     ev->run = run;
     ev->steps = 0;
     ev->debug_dropped = 0;
-    ev->max_steps =
-        ev->set->limits.max_steps ? ev->set->limits.max_steps : MOM_POLICY_DEFAULT_MAX_STEPS;
-    ev->max_depth =
-        ev->set->limits.max_depth ? ev->set->limits.max_depth : MOM_POLICY_DEFAULT_MAX_DEPTH;
+    ev->debug_bytes = 0;
+    ev->bytes = 0;
+    ev->max_steps = limits->max_steps ? limits->max_steps : MOM_POLICY_DEFAULT_MAX_STEPS;
+    ev->max_depth = limits->max_depth ? limits->max_depth : MOM_POLICY_DEFAULT_MAX_DEPTH;
+    ev->max_bytes = limits->max_bytes ? limits->max_bytes : MOM_POLICY_DEFAULT_MAX_BYTES;
+    ev->max_var_bytes =
+        limits->max_var_bytes ? limits->max_var_bytes : MOM_POLICY_DEFAULT_MAX_VAR_BYTES;
+    ev->max_ms = limits->max_ms;
+    ev->deadline = limits->max_ms ? g_get_monotonic_time() + (gint64)limits->max_ms * 1000 : 0;
+    ev->interrupt = limits->interrupt;
+    ev->check_at = MIN(MOM_POLICY_CHECK_STEPS, ev->max_steps + 1);
+    ev->var_bytes = host ? mom_entity_var_bytes(host) : 0;
+    for (guint i = 0; guests && i < guests->len; i++)
+        ev->var_bytes += mom_entity_var_bytes(guests->pdata[i]);
 
     /* The global scope, fresh for every run. */
     bind_global(ev, ev->a_abs, (MomValue){.type = MOM_VALUE_FUNCTION, .fn = MOM_FN_ABS});
@@ -1463,6 +1628,7 @@ mom_eval_run(MomEval *ev, MomEntity *host, GPtrArray *guests, MomPolicyEvalFlags
                                                  g_strdup_printf("%u more debug lines were dropped",
                                                                  ev->debug_dropped)));
     run->steps = ev->steps;
+    run->bytes = ev->bytes;
     run_end(ev);
 
     /* Errored guests keep no controls; an aborted run applies nothing. */

@@ -362,11 +362,15 @@ entity_repr(const MomEntity *e, GString *out)
         g_string_append_printf(out, "Guest(%s)", mom_entity_name(e));
 }
 
-void
-mom_value_repr(const MomValue *v, gboolean quote, GString *out)
+/* Appends @v's printed form to @out, stopping once @out reaches @stop
+ * bytes.  Returns: FALSE when it stopped before the end. */
+static gboolean
+repr_to(const MomValue *v, gboolean quote, GString *out, gsize stop)
 {
     char buf[32];
 
+    if (out->len >= stop)
+        return FALSE;
     switch ((MomValueType)v->type) {
     case MOM_VALUE_NIL:
         g_string_append(out, "nil");
@@ -380,19 +384,24 @@ mom_value_repr(const MomValue *v, gboolean quote, GString *out)
     case MOM_VALUE_FLOAT:
         g_string_append(out, mom_format_double(v->u.d, buf));
         break;
-    case MOM_VALUE_STRING:
+    case MOM_VALUE_STRING: {
+        gsize room = stop - out->len;
         if (quote)
             g_string_append_c(out, '"');
-        g_string_append_len(out, v->u.s->data, v->u.s->len);
+        g_string_append_len(out, v->u.s->data, MIN(v->u.s->len, room));
+        if (v->u.s->len > room)
+            return FALSE;
         if (quote)
             g_string_append_c(out, '"');
         break;
+    }
     case MOM_VALUE_LIST:
         g_string_append_c(out, '[');
         for (guint i = 0; i < v->u.l->len; i++) {
             if (i)
                 g_string_append(out, ", ");
-            mom_value_repr(&v->u.l->items[i], TRUE, out);
+            if (!repr_to(&v->u.l->items[i], TRUE, out, stop))
+                return FALSE;
         }
         g_string_append_c(out, ']');
         break;
@@ -404,7 +413,8 @@ mom_value_repr(const MomValue *v, gboolean quote, GString *out)
         for (guint i = 0; i < v->u.r->members->len; i++) {
             const MomRecordMember *m = &g_array_index(v->u.r->members, MomRecordMember, i);
             g_string_append_printf(out, "%s%s: ", i ? ", " : "", m->name);
-            mom_value_repr(&m->value, TRUE, out);
+            if (!repr_to(&m->value, TRUE, out, stop))
+                return FALSE;
         }
         g_string_append_c(out, '}');
         break;
@@ -426,4 +436,52 @@ mom_value_repr(const MomValue *v, gboolean quote, GString *out)
         g_string_append_c(out, '>');
         break;
     }
+    return out->len <= stop;
+}
+
+gboolean
+mom_value_repr_bounded(const MomValue *v, gboolean quote, GString *out, gsize max)
+{
+    gsize stop = out->len + MIN(max, G_MAXSIZE / 2);
+
+    if (repr_to(v, quote, out, stop))
+        return TRUE;
+    /* A list may hold the same long string a million times: its printed
+     * form would be far larger than anything that holds it. */
+    g_string_truncate(out, stop);
+    g_string_append(out, "...");
+    return FALSE;
+}
+
+void
+mom_value_repr(const MomValue *v, gboolean quote, GString *out)
+{
+    mom_value_repr_bounded(v, quote, out, MOM_VALUE_REPR_MAX);
+}
+
+gsize
+mom_value_flat_size(const MomValue *v, gsize limit)
+{
+    gsize size = sizeof(MomValue);
+
+    switch ((MomValueType)v->type) {
+    case MOM_VALUE_STRING:
+        size += v->u.s->len;
+        break;
+    case MOM_VALUE_LIST:
+        /* every item adds at least sizeof(MomValue), so stopping past
+         * @limit bounds the walk however the items are shared */
+        for (guint i = 0; i < v->u.l->len && size <= limit; i++)
+            size += mom_value_flat_size(&v->u.l->items[i], limit - MIN(size, limit));
+        break;
+    case MOM_VALUE_RECORD:
+        for (guint i = 0; i < v->u.r->members->len && size <= limit; i++) {
+            const MomRecordMember *m = &g_array_index(v->u.r->members, MomRecordMember, i);
+            size += strlen(m->name) + mom_value_flat_size(&m->value, limit - MIN(size, limit));
+        }
+        break;
+    default:
+        break;
+    }
+    return size;
 }

@@ -148,16 +148,24 @@ close_section(OpenSection *os, const char *path, GError **error)
     case SEC_LIMITS:
         for (guint i = 0; i < lines->len; i++) {
             g_auto(GStrv) kv = g_strsplit((char *)lines->pdata[i], " ", 2);
-            if (g_strv_length(kv) != 2) {
+            static const char *const keys[] = {"max_depth", "max_steps", "max_bytes",
+                                               "max_var_bytes", NULL};
+            if (g_strv_length(kv) != 2 || !g_strv_contains(keys, kv[0])) {
                 g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                            "%s:%d: a limits line must be 'max_depth N' or 'max_steps N'.", path,
-                            os->line);
+                            "%s:%d: a limits line must be 'max_depth N', 'max_steps N', "
+                            "'max_bytes N' or 'max_var_bytes N'.",
+                            path, os->line);
                 return FALSE;
             }
+            guint64 value = g_ascii_strtoull(kv[1], NULL, 10);
             if (g_str_equal(kv[0], "max_depth"))
-                c->limits.max_depth = (guint)g_ascii_strtoull(kv[1], NULL, 10);
+                c->limits.max_depth = (guint)value;
             else if (g_str_equal(kv[0], "max_steps"))
-                c->limits.max_steps = g_ascii_strtoull(kv[1], NULL, 10);
+                c->limits.max_steps = value;
+            else if (g_str_equal(kv[0], "max_bytes"))
+                c->limits.max_bytes = (gsize)value;
+            else if (g_str_equal(kv[0], "max_var_bytes"))
+                c->limits.max_var_bytes = (gsize)value;
         }
         return TRUE;
     case SEC_RUNS:
@@ -638,6 +646,127 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* Doubles its work at each level: 2^60 calls, never deeper than 61, and
+ * no memory: only a step limit, the clock or an interrupt stops it. */
+#define RUNAWAY_POLICY "(def f (d) (if d { (f (- d 1)) (f (- d 1)) } 0))\n(f 60)\n"
+#define LOTS_OF_STEPS G_GUINT64_CONSTANT(1000000000000)
+
+static gint64
+elapsed_ms(gint64 start)
+{
+    return (g_get_monotonic_time() - start) / 1000;
+}
+
+START_TEST(test_deadline)
+{
+    g_autoptr(MomPolicySet) set = set_with(RUNAWAY_POLICY);
+    MomPolicyLimits limits = {.max_steps = LOTS_OF_STEPS, .max_ms = 100};
+
+    mom_policy_set_set_limits(set, &limits);
+    gint64 start = g_get_monotonic_time();
+    g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(set, NULL, NULL, MOM_POLICY_EVAL_NONE);
+    gint64 ms = elapsed_ms(start);
+
+    ck_assert(!run->ok);
+    ck_assert(!run->interrupted);
+    ck_assert_uint_ge(run->errors->len, 1);
+    const MomPolicyDiag *d = run->errors->pdata[0];
+    ck_assert_str_eq(d->message, "the run took more than the limit of 100 ms");
+    ck_assert_str_eq(d->file, DEFAULT_FILE);
+    ck_assert_int_eq(d->line, 1);
+    ck_assert_int_gt(d->col, 0);
+    /* checked every MOM_POLICY_CHECK_STEPS steps: microseconds apart */
+    ck_assert_msg(ms >= 100 && ms < 1000, "the run stopped after %" G_GINT64_FORMAT " ms", ms);
+}
+END_TEST
+
+static gpointer
+interrupt_later(gpointer flag)
+{
+    g_usleep(100 * 1000);
+    g_atomic_int_set((gint *)flag, 1);
+    return NULL;
+}
+
+START_TEST(test_interrupt)
+{
+    g_autoptr(MomPolicySet) set = set_with(RUNAWAY_POLICY);
+    gint flag = 0;
+    MomPolicyLimits limits = {.max_steps = LOTS_OF_STEPS, .interrupt = &flag};
+
+    mom_policy_set_set_limits(set, &limits);
+    gint64 start = g_get_monotonic_time();
+    GThread *t = g_thread_new("interrupt", interrupt_later, &flag);
+    g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(set, NULL, NULL, MOM_POLICY_EVAL_NONE);
+    gint64 ms = elapsed_ms(start);
+    g_thread_join(t);
+
+    ck_assert(!run->ok);
+    ck_assert(run->interrupted);
+    const MomPolicyDiag *d = run->errors->pdata[0];
+    ck_assert_str_eq(d->message, "the run was interrupted: a stop or a reload was requested");
+    ck_assert_int_eq(d->line, 1);
+    ck_assert_msg(ms >= 100 && ms < 1000, "the run stopped after %" G_GINT64_FORMAT " ms", ms);
+
+    /* A flag already set stops the next run at its first check. */
+    g_autoptr(MomPolicyRun) again = mom_policy_set_evaluate(set, NULL, NULL, MOM_POLICY_EVAL_NONE);
+    ck_assert(again->interrupted);
+    ck_assert_uint_le(again->steps, MOM_POLICY_CHECK_STEPS);
+
+    /* and a cleared one lets the runs be */
+    g_atomic_int_set(&flag, 0);
+    g_autoptr(MomPolicySet) small = set_with("(+ 1 2)\n");
+    mom_policy_set_set_limits(small, &limits);
+    g_autofree char *r = eval_results(small, NULL, NULL);
+    ck_assert_str_eq(r, "3");
+}
+END_TEST
+
+/* One guest with a 10 000-byte string, and a list holding it 2000 times:
+ * 20 MB when printed, 32 KB in memory. */
+#define SHARED_LIST_POLICY "(defvar one (with Guests g (* \"x\" 10000)))\n(defvar l (* one 2000))\n"
+
+START_TEST(test_debug_bounded)
+{
+    g_autoptr(MomState) state = mom_state_load_data(
+        "{\"guests\": [{\"properties\": {\"name\": \"vm1\"}}]}", -1, "state", NULL);
+    g_autoptr(MomPolicySet) set = set_with(SHARED_LIST_POLICY "(debug l)\n(debug \"small\")\n"
+                                                              "(def f (n) (if n { (debug l) (f (- "
+                                                              "n 1)) } 0))\n(f 300)\n");
+
+    ck_assert_ptr_nonnull(state);
+    g_autoptr(MomPolicyRun) run =
+        mom_policy_set_evaluate(set, state->host, state->guests, MOM_POLICY_EVAL_KEEP_DEBUG);
+    ck_assert(run->ok);
+    /* each line is cut at 64 KiB, and the lines stop at 16 MiB in all */
+    const MomPolicyDiag *first = run->debug->pdata[0];
+    ck_assert_uint_eq(strlen(first->message), 64 * 1024 + 3);
+    ck_assert(g_str_has_prefix(first->message, "[\"xxx"));
+    ck_assert(g_str_has_suffix(first->message, "..."));
+    ck_assert_str_eq(((MomPolicyDiag *)run->debug->pdata[1])->message, "small");
+    ck_assert_uint_eq(run->debug->len, 2 + 255 + 1);
+    const MomPolicyDiag *note = run->debug->pdata[run->debug->len - 1];
+    ck_assert_str_eq(note->message, "45 more debug lines were dropped");
+}
+END_TEST
+
+START_TEST(test_repr_bounded)
+{
+    g_autoptr(MomState) state = mom_state_load_data(
+        "{\"guests\": [{\"properties\": {\"name\": \"vm1\"}}]}", -1, "state", NULL);
+    g_autoptr(MomPolicySet) set = set_with(SHARED_LIST_POLICY "l\n");
+
+    ck_assert_ptr_nonnull(state);
+    g_autoptr(MomPolicyRun) run =
+        mom_policy_set_evaluate(set, state->host, state->guests, MOM_POLICY_EVAL_KEEP_RESULTS);
+    ck_assert(run->ok);
+    g_autoptr(GString) out = g_string_new("> ");
+    mom_value_repr(&g_array_index(run->results, MomValue, 2), TRUE, out);
+    ck_assert_uint_eq(out->len, 2 + MOM_VALUE_REPR_MAX + 3);
+    ck_assert(g_str_has_suffix(out->str, "xxx..."));
+}
+END_TEST
+
 START_TEST(test_replace_keeps_old)
 {
     g_autoptr(MomPolicySet) set = set_with("(+ 1 2)\n");
@@ -717,6 +846,10 @@ main(void)
     tcase_add_test(api, test_two_sets_independent);
     tcase_add_test(api, test_setvar_persists);
     tcase_add_test(api, test_limits);
+    tcase_add_test(api, test_deadline);
+    tcase_add_test(api, test_interrupt);
+    tcase_add_test(api, test_debug_bounded);
+    tcase_add_test(api, test_repr_bounded);
     tcase_add_test(api, test_replace_keeps_old);
     tcase_add_test(api, test_dir_with_bad_file);
     suite_add_tcase(s, api);
