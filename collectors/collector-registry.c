@@ -37,6 +37,14 @@ const MomCollectorClass *const mom_collector_classes[] = {
     NULL,
 };
 
+const char *
+mom_collector_full_stop(const char *message)
+{
+    gsize len = message ? strlen(message) : 0;
+
+    return len == 0 || strchr(".!?", message[len - 1]) ? "" : ".";
+}
+
 const MomCollectorClass *
 mom_collector_lookup(const char *name)
 {

@@ -78,7 +78,7 @@ guest_qemu_proc_collect(gpointer state, MomSample *out, GError **error)
 
     if (g->pid < 0) {
         g_set_error(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_READ,
-                    "guest %s: libvirt reported no QEMU pid", name);
+                    "guest %s: libvirt reported no QEMU process id.", name);
         return FALSE;
     }
     /* Read before touching the counters, so a failed read (the process

@@ -10,7 +10,9 @@
  *   same name), advisor_mode (string: the bracketed choice of
  *   "[none] scan-time").
  * A file this kernel lacks leaves its field nil: no error, since KSM's
- * sysfs set varies with version and CONFIG_NUMA (merge_across_nodes).
+ * sysfs set varies with version and CONFIG_NUMA (merge_across_nodes).  A
+ * negative value where none can be (any file but general_profit) fails
+ * the collection, so that the KSM policy never acts on it.
  *
  * Computed, mandatory:
  *   ksm_shareable   summed virtual size (KiB) of every process whose name
@@ -72,23 +74,28 @@ typedef enum {
     KSM_CHOICE, /* "[a] b c": the bracketed word, as a string */
 } KsmFileKind;
 
+/* @min: the smallest value that can be true.  Every file is a count, a
+ * setting or a time, never negative, except general_profit, which is
+ * negative while KSM's metadata costs more than its merging saves (the
+ * kernel itself hides a transiently negative pages_volatile). */
 static const struct {
     const char *file;
     const char *field;
     KsmFileKind kind;
+    gint64 min;
 } ksm_files[] = {
-    {"full_scans", "ksm_full_scans", KSM_INT},
-    {"pages_sharing", "ksm_pages_sharing", KSM_INT},
-    {"pages_unshared", "ksm_pages_unshared", KSM_INT},
-    {"run", "ksm_run", KSM_INT},
-    {"pages_shared", "ksm_pages_shared", KSM_INT},
-    {"pages_to_scan", "ksm_pages_to_scan", KSM_INT},
-    {"pages_volatile", "ksm_pages_volatile", KSM_INT},
-    {"sleep_millisecs", "ksm_sleep_millisecs", KSM_INT},
-    {"merge_across_nodes", "ksm_merge_across_nodes", KSM_INT},
-    {"general_profit", "ksm_general_profit", KSM_INT},
-    {"ksm_zero_pages", "ksm_zero_pages", KSM_INT},
-    {"advisor_mode", "ksm_advisor_mode", KSM_CHOICE},
+    {"full_scans", "ksm_full_scans", KSM_INT, 0},
+    {"pages_sharing", "ksm_pages_sharing", KSM_INT, 0},
+    {"pages_unshared", "ksm_pages_unshared", KSM_INT, 0},
+    {"run", "ksm_run", KSM_INT, 0},
+    {"pages_shared", "ksm_pages_shared", KSM_INT, 0},
+    {"pages_to_scan", "ksm_pages_to_scan", KSM_INT, 0},
+    {"pages_volatile", "ksm_pages_volatile", KSM_INT, 0},
+    {"sleep_millisecs", "ksm_sleep_millisecs", KSM_INT, 0},
+    {"merge_across_nodes", "ksm_merge_across_nodes", KSM_INT, 0},
+    {"general_profit", "ksm_general_profit", KSM_INT, G_MININT64},
+    {"ksm_zero_pages", "ksm_zero_pages", KSM_INT, 0},
+    {"advisor_mode", "ksm_advisor_mode", KSM_CHOICE, 0},
 };
 
 static const char *const host_ksm_fields[] = {
@@ -336,7 +343,8 @@ host_ksm_collect(gpointer state, MomSample *out, GError **error)
         if (!text)
             continue;
         if (ksm_files[i].kind == KSM_INT) {
-            if (!mom_proc_parse_int(path, text, &v, error))
+            if (!mom_proc_parse_int(path, text, &v, error) ||
+                !mom_proc_check_min(path, NULL, v, ksm_files[i].min, error))
                 goto fail;
             parsed[i] = mom_value_int(v);
         } else {

@@ -15,7 +15,9 @@
  * All fields are mandatory, as in MOM's getFields().  A key missing from
  * an otherwise well-formed file leaves its field nil, which the monitor
  * counts as an incomplete sample; an unreadable or malformed file fails
- * the collection.
+ * the collection, and so does a value that cannot be true (a MemTotal of 0
+ * or less, MemFree above MemTotal, SwapFree above SwapTotal, a negative
+ * size or counter: mom_proc_check_keys()), so that no policy acts on it.
  */
 #include "config.h"
 

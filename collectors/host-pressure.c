@@ -13,7 +13,9 @@
  *   psi_mem_full_avg10, psi_mem_full_avg60   ... all tasks stalled on memory
  *   psi_mem_some_total, psi_mem_full_total   stall microseconds since the
  *                                            previous sample
- * Deltas are 0 on the first sample, as MOM's swap_in/swap_out.
+ * Deltas are 0 on the first sample, as MOM's swap_in/swap_out.  A value
+ * that cannot be true (MemAvailable above MemTotal, a negative one) fails
+ * the collection, as in HostMemory.
  */
 #include "config.h"
 
@@ -89,7 +91,8 @@ static gboolean
 host_pressure_collect(gpointer state, MomSample *out, GError **error)
 {
     HostPressure *hp = state;
-    MomProcKey mi[] = {{"MemAvailable"}};
+    /* MemTotal only to check MemAvailable against it (mom_proc_check_keys) */
+    MomProcKey mi[] = {{"MemAvailable"}, {"MemTotal"}};
     MomProcKey vm[] = {{"pgmajfault"}};
     g_autofree char *psi_text = NULL;
     MomPsiLine some = {0}, full = {0};

@@ -21,6 +21,16 @@ typedef enum {
     MOM_COLLECTOR_ERROR_CONFIG, /* a [Collector: NAME] option is invalid */
 } MomCollectorErrorCode;
 
+/**
+ * mom_collector_full_stop:
+ * A collector error often ends with a text quoted from the kernel, libvirt
+ * or the guest agent, which need not end a sentence; a log line that goes
+ * on after it ("... Retrying ...") must put in the full stop.
+ * Returns: (transfer none) "" when @message ends with '.', '!' or '?' (or
+ * is empty), else ".".
+ */
+const char *mom_collector_full_stop(const char *message);
+
 /* How the newest qemu-guest-agent read of a guest went (GuestQemuAgent). */
 typedef enum {
     MOM_GUEST_AGENT_UNKNOWN = 0, /* no read has finished yet (or the collector is not used) */

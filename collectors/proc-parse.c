@@ -257,9 +257,66 @@ mom_proc_read_keys(const char *path, gboolean meminfo, MomProcKey *keys, guint n
     if (!mom_proc_read_file(path, MOM_PROC_MAX_FILE_SIZE, MOM_PROC_READ_REQUIRED, &text, NULL,
                             error))
         return FALSE;
-    if (meminfo)
-        return mom_proc_parse_meminfo(path, text, keys, n_keys, error);
-    return mom_proc_parse_vmstat(path, text, keys, n_keys, error);
+    gboolean parsed = meminfo ? mom_proc_parse_meminfo(path, text, keys, n_keys, error)
+                              : mom_proc_parse_vmstat(path, text, keys, n_keys, error);
+    return parsed && mom_proc_check_keys(path, keys, n_keys, error);
+}
+
+gboolean
+mom_proc_check_min(const char *path, const char *name, gint64 value, gint64 min, GError **error)
+{
+    if (value >= min)
+        return TRUE;
+    if (name)
+        g_set_error(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_PARSE,
+                    "%s: %s is %" G_GINT64_FORMAT ", which cannot be true (it must be at least "
+                    "%" G_GINT64_FORMAT ").",
+                    path, name, value, min);
+    else
+        g_set_error(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_PARSE,
+                    "%s: the value %" G_GINT64_FORMAT " cannot be true (it must be at least "
+                    "%" G_GINT64_FORMAT ").",
+                    path, value, min);
+    return FALSE;
+}
+
+/* Pairs where the part cannot be larger than the whole. */
+static const struct {
+    const char *part;
+    const char *whole;
+} key_bounds[] = {
+    {"MemFree", "MemTotal"},
+    {"MemAvailable", "MemTotal"},
+    {"SwapFree", "SwapTotal"},
+};
+
+gboolean
+mom_proc_check_keys(const char *path, const MomProcKey *keys, guint n_keys, GError **error)
+{
+    for (guint i = 0; i < n_keys; i++) {
+        /* a machine without memory runs no momd */
+        gint64 min = strcmp(keys[i].name, "MemTotal") == 0 ? 1 : 0;
+        if (keys[i].found && !mom_proc_check_min(path, keys[i].name, keys[i].value, min, error))
+            return FALSE;
+    }
+    for (guint b = 0; b < G_N_ELEMENTS(key_bounds); b++) {
+        const MomProcKey *part = NULL, *whole = NULL;
+
+        for (guint i = 0; i < n_keys; i++) {
+            if (keys[i].found && strcmp(keys[i].name, key_bounds[b].part) == 0)
+                part = &keys[i];
+            else if (keys[i].found && strcmp(keys[i].name, key_bounds[b].whole) == 0)
+                whole = &keys[i];
+        }
+        if (part && whole && part->value > whole->value) {
+            g_set_error(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_PARSE,
+                        "%s: %s is %" G_GINT64_FORMAT ", more than %s (%" G_GINT64_FORMAT
+                        "), which cannot be true.",
+                        path, part->name, part->value, whole->name, whole->value);
+            return FALSE;
+        }
+    }
+    return TRUE;
 }
 
 static gboolean

@@ -79,11 +79,38 @@ gboolean mom_proc_parse_vmstat(const char *path, const char *text, MomProcKey *k
 
 /**
  * mom_proc_read_keys:
- * Reads @path (required, size-capped) and parses it with
+ * Reads @path (required, size-capped), parses it with
  * mom_proc_parse_meminfo() when @meminfo is TRUE, else with
- * mom_proc_parse_vmstat().  Returns: FALSE with @error on either failure.
+ * mom_proc_parse_vmstat(), and checks the values with
+ * mom_proc_check_keys().  Returns: FALSE with @error on any failure.
  */
 gboolean mom_proc_read_keys(const char *path, gboolean meminfo, MomProcKey *keys, guint n_keys,
+                            GError **error);
+
+/**
+ * mom_proc_check_keys:
+ * Rejects values of @keys, parsed from @path, that cannot be true.  Every
+ * key momd reads from meminfo and vmstat is a size or an event count, so
+ * none may be negative; MemTotal must be at least 1; MemFree and
+ * MemAvailable cannot exceed MemTotal, nor SwapFree SwapTotal (each pair
+ * checked when both keys are in @keys and were found).  A corrupt or faked
+ * file (a container's /proc, a test tree) would otherwise reach the
+ * policies: a MemTotal of 0 divides by zero, a negative one turns the
+ * default KSM policy's arithmetic upside down.
+ * Returns: FALSE with MOM_COLLECTOR_ERROR_PARSE naming @path, the key and
+ * its value.
+ */
+gboolean mom_proc_check_keys(const char *path, const MomProcKey *keys, guint n_keys,
+                             GError **error);
+
+/**
+ * mom_proc_check_min:
+ * Rejects @value, read from @path, when it is below @min, the smallest
+ * value that can be true.  @name is the key within the file, or NULL when
+ * the file holds just the one value (a sysfs attribute).
+ * Returns: FALSE with MOM_COLLECTOR_ERROR_PARSE naming @path (and @name).
+ */
+gboolean mom_proc_check_min(const char *path, const char *name, gint64 value, gint64 min,
                             GError **error);
 
 /**

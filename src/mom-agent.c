@@ -65,9 +65,13 @@ mom_agent_set_error(GError **error, const char *command, guint timeout, int vir_
         g_set_error(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_NO_AGENT,
                     "The guest agent is not available (%s).", msg);
     } else if (contains(msg, "No such file or directory")) {
-        g_set_error(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_NO_FILE, "%s failed: %s", command, msg);
+        g_set_error(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_NO_FILE,
+                    "The guest agent command %s failed: %s%s", command, msg,
+                    mom_collector_full_stop(msg));
     } else {
-        g_set_error(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_FAILED, "%s failed: %s", command, msg);
+        g_set_error(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_FAILED,
+                    "The guest agent command %s failed: %s%s", command, msg,
+                    mom_collector_full_stop(msg));
     }
 }
 
@@ -96,9 +100,10 @@ mom_agent_parse_reply(const char *command, const char *reply, GError **error)
     g_autoptr(GError) json_error = NULL;
 
     if (!reply || !json_parser_load_from_data(parser, reply, -1, &json_error)) {
+        const char *why = json_error ? json_error->message : "there is no reply";
         g_set_error(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_PROTOCOL,
-                    "The guest agent's reply to %s is not JSON: %s", command,
-                    json_error ? json_error->message : "no reply");
+                    "The guest agent's reply to %s is not JSON: %s%s", command, why,
+                    mom_collector_full_stop(why));
         return NULL;
     }
     JsonNode *root = json_parser_get_root(parser);
@@ -304,8 +309,11 @@ mom_agent_parse_memory(const char *meminfo, const char *vmstat, const char *pres
     MomProcKey vm[] = {{"pgfault"}, {"pgmajfault"}, {"pswpin"}, {"pswpout"}};
     MomPsiLine some = {0}, full = {0};
 
+    /* the guest's own word: what cannot be true is refused, as from the host's files */
     if (!mom_proc_parse_meminfo("guest:/proc/meminfo", meminfo, mem, G_N_ELEMENTS(mem), error) ||
-        !mom_proc_parse_vmstat("guest:/proc/vmstat", vmstat, vm, G_N_ELEMENTS(vm), error))
+        !mom_proc_check_keys("guest:/proc/meminfo", mem, G_N_ELEMENTS(mem), error) ||
+        !mom_proc_parse_vmstat("guest:/proc/vmstat", vmstat, vm, G_N_ELEMENTS(vm), error) ||
+        !mom_proc_check_keys("guest:/proc/vmstat", vm, G_N_ELEMENTS(vm), error))
         return FALSE;
     if (pressure &&
         !mom_proc_parse_pressure("guest:/proc/pressure/memory", pressure, &some, &full, error))

@@ -198,10 +198,10 @@ collect_source(MomMonitor *m, Source *s, MomValue *row, gint64 now)
     if (!s->klass->collect(s->state, sample, &error)) {
         guint backoff = MIN(m->interval << MIN(s->failures, 16u), MAX_BACKOFF_SECONDS);
         s->retry_at = now + (gint64)backoff * G_USEC_PER_SEC;
+        const char *why = error ? error->message : "no reason was given";
         if (s->failures++ == 0)
-            g_warning("The %s collector of %s failed: %s Retrying with back-off (next in %u s).",
-                      s->klass->name, m->name, error ? error->message : "(no reason given)",
-                      backoff);
+            g_warning("The %s collector of %s failed: %s%s Retrying with back-off (next in %u s).",
+                      s->klass->name, m->name, why, mom_collector_full_stop(why), backoff);
         return FALSE;
     }
     if (s->failures > 0)

@@ -365,7 +365,9 @@ START_TEST(test_read_bad_replies)
         fake_add(f, "/f", "abc", 3);
         ck_assert(!mom_agent_read_file(fake_send, f, "/f", &small, &text, NULL, &error));
         ck_assert(g_error_matches(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_FAILED));
-        ck_assert_str_eq(error->message, "guest-file-close failed: bad handle, class GenericError");
+        /* a full sentence, though the agent's own text has no full stop */
+        ck_assert_str_eq(error->message, "The guest agent command guest-file-close failed: bad "
+                                         "handle, class GenericError.");
         ck_assert_ptr_null(text);
     }
 }
@@ -461,6 +463,16 @@ START_TEST(test_parse_reply)
 
     ck_assert_ptr_null(mom_agent_parse_reply("guest-file-open", "{\"return\":", &error));
     ck_assert(g_error_matches(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_PROTOCOL));
+    /* json-glib's reason ends without a full stop; the sentence has one */
+    ck_assert_msg(g_str_has_prefix(error->message,
+                                   "The guest agent's reply to guest-file-open is not JSON: ") &&
+                      g_str_has_suffix(error->message, ".") &&
+                      !g_str_has_suffix(error->message, ".."),
+                  "%s", error->message);
+    g_clear_error(&error);
+    ck_assert_ptr_null(mom_agent_parse_reply("guest-file-open", NULL, &error));
+    ck_assert_str_eq(error->message,
+                     "The guest agent's reply to guest-file-open is not JSON: there is no reply.");
     g_clear_error(&error);
     ck_assert_ptr_null(mom_agent_parse_reply("guest-file-open", "{\"id\":1}", &error));
     ck_assert(g_error_matches(error, MOM_AGENT_ERROR, MOM_AGENT_ERROR_PROTOCOL));
@@ -604,6 +616,29 @@ START_TEST(test_read_memory)
     ck_assert(g_error_matches(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_PARSE));
     ck_assert_msg(strstr(error->message, "guest:/proc/meminfo") != NULL, "%s", error->message);
     ck_assert_int_eq(mom_agent_state_of(error), MOM_GUEST_AGENT_FAILED);
+    g_clear_error(&error);
+
+    /* so are values that cannot be true, as the host's are: a guest's
+     * word is not taken for a memory of 0 or a negative counter */
+    static const struct {
+        const char *meminfo, *vmstat, *message;
+    } lies[] = {
+        {"MemTotal: 0 kB\nMemFree: 0 kB\n", "pswpin 0\n",
+         "guest:/proc/meminfo: MemTotal is 0, which cannot be true (it must be at least 1)."},
+        {"MemTotal: 1000 kB\nMemFree: 2000 kB\n", "pswpin 0\n",
+         "guest:/proc/meminfo: MemFree is 2000, more than MemTotal (1000), which cannot be true."},
+        {"MemTotal: 1000 kB\nMemFree: 500 kB\n", "pgmajfault -3\n",
+         "guest:/proc/vmstat: pgmajfault is -3, which cannot be true (it must be at least 0)."},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(lies); i++) {
+        fake_add(f, "/proc/meminfo", lies[i].meminfo, strlen(lies[i].meminfo));
+        fake_add(f, "/proc/vmstat", lies[i].vmstat, strlen(lies[i].vmstat));
+        ck_assert(!mom_agent_read_memory(fake_send, f, &defaults, &psi, &d, &error));
+        ck_assert(g_error_matches(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_PARSE));
+        ck_assert_str_eq(error->message, lies[i].message);
+        ck_assert_int_eq(mom_agent_state_of(error), MOM_GUEST_AGENT_FAILED);
+        g_clear_error(&error);
+    }
 }
 END_TEST
 

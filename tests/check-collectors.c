@@ -387,6 +387,28 @@ START_TEST(test_parse_lines)
     ck_assert_str_eq(error->message, "v: file is empty");
     g_clear_error(&error);
 
+    /* what cannot be true: checked apart from the shape, for the keys asked */
+    MomProcKey mem[] = {{"MemTotal", 100, TRUE}, {"MemFree", 100, TRUE}, {"SwapFree", 9, TRUE}};
+    ck_assert(mom_proc_check_keys("m", mem, G_N_ELEMENTS(mem), NULL)); /* no SwapTotal */
+    mem[1].value = 101;
+    ck_assert(!mom_proc_check_keys("m", mem, G_N_ELEMENTS(mem), &error));
+    ck_assert_str_eq(error->message,
+                     "m: MemFree is 101, more than MemTotal (100), which cannot be true.");
+    g_clear_error(&error);
+    mem[1].found = FALSE; /* absent: its field is nil, not wrong */
+    ck_assert(mom_proc_check_keys("m", mem, G_N_ELEMENTS(mem), NULL));
+    mem[0].value = 0;
+    ck_assert(!mom_proc_check_keys("m", mem, G_N_ELEMENTS(mem), &error));
+    ck_assert(g_error_matches(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_PARSE));
+    ck_assert_str_eq(error->message,
+                     "m: MemTotal is 0, which cannot be true (it must be at least 1).");
+    g_clear_error(&error);
+    ck_assert(mom_proc_check_min("f", NULL, 0, 0, NULL));
+    ck_assert(mom_proc_check_min("f", NULL, G_MININT64, G_MININT64, NULL));
+    ck_assert(!mom_proc_check_min("f", NULL, -1, 0, &error));
+    ck_assert_str_eq(error->message, "f: the value -1 cannot be true (it must be at least 0).");
+    g_clear_error(&error);
+
     ck_assert(mom_proc_parse_int("i", " 42\n", &v, NULL));
     ck_assert_int_eq(v, 42);
     ck_assert(mom_proc_parse_int("i", "-4096\n", &v, NULL));
@@ -597,6 +619,61 @@ START_TEST(test_host_memory_errors)
 }
 END_TEST
 
+/* Values that cannot be true fail the collection, naming the file and
+ * the key, and leave the sample and the swap baselines alone; a key that
+ * is absent is still only a nil field. */
+START_TEST(test_host_memory_impossible)
+{
+    g_autoptr(TmpTree) t = tmp_tree_new("normal");
+    g_autoptr(Harness) h = harness_new_roots("HostMemory", t->proc, t->sys, 10);
+    static const struct {
+        const char *file, *text, *message;
+    } bad[] = {
+        {"meminfo", "MemTotal: 0 kB\nMemFree: 0 kB\n",
+         "MemTotal is 0, which cannot be true (it must be at least 1)."},
+        {"meminfo", "MemTotal: -5 kB\nMemFree: 0 kB\n",
+         "MemTotal is -5, which cannot be true (it must be at least 1)."},
+        {"meminfo", "MemTotal: 1000 kB\nMemFree: 1001 kB\n",
+         "MemFree is 1001, more than MemTotal (1000), which cannot be true."},
+        {"meminfo", "MemTotal: 1000 kB\nBuffers: -1 kB\n",
+         "Buffers is -1, which cannot be true (it must be at least 0)."},
+        {"meminfo", "MemTotal: 1000 kB\nSwapTotal: 10 kB\nSwapFree: 11 kB\n",
+         "SwapFree is 11, more than SwapTotal (10), which cannot be true."},
+        {"vmstat", "pswpin -7\npswpout 2000\n",
+         "pswpin is -7, which cannot be true (it must be at least 0)."},
+    };
+
+    harness_collect_ok(h);
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(TmpTree) b = tmp_tree_new("normal");
+        g_autoptr(Harness) hb = harness_new_roots("HostMemory", b->proc, b->sys, 10);
+        g_autofree char *path = g_build_filename(b->proc, bad[i].file, NULL);
+        g_autofree char *msg = g_strdup_printf("%s: %s", path, bad[i].message);
+
+        mom_test_write_file(b->proc, bad[i].file, bad[i].text);
+        assert_collect_error(hb, MOM_COLLECTOR_ERROR_PARSE, msg);
+        assert_nil(hb, "mem_available");
+        assert_nil(hb, "swap_in");
+    }
+
+    /* the counters' baseline survives a rejected sample: the next good
+     * one reports the change since the last good one */
+    mom_test_write_file(t->proc, "vmstat", "pswpin 1500\npswpout -1\n");
+    ck_assert(!harness_collect(h, NULL));
+    mom_test_write_file(t->proc, "vmstat", "pswpin 1600\npswpout 2000\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "swap_in"), 600);
+
+    /* the limits themselves can be true: all free, no swap at all */
+    mom_test_write_file(t->proc, "meminfo",
+                        "MemTotal: 1 kB\nMemFree: 1 kB\nBuffers: 0 kB\nCached: 0 kB\n"
+                        "AnonPages: 0 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "mem_available"), 1);
+    ck_assert_int_eq(get_int(h, "swap_usage"), 0);
+}
+END_TEST
+
 START_TEST(test_host_memory_missing_vmstat)
 {
     g_autoptr(Harness) h = harness_new("HostMemory", "normal", "normal", 10);
@@ -782,6 +859,19 @@ START_TEST(test_host_ksm_errors)
                           mode);
     assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
     mom_test_write_file(t->sys, "kernel/mm/ksm/advisor_mode", "[none] scan-time\n");
+
+    /* a negative count cannot be true; general_profit may be negative
+     * (the normal fixture has -4096) */
+    mom_test_write_file(t->sys, "kernel/mm/ksm/pages_shared", "-5\n");
+    g_free(msg);
+    msg = g_strdup_printf("%s/kernel/mm/ksm/pages_shared: the value -5 cannot be true (it must be "
+                          "at least 0).",
+                          t->sys);
+    assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
+    assert_nil(h, "ksm_full_scans");
+    mom_test_write_file(t->sys, "kernel/mm/ksm/pages_shared", "0\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksm_general_profit"), -4096);
 
     make_unreadable(t->sys, "kernel/mm/ksm/run");
     g_free(msg);
@@ -980,6 +1070,25 @@ START_TEST(test_host_pressure_errors)
     assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
     assert_nil(h, "mem_avail_real");
 
+    /* MemAvailable is checked against MemTotal, which HostPressure reads
+     * for that alone */
+    mom_test_write_file(t->proc, "pressure/memory",
+                        "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+    mom_test_write_file(t->proc, "meminfo", "MemTotal: 1000 kB\nMemAvailable: 1200 kB\n");
+    g_free(msg);
+    msg = g_strdup_printf("%s/meminfo: MemAvailable is 1200, more than MemTotal (1000), which "
+                          "cannot be true.",
+                          t->proc);
+    assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
+    mom_test_write_file(t->proc, "meminfo", "MemTotal: 0 kB\nMemAvailable: 0 kB\n");
+    g_free(msg);
+    msg = g_strdup_printf(
+        "%s/meminfo: MemTotal is 0, which cannot be true (it must be at least 1).", t->proc);
+    assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
+    mom_test_write_file(t->proc, "meminfo", "MemTotal: 1000 kB\nMemAvailable: 1000 kB\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "mem_avail_real"), 1000);
+
     make_unreadable(t->proc, "pressure/memory");
     g_free(msg);
     msg = g_strdup_printf("Cannot read %s: %s", psi, g_strerror(EISDIR));
@@ -1069,6 +1178,7 @@ collectors_suite(void)
     tcase_add_test(tc, test_host_memory_oldkernel);
     tcase_add_test(tc, test_host_memory_missing_keys);
     tcase_add_test(tc, test_host_memory_errors);
+    tcase_add_test(tc, test_host_memory_impossible);
     tcase_add_test(tc, test_host_memory_missing_vmstat);
     tcase_add_test(tc, test_host_ksm_normal);
     tcase_add_test(tc, test_host_ksm_deltas);

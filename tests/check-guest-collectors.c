@@ -582,7 +582,8 @@ START_TEST(test_qemu_proc_errors)
     guest_fill(&g);
     g.pid = -1;
     h = harness_new("GuestQemuProc", &g, t->proc);
-    assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, "guest vm1: libvirt reported no QEMU pid");
+    assert_collect_error(h, MOM_COLLECTOR_ERROR_READ,
+                         "guest vm1: libvirt reported no QEMU process id.");
 
     /* the pid libvirt gave has exited */
     g.pid = 4242;

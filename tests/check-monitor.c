@@ -83,6 +83,19 @@ host_monitor(const char *proc_root, const char *plot_dir, GError **error)
     return mom_monitor_new(MOM_ENTITY_HOST, "host", collectors, &cfg, 3, plot_dir, error);
 }
 
+/* Collects every 100 ms until a sample is kept, for at most @tenths tries:
+ * a mended collector is only tried again after its back-off. */
+static gboolean
+collect_until_kept(MomMonitor *m, guint tenths)
+{
+    for (guint i = 0; i < tenths; i++) {
+        g_usleep(100 * 1000);
+        if (mom_monitor_collect(m))
+            return TRUE;
+    }
+    return FALSE;
+}
+
 START_TEST(test_ready_and_history)
 {
     g_autofree char *proc = data_path("proc/normal");
@@ -136,19 +149,60 @@ START_TEST(test_failure_backoff_recovery)
         ck_assert(!mom_monitor_collect(m));
     ck_assert(!mom_monitor_ready(m));
     ck_assert_uint_eq(count_logged("The HostMemory collector of host failed"), 1);
+    /* the parser's reason has no full stop of its own: the log line adds it */
+    ck_assert_uint_eq(
+        count_logged("got 'MemTotal: garbage'. Retrying with back-off (next in 1 s)."), 1);
     ck_assert_uint_eq(count_logged("host is not ready: its sample lacks the mandatory fields"), 1);
     ck_assert_uint_eq(mom_entity_n_samples(mom_monitor_entity(m)), 1);
 
     /* mended: the next attempt waits for the back-off (1 s at interval 1) */
     ck_assert(g_file_set_contents(meminfo, good, -1, NULL));
-    gboolean ok = FALSE;
-    for (int i = 0; i < 40 && !ok; i++) {
-        g_usleep(100 * 1000);
-        ok = mom_monitor_collect(m);
-    }
-    ck_assert(ok);
+    ck_assert(collect_until_kept(m, 40));
     ck_assert_uint_eq(count_logged("The HostMemory collector of host recovered"), 1);
     ck_assert_uint_eq(count_logged("host is ready."), 2);
+    mom_test_remove_tree(proc);
+}
+END_TEST
+
+/* Host data that cannot be true is a failed sample: logged once for the
+ * outage with the file and the field, whatever else goes wrong meanwhile,
+ * the host is not ready (so momd runs no policy and no controller acts),
+ * and the recovery is logged once. */
+START_TEST(test_impossible_host_data)
+{
+    g_autofree char *proc = copy_proc("proc/normal");
+    g_autofree char *meminfo = g_build_filename(proc, "meminfo", NULL);
+    g_autofree char *good = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MomMonitor) m = host_monitor(proc, NULL, &error);
+    g_autofree char *said =
+        g_strdup_printf("The HostMemory collector of host failed: %s: MemTotal is 0, which cannot "
+                        "be true (it must be at least 1). Retrying with back-off (next in 1 s).",
+                        meminfo);
+
+    ck_assert(g_file_get_contents(meminfo, &good, NULL, NULL));
+    ck_assert(mom_monitor_collect(m));
+    ck_assert(g_file_set_contents(meminfo, "MemTotal: 0 kB\nMemFree: 0 kB\n", -1, NULL));
+    ck_assert(!mom_monitor_collect(m));
+    ck_assert(!mom_monitor_ready(m));
+    ck_assert_msg(count_logged(said) == 1, "wanted: %s", said);
+    /* a full stop of its own is not doubled */
+    ck_assert_uint_eq(count_logged(".. Retrying"), 0);
+
+    /* the same outage, another impossible value: nothing new is logged */
+    ck_assert(g_file_set_contents(meminfo, "MemTotal: -5 kB\n", -1, NULL));
+    for (int i = 0; i < 15; i++) {
+        g_usleep(100 * 1000);
+        ck_assert(!mom_monitor_collect(m));
+    }
+    ck_assert(!mom_monitor_ready(m));
+    ck_assert_uint_eq(count_logged("The HostMemory collector of host failed"), 1);
+    ck_assert_uint_eq(mom_entity_n_samples(mom_monitor_entity(m)), 1);
+
+    ck_assert(g_file_set_contents(meminfo, good, -1, NULL));
+    ck_assert(collect_until_kept(m, 60));
+    ck_assert(mom_monitor_ready(m));
+    ck_assert_uint_eq(count_logged("The HostMemory collector of host recovered after"), 1);
     mom_test_remove_tree(proc);
 }
 END_TEST
@@ -288,6 +342,7 @@ main(void)
     tcase_add_test(tc, test_ready_and_history);
     tcase_add_test(tc, test_unknown_collector);
     tcase_add_test(tc, test_failure_backoff_recovery);
+    tcase_add_test(tc, test_impossible_host_data);
     tcase_add_test(tc, test_plot_file);
     tcase_add_test(tc, test_engine_reload_keeps_last_good);
     tcase_add_test(tc, test_engine_error_repetition);
