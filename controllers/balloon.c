@@ -56,6 +56,9 @@ typedef struct {
     gint64 cur_at_request; /* balloon_cur when the last call was made */
     gboolean bad_value_reported;
     gboolean no_stats_reported;
+    /* dry run: the decision logged, and whether the previous cycle made it */
+    gboolean dry_run_said;
+    gint64 dry_run_cur, dry_run_want;
     /* under MomBalloon.ctl.jobs.lock */
     gboolean failed; /* the last call failed: the guest was not asked */
 } BalloonGuest;
@@ -240,7 +243,10 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
     gint64 done_at;
     gboolean have_stats = mom_controller_stat_int(e, "balloon_cur", &cur) &&
                           mom_controller_stat_int(e, "balloon_max", &max);
+    /* a cycle that decides anything else ends a streak of dry-run decisions */
+    gboolean dry_run_said = g->dry_run_said;
 
+    g->dry_run_said = FALSE;
     g_mutex_lock(&b->ctl.jobs.lock);
     in_flight = g->base.in_flight;
     failed = g->failed;
@@ -336,10 +342,17 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
                                               target, c->file, c->line, c->col, rules->str);
 
     if (b->ctl.dry_run) {
-        balloon_log(G_LOG_LEVEL_MESSAGE, name,
-                    "guest %s: balloon %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
-                    " KiB would be set (dry run) (%s)",
-                    name, cur, want, detail);
+        /* Nothing changes, so the policy asks again every cycle: the same
+         * size, as the dead band counts sizes, is logged once. */
+        if (!dry_run_said || g->dry_run_cur != cur || !within_band(b, want, g->dry_run_want)) {
+            balloon_log(G_LOG_LEVEL_MESSAGE, name,
+                        "guest %s: balloon %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
+                        " KiB would be set (dry run) (%s)",
+                        name, cur, want, detail);
+            g->dry_run_cur = cur;
+            g->dry_run_want = want;
+        }
+        g->dry_run_said = TRUE;
         g_autofree char *o =
             g_strdup_printf("dry run: would set %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT " KiB%s",
                             cur, want, rules->str);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <string.h>
+
 #include "controller-guest.h"
 
 void
@@ -15,6 +17,21 @@ mom_guest_ctl_log(const char *controller, GLogLevelFlags level, const char *gues
                      "MESSAGE", "%s", msg);
 }
 
+/* One dry-run decision, as logged. */
+typedef struct {
+    guint64 cycle; /* the apply() cycle that made it last */
+    char *decision;
+} DryRunSaid;
+
+static void
+dry_run_said_free(gpointer p)
+{
+    DryRunSaid *s = p;
+
+    g_free(s->decision);
+    g_free(s);
+}
+
 static void
 entry_clear(gpointer data)
 {
@@ -22,6 +39,7 @@ entry_clear(gpointer data)
 
     if (g->klass->entry_clear)
         g->klass->entry_clear(g);
+    g_clear_pointer(&g->dry_said, g_hash_table_destroy);
     g_free(g->uuid);
 }
 
@@ -162,6 +180,27 @@ mom_guest_ctl_skip_busy(MomGuestCtl *ctl, MomGuestEntry *g, const char *name, gb
                           name, ctl->klass->change);
     g->busy_reported = TRUE;
     return TRUE;
+}
+
+gboolean
+mom_guest_ctl_dry_run_news(MomGuestCtl *ctl, MomGuestEntry *g, const char *what,
+                           const char *decision)
+{
+    if (!g->dry_said)
+        g->dry_said = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, dry_run_said_free);
+    DryRunSaid *s = g_hash_table_lookup(g->dry_said, what);
+    if (!s) {
+        s = g_new0(DryRunSaid, 1);
+        g_hash_table_insert(g->dry_said, g_strdup(what), s);
+    }
+    /* the first decision, one after a cycle without any, or a different one */
+    gboolean news = !s->decision || s->cycle + 1 < ctl->cycle || strcmp(s->decision, decision) != 0;
+    if (news) {
+        g_free(s->decision);
+        s->decision = g_strdup(decision);
+    }
+    s->cycle = ctl->cycle;
+    return news;
 }
 
 void

@@ -30,6 +30,7 @@ typedef struct {
     /* main loop only */
     guint64 seen;           /* the apply() cycle that last listed the guest */
     gboolean busy_reported; /* "the previous change has not returned" was logged */
+    GHashTable *dry_said;   /* what -> the dry-run decision logged for it, or NULL */
     /* under MomGuestCtl.jobs.lock */
     gboolean in_flight;      /* a job is queued or running */
     gboolean error_reported; /* a failed call was logged; until one succeeds */
@@ -117,6 +118,17 @@ gboolean mom_guest_ctl_note_call(MomGuestCtl *ctl, MomGuestEntry *g, gboolean ok
  */
 gboolean mom_guest_ctl_skip_busy(MomGuestCtl *ctl, MomGuestEntry *g, const char *name,
                                  gboolean in_flight);
+
+/**
+ * mom_guest_ctl_dry_run_news:
+ * A dry run changes nothing, so the policy asks for the same change of @g
+ * every cycle.  @decision is this cycle's (what the dry run would set) for
+ * @what, one part of the guest (its CPU limits, a disk).
+ * Returns: TRUE when it is worth logging: the first one, one that differs
+ * from the previous cycle's, or one after a cycle without any.
+ */
+gboolean mom_guest_ctl_dry_run_news(MomGuestCtl *ctl, MomGuestEntry *g, const char *what,
+                                    const char *decision);
 
 /**
  * mom_guest_ctl_queue:

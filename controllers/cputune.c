@@ -241,11 +241,13 @@ cputune_guest(MomCpuTune *t, CpuTuneGuest *g, MomEntity *e)
     g_autofree char *detail = g_strdup_printf("requested at %s:%d:%d%s", where->file, where->line,
                                               where->col, rules->str);
     if (t->ctl.dry_run) {
-        cputune_log(G_LOG_LEVEL_MESSAGE, name,
-                    "guest %s: vcpu_quota %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
-                    " µs, vcpu_period %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
-                    " µs would be set (dry run) (%s)",
-                    name, cur_q, quota, cur_p, period, detail);
+        g_autofree char *change =
+            g_strdup_printf("vcpu_quota %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
+                            " µs, vcpu_period %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT " µs",
+                            cur_q, quota, cur_p, period);
+        if (mom_guest_ctl_dry_run_news(&t->ctl, &g->base, "cpu", change))
+            cputune_log(G_LOG_LEVEL_MESSAGE, name, "guest %s: %s would be set (dry run) (%s)", name,
+                        change, detail);
         g_autofree char *o = g_strdup_printf("dry run: would set quota %" G_GINT64_FORMAT
                                              ", period %" G_GINT64_FORMAT " µs%s",
                                              quota, period, rules->str);

@@ -387,8 +387,10 @@ iotune_guest(MomIoTune *t, IoTuneGuest *g, MomEntity *e)
     if (t->ctl.dry_run) {
         for (guint i = 0; i < changes->len; i++) {
             IoTuneChange *ch = changes->pdata[i];
-            iotune_log(G_LOG_LEVEL_MESSAGE, name, "guest %s: disk %s: %s would be set (dry run)",
-                       name, ch->disk, ch->change);
+            if (mom_guest_ctl_dry_run_news(&t->ctl, &g->base, ch->disk, ch->change))
+                iotune_log(G_LOG_LEVEL_MESSAGE, name,
+                           "guest %s: disk %s: %s would be set (dry run)", name, ch->disk,
+                           ch->change);
             g_autofree char *o = g_strdup_printf("dry run: would set %s", ch->change);
             outcome_all(e, changed->pdata[i], o);
         }

@@ -12,6 +12,7 @@
  *  - pages_to_scan: EINVAL while the KSM advisor (advisor_mode "scan-time",
  *    Linux 6.7+) tunes it;
  *  - merge_across_nodes: EBUSY while pages are merged; ksm_run 2 unmerges.
+ * A dry run writes nothing and logs each decision once, not every cycle.
  */
 #include "config.h"
 
@@ -42,9 +43,20 @@ static const KsmTunable tunables[N_TUNABLES] = {
     [T_SLEEP] = {"ksm_sleep_millisecs", "sleep_millisecs", 1, 600000},
 };
 
+/* A dry run changes nothing, so the policy asks for the same change every
+ * cycle: it is logged when it is new (a first one, a different one, or one
+ * after a cycle that asked for none). */
+typedef struct {
+    guint64 cycle; /* the apply() that logged it; 0: none yet */
+    gint64 have;
+    gint64 want;
+} KsmDryRunSaid;
+
 struct _MomKsm {
     char *dir;
     gboolean dry_run;
+    guint64 cycle; /* apply() calls, from 1 */
+    KsmDryRunSaid dry_said[N_TUNABLES];
     gboolean restore;
     gboolean saved_present[N_TUNABLES];
     gint64 saved[N_TUNABLES];
@@ -213,10 +225,13 @@ apply_one(MomKsm *k, guint t, const MomControl *c)
         return g_strdup("unchanged");
     }
     if (k->dry_run) {
-        ksm_log(G_LOG_LEVEL_MESSAGE, tu->control,
-                "KSM %s: %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
-                " would be written (dry run), requested at %s:%d:%d.",
-                tu->file, have, want, c->file, c->line, c->col);
+        KsmDryRunSaid *said = &k->dry_said[t];
+        if (said->cycle + 1 != k->cycle || said->have != have || said->want != want)
+            ksm_log(G_LOG_LEVEL_MESSAGE, tu->control,
+                    "KSM %s: %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
+                    " would be written (dry run), requested at %s:%d:%d.",
+                    tu->file, have, want, c->file, c->line, c->col);
+        *said = (KsmDryRunSaid){k->cycle, have, want};
         return g_strdup_printf("dry run: would write %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT,
                                have, want);
     }
@@ -290,6 +305,7 @@ ksm_apply(gpointer state, MomEntity *host, GPtrArray *guests, GError **error)
     const MomControl *c[N_TUNABLES];
     gint64 run = -1;
 
+    k->cycle++;
     if (k->advisor_off_pending)
         switch_advisor_off(k);
     if (!host)

@@ -32,6 +32,7 @@ struct _MomGuests {
     guint last_calls;
     char *last_error;      /* the last collection error, to log a repeated one once */
     gboolean error_logged; /* @last_error was logged */
+    gboolean dry_run;      /* guests are only looked at, never changed */
     MomAgentPoller *agent; /* GuestQemuAgent's background reads, or NULL when not configured */
 };
 
@@ -74,6 +75,12 @@ mom_guests_new(MomLibvirt *lv, char **collectors, const MomCollectorConfig *base
         gs->agent = mom_agent_poller_new(lv, base->interval, &defaults);
     }
     return gs;
+}
+
+void
+mom_guests_set_dry_run(MomGuests *gs, gboolean dry_run)
+{
+    gs->dry_run = dry_run;
 }
 
 gboolean
@@ -193,7 +200,9 @@ period_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel)
 }
 
 /* A balloon without a statistics period reports once at boot and never
- * again, which would feed the policy stale numbers forever. */
+ * again, which would feed the policy stale numbers forever.  Asked once
+ * per guest, and again when it restarts or its XML changes; so a dry run,
+ * which leaves the period unset, says so once per guest too. */
 static void
 ensure_stats_period(MomGuests *gs, Guest *g)
 {
@@ -201,6 +210,12 @@ ensure_stats_period(MomGuests *gs, Guest *g)
         gs->stats_period <= 0)
         return;
     g->period_asked = TRUE;
+    if (gs->dry_run) {
+        g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "MOM_GUEST", g->info->name, "MESSAGE",
+                         "Guest %s has no balloon statistics period; %d s would be set (dry run).",
+                         g->info->name, gs->stats_period);
+        return;
+    }
     PeriodJob *j = g_new0(PeriodJob, 1);
     j->lv = mom_libvirt_ref(gs->lv);
     j->uuid = g_strdup(g->info->uuid);

@@ -28,6 +28,13 @@ MomGuests *mom_guests_new(MomLibvirt *lv, char **collectors, const MomCollectorC
                           guint history, const char *plot_dir, int stats_period, GError **error);
 
 /**
+ * mom_guests_set_dry_run:
+ * With @dry_run, the manager changes nothing in the guests: a balloon
+ * without a statistics period is logged (once per guest) and left so.
+ */
+void mom_guests_set_dry_run(MomGuests *guests, gboolean dry_run);
+
+/**
  * mom_guests_set_agent_options:
  * Sets the limits of GuestQemuAgent's reads from now on (the defaults
  * until then, MOM_AGENT_DEFAULT_*).

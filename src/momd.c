@@ -524,6 +524,8 @@ run(Momd *d, Args *a)
     }
     MomAgentOptions agent = agent_options_of(d->config);
     mom_guests_set_agent_options(d->guests, &agent);
+    /* as for the controllers, read at start only */
+    mom_guests_set_dry_run(d->guests, d->config->main.dry_run);
 
     d->engine = mom_engine_new();
     MomControllerConfig kcfg = {

@@ -615,13 +615,37 @@ START_TEST(test_dry_run)
     for (int i = 0; i < 5; i++)
         bt_cycle(t, ALL("0"));
     ck_assert_uint_eq(n_calls(), 0);
+    /* the same decision every cycle is logged once; the outcome stays */
     assert_log("MESSAGE",
                "MESSAGE|Balloon|vm1|guest vm1: balloon 2097152 → 1572864 KiB would be "
                "set (dry run) (target 0 requested at t.policy:1:16; clamped by "
                "min-floor-mib and max-step-mib)",
-               5);
+               1);
+    ck_assert_str_eq(mom_entity_control(e, 0)->outcome,
+                     "dry run: would set 2097152 → 1572864 KiB; clamped by min-floor-mib and "
+                     "max-step-mib");
     /* nothing was asked of the guest, so it cannot be uncooperative */
     ck_assert(!uncooperative(e));
+
+    /* a new size is news; one within the dead band (1024 KiB) of the size
+     * logged is the same decision */
+    clear_logs();
+    bt_cycle(t, ALL("1800000"));
+    bt_cycle(t, ALL("1800500"));
+    bt_cycle(t, ALL("1798000"));
+    assert_log("MESSAGE", "would be set (dry run)", 2);
+    assert_log("MESSAGE", "balloon 2097152 → 1800000 KiB would be set (dry run)", 1);
+    assert_log("MESSAGE", "balloon 2097152 → 1798000 KiB would be set (dry run)", 1);
+    /* so is the same size after a cycle that asked for nothing */
+    bt_cycle(t, "(defvar quiet 1)");
+    bt_cycle(t, ALL("1798000"));
+    assert_log("MESSAGE", "balloon 2097152 → 1798000 KiB would be set (dry run)", 2);
+    /* and after the guest's balloon moved on its own */
+    guest_sample(e, 2 * GIB - 4096, 4 * GIB, 0);
+    bt_cycle(t, ALL("1798000"));
+    assert_log("MESSAGE", "balloon 2093056 → 1798000 KiB would be set (dry run)", 1);
+    assert_log("MESSAGE", "would be set (dry run)", 4);
+    ck_assert_uint_eq(n_calls(), 0);
 }
 END_TEST
 

@@ -497,6 +497,20 @@ START_TEST(test_controller_dry_run_and_errors)
     ck_assert_uint_eq(n_calls(), 0);
     ck_assert_str_eq(outcome(a, "vcpu_quota"), "dry run: would set quota 40000, period 100000 µs");
     ck_assert_uint_eq(count_logs("would be set (dry run)"), 1);
+    /* the same decision next cycle is not logged again; a new one is, and
+     * so is the old one after a cycle that decided nothing */
+    ct_cycle(t, "(with Guests g (g.Control \"vcpu_quota\" 40000))");
+    ck_assert_str_eq(outcome(a, "vcpu_quota"), "dry run: would set quota 40000, period 100000 µs");
+    ck_assert_uint_eq(count_logs("would be set (dry run)"), 1);
+    ct_cycle(t, "(with Guests g (g.Control \"vcpu_quota\" 50000))");
+    ck_assert_uint_eq(count_logs("guest a: vcpu_quota -1 → 50000 µs, vcpu_period 100000 → 100000 "
+                                 "µs would be set (dry run) (requested at t.policy:1:16)"),
+                      1);
+    ct_cycle(t, "(defvar quiet 1)");
+    ct_cycle(t, "(with Guests g (g.Control \"vcpu_quota\" 50000))");
+    ck_assert_uint_eq(count_logs("vcpu_quota -1 → 50000 µs"), 2);
+    ck_assert_uint_eq(count_logs("would be set (dry run)"), 3);
+    ck_assert_uint_eq(n_calls(), 0);
     ct_free(t);
 
     t = ct_start(FALSE);

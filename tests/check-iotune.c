@@ -394,6 +394,54 @@ START_TEST(test_controller_dry_run)
 }
 END_TEST
 
+static GPtrArray *dry_run_logs;
+
+static GLogWriterOutput
+capture_messages(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
+{
+    for (gsize i = 0; i < n; i++)
+        if (strcmp(fields[i].key, "MESSAGE") == 0 && strstr(fields[i].value, "(dry run)"))
+            g_ptr_array_add(dry_run_logs, g_strdup(fields[i].value));
+    return G_LOG_WRITER_HANDLED;
+}
+
+/* The same dry-run decision, cycle after cycle, is logged once; a disk's
+ * new decision is logged again. */
+START_TEST(test_controller_dry_run_logged_once)
+{
+    dry_run_logs = g_ptr_array_new_with_free_func(g_free);
+    g_log_set_writer_func(capture_messages, NULL, NULL);
+    fill_guest();
+    g_autoptr(MomMonitor) m = monitor_for("GuestIoTune");
+    MomEntity *e = mom_monitor_entity(m);
+    gpointer state = controller_new(TRUE);
+
+    for (int i = 0; i < 3; i++) {
+        ck_assert(mom_monitor_collect(m));
+        evaluate(e, apply_maximum);
+        apply(state, e);
+    }
+    ck_assert_uint_eq(dry_run_logs->len, 1);
+    ck_assert_str_eq(dry_run_logs->pdata[0],
+                     "guest vm1: disk vda: total_bytes_sec 0 → 1000 (test.policy:3:3), "
+                     "read_iops_sec 0 → 7 (test.policy:7:3) would be set (dry run)");
+    ck_assert(g_str_has_prefix(outcome(e, "io_tune.vda.total_bytes_sec"),
+                               "dry run: would set total_bytes_sec 0 → 1000"));
+
+    policies[0].maximum[MOM_IO_TOTAL_BYTES_SEC] = 2000;
+    for (int i = 0; i < 2; i++) {
+        ck_assert(mom_monitor_collect(m));
+        evaluate(e, apply_maximum);
+        apply(state, e);
+    }
+    ck_assert_uint_eq(dry_run_logs->len, 2);
+    ck_assert(strstr(dry_run_logs->pdata[1], "disk vda: total_bytes_sec 0 → 2000") != NULL);
+    ck_assert_uint_eq(fake.calls->len, 0);
+    mom_controller_lookup("IoTune")->free(state);
+    g_ptr_array_free(dry_run_logs, TRUE);
+}
+END_TEST
+
 START_TEST(test_controller_blocked_guest)
 {
     fill_guest();
@@ -559,6 +607,7 @@ main(void)
     tcase_add_test(tc, test_controller_changed_disks_only);
     tcase_add_test(tc, test_controller_values);
     tcase_add_test(tc, test_controller_dry_run);
+    tcase_add_test(tc, test_controller_dry_run_logged_once);
     tcase_add_test(tc, test_controller_blocked_guest);
     tcase_add_test(tc, test_controller_needs_hypervisor);
     tcase_add_test(tc, test_libvirt_read_and_set);

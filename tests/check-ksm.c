@@ -471,8 +471,9 @@ START_TEST(test_write_order)
 }
 END_TEST
 
-/* dry-run: the decisions are logged, nothing is written, not even at
- * init (advisor) or at shutdown (restore). */
+/* dry-run: the decisions are logged, once each and not every cycle;
+ * nothing is written, not even at init (advisor) or at shutdown
+ * (restore). */
 START_TEST(test_dry_run)
 {
     g_autoptr(Fake) f = fake_new();
@@ -491,10 +492,40 @@ START_TEST(test_dry_run)
     assert_file(f, "sleep_millisecs", "20\n");
     assert_file(f, "merge_across_nodes", "1\n");
     assert_file(f, "advisor_mode", "none [scan-time]\n");
-    ck_assert_uint_eq(count_logs("MESSAGE", "KSM run: 0 → 1 would be written (dry run)"), 2);
+    ck_assert_uint_eq(count_logs("MESSAGE", "KSM run: 0 → 1 would be written (dry run)"), 1);
+    ck_assert_uint_eq(count_logs("MESSAGE", "KSM pages_to_scan: 100 → 400 would be written (dry "
+                                            "run), requested at t.policy:2:1."),
+                      1);
     ck_assert_uint_eq(count_logs("MESSAGE", "KSM advisor_mode: scan-time → none would be written "
                                             "(dry run)"),
                       1);
+    ck_assert_str_eq(mom_entity_control(k->host, 0)->outcome, "dry run: would write 0 → 1");
+}
+END_TEST
+
+/* A dry-run decision is logged again when it changes, or when it comes
+ * back after a cycle that did not ask for it. */
+START_TEST(test_dry_run_changes)
+{
+    g_autoptr(Fake) f = fake_new();
+    g_autoptr(Ksm) k = ksm_start(f, OPT_DRY_RUN);
+
+    ksm_cycle(k, "(Host.Control \"ksm_pages_to_scan\" 400)");
+    ksm_cycle(k, "(Host.Control \"ksm_pages_to_scan\" 400)");
+    ksm_cycle(k, "(Host.Control \"ksm_pages_to_scan\" 500)");
+    ksm_cycle(k, "(Host.Control \"ksm_pages_to_scan\" 500)");
+    ksm_cycle(k, "(Host.Control \"ksm_pages_to_scan\" 100)"); /* what the file holds */
+    ksm_cycle(k, "(Host.Control \"ksm_pages_to_scan\" 500)");
+    ksm_cycle(k, "(Host.Control \"ksm_run\" 0)");
+    ksm_cycle(k, "(Host.Control \"ksm_pages_to_scan\" 500)");
+    /* the file changed under momd: a new decision */
+    fake_set(f, "pages_to_scan", "200\n");
+    ksm_cycle(k, "(Host.Control \"ksm_pages_to_scan\" 500)");
+    ck_assert_uint_eq(writes->len, 0);
+    ck_assert_uint_eq(count_logs("MESSAGE", "KSM pages_to_scan: 100 → 400 would be written"), 1);
+    ck_assert_msg(count_logs("MESSAGE", "KSM pages_to_scan: 100 → 500 would be written") == 3,
+                  "logs:%s", dump_logs());
+    ck_assert_uint_eq(count_logs("MESSAGE", "KSM pages_to_scan: 200 → 500 would be written"), 1);
 }
 END_TEST
 
@@ -651,6 +682,7 @@ ksm_suite(void)
     tcase_add_test(tc, test_merge_ebusy);
     tcase_add_test(tc, test_write_order);
     tcase_add_test(tc, test_dry_run);
+    tcase_add_test(tc, test_dry_run_changes);
     tcase_add_test(tc, test_advisor_off);
     tcase_add_test(tc, test_shutdown_restores);
     tcase_add_test(tc, test_shutdown_unmerges_for_merge_across_nodes);

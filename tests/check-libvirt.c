@@ -500,6 +500,54 @@ START_TEST(test_guest_manager_policy)
 }
 END_TEST
 
+/* Whether each domain's XML has a balloon statistics period now. */
+static guint
+count_with_period(MomLibvirt *lv)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MomGuestBatch) b = mom_libvirt_collect(lv, NULL, &error); /* reads every XML */
+    guint n = 0;
+
+    ck_assert_msg(b != NULL, "%s", error ? error->message : "");
+    for (guint i = 0; i < b->domains->len; i++)
+        n += ((MomDomainInfo *)b->domains->pdata[i])->stats_period;
+    return n;
+}
+
+/* A dry run leaves a guest without a statistics period as it is, says so
+ * once per guest, and not again at the next collection; without dry run
+ * the same guests get one (the check can fail). */
+START_TEST(test_guest_manager_dry_run)
+{
+    g_autofree char *uri = make_uri(4);
+    Seen seen = {0};
+    g_autoptr(MomLibvirt) lv = connect_to(uri, &seen);
+
+    ck_assert_uint_eq(count_with_period(lv), 2); /* vm0001, vm0003 */
+    {
+        g_autoptr(MomGuests) gs = guest_manager(lv);
+        mom_guests_set_dry_run(gs, TRUE);
+        tick_and_wait(gs);
+        tick_and_wait(gs);
+        drain_workers();
+    }
+    ck_assert_uint_eq(count_logged("Guest vm0002 has no balloon statistics period; 2 s would be "
+                                   "set (dry run)."),
+                      1);
+    ck_assert_uint_eq(count_logged("would be set (dry run)."), 2);
+    ck_assert_uint_eq(count_logged("setting it to"), 0);
+    ck_assert_uint_eq(count_with_period(lv), 2);
+
+    {
+        g_autoptr(MomGuests) gs = guest_manager(lv);
+        tick_and_wait(gs);
+        drain_workers();
+    }
+    ck_assert_uint_eq(count_logged("had no balloon statistics period; setting it to 2 s."), 2);
+    ck_assert_uint_eq(count_with_period(lv), 4);
+}
+END_TEST
+
 /* ---- (d) domains that go away ----------------------------------------------------- */
 
 /* libvirt's error: every API call, virDomainGetName() included, resets the
@@ -859,6 +907,7 @@ libvirt_suite(void)
     tcase_add_test(tc, test_default_connect_collect);
     tcase_add_test(tc, test_generated_discovery);
     tcase_add_test(tc, test_guest_manager_policy);
+    tcase_add_test(tc, test_guest_manager_dry_run);
     tcase_add_test(tc, test_take_error_survives_later_calls);
     tcase_add_test(tc, test_refused_call_error);
     tcase_add_test(tc, test_missing_domain);
