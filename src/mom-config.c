@@ -77,6 +77,9 @@ static const ConfigOption options[] = {
     {"main", "policy-max-steps", OPT_INT64, "10000000", F(main.policy_max_steps), 1,
      G_GINT64_CONSTANT(1000000000000), TRUE},
     {"main", "policy-max-depth", OPT_INT, "1000", F(main.policy_max_depth), 1, 100000, TRUE},
+    /* An evaluation blocks the main loop: the default bounds it at a tenth
+     * of the default policy-engine-interval. */
+    {"main", "policy-max-ms", OPT_INT, "1000", F(main.policy_max_ms), 1, 3600000, TRUE},
     {"main", "rpc-group", OPT_STRING, "", F(main.rpc_group), 0, 0, TRUE},
     {"main", "proc-root", OPT_STRING, "/proc", F(main.proc_root), 0, 0, TRUE},
     {"main", "sysfs-root", OPT_STRING, "/sys", F(main.sysfs_root), 0, 0, TRUE},

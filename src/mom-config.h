@@ -77,6 +77,7 @@ typedef struct {
         gboolean ksm_advisor_off;     /* momd */
         gint64 policy_max_steps;      /* momd */
         int policy_max_depth;         /* momd */
+        int policy_max_ms;            /* momd: wall-clock limit of one evaluation */
         char *rpc_group;              /* momd */
         char *proc_root;              /* momd */
         char *sysfs_root;             /* momd */

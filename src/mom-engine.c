@@ -249,7 +249,15 @@ mom_engine_run(MomEngine *e, MomEntity *host, GPtrArray *guests)
         g_autofree char *line = mom_policy_diag_format_line(run->debug->pdata[i]);
         g_debug("%s", line);
     }
-    report_errors(e, run);
+    if (run->interrupted && run->errors->len > 0) {
+        /* not the policy's fault: no warning, and no error counted */
+        const MomPolicyDiag *d = run->errors->pdata[0];
+        g_message("The policy evaluation was interrupted at %s:%d:%d to stop or reload momd; no "
+                  "controls are applied this cycle.",
+                  d->file, d->line, d->col);
+    } else {
+        report_errors(e, run);
+    }
     e->last.cycle = e->cycle;
     e->last.time = g_get_real_time();
     e->last.ok = run->ok;

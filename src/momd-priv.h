@@ -43,6 +43,14 @@ typedef struct {
     char *pid_file;
 } Momd;
 
+/**
+ * momd_policy_limits:
+ * Returns: the limits of every policy evaluation, the daemon's and the
+ * control API's trial runs alike: [main] policy-max-steps, -max-depth and
+ * -max-ms, and the flag a stop or reload signal sets.
+ */
+MomPolicyLimits momd_policy_limits(const Momd *d);
+
 /** momd_reset_policies: Reloads the policy files, forgetting the control API's policies. */
 gboolean momd_reset_policies(Momd *d);
 

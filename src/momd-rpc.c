@@ -504,8 +504,7 @@ trial_errors(Momd *d, MomPolicySet *set, GPtrArray *full)
 
     if (!state)
         return lines; /* nothing to try it on */
-    MomPolicyLimits limits = {(guint)d->config->main.policy_max_depth,
-                              (guint64)d->config->main.policy_max_steps};
+    MomPolicyLimits limits = momd_policy_limits(d);
     mom_policy_set_set_limits(set, &limits);
     g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(set, state->host, state->guests, 0);
     for (guint i = 0; i < run->errors->len; i++) {

@@ -89,10 +89,19 @@ log_warnings(GPtrArray *warnings)
         g_warning("%s", (char *)warnings->pdata[i]);
 }
 
-static MomPolicyLimits
-limits_of(const MomConfig *cfg)
+/* Set by the signal handler (see "signals" below) and polled by every
+ * policy evaluation, which then stops at once. */
+static gint signal_interrupt;
+
+MomPolicyLimits
+momd_policy_limits(const Momd *d)
 {
-    MomPolicyLimits l = {(guint)cfg->main.policy_max_depth, (guint64)cfg->main.policy_max_steps};
+    MomPolicyLimits l = {
+        .max_depth = (guint)d->config->main.policy_max_depth,
+        .max_steps = (guint64)d->config->main.policy_max_steps,
+        .max_ms = (guint)d->config->main.policy_max_ms,
+        .interrupt = &signal_interrupt,
+    };
     return l;
 }
 
@@ -160,6 +169,10 @@ run_policy(Momd *d)
 {
     if (!mom_monitor_ready(d->host)) {
         g_debug("The policy engine skips this cycle: the host has no complete sample.");
+        return;
+    }
+    if (g_atomic_int_get(&signal_interrupt)) {
+        g_debug("The policy engine skips this cycle: a signal is about to be handled.");
         return;
     }
     d->cycles++;
@@ -323,7 +336,7 @@ arm_timers(Momd *d)
 gboolean
 momd_reset_policies(Momd *d)
 {
-    MomPolicyLimits limits = limits_of(d->config);
+    MomPolicyLimits limits = momd_policy_limits(d);
     return mom_engine_reset(d->engine, d->config->main.policy, d->config->main.policy_dir, &limits);
 }
 
@@ -388,11 +401,81 @@ on_reload(gpointer user_data)
         }
         mom_config_free(old);
     }
-    MomPolicyLimits limits = limits_of(d->config);
+    MomPolicyLimits limits = momd_policy_limits(d);
     mom_engine_load(d->engine, d->config->main.policy, d->config->main.policy_dir, &limits);
     mom_notify("READY=1");
     update_status(d);
     return G_SOURCE_CONTINUE;
+}
+
+/*
+ * GLib's g_unix_signal_add() runs its callback from the main loop, so it
+ * cannot reach a policy evaluation that holds the loop: a runaway policy
+ * kept SIGTERM waiting, and KSM unrestored, for as long as it ran.  A
+ * plain handler sets signal_interrupt instead, which every evaluation
+ * polls (MomPolicyLimits.interrupt), and wakes the main loop through a
+ * pipe; the loop then stops or reloads.
+ */
+static int signal_pipe[2] = {-1, -1};
+static volatile sig_atomic_t signal_quit, signal_reload;
+
+static void
+signal_handler(int signo)
+{
+    int saved = errno;
+
+    if (signo == SIGHUP)
+        signal_reload = 1;
+    else
+        signal_quit = 1;
+    g_atomic_int_set(&signal_interrupt, 1);
+    if (write(signal_pipe[1], "", 1) < 0) {
+        /* full: the main loop has a wake-up coming already */
+    }
+    errno = saved;
+}
+
+static gboolean
+on_signal(gint fd, GIOCondition condition, gpointer user_data)
+{
+    Momd *d = user_data;
+    char buf[64];
+
+    while (read(fd, buf, sizeof(buf)) > 0) {
+        /* drained: one wake-up is enough for any number of signals */
+    }
+    /* Cleared before acting: a signal from here on interrupts what the
+     * reload evaluates, and is handled at the next wake-up. */
+    g_atomic_int_set(&signal_interrupt, 0);
+    if (signal_quit) {
+        signal_quit = 0;
+        on_quit(d);
+    }
+    if (signal_reload) {
+        signal_reload = 0;
+        on_reload(d);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+/* SIGINT and SIGTERM stop momd, SIGHUP reloads, within a second whatever
+ * a policy does. */
+static gboolean
+watch_signals(Momd *d, GError **error)
+{
+    struct sigaction sa = {.sa_handler = signal_handler, .sa_flags = SA_RESTART};
+
+    if (!g_unix_open_pipe(signal_pipe, FD_CLOEXEC, error) ||
+        !g_unix_set_fd_nonblocking(signal_pipe[0], TRUE, error) ||
+        !g_unix_set_fd_nonblocking(signal_pipe[1], TRUE, error))
+        return FALSE;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    guint id = g_unix_fd_add(signal_pipe[0], G_IO_IN, on_signal, d);
+    g_source_set_name_by_id(id, "momd signals");
+    return TRUE;
 }
 
 /* ---- startup ------------------------------------------------------------------------ */
@@ -540,7 +623,7 @@ run(Momd *d, Args *a)
         .balloon_uncooperative_cycles = (guint)d->config->balloon.uncooperative_cycles,
     };
     mom_engine_add_controllers(d->engine, d->config->main.controllers, &kcfg);
-    MomPolicyLimits limits = limits_of(d->config);
+    MomPolicyLimits limits = momd_policy_limits(d);
     mom_engine_load(d->engine, d->config->main.policy, d->config->main.policy_dir, &limits);
 
     if (!momd_rpc_start(d, &error)) {
@@ -549,9 +632,10 @@ run(Momd *d, Args *a)
     }
 
     d->loop = g_main_loop_new(NULL, FALSE);
-    g_unix_signal_add(SIGINT, on_quit, d);
-    g_unix_signal_add(SIGTERM, on_quit, d);
-    g_unix_signal_add(SIGHUP, on_reload, d);
+    if (!watch_signals(d, &error)) {
+        g_warning("Cannot watch for signals, so momd cannot start: %s", error->message);
+        return EXIT_FAILURE;
+    }
     arm_timers(d);
     guint64 wd = mom_notify_watchdog_usec();
     if (wd) {

@@ -171,6 +171,7 @@ START_TEST(test_defaults)
     ck_assert(!c->main.ksm_advisor_off);
     ck_assert_int_eq(c->main.policy_max_steps, 10000000);
     ck_assert_int_eq(c->main.policy_max_depth, 1000);
+    ck_assert_int_eq(c->main.policy_max_ms, 1000);
     ck_assert_str_eq(c->main.rpc_group, "");
     ck_assert_str_eq(c->main.proc_root, "/proc");
     ck_assert_str_eq(c->main.sysfs_root, "/sys");
@@ -320,6 +321,7 @@ START_TEST(test_int)
                                      "guest-monitor-interval: +7\n"
                                      "guest-manager-interval: 007\n"
                                      "policy-max-steps: 123456789012\n"
+                                     "policy-max-ms: 250\n"
                                      "[logging]\n"
                                      "max-bytes: 0\n"
                                      "backup-count: 0\n");
@@ -329,6 +331,7 @@ START_TEST(test_int)
     ck_assert_int_eq(c->main.guest_monitor_interval, 7);
     ck_assert_int_eq(c->main.guest_manager_interval, 7);
     ck_assert(c->main.policy_max_steps == G_GINT64_CONSTANT(123456789012));
+    ck_assert_int_eq(c->main.policy_max_ms, 250);
     ck_assert_int_eq(c->logging.max_bytes, 0);
     ck_assert_int_eq(c->logging.backup_count, 0);
 
@@ -343,6 +346,7 @@ START_TEST(test_int)
     assert_bad_value("main", "sample-history-length", "0", "an integer between 1 and 100000");
     assert_bad_value("main", "policy-max-depth", "lots", "an integer between 1 and 100000");
     assert_bad_value("main", "policy-max-steps", "0", "an integer between 1 and 1000000000000");
+    assert_bad_value("main", "policy-max-ms", "0", "an integer between 1 and 3600000");
     assert_bad_value("logging", "max-bytes", "2M", "an integer between 0 and 9223372036854775807");
     assert_bad_value("logging", "backup-count", "-1", "an integer between 0 and 10000");
 

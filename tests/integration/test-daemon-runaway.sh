@@ -1,0 +1,171 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# A policy that never ends must not hold momd: the real momd binary, with
+# the KSM controller writing to a copy of tests/data/sys/normal (not the
+# host's KSM), runs a policy whose second cycle would take 2^60 calls,
+# under step and time limits so large that only a signal stops it.
+# SIGTERM must then stop momd within a second and put KSM back as it
+# found it; SIGHUP must reload within a second.  With the default
+# policy-max-ms, a shorter deadline stops such a cycle with the policy's
+# FILE:LINE:COL, and momd answers in between.  TAP output.
+set -u
+
+: "${MOMD:?run through meson test}"
+: "${MOMCTL:?run through meson test}"
+: "${MOM_TOP_SRCDIR:?run through meson test}"
+top=$MOM_TOP_SRCDIR
+tmp=$(mktemp -d /tmp/momd-runaway.XXXXXX)
+momd_pid=
+
+cleanup() {
+    [ -n "$momd_pid" ] && kill -KILL "$momd_pid" 2>/dev/null && wait "$momd_pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+here=$(dirname "$(readlink -f "$0")")
+# shellcheck source=../tap.sh
+. "$here/../tap.sh"
+tap_dir=$tmp
+log=$tmp/momd.log
+ksm=$tmp/sys/kernel/mm/ksm
+policy=$tmp/policies/runaway.policy
+
+# The first cycle sets KSM and arms the trap; the second runs away in f
+# (line 4), called at line 5.
+cat >"$tmp/runaway.policy" <<'EOF'
+(Host.Control "ksm_run" 1)
+(Host.Control "ksm_pages_to_scan" 1234)
+(Host.Control "ksm_sleep_millisecs" 77)
+(def f (d) (if d { (f (- d 1)) (f (- d 1)) } 0))
+(if (Host.GetVar "armed") (f 60) (Host.SetVar "armed" 1))
+EOF
+# The same decisions, without the trap.
+head -n 3 "$tmp/runaway.policy" >"$tmp/tame.policy"
+
+# start_momd MAX_MS: a fresh KSM tree (run 0, pages_to_scan 100,
+# sleep_millisecs 20), the runaway policy, and momd on them.
+start_momd() {
+    rm -rf "$tmp/sys" "$tmp/policies" "$log"
+    mkdir -p "$tmp/policies"
+    cp -r "$top/tests/data/sys/normal" "$tmp/sys"
+    echo 0 >"$ksm/run"
+    cp "$tmp/runaway.policy" "$policy"
+    cat >"$tmp/momd.conf" <<EOF
+# Written by test-daemon-runaway.sh: 1 s cycles, a private KSM tree.
+[main]
+rpc-port: $tmp/momd.sock
+host-monitor-interval: 1
+policy-engine-interval: 1
+controllers: KSM
+policy-dir: $tmp/policies
+proc-root: $top/tests/data/proc/normal
+sysfs-root: $tmp/sys
+policy-max-steps: 1000000000000
+policy-max-ms: $1
+
+[logging]
+log: $log
+verbosity: debug
+
+[host]
+collectors: HostMemory, HostKSM
+
+[guest]
+collectors:
+EOF
+    "$MOMD" -c "$tmp/momd.conf" >"$tmp/out" 2>"$tmp/err" &
+    momd_pid=$!
+}
+
+# Waits until the first cycle has written KSM, then until the second is
+# under way: the main loop no longer answers a ping.
+wait_for_runaway() {
+    wait_for "$log" "Policy cycle 1 succeeded" 20 || return 1
+    local _
+    for _ in $(seq 50); do
+        timeout 0.5 "$MOMCTL" --socket "$tmp/momd.sock" ping >/dev/null 2>&1 || return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# ms_until CMD...: milliseconds until CMD succeeds, polled every 10 ms
+# for at most 10 s (then 99999).
+ms_until() {
+    local start now
+    start=$(date +%s%N)
+    while :; do
+        "$@" && break
+        now=$(date +%s%N)
+        [ $(((now - start) / 1000000)) -gt 10000 ] && { echo 99999; return; }
+        sleep 0.01
+    done
+    now=$(date +%s%N)
+    echo $(((now - start) / 1000000))
+}
+gone() { ! kill -0 "$momd_pid" 2>/dev/null; }
+pings() { timeout 5 "$MOMCTL" --socket "$tmp/momd.sock" ping >/dev/null 2>&1; }
+
+# --- SIGTERM during a runaway evaluation ---------------------------------------------
+
+start_momd 3600000
+check "momd listens" wait_for "$log" "The control API listens on" 15
+if wait_for_runaway; then
+    ok "the second cycle runs away (momd does not answer a ping)"
+else
+    not_ok "the second cycle does not run away"
+fi
+check "the first cycle wrote KSM run 1" test "$(cat "$ksm/run")" = 1
+check "the first cycle wrote pages_to_scan 1234" test "$(cat "$ksm/pages_to_scan")" = 1234
+kill -TERM "$momd_pid"
+ms=$(ms_until gone)
+gone || kill -KILL "$momd_pid"
+wait "$momd_pid"
+rc=$?
+momd_pid=
+check "SIGTERM stops momd within 1 s of a runaway policy (${ms} ms)" test "$ms" -le 1000
+check "momd exits 0 (exit $rc)" test "$rc" -eq 0
+check "the evaluation was interrupted where it was" \
+    grep -qF "The policy evaluation was interrupted at $policy:4:" "$log"
+check "KSM run is put back to 0" test "$(cat "$ksm/run")" = 0
+check "KSM pages_to_scan is put back to 100" test "$(cat "$ksm/pages_to_scan")" = 100
+check "KSM sleep_millisecs is put back to 20" test "$(cat "$ksm/sleep_millisecs")" = 20
+check "\"momd stopped\" is logged" grep -qF "momd stopped after" "$log"
+
+# --- SIGHUP during a runaway evaluation ----------------------------------------------
+
+start_momd 3600000
+check "momd listens again" wait_for "$log" "The control API listens on" 15
+if wait_for_runaway; then
+    ok "the second cycle runs away again"
+else
+    not_ok "the second cycle does not run away again"
+fi
+cp "$tmp/tame.policy" "$policy"
+loaded_before=$(grep -cF "Loaded 1 policy: runaway." "$log")
+loaded() { [ "$(grep -cF "Loaded 1 policy: runaway." "$log")" -gt "$loaded_before" ]; }
+kill -HUP "$momd_pid"
+ms=$(ms_until loaded)
+check "SIGHUP reloads within 1 s of a runaway policy (${ms} ms)" test "$ms" -le 1000
+cycles=$(grep -c "Policy cycle [0-9]* succeeded" "$log")
+more_cycles() { [ "$(grep -c "Policy cycle [0-9]* succeeded" "$log")" -gt "$cycles" ]; }
+check "the reloaded policy runs its cycles" test "$(ms_until more_cycles)" -le 5000
+check "momd answers a ping again" pings
+stop_momd
+
+# --- the deadline: policy-max-ms ---------------------------------------------------------
+
+start_momd 300
+check "momd listens a third time" wait_for "$log" "The control API listens on" 15
+check "a cycle past policy-max-ms fails with the policy's location" \
+    wait_for "$log" "$policy:4:" 20
+check "... and says which limit" grep -qF "error: the run took more than the limit of 300 ms" "$log"
+check "momd answers between the cycles" pings
+check "the cycles go on failing, not hanging" wait_for "$log" "Policy cycle 3 failed" 10
+stop_momd
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
