@@ -522,6 +522,27 @@ rpc_dispatch(MomRpcServer *server, const char *name, JsonArray *params)
     return mom_xmlrpc_build_response(result);
 }
 
+/*
+ * Answers are capped like requests (MOM_XMLRPC_MAX_SIZE): a client's codec
+ * refuses anything larger, momctl's included, so a larger answer is sent
+ * as the TOO_LARGE fault, which says what happened, never cut short.
+ */
+static char *
+rpc_cap_answer(const char *method, char *answer)
+{
+    gsize len = strlen(answer);
+
+    if (len <= MOM_XMLRPC_MAX_SIZE)
+        return answer;
+    g_free(answer);
+    g_autofree char *text =
+        g_strdup_printf("The answer to %s would be %" G_GSIZE_FORMAT " bytes, over the limit of "
+                        "%d bytes.",
+                        method, len, MOM_XMLRPC_MAX_SIZE);
+    g_message("RPC %s refused: %s", method, text);
+    return mom_xmlrpc_build_fault(MOM_RPC_FAULT_TOO_LARGE, text);
+}
+
 static void
 rpc_handler(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
             gpointer data)
@@ -553,7 +574,7 @@ rpc_handler(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTab
         g_debug("RPC call %s from %s (TCP)", name, soup_server_message_get_remote_host(msg));
     else
         g_debug("RPC call %s from uid %u", name, uid);
-    rpc_answer_xml(msg, SOUP_STATUS_OK, rpc_dispatch(server, name, params));
+    rpc_answer_xml(msg, SOUP_STATUS_OK, rpc_cap_answer(name, rpc_dispatch(server, name, params)));
 }
 
 /* ---- listening --------------------------------------------------------------------- */

@@ -825,8 +825,26 @@ w_fail(JsonArray *params, gpointer data, GString *out, GError **error)
     return FALSE;
 }
 
+/* One byte more than an answer may hold, as a tree and as written. */
+static JsonNode *
+h_huge(JsonArray *params, gpointer data, GError **error)
+{
+    g_autofree char *text = g_strnfill(MOM_XMLRPC_MAX_SIZE + 1, 'x');
+    return json_node_init_string(json_node_alloc(), text);
+}
+
+static gboolean
+w_huge(JsonArray *params, gpointer data, GString *out, GError **error)
+{
+    g_autofree char *text = g_strnfill(MOM_XMLRPC_MAX_SIZE + 1, 'x');
+    mom_xmlrpc_write_string(out, text);
+    return TRUE;
+}
+
 static const MomRpcMethod test_methods[] = {
     {"ping", 0, 0, h_ping, "Answers true."},
+    {"huge", 0, 0, h_huge, "Answers too much."},
+    {"whuge", 0, 0, NULL, "Writes too much.", w_huge},
     {"sample", 0, 0, NULL, "Written, not built.", w_sample},
     {"wfail", 0, 0, NULL, "Fails while writing.", w_fail},
     {"echo", 0, 5, h_echo, "Returns its parameters."},
@@ -960,8 +978,9 @@ START_TEST(test_server_calls)
     g_autoptr(JsonNode) list = call(f.path, "system.listMethods", NULL, &error);
     ck_assert(list != NULL);
     g_autofree char *names = to_json(list);
-    ck_assert_str_eq(names, "[\"echo\",\"fail\",\"ping\",\"sample\",\"setNamedPolicy\",\"sleep\","
-                            "\"system.listMethods\",\"system.methodHelp\",\"wfail\"]");
+    ck_assert_str_eq(names, "[\"echo\",\"fail\",\"huge\",\"ping\",\"sample\",\"setNamedPolicy\","
+                            "\"sleep\",\"system.listMethods\",\"system.methodHelp\",\"wfail\","
+                            "\"whuge\"]");
 
     g_autoptr(JsonNode) which = parse_json("[\"ping\"]");
     g_autoptr(JsonNode) help =
@@ -1179,6 +1198,34 @@ START_TEST(test_server_too_large)
     ck_assert_msg(strstr(canswer, "The request body is over the limit of 4096 bytes.") != NULL,
                   "%s", canswer);
 
+    assert_still_serving(f.path);
+    fixture_teardown(&f);
+}
+END_TEST
+
+/* docs/rpc.md: an answer over 16 MiB is the TOO_LARGE fault, not a
+ * truncated answer (nor one the client's codec refuses). */
+START_TEST(test_server_answer_too_large)
+{
+    Fixture f;
+    static const char *const methods[] = {"huge", "whuge"};
+
+    fixture_setup(&f, NULL);
+    for (guint i = 0; i < G_N_ELEMENTS(methods); i++) {
+        g_autoptr(GError) error = NULL;
+        /* 16 MiB + 1 of 'x', plus the XML around it */
+        g_autofree char *want = g_strdup_printf(
+            "The answer to %s would be %d bytes, over the limit of 16777216 bytes.", methods[i],
+            (int)strlen("<?xml version=\"1.0\"?>\n<methodResponse>\n<params>\n<param>\n"
+                        "<value><string></string></value>\n</param>\n</params>\n"
+                        "</methodResponse>\n") +
+                MOM_XMLRPC_MAX_SIZE + 1);
+
+        ck_assert(call(f.path, methods[i], NULL, &error) == NULL);
+        ck_assert_msg(g_error_matches(error, MOM_RPC_ERROR, MOM_RPC_FAULT_TOO_LARGE), "%s: %s",
+                      methods[i], error->message);
+        ck_assert_str_eq(error->message, want);
+    }
     assert_still_serving(f.path);
     fixture_teardown(&f);
 }
@@ -1503,6 +1550,7 @@ main(void)
     tcase_add_test(server, test_server_calls);
     tcase_add_test(server, test_server_http_errors);
     tcase_add_test(server, test_server_too_large);
+    tcase_add_test(server, test_server_answer_too_large);
     tcase_add_test(server, test_server_timeout);
     tcase_add_test(server, test_client_not_running);
     tcase_add_test(server, test_perm_socket_mode_denies);
