@@ -21,6 +21,7 @@ Everything it starts is stopped on every exit path: the manager, the host
 workload, the guests, the libvirtd, and KSM is put back as it was.
 """
 import argparse
+import base64
 import json
 import os
 import shlex
@@ -134,22 +135,36 @@ class Agent:
     def __init__(self, conn):
         self.conn = conn
 
+    def command(self, dom, cmd, deadline):
+        """One agent command; a guest starved of CPU or memory answers
+        late, so a busy or timed-out agent is asked again until deadline."""
+        while True:
+            try:
+                return json.loads(libvirt_qemu.qemuAgentCommand(dom, json.dumps(cmd), 30, 0))
+            except libvirt.libvirtError as e:
+                if time.time() >= deadline or e.get_error_code() not in (
+                        libvirt.VIR_ERR_AGENT_UNRESPONSIVE, libvirt.VIR_ERR_OPERATION_TIMEOUT):
+                    raise
+                time.sleep(1)
+
     def run(self, name, argv, timeout=240):
-        dom = self.conn.lookupByName(name)
-        req = {"execute": "guest-exec",
-               "arguments": {"path": argv[0], "arg": argv[1:], "capture-output": True}}
-        pid = json.loads(libvirt_qemu.qemuAgentCommand(dom, json.dumps(req), 30, 0))
-        pid = pid["return"]["pid"]
+        """(exit code, stdout) of argv in the guest; (None, why) when the
+        guest or its agent failed or the command outlived timeout."""
         deadline = time.time() + timeout
-        while time.time() < deadline:
-            st = json.loads(libvirt_qemu.qemuAgentCommand(
-                dom, json.dumps({"execute": "guest-exec-status", "arguments": {"pid": pid}}),
-                30, 0))["return"]
-            if st.get("exited"):
-                import base64
-                out = base64.b64decode(st.get("out-data", "")).decode(errors="replace")
-                return st.get("exitcode", -1), out
-            time.sleep(0.2)
+        try:
+            dom = self.conn.lookupByName(name)
+            req = {"execute": "guest-exec",
+                   "arguments": {"path": argv[0], "arg": argv[1:], "capture-output": True}}
+            pid = self.command(dom, req, deadline)["return"]["pid"]
+            while time.time() < deadline:
+                st = self.command(dom, {"execute": "guest-exec-status",
+                                        "arguments": {"pid": pid}}, deadline)["return"]
+                if st.get("exited"):
+                    out = base64.b64decode(st.get("out-data", "")).decode(errors="replace")
+                    return st.get("exitcode", -1), out
+                time.sleep(0.2)
+        except (libvirt.libvirtError, KeyError, ValueError) as e:
+            return None, f"the guest agent failed: {e}"
         return None, f"still running after {timeout} s"
 
 
@@ -367,6 +382,9 @@ def run(args):
                 f"{text.strip()}")
         phase_marks(marks, "end")
         results["guest_oom_kills"] = sum(guest_oom(agent, n) or 0 for n in names)
+    except Exception as e:  # the run is reported, whatever stopped it
+        results["error"] = f"{type(e).__name__}: {e}"
+        log(f"the scenario stopped early: {results['error']}")
     finally:
         results["manager_alive"] = manager.alive() if manager else None
         results["host_workload_killed"] = hog.killed() if hog else False
@@ -399,6 +417,11 @@ def guest_oom(agent, name):
         return None
 
 
+def stall_s(samples, key):
+    vals = [s[key] for s in samples if s.get(key) is not None]
+    return round((vals[-1] - vals[0]) / 1e6, 2) if len(vals) > 1 else None
+
+
 def summarize(args, results, timeline, marks, hog, oom0, t_start):
     samples = timeline.samples if timeline else []
     events = timeline.events if timeline else []
@@ -422,6 +445,10 @@ def summarize(args, results, timeline, marks, hog, oom0, t_start):
         "host_workload_killed": results.get("host_workload_killed"),
         "guest_oom_kills": results.get("guest_oom_kills"),
         "min_host_available_mib": min((s["host_available_mib"] for s in samples), default=None),
+        # time every task of the host was stalled on memory (PSI "full"):
+        # thrashing shows here before, or instead of, an OOM kill
+        "host_full_stall_s": stall_s(samples, "psi_full_total_us"),
+        "host_some_stall_s": stall_s(samples, "psi_some_total_us"),
         "reaction_s": reaction,
         "reclaimed_mib": round(reclaimed, 1) if reclaimed is not None else None,
         "active_guest_ok": bool(active) and all(a["ok"] for a in active.values()),
@@ -429,6 +456,7 @@ def summarize(args, results, timeline, marks, hog, oom0, t_start):
         "manager_alive": results.get("manager_alive"),
         "balloon_changes": len(events),
         "duration_s": round(time.time() - t_start, 1),
+        "error": results.get("error"),
     }
 
 
@@ -443,7 +471,7 @@ def main():
     p.add_argument("--out", default="scenario-out")
     p.add_argument("--build", default=os.path.join(TOP, "build"),
                    help="the meson build directory with src/momd and tests/scenario/host-hog")
-    p.add_argument("--warm-fraction", type=float, default=0.55,
+    p.add_argument("--warm-fraction", type=float, default=0.4,
                    help="of guest memory touched and freed by every guest first")
     p.add_argument("--work-fraction", type=float, default=0.8,
                    help="of guest memory in the active guest's working set")
@@ -459,7 +487,7 @@ def main():
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     summary = run(args)
-    sys.exit(0 if summary else 1)
+    sys.exit(1 if summary.get("error") else 0)
 
 
 if __name__ == "__main__":
