@@ -95,8 +95,9 @@ main(int argc, char **argv)
     long page = sysconf(_SC_PAGESIZE);
 
     if (set_oom_score_adj() < 0) {
-        fprintf(stderr, "host-hog: cannot set /proc/self/oom_score_adj to 1000: %s; "
-                        "refusing to take the host's memory.\n",
+        fprintf(stderr,
+                "host-hog: cannot set /proc/self/oom_score_adj to 1000: %s; "
+                "refusing to take the host's memory.\n",
                 strerror(errno));
         return 1;
     }
