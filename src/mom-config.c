@@ -17,6 +17,7 @@
 #include <glib.h>
 
 #include "mom-agent.h"
+#include "mom-collector.h"
 #include "mom-config.h"
 
 /* G_DEFINE_QUARK stringifies its first argument: clang-format must not space it */
@@ -83,8 +84,7 @@ static const ConfigOption options[] = {
     {"main", "rpc-group", OPT_STRING, "", F(main.rpc_group), 0, 0, TRUE},
     {"main", "proc-root", OPT_STRING, "/proc", F(main.proc_root), 0, 0, TRUE},
     {"main", "sysfs-root", OPT_STRING, "/sys", F(main.sysfs_root), 0, 0, TRUE},
-    {"main", "libvirt-run-dir", OPT_STRING, "/run/libvirt/qemu", F(main.libvirt_run_dir), 0, 0,
-     TRUE},
+    {"main", "libvirt-run-dir", OPT_STRING, "", F(main.libvirt_run_dir), 0, 0, TRUE},
     {"logging", "log", OPT_STRING, "stdio", F(logging.log), 0, 0, FALSE},
     {"logging", "verbosity", OPT_VERBOSITY, "info", F(logging.verbosity), 0, 0, FALSE},
     {"logging", "max-bytes", OPT_INT64, "2097152", F(logging.max_bytes), 0, G_MAXINT64, FALSE},
@@ -608,6 +608,109 @@ config_normalise(ParseState *ps)
     return g_string_free(text, FALSE);
 }
 
+/* ---- MOM's and vdsm's settings that momd does not honour ------------------ */
+
+/* MOM's collectors that momd does not have.  GuestNetworkDaemon asked a
+ * daemon inside the guest, over TCP, for exactly GuestMemory's mandatory
+ * fields; momd reads those from the virtio balloon driver through libvirt. */
+#define NETWORK_DAEMON "GuestNetworkDaemon"
+
+/* [main] hypervisor-interface: MOM also had vdsm's interfaces
+ * (vdsmjsonrpcclient, vdsmxmlrpc ...); momd always talks to libvirt. */
+static void
+compat_hypervisor_interface(ParseState *ps, MomConfig *config, const KeyLine *k)
+{
+    if (g_ascii_strcasecmp(config->main.hypervisor_interface, "libvirt") == 0)
+        return;
+    config_warn(ps, k->line,
+                "[main] hypervisor-interface: momd has no '%s' interface; it finds and manages "
+                "the guests through libvirt at [main] libvirt-hypervisor-uri (libvirt's default "
+                "URI when empty) instead.",
+                config->main.hypervisor_interface);
+}
+
+/* [guest] collectors: GuestNetworkDaemon gives way to GuestMemory, which
+ * policies written for it read the same way. */
+static void
+compat_guest_collectors(ParseState *ps, MomConfig *config, const KeyLine *k)
+{
+    char **list = config->guest.collectors;
+    const char *memory = g_strv_contains((const char *const *)list, "GuestMemory") ? "GuestMemory"
+                         : g_strv_contains((const char *const *)list, "GuestMemoryOptional")
+                             ? "GuestMemoryOptional"
+                             : NULL;
+    guint out = 0;
+
+    for (guint i = 0; list[i] != NULL; i++) {
+        if (strcmp(list[i], NETWORK_DAEMON) != 0) {
+            list[out++] = list[i];
+            continue;
+        }
+        if (memory != NULL) {
+            config_warn(ps, k->line,
+                        "[guest] collectors: momd has no " NETWORK_DAEMON " collector (MOM's "
+                        "daemon inside the guest); it is left out, and %s, also listed, reads "
+                        "the same fields from the virtio balloon driver.",
+                        memory);
+            g_free(list[i]);
+            continue;
+        }
+        config_warn(ps, k->line,
+                    "[guest] collectors: momd has no " NETWORK_DAEMON " collector (MOM's daemon "
+                    "inside the guest); GuestMemory takes its place and reads the same fields "
+                    "from the virtio balloon driver.");
+        g_free(list[i]);
+        list[out++] = g_strdup("GuestMemory");
+        memory = "GuestMemory";
+    }
+    list[out] = NULL;
+}
+
+/* Settings momd reads but does not honour as MOM or vdsm did: each adds
+ * one warning that says what momd does instead. */
+static const struct {
+    const char *group;
+    const char *key;
+    void (*check)(ParseState *ps, MomConfig *config, const KeyLine *k);
+} compat_checks[] = {
+    {"main", "hypervisor-interface", compat_hypervisor_interface},
+    {"guest", "collectors", compat_guest_collectors},
+};
+
+static void
+config_check_compat(ParseState *ps, MomConfig *config, const KeyLine *k)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(compat_checks); i++) {
+        if (strcmp(compat_checks[i].group, k->group) == 0 &&
+            strcmp(compat_checks[i].key, k->key) == 0)
+            compat_checks[i].check(ps, config, k);
+    }
+}
+
+/* A section outside the typed table: [vdsm] and collector sections are
+ * kept for the dump; each one momd has no use for gets a warning. */
+static void
+config_check_free_section(ParseState *ps, const char *name, int line)
+{
+    const char *collector;
+
+    if (strcmp(name, "vdsm") == 0) {
+        config_warn(ps, line,
+                    "[vdsm]: momd does not connect to vdsm, so this section is ignored; it finds "
+                    "and manages the guests through libvirt instead.");
+        return;
+    }
+    if (!g_str_has_prefix(name, "Collector: ")) {
+        config_warn(ps, line, "[%s]: unknown section, ignored.", name);
+        return;
+    }
+    collector = name + strlen("Collector: ");
+    /* MOM's GuestNetworkDaemon section: its keys are warned one by one. */
+    if (strcmp(collector, NETWORK_DAEMON) != 0 && mom_collector_lookup(collector) == NULL)
+        config_warn(ps, line, "[%s]: momd has no collector named '%s'; the section is ignored.",
+                    name, collector);
+}
+
 /* ---- public API -------------------------------------------------------- */
 
 const char *
@@ -707,9 +810,9 @@ mom_config_load_data(const char *data, gssize len, const char *origin, GPtrArray
     for (guint i = 0; i < sections->len; i++) {
         const char *name = g_ptr_array_index(sections, i);
 
-        if (!config_is_typed_section(name) && !config_is_free_section(name))
-            config_warn(&ps, GPOINTER_TO_INT(g_hash_table_lookup(section_line, name)),
-                        "[%s]: unknown section, ignored.", name);
+        if (!config_is_typed_section(name))
+            config_check_free_section(&ps, name,
+                                      GPOINTER_TO_INT(g_hash_table_lookup(section_line, name)));
     }
 
     for (guint i = 0; i < keys->len; i++) {
@@ -718,6 +821,12 @@ mom_config_load_data(const char *data, gssize len, const char *origin, GPtrArray
         g_autofree char *where = NULL;
         g_autofree char *value = NULL;
 
+        if (!k->dropped && strcmp(k->group, "Collector: " NETWORK_DAEMON) == 0)
+            config_warn(&ps, k->line,
+                        "[%s] %s: momd has no " NETWORK_DAEMON " collector, so the option is "
+                        "ignored; GuestMemory reads the guest's memory statistics through libvirt "
+                        "instead.",
+                        k->group, k->key);
         if (k->dropped || !config_is_typed_section(k->group))
             continue;
         opt = config_lookup(k->group, k->key);
@@ -743,6 +852,7 @@ mom_config_load_data(const char *data, gssize len, const char *origin, GPtrArray
         where = g_strdup_printf("%s:%d", origin, k->line);
         if (!config_apply(config, opt, value, where, error))
             return NULL;
+        config_check_compat(&ps, config, k);
     }
 
     if (warnings != NULL) {
@@ -763,11 +873,12 @@ mom_config_load_file(const char *path, GPtrArray *warnings, GError **error)
     g_return_val_if_fail(path != NULL, NULL);
 
     if (!g_file_get_contents(path, &data, &len, &io_error)) {
-        g_set_error_literal(error, MOM_CONFIG_ERROR,
-                            g_error_matches(io_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                                ? MOM_CONFIG_ERROR_NOT_FOUND
-                                : MOM_CONFIG_ERROR_IO,
-                            io_error->message);
+        if (g_error_matches(io_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            g_set_error(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_NOT_FOUND,
+                        "The config file %s does not exist.", path);
+        else
+            g_set_error(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_IO,
+                        "Cannot read the config file %s: %s.", path, io_error->message);
         return NULL;
     }
     return mom_config_load_data(data, len, path, warnings, error);

@@ -81,7 +81,7 @@ typedef struct {
         char *rpc_group;              /* momd */
         char *proc_root;              /* momd */
         char *sysfs_root;             /* momd */
-        char *libvirt_run_dir;        /* momd: the QEMU driver's pid files */
+        char *libvirt_run_dir;        /* momd: the QEMU driver's pid files; "" derives it */
     } main;
     struct {
         char *log; /* "stdio" (any case) or a file name */
@@ -129,12 +129,17 @@ MomConfig *mom_config_new_defaults(void);
  * @data; @origin names the text in messages ("/etc/momd.conf").
  *
  * Unknown sections and keys (in [Collector: GuestQemuAgent] too, apart
- * from MOM's socket_path and socket_name_template; other collector
- * sections are not checked), duplicate keys (the last one wins, as in
- * MOM's Python 2 ConfigParser) and empty values of non-string options (the
- * default is kept) are not errors: each adds one full sentence
- * "ORIGIN:LINE: ..." to @warnings (char *, owned by the array, which
- * should free with g_free; may be NULL to discard them) for the caller to log.
+ * from MOM's socket_path and socket_name_template; the keys of other
+ * collector sections are not checked, but a section of a collector momd
+ * does not have is), duplicate keys (the last one wins, as in MOM's
+ * Python 2 ConfigParser), empty values of non-string options (the default
+ * is kept), and MOM's and vdsm's settings that momd does not honour (a
+ * hypervisor-interface other than libvirt, the [vdsm] section, the
+ * GuestNetworkDaemon collector, which GuestMemory replaces in [guest]
+ * collectors, and its section's keys) are not errors: each adds one full
+ * sentence "ORIGIN:LINE: ..." to @warnings (char *, owned by the array,
+ * which should free with g_free; may be NULL to discard them) for the
+ * caller to log.
  *
  * A bad value fails the whole load with MOM_CONFIG_ERROR_VALUE, e.g.
  * "ORIGIN:3: [main] main-loop-interval: expected an integer between 1 and

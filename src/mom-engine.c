@@ -23,6 +23,7 @@ struct _MomEngine {
     GArray *controllers; /* Controller */
     GHashTable *errors;  /* formatted error line -> Repeat */
     guint64 cycle;
+    GPtrArray *problems; /* the last load's, for the control API (char *) */
 };
 
 static void
@@ -44,6 +45,7 @@ mom_engine_new(void)
     e->errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     e->overrides = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     e->last.errors = g_ptr_array_new_with_free_func(g_free);
+    e->problems = g_ptr_array_new_with_free_func(g_free);
     return e;
 }
 
@@ -57,6 +59,7 @@ mom_engine_free(MomEngine *e)
     g_hash_table_destroy(e->errors);
     g_hash_table_destroy(e->overrides);
     g_ptr_array_free(e->last.errors, TRUE);
+    g_ptr_array_free(e->problems, TRUE);
     g_free(e);
 }
 
@@ -117,6 +120,23 @@ carry_over(MomPolicySet *from, MomPolicySet *to, const char *name)
         g_warning("The policy %s keeps its previous version until the file is fixed.", name);
 }
 
+static void engine_problem(MomEngine *e, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+/* Logs a reason why the policies in force are not those of the files, and
+ * keeps it for the control API's status until the next load. */
+static void
+engine_problem(MomEngine *e, const char *format, ...)
+{
+    va_list ap;
+    char *msg;
+
+    va_start(ap, format);
+    msg = g_strdup_vprintf(format, ap);
+    va_end(ap);
+    g_warning("%s", msg);
+    g_ptr_array_add(e->problems, msg);
+}
+
 gboolean
 mom_engine_load(MomEngine *e, const char *policy_file, const char *policy_dir,
                 const MomPolicyLimits *limits)
@@ -128,17 +148,32 @@ mom_engine_load(MomEngine *e, const char *policy_file, const char *policy_dir,
     gboolean ok = TRUE;
 
     mom_policy_set_set_limits(set, limits);
+    g_ptr_array_set_size(e->problems, 0);
     if (policy_file && *policy_file) {
         if (!mom_policy_set_add_file(set, policy_file, MOM_POLICY_DEFAULT_NAME, diags, &error)) {
-            g_warning("The policy file %s was rejected: %s", policy_file, error->message);
+            engine_problem(e, "The policy file %s was rejected: %s", policy_file, error->message);
             carry_over(e->set, set, MOM_POLICY_DEFAULT_NAME);
             ok = FALSE;
         }
     } else if (policy_dir && *policy_dir) {
         g_autoptr(GDir) dir = g_dir_open(policy_dir, 0, &error);
         if (!dir) {
-            g_warning("Cannot read the policy directory %s: %s; the loaded policies stay active.",
-                      policy_dir, error->message);
+            g_autoptr(GPtrArray) loaded = mom_policy_set_names(e->set);
+            guint n = loaded->len;
+
+            /* at start-up there is nothing loaded to keep */
+            if (n == 0)
+                engine_problem(e,
+                               "Cannot read the policy directory %s: %s; momd evaluates no "
+                               "policy and changes nothing until the directory can be read and "
+                               "momd reloads (SIGHUP).",
+                               policy_dir, error->message);
+            else
+                engine_problem(e,
+                               "Cannot read the policy directory %s: %s; the %u %s loaded "
+                               "before %s active.",
+                               policy_dir, error->message, n, n == 1 ? "policy" : "policies",
+                               n == 1 ? "stays" : "stay");
             return FALSE;
         }
         const char *entry;
@@ -149,7 +184,7 @@ mom_engine_load(MomEngine *e, const char *policy_file, const char *policy_dir,
             g_autofree char *name = g_strndup(entry, strlen(entry) - strlen(".policy"));
             g_autoptr(GError) e2 = NULL;
             if (!mom_policy_set_add_file(set, path, name, diags, &e2)) {
-                g_warning("The policy file %s was rejected.", path);
+                engine_problem(e, "The policy file %s was rejected.", path);
                 if (e2->code == MOM_POLICY_ERROR_IO)
                     g_warning("%s", e2->message);
                 carry_over(e->set, set, name);
@@ -157,8 +192,8 @@ mom_engine_load(MomEngine *e, const char *policy_file, const char *policy_dir,
             }
         }
     } else {
-        g_warning("Neither 'policy' nor 'policy-dir' is configured: momd evaluates no policy and "
-                  "changes nothing.");
+        engine_problem(e, "Neither 'policy' nor 'policy-dir' is configured: momd evaluates no "
+                          "policy and changes nothing.");
     }
     log_diags(diags);
 
@@ -307,6 +342,12 @@ const MomEngineRun *
 mom_engine_last_run(const MomEngine *e)
 {
     return &e->last;
+}
+
+GPtrArray *
+mom_engine_problems(const MomEngine *e)
+{
+    return e->problems;
 }
 
 void

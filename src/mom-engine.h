@@ -85,5 +85,16 @@ typedef struct {
 /** mom_engine_last_run: Returns: (transfer none) the last evaluation. */
 const MomEngineRun *mom_engine_last_run(const MomEngine *engine);
 
+/**
+ * mom_engine_problems:
+ * Why the policies in force are not what the configured files say, from
+ * the last mom_engine_load() or mom_engine_reset(): a source that cannot
+ * be read, a rejected file, no source configured.  Each is a full
+ * sentence, also logged as a warning when it was found.
+ * Returns: (transfer none) (element-type utf8) the sentences; empty when
+ * every file loaded.
+ */
+GPtrArray *mom_engine_problems(const MomEngine *engine);
+
 /** mom_engine_shutdown: Lets every controller undo its changes (KSM restore). */
 void mom_engine_shutdown(MomEngine *engine);

@@ -27,3 +27,32 @@ gboolean mom_libvirt_parse_domain_xml(const char *xml, MomDomainInfo *info, GPtr
  * balloon_weight -1, no I/O policies, vcpu_count -1.
  */
 void mom_libvirt_tune_defaults(MomDomainInfo *info);
+
+/**
+ * mom_libvirt_run_dir_for_uri:
+ * Where the QEMU driver behind @uri writes NAME.pid: for qemu:///system
+ * /run/libvirt/qemu, for qemu:///session $XDG_RUNTIME_DIR/libvirt/qemu/run
+ * (~/.cache/libvirt/qemu/run without XDG_RUNTIME_DIR), and with
+ * "?socket=DIR/SOCK" DIR/qemu, or DIR/qemu/run for a session.
+ * Returns: (transfer full) the directory, or NULL when @uri is not a
+ * QEMU driver on this host (test:///, qemu+ssh://host/ ...).
+ */
+char *mom_libvirt_run_dir_for_uri(const char *uri);
+
+/**
+ * mom_libvirt_pid_from_file:
+ * Reads @run_dir/@name.pid, and takes the pid only if
+ * @proc_root/PID/cmdline has "-uuid @uuid" (a stale file, or another
+ * libvirtd's guest of the same name, has not).
+ * Returns: the pid, or -1.
+ */
+gint64 mom_libvirt_pid_from_file(const char *proc_root, const char *run_dir, const char *name,
+                                 const char *uuid);
+
+/**
+ * mom_libvirt_pids_by_uuid:
+ * Reads the command line of every process under @proc_root.
+ * Returns: (transfer full) lowercase UUID -> pid (GSIZE_TO_POINTER) for
+ * each process started with "-uuid UUID"; the lowest pid when several are.
+ */
+GHashTable *mom_libvirt_pids_by_uuid(const char *proc_root);

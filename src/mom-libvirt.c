@@ -35,7 +35,8 @@ G_DEFINE_QUARK(mom-libvirt-error-quark, mom_libvirt_error)
 struct _MomLibvirt {
     gint ref;
     char *uri;
-    char *run_dir;
+    char *run_dir;   /* [main] libvirt-run-dir, NULL when not set */
+    char *proc_root; /* where the QEMU processes' cmdline files are */
     MomLibvirtCallbacks cb;
     gpointer user_data;
     GMutex lock;
@@ -842,17 +843,205 @@ read_iotune(virDomainPtr dom, MomDomainInfo *info, guint *calls)
     info->io_failed = FALSE;
 }
 
-static gint64
-read_pid(MomLibvirt *lv, const char *name)
+/* ---- the QEMU pid ------------------------------------------------------------ */
+
+/* libvirt has no API for a domain's QEMU pid.  Its QEMU driver writes
+ * RUNDIR/NAME.pid, where RUNDIR depends on the daemon (system or session,
+ * its socket's directory), and starts QEMU with "-uuid UUID".  A pid is
+ * taken only from a process whose command line carries the domain's UUID:
+ * a pid file of another libvirtd's guest of the same name, or a stale one
+ * whose pid was reused, then does not count. */
+
+char *
+mom_libvirt_run_dir_for_uri(const char *uri)
+{
+    g_autoptr(GUri) u = uri ? g_uri_parse(uri, G_URI_FLAGS_NONE, NULL) : NULL;
+    g_autoptr(GHashTable) params = NULL;
+    const char *scheme, *path, *host, *query, *socket = NULL;
+    gboolean session;
+
+    if (!u)
+        return NULL;
+    scheme = g_uri_get_scheme(u);
+    path = g_uri_get_path(u);
+    host = g_uri_get_host(u);
+    query = g_uri_get_query(u);
+    if (g_ascii_strcasecmp(scheme, "qemu") != 0 && g_ascii_strcasecmp(scheme, "qemu+unix") != 0)
+        return NULL;
+    if (host && *host && g_ascii_strcasecmp(host, "localhost") != 0)
+        return NULL;
+    if (strcmp(path, "/system") == 0)
+        session = FALSE;
+    else if (strcmp(path, "/session") == 0)
+        session = TRUE;
+    else
+        return NULL;
+    if (query)
+        params = g_uri_parse_params(query, -1, "&", G_URI_PARAMS_NONE, NULL);
+    if (params)
+        socket = g_hash_table_lookup(params, "socket");
+    /* The daemon's socket and its run directory share a parent:
+     * /run/libvirt/libvirt-sock and /run/libvirt/qemu for the system
+     * daemon, $XDG_RUNTIME_DIR/libvirt/libvirt-sock and .../qemu/run for
+     * a session daemon. */
+    if (socket && *socket) {
+        g_autofree char *parent = g_path_get_dirname(socket);
+
+        return g_build_filename(parent, "qemu", session ? "run" : NULL, NULL);
+    }
+    if (!session)
+        return g_strdup("/run/libvirt/qemu");
+    /* libvirt's virGetUserRuntimeDirectory(): ~/.cache without XDG_RUNTIME_DIR */
+    const char *runtime = g_getenv("XDG_RUNTIME_DIR");
+
+    return g_build_filename(runtime && *runtime ? runtime : g_get_user_cache_dir(), "libvirt",
+                            "qemu", "run", NULL);
+}
+
+/* The argument after "-uuid" on the command line of process @pid, or NULL. */
+static char *
+process_uuid(const char *proc_root, const char *pid)
+{
+    g_autofree char *path = g_build_filename(proc_root, pid, "cmdline", NULL);
+    g_autofree char *text = NULL;
+    gsize len = 0;
+
+    if (!g_file_get_contents(path, &text, &len, NULL))
+        return NULL;
+    /* NUL-separated arguments; g_file_get_contents adds a final NUL */
+    for (const char *arg = text; arg < text + len; arg += strlen(arg) + 1) {
+        const char *next = arg + strlen(arg) + 1;
+
+        if ((strcmp(arg, "-uuid") == 0 || strcmp(arg, "--uuid") == 0) && next < text + len)
+            return g_ascii_strdown(next, -1);
+    }
+    return NULL;
+}
+
+static gboolean
+process_has_uuid(const char *proc_root, gint64 pid, const char *uuid)
+{
+    g_autofree char *name = g_strdup_printf("%" G_GINT64_FORMAT, pid);
+    g_autofree char *found = process_uuid(proc_root, name);
+
+    return found && g_ascii_strcasecmp(found, uuid) == 0;
+}
+
+gint64
+mom_libvirt_pid_from_file(const char *proc_root, const char *run_dir, const char *name,
+                          const char *uuid)
 {
     g_autofree char *file = g_strdup_printf("%s.pid", name);
-    g_autofree char *path = g_build_filename(lv->run_dir, file, NULL);
+    g_autofree char *path = g_build_filename(run_dir, file, NULL);
     g_autofree char *text = NULL;
+    gint64 pid;
 
     if (!g_file_get_contents(path, &text, NULL, NULL))
         return -1;
-    gint64 pid = g_ascii_strtoll(g_strstrip(text), NULL, 10);
-    return pid > 0 ? pid : -1;
+    if (!g_ascii_string_to_signed(g_strstrip(text), 10, 1, G_MAXINT32, &pid, NULL))
+        return -1;
+    return process_has_uuid(proc_root, pid, uuid) ? pid : -1;
+}
+
+GHashTable *
+mom_libvirt_pids_by_uuid(const char *proc_root)
+{
+    GHashTable *pids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GDir) dir = g_dir_open(proc_root, 0, NULL);
+    const char *entry;
+
+    while (dir && (entry = g_dir_read_name(dir))) {
+        gint64 pid;
+        char *uuid;
+
+        if (!g_ascii_string_to_signed(entry, 10, 1, G_MAXINT32, &pid, NULL))
+            continue;
+        uuid = process_uuid(proc_root, entry);
+        if (!uuid)
+            continue;
+        /* two processes with one UUID: the older one, a child of QEMU's
+         * own would come later (readdir order is not pid order) */
+        gpointer old = g_hash_table_lookup(pids, uuid);
+        if (old && GPOINTER_TO_SIZE(old) < (gsize)pid)
+            g_free(uuid);
+        else
+            g_hash_table_replace(pids, uuid, GSIZE_TO_POINTER((gsize)pid));
+    }
+    return pids;
+}
+
+/* Where one collection looks for the QEMU pids of the domains it sees for
+ * the first time; the directory and the process list only when needed. */
+typedef struct {
+    MomLibvirt *lv;
+    virConnectPtr conn;
+    gboolean derived; /* @uri_dir was worked out */
+    char *uri_dir;    /* the run directory of the connection's URI, or NULL */
+    GHashTable *scan; /* lowercase uuid -> pid, once made */
+} PidFinder;
+
+static void
+pid_finder_clear(PidFinder *f)
+{
+    g_free(f->uri_dir);
+    g_clear_pointer(&f->scan, g_hash_table_destroy);
+}
+
+/* The run directory of the connection's URI, worked out once per collection. */
+static const char *
+pid_finder_uri_dir(PidFinder *f)
+{
+    if (!f->derived) {
+        f->derived = TRUE;
+        if (f->lv->uri && *f->lv->uri) {
+            f->uri_dir = mom_libvirt_run_dir_for_uri(f->lv->uri);
+        } else {
+            char *uri = virConnectGetURI(f->conn); /* libvirt's default, resolved */
+
+            f->uri_dir = mom_libvirt_run_dir_for_uri(uri);
+            free(uri); /* libvirt's allocation */
+        }
+    }
+    return f->uri_dir;
+}
+
+/* The pid file in [main] libvirt-run-dir, then in the URI's run
+ * directory, then the process list (what MOM searched). */
+static gint64
+find_pid(PidFinder *f, const char *name, const char *uuid)
+{
+    MomLibvirt *lv = f->lv;
+    const char *dirs[] = {lv->run_dir, pid_finder_uri_dir(f)};
+    g_autofree char *key = g_ascii_strdown(uuid, -1);
+    g_autoptr(GString) looked = g_string_new(NULL);
+    g_autofree char *how = NULL;
+    gint64 pid = -1;
+
+    for (guint i = 0; i < G_N_ELEMENTS(dirs) && pid < 0; i++) {
+        if (!dirs[i] || (i > 0 && g_strcmp0(dirs[i], dirs[0]) == 0))
+            continue;
+        g_string_append_printf(looked, "%s%s", looked->len ? " nor in " : "no pid file in ",
+                               dirs[i]);
+        pid = mom_libvirt_pid_from_file(lv->proc_root, dirs[i], name, uuid);
+        if (pid > 0)
+            how = g_strdup_printf("from its pid file in %s", dirs[i]);
+    }
+    if (pid < 0) {
+        if (!f->scan)
+            f->scan = mom_libvirt_pids_by_uuid(lv->proc_root);
+        pid = (gint64)GPOINTER_TO_SIZE(g_hash_table_lookup(f->scan, key));
+        how = g_strdup_printf("the process with -uuid %s", key);
+    }
+    if (pid > 0) {
+        g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, "MOM_GUEST", name, "MESSAGE",
+                         "The QEMU process of guest %s is %" G_GINT64_FORMAT ", %s.", name, pid,
+                         how);
+        return pid;
+    }
+    g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, "MOM_GUEST", name, "MESSAGE",
+                     "No QEMU process of guest %s was found: %s%sno process with -uuid %s in %s.",
+                     name, looked->str, looked->len ? ", and " : "", key, lv->proc_root);
+    return -1;
 }
 
 void
@@ -1060,6 +1249,7 @@ mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
     lv->stale_io = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_mutex_unlock(&lv->lock);
     gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+    PidFinder pids = {lv, c, FALSE, NULL, NULL};
     for (int i = 0; i < n; i++) {
         virDomainPtr dom = records[i]->dom;
         char uuid[VIR_UUID_STRING_BUFLEN];
@@ -1090,7 +1280,7 @@ mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
             mom_libvirt_tune_defaults(info);
             b->calls++;
             read_xml(lv, dom, info);
-            info->pid = read_pid(lv, info->name);
+            info->pid = find_pid(&pids, info->name, uuid);
         }
         /* The scheduler parameters change only when someone changes them,
          * and libvirt says so with a tunable event (CpuTune's own changes
@@ -1118,6 +1308,7 @@ mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
         g_ptr_array_add(b->domains, info);
         g_array_append_val(b->data, d);
     }
+    pid_finder_clear(&pids);
     virDomainStatsRecordListFree(records);
     virConnectClose(c);
     /* name and uuid point into the infos, which no longer move */
@@ -1262,7 +1453,8 @@ mom_libvirt_new(const char *uri, const char *run_dir, const MomLibvirtCallbacks 
         g_once_init_leave(&once, 1);
     }
     lv->uri = g_strdup(uri ? uri : "");
-    lv->run_dir = g_strdup(run_dir && *run_dir ? run_dir : "/run/libvirt/qemu");
+    lv->run_dir = run_dir && *run_dir ? g_strdup(run_dir) : NULL;
+    lv->proc_root = g_strdup("/proc");
     if (callbacks)
         lv->cb = *callbacks;
     lv->user_data = user_data;
@@ -1275,6 +1467,13 @@ mom_libvirt_new(const char *uri, const char *run_dir, const MomLibvirtCallbacks 
     lv->ops.set_cpu_tune = set_cpu_tune;
     lv->ops.set_block_iotune = set_block_iotune;
     return lv;
+}
+
+void
+mom_libvirt_set_proc_root(MomLibvirt *lv, const char *proc_root)
+{
+    g_free(lv->proc_root);
+    lv->proc_root = g_strdup(proc_root && *proc_root ? proc_root : "/proc");
 }
 
 MomLibvirt *
@@ -1295,6 +1494,7 @@ mom_libvirt_unref(MomLibvirt *lv)
     g_hash_table_destroy(lv->stale_io);
     g_free(lv->uri);
     g_free(lv->run_dir);
+    g_free(lv->proc_root);
     g_free(lv);
 }
 

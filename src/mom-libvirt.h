@@ -41,13 +41,24 @@ typedef struct {
 
 /**
  * mom_libvirt_new:
- * Prepares a connection to @uri ("" or NULL: libvirt's default).  @run_dir
- * is the QEMU driver's state directory for pid files (default
- * /run/libvirt/qemu).  Nothing is connected until mom_libvirt_start().
+ * Prepares a connection to @uri ("" or NULL: libvirt's default).  Each
+ * guest's QEMU pid is looked for in @run_dir/NAME.pid when @run_dir is
+ * set, then in the QEMU driver's run directory for the URI
+ * (/run/libvirt/qemu for qemu:///system, the socket's directory when the
+ * URI names one, the user's runtime directory for qemu:///session), then
+ * in the process list: the process whose command line has "-uuid UUID".
+ * Nothing is connected until mom_libvirt_start().
  * Returns: (transfer full) the interface.
  */
 MomLibvirt *mom_libvirt_new(const char *uri, const char *run_dir,
                             const MomLibvirtCallbacks *callbacks, gpointer user_data);
+
+/**
+ * mom_libvirt_set_proc_root:
+ * Where the QEMU processes' PID/cmdline files are ([main] proc-root;
+ * "/proc" by default).  Call it before mom_libvirt_start().
+ */
+void mom_libvirt_set_proc_root(MomLibvirt *lv, const char *proc_root);
 
 /**
  * mom_libvirt_free:
@@ -82,7 +93,7 @@ typedef struct {
     char *name;
     char *uuid;
     int id;             /* libvirt's domain id; it changes when the guest restarts */
-    gint64 pid;         /* QEMU's pid from libvirt's pid file, -1 when unknown */
+    gint64 pid;         /* QEMU's pid (see mom_libvirt_new()), -1 when unknown */
     gboolean have_xml;  /* balloon_min and nosharepages below are known */
     gint64 balloon_min; /* <memtune><min_guarantee> KiB, 0 when absent */
     gboolean nosharepages;

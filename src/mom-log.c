@@ -22,6 +22,9 @@ G_DEFINE_QUARK(mom-log-error-quark, mom_log_error)
 
 typedef enum { TARGET_STDIO, TARGET_FILE, TARGET_JOURNAL } Target;
 
+/* mom_log_fatal()'s level: a user level of GLib's, which nothing else uses. */
+#define LEVEL_FATAL (1 << G_LOG_LEVEL_USER_SHIFT)
+
 static struct {
     GMutex lock;
     Target target;
@@ -77,7 +80,7 @@ mom_log_parse_verbosity(const char *text, MomLogLevel *out, GError **error)
 static MomLogLevel
 level_of(GLogLevelFlags flags)
 {
-    if (flags & G_LOG_LEVEL_ERROR)
+    if (flags & (G_LOG_LEVEL_ERROR | LEVEL_FATAL))
         return MOM_LOG_CRITICAL;
     if (flags & G_LOG_LEVEL_CRITICAL)
         return MOM_LOG_ERROR_LEVEL;
@@ -204,6 +207,24 @@ MomLogLevel
 mom_log_get_verbosity(void)
 {
     return logger.verbosity;
+}
+
+void
+mom_log_fatal(const char *format, ...)
+{
+    g_autofree char *msg = NULL;
+    va_list ap;
+
+    va_start(ap, format);
+    msg = g_strdup_vprintf(format, ap);
+    va_end(ap);
+    /* g_log_structured() would add its own PRIORITY for a user level */
+    const GLogField fields[] = {
+        {"PRIORITY", "2", -1},
+        {"GLIB_DOMAIN", G_LOG_DOMAIN, -1},
+        {"MESSAGE", msg, -1},
+    };
+    g_log_structured_array(LEVEL_FATAL, fields, G_N_ELEMENTS(fields));
 }
 
 void

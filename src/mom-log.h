@@ -58,5 +58,14 @@ void mom_log_set_verbosity(MomLogLevel verbosity);
 /** mom_log_get_verbosity: Returns: the current verbosity. */
 MomLogLevel mom_log_get_verbosity(void);
 
+/**
+ * mom_log_fatal:
+ * Logs why momd cannot start, at MOM's CRITICAL level (journald priority
+ * "crit").  GLib's own levels do not fit: G_LOG_LEVEL_ERROR aborts, and
+ * G_LOG_LEVEL_CRITICAL means a programming error (fatal in the tests).
+ * Without mom_log_setup() the message goes to GLib's default writer.
+ */
+void mom_log_fatal(const char *format, ...) G_GNUC_PRINTF(1, 2);
+
 /** mom_log_shutdown: Flushes and closes the log file, if any. */
 void mom_log_shutdown(void);

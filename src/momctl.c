@@ -746,6 +746,11 @@ print_status(JsonObject *o, gpointer data G_GNUC_UNUSED)
         g_string_append_printf(policies, " %s", name);
     }
     printf("%12s %u loaded%s%s\n", "Policies:", n_policies, n_policies ? ":" : "", policies->str);
+    JsonArray *problems = obj_array(o, "policy_problems");
+    for (guint i = 0; problems && i < json_array_get_length(problems); i++) {
+        g_autofree char *text = momctl_node_text(json_array_get_element(problems, i));
+        printf("%12s %s\n", "Warning:", text);
+    }
 
     JsonObject *intervals = momctl_obj_object(o, "intervals");
     g_autoptr(GString) iv = g_string_new(NULL);

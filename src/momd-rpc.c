@@ -610,6 +610,12 @@ rpc_get_status(JsonArray *params, gpointer data, GError **error)
     for (guint i = 0; i < names->len; i++)
         json_array_add_string_element(policies, names->pdata[i]);
     json_object_set_array_member(o, "policies", policies);
+    /* a missing policy directory leaves momd idle, which "ok" alone would hide */
+    GPtrArray *problems = mom_engine_problems(d->engine);
+    JsonArray *pp = json_array_new();
+    for (guint i = 0; i < problems->len; i++)
+        json_array_add_string_element(pp, problems->pdata[i]);
+    json_object_set_array_member(o, "policy_problems", pp);
     json_object_set_int_member(intervals, "host-monitor", d->config->main.host_monitor_interval);
     json_object_set_int_member(intervals, "guest-monitor", d->config->main.guest_monitor_interval);
     json_object_set_int_member(intervals, "guest-manager", d->config->main.guest_manager_interval);

@@ -529,6 +529,18 @@ typedef struct {
     gboolean version;
 } Args;
 
+/* Makes a relative, non-empty *@path absolute against the current directory. */
+static void
+make_absolute(char **path)
+{
+    if (*path && **path && !g_path_is_absolute(*path)) {
+        char *abs = g_canonicalize_filename(*path, NULL);
+
+        g_free(*path);
+        *path = abs;
+    }
+}
+
 static void
 add_override(Momd *d, const char *section, const char *key, const char *value)
 {
@@ -544,27 +556,35 @@ run(Momd *d, Args *a)
     g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GError) error = NULL;
 
+    /* Until the config says where the log goes: standard error, so that
+     * a fatal error in the config has a level there (and under systemd a
+     * journal priority) like any other. */
+    mom_log_setup("stdio", MOM_LOG_INFO, 0, 0, NULL);
     d->config = load_config(d, warnings, &error);
     if (!d->config) {
-        fprintf(stderr, "momd: %s\n", error->message);
+        mom_log_fatal("%s momd cannot start.", error->message);
         return EXIT_FAILURE;
     }
     if (a->dump) {
         g_autofree char *text = mom_config_dump(d->config);
+
+        /* the check the docs recommend: it must say what start-up would */
+        log_warnings(warnings);
         fputs(text, stdout);
         return EXIT_SUCCESS;
     }
     if (!setup_logging(d->config, &error)) {
-        fprintf(stderr, "momd: %s\n", error->message);
+        mom_log_fatal("%s momd cannot start.", error->message);
         return EXIT_FAILURE;
     }
     if (a->daemon && !daemonize(&error)) {
-        g_warning("%s momd cannot start.", error->message);
+        mom_log_fatal("%s momd cannot start.", error->message);
         return EXIT_FAILURE;
     }
     if (a->pid_file) {
         if (!write_pid_file(a->pid_file, &error)) {
-            g_warning("Cannot write the pid file %s: %s", a->pid_file, error->message);
+            mom_log_fatal("Cannot write the pid file %s, so momd cannot start: %s", a->pid_file,
+                          error->message);
             return EXIT_FAILURE;
         }
         d->pid_file = g_strdup(a->pid_file);
@@ -583,7 +603,7 @@ run(Momd *d, Args *a)
     d->host = mom_monitor_new(MOM_ENTITY_HOST, "host", d->config->host.collectors, &ccfg,
                               (guint)d->config->main.sample_history_length, d->plot_subdir, &error);
     if (!d->host) {
-        g_warning("Cannot start the host monitor, so momd cannot start: %s", error->message);
+        mom_log_fatal("Cannot start the host monitor, so momd cannot start: %s", error->message);
         return EXIT_FAILURE;
     }
     MomEntity *host = mom_monitor_entity(d->host);
@@ -596,13 +616,14 @@ run(Momd *d, Args *a)
     };
     d->libvirt = mom_libvirt_new(d->config->main.libvirt_hypervisor_uri,
                                  d->config->main.libvirt_run_dir, &lcb, d);
+    mom_libvirt_set_proc_root(d->libvirt, d->config->main.proc_root);
     MomCollectorConfig gcfg = ccfg;
     gcfg.interval = (guint)d->config->main.guest_monitor_interval;
     d->guests = mom_guests_new(d->libvirt, d->config->guest.collectors, &gcfg,
                                (guint)d->config->main.sample_history_length, d->plot_subdir,
                                d->config->main.guest_monitor_interval, &error);
     if (!d->guests) {
-        g_warning("Cannot start the guest manager, so momd cannot start: %s", error->message);
+        mom_log_fatal("Cannot start the guest manager, so momd cannot start: %s", error->message);
         return EXIT_FAILURE;
     }
     MomAgentOptions agent = agent_options_of(d->config);
@@ -627,13 +648,13 @@ run(Momd *d, Args *a)
     mom_engine_load(d->engine, d->config->main.policy, d->config->main.policy_dir, &limits);
 
     if (!momd_rpc_start(d, &error)) {
-        g_warning("Cannot start the control API, so momd cannot start: %s", error->message);
+        mom_log_fatal("Cannot start the control API, so momd cannot start: %s", error->message);
         return EXIT_FAILURE;
     }
 
     d->loop = g_main_loop_new(NULL, FALSE);
     if (!watch_signals(d, &error)) {
-        g_warning("Cannot watch for signals, so momd cannot start: %s", error->message);
+        mom_log_fatal("Cannot watch for signals, so momd cannot start: %s", error->message);
         return EXIT_FAILURE;
     }
     arm_timers(d);
@@ -732,6 +753,17 @@ main(int argc, char **argv)
         printf("momd %s\n", PACKAGE_VERSION);
         return 0;
     }
+    /* -d moves to "/" before anything is opened, and SIGHUP opens the
+     * config file again: every path given here is taken from where momd
+     * was started. */
+    make_absolute(&a.config);
+    make_absolute(&a.rules);
+    make_absolute(&a.policy_dir);
+    make_absolute(&a.plot_dir);
+    make_absolute(&a.pid_file);
+    if (a.log && g_ascii_strcasecmp(a.log, "stdio") != 0 && strcmp(a.log, "journal") != 0 &&
+        strcmp(a.log, "journald") != 0)
+        make_absolute(&a.log);
     d.started = g_get_real_time();
     d.config_explicit = a.config != NULL;
     d.config_path = a.config ? g_steal_pointer(&a.config) : g_strdup(DEFAULT_CONFIG);

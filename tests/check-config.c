@@ -64,7 +64,7 @@ static const char vdsm_style_conf[] =
     "host-monitor-interval: 15\n"
     "guest-monitor-interval: 15\n"
     "guest-manager-interval: 15\n"
-    "hypervisor-interface: vdsmjsonrpcbulk\n"
+    "hypervisor-interface: vdsmjsonrpcclient\n"
     "policy-engine-interval: 15\n"
     "controllers: Balloon, KSM, CpuTune, IoTune\n"
     "sample-history-length: 10\n"
@@ -175,6 +175,8 @@ START_TEST(test_defaults)
     ck_assert_str_eq(c->main.rpc_group, "");
     ck_assert_str_eq(c->main.proc_root, "/proc");
     ck_assert_str_eq(c->main.sysfs_root, "/sys");
+    /* empty: the QEMU pid is found from the URI and the process list */
+    ck_assert_str_eq(c->main.libvirt_run_dir, "");
     ck_assert_str_eq(c->logging.log, "stdio");
     ck_assert_int_eq(c->logging.verbosity, MOM_CONFIG_VERBOSITY_INFO);
     ck_assert_int_eq(c->logging.max_bytes, 2097152);
@@ -233,17 +235,93 @@ END_TEST
 
 START_TEST(test_vdsm_sample)
 {
-    g_autoptr(MomConfig) c = load_ok(vdsm_style_conf);
-    g_autofree char *port = g_key_file_get_string(c->keyfile, "vdsm", "port", NULL);
+    g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(MomConfig) c = load(vdsm_style_conf, warnings, NULL);
+    g_autofree char *port = NULL;
 
+    ck_assert_ptr_nonnull(c);
+    port = g_key_file_get_string(c->keyfile, "vdsm", "port", NULL);
+    /* What momd does not honour is said once each, with what it does instead. */
+    ck_assert_int_eq(warnings->len, 2);
+    ck_assert_str_eq(g_ptr_array_index(warnings, 0),
+                     "t.conf:8: [main] hypervisor-interface: momd has no 'vdsmjsonrpcclient' "
+                     "interface; it finds and manages the guests through libvirt at [main] "
+                     "libvirt-hypervisor-uri (libvirt's default URI when empty) instead.");
+    ck_assert_str_eq(g_ptr_array_index(warnings, 1),
+                     "t.conf:17: [vdsm]: momd does not connect to vdsm, so this section is "
+                     "ignored; it finds and manages the guests through libvirt instead.");
     ck_assert_int_eq(c->main.main_loop_interval, 15);
-    ck_assert_str_eq(c->main.hypervisor_interface, "vdsmjsonrpcbulk");
+    ck_assert_str_eq(c->main.hypervisor_interface, "vdsmjsonrpcclient");
     ck_assert_int_eq(c->main.rpc_port.port, -1);
     ck_assert_str_eq(c->main.rpc_port.socket_path, "/run/vdsm/mom-vdsm.sock");
     ck_assert_str_eq(c->main.policy_dir, "/etc/vdsm/mom.d");
     ck_assert_str_eq(c->logging.log, "/var/log/vdsm/mom.log");
     ck_assert_str_eq(port, "54321");
     ck_assert(mom_config_validate(c, NULL));
+}
+END_TEST
+
+/* MOM's and vdsm's settings that momd does not honour: one warning each,
+ * naming file, line and key, and saying what momd does instead. */
+START_TEST(test_not_honoured)
+{
+    g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(MomConfig) c = load("[main]\n"                                  /* 1 */
+                                  "hypervisor-interface: vdsmjsonrpcclient\n" /* 2 */
+                                  "[guest]\n"                                 /* 3 */
+                                  "collectors: GuestQemuProc, GuestNetworkDaemon, GuestBalloon\n"
+                                  "[Collector: GuestNetworkDaemon]\n"        /* 5 */
+                                  "name-to-ip-helper: /etc/mom/name-to-ip\n" /* 6 */
+                                  "[Collector: NoSuch]\n"                    /* 7 */
+                                  "[vdsm]\n"                                 /* 8 */
+                                  "host: 127.0.0.1\n"                        /* 9 */
+                                  "[nosuch]\n"                               /* 10 */
+                                  "[host]\n"                                 /* 11 */
+                                  "collector: HostMemory\n",                 /* 12 */
+                                  warnings, NULL);
+    static const char *const guest[] = {"GuestQemuProc", "GuestMemory", "GuestBalloon", NULL};
+    static const char *const expected[] = {
+        "t.conf:2: [main] hypervisor-interface: momd has no 'vdsmjsonrpcclient' interface; it "
+        "finds and manages the guests through libvirt at [main] libvirt-hypervisor-uri "
+        "(libvirt's default URI when empty) instead.",
+        "t.conf:4: [guest] collectors: momd has no GuestNetworkDaemon collector (MOM's daemon "
+        "inside the guest); GuestMemory takes its place and reads the same fields from the "
+        "virtio balloon driver.",
+        "t.conf:6: [Collector: GuestNetworkDaemon] name-to-ip-helper: momd has no "
+        "GuestNetworkDaemon collector, so the option is ignored; GuestMemory reads the guest's "
+        "memory statistics through libvirt instead.",
+        "t.conf:7: [Collector: NoSuch]: momd has no collector named 'NoSuch'; the section is "
+        "ignored.",
+        "t.conf:8: [vdsm]: momd does not connect to vdsm, so this section is ignored; it finds "
+        "and manages the guests through libvirt instead.",
+        "t.conf:10: [nosuch]: unknown section, ignored.",
+        "t.conf:12: [host] collector: unknown option, ignored.",
+    };
+
+    ck_assert_ptr_nonnull(c);
+    for (guint i = 0; i < MIN(warnings->len, G_N_ELEMENTS(expected)); i++)
+        ck_assert_str_eq(g_ptr_array_index(warnings, i), expected[i]);
+    ck_assert_uint_eq(warnings->len, G_N_ELEMENTS(expected));
+    assert_strv(c->guest.collectors, guest);
+
+    /* Beside GuestMemory it is only left out; "LibVirt" is libvirt (MOM
+     * lowercases it), and an empty GuestNetworkDaemon section says nothing. */
+    g_ptr_array_set_size(warnings, 0);
+    g_autoptr(MomConfig) d = load("[main]\n"
+                                  "hypervisor-interface: LibVirt\n"
+                                  "[guest]\n"
+                                  "collectors: GuestNetworkDaemon, GuestMemoryOptional\n"
+                                  "[Collector: GuestNetworkDaemon]\n"
+                                  "#name-to-ip-helper: doc/name-to-ip\n",
+                                  warnings, NULL);
+    static const char *const optional[] = {"GuestMemoryOptional", NULL};
+    ck_assert_ptr_nonnull(d);
+    ck_assert_uint_eq(warnings->len, 1);
+    ck_assert_str_eq(g_ptr_array_index(warnings, 0),
+                     "t.conf:4: [guest] collectors: momd has no GuestNetworkDaemon collector "
+                     "(MOM's daemon inside the guest); it is left out, and GuestMemoryOptional, "
+                     "also listed, reads the same fields from the virtio balloon driver.");
+    assert_strv(d->guest.collectors, optional);
 }
 END_TEST
 
@@ -282,12 +360,14 @@ START_TEST(test_syntax)
     ck_assert_str_eq(d->main.plot_dir, "/a=b");
 
     /* A multi-line value keeps its lines, and backslashes are literal. */
-    g_autoptr(MomConfig) e = load_ok("[Collector: X]\n"
+    g_autoptr(MomConfig) e = load_ok("[Collector: HostMemory]\n"
                                      "Path: C:\\dir\\n\n"
                                      "text: one\n"
                                      "  two\n");
-    g_autofree char *path = g_key_file_get_string(e->keyfile, "Collector: X", "path", NULL);
-    g_autofree char *text = g_key_file_get_string(e->keyfile, "Collector: X", "text", NULL);
+    g_autofree char *path =
+        g_key_file_get_string(e->keyfile, "Collector: HostMemory", "path", NULL);
+    g_autofree char *text =
+        g_key_file_get_string(e->keyfile, "Collector: HostMemory", "text", NULL);
     ck_assert_str_eq(path, "C:\\dir\\n");
     ck_assert_str_eq(text, "one\ntwo");
 }
@@ -531,7 +611,7 @@ START_TEST(test_duplicates)
                                   "log: stdio\n"
                                   "[main]\n"
                                   "Policy-Engine-Interval: 30\n"
-                                  "[Collector: A]\n"
+                                  "[Collector: HostKSM]\n"
                                   "k: 1\n"
                                   "k: 2\n",
                                   warnings, NULL);
@@ -549,9 +629,9 @@ START_TEST(test_duplicates)
         "t.conf:7: [main] policy-engine-interval: set again (previously set on line 3); "
         "the last value wins.");
     ck_assert_str_eq(g_ptr_array_index(warnings, 2),
-                     "t.conf:10: [Collector: A] k: set again (previously set on line 9); "
+                     "t.conf:10: [Collector: HostKSM] k: set again (previously set on line 9); "
                      "the last value wins.");
-    k = g_key_file_get_string(c->keyfile, "Collector: A", "k", NULL);
+    k = g_key_file_get_string(c->keyfile, "Collector: HostKSM", "k", NULL);
     ck_assert_str_eq(k, "2");
     ck_assert_str_eq(c->logging.log, "stdio");
 
@@ -627,7 +707,7 @@ END_TEST
 
 START_TEST(test_overrides)
 {
-    g_autoptr(MomConfig) c = load_ok(vdsm_style_conf);
+    g_autoptr(MomConfig) c = load(vdsm_style_conf, NULL, NULL);
     g_autoptr(GError) error = NULL;
     g_autofree char *v = NULL;
 
@@ -675,14 +755,20 @@ START_TEST(test_overrides)
 }
 END_TEST
 
-/* dump -> load -> dump gives the same text, and no warnings. */
+/* dump -> load -> dump gives the same text, and @n_warnings warnings: those
+ * of the settings momd keeps for the dump but does not honour. */
 static void
-assert_round_trip(const MomConfig *c)
+assert_round_trip(const MomConfig *c, guint n_warnings)
 {
+    g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
     g_autofree char *d1 = mom_config_dump(c);
-    g_autoptr(MomConfig) again = load_ok(d1);
-    g_autofree char *d2 = mom_config_dump(again);
+    g_autoptr(MomConfig) again = load(d1, warnings, NULL);
+    g_autofree char *d2 = NULL;
 
+    ck_assert_ptr_nonnull(again);
+    ck_assert_msg(warnings->len == n_warnings, "%u warnings, the first: %s", warnings->len,
+                  warnings->len ? (char *)warnings->pdata[0] : "");
+    d2 = mom_config_dump(again);
     ck_assert_str_eq(d1, d2);
 }
 
@@ -690,13 +776,14 @@ START_TEST(test_dump)
 {
     g_autoptr(MomConfig) defaults = mom_config_new_defaults();
     g_autoptr(MomConfig) mom = load(mom_style_conf, NULL, NULL);
-    g_autoptr(MomConfig) vdsm = load_ok(vdsm_style_conf);
+    g_autoptr(MomConfig) vdsm = load(vdsm_style_conf, NULL, NULL);
     g_autofree char *text = mom_config_dump(vdsm);
     g_autofree char *dflt = mom_config_dump(defaults);
 
-    assert_round_trip(defaults);
-    assert_round_trip(mom);
-    assert_round_trip(vdsm);
+    assert_round_trip(defaults, 0);
+    assert_round_trip(mom, 0);
+    /* hypervisor-interface and [vdsm] are printed back, and warned about again */
+    assert_round_trip(vdsm, 2);
 
     ck_assert_ptr_nonnull(strstr(dflt, "\n[main]\nmain-loop-interval: 5\n"));
     ck_assert_ptr_nonnull(strstr(dflt, "\nlibvirt-hypervisor-uri:\n"));
@@ -712,9 +799,9 @@ START_TEST(test_dump)
 
     /* Multi-line and odd values survive too. */
     ck_assert(mom_config_set_override(vdsm, "main", "plot-dir", "/a\\b #c", NULL));
-    ck_assert(mom_config_set_override(vdsm, "Collector: X", "lines", "one\ntwo", NULL));
+    ck_assert(mom_config_set_override(vdsm, "Collector: HostCpu", "lines", "one\ntwo", NULL));
     ck_assert(mom_config_set_override(vdsm, "logging", "verbosity", "warning", NULL));
-    assert_round_trip(vdsm);
+    assert_round_trip(vdsm, 2);
 }
 END_TEST
 
@@ -754,6 +841,7 @@ START_TEST(test_files)
     g_clear_error(&error);
     ck_assert_ptr_null(mom_config_load_file("/nonexistent/momd.conf", NULL, &error));
     ck_assert(g_error_matches(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_NOT_FOUND));
+    ck_assert_str_eq(error->message, "The config file /nonexistent/momd.conf does not exist.");
     g_clear_error(&error);
     ck_assert_ptr_null(mom_config_load_file(top, NULL, &error));
     ck_assert(g_error_matches(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_IO));
@@ -769,6 +857,7 @@ config_suite(void)
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_mom_sample);
     tcase_add_test(tc, test_vdsm_sample);
+    tcase_add_test(tc, test_not_honoured);
     tcase_add_test(tc, test_syntax);
     tcase_add_test(tc, test_syntax_errors);
     tcase_add_test(tc, test_int);

@@ -30,6 +30,7 @@
 #include "balloon-priv.h"
 #include "mom-controller.h"
 #include "mom-guests.h"
+#include "mom-libvirt-priv.h"
 #include "mom-libvirt.h"
 #include "mom-test-fs.h"
 
@@ -234,11 +235,31 @@ on_lifecycle(const char *uuid, int event, gpointer data)
 
 static const MomLibvirtCallbacks callbacks = {on_connected, on_disconnected, on_lifecycle};
 
-static MomLibvirt *
-connect_to(const char *uri, Seen *seen)
+/* Writes the command line of fake process @pid under TMP/proc, the
+ * arguments separated by '|' here and by NUL there, as the kernel has it. */
+static void
+fake_process(guint pid, const char *args)
 {
-    MomLibvirt *lv = mom_libvirt_new(uri, tmp_dir, &callbacks, seen);
+    g_autofree char *rel = g_strdup_printf("proc/%u/cmdline", pid);
+    g_autofree char *text = g_strdup(args);
 
+    for (char *p = text; *p; p++)
+        if (*p == '|')
+            *p = '\0';
+    /* the kernel's cmdline ends with a NUL too: written with its length */
+    g_autofree char *path = g_build_filename(tmp_dir, rel, NULL);
+    mom_test_write_file(tmp_dir, rel, "");
+    ck_assert(g_file_set_contents(path, text, (gssize)strlen(args) + 1, NULL));
+}
+
+/* Connects with @run_dir ([main] libvirt-run-dir) and TMP/proc as proc-root. */
+static MomLibvirt *
+connect_with(const char *uri, const char *run_dir, Seen *seen)
+{
+    MomLibvirt *lv = mom_libvirt_new(uri, run_dir, &callbacks, seen);
+    g_autofree char *proc = g_build_filename(tmp_dir, "proc", NULL);
+
+    mom_libvirt_set_proc_root(lv, proc);
     mom_libvirt_start(lv);
     run_for(50);
     if (!mom_libvirt_connected(lv))
@@ -246,6 +267,12 @@ connect_to(const char *uri, Seen *seen)
     ck_assert_msg(mom_libvirt_connected(lv), "not connected to %s", uri);
     ck_assert_uint_eq(seen->connected, 1);
     return lv;
+}
+
+static MomLibvirt *
+connect_to(const char *uri, Seen *seen)
+{
+    return connect_with(uri, tmp_dir, seen);
 }
 
 static const MomGuestData *
@@ -314,6 +341,7 @@ START_TEST(test_default_connect_collect)
     Seen seen = {0};
     g_autofree char *pid_file = g_build_filename(tmp_dir, "test.pid", NULL);
     ck_assert(g_file_set_contents(pid_file, "4242\n", -1, NULL));
+    fake_process(4242, "qemu-system-x86_64|-name|guest=test|-uuid|" DEFAULT_UUID);
     g_autoptr(MomLibvirt) lv = connect_to("test:///default", &seen);
     g_autoptr(GError) error = NULL;
 
@@ -355,7 +383,7 @@ START_TEST(test_default_connect_collect)
     ck_assert_int_eq(info->balloon_min, 0);
     ck_assert_int_eq(d->balloon_min, 0);
     ck_assert_int_eq(info->id, 1);
-    /* the pid from RUN_DIR/NAME.pid */
+    /* the pid from RUN_DIR/NAME.pid, a process with the domain's -uuid */
     ck_assert_int_eq(info->pid, 4242);
     ck_assert_int_eq(d->pid, 4242);
 
@@ -368,6 +396,111 @@ START_TEST(test_default_connect_collect)
     ck_assert_ptr_nonnull(d);
     ck_assert_int_eq(info->pid, 4242);
     ck_assert(info->has_balloon);
+}
+END_TEST
+
+/* ---- the QEMU pid without libvirt-run-dir -------------------------------------- */
+
+/* The run directory comes from the URI: the daemon kind, its socket. */
+START_TEST(test_run_dir_for_uri)
+{
+    static const struct {
+        const char *uri;
+        const char *dir; /* NULL: no local QEMU driver */
+    } cases[] = {
+        {"qemu:///system", "/run/libvirt/qemu"},
+        /* the e2e lab's private libvirtd */
+        {"qemu:///system?socket=/tmp/lab/run/libvirt-sock", "/tmp/lab/run/qemu"},
+        {"qemu+unix:///system?socket=/srv/lv/virtqemud-sock", "/srv/lv/qemu"},
+        {"qemu:///session", "/run/user/1000/libvirt/qemu/run"},
+        {"qemu:///session?socket=/home/u/rt/libvirt/libvirt-sock", "/home/u/rt/libvirt/qemu/run"},
+        {"qemu://localhost/system", "/run/libvirt/qemu"},
+        {"qemu+ssh://root@far/system", NULL},
+        {"qemu+tcp://far/system", NULL},
+        {"qemu:///embed?root=/x", NULL},
+        {"test:///default", NULL},
+        {"lxc:///system", NULL},
+        {"", NULL},
+        {"not a URI", NULL},
+    };
+
+    g_setenv("XDG_RUNTIME_DIR", "/run/user/1000", TRUE);
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *dir = mom_libvirt_run_dir_for_uri(cases[i].uri);
+
+        ck_assert_msg(g_strcmp0(dir, cases[i].dir) == 0, "%s: got %s, want %s", cases[i].uri,
+                      dir ? dir : "NULL", cases[i].dir ? cases[i].dir : "NULL");
+    }
+}
+END_TEST
+
+/* A pid file counts only for a process with the domain's UUID; failing
+ * that, the process list is searched for "-uuid UUID", as MOM did. */
+START_TEST(test_pid_discovery)
+{
+    g_autofree char *proc = g_build_filename(tmp_dir, "proc", NULL);
+    g_autofree char *run = g_build_filename(tmp_dir, "run", NULL);
+    const char *other = "6d6f6d64-0000-4000-8000-000000000001";
+    g_autofree char *other_args = g_strconcat("qemu-system-x86_64|-uuid|", other, NULL);
+
+    /* no such process, a stale pid file, a pid reused by another guest */
+    mom_test_write_file(run, "gone.pid", "4343\n");
+    mom_test_write_file(run, "test.pid", "4242\n");
+    mom_test_write_file(run, "junk.pid", "42abc\n");
+    fake_process(4242, other_args);
+    ck_assert_int_eq(mom_libvirt_pid_from_file(proc, run, "gone", DEFAULT_UUID), -1);
+    ck_assert_int_eq(mom_libvirt_pid_from_file(proc, run, "test", DEFAULT_UUID), -1);
+    ck_assert_int_eq(mom_libvirt_pid_from_file(proc, run, "junk", DEFAULT_UUID), -1);
+    ck_assert_int_eq(mom_libvirt_pid_from_file(proc, run, "test", other), 4242);
+
+    /* The process list: only the argument after -uuid counts. */
+    fake_process(13, "virsh|dominfo|" DEFAULT_UUID);
+    fake_process(14, "qemu-system-x86_64|-name|x|-uuid");
+    mom_test_write_file(proc, "15/cmdline", ""); /* a kernel thread */
+    mom_test_write_file(proc, "self/cmdline", "-uuid");
+    g_autoptr(GHashTable) none = mom_libvirt_pids_by_uuid(proc);
+    ck_assert_uint_eq(g_hash_table_size(none), 1); /* 4242 */
+    fake_process(7777, "/usr/bin/qemu-system-x86_64|-name|guest=test|-uuid|6695EB01-F6A4-8304-"
+                       "79AA-97F2502E193F|-smp|1");
+    fake_process(7778, "/usr/bin/qemu-system-x86_64|--uuid|" DEFAULT_UUID);
+    g_autoptr(GHashTable) pids = mom_libvirt_pids_by_uuid(proc);
+    ck_assert_uint_eq(g_hash_table_size(pids), 2);
+    ck_assert_uint_eq(GPOINTER_TO_SIZE(g_hash_table_lookup(pids, DEFAULT_UUID)), 7777);
+    ck_assert_uint_eq(GPOINTER_TO_SIZE(g_hash_table_lookup(pids, other)), 4242);
+
+    /* Through a collection: the stale test.pid in libvirt-run-dir is
+     * passed over for the process list. */
+    Seen seen = {0};
+    g_autoptr(MomLibvirt) lv = connect_with("test:///default", run, &seen);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MomGuestBatch) b = mom_libvirt_collect(lv, NULL, &error);
+    ck_assert_msg(b != NULL, "%s", error ? error->message : "");
+    const MomGuestData *d = find_data(b, DEFAULT_UUID, NULL);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(d->pid, 7777);
+    ck_assert_uint_eq(count_logged("The QEMU process of guest test is 7777, the process with "
+                                   "-uuid " DEFAULT_UUID "."),
+                      1);
+}
+END_TEST
+
+/* Without a pid file or a process, the pid is unknown, and the debug log says
+ * where momd looked. */
+START_TEST(test_pid_not_found)
+{
+    Seen seen = {0};
+    g_autoptr(MomLibvirt) lv = connect_with("test:///default", NULL, &seen);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MomGuestBatch) b = mom_libvirt_collect(lv, NULL, &error);
+    g_autofree char *expect = g_strdup_printf("No QEMU process of guest test was found: no "
+                                              "process with -uuid %s in %s/proc.",
+                                              DEFAULT_UUID, tmp_dir);
+
+    ck_assert_msg(b != NULL, "%s", error ? error->message : "");
+    ck_assert_int_eq(find_data(b, DEFAULT_UUID, NULL)->pid, -1);
+    if (count_logged(expect) != 1)
+        dump_log();
+    ck_assert_uint_eq(count_logged(expect), 1);
 }
 END_TEST
 
@@ -770,8 +903,9 @@ balloon_cycle(gboolean dry_run)
         if (lines[i][1])
             ck_assert_uint_eq(count_logged(lines[i][1]), 1);
     }
-    ck_assert_uint_eq(count_logged("guest vm0005"), 0);
-    ck_assert_uint_eq(count_logged("guest vm0006"), 0);
+    /* the controller's lines: "guest NAME: balloon ..." */
+    ck_assert_uint_eq(count_logged("guest vm0005: "), 0);
+    ck_assert_uint_eq(count_logged("guest vm0006: "), 0);
     ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_WARNING, ""), 0);
 
     if (!dry_run) {
@@ -788,7 +922,7 @@ balloon_cycle(gboolean dry_run)
         ck_assert_int_eq(cur_of(lv, 2), 131072);
         ck_assert_int_eq(cur_of(lv, 3), 195840);
         ck_assert_int_eq(cur_of(lv, 4), 1048576);
-        ck_assert_uint_eq(count_logged("guest vm0001"), 1);
+        ck_assert_uint_eq(count_logged("guest vm0001: "), 1);
         ck_assert_uint_eq(count_logged("guest vm0002: balloon 169984 → 131072 KiB"), 1);
     }
     klass->free(state);
@@ -905,6 +1039,9 @@ libvirt_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_default_connect_collect);
+    tcase_add_test(tc, test_run_dir_for_uri);
+    tcase_add_test(tc, test_pid_discovery);
+    tcase_add_test(tc, test_pid_not_found);
     tcase_add_test(tc, test_generated_discovery);
     tcase_add_test(tc, test_guest_manager_policy);
     tcase_add_test(tc, test_guest_manager_dry_run);

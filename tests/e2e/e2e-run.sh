@@ -11,7 +11,8 @@
 # and installs the clean-up: momd stopped, libvirtd and its guests stopped,
 # the directory removed, also on meson's timeout; after a failure momd's
 # files and libvirt's logs are first copied to
-# $MOMD_E2E_CACHE/momd-NAME.last-failure.
+# $MOMD_E2E_CACHE/momd-NAME.last-failure.  momd_stat reads a guest's
+# newest sample from that momd.
 
 e2e_begin() {
     e2e_name=$1
@@ -27,6 +28,19 @@ e2e_begin() {
     momd_pid=
     trap e2e_cleanup EXIT
     trap e2e_on_signal INT TERM HUP
+}
+
+# momd_stat GUEST FIELD: FIELD of GUEST's newest sample from the momd on
+# $sock, through momctl ("" while there is none).
+momd_stat() {
+    timeout 10 "$MOMCTL" --socket "$sock" stats "$1" --json 2>/dev/null | python3 -c '
+import json, sys
+try:
+    s = json.load(sys.stdin)["samples"]
+    v = s[-1].get(sys.argv[1]) if s else None
+except Exception:
+    v = None
+print("" if v is None else v)' "$2"
 }
 
 e2e_cleanup() {

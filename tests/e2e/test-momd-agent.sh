@@ -84,16 +84,7 @@ EOF
 momd_pid=$!
 
 # newest FIELD of the guest's newest sample ("" while there is none)
-stat_of() {
-    timeout 10 "$MOMCTL" --socket "$sock" stats "$g" --json 2>/dev/null | python3 -c '
-import json, sys
-try:
-    s = json.load(sys.stdin)["samples"]
-    v = s[-1].get(sys.argv[1]) if s else None
-except Exception:
-    v = None
-print("" if v is None else v)' "$1"
-}
+stat_of() { momd_stat "$g" "$1"; }
 wait_stat() { # wait_stat SECONDS: until the guest has a complete sample
     local deadline=$((SECONDS + $1))
     while [ "$SECONDS" -le "$deadline" ]; do

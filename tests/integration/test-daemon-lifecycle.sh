@@ -96,6 +96,7 @@ rc=$?
 check "a bad config value exits non-zero (exit $rc)" test "$rc" -ne 0 -a "$rc" -lt 128
 check "the error names $tmp/bad.conf:$bad_line" grep -qF "$tmp/bad.conf:$bad_line" "$tmp/err"
 check "the error names the option" grep -qF "sample-history-length" "$tmp/err"
+cp "$tmp/err" "$tmp/bad.err"
 
 # An unknown collector is a startup error too (on stderr with log: stdio).
 sed -e 's/^collectors: HostMemory, HostKSM$/collectors: HostMemory, NoSuchCollector/' \
@@ -106,6 +107,101 @@ check "an unknown collector exits non-zero, without crashing (exit $rc)" \
     test "$rc" -ne 0 -a "$rc" -lt 124
 check "the error names the unknown collector" grep -qF "'NoSuchCollector'" "$tmp/err"
 check "the error lists the known collectors" grep -qF "HostMemory" "$tmp/err"
+check "a fatal start-up error is logged at CRITICAL" \
+    grep -qF " - CRITICAL - Cannot start the host monitor, so momd cannot start:" "$tmp/err"
+check "... and nothing at WARNING says it cannot start" \
+    sh -c "! grep -F ' - WARNING - ' '$tmp/err' | grep -qF 'cannot start'"
+check "a bad config value is logged at CRITICAL too" \
+    grep -qE " - CRITICAL - $tmp/bad.conf:$bad_line: .* momd cannot start\.$" "$tmp/bad.err"
+
+# MOM's and vdsm's settings that momd does not honour: one warning each,
+# naming file, line and key, at start-up and from --dump-config alike, and
+# none of them stops momd (GuestNetworkDaemon did).
+write_config "$tmp/vdsm.conf" "hypervisor-interface: vdsmjsonrpcclient
+libvirt-hypervisor-uri: test:///default"
+sed -i -e "s|$tmp/momd.log|$tmp/vdsm.log|" -e "s|$tmp/momd.sock|$tmp/vdsm.sock|" \
+    -e 's/^collectors:$/collectors: GuestNetworkDaemon, GuestBalloon/' "$tmp/vdsm.conf"
+printf '\n[vdsm]\nhost: 127.0.0.1\n\n[Collector: GuestNetworkDaemon]\nname-to-ip-helper: /etc/mom/name-to-ip\n' \
+    >>"$tmp/vdsm.conf"
+line_of() { grep -n "^$1" "$tmp/vdsm.conf" | head -n 1 | cut -d: -f1; }
+not_honoured="$tmp/vdsm.conf:$(line_of hypervisor-interface): [main] hypervisor-interface: momd has no 'vdsmjsonrpcclient' interface
+$tmp/vdsm.conf:$(line_of '\[vdsm\]'): [vdsm]: momd does not connect to vdsm
+$tmp/vdsm.conf:$(line_of 'collectors: GuestNetworkDaemon'): [guest] collectors: momd has no GuestNetworkDaemon collector
+$tmp/vdsm.conf:$(line_of name-to-ip-helper): [Collector: GuestNetworkDaemon] name-to-ip-helper: momd has no GuestNetworkDaemon collector"
+"$MOMD" -c "$tmp/vdsm.conf" --dump-config >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "--dump-config of a vdsm-style config exits 0 (exit $rc)" test "$rc" -eq 0
+while IFS= read -r w; do
+    check "--dump-config warns: ${w#"$tmp"/}" grep -qF -- " - WARNING - $w" "$tmp/err"
+done <<<"$not_honoured"
+check "--dump-config: GuestMemory takes GuestNetworkDaemon's place" \
+    grep -qx "collectors: GuestMemory, GuestBalloon" "$tmp/out"
+"$MOMD" -c "$tmp/vdsm.conf" >"$tmp/out" 2>"$tmp/err" &
+momd_pid=$!
+check "momd starts with GuestNetworkDaemon configured" \
+    wait_for "$tmp/vdsm.log" "Policy cycle 1 succeeded" 20
+while IFS= read -r w; do
+    check "start-up warns: ${w#"$tmp"/}" grep -qF -- " - WARNING - $w" "$tmp/vdsm.log"
+done <<<"$not_honoured"
+check "each of them once" test "$(grep -c "WARNING - $tmp/vdsm.conf:" "$tmp/vdsm.log")" -eq 4
+stop_momd
+
+# -d moves to "/": a relative -c and -P are taken from where momd started,
+# so that the policies load and SIGHUP re-reads the config file.
+sed -e "s|$tmp/momd.log|$tmp/daemon.log|" -e "s|$tmp/momd.sock|$tmp/daemon.sock|" \
+    "$tmp/momd.conf" >"$tmp/daemon.conf"
+(cd "$tmp" && exec "$MOMD" -d -c daemon.conf -P policies --pid-file "$tmp/daemon.pid") \
+    >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "momd -d -c daemon.conf: the parent exits 0 (exit $rc)" test "$rc" -eq 0
+for _ in $(seq 100); do [ -s "$tmp/daemon.pid" ] && break; sleep 0.1; done
+momd_pid=$(cat "$tmp/daemon.pid" 2>/dev/null)
+check "-d: the pid file is written" test -n "$momd_pid"
+check "-d: started with the config $tmp/daemon.conf" \
+    wait_for "$tmp/daemon.log" "is starting with the config $tmp/daemon.conf in dry-run" 10
+check "-d: -P policies loads $tmp/policies" wait_for "$tmp/daemon.log" "Loaded 5 policies" 10
+if [ -n "$momd_pid" ]; then
+    kill -HUP "$momd_pid"
+    check "-d: SIGHUP reloads $tmp/daemon.conf" \
+        wait_for "$tmp/daemon.log" "Reloading the configuration from $tmp/daemon.conf" 10
+    loaded_twice() {
+        local _
+        for _ in $(seq 100); do
+            [ "$(grep -c 'Loaded 5 policies' "$tmp/daemon.log")" -eq 2 ] && return 0
+            sleep 0.1
+        done
+        return 1
+    }
+    check "-d: ... and the 5 policies again" loaded_twice
+    check "-d: nothing failed to reload" sh -c "! grep -qE 'not reloaded|Cannot read' '$tmp/daemon.log'"
+    kill -TERM "$momd_pid"
+    for _ in $(seq 100); do kill -0 "$momd_pid" 2>/dev/null || break; sleep 0.1; done
+    check "-d: SIGTERM stops it" sh -c "! kill -0 $momd_pid 2>/dev/null"
+    check "-d: the pid file is removed" test ! -e "$tmp/daemon.pid"
+fi
+momd_pid=
+
+# A missing policy directory: momd runs, idle, and says so in the log and
+# in momctl status, not only "ok".
+sed -e "s|$tmp/momd.log|$tmp/nopol.log|" -e "s|$tmp/momd.sock|$tmp/nopol.sock|" \
+    -e "s|^policy-dir: .*|policy-dir: $tmp/no-such-dir|" "$tmp/momd.conf" >"$tmp/nopol.conf"
+"$MOMD" -c "$tmp/nopol.conf" >"$tmp/out" 2>"$tmp/err" &
+momd_pid=$!
+nopol="Cannot read the policy directory $tmp/no-such-dir: "
+check "a missing policy-dir: momd keeps running" wait_for "$tmp/nopol.log" "Policy cycle 1 succeeded" 20
+check "a missing policy-dir is a warning naming it" grep -qF "WARNING - $nopol" "$tmp/nopol.log"
+check "... which says that momd changes nothing" \
+    grep -qF "momd evaluates no policy and changes nothing until the directory can be read" "$tmp/nopol.log"
+"$MOMCTL" --socket "$tmp/nopol.sock" status >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "momctl status exits 0 (exit $rc)" test "$rc" -eq 0
+check "momctl status shows the missing policy directory" grep -qE "^ +Warning: $nopol" "$tmp/out"
+"$MOMCTL" --socket "$tmp/nopol.sock" status --json >"$tmp/out" 2>"$tmp/err"
+check "momctl status --json: policy_problems names it" python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1])).get("policy_problems", [])
+sys.exit(not (len(p) == 1 and p[0].startswith(sys.argv[2])))' "$tmp/out" "$nopol"
+stop_momd
 
 # --- a running daemon ---------------------------------------------------------
 
