@@ -8,6 +8,9 @@
  *                       allocated without swapping, unlike HostMemory's
  *                       mem_available, which is MemTotal for MOM's sake
  *   pgmajfault          major faults since the previous sample (PROC/vmstat)
+ *   pressure_trigger    1 when the daemon took this sample at once because
+ *                       its pressure fast path fired (src/mom-pressure.c),
+ *                       else 0
  * Optional (PROC/pressure/memory, absent without CONFIG_PSI or with psi=0):
  *   psi_mem_some_avg10, psi_mem_some_avg60   percent of time some task
  *   psi_mem_full_avg10, psi_mem_full_avg60   ... all tasks stalled on memory
@@ -32,9 +35,11 @@ typedef struct {
     MomCounter pgmajfault;
     MomCounter some_total;
     MomCounter full_total;
+    const gboolean *pressure_trigger; /* the daemon's, or NULL */
 } HostPressure;
 
-static const char *const host_pressure_fields[] = {"mem_avail_real", "pgmajfault", NULL};
+static const char *const host_pressure_fields[] = {"mem_avail_real", "pgmajfault",
+                                                   "pressure_trigger", NULL};
 
 static const char *const host_pressure_optional_fields[] = {
     "psi_mem_some_avg10",
@@ -54,6 +59,7 @@ host_pressure_init(const MomCollectorConfig *cfg, GError **error)
     hp->meminfo_path = g_build_filename(cfg->proc_root, "meminfo", NULL);
     hp->vmstat_path = g_build_filename(cfg->proc_root, "vmstat", NULL);
     hp->pressure_path = g_build_filename(cfg->proc_root, "pressure", "memory", NULL);
+    hp->pressure_trigger = cfg->pressure_trigger;
     return hp;
 }
 
@@ -119,6 +125,7 @@ host_pressure_collect(gpointer state, MomSample *out, GError **error)
             "psi_mem_some_total");
     set_psi(out, &full, &hp->full_total, "psi_mem_full_avg10", "psi_mem_full_avg60",
             "psi_mem_full_total");
+    mom_sample_set_int(out, "pressure_trigger", hp->pressure_trigger && *hp->pressure_trigger);
     return TRUE;
 }
 
@@ -130,3 +137,23 @@ const MomCollectorClass mom_collector_host_pressure = {
     .collect = host_pressure_collect,
     .free = host_pressure_free,
 };
+
+gboolean
+mom_collector_read_mem_available(const char *meminfo_path, gint64 *total_kib, gint64 *available_kib,
+                                 GError **error)
+{
+    MomProcKey mi[] = {{"MemTotal"}, {"MemAvailable"}};
+
+    if (!mom_proc_read_keys(meminfo_path, TRUE, mi, G_N_ELEMENTS(mi), error))
+        return FALSE;
+    for (guint i = 0; i < G_N_ELEMENTS(mi); i++) {
+        if (!mi[i].found) {
+            g_set_error(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_PARSE, "%s has no %s line.",
+                        meminfo_path, mi[i].name);
+            return FALSE;
+        }
+    }
+    *total_kib = mi[0].value;
+    *available_kib = mi[1].value;
+    return TRUE;
+}

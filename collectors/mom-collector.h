@@ -149,6 +149,10 @@ typedef struct {
     /* Guest collectors only: this guest's data, refreshed by the guest
      * manager before every collect() (the pointer stays valid). */
     const MomGuestData *guest;
+    /* Host collectors only (HostPressure): TRUE while the daemon samples
+     * the host out of band because its pressure fast path fired; NULL
+     * reads as FALSE. */
+    const gboolean *pressure_trigger;
 } MomCollectorConfig;
 
 /* One sample being filled: values in the order of @schema. */
@@ -210,3 +214,14 @@ MomSchema *mom_collector_schema_new(const MomCollectorClass *const *classes, gui
  * Returns: (transfer none) the field name, or NULL when all are set.
  */
 const char *mom_sample_missing_field(const MomSample *sample, const MomCollectorClass *klass);
+
+/**
+ * mom_collector_read_mem_available:
+ * Reads MemTotal and MemAvailable (KiB) from @meminfo_path, a file in
+ * /proc/meminfo's format, as HostPressure does, for a watcher that needs
+ * nothing else between two samples (the daemon's pressure fast path).
+ * Returns: FALSE with @error when the file cannot be read or parsed, holds
+ * a value that cannot be true, or lacks either key.
+ */
+gboolean mom_collector_read_mem_available(const char *meminfo_path, gint64 *total_kib,
+                                          gint64 *available_kib, GError **error);

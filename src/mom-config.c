@@ -107,11 +107,25 @@ static const ConfigOption options[] = {
      60, TRUE},
     {AGENT_SECTION, "max-file-kib", OPT_INT, G_STRINGIFY(MOM_AGENT_DEFAULT_MAX_FILE_KIB),
      F(agent.max_file_kib), 4, 65536, TRUE},
+    /* The fast path (mom-pressure.h).  A floor of 100 % would fire at
+     * once; a rate limit under 100 ms would let a storm of events run the
+     * policy back to back. */
+    {"pressure", "enabled", OPT_BOOL, "true", F(pressure.enabled), 0, 0, TRUE},
+    {"pressure", "psi-trigger", OPT_STRING, "some 150000 1000000", F(pressure.psi_trigger), 0, 0,
+     TRUE},
+    {"pressure", "available-floor-percent", OPT_INT, "10", F(pressure.available_floor_percent), 0,
+     99, TRUE},
+    {"pressure", "available-drop-mib", OPT_INT, "1024", F(pressure.available_drop_mib), 0, 1048576,
+     TRUE},
+    {"pressure", "watch-interval-ms", OPT_INT, "250", F(pressure.watch_interval_ms), 0, 60000,
+     TRUE},
+    {"pressure", "min-interval-ms", OPT_INT, "1000", F(pressure.min_interval_ms), 100, 3600000,
+     TRUE},
 };
 
 /* The sections of the table, in dump order. */
-static const char *const typed_sections[] = {"main",    "logging",     "host", "guest",
-                                             "balloon", AGENT_SECTION, NULL};
+static const char *const typed_sections[] = {"main",    "logging",  "host",        "guest",
+                                             "balloon", "pressure", AGENT_SECTION, NULL};
 
 /* MOM's GuestQemuAgent talked to the agent's socket itself and read these;
  * momd goes through libvirt.  They load without a warning, unused, and a
@@ -922,6 +936,16 @@ mom_config_validate(const MomConfig *config, GError **error)
                     "only one of them may be.",
                     config->main.policy, config->main.policy_dir);
         return FALSE;
+    }
+    if (*config->pressure.psi_trigger != '\0') {
+        g_autoptr(GError) local = NULL;
+        MomPsiTrigger trigger;
+
+        if (!mom_pressure_parse_trigger(config->pressure.psi_trigger, &trigger, &local)) {
+            g_set_error(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_VALUE,
+                        "[pressure] psi-trigger: %s", local->message);
+            return FALSE;
+        }
     }
     return TRUE;
 }

@@ -22,6 +22,8 @@
 
 #include <glib.h>
 
+#include "mom-pressure.h"
+
 #define MOM_CONFIG_ERROR (mom_config_error_quark())
 GQuark mom_config_error_quark(void);
 
@@ -109,6 +111,8 @@ typedef struct {
         int timeout;      /* seconds libvirt waits for each agent command */
         int max_file_kib; /* the largest guest file read whole */
     } agent;
+    /* [pressure]: the fast path that runs the policy out of band (momd). */
+    MomPressureOptions pressure;
     /* The file as loaded, normalised: keys lowercased, values as
      * ConfigParser returns them (read them with g_key_file_get_string).
      * Collectors read their "[Collector: NAME]" section from here; vdsm's
@@ -179,7 +183,10 @@ gboolean mom_config_set_override(MomConfig *config, const char *section, const c
  * mom_config_validate:
  * Checks rules that span options, after the overrides are applied: MOM
  * refuses to start when both [main] policy and [main] policy-dir are set.
- * Returns: TRUE if @config is usable, else FALSE with MOM_CONFIG_ERROR_INVALID.
+ * [pressure] psi-trigger, when not empty, must be a trigger the kernel
+ * takes (mom_pressure_parse_trigger()); that fails with
+ * MOM_CONFIG_ERROR_VALUE.
+ * Returns: TRUE if @config is usable, else FALSE with @error set.
  */
 gboolean mom_config_validate(const MomConfig *config, GError **error);
 

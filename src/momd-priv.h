@@ -9,6 +9,7 @@
 #include "mom-guests.h"
 #include "mom-libvirt.h"
 #include "mom-monitor.h"
+#include "mom-pressure.h"
 #include "mom-rpc.h"
 
 typedef struct {
@@ -27,6 +28,9 @@ typedef struct {
     MomEngine *engine;
     MomLibvirt *libvirt;
     MomGuests *guests;
+    MomPressure *pressure; /* the fast path, NULL when [pressure] enabled is false */
+    /* TRUE while the fast path samples the host: HostPressure's pressure_trigger */
+    gboolean pressure_sample;
     char *plot_subdir;
     guint host_source;
     guint engine_source;

@@ -5,11 +5,13 @@
  * One GLib main loop drives everything: the host monitor samples the host
  * every host-monitor-interval, the policy engine evaluates the policies
  * every policy-engine-interval (and once as soon as the first complete
- * host sample exists), and the controllers apply each successful
- * evaluation.  SIGHUP reloads the configuration and the policies; SIGINT
- * and SIGTERM stop momd cleanly, after the controllers have put back what
- * they changed.  momd exits non-zero only for a startup error it cannot
- * work around (a bad config file, an unknown collector).
+ * host sample exists, and out of band, on a fresh host sample, when the
+ * pressure fast path sees acute memory pressure), and the controllers
+ * apply each successful evaluation.  SIGHUP reloads the configuration and
+ * the policies; SIGINT and SIGTERM stop momd cleanly, after the
+ * controllers have put back what they changed.  momd exits non-zero only
+ * for a startup error it cannot work around (a bad config file, an
+ * unknown collector).
  */
 #include "config.h"
 
@@ -178,6 +180,8 @@ run_policy(Momd *d)
     d->cycles++;
     g_autoptr(GPtrArray) guests = mom_guests_entities(d->guests);
     d->last_ok = mom_engine_run(d->engine, mom_monitor_entity(d->host), guests);
+    if (d->pressure)
+        mom_pressure_cycle_ran(d->pressure);
     g_debug("Policy cycle %" G_GUINT64_FORMAT " %s.", d->cycles,
             d->last_ok ? "succeeded" : "failed");
     update_status(d);
@@ -331,6 +335,43 @@ arm_timers(Momd *d)
     mom_monitor_set_interval(d->host, (guint)d->config->main.host_monitor_interval);
 }
 
+/* ---- the pressure fast path ------------------------------------------------------ */
+
+/* the MOM_PRESSURE field of the log line, for journalctl MOM_PRESSURE=psi */
+static const char *const pressure_reason_names[] = {
+    [MOM_PRESSURE_PSI] = "psi",
+    [MOM_PRESSURE_AVAILABLE] = "available",
+};
+
+/* Acute pressure: the policy decides now, from a sample taken now, rather
+ * than at the next interval from one up to host-monitor-interval old. */
+static void
+on_pressure(MomPressureReason reason, const char *why, gpointer user_data)
+{
+    Momd *d = user_data;
+
+    g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "MOM_PRESSURE", pressure_reason_names[reason],
+                     "MESSAGE", "%s: running the policy now.", why);
+    d->pressure_sample = TRUE;
+    mom_monitor_collect(d->host);
+    d->pressure_sample = FALSE;
+    run_policy(d);
+}
+
+/* (Re)starts the fast path as the current config says. */
+static void
+start_pressure(Momd *d)
+{
+    g_clear_pointer(&d->pressure, mom_pressure_free);
+    if (!d->config->pressure.enabled) {
+        g_message("The pressure fast path is off ([pressure] enabled is false): the policy runs "
+                  "every %d s only.",
+                  d->config->main.policy_engine_interval);
+        return;
+    }
+    d->pressure = mom_pressure_new(d->config->main.proc_root, &d->config->pressure, on_pressure, d);
+}
+
 /* ---- signals ---------------------------------------------------------------------- */
 
 gboolean
@@ -400,6 +441,7 @@ on_reload(gpointer user_data)
                           d->config->agent.timeout, d->config->agent.max_file_kib);
         }
         mom_config_free(old);
+        start_pressure(d);
     }
     MomPolicyLimits limits = momd_policy_limits(d);
     mom_engine_load(d->engine, d->config->main.policy, d->config->main.policy_dir, &limits);
@@ -599,6 +641,7 @@ run(Momd *d, Args *a)
         .sysfs_root = d->config->main.sysfs_root,
         .interval = (guint)d->config->main.host_monitor_interval,
         .config = d->config->keyfile,
+        .pressure_trigger = &d->pressure_sample,
     };
     d->host = mom_monitor_new(MOM_ENTITY_HOST, "host", d->config->host.collectors, &ccfg,
                               (guint)d->config->main.sample_history_length, d->plot_subdir, &error);
@@ -658,6 +701,7 @@ run(Momd *d, Args *a)
         return EXIT_FAILURE;
     }
     arm_timers(d);
+    start_pressure(d);
     guint64 wd = mom_notify_watchdog_usec();
     if (wd) {
         /* Ping at half the timeout, from the main loop: a wedged loop stops pinging. */
@@ -689,6 +733,7 @@ momd_clear(Momd *d)
     g_free(d->pid_file);
     if (d->loop)
         g_main_loop_unref(d->loop);
+    mom_pressure_free(d->pressure);
     mom_rpc_server_free(d->rpc);
     mom_engine_free(d->engine);
     mom_guests_free(d->guests);

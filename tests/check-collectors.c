@@ -255,10 +255,11 @@ START_TEST(test_sample)
     g_autoptr(MomSample) s = mom_sample_new(schema);
 
     /* mandatory then optional, class by class */
-    ck_assert_uint_eq(mom_schema_n_fields(schema), 1 + 2 + 6);
+    ck_assert_uint_eq(mom_schema_n_fields(schema), 1 + 3 + 6);
     ck_assert_str_eq(mom_schema_field(schema, 0), "cpu_count");
     ck_assert_str_eq(mom_schema_field(schema, 1), "mem_avail_real");
-    ck_assert_str_eq(mom_schema_field(schema, 3), "psi_mem_some_avg10");
+    ck_assert_str_eq(mom_schema_field(schema, 3), "pressure_trigger");
+    ck_assert_str_eq(mom_schema_field(schema, 4), "psi_mem_some_avg10");
 
     ck_assert_int_eq(mom_sample_get(s, "cpu_count")->type, MOM_VALUE_NIL);
     ck_assert_int_eq(mom_sample_get(s, "no_such_field")->type, MOM_VALUE_NIL);
@@ -991,7 +992,53 @@ START_TEST(test_host_pressure_normal)
     ck_assert(get_float(h, "psi_mem_full_avg60") == 0.25);
     ck_assert_int_eq(get_int(h, "psi_mem_some_total"), 0);
     ck_assert_int_eq(get_int(h, "psi_mem_full_total"), 0);
+    /* not sampled for the daemon's fast path */
+    ck_assert_int_eq(get_int(h, "pressure_trigger"), 0);
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
+}
+END_TEST
+
+/* pressure_trigger follows the daemon's flag at each collection. */
+START_TEST(test_host_pressure_trigger)
+{
+    g_autofree char *proc = data_path("proc", "normal");
+    gboolean fast = FALSE;
+    MomCollectorConfig cfg = {.proc_root = proc, .sysfs_root = "/sys", .pressure_trigger = &fast};
+    const MomCollectorClass *k = &mom_collector_host_pressure;
+    g_autoptr(MomSchema) schema = mom_collector_schema_new(&k, 1);
+    gpointer state = k->init(&cfg, NULL);
+
+    ck_assert_ptr_nonnull(state);
+    for (int i = 0; i < 3; i++) {
+        g_autoptr(MomSample) s = mom_sample_new(schema);
+
+        fast = i == 1;
+        ck_assert(k->collect(state, s, NULL));
+        ck_assert_int_eq(mom_sample_get(s, "pressure_trigger")->type, MOM_VALUE_INT);
+        ck_assert_int_eq(mom_sample_get(s, "pressure_trigger")->u.i, i == 1);
+    }
+    k->free(state);
+}
+END_TEST
+
+/* The fast path's MemAvailable read: the two keys, or an error naming the file. */
+START_TEST(test_read_mem_available)
+{
+    g_autofree char *normal = data_path("proc", "normal/meminfo");
+    g_autofree char *old = data_path("proc", "oldkernel/meminfo");
+    g_autofree char *msg = g_strdup_printf("%s has no MemAvailable line.", old);
+    g_autoptr(GError) error = NULL;
+    gint64 total = 0, avail = 0;
+
+    ck_assert(mom_collector_read_mem_available(normal, &total, &avail, NULL));
+    ck_assert_int_eq(total, 16384000);
+    ck_assert_int_eq(avail, 12000000);
+    ck_assert(!mom_collector_read_mem_available(old, &total, &avail, &error));
+    ck_assert(g_error_matches(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_PARSE));
+    ck_assert_str_eq(error->message, msg);
+    g_clear_error(&error);
+    ck_assert(!mom_collector_read_mem_available("/nonexistent/meminfo", &total, &avail, &error));
+    ck_assert(g_error_matches(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_READ));
 }
 END_TEST
 
@@ -1191,6 +1238,8 @@ collectors_suite(void)
     tcase_add_test(tc, test_host_cpu_errors);
     tcase_add_test(tc, test_host_time);
     tcase_add_test(tc, test_host_pressure_normal);
+    tcase_add_test(tc, test_host_pressure_trigger);
+    tcase_add_test(tc, test_read_mem_available);
     tcase_add_test(tc, test_host_pressure_deltas);
     tcase_add_test(tc, test_host_pressure_nopsi);
     tcase_add_test(tc, test_host_pressure_errors);

@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The pressure fast path (mom-pressure.h).  The decisions (the trigger's
+ * syntax, the MemAvailable watch, the rate limit) are plain functions over
+ * plain state, tested in tests/check-pressure.c; the GLib sources around
+ * them only read files and pass events on.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <string.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+#include <glib.h>
+
+#include "mom-collector.h"
+#include "mom-pressure-priv.h"
+#include "mom-pressure.h"
+
+/* G_DEFINE_QUARK stringifies its first argument: clang-format must not space it */
+/* clang-format off */
+G_DEFINE_QUARK(mom-pressure-error-quark, mom_pressure_error)
+/* clang-format on */
+
+/* The kernel's limits on a trigger's window (kernel/sched/psi.c), and the
+ * rule for a writer without CAP_SYS_RESOURCE (Linux 6.5+). */
+#define PSI_WINDOW_MIN_US 500000
+#define PSI_WINDOW_MAX_US 10000000
+#define PSI_UNPRIVILEGED_WINDOW_US 2000000
+
+#define KIB_PER_MIB 1024
+
+/* ---- the trigger's syntax ---------------------------------------------------- */
+
+gboolean
+mom_pressure_parse_trigger(const char *text, MomPsiTrigger *out, GError **error)
+{
+    g_auto(GStrv) words = g_strsplit_set(text, " \t", -1);
+    const char *w[3];
+    guint n = 0;
+    guint64 stall, window;
+
+    for (char **p = words; *p; p++) {
+        if (**p == '\0')
+            continue;
+        if (n == G_N_ELEMENTS(w)) {
+            n++;
+            break;
+        }
+        w[n++] = *p;
+    }
+    if (n != 3 || (strcmp(w[0], "some") != 0 && strcmp(w[0], "full") != 0) ||
+        !g_ascii_string_to_unsigned(w[1], 10, 0, G_MAXUINT32, &stall, NULL) ||
+        !g_ascii_string_to_unsigned(w[2], 10, 0, G_MAXUINT32, &window, NULL)) {
+        g_set_error(error, MOM_PRESSURE_ERROR, MOM_PRESSURE_ERROR_TRIGGER,
+                    "'%s' is not a PSI trigger: expected 'some' or 'full', then the stall and "
+                    "the window in microseconds, such as 'some 150000 1000000'.",
+                    text);
+        return FALSE;
+    }
+    if (window < PSI_WINDOW_MIN_US || window > PSI_WINDOW_MAX_US) {
+        g_set_error(error, MOM_PRESSURE_ERROR, MOM_PRESSURE_ERROR_TRIGGER,
+                    "The PSI trigger '%s' has a window of %" G_GUINT64_FORMAT
+                    " µs; the kernel takes %d to %d µs.",
+                    text, window, PSI_WINDOW_MIN_US, PSI_WINDOW_MAX_US);
+        return FALSE;
+    }
+    if (stall == 0 || stall > window) {
+        g_set_error(error, MOM_PRESSURE_ERROR, MOM_PRESSURE_ERROR_TRIGGER,
+                    "The PSI trigger '%s' has a stall of %" G_GUINT64_FORMAT
+                    " µs; it must be at least 1 µs and at most the window (%" G_GUINT64_FORMAT
+                    " µs).",
+                    text, stall, window);
+        return FALSE;
+    }
+    out->full = strcmp(w[0], "full") == 0;
+    out->stall_us = stall;
+    out->window_us = window;
+    return TRUE;
+}
+
+/* "150 ms", "1 s", "2.5 s" */
+static char *
+format_us(guint64 us)
+{
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+    if (us >= G_USEC_PER_SEC)
+        return g_strdup_printf("%s s", g_ascii_dtostr(buf, sizeof(buf), us / 1e6));
+    return g_strdup_printf("%s ms", g_ascii_dtostr(buf, sizeof(buf), us / 1e3));
+}
+
+char *
+mom_pressure_describe_trigger(const MomPsiTrigger *trigger)
+{
+    g_autofree char *stall = format_us(trigger->stall_us);
+    g_autofree char *window = format_us(trigger->window_us);
+
+    return g_strdup_printf("PSI %s %s in %s", trigger->full ? "full" : "some", stall, window);
+}
+
+/* ---- the MemAvailable watch -------------------------------------------------- */
+
+void
+mom_avail_watch_init(MomAvailWatch *watch, int floor_percent, int drop_mib)
+{
+    watch->floor_percent = floor_percent;
+    watch->drop_kib = (gint64)drop_mib * KIB_PER_MIB;
+    watch->baseline_kib = -1;
+    watch->last_kib = -1;
+    watch->below = FALSE;
+}
+
+char *
+mom_avail_watch_check(MomAvailWatch *w, gint64 total_kib, gint64 avail_kib)
+{
+    gint64 floor_kib = total_kib / 100 * w->floor_percent;
+    /* re-armed 1 % of MemTotal above the floor: a hovering value fires once */
+    gint64 rearm_kib = total_kib / 100 * (w->floor_percent + 1);
+    gint64 baseline = w->baseline_kib;
+
+    w->last_kib = avail_kib;
+    /* memory that came back and goes again is a fall too */
+    if (avail_kib > baseline)
+        w->baseline_kib = avail_kib;
+    if (w->floor_percent > 0 && w->below && avail_kib >= rearm_kib)
+        w->below = FALSE;
+    if (w->floor_percent > 0 && !w->below && avail_kib < floor_kib) {
+        w->below = TRUE;
+        w->baseline_kib = avail_kib;
+        return g_strdup_printf("MemAvailable fell to %" G_GINT64_FORMAT
+                               " MiB, below the floor of %" G_GINT64_FORMAT
+                               " MiB (%d %% of MemTotal)",
+                               avail_kib / KIB_PER_MIB, floor_kib / KIB_PER_MIB, w->floor_percent);
+    }
+    if (w->drop_kib > 0 && baseline >= 0 && baseline - avail_kib >= w->drop_kib) {
+        w->baseline_kib = avail_kib;
+        return g_strdup_printf("MemAvailable fell by %" G_GINT64_FORMAT " MiB to %" G_GINT64_FORMAT
+                               " MiB since the last policy cycle",
+                               (baseline - avail_kib) / KIB_PER_MIB, avail_kib / KIB_PER_MIB);
+    }
+    return NULL;
+}
+
+void
+mom_avail_watch_cycle_ran(MomAvailWatch *watch)
+{
+    watch->baseline_kib = watch->last_kib;
+}
+
+/* ---- the rate limit ------------------------------------------------------------ */
+
+gint64
+mom_pressure_delay_us(gint64 last_us, gint64 now_us, gint64 min_interval_us)
+{
+    if (last_us == 0 || now_us - last_us >= min_interval_us)
+        return 0;
+    return last_us + min_interval_us - now_us;
+}
+
+/* ---- arming a PSI trigger ------------------------------------------------------- */
+
+int
+mom_pressure_psi_open(const char *path, const MomPsiTrigger *trigger, GError **error)
+{
+    g_autofree char *text =
+        g_strdup_printf("%s %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT,
+                        trigger->full ? "full" : "some", trigger->stall_us, trigger->window_us);
+    struct statfs fs;
+    int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    int err;
+
+    if (fd < 0) {
+        err = errno;
+        g_set_error(error, MOM_PRESSURE_ERROR, MOM_PRESSURE_ERROR_UNAVAILABLE,
+                    err == ENOENT ? "%s does not exist: this kernel has no PSI (CONFIG_PSI)."
+                    : err == EOPNOTSUPP
+                        ? "%s cannot be opened: PSI is disabled (the kernel needs psi=1)."
+                        : "%s cannot be opened for writing: %s.",
+                    path, g_strerror(err));
+        return -1;
+    }
+    if (fstatfs(fd, &fs) < 0 || fs.f_type != PROC_SUPER_MAGIC) {
+        g_set_error(error, MOM_PRESSURE_ERROR, MOM_PRESSURE_ERROR_UNAVAILABLE,
+                    "%s is not on procfs (a test tree?), so it cannot signal a PSI trigger.", path);
+        close(fd);
+        return -1;
+    }
+    /* The kernel reads the trigger as a C string: without the NUL it
+     * would drop the last digit. */
+    if (write(fd, text, strlen(text) + 1) < 0) {
+        err = errno;
+        if (err == EINVAL && trigger->window_us % PSI_UNPRIVILEGED_WINDOW_US != 0)
+            g_set_error(error, MOM_PRESSURE_ERROR, MOM_PRESSURE_ERROR_UNAVAILABLE,
+                        "The kernel refused the PSI trigger '%s' on %s: %s.  Without "
+                        "CAP_SYS_RESOURCE a trigger's window must be a multiple of 2 s, such "
+                        "as 'some 300000 2000000'.",
+                        text, path, g_strerror(err));
+        else if (err == EOPNOTSUPP)
+            g_set_error(error, MOM_PRESSURE_ERROR, MOM_PRESSURE_ERROR_UNAVAILABLE,
+                        "The kernel refused the PSI trigger '%s' on %s: PSI is disabled (the "
+                        "kernel needs psi=1).",
+                        text, path);
+        else
+            g_set_error(error, MOM_PRESSURE_ERROR, MOM_PRESSURE_ERROR_UNAVAILABLE,
+                        "The kernel refused the PSI trigger '%s' on %s: %s.", text, path,
+                        g_strerror(err));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* ---- the sources ------------------------------------------------------------------ */
+
+struct _MomPressure {
+    MomPressureFunc func;
+    gpointer user_data;
+    gint64 min_interval_us;
+    gint64 last_us; /* monotonic time the last event was passed on; 0: never */
+    /* PSI */
+    char *psi_path;
+    char *psi_what; /* "PSI some 150 ms in 1 s" */
+    int psi_fd;
+    guint psi_source;
+    /* MemAvailable */
+    char *meminfo_path;
+    MomAvailWatch watch;
+    guint watch_source;
+    gboolean watch_failing; /* its failure was logged */
+    /* an event held back by the rate limit */
+    guint defer_source;
+    MomPressureReason pending_reason;
+    char *pending_why;
+};
+
+static void
+pressure_pass_on(MomPressure *p)
+{
+    g_autofree char *why = g_steal_pointer(&p->pending_why);
+
+    p->last_us = g_get_monotonic_time();
+    p->func(p->pending_reason, why, p->user_data);
+}
+
+static gboolean
+pressure_deferred(gpointer user_data)
+{
+    MomPressure *p = user_data;
+
+    p->defer_source = 0;
+    pressure_pass_on(p);
+    return G_SOURCE_REMOVE;
+}
+
+/* Passes an event on now, or at the end of the rate limit's interval; an
+ * event already waiting there takes the newer reason. */
+static void
+pressure_event(MomPressure *p, MomPressureReason reason, char *why)
+{
+    gint64 delay = mom_pressure_delay_us(p->last_us, g_get_monotonic_time(), p->min_interval_us);
+
+    g_free(p->pending_why);
+    p->pending_why = why;
+    p->pending_reason = reason;
+    if (p->defer_source)
+        return;
+    if (delay == 0) {
+        pressure_pass_on(p);
+        return;
+    }
+    p->defer_source = g_timeout_add((guint)((delay + 999) / 1000), pressure_deferred, p);
+    g_source_set_name_by_id(p->defer_source, "momd pressure rate limit");
+}
+
+void
+mom_pressure_fire_for_test(MomPressure *pressure, MomPressureReason reason, const char *why)
+{
+    pressure_event(pressure, reason, g_strdup(why));
+}
+
+static void
+psi_close(MomPressure *p)
+{
+    if (p->psi_source)
+        g_source_remove(p->psi_source);
+    p->psi_source = 0;
+    if (p->psi_fd >= 0)
+        close(p->psi_fd);
+    p->psi_fd = -1;
+}
+
+static gboolean
+psi_ready(gint fd, GIOCondition condition, gpointer user_data)
+{
+    MomPressure *p = user_data;
+
+    if (condition & (G_IO_ERR | G_IO_HUP | G_IO_NVAL)) {
+        /* the kernel tore the trigger down: polling on would spin */
+        g_warning("The PSI trigger on %s reported an error; the pressure fast path no longer "
+                  "watches PSI%s.",
+                  p->psi_path, p->watch_source ? ", only MemAvailable" : "");
+        p->psi_source = 0;
+        psi_close(p);
+        return G_SOURCE_REMOVE;
+    }
+    if (condition & G_IO_PRI)
+        pressure_event(p, MOM_PRESSURE_PSI,
+                       g_strdup_printf("Host memory pressure (%s)", p->psi_what));
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+watch_tick(gpointer user_data)
+{
+    MomPressure *p = user_data;
+    g_autoptr(GError) error = NULL;
+    gint64 total, avail;
+
+    if (!mom_collector_read_mem_available(p->meminfo_path, &total, &avail, &error)) {
+        if (!p->watch_failing)
+            g_warning("The MemAvailable watch of the pressure fast path cannot read the host's "
+                      "memory: %s%s It tries again at every tick.",
+                      error->message, mom_collector_full_stop(error->message));
+        p->watch_failing = TRUE;
+        return G_SOURCE_CONTINUE;
+    }
+    if (p->watch_failing)
+        g_message("The MemAvailable watch of the pressure fast path reads %s again.",
+                  p->meminfo_path);
+    p->watch_failing = FALSE;
+
+    char *why = mom_avail_watch_check(&p->watch, total, avail);
+    if (why)
+        pressure_event(p, MOM_PRESSURE_AVAILABLE, why);
+    return G_SOURCE_CONTINUE;
+}
+
+/* What the MemAvailable watch looks for, for the start-up message. */
+static char *
+describe_watch(const MomPressureOptions *o)
+{
+    g_autoptr(GString) s = g_string_new(NULL);
+
+    g_string_append_printf(s, "MemAvailable every %d ms (", o->watch_interval_ms);
+    if (o->available_floor_percent > 0)
+        g_string_append_printf(s, "below %d %% of MemTotal", o->available_floor_percent);
+    if (o->available_floor_percent > 0 && o->available_drop_mib > 0)
+        g_string_append(s, " or ");
+    if (o->available_drop_mib > 0)
+        g_string_append_printf(s, "a fall of %d MiB between two policy cycles",
+                               o->available_drop_mib);
+    if (o->available_floor_percent <= 0 && o->available_drop_mib <= 0)
+        g_string_append(s, "with neither a floor nor a drop set, it never fires");
+    g_string_append_c(s, ')');
+    return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+MomPressure *
+mom_pressure_new(const char *proc_root, const MomPressureOptions *options, MomPressureFunc func,
+                 gpointer user_data)
+{
+    MomPressure *p = g_new0(MomPressure, 1);
+    g_autoptr(GError) psi_error = NULL;
+    g_autofree char *watch_what = NULL;
+    MomPsiTrigger trigger;
+
+    p->func = func;
+    p->user_data = user_data;
+    p->min_interval_us = (gint64)options->min_interval_ms * 1000;
+    p->psi_fd = -1;
+    p->psi_path = g_build_filename(proc_root, "pressure", "memory", NULL);
+    p->meminfo_path = g_build_filename(proc_root, "meminfo", NULL);
+
+    if (*options->psi_trigger == '\0')
+        g_set_error(&psi_error, MOM_PRESSURE_ERROR, MOM_PRESSURE_ERROR_UNAVAILABLE,
+                    "[pressure] psi-trigger is empty.");
+    else if (mom_pressure_parse_trigger(options->psi_trigger, &trigger, &psi_error))
+        p->psi_fd = mom_pressure_psi_open(p->psi_path, &trigger, &psi_error);
+    if (p->psi_fd >= 0) {
+        p->psi_what = mom_pressure_describe_trigger(&trigger);
+        p->psi_source = g_unix_fd_add(p->psi_fd, G_IO_PRI | G_IO_ERR, psi_ready, p);
+        g_source_set_name_by_id(p->psi_source, "momd PSI trigger");
+    }
+
+    mom_avail_watch_init(&p->watch, options->available_floor_percent, options->available_drop_mib);
+    if (options->watch_interval_ms > 0) {
+        watch_what = describe_watch(options);
+        p->watch_source = g_timeout_add((guint)options->watch_interval_ms, watch_tick, p);
+        g_source_set_name_by_id(p->watch_source, "momd MemAvailable watch");
+    }
+
+    if (p->psi_fd >= 0 && watch_what)
+        g_message("The pressure fast path watches %s on %s and %s; it runs the policy at most "
+                  "once every %d ms.",
+                  p->psi_what, p->psi_path, watch_what, options->min_interval_ms);
+    else if (p->psi_fd >= 0)
+        g_message("The pressure fast path watches %s on %s ([pressure] watch-interval-ms is 0); "
+                  "it runs the policy at most once every %d ms.",
+                  p->psi_what, p->psi_path, options->min_interval_ms);
+    else if (watch_what)
+        g_message("The pressure fast path watches %s; it runs the policy at most once every %d "
+                  "ms.  It does not use PSI: %s",
+                  watch_what, options->min_interval_ms, psi_error->message);
+    else
+        g_warning("The pressure fast path watches nothing: [pressure] watch-interval-ms is 0, "
+                  "and PSI cannot be used: %s",
+                  psi_error->message);
+    return p;
+}
+
+void
+mom_pressure_free(MomPressure *p)
+{
+    if (!p)
+        return;
+    psi_close(p);
+    if (p->watch_source)
+        g_source_remove(p->watch_source);
+    if (p->defer_source)
+        g_source_remove(p->defer_source);
+    g_free(p->pending_why);
+    g_free(p->psi_path);
+    g_free(p->psi_what);
+    g_free(p->meminfo_path);
+    g_free(p);
+}
+
+void
+mom_pressure_cycle_ran(MomPressure *pressure)
+{
+    mom_avail_watch_cycle_ran(&pressure->watch);
+}
+
+gboolean
+mom_pressure_psi_armed(const MomPressure *pressure)
+{
+    return pressure->psi_fd >= 0;
+}
