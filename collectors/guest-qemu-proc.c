@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * GuestQemuProc: what the guest's QEMU process costs the host, from
- * PROC/PID/stat, where PID is the QEMU pid the guest manager got from
- * libvirt (MomGuestData.pid).  All fields are mandatory, as in MOM:
+ * PROC/PID/stat, where PID is the QEMU pid the guest manager found
+ * (MomGuestData.pid: libvirt's pid file, or the process with -uuid UUID).  All fields are
+ * mandatory, as in MOM:
  *
  *   host_minor_faults  minflt (stat field 10) since the previous sample
  *   host_major_faults  majflt (stat field 12) since the previous sample
@@ -78,7 +79,9 @@ guest_qemu_proc_collect(gpointer state, MomSample *out, GError **error)
 
     if (g->pid < 0) {
         g_set_error(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_READ,
-                    "guest %s: libvirt reported no QEMU process id.", name);
+                    "guest %s: no QEMU process was found for it, neither through libvirt's pid "
+                    "file nor in the process list by its UUID.",
+                    name);
         return FALSE;
     }
     /* Read before touching the counters, so a failed read (the process

@@ -583,7 +583,8 @@ START_TEST(test_qemu_proc_errors)
     g.pid = -1;
     h = harness_new("GuestQemuProc", &g, t->proc);
     assert_collect_error(h, MOM_COLLECTOR_ERROR_READ,
-                         "guest vm1: libvirt reported no QEMU process id.");
+                         "guest vm1: no QEMU process was found for it, neither through libvirt's "
+                         "pid file nor in the process list by its UUID.");
 
     /* the pid libvirt gave has exited */
     g.pid = 4242;
