@@ -852,23 +852,32 @@ read_iotune(virDomainPtr dom, MomDomainInfo *info, guint *calls)
  * a pid file of another libvirtd's guest of the same name, or a stale one
  * whose pid was reused, then does not count. */
 
+/* A URI whose QEMU processes are on another host (qemu+ssh://far/system). */
+static gboolean
+uri_is_remote(const char *uri)
+{
+    g_autoptr(GUri) u = uri ? g_uri_parse(uri, G_URI_FLAGS_NONE, NULL) : NULL;
+    const char *host = u ? g_uri_get_host(u) : NULL;
+
+    return host && *host && g_ascii_strcasecmp(host, "localhost") != 0;
+}
+
 char *
 mom_libvirt_run_dir_for_uri(const char *uri)
 {
     g_autoptr(GUri) u = uri ? g_uri_parse(uri, G_URI_FLAGS_NONE, NULL) : NULL;
     g_autoptr(GHashTable) params = NULL;
-    const char *scheme, *path, *host, *query, *socket = NULL;
+    const char *scheme, *path, *query, *socket = NULL;
     gboolean session;
 
     if (!u)
         return NULL;
     scheme = g_uri_get_scheme(u);
     path = g_uri_get_path(u);
-    host = g_uri_get_host(u);
     query = g_uri_get_query(u);
     if (g_ascii_strcasecmp(scheme, "qemu") != 0 && g_ascii_strcasecmp(scheme, "qemu+unix") != 0)
         return NULL;
-    if (host && *host && g_ascii_strcasecmp(host, "localhost") != 0)
+    if (uri_is_remote(uri))
         return NULL;
     if (strcmp(path, "/system") == 0)
         session = FALSE;
@@ -975,8 +984,9 @@ mom_libvirt_pids_by_uuid(const char *proc_root)
 typedef struct {
     MomLibvirt *lv;
     virConnectPtr conn;
-    gboolean derived; /* @uri_dir was worked out */
+    gboolean derived; /* @uri_dir and @remote were worked out */
     char *uri_dir;    /* the run directory of the connection's URI, or NULL */
+    gboolean remote;  /* the URI names another host: its QEMUs are not here */
     GHashTable *scan; /* lowercase uuid -> pid, once made */
 } PidFinder;
 
@@ -992,15 +1002,14 @@ static const char *
 pid_finder_uri_dir(PidFinder *f)
 {
     if (!f->derived) {
-        f->derived = TRUE;
-        if (f->lv->uri && *f->lv->uri) {
-            f->uri_dir = mom_libvirt_run_dir_for_uri(f->lv->uri);
-        } else {
-            char *uri = virConnectGetURI(f->conn); /* libvirt's default, resolved */
+        /* libvirt's default URI, resolved, when none is configured */
+        char *resolved = f->lv->uri && *f->lv->uri ? NULL : virConnectGetURI(f->conn);
+        const char *uri = resolved ? resolved : f->lv->uri;
 
-            f->uri_dir = mom_libvirt_run_dir_for_uri(uri);
-            free(uri); /* libvirt's allocation */
-        }
+        f->derived = TRUE;
+        f->uri_dir = mom_libvirt_run_dir_for_uri(uri);
+        f->remote = uri_is_remote(uri);
+        free(resolved); /* libvirt's allocation */
     }
     return f->uri_dir;
 }
@@ -1026,7 +1035,7 @@ find_pid(PidFinder *f, const char *name, const char *uuid)
         if (pid > 0)
             how = g_strdup_printf("from its pid file in %s", dirs[i]);
     }
-    if (pid < 0) {
+    if (pid < 0 && !f->remote) {
         if (!f->scan)
             f->scan = mom_libvirt_pids_by_uuid(lv->proc_root);
         pid = (gint64)GPOINTER_TO_SIZE(g_hash_table_lookup(f->scan, key));
@@ -1038,9 +1047,16 @@ find_pid(PidFinder *f, const char *name, const char *uuid)
                          how);
         return pid;
     }
-    g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, "MOM_GUEST", name, "MESSAGE",
-                     "No QEMU process of guest %s was found: %s%sno process with -uuid %s in %s.",
-                     name, looked->str, looked->len ? ", and " : "", key, lv->proc_root);
+    if (f->remote)
+        g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, "MOM_GUEST", name, "MESSAGE",
+                         "No QEMU process of guest %s was looked for: libvirt's URI names "
+                         "another host.",
+                         name);
+    else
+        g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, "MOM_GUEST", name, "MESSAGE",
+                         "No QEMU process of guest %s was found: %s%sno process with -uuid %s "
+                         "in %s.",
+                         name, looked->str, looked->len ? ", and " : "", key, lv->proc_root);
     return -1;
 }
 
@@ -1249,7 +1265,7 @@ mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
     lv->stale_io = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_mutex_unlock(&lv->lock);
     gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-    PidFinder pids = {lv, c, FALSE, NULL, NULL};
+    PidFinder pids = {lv, c, FALSE, NULL, FALSE, NULL};
     for (int i = 0; i < n; i++) {
         virDomainPtr dom = records[i]->dom;
         char uuid[VIR_UUID_STRING_BUFLEN];
