@@ -2,7 +2,8 @@
 # shellcheck shell=bash
 #
 # The run directory and clean-up that the single-guest e2e tests share
-# (sourced after tap.sh, with $lab set to lab.sh).  e2e_begin NAME sets
+# (sourced after tap.sh, with $lab set to lab.sh).  e2e_begin NAME SKIPs
+# the whole test (exit 0) unless it runs as root with QEMU, then sets
 #   MOMD_E2E_DIR  this run's directory (exported: lab.sh keeps its guests
 #                 there), under $MOMD_E2E_CACHE (default /tmp/momd-e2e);
 #   state         the private libvirtd's directory;
@@ -15,6 +16,11 @@
 # newest sample from that momd.
 
 e2e_begin() {
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "1..0 # SKIP needs root for a private libvirtd"
+        exit 0
+    fi
+    command -v qemu-system-x86_64 >/dev/null || { echo "1..0 # SKIP no qemu-system-x86_64"; exit 0; }
     e2e_name=$1
     mkdir -p "${MOMD_E2E_CACHE:-/tmp/momd-e2e}"
     MOMD_E2E_DIR=$(mktemp -d "${MOMD_E2E_CACHE:-/tmp/momd-e2e}/$e2e_name.XXXXXX")
