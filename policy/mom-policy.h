@@ -390,6 +390,16 @@ gboolean mom_policy_set_add_dir(MomPolicySet *set, const char *dir, GPtrArray *d
 gboolean mom_policy_set_remove(MomPolicySet *set, const char *name);
 /** mom_policy_set_clear: Removes every policy. */
 void mom_policy_set_clear(MomPolicySet *set);
+/* The names a policy may be given through the control API, in words for
+ * messages.  Names from the files of a policy directory are not held to it. */
+#define MOM_POLICY_NAME_RULE                                                                       \
+    "1 to 64 characters: letters, digits, '-', '_' and '.', the first not a '.'"
+/**
+ * mom_policy_name_valid:
+ * Returns: TRUE when @name follows MOM_POLICY_NAME_RULE, a set that needs
+ * no escaping in a log line, a file name or a terminal.
+ */
+gboolean mom_policy_name_valid(const char *name);
 /** mom_policy_set_names: Returns: (transfer container) the policy names in evaluation order. */
 GPtrArray *mom_policy_set_names(const MomPolicySet *set);
 /** mom_policy_set_get_text: Returns: (transfer none) the source of policy @name, or NULL. */

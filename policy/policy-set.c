@@ -230,6 +230,19 @@ mom_policy_set_clear(MomPolicySet *set)
     g_ptr_array_set_size(set->policies, 0);
 }
 
+gboolean
+mom_policy_name_valid(const char *name)
+{
+    gsize n = strlen(name);
+
+    if (n == 0 || n > 64 || name[0] == '.')
+        return FALSE;
+    for (gsize i = 0; i < n; i++)
+        if (!g_ascii_isalnum(name[i]) && !strchr("-_.", name[i]))
+            return FALSE;
+    return TRUE;
+}
+
 GPtrArray *
 mom_policy_set_names(const MomPolicySet *set)
 {

@@ -9,8 +9,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mom-log.h"
@@ -91,6 +93,122 @@ level_of(GLogLevelFlags flags)
     return MOM_LOG_DEBUG;
 }
 
+/* ---- escaping ------------------------------------------------------------------ */
+
+/* Control characters, and the two that some viewers take for line breaks. */
+static gboolean
+is_control(gunichar c)
+{
+    return c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == 0x2028 || c == 0x2029;
+}
+
+static void
+append_escape(GString *out, gunichar c)
+{
+    switch (c) {
+    case '\n':
+        g_string_append(out, "\\n");
+        break;
+    case '\r':
+        g_string_append(out, "\\r");
+        break;
+    case '\t':
+        g_string_append(out, "\\t");
+        break;
+    case '\\':
+        g_string_append(out, "\\\\");
+        break;
+    default:
+        g_string_append_printf(out, c < 0x80 ? "\\x%02x" : "\\u%04x", (guint)c);
+        break;
+    }
+}
+
+void
+mom_log_escape_append(GString *out, const char *text, gssize len, MomLogEscapeFlags flags)
+{
+    const char *p = text, *end = text + (len < 0 ? strlen(text) : (gsize)len);
+    const char *run = p;       /* copied as is, up to p */
+    gboolean indented = FALSE; /* on a line after a newline kept (LINES) */
+
+    while (p < end) {
+        gunichar c = (guchar)*p;
+        const char *next = p + 1;
+        gboolean escape;
+
+        if (c >= 0x80) {
+            c = g_utf8_get_char_validated(p, end - p);
+            if (c == (gunichar)-1 || c == (gunichar)-2) {
+                /* not UTF-8: the byte itself */
+                g_string_append_len(out, run, p - run);
+                g_string_append_printf(out, "\\x%02x", (guint)(guchar)*p);
+                run = ++p;
+                continue;
+            }
+            next = g_utf8_next_char(p);
+        }
+        escape = is_control(c) || (c == '\\' && (flags & MOM_LOG_ESCAPE_NAME)) ||
+                 (c == '/' && (flags & MOM_LOG_ESCAPE_SLASH));
+        if (escape && (flags & MOM_LOG_ESCAPE_LINES) &&
+            ((c == '\t' && indented) ||
+             (c == '\n' && next < end && (*next == ' ' || *next == '\t'))))
+            escape = FALSE;
+        if (c == '\n' && !escape)
+            indented = TRUE;
+        if (escape) {
+            g_string_append_len(out, run, p - run);
+            append_escape(out, c);
+            run = next;
+        }
+        p = next;
+    }
+    g_string_append_len(out, run, p - run);
+}
+
+char *
+mom_log_escape(const char *text, MomLogEscapeFlags flags)
+{
+    GString *out;
+
+    if (text == NULL)
+        return NULL;
+    out = g_string_sized_new(strlen(text));
+    mom_log_escape_append(out, text, -1, flags);
+    return g_string_free(out, FALSE);
+}
+
+/* ---- files ----------------------------------------------------------------------- */
+
+FILE *
+mom_log_open_file(const char *path, const char *what, gboolean truncate, mode_t mode,
+                  GError **error)
+{
+    int flags = O_WRONLY | O_CLOEXEC | (truncate ? O_TRUNC : O_APPEND);
+    int fd = open(path, flags | O_CREAT | O_EXCL, mode);
+    gboolean created = fd >= 0;
+    FILE *f;
+
+    if (fd < 0 && errno == EEXIST)
+        fd = open(path, flags);
+    /* open() applies the umask: the mode is set again, on the descriptor
+     * (a path could be swapped in between). */
+    if (fd >= 0 && created && fchmod(fd, mode) < 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        fd = -1;
+    }
+    f = fd >= 0 ? fdopen(fd, truncate ? "w" : "a") : NULL;
+    if (f == NULL) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "Cannot open %s %s: %s.",
+                    what, path, g_strerror(err));
+    }
+    return f;
+}
+
 /* RotatingFileHandler: PATH → PATH.1 → ... → PATH.N, the oldest dropped. */
 static void
 rotate_locked(void)
@@ -106,7 +224,7 @@ rotate_locked(void)
     }
     g_autofree char *first = g_strdup_printf("%s.1", logger.path);
     rename(logger.path, first);
-    logger.file = fopen(logger.path, "ae");
+    logger.file = mom_log_open_file(logger.path, "the log file", FALSE, MOM_LOG_FILE_MODE, NULL);
 }
 
 static GLogWriterOutput
@@ -135,19 +253,30 @@ writer(GLogLevelFlags flags, const GLogField *fields, gsize n_fields, gpointer u
     g_autofree char *msg = g_strchomp(g_strdup(message ? message : ""));
     g_autoptr(GDateTime) now = g_date_time_new_now_local();
     g_autofree char *stamp = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
-    g_autofree char *line = g_strdup_printf(
-        "%s,%03d - %s - %s - %s%s%s%s\n", stamp, g_date_time_get_microsecond(now) / 1000,
-        domain ? domain : "momd", mom_log_level_name(level), message ? message : "",
-        guest ? " [guest=" : "", guest ? guest : "", guest ? "]" : "");
+    g_autoptr(GString) line = g_string_new(NULL);
+
+    g_string_append_printf(line, "%s,%03d - %s - %s - ", stamp,
+                           g_date_time_get_microsecond(now) / 1000, domain ? domain : "momd",
+                           mom_log_level_name(level));
+    /* Messages carry names from guests and clients: every line of the log
+     * starts with a time stamp, or with a space for a diagnostic's source
+     * line and caret. */
+    mom_log_escape_append(line, msg, -1, MOM_LOG_ESCAPE_LINES);
+    if (guest) {
+        g_string_append(line, " [guest=");
+        mom_log_escape_append(line, guest, -1, MOM_LOG_ESCAPE_NAME);
+        g_string_append_c(line, ']');
+    }
+    g_string_append_c(line, '\n');
 
     g_mutex_lock(&logger.lock);
     if (logger.target == TARGET_FILE && logger.file) {
-        fputs(line, logger.file);
+        fputs(line->str, logger.file);
         fflush(logger.file);
         if (logger.max_bytes > 0 && ftell(logger.file) >= logger.max_bytes)
             rotate_locked();
     } else {
-        fputs(line, stderr);
+        fputs(line->str, stderr);
     }
     g_mutex_unlock(&logger.lock);
     return G_LOG_WRITER_HANDLED;
@@ -166,11 +295,11 @@ mom_log_setup(const char *target, MomLogLevel verbosity, gint64 max_bytes, int b
     else if (strcmp(target, "journal") == 0 || strcmp(target, "journald") == 0)
         t = TARGET_JOURNAL;
     if (t == TARGET_FILE) {
-        f = fopen(target, "ae");
+        g_autoptr(GError) local = NULL;
+
+        f = mom_log_open_file(target, "the log file", FALSE, MOM_LOG_FILE_MODE, &local);
         if (!f) {
-            int err = errno;
-            g_set_error(error, MOM_LOG_ERROR, MOM_LOG_ERROR_OPEN,
-                        "Cannot open the log file %s: %s.", target, g_strerror(err));
+            g_set_error_literal(error, MOM_LOG_ERROR, MOM_LOG_ERROR_OPEN, local->message);
             return FALSE;
         }
     }

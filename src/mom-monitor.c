@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "mom-log.h"
 #include "mom-monitor.h"
 
 /* A failing collector is retried after 1, 2, 4 ... intervals, at most this
@@ -59,18 +59,34 @@ compare_names(gconstpointer a, gconstpointer b, gpointer schema)
                   mom_schema_field(schema, *(const guint *)b));
 }
 
-static void
-plot_open(MomMonitor *m, const char *plot_dir)
+/*
+ * MOM's file names: HostMonitor.dat, GuestMonitor-NAME.dat.  A guest named
+ * "host" has a file of its own, and the name is escaped so that it stays
+ * one file name in the plot directory ("a/b" is GuestMonitor-a\x2fb.dat).
+ */
+static char *
+plot_file_name(MomEntityKind kind, const char *name)
 {
-    g_autofree char *file = g_strdup_printf("%s.dat", m->name);
+    g_autofree char *safe = NULL;
+
+    if (kind == MOM_ENTITY_HOST)
+        return g_strdup("HostMonitor.dat");
+    safe = mom_log_escape(name, MOM_LOG_ESCAPE_NAME | MOM_LOG_ESCAPE_SLASH);
+    return g_strdup_printf("GuestMonitor-%s.dat", safe);
+}
+
+static void
+plot_open(MomMonitor *m, MomEntityKind kind, const char *plot_dir)
+{
+    g_autofree char *file = plot_file_name(kind, m->name);
     g_autofree char *path = g_build_filename(plot_dir, file, NULL);
+    g_autoptr(GError) error = NULL;
     guint n = mom_schema_n_fields(m->schema);
 
-    m->plot = fopen(path, "ae");
+    m->plot = mom_log_open_file(path, "the plot file", FALSE, MOM_LOG_PLOT_FILE_MODE, &error);
     if (!m->plot) {
-        int err = errno;
-        g_warning("Cannot open the plot file %s: %s; %s is not plotted.", path, g_strerror(err),
-                  m->name);
+        g_autofree char *name = mom_log_escape(m->name, MOM_LOG_ESCAPE_NAME);
+        g_warning("%s The samples of %s are not plotted.", error->message, name);
         return;
     }
     m->plot_order = g_new(guint, MAX(n, 1));
@@ -146,7 +162,7 @@ mom_monitor_new(MomEntityKind kind, const char *name, char **collectors,
     }
     m->entity = mom_entity_new(kind, name, m->schema, history);
     if (plot_dir && *plot_dir)
-        plot_open(m, plot_dir);
+        plot_open(m, kind, plot_dir);
     return m;
 }
 
@@ -171,16 +187,21 @@ static void
 plot_row(MomMonitor *m, const MomValue *row)
 {
     g_autoptr(GString) line = g_string_new(NULL);
+    g_autoptr(GString) cell = g_string_new(NULL);
     char buf[32];
 
     g_string_append(line, mom_format_double(g_get_real_time() / 1e6, buf));
     for (guint i = 0; i < mom_schema_n_fields(m->schema); i++) {
         const MomValue *v = &row[m->plot_order[i]];
         g_string_append_c(line, '\t');
-        if (v->type == MOM_VALUE_NIL)
+        if (v->type == MOM_VALUE_NIL) {
             g_string_append(line, "None"); /* what MOM's plot files hold */
-        else
-            mom_value_repr(v, FALSE, line);
+        } else {
+            /* a disk's name in a record must not break the row or the columns */
+            g_string_truncate(cell, 0);
+            mom_value_repr(v, FALSE, cell);
+            mom_log_escape_append(line, cell->str, (gssize)cell->len, MOM_LOG_ESCAPE_TEXT);
+        }
     }
     g_string_append_c(line, '\n');
     fputs(line->str, m->plot);

@@ -18,8 +18,9 @@ typedef struct _MomMonitor MomMonitor;
 /**
  * mom_monitor_new:
  * Creates a monitor for @name with the collectors named in @collectors
- * (MOM's spelling).  @plot_dir, when not NULL or empty, receives
- * "@name.dat" with one tab-separated row per sample, in MOM's format.
+ * (MOM's spelling).  @plot_dir, when not NULL or empty, receives MOM's
+ * HostMonitor.dat or GuestMonitor-@name.dat (@name escaped), mode 0640,
+ * with one tab-separated row per sample, in MOM's format.
  * Returns: (transfer full) the monitor, or NULL with @error for an
  * unknown collector name or a collector that cannot start.
  */

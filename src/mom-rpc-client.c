@@ -6,10 +6,10 @@
  */
 #include "config.h"
 
-#include <grp.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -18,17 +18,6 @@
 #include <libsoup/soup.h>
 
 #include "mom-rpc-priv.h"
-
-static char *
-rpc_client_group_name(gid_t gid)
-{
-    struct group gr, *res = NULL;
-    char buf[4096];
-
-    if (getgrgid_r(gid, &gr, buf, sizeof(buf), &res) == 0 && res != NULL)
-        return g_strdup(gr.gr_name);
-    return g_strdup_printf("%u", (guint)gid);
-}
 
 /* EACCES on connect: the socket's mode and group say who may connect. */
 static void
@@ -51,7 +40,7 @@ rpc_client_denied(const char *path, GError **error)
                     path);
         return;
     }
-    group = rpc_client_group_name(st.st_gid);
+    group = mom_rpc_group_name(st.st_gid);
     g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_CONNECT_DENIED,
                 "Permission denied on %s: only root and the members of group %s may connect.", path,
                 group);
@@ -78,6 +67,19 @@ mom_rpc_call(const char *socket_path, const char *method, JsonArray *params, gui
     g_return_val_if_fail(socket_path != NULL && method != NULL, NULL);
     if (timeout == 0)
         timeout = MOM_RPC_DEFAULT_TIMEOUT;
+    /* Before a byte is sent: whoever could have replaced the socket would
+     * read the call, a whole policy text perhaps. */
+    if (!mom_rpc_check_socket_dir(socket_path, geteuid(), &local)) {
+        if (g_error_matches(local, MOM_RPC_ERROR, MOM_RPC_FAULT_CONNECT))
+            g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_CONNECT,
+                        "momd is not running: nothing listens on %s.", socket_path);
+        else if (g_error_matches(local, MOM_RPC_ERROR, MOM_RPC_FAULT_CONNECT_DENIED))
+            rpc_client_denied(socket_path, error);
+        else
+            g_set_error(error, MOM_RPC_ERROR, local->code, "%s Nothing was sent to it.",
+                        local->message);
+        return NULL;
+    }
     addr = g_unix_socket_address_new(socket_path);
     /* No proxy: the host in the URI is only a name for the socket. */
     session = soup_session_new_with_options("remote-connectable", addr, "proxy-resolver", NULL,

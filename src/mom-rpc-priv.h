@@ -49,6 +49,9 @@ void mom_xmlrpc_append_value(GString *out, JsonNode *node);
 char *mom_xmlrpc_format_double(double d, char *buf);
 #define MOM_XMLRPC_DOUBLE_BUFSIZE 400
 
+/** mom_rpc_group_name: Returns: (transfer full) the name of group @gid, or its number. */
+char *mom_rpc_group_name(guint gid);
+
 /**
  * mom_rpc_peer_allowed:
  * Decides whether a unix peer may call methods: root, or a process whose

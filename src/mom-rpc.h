@@ -28,6 +28,7 @@ typedef enum {
     MOM_RPC_FAULT_CONNECT = -32003,        /* client side: no daemon at the socket */
     MOM_RPC_FAULT_CONNECT_DENIED = -32004, /* client side: socket permission denied */
     MOM_RPC_FAULT_PROTOCOL = -32005,       /* client side: bad HTTP or response */
+    MOM_RPC_FAULT_UNSAFE = -32006,         /* others could replace the socket */
 } MomRpcFault;
 /* GError codes in MOM_RPC_ERROR are MomRpcFault values. */
 
@@ -127,13 +128,31 @@ typedef struct {
 /**
  * mom_rpc_server_new:
  * Listens as @cfg says and serves @methods (NULL-terminated by name) on
- * the thread-default main context; system.listMethods is added.  Each
- * request's peer credentials (SO_PEERCRED) must be root or a member of
- * @cfg->group.  Returns: (transfer full) the server, or NULL with @error
- * (e.g. the socket directory cannot be created).
+ * the thread-default main context; system.listMethods is added.  The
+ * socket's directories must pass mom_rpc_check_socket_dir() for the
+ * effective uid.  Each request's peer credentials (SO_PEERCRED) must be
+ * root or a member of @cfg->group.  Returns: (transfer full) the server,
+ * or NULL with @error (e.g. the socket directory cannot be created, or
+ * others could replace the socket).
  */
 MomRpcServer *mom_rpc_server_new(const MomRpcConfig *cfg, const MomRpcMethod *methods,
                                  gpointer user_data, GError **error);
+
+/**
+ * mom_rpc_check_socket_dir:
+ * Checks that nobody but root and @trusted_uid can replace the unix socket
+ * @socket_path: every directory on the way to it, symbolic links followed,
+ * must belong to root or @trusted_uid and must not be writable by its
+ * group or by others.  A directory with the sticky bit (/tmp) may be
+ * writable by all when it does not hold the socket itself, since the
+ * next directory then is checked to be root's or @trusted_uid's and
+ * nobody else can rename it.  Symbolic links must belong to root or
+ * @trusted_uid too.
+ * Returns: TRUE when the socket is safe, else FALSE with @error: UNSAFE,
+ * naming the directory, its owner or mode and what to do; CONNECT when a
+ * directory does not exist; CONNECT_DENIED when one cannot be searched.
+ */
+gboolean mom_rpc_check_socket_dir(const char *socket_path, guint trusted_uid, GError **error);
 
 /** mom_rpc_server_free: Stops listening, removes the socket file, frees @server. */
 void mom_rpc_server_free(MomRpcServer *server);
@@ -144,10 +163,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomRpcServer, mom_rpc_server_free)
 /**
  * mom_rpc_call:
  * Calls @method with @params (may be NULL) on the daemon at @socket_path,
- * waiting at most @timeout seconds.  Returns: (transfer full) the result,
- * or NULL with @error: CONNECT ("momd is not running: nothing listens on
- * PATH."), CONNECT_DENIED ("Permission denied on PATH: only root and the
- * members of group G may connect."), PROTOCOL, or the server's fault.
+ * waiting at most @timeout seconds.  Nothing is sent unless the socket's
+ * directories pass mom_rpc_check_socket_dir() for the effective uid.
+ * Returns: (transfer full) the result, or NULL with @error: CONNECT ("momd
+ * is not running: nothing listens on PATH."), CONNECT_DENIED ("Permission
+ * denied on PATH: only root and the members of group G may connect."),
+ * UNSAFE, PROTOCOL, or the server's fault.
  */
 JsonNode *mom_rpc_call(const char *socket_path, const char *method, JsonArray *params,
                        guint timeout, GError **error);

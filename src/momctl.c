@@ -138,6 +138,7 @@ momctl_error_status(const GError *error)
     case MOM_RPC_FAULT_CONNECT:
     case MOM_RPC_FAULT_CONNECT_DENIED:
     case MOM_RPC_FAULT_PROTOCOL:
+    case MOM_RPC_FAULT_UNSAFE:
         return MOMCTL_EXIT_UNREACHABLE;
     default:
         return MOMCTL_EXIT_FAIL; /* a fault the daemon sent */
@@ -173,7 +174,10 @@ momctl_call(const char *method, JsonArray *params, GError **error)
 static int
 report(const GError *error)
 {
-    fprintf(stderr, "momctl: %s\n", error->message);
+    /* a fault may quote a name the daemon was given */
+    g_autofree char *message = mom_log_escape(error->message, MOM_LOG_ESCAPE_LINES);
+
+    fprintf(stderr, "momctl: %s\n", message);
     return momctl_error_status(error);
 }
 
@@ -433,8 +437,12 @@ momctl_table_free(MomctlTable *t)
 void
 momctl_table_add_row(MomctlTable *t, char **cells)
 {
-    for (guint i = 0; i < t->n_columns; i++)
-        g_ptr_array_add(t->cells, cells[i]);
+    /* Cells hold guest and policy names: one row stays one line, and
+     * nothing in it reaches the terminal as a control sequence. */
+    for (guint i = 0; i < t->n_columns; i++) {
+        g_ptr_array_add(t->cells, mom_log_escape(cells[i], MOM_LOG_ESCAPE_NAME));
+        g_free(cells[i]);
+    }
 }
 
 GPtrArray *
@@ -743,7 +751,8 @@ print_status(JsonObject *o, gpointer data G_GNUC_UNUSED)
     guint n_policies = pa ? json_array_get_length(pa) : 0;
     for (guint i = 0; i < n_policies; i++) {
         g_autofree char *name = momctl_node_text(json_array_get_element(pa, i));
-        g_string_append_printf(policies, " %s", name);
+        g_string_append_c(policies, ' ');
+        mom_log_escape_append(policies, name, -1, MOM_LOG_ESCAPE_NAME);
     }
     printf("%12s %u loaded%s%s\n", "Policies:", n_policies, n_policies ? ":" : "", policies->str);
     JsonArray *problems = obj_array(o, "policy_problems");
@@ -911,7 +920,7 @@ static int
 print_guest_stats(JsonObject *o, gpointer data)
 {
     const GuestQuery *q = data;
-    const char *name = q->name;
+    g_autofree char *name = mom_log_escape(q->name, MOM_LOG_ESCAPE_NAME);
     char **fields = q->fields;
     JsonObject *props = momctl_obj_object(o, "properties");
     JsonObject *vars = momctl_obj_object(o, "variables");
@@ -926,7 +935,8 @@ print_guest_stats(JsonObject *o, gpointer data)
                                    : NULL;
     for (char **f = fields; f && *f; f++) {
         if (n && !g_list_find_custom(members, *f, (GCompareFunc)strcmp)) {
-            fprintf(stderr, "momctl: guest %s has no statistic '%s'.\n", name, *f);
+            g_autofree char *field = mom_log_escape(*f, MOM_LOG_ESCAPE_NAME);
+            fprintf(stderr, "momctl: guest %s has no statistic '%s'.\n", name, field);
             return MOMCTL_EXIT_USAGE;
         }
         g_ptr_array_add(cols, *f);
@@ -944,7 +954,8 @@ print_guest_stats(JsonObject *o, gpointer data)
             g_autofree char *v = momctl_node_text(json_object_get_member(table, l->data));
             g_string_append_printf(line, "%s%s=%s", line->len ? " " : "", (char *)l->data, v);
         }
-        printf("%12s %s\n", k ? "Variables:" : "Properties:", line->len ? line->str : "none");
+        g_autofree char *shown = mom_log_escape(line->str, MOM_LOG_ESCAPE_NAME);
+        printf("%12s %s\n", k ? "Variables:" : "Properties:", line->len ? shown : "none");
     }
     if (n == 0) {
         printf("No samples yet.\n");
@@ -1048,8 +1059,10 @@ print_controls(JsonObject *o, gpointer data G_GNUC_UNUSED)
         JsonObject *g = momctl_obj_object(guests, l->data);
         const char *error = momctl_obj_string(g, "error");
         add_control_rows(t, l->data, momctl_obj_object(g, "controls"));
-        if (error)
-            g_ptr_array_add(errors, g_strdup_printf("guest %s: %s", (char *)l->data, error));
+        if (error) {
+            g_autofree char *guest = mom_log_escape(l->data, MOM_LOG_ESCAPE_NAME);
+            g_ptr_array_add(errors, g_strdup_printf("guest %s: %s", guest, error));
+        }
     }
     JsonArray *a = obj_array(o, "errors");
     for (guint i = 0; a && i < json_array_get_length(a); i++)
@@ -1065,9 +1078,11 @@ print_controls(JsonObject *o, gpointer data G_GNUC_UNUSED)
             const char *e = errors->pdata[i];
             /* an error may carry its source line and caret */
             g_auto(GStrv) parts = g_strsplit(e, "\n", -1);
-            for (char **p = parts; *p; p++)
-                if (**p)
-                    printf("  %s\n", *p);
+            for (char **p = parts; *p; p++) {
+                g_autofree char *part = mom_log_escape(*p, MOM_LOG_ESCAPE_LINES);
+                if (*part)
+                    printf("  %s\n", part);
+            }
         }
     }
     return MOMCTL_EXIT_OK;
@@ -1089,8 +1104,11 @@ cmd_controls(int argc, char **argv)
 static int
 no_such_policy(const char *name)
 {
+    g_autofree char *shown = mom_log_escape(name, MOM_LOG_ESCAPE_NAME);
+
     fprintf(stderr,
-            "momctl: momd has no policy named '%s'; 'momctl policy list' shows the names.\n", name);
+            "momctl: momd has no policy named '%s'; 'momctl policy list' shows the names.\n",
+            shown);
     return MOMCTL_EXIT_FAIL;
 }
 
@@ -1128,8 +1146,10 @@ cmd_policy_list(int argc, char **argv)
         g_autoptr(JsonNode) n = json_node_init_array(json_node_alloc(), a);
         momctl_print_json(n);
     } else {
-        for (GList *l = names; l; l = l->next)
-            printf("%s\n", (char *)l->data);
+        for (GList *l = names; l; l = l->next) {
+            g_autofree char *name = mom_log_escape(l->data, MOM_LOG_ESCAPE_NAME);
+            printf("%s\n", name);
+        }
     }
     return MOMCTL_EXIT_OK;
 }
@@ -1166,13 +1186,6 @@ cmd_policy_get(int argc, char **argv)
     return MOMCTL_EXIT_OK;
 }
 
-/* The daemon refuses names that are empty or hold a '/'. */
-static gboolean
-valid_policy_name(const char *name)
-{
-    return *name && !strchr(name, '/');
-}
-
 static int
 cmd_policy_set(int argc, char **argv)
 {
@@ -1201,9 +1214,13 @@ cmd_policy_set(int argc, char **argv)
             base[strlen(base) - strlen(".policy")] = '\0';
         name = base;
     }
-    if (!valid_policy_name(name))
+    /* the daemon's rule, checked before anything is sent */
+    if (!mom_policy_name_valid(name)) {
+        g_autofree char *shown = mom_log_escape(name, MOM_LOG_ESCAPE_NAME);
         return momctl_usage_error(
-            ctx, "'%s' is not a valid policy name (it must not be empty or hold a '/').", name);
+            ctx, "'%s' is not a valid policy name: a name has %s. Choose one with --name.", shown,
+            MOM_POLICY_NAME_RULE);
+    }
     g_autofree char *text = NULL;
     g_autoptr(GError) error = NULL;
     if (!g_file_get_contents(file, &text, NULL, &error)) {
@@ -1265,12 +1282,13 @@ cmd_policy_delete(int argc, char **argv)
     if (!json_object_has_member(json_node_get_object(policies), argv[1]))
         return no_such_policy(argv[1]);
     g_autoptr(JsonArray) params = json_array_new();
+    g_autofree char *shown = mom_log_escape(argv[1], MOM_LOG_ESCAPE_NAME);
     json_array_add_string_element(params, argv[1]);
     json_array_add_null_element(params);
     if (!call_bool("setNamedPolicy", params, &status,
-                   "momd did not delete policy '%s'; its log says why.", argv[1]))
+                   "momd did not delete policy '%s'; its log says why.", shown))
         return status;
-    printf("Policy '%s' deleted.\n", argv[1]);
+    printf("Policy '%s' deleted.\n", shown);
     return MOMCTL_EXIT_OK;
 }
 

@@ -128,9 +128,16 @@ rpc_set_named_policy(JsonArray *params, gpointer data, GError **error)
 
     if (!param_string(params, 0, "setNamedPolicy", &name, error))
         return NULL;
-    if (!*name || strchr(name, '/')) {
+    /* Names reach the log, momctl's output and the terminals they are
+     * read on.  A policy file's name outside the rule can still be
+     * deleted (nil text). */
+    if (!mom_policy_name_valid(name) &&
+        !(JSON_NODE_HOLDS_NULL(json_array_get_element(params, 1)) &&
+          mom_policy_set_get_text(mom_engine_policies(((Momd *)data)->engine), name))) {
+        g_autofree char *shown = mom_log_escape(name, MOM_LOG_ESCAPE_NAME);
         g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARAMS,
-                    "setNamedPolicy: '%s' is not a valid policy name.", name);
+                    "setNamedPolicy: '%s' is not a valid policy name: a name has %s.", shown,
+                    MOM_POLICY_NAME_RULE);
         return NULL;
     }
     return set_named(data, name, json_array_get_element(params, 1), error);

@@ -550,11 +550,22 @@ daemonize(GError **error)
     return TRUE;
 }
 
+/* 0644 whatever the umask, as init scripts and monitors expect to read it. */
 static gboolean
 write_pid_file(const char *path, GError **error)
 {
-    g_autofree char *text = g_strdup_printf("%d\n", (int)getpid());
-    return g_file_set_contents(path, text, -1, error);
+    FILE *f = mom_log_open_file(path, "the pid file", TRUE, MOM_LOG_PID_FILE_MODE, error);
+
+    if (f == NULL)
+        return FALSE;
+    fprintf(f, "%d\n", (int)getpid());
+    if (fclose(f) != 0) {
+        int err = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err),
+                    "Cannot write the pid file %s: %s.", path, g_strerror(err));
+        return FALSE;
+    }
+    return TRUE;
 }
 
 typedef struct {

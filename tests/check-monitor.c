@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mom-engine.h"
 #include "mom-monitor.h"
@@ -211,14 +212,20 @@ START_TEST(test_plot_file)
 {
     g_autofree char *proc = data_path("proc/normal");
     g_autofree char *dir = g_dir_make_tmp("momd-plot-XXXXXX", NULL);
-    g_autofree char *file = g_build_filename(dir, "host.dat", NULL);
+    g_autofree char *file = g_build_filename(dir, "HostMonitor.dat", NULL);
     g_autofree char *text = NULL;
     g_autoptr(GError) error = NULL;
+    mode_t old = umask(0);
     MomMonitor *m = host_monitor(proc, dir, &error);
+    struct stat st;
 
+    umask(old);
     ck_assert(mom_monitor_collect(m));
     ck_assert(mom_monitor_collect(m));
     mom_monitor_free(m);
+    /* 0640 whatever the umask: the samples tell what the guests do */
+    ck_assert_int_eq(g_stat(file, &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0640);
     ck_assert(g_file_get_contents(file, &text, NULL, NULL));
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
     /* MOM's header: "# time" then the fields in name order, tab-separated */
@@ -228,6 +235,67 @@ START_TEST(test_plot_file)
     ck_assert_uint_eq(g_strv_length(cols), 9);
     ck_assert_str_eq(cols[2], "16384000");
     ck_assert(lines[2] != NULL && *lines[2]);
+    mom_test_remove_tree(dir);
+}
+END_TEST
+
+static guint
+count_lines(const char *text)
+{
+    guint n = 0;
+
+    for (const char *p = text; *p; p++)
+        n += *p == '\n';
+    return n;
+}
+
+/* MOM's file names, one file per entity: a guest named "host", or named
+ * like a path, neither writes into the host's file nor leaves the directory. */
+START_TEST(test_plot_file_names)
+{
+    g_autofree char *proc = data_path("proc/normal");
+    g_autofree char *dir = g_dir_make_tmp("momd-plot-XXXXXX", NULL);
+    char *collectors[] = {"HostMemory", NULL};
+    MomCollectorConfig cfg = {.proc_root = proc, .sysfs_root = "/nonexistent", .interval = 1};
+    static const struct {
+        const char *guest;
+        const char *file;
+    } guests[] = {
+        {"host", "GuestMonitor-host.dat"},
+        {"../HostMonitor", "GuestMonitor-..\\x2fHostMonitor.dat"},
+        {"vm\n1", "GuestMonitor-vm\\n1.dat"},
+    };
+    g_autoptr(GError) error = NULL;
+    MomMonitor *host = host_monitor(proc, dir, &error);
+
+    ck_assert(mom_monitor_collect(host));
+    for (guint i = 0; i < G_N_ELEMENTS(guests); i++) {
+        MomMonitor *g =
+            mom_monitor_new(MOM_ENTITY_GUEST, guests[i].guest, collectors, &cfg, 3, dir, &error);
+        g_autofree char *path = g_build_filename(dir, guests[i].file, NULL);
+        g_autofree char *text = NULL;
+
+        ck_assert_msg(g != NULL, "%s", error ? error->message : "");
+        ck_assert(mom_monitor_collect(g));
+        mom_monitor_free(g);
+        ck_assert_msg(g_file_get_contents(path, &text, NULL, NULL), "%s", guests[i].file);
+        ck_assert_uint_eq(count_lines(text), 2); /* the header and one row */
+    }
+    mom_monitor_free(host);
+    g_autofree char *host_file = g_build_filename(dir, "HostMonitor.dat", NULL);
+    g_autofree char *host_text = NULL;
+    ck_assert(g_file_get_contents(host_file, &host_text, NULL, NULL));
+    ck_assert_uint_eq(count_lines(host_text), 2);
+
+    /* every file is in the plot directory, and nothing else is there */
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    guint n = 0;
+    while (g_dir_read_name(d))
+        n++;
+    ck_assert_uint_eq(n, G_N_ELEMENTS(guests) + 1);
+    g_autofree char *parent = g_path_get_dirname(dir);
+    g_autofree char *escaped = g_build_filename(parent, "HostMonitor.dat", NULL);
+    ck_assert(!g_file_test(escaped, G_FILE_TEST_EXISTS));
     mom_test_remove_tree(dir);
 }
 END_TEST
@@ -344,6 +412,7 @@ main(void)
     tcase_add_test(tc, test_failure_backoff_recovery);
     tcase_add_test(tc, test_impossible_host_data);
     tcase_add_test(tc, test_plot_file);
+    tcase_add_test(tc, test_plot_file_names);
     tcase_add_test(tc, test_engine_reload_keeps_last_good);
     tcase_add_test(tc, test_engine_error_repetition);
     tcase_add_test(tc, test_engine_unknown_controller);

@@ -27,6 +27,8 @@
 
 #include "mom-rpc-priv.h"
 #include "mom-rpc.h"
+#include "mom-test-fs.h"
+#include "mom-test-tap.h"
 
 /* ---- helpers -------------------------------------------------------------------- */
 
@@ -865,7 +867,11 @@ fixture_setup(Fixture *f, const MomRpcConfig *base)
 {
     MomRpcConfig cfg = base ? *base : (MomRpcConfig){0};
     g_autoptr(GError) error = NULL;
+    g_autofree char *own_group = NULL;
 
+    /* Not root: the server lets this process in through its group. */
+    if (geteuid() != 0 && cfg.group == NULL)
+        cfg.group = own_group = mom_rpc_group_name(getegid());
     f->dir = g_dir_make_tmp("momd-rpc-XXXXXX", NULL);
     ck_assert(f->dir != NULL);
     /* Searchable, so that uid 65534 reaches the socket in the children. */
@@ -963,7 +969,7 @@ START_TEST(test_server_calls)
     fixture_setup(&f, NULL);
     ck_assert(g_stat(f.path, &st) == 0);
     ck_assert(S_ISSOCK(st.st_mode));
-    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    ck_assert_int_eq(st.st_mode & 0777, geteuid() == 0 ? 0600 : 0660);
 
     g_autoptr(JsonNode) pong = call(f.path, "ping", NULL, &error);
     ck_assert_msg(pong != NULL, "%s", error ? error->message : "");
@@ -1322,6 +1328,204 @@ START_TEST(test_client_not_running)
 }
 END_TEST
 
+/* ---- the socket's directories -------------------------------------------------------- */
+
+/* mom_rpc_check_socket_dir(@root/@rel/s.sock) for this process's uid. */
+static gboolean
+check_dir(const char *root, const char *rel, GError **error)
+{
+    g_autofree char *path = g_build_filename(root, rel, "s.sock", NULL);
+    return mom_rpc_check_socket_dir(path, geteuid(), error);
+}
+
+static void
+make_dir(const char *root, const char *rel, mode_t mode)
+{
+    g_autofree char *path = g_build_filename(root, rel, NULL);
+
+    ck_assert_int_eq(g_mkdir_with_parents(path, 0700), 0);
+    ck_assert_int_eq(g_chmod(path, mode), 0);
+}
+
+static void
+make_link(const char *root, const char *rel, const char *target)
+{
+    g_autofree char *path = g_build_filename(root, rel, NULL);
+
+    ck_assert_int_eq(symlink(target, path), 0);
+}
+
+START_TEST(test_socket_dir_checks)
+{
+    g_autofree char *root = g_dir_make_tmp("momd-rpc-XXXXXX", NULL);
+    static const struct {
+        const char *rel; /* the socket is rel/s.sock */
+        int code;        /* 0: safe */
+        const char *needle;
+    } cases[] = {
+        {"safe", 0, NULL},
+        {"safe/deeper", 0, NULL},
+        {"open", MOM_RPC_FAULT_UNSAFE, "/open is writable by every user (mode 0777)"},
+        {"group", MOM_RPC_FAULT_UNSAFE, "/group is writable by the members of group "},
+        /* a sticky directory like /tmp may not hold the socket itself ... */
+        {"sticky", MOM_RPC_FAULT_UNSAFE, "/sticky is writable by every user (mode 1777)"},
+        /* ... but may be on the way to a directory of root's (or ours) */
+        {"sticky/safe", 0, NULL},
+        {"open/safe", MOM_RPC_FAULT_UNSAFE, "/open is writable by every user (mode 0777)"},
+        /* links are followed, and the directories they lead to checked */
+        {"to-open", MOM_RPC_FAULT_UNSAFE, "/open is writable by every user"},
+        {"to-safe", 0, NULL},
+        {"to-safe-relative/deeper", 0, NULL},
+        {"safe/../open", MOM_RPC_FAULT_UNSAFE, "/open is writable by every user"},
+        {"safe/up/open", MOM_RPC_FAULT_UNSAFE, "/open is writable by every user"},
+        {"loop", MOM_RPC_FAULT_UNSAFE, "Too many levels of symbolic links"},
+        {"file", MOM_RPC_FAULT_UNSAFE, "/file is not a directory"},
+        {"missing", MOM_RPC_FAULT_CONNECT, "/missing of the control socket "},
+    };
+
+    make_dir(root, "safe/deeper", 0755);
+    make_dir(root, "open", 0777);
+    make_dir(root, "open/safe", 0755);
+    make_dir(root, "group", 0775);
+    make_dir(root, "sticky", 01777);
+    make_dir(root, "sticky/safe", 0755);
+    make_link(root, "to-open", "open");
+    g_autofree char *abs_safe = g_build_filename(root, "safe", NULL);
+    make_link(root, "to-safe", abs_safe);
+    make_link(root, "to-safe-relative", "./safe/../safe");
+    make_link(root, "safe/up", "..");
+    make_link(root, "loop", "loop");
+    mom_test_write_file(root, "file", "");
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GError) error = NULL;
+        gboolean ok = check_dir(root, cases[i].rel, &error);
+
+        if (cases[i].code == 0) {
+            ck_assert_msg(ok, "%s: %s", cases[i].rel, error ? error->message : "");
+            continue;
+        }
+        ck_assert_msg(!ok, "%s: accepted", cases[i].rel);
+        ck_assert_msg(g_error_matches(error, MOM_RPC_ERROR, cases[i].code), "%s: %d %s",
+                      cases[i].rel, error->code, error->message);
+        ck_assert_msg(strstr(error->message, cases[i].needle) != NULL, "%s: %s", cases[i].rel,
+                      error->message);
+    }
+
+    /* The whole message: what is wrong, why it matters, what to do. */
+    g_autoptr(GError) error = NULL;
+    g_autofree char *sock = g_build_filename(root, "open", "s.sock", NULL);
+    g_autofree char *want = NULL;
+    g_autofree char *me = geteuid() == 0 ? g_strdup("")
+                                         : g_strdup_printf(" or to user %s (uid %u)",
+                                                           g_get_user_name(), (guint)geteuid());
+    ck_assert(!mom_rpc_check_socket_dir(sock, geteuid(), &error));
+    want = g_strdup_printf("The control socket %s is not safe: the directory %s/open is writable "
+                           "by every user (mode 0777), who could replace the socket. Every "
+                           "directory on the way to it must belong to root%s and be writable by "
+                           "its owner only.",
+                           sock, root, me);
+    ck_assert_str_eq(error->message, want);
+    /* a relative path is taken from the working directory */
+    g_autofree char *cwd = g_get_current_dir();
+    ck_assert_int_eq(chdir(root), 0);
+    ck_assert(!mom_rpc_check_socket_dir("open/s.sock", geteuid(), NULL));
+    ck_assert(mom_rpc_check_socket_dir("safe/s.sock", geteuid(), NULL));
+    ck_assert_int_eq(chdir(cwd), 0);
+    mom_test_remove_tree(root);
+}
+END_TEST
+
+/* The server refuses to start there, and the client sends nothing there. */
+START_TEST(test_socket_dir_server_client)
+{
+    g_autofree char *root = g_dir_make_tmp("momd-rpc-XXXXXX", NULL);
+    g_autofree char *open_dir = g_build_filename(root, "open", NULL);
+    g_autofree char *path = g_build_filename(open_dir, "momd.sock", NULL);
+    g_autoptr(GError) error = NULL;
+    MomRpcConfig cfg = {.socket_path = path};
+
+    make_dir(root, "open", 0777);
+    ck_assert(mom_rpc_server_new(&cfg, test_methods, NULL, &error) == NULL);
+    ck_assert_msg(g_error_matches(error, MOM_RPC_ERROR, MOM_RPC_FAULT_UNSAFE), "%s",
+                  error->message);
+    ck_assert_msg(strstr(error->message, "is writable by every user (mode 0777)") != NULL, "%s",
+                  error->message);
+    ck_assert(!g_file_test(path, G_FILE_TEST_EXISTS));
+    g_clear_error(&error);
+
+    /* Someone else's listener in that directory: the client refuses
+     * before it connects, so the listener never sees a connection. */
+    g_autoptr(GSocket) listener =
+        g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL);
+    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
+    ck_assert(g_socket_bind(listener, addr, FALSE, NULL));
+    ck_assert(g_socket_listen(listener, NULL));
+    g_socket_set_blocking(listener, FALSE);
+    ck_assert(mom_rpc_call(path, "ping", NULL, 2, &error) == NULL);
+    ck_assert_msg(g_error_matches(error, MOM_RPC_ERROR, MOM_RPC_FAULT_UNSAFE), "%s",
+                  error->message);
+    ck_assert_msg(g_str_has_suffix(error->message, "writable by its owner only. Nothing was sent "
+                                                   "to it."),
+                  "%s", error->message);
+    g_clear_error(&error);
+    g_autoptr(GSocket) peer = g_socket_accept(listener, NULL, &error);
+    ck_assert(peer == NULL);
+    ck_assert(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK));
+    g_clear_error(&error);
+
+    /* Made safe, the same socket is called. */
+    ck_assert_int_eq(g_chmod(open_dir, 0755), 0);
+    ck_assert(mom_rpc_call(path, "ping", NULL, 1, &error) == NULL);
+    ck_assert_msg(!g_error_matches(error, MOM_RPC_ERROR, MOM_RPC_FAULT_UNSAFE), "%s",
+                  error->message);
+    peer = g_socket_accept(listener, NULL, NULL);
+    ck_assert(peer != NULL);
+    g_socket_close(listener, NULL);
+    mom_test_remove_tree(root);
+}
+END_TEST
+
+/* Ownership: directories and links of another user (root only: chown). */
+START_TEST(test_socket_dir_owners)
+{
+    g_autofree char *root = g_dir_make_tmp("momd-rpc-XXXXXX", NULL);
+    g_autofree char *theirs = g_build_filename(root, "theirs", NULL);
+    g_autofree char *sticky = g_build_filename(root, "sticky", NULL);
+    g_autofree char *link = g_build_filename(sticky, "link", NULL);
+    g_autoptr(GError) error = NULL;
+
+    make_dir(root, "theirs/safe", 0755);
+    make_dir(root, "sticky", 01777);
+    make_dir(root, "mine", 0755);
+    ck_assert_int_eq(chown(theirs, 65534, 65534), 0);
+    ck_assert(!check_dir(root, "theirs", &error));
+    ck_assert(g_error_matches(error, MOM_RPC_ERROR, MOM_RPC_FAULT_UNSAFE));
+    ck_assert_msg(strstr(error->message, "/theirs belongs to user nobody (uid 65534), who could "
+                                         "replace the socket.") != NULL,
+                  "%s", error->message);
+    g_clear_error(&error);
+    /* deeper: the other user can rename "safe" away and put their own */
+    ck_assert(!check_dir(root, "theirs/safe", &error));
+    g_clear_error(&error);
+    /* the owner itself may use it (momd or momctl run by that user) */
+    g_autofree char *sock = g_build_filename(theirs, "s.sock", NULL);
+    ck_assert(mom_rpc_check_socket_dir(sock, 65534, &error));
+    /* root's directories are safe for every user */
+    g_autofree char *mine = g_build_filename(root, "mine", "s.sock", NULL);
+    ck_assert(mom_rpc_check_socket_dir(mine, 65534, NULL));
+
+    /* a link in a sticky directory can be replaced by its owner */
+    ck_assert_int_eq(symlink("../mine", link), 0);
+    ck_assert(check_dir(sticky, "link", NULL));
+    ck_assert_int_eq(lchown(link, 65534, 65534), 0);
+    ck_assert(!check_dir(sticky, "link", &error));
+    ck_assert_msg(strstr(error->message, "the symbolic link") != NULL &&
+                      strstr(error->message, "/sticky/link belongs to user nobody") != NULL,
+                  "%s", error->message);
+    mom_test_remove_tree(root);
+}
+END_TEST
+
 /* ---- who may call: children running as uid 65534 ------------------------------------- */
 
 typedef struct {
@@ -1400,16 +1604,6 @@ child_run(Child *c)
     return g_string_free(c->out, FALSE);
 }
 
-static gboolean
-need_root(void)
-{
-    if (geteuid() == 0)
-        return TRUE;
-    /* Dropping to another uid needs root; nothing to check otherwise. */
-    g_message("Not root: skipping the uid 65534 checks.");
-    return FALSE;
-}
-
 START_TEST(test_perm_socket_mode_denies)
 {
     Fixture f;
@@ -1419,8 +1613,6 @@ START_TEST(test_perm_socket_mode_denies)
     g_autofree char *report = NULL;
     g_autofree char *expected = NULL;
 
-    if (!need_root())
-        return;
     /* The path is only known after setup; the child reads it after "go". */
     dir = g_dir_make_tmp("momd-rpc-XXXXXX", NULL);
     g_chmod(dir, 0755);
@@ -1482,8 +1674,6 @@ START_TEST(test_perm_group_member)
 {
     const gid_t none[] = {65534};
 
-    if (!need_root())
-        return;
     perm_group_case("nogroup", 65534, none, 1, FALSE, "0\ntrue");
 }
 END_TEST
@@ -1494,8 +1684,6 @@ START_TEST(test_perm_peercred_refuses)
     const gid_t other[] = {12345};
     const gid_t supplementary[] = {12345, 65534};
 
-    if (!need_root())
-        return;
     /* No group: only root. */
     perm_group_case(NULL, 65534, none, 1, TRUE,
                     "-32002\nPermission denied: uid 65534 is not root.");
@@ -1553,15 +1741,24 @@ main(void)
     tcase_add_test(server, test_server_answer_too_large);
     tcase_add_test(server, test_server_timeout);
     tcase_add_test(server, test_client_not_running);
-    tcase_add_test(server, test_perm_socket_mode_denies);
-    tcase_add_test(server, test_perm_group_member);
-    tcase_add_test(server, test_perm_peercred_refuses);
+    tcase_add_test(server, test_socket_dir_checks);
+    tcase_add_test(server, test_socket_dir_server_client);
     tcase_add_test(server, test_tcp);
     suite_add_tcase(s, server);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    /* Acting as uid 65534, or giving it files, needs root. */
+    static const char *const need_root[] = {
+        "test_perm_socket_mode_denies",
+        "test_perm_group_member",
+        "test_perm_peercred_refuses",
+        "test_socket_dir_owners",
+        NULL,
+    };
+    if (geteuid() != 0)
+        return mom_test_run_suite(s, need_root, "not root: these tests act as uid 65534");
+    tcase_add_test(server, test_perm_socket_mode_denies);
+    tcase_add_test(server, test_perm_group_member);
+    tcase_add_test(server, test_perm_peercred_refuses);
+    tcase_add_test(server, test_socket_dir_owners);
+    return mom_test_run_suite(s, NULL, NULL);
 }

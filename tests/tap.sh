@@ -57,6 +57,26 @@ wait_for() { # wait_for FILE FIXED-STRING SECONDS: polls; never waits without bo
     return 1
 }
 
+# tap_tmp PREFIX: makes $tmp, /tmp/PREFIX.XXXXXX, for the test's files
+# (and tap_dir), and at exit stops $momd_pid and $listener_pid, if set,
+# and removes $tmp.
+tap_tmp() {
+    tmp=$(mktemp -d "/tmp/$1.XXXXXX")
+    tap_dir=$tmp
+    momd_pid=
+    listener_pid=
+    trap tap_cleanup EXIT
+    trap 'exit 1' INT TERM HUP
+}
+
+tap_cleanup() {
+    local p
+    for p in ${momd_pid:-} ${listener_pid:-}; do
+        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
+    rm -rf "$tmp"
+}
+
 # Stops momd with SIGTERM, then SIGKILL after 10 s.
 stop_momd() {
     [ -n "${momd_pid:-}" ] || return 0
