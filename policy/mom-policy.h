@@ -357,6 +357,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomPolicySet, mom_policy_set_free)
 void mom_policy_set_set_limits(MomPolicySet *set, const MomPolicyLimits *limits);
 
 /**
+ * mom_policy_set_copy:
+ * Returns: (transfer full) a new set with the same policies (names, file
+ * names and texts) and limits as @set, to change and try without touching
+ * @set.
+ */
+MomPolicySet *mom_policy_set_copy(const MomPolicySet *set);
+
+/**
  * mom_policy_set_add_string:
  * Parses @text as the policy @name (shown in messages as @file) and, if it
  * parses, adds it or replaces the policy of that name.  On failure the set

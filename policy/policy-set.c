@@ -49,6 +49,20 @@ mom_policy_set_set_limits(MomPolicySet *set, const MomPolicyLimits *limits)
     set->limits = *limits;
 }
 
+MomPolicySet *
+mom_policy_set_copy(const MomPolicySet *set)
+{
+    MomPolicySet *copy = mom_policy_set_new();
+
+    copy->limits = set->limits;
+    /* each text parsed once already, so it parses again */
+    for (guint i = 0; i < set->policies->len; i++) {
+        const MomPolicy *p = set->policies->pdata[i];
+        mom_policy_set_add_string(copy, p->name, p->file, p->text, -1, NULL, NULL);
+    }
+    return copy;
+}
+
 const char *
 mom_policy_set_file(const MomPolicySet *set, guint index)
 {

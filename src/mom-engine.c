@@ -5,6 +5,7 @@
 
 #include "mom-engine.h"
 #include "mom-log.h"
+#include "mom-state.h"
 
 typedef struct {
     const MomControllerClass *klass;
@@ -20,8 +21,10 @@ struct _MomEngine {
     MomPolicySet *set;
     GHashTable *overrides; /* name -> text, or "" for a deletion (control API) */
     MomEngineRun last;
-    GArray *controllers; /* Controller */
-    GHashTable *errors;  /* formatted error line -> Repeat */
+    GArray *controllers;           /* Controller */
+    GHashTable *errors;            /* formatted error line -> Repeat */
+    MomEngineStateFunc state_func; /* what a policy set is tried on */
+    gpointer state_data;
     guint64 cycle;
     GPtrArray *problems; /* the last load's, for the control API (char *) */
 };
@@ -106,6 +109,13 @@ log_diags(GPtrArray *diags)
         g_strchomp(text);
         g_warning("%s", text);
     }
+}
+
+static void
+log_lines(GPtrArray *lines)
+{
+    for (guint i = 0; i < lines->len; i++)
+        g_warning("%s", (char *)lines->pdata[i]);
 }
 
 /* Keeps the previous version of @name when its new text was rejected. */
@@ -208,6 +218,19 @@ mom_engine_load(MomEngine *e, const char *policy_file, const char *policy_dir,
             mom_policy_set_add_string(set, oname, oname, otext, -1, NULL, NULL);
     }
 
+    /* What parses may still fail every cycle: try it first (not at
+     * start-up, when there is no state and nothing to keep). */
+    g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) refused = NULL;
+    if (!mom_engine_try(e, set, problems, &refused)) {
+        engine_problem(e,
+                       "The policies as loaded now would fail, so the previous ones stay active "
+                       "until the files are fixed: %s",
+                       refused->message);
+        log_lines(problems);
+        return FALSE;
+    }
+
     g_autoptr(GPtrArray) names = mom_policy_set_names(set);
     g_autoptr(GString) list = g_string_new(NULL);
     for (guint i = 0; i < names->len; i++)
@@ -229,31 +252,121 @@ is_power_of_ten(guint64 n)
     return n == 1;
 }
 
-/* One line per distinct error; a repeating error again at 10, 100, 1000 ... */
+/* ---- errors, once per place --------------------------------------------------- */
+
+/* A policy error that several guests hit is one error: the same place and
+ * message, and the guests it happened in. */
+typedef struct {
+    char *key; /* FILE:LINE:COL: error: MESSAGE, without the guest */
+    const MomPolicyDiag *first;
+    GPtrArray *guests; /* names, (transfer none) */
+} ErrorGroup;
+
+static void
+error_group_free(gpointer p)
+{
+    ErrorGroup *g = p;
+    g_free(g->key);
+    g_ptr_array_free(g->guests, TRUE);
+    g_free(g);
+}
+
+/* Groups the errors (not the notes) of @errors, in order of first
+ * appearance.  Returns: (transfer full) the ErrorGroups; they point into
+ * @errors. */
+static GPtrArray *
+group_errors(GPtrArray *errors)
+{
+    GPtrArray *groups = g_ptr_array_new_with_free_func(error_group_free);
+    g_autoptr(GHashTable) by_key = g_hash_table_new(g_str_hash, g_str_equal);
+
+    for (guint i = 0; i < errors->len; i++) {
+        const MomPolicyDiag *d = errors->pdata[i];
+        if (d->severity != MOM_DIAG_ERROR)
+            continue;
+        MomPolicyDiag bare = *d;
+        bare.entity = NULL;
+        char *key = mom_policy_diag_format_line(&bare);
+        ErrorGroup *g = g_hash_table_lookup(by_key, key);
+        if (g) {
+            g_free(key);
+        } else {
+            g = g_new0(ErrorGroup, 1);
+            g->key = key;
+            g->first = d;
+            g->guests = g_ptr_array_new();
+            g_ptr_array_add(groups, g);
+            g_hash_table_insert(by_key, g->key, g);
+        }
+        if (d->entity)
+            g_ptr_array_add(g->guests, d->entity);
+    }
+    return groups;
+}
+
+/* "guests vm1, vm2 and vm3", "guests vm1, vm2, vm3 and 5 more" */
+static char *
+guests_phrase(GPtrArray *guests)
+{
+    GString *s = g_string_new("guests ");
+    guint shown = guests->len > 4 ? 3 : guests->len;
+
+    for (guint i = 0; i < shown; i++)
+        g_string_append_printf(s, "%s%s",
+                               i == 0                 ? ""
+                               : i + 1 == guests->len ? " and "
+                                                      : ", ",
+                               (char *)guests->pdata[i]);
+    if (shown < guests->len)
+        g_string_append_printf(s, " and %u more", guests->len - shown);
+    return g_string_free(s, FALSE);
+}
+
+/* The group as one line, or in full (with the source line and a caret). */
+static char *
+group_text(const ErrorGroup *g, gboolean full)
+{
+    MomPolicyDiag d = *g->first;
+    g_autofree char *who = NULL;
+    g_autofree char *message = NULL;
+
+    if (g->guests->len > 1) {
+        who = guests_phrase(g->guests);
+        message = g_strdup_printf("%s: %s", who, d.message);
+        d.entity = NULL;
+        d.message = message;
+    }
+    char *text = full ? mom_policy_diag_format(&d) : mom_policy_diag_format_line(&d);
+    return g_strchomp(text);
+}
+
+/* One line per distinct error, whatever number of guests hit it; a
+ * repeating error again at 10, 100, 1000 ... cycles. */
 static void
 report_errors(MomEngine *e, MomPolicyRun *run)
 {
-    for (guint i = 0; i < run->errors->len; i++) {
-        MomPolicyDiag *d = run->errors->pdata[i];
-        if (d->severity != MOM_DIAG_ERROR)
-            continue;
-        g_autofree char *line = mom_policy_diag_format_line(d);
-        Repeat *r = g_hash_table_lookup(e->errors, line);
+    g_autoptr(GPtrArray) groups = group_errors(run->errors);
+
+    for (guint i = 0; i < groups->len; i++) {
+        const ErrorGroup *g = groups->pdata[i];
+        Repeat *r = g_hash_table_lookup(e->errors, g->key);
         if (!r) {
             r = g_new0(Repeat, 1);
-            g_hash_table_insert(e->errors, g_strdup(line), r);
+            g_hash_table_insert(e->errors, g_strdup(g->key), r);
         }
         r->count++;
         r->last_cycle = e->cycle;
         if (r->count == 1) {
-            g_autofree char *full = mom_policy_diag_format(d);
-            g_strchomp(full);
-            if (d->entity)
-                g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MOM_GUEST", d->entity,
-                                 "MESSAGE", "%s", full);
+            g_autofree char *full = group_text(g, TRUE);
+            if (g->guests->len == 1)
+                g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MOM_GUEST",
+                                 (char *)g->guests->pdata[0], "MESSAGE", "%s", full);
+            else if (g->guests->len > 1)
+                g_warning("%s", full);
             else
                 g_warning("%s; no controls are applied this cycle.", full);
         } else if (is_power_of_ten(r->count)) {
+            g_autofree char *line = group_text(g, FALSE);
             g_warning("%s (repeated %" G_GUINT64_FORMAT " times)", line, r->count);
         }
     }
@@ -310,32 +423,138 @@ mom_engine_run(MomEngine *e, MomEntity *host, GPtrArray *guests)
     return TRUE;
 }
 
-gboolean
-mom_engine_set_policy(MomEngine *e, const char *name, const char *text, GPtrArray *diags)
+/* ---- trials ------------------------------------------------------------------ */
+
+void
+mom_engine_set_state_func(MomEngine *e, MomEngineStateFunc func, gpointer data)
 {
-    if (!text) {
-        gboolean existed = mom_policy_set_remove(e->set, name);
-        g_hash_table_replace(e->overrides, g_strdup(name), g_strdup(""));
-        g_message("Policy %s was deleted through the control API.", name);
-        return existed;
-    }
-    g_autoptr(GError) error = NULL;
-    if (!mom_policy_set_add_string(e->set, name, name, text, -1, diags, &error)) {
-        g_warning("A new version of policy %s was rejected through the control API: %s", name,
-                  error->message);
+    e->state_func = func;
+    e->state_data = data;
+}
+
+/* Runs @set on @json's copy of the state.  Returns: (transfer full) the
+ * run, or NULL when the copy cannot be made. */
+static MomPolicyRun *
+trial_run(MomPolicySet *set, const char *json)
+{
+    g_autoptr(MomState) state = mom_state_load_data(json, -1, "snapshot", NULL);
+
+    return state ? mom_policy_set_evaluate(set, state->host, state->guests, MOM_POLICY_EVAL_NONE)
+                 : NULL;
+}
+
+gboolean
+mom_engine_try(MomEngine *e, MomPolicySet *candidate, GPtrArray *problems, GError **error)
+{
+    MomEntity *host = NULL;
+    g_autoptr(GPtrArray) guests = NULL;
+
+    if (!e->state_func || !e->state_func(e->state_data, &host, &guests))
+        return TRUE; /* nothing to try it on */
+    /* A copy through the snapshot format: the live entities' controls and
+     * variables must not change, and each run needs its own copy. */
+    g_autofree char *json = mom_state_to_json(host, guests);
+    g_autoptr(MomPolicyRun) after = trial_run(candidate, json);
+    if (!after || (after->ok && after->errors->len == 0))
+        return TRUE;
+    /* A policy is not blamed for the errors the active ones have already.
+     * They run only now: the active set may be the one that runs away. */
+    g_autoptr(MomPolicyRun) before = trial_run(e->set, json);
+    if (!before)
+        return TRUE;
+    if (before->interrupted || after->interrupted) {
+        g_set_error(error, MOM_POLICY_ERROR, MOM_POLICY_ERROR_RUNTIME,
+                    "momd was asked to stop or reload before the trial run ended.");
         return FALSE;
     }
-    g_hash_table_replace(e->overrides, g_strdup(name), g_strdup(text));
-    g_message("Policy %s was loaded through the control API.", name);
-    return TRUE;
+    g_autoptr(GPtrArray) old = group_errors(before->errors);
+    g_autoptr(GHashTable) known = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < old->len; i++)
+        g_hash_table_add(known, ((ErrorGroup *)old->pdata[i])->key);
+    g_autoptr(GPtrArray) now = group_errors(after->errors);
+    g_autofree char *first = NULL;
+    guint n_new = 0;
+    for (guint i = 0; i < now->len; i++) {
+        const ErrorGroup *g = now->pdata[i];
+        if (g_hash_table_contains(known, g->key))
+            continue;
+        if (n_new++ == 0)
+            first = group_text(g, FALSE);
+        if (problems)
+            g_ptr_array_add(problems, group_text(g, TRUE));
+    }
+    if (n_new == 0)
+        return TRUE;
+    if (n_new == 1)
+        g_set_error(error, MOM_POLICY_ERROR, MOM_POLICY_ERROR_RUNTIME, "%s", first);
+    else
+        g_set_error(error, MOM_POLICY_ERROR, MOM_POLICY_ERROR_RUNTIME, "%s (and %u more errors)",
+                    first, n_new - 1);
+    return FALSE;
+}
+
+/* Installs @candidate as the active set. */
+static void
+engine_install(MomEngine *e, MomPolicySet *candidate)
+{
+    MomPolicySet *old = e->set;
+    e->set = candidate;
+    mom_policy_set_free(old);
+}
+
+gboolean
+mom_engine_set_policy(MomEngine *e, const char *name, const char *text, GPtrArray *diags,
+                      GError **error)
+{
+    g_autoptr(MomPolicySet) candidate = mom_policy_set_copy(e->set);
+    g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) local = NULL;
+    gboolean existed = TRUE;
+
+    if (!text) {
+        existed = mom_policy_set_remove(candidate, name);
+    } else if (!mom_policy_set_add_string(candidate, name, name, text, -1, diags, &local)) {
+        g_warning("A new version of policy %s was rejected through the control API: %s", name,
+                  local->message);
+        g_propagate_error(error, g_steal_pointer(&local));
+        return FALSE;
+    }
+    if (!mom_engine_try(e, candidate, problems, &local)) {
+        g_autofree char *why =
+            text ? g_strdup_printf("Policy %s would fail on the current state, so it is not "
+                                   "installed and the policies stay as they were: %s",
+                                   name, local->message)
+                 : g_strdup_printf("Without policy %s the other policies would fail on the "
+                                   "current state, so it is not deleted: %s",
+                                   name, local->message);
+        g_warning("%s", why);
+        log_lines(problems);
+        g_set_error(error, MOM_POLICY_ERROR, MOM_POLICY_ERROR_RUNTIME, "%s", why);
+        return FALSE;
+    }
+    engine_install(e, g_steal_pointer(&candidate));
+    g_hash_table_replace(e->overrides, g_strdup(name), g_strdup(text ? text : ""));
+    g_message("Policy %s was %s through the control API.", name, text ? "loaded" : "deleted");
+    return existed;
 }
 
 gboolean
 mom_engine_reset(MomEngine *e, const char *policy_file, const char *policy_dir,
                  const MomPolicyLimits *limits)
 {
-    g_hash_table_remove_all(e->overrides);
-    return mom_engine_load(e, policy_file, policy_dir, limits);
+    MomPolicySet *active = e->set;
+    g_autoptr(GHashTable) kept = g_steal_pointer(&e->overrides);
+
+    e->overrides = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    gboolean ok = mom_engine_load(e, policy_file, policy_dir, limits);
+    /* Nothing installed (the files would fail, or cannot be read): the
+     * control API's policies are still active, and stay for the next
+     * reload too. */
+    if (e->set == active) {
+        g_hash_table_unref(e->overrides);
+        e->overrides = g_steal_pointer(&kept);
+    }
+    return ok;
 }
 
 const MomEngineRun *

@@ -31,13 +31,42 @@ void mom_engine_add_controllers(MomEngine *engine, char **names, const MomContro
 guint mom_engine_n_controllers(const MomEngine *engine);
 
 /**
+ * MomEngineStateFunc:
+ * Gives the live entities a policy set is tried on before it is
+ * installed: @host (transfer none) and @guests (transfer container), those
+ * of the next cycle.  Returns: FALSE when there is no state yet (no
+ * complete host sample); nothing is tried then.
+ */
+typedef gboolean (*MomEngineStateFunc)(gpointer data, MomEntity **host, GPtrArray **guests);
+
+/** mom_engine_set_state_func: Sets what mom_engine_try() tries policy sets on. */
+void mom_engine_set_state_func(MomEngine *engine, MomEngineStateFunc func, gpointer data);
+
+/**
+ * mom_engine_try:
+ * Evaluates @candidate, a whole policy set, on a copy of the live state,
+ * and the active policies on another copy.  The errors @candidate has that
+ * the active policies do not have are its own: each is appended to
+ * @problems (when not NULL) in full (the location line, the source line, a
+ * caret), once for all the guests it happens in.  Returns: TRUE when there
+ * are none, or when there is no state to try on; FALSE with @error
+ * (MOM_POLICY_ERROR_RUNTIME) holding the first as one line ("FILE:LINE:COL:
+ * error: ...", "(and N more errors)"), or saying that a stop or reload
+ * interrupted the trial.
+ */
+gboolean mom_engine_try(MomEngine *engine, MomPolicySet *candidate, GPtrArray *problems,
+                        GError **error);
+
+/**
  * mom_engine_load:
  * (Re)loads the policies: @policy_file alone (named "50_main_") when set,
  * as MOM does, else every *.policy file of @policy_dir.  A file that does
  * not parse is logged with its diagnostics and the previously loaded
- * version of that policy, if any, stays active.  Returns: FALSE when a
- * file was rejected or a source could not be read (the engine still has
- * the best set it could build).
+ * version of that policy, if any, stays active.  The set built is tried
+ * first (mom_engine_try()): if it would fail where the active one does
+ * not, it is logged with its errors and the active set stays.  Returns:
+ * FALSE when a file was rejected, a source could not be read (the engine
+ * still has the best set it could build) or the set was refused.
  */
 gboolean mom_engine_load(MomEngine *engine, const char *policy_file, const char *policy_dir,
                          const MomPolicyLimits *limits);
@@ -58,18 +87,24 @@ gboolean mom_engine_run(MomEngine *engine, MomEntity *host, GPtrArray *guests);
  * mom_engine_set_policy:
  * Installs @text as the policy @name (the control API's setNamedPolicy),
  * or removes it when @text is NULL.  A policy that does not parse changes
- * nothing: its diagnostics are appended to @diags.  Policies set this way
- * survive a reload from the policy files (SIGHUP) until
- * mom_engine_reset().  Returns: TRUE when the set changed as asked.
+ * nothing: its diagnostics are appended to @diags, and @error is
+ * MOM_POLICY_ERROR_PARSE.  Nor does a change that would make the policies
+ * fail on the current state (mom_engine_try()): @error is then
+ * MOM_POLICY_ERROR_RUNTIME, naming the policy and the error, and the
+ * errors are logged.  Policies set this way survive a reload from the
+ * policy files (SIGHUP) until mom_engine_reset().  Returns: TRUE when the
+ * set changed as asked; FALSE without @error when the policy to delete did
+ * not exist.
  */
 gboolean mom_engine_set_policy(MomEngine *engine, const char *name, const char *text,
-                               GPtrArray *diags);
+                               GPtrArray *diags, GError **error);
 
 /**
  * mom_engine_reset:
  * Forgets every policy set through the control API and reloads the
- * policy files (the control API's resetPolicies).  Returns: as
- * mom_engine_load().
+ * policy files (the control API's resetPolicies).  When nothing is
+ * installed (the files cannot be read, or would fail), the control API's
+ * policies stay, for later reloads too.  Returns: as mom_engine_load().
  */
 gboolean mom_engine_reset(MomEngine *engine, const char *policy_file, const char *policy_dir,
                           const MomPolicyLimits *limits);

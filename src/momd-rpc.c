@@ -93,8 +93,26 @@ rpc_ping(JsonArray *params, gpointer data, GError **error)
     return node_bool(TRUE);
 }
 
+/* Installs or deletes the policy @name for @method.  A text that does not
+ * parse is false, as in MOM; a change the engine's trial run refuses (the
+ * policies would fail on the current state) is a fault that names the
+ * policy and the error, so that the caller knows nothing changed. */
 static JsonNode *
-set_named(Momd *d, const char *name, JsonNode *text_node, GError **error)
+install(Momd *d, const char *method, const char *name, const char *text, GError **error)
+{
+    g_autoptr(GError) refused = NULL;
+
+    if (mom_engine_set_policy(d->engine, name, text, NULL, &refused))
+        return node_bool(TRUE);
+    if (g_error_matches(refused, MOM_POLICY_ERROR, MOM_POLICY_ERROR_RUNTIME)) {
+        g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARAMS, "%s: %s", method, refused->message);
+        return NULL;
+    }
+    return node_bool(FALSE);
+}
+
+static JsonNode *
+set_named(Momd *d, const char *method, const char *name, JsonNode *text_node, GError **error)
 {
     const char *text = NULL;
 
@@ -110,7 +128,7 @@ set_named(Momd *d, const char *name, JsonNode *text_node, GError **error)
     /* MOM returns a plain boolean; the diagnostics go to the log and to
      * checkPolicy, which momctl calls first.  Deleting a policy that does
      * not exist is false too. */
-    return node_bool(mom_engine_set_policy(d->engine, name, text, NULL));
+    return install(d, method, name, text, error);
 }
 
 static JsonNode *
@@ -118,7 +136,8 @@ rpc_set_policy(JsonArray *params, gpointer data, GError **error)
 {
     /* Unlike MOM, only the single-file policy is replaced: MOM cleared every
      * named policy first, which wiped vdsm's parameters. */
-    return set_named(data, MOM_POLICY_DEFAULT_NAME, json_array_get_element(params, 0), error);
+    return set_named(data, "setPolicy", MOM_POLICY_DEFAULT_NAME, json_array_get_element(params, 0),
+                     error);
 }
 
 static JsonNode *
@@ -140,7 +159,7 @@ rpc_set_named_policy(JsonArray *params, gpointer data, GError **error)
                     MOM_POLICY_NAME_RULE);
         return NULL;
     }
-    return set_named(data, name, json_array_get_element(params, 1), error);
+    return set_named(data, "setNamedPolicy", name, json_array_get_element(params, 1), error);
 }
 
 static JsonNode *
@@ -494,72 +513,29 @@ rpc_set_policy_parameters(JsonArray *params, gpointer data, GError **error)
         }
         g_string_append(text, ")\n");
     }
-    Momd *d = data;
-    return node_bool(mom_engine_set_policy(d->engine, "01-parameters", text->str, NULL));
+    return install(data, "setPolicyParameters", "01-parameters", text->str, error);
 }
 
-/* Evaluates @set against a copy of the daemon's state (through a
- * snapshot, so the live entities' controls and variables stay untouched).
- * Returns: (transfer full) the formatted errors, one per line of the run. */
-static GPtrArray *
-trial_errors(Momd *d, MomPolicySet *set, GPtrArray *full)
-{
-    g_autoptr(GPtrArray) list = ready_guests(d);
-    GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
-    g_autofree char *json = mom_state_to_json(mom_monitor_entity(d->host), list);
-    g_autoptr(MomState) state = mom_state_load_data(json, -1, "snapshot", NULL);
-
-    if (!state)
-        return lines; /* nothing to try it on */
-    MomPolicyLimits limits = momd_policy_limits(d);
-    mom_policy_set_set_limits(set, &limits);
-    g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(set, state->host, state->guests, 0);
-    for (guint i = 0; i < run->errors->len; i++) {
-        g_ptr_array_add(lines, mom_policy_diag_format_line(run->errors->pdata[i]));
-        if (full)
-            g_ptr_array_add(full, mom_policy_diag_format(run->errors->pdata[i]));
-    }
-    return lines;
-}
-
-static MomPolicySet *
-copy_of_live(Momd *d)
-{
-    MomPolicySet *live = mom_engine_policies(d->engine);
-    MomPolicySet *set = mom_policy_set_new();
-    g_autoptr(GPtrArray) names = mom_policy_set_names(live);
-
-    for (guint i = 0; i < names->len; i++)
-        mom_policy_set_add_string(set, names->pdata[i], names->pdata[i],
-                                  mom_policy_set_get_text(live, names->pdata[i]), -1, NULL, NULL);
-    return set;
-}
-
-/* Tries the live policies with @name replaced by @text, and adds to @out
- * the run-time errors that the live policies alone do not have: a policy
- * is not blamed for another's error.  Returns: TRUE when it adds none. */
+/* Tries the active policies with @name replaced by @text (the engine's
+ * trial run, as setNamedPolicy does it), and adds to @out the run-time
+ * errors that the active policies alone do not have: a policy is not
+ * blamed for another's error.  Returns: TRUE when it adds none. */
 static gboolean
 trial_run(Momd *d, const char *name, const char *file, const char *text, JsonArray *out)
 {
-    g_autoptr(MomPolicySet) before = copy_of_live(d);
-    g_autoptr(MomPolicySet) after = copy_of_live(d);
-    g_autoptr(GPtrArray) full = g_ptr_array_new_with_free_func(g_free);
-    gboolean ok = TRUE;
+    g_autoptr(MomPolicySet) candidate = mom_policy_set_copy(mom_engine_policies(d->engine));
+    g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) error = NULL;
 
-    if (!mom_policy_set_add_string(after, name, file, text, -1, NULL, NULL))
+    if (!mom_policy_set_add_string(candidate, name, file, text, -1, NULL, NULL))
         return FALSE;
-    g_autoptr(GPtrArray) old = trial_errors(d, before, NULL);
-    g_autoptr(GPtrArray) now = trial_errors(d, after, full);
-    for (guint i = 0; i < now->len; i++) {
-        gboolean known = FALSE;
-        for (guint k = 0; k < old->len && !known; k++)
-            known = strcmp(now->pdata[i], old->pdata[k]) == 0;
-        if (!known) {
-            json_array_add_string_element(out, full->pdata[i]);
-            ok = FALSE;
-        }
-    }
-    return ok;
+    if (mom_engine_try(d->engine, candidate, problems, &error))
+        return TRUE;
+    for (guint i = 0; i < problems->len; i++)
+        json_array_add_string_element(out, problems->pdata[i]);
+    if (problems->len == 0) /* interrupted */
+        json_array_add_string_element(out, error->message);
+    return FALSE;
 }
 
 static JsonNode *
@@ -662,9 +638,11 @@ rpc_get_status(JsonArray *params, gpointer data, GError **error)
 static const MomRpcMethod methods[] = {
     {"ping", 0, 0, rpc_ping, "Returns true."},
     {"setPolicy", 1, 1, rpc_set_policy,
-     "Replaces the single-file policy (50_main_) with the text; false if it does not parse."},
+     "Replaces the single-file policy (50_main_) with the text; false if it does not parse, a "
+     "fault if the policies would then fail on the current state."},
     {"setNamedPolicy", 2, 2, rpc_set_named_policy,
-     "Installs the text as the named policy, or deletes it when the text is nil."},
+     "Installs the text as the named policy, or deletes it when the text is nil; false if it "
+     "does not parse, a fault if the policies would then fail on the current state."},
     {"getPolicy", 0, 0, rpc_get_policy, "Returns every policy's text, in evaluation order."},
     {"getNamedPolicies", 0, 0, rpc_get_named_policies, "Returns a struct of name: text."},
     {"resetPolicies", 0, 0, rpc_reset_policies,
@@ -682,7 +660,8 @@ static const MomRpcMethod methods[] = {
     {"getSnapshot", 0, 0, rpc_get_snapshot,
      "momd: the state as a JSON text for momctl policy test --state."},
     {"setPolicyParameters", 1, 1, rpc_set_policy_parameters,
-     "momd: writes a struct of name: value as (set NAME VALUE) lines into 01-parameters."},
+     "momd: writes a struct of name: value as (set NAME VALUE) lines into 01-parameters; a fault "
+     "if the policies would then fail on the current state."},
     {"checkPolicy", 1, 3, rpc_check_policy,
      "momd: parses a policy text (checkPolicy(text, name, file): name and the file name shown in "
      "messages are optional) and tries it with the "

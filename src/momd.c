@@ -187,6 +187,20 @@ run_policy(Momd *d)
     update_status(d);
 }
 
+/* What the engine tries a policy set on before it installs it: the
+ * entities of the next cycle, once the host has a complete sample. */
+static gboolean
+live_state(gpointer user_data, MomEntity **host, GPtrArray **guests)
+{
+    Momd *d = user_data;
+
+    if (!mom_monitor_ready(d->host))
+        return FALSE;
+    *host = mom_monitor_entity(d->host);
+    *guests = mom_guests_entities(d->guests);
+    return TRUE;
+}
+
 static gboolean
 first_run(gpointer user_data)
 {
@@ -686,6 +700,7 @@ run(Momd *d, Args *a)
     mom_guests_set_dry_run(d->guests, d->config->main.dry_run);
 
     d->engine = mom_engine_new();
+    mom_engine_set_state_func(d->engine, live_state, d);
     MomControllerConfig kcfg = {
         .sysfs_root = d->config->main.sysfs_root,
         .dry_run = d->config->main.dry_run,

@@ -384,6 +384,143 @@ START_TEST(test_engine_error_repetition)
 }
 END_TEST
 
+/* Three guests whose x is 0, 1 and 2, and the host: what a trial runs on. */
+typedef struct {
+    MomSchema *schema;
+    MomEntity *host;
+    GPtrArray *guests;
+    gboolean ready;
+} TrialState;
+
+static gboolean
+trial_state(gpointer data, MomEntity **host, GPtrArray **guests)
+{
+    TrialState *t = data;
+
+    if (!t->ready)
+        return FALSE;
+    *host = t->host;
+    *guests = g_ptr_array_ref(t->guests);
+    return TRUE;
+}
+
+static void
+trial_state_init(TrialState *t)
+{
+    t->schema = mom_schema_new((const char *[]){"x"}, 1);
+    t->host = mom_entity_new(MOM_ENTITY_HOST, "Host", t->schema, 1);
+    MomValue hrow[1] = {mom_value_int(0)};
+    mom_entity_push_sample(t->host, hrow);
+    t->guests = g_ptr_array_new_with_free_func((GDestroyNotify)mom_entity_free);
+    for (int i = 0; i < 3; i++) {
+        g_autofree char *name = g_strdup_printf("vm%d", i + 1);
+        MomEntity *g = mom_entity_new(MOM_ENTITY_GUEST, name, t->schema, 1);
+        MomValue row[1] = {mom_value_int(i)};
+        MomValue prop = mom_value_string(name, -1);
+        mom_entity_set_prop(g, "name", &prop);
+        mom_value_clear(&prop);
+        mom_entity_push_sample(g, row);
+        g_ptr_array_add(t->guests, g);
+    }
+    t->ready = TRUE;
+}
+
+static void
+trial_state_clear(TrialState *t)
+{
+    g_ptr_array_unref(t->guests);
+    mom_entity_free(t->host);
+    mom_schema_unref(t->schema);
+}
+
+/* Nothing installs a policy that cannot run (issue 9, section 3). */
+START_TEST(test_engine_refuses_what_cannot_run)
+{
+    g_autofree char *dir = g_dir_make_tmp("momd-engine-XXXXXX", NULL);
+    g_autoptr(MomEngine) e = mom_engine_new();
+    MomPolicyLimits limits = {0};
+    TrialState t = {0};
+    g_autoptr(GError) error = NULL;
+
+    trial_state_init(&t);
+    mom_engine_set_state_func(e, trial_state, &t);
+    mom_test_write_file(dir, "00-a.policy", "(defvar step 5)");
+    mom_test_write_file(dir, "20-b.policy", "(with Guests g (g.Control \"c\" (+ g.x step)))");
+    ck_assert(mom_engine_load(e, NULL, dir, &limits));
+
+    /* a text that parses but would fail: refused, naming it, nothing changes */
+    ck_assert(!mom_engine_set_policy(e, "30-bad", "(undefined_fn)", NULL, &error));
+    ck_assert(g_error_matches(error, MOM_POLICY_ERROR, MOM_POLICY_ERROR_RUNTIME));
+    ck_assert_str_eq(error->message, "Policy 30-bad would fail on the current state, so it is not "
+                                     "installed and the policies stay as they were: 30-bad:1:2: "
+                                     "error: undefined function undefined_fn");
+    ck_assert(mom_policy_set_get_text(mom_engine_policies(e), "30-bad") == NULL);
+    g_clear_error(&error);
+
+    /* a misspelt parameter, and deleting what others need */
+    ck_assert(!mom_engine_set_policy(e, "01-parameters", "(set setp 1)", NULL, &error));
+    ck_assert_msg(
+        g_str_has_suffix(error->message, "01-parameters:1:6: error: undefined symbol setp"), "%s",
+        error->message);
+    g_clear_error(&error);
+    ck_assert(!mom_engine_set_policy(e, "00-a", NULL, NULL, &error));
+    /* one error for the three guests that hit it */
+    g_autofree char *want = g_strdup_printf(
+        "Without policy 00-a the other policies would fail on the current state, so it is not "
+        "deleted: %s/20-b.policy:1:38: error: guests vm1, vm2 and vm3: undefined symbol step",
+        dir);
+    ck_assert_str_eq(error->message, want);
+    g_clear_error(&error);
+    ck_assert(mom_policy_set_get_text(mom_engine_policies(e), "00-a") != NULL);
+    /* the refusal, then the error in full: never once per guest */
+    ck_assert_uint_eq(count_logged("error: guests vm1, vm2 and vm3: undefined symbol step"), 2);
+    ck_assert_uint_eq(count_logged("error: guest vm"), 0);
+
+    /* a change that runs goes in */
+    ck_assert(mom_engine_set_policy(e, "01-parameters", "(set step 2)", NULL, &error));
+    ck_assert_msg(error == NULL, "%s", error ? error->message : "");
+
+    /* a reload is tried too: the files that would fail are not installed */
+    mom_test_write_file(dir, "00-a.policy", "(defvar stpe 5)");
+    ck_assert(!mom_engine_load(e, NULL, dir, &limits));
+    ck_assert_str_eq(mom_policy_set_get_text(mom_engine_policies(e), "00-a"), "(defvar step 5)");
+    ck_assert_uint_eq(count_logged("The policies as loaded now would fail, so the previous ones "
+                                   "stay active until the files are fixed"),
+                      1);
+    /* the control API's policies are still in force after a refused reset */
+    ck_assert(!mom_engine_reset(e, NULL, dir, &limits));
+    ck_assert_str_eq(mom_policy_set_get_text(mom_engine_policies(e), "01-parameters"),
+                     "(set step 2)");
+
+    /* with no state to try on (no host sample yet), nothing is refused */
+    t.ready = FALSE;
+    ck_assert(mom_engine_set_policy(e, "30-bad", "(undefined_fn)", NULL, &error));
+    ck_assert_msg(error == NULL, "%s", error ? error->message : "");
+    trial_state_clear(&t);
+    mom_test_remove_tree(dir);
+}
+END_TEST
+
+/* A guest error that every guest hits is one warning, not one per guest. */
+START_TEST(test_engine_error_once_for_all_guests)
+{
+    g_autofree char *dir = g_dir_make_tmp("momd-engine-XXXXXX", NULL);
+    g_autoptr(MomEngine) e = mom_engine_new();
+    MomPolicyLimits limits = {0};
+    TrialState t = {0};
+
+    trial_state_init(&t);
+    mom_test_write_file(dir, "p.policy", "(with Guests g (/ 1 (- g.x g.x)))");
+    ck_assert(mom_engine_load(e, NULL, dir, &limits));
+    ck_assert(mom_engine_run(e, t.host, t.guests));
+    ck_assert_uint_eq(count_logged("division by zero"), 1);
+    ck_assert_uint_eq(
+        count_logged("p.policy:1:16: error: guests vm1, vm2 and vm3: division by zero"), 1);
+    trial_state_clear(&t);
+    mom_test_remove_tree(dir);
+}
+END_TEST
+
 START_TEST(test_engine_unknown_controller)
 {
     g_autoptr(MomEngine) e = mom_engine_new();
@@ -415,6 +552,8 @@ main(void)
     tcase_add_test(tc, test_plot_file_names);
     tcase_add_test(tc, test_engine_reload_keeps_last_good);
     tcase_add_test(tc, test_engine_error_repetition);
+    tcase_add_test(tc, test_engine_refuses_what_cannot_run);
+    tcase_add_test(tc, test_engine_error_once_for_all_guests);
     tcase_add_test(tc, test_engine_unknown_controller);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

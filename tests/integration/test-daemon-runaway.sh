@@ -1,14 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# A policy that never ends must not hold momd: the real momd binary, with
-# the KSM controller writing to a copy of tests/data/sys/normal (not the
-# host's KSM), runs a policy whose second cycle would take 2^60 calls,
-# under step and time limits so large that only a signal stops it.
-# SIGTERM must then stop momd within a second and put KSM back as it
-# found it; SIGHUP must reload within a second.  With the default
-# policy-max-ms, a shorter deadline stops such a cycle with the policy's
-# FILE:LINE:COL, and momd answers in between.  TAP output.
+# A policy must not stall or bloat momd, and a policy that cannot run is
+# not installed.  The real momd binary, with the KSM controller writing to
+# a copy of tests/data/sys/normal (not the host's KSM), runs a policy whose
+# second cycle would take 2^60 calls, under step and time limits so large
+# that only a signal stops it: SIGTERM must then stop momd within a second
+# and put KSM back as it found it; SIGHUP must reload within a second.  A
+# shorter policy-max-ms stops such a cycle with the policy's FILE:LINE:COL,
+# and momd answers in between.  A policy that keeps 16 MB strings with
+# SetVar is stopped at the SetVar budget, and the snapshot stays small.  A
+# SIGHUP that would load a policy failing on the current state keeps the
+# last good policies.  TAP output.
 set -u
 
 : "${MOMD:?run through meson test}"
@@ -45,14 +48,15 @@ EOF
 # The same decisions, without the trap.
 head -n 3 "$tmp/runaway.policy" >"$tmp/tame.policy"
 
-# start_momd MAX_MS: a fresh KSM tree (run 0, pages_to_scan 100,
-# sleep_millisecs 20), the runaway policy, and momd on them.
+# start_momd MAX_MS [POLICY]: a fresh KSM tree (run 0, pages_to_scan 100,
+# sleep_millisecs 20), POLICY (by default the runaway one) as
+# $tmp/policies/runaway.policy, and momd on them.
 start_momd() {
     rm -rf "$tmp/sys" "$tmp/policies" "$log"
     mkdir -p "$tmp/policies"
     cp -r "$top/tests/data/sys/normal" "$tmp/sys"
     echo 0 >"$ksm/run"
-    cp "$tmp/runaway.policy" "$policy"
+    cp "${2:-$tmp/runaway.policy}" "$policy"
     cat >"$tmp/momd.conf" <<EOF
 # Written by test-daemon-runaway.sh: 1 s cycles, a private KSM tree.
 [main]
@@ -165,6 +169,44 @@ check "a cycle past policy-max-ms fails with the policy's location" \
 check "... and says which limit" grep -qF "error: the run took more than the limit of 300 ms" "$log"
 check "momd answers between the cycles" pings
 check "the cycles go on failing, not hanging" wait_for "$log" "Policy cycle 3 failed" 10
+stop_momd
+
+# --- memory: what SetVar keeps --------------------------------------------------------
+
+# Fifteen 16 MB variables: 240 MB kept for good, and a snapshot of 200 MB,
+# without the SetVar budget.
+cat >"$tmp/bloat.policy" <<'EOF'
+(def keep (n) (if n { (Host.SetVar (+ "v" (* n "a")) (* "x" 16000000)) (keep (- n 1)) } 0))
+(keep 15)
+EOF
+start_momd 1000 "$tmp/bloat.policy"
+check "a cycle that keeps too much fails at the SetVar, with its location" \
+    wait_for "$log" "$policy:1:23: error: 'Host.SetVar' of \"vaaaaaaaaaaaaaaa\" would make the variables of the host and the guests take more than the limit of 8388608 bytes" 20
+check "the cycles go on failing" wait_for "$log" "Policy cycle 3 failed" 10
+rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$momd_pid/status")
+check "momd keeps no 16 MB strings (VmRSS ${rss} KiB < 100 MiB)" test "$rss" -lt 102400
+"$MOMCTL" --socket "$tmp/momd.sock" snapshot >"$tmp/snapshot.json" 2>"$tmp/err"
+rc=$?
+check "momctl snapshot answers (exit $rc)" test "$rc" -eq 0
+check "the snapshot is small ($(wc -c <"$tmp/snapshot.json") bytes)" \
+    test "$(wc -c <"$tmp/snapshot.json")" -lt 1048576
+stop_momd
+
+# --- SIGHUP with a policy that cannot run ----------------------------------------------
+
+start_momd 1000 "$tmp/tame.policy"
+check "momd runs the tame policy" wait_for "$log" "Policy cycle 1 succeeded" 20
+printf '(Host.Control "ksm_run" (+ 1 "x"))\n' >"$tmp/policies/30-broken.policy"
+kill -HUP "$momd_pid"
+check "SIGHUP: the policies that would fail are refused, naming the error" \
+    wait_for "$log" "The policies as loaded now would fail, so the previous ones stay active until the files are fixed: $tmp/policies/30-broken.policy:1:25: error: cannot add an integer and a string" 10
+cycles=$(grep -c "Policy cycle [0-9]* succeeded" "$log")
+check "the last good policy goes on running" test "$(ms_until more_cycles)" -le 5000
+check "30-broken was never loaded" sh -c "! grep -q 'Loaded 2 policies' '$log'"
+printf '(Host.Control "ksm_run" (+ 1 0))\n' >"$tmp/policies/30-broken.policy"
+kill -HUP "$momd_pid"
+check "SIGHUP with the file fixed loads it" \
+    wait_for "$log" "Loaded 2 policies: 30-broken, runaway." 10
 stop_momd
 
 echo "1..$n"

@@ -9,6 +9,7 @@ only; TAP output.  Run through meson test (MOMD, MOM_TOP_SRCDIR).
 """
 import http.client
 import os
+import re
 import shutil
 import signal
 import socket
@@ -297,6 +298,18 @@ def run(momd, sock, tmp):
             lambda r: all(s in r.get("01-parameters", "")
                           for s in ("(set a_int 7)", "(set b_bool 1)", '(set c_str "x y")')),
             show=lambda r: r.get("01-parameters"))
+    # Nothing installs a policy that cannot run: a misspelt parameter would
+    # fail every cycle ("undefined symbol"), so it is a fault that names the
+    # policy, the place and the error, and the last good 01-parameters stays.
+    f = expect_fault("setPolicyParameters with a misspelt name",
+                     lambda: m.setPolicyParameters({"pressure_free_ratoi": 0.3}), -32602)[1]
+    ok(f is not None and f.faultString.startswith(
+        "setPolicyParameters: Policy 01-parameters would fail on the current state")
+       and "01-parameters:2:6: error: undefined symbol pressure_free_ratoi" in f.faultString,
+       "the fault names the policy, the place and the error", f and f.faultString)
+    attempt("01-parameters keeps its last good text", m.getNamedPolicies,
+            lambda r: "(set a_int 7)" in r.get("01-parameters", "")
+            and "ratoi" not in r.get("01-parameters", ""), show=lambda r: r.get("01-parameters"))
     expect_fault("setPolicyParameters with a bad name",
                  lambda: m.setPolicyParameters({"1 bad": 1}), -32602)
     expect_fault("setPolicyParameters with a quote in a string",
@@ -340,32 +353,71 @@ def run(momd, sock, tmp):
             and r["properties"]["name"] == "vm0002" and len(r["samples"]) >= 1)
     expect_fault("getGuestStatistics of an unknown guest", lambda: m.getGuestStatistics("vm9"), -32602)
 
-    # MOM's semantics: setNamedPolicy installs a text that parses even when it
-    # fails at run time; the next cycle fails and says why, and deleting it
-    # brings the cycles back.
-    attempt("setNamedPolicy with a run-time error → True (it parses)",
-            lambda: m.setNamedPolicy("40-undef", "(undefined_fn)"), lambda r: r is True)
+    # A text that parses but would fail at run time is refused (unlike MOM):
+    # a fault that names the policy and the error, and the cycles go on with
+    # the last good policies.  So is deleting a policy the others need.
+    f = expect_fault("setNamedPolicy with a run-time error",
+                     lambda: m.setNamedPolicy("40-undef", "(undefined_fn)"), -32602)[1]
+    ok(f is not None and f.faultString.startswith("setNamedPolicy: Policy 40-undef would fail")
+       and "40-undef:1:2: error: undefined function undefined_fn" in f.faultString,
+       "the fault names the policy and the error", f and f.faultString)
+    f = expect_fault("setPolicy with a run-time error",
+                     lambda: m.setPolicy("(undefined_fn)"), -32602)[1]
+    ok(f is not None and "50_main_:1:2: error: undefined function undefined_fn" in f.faultString,
+       "setPolicy's fault names 50_main_ and the error", f and f.faultString)
+    f = expect_fault("deleting 00-defines, which the others need",
+                     lambda: m.setNamedPolicy("00-defines", None), -32602)[1]
+    ok(f is not None and f.faultString.startswith(
+        "setNamedPolicy: Without policy 00-defines the other policies would fail")
+       and "error: undefined symbol" in f.faultString, "the fault says what would fail",
+       f and f.faultString)
+    attempt("the refused changes changed nothing", m.getNamedPolicies,
+            lambda r: "40-undef" not in r and "50_main_" not in r and "00-defines" in r,
+            show=lambda r: sorted(r))
     c = {}
+    cycle = m.getControls()["cycle"]
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         c = m.getControls()
-        if not c["ok"]:
+        if c["cycle"] > cycle:
             break
         time.sleep(0.2)
-    ok(c.get("ok") is False and any("undefined_fn" in e for e in c.get("errors", [])),
-       "getControls: the next cycle fails with the undefined function", c.get("errors"))
+    ok(c.get("ok") is True and c.get("cycle", 0) > cycle,
+       "getControls: the next cycle succeeds with the last good policies", c.get("errors"))
+
+    # A failure the trial cannot see (this one starts at the third cycle)
+    # still gets in; it is logged once for all the guests it hits, not once
+    # per guest.
+    later = ('(Host.SetVar "n" (+ 1 (or (Host.GetVar "n") 0)))\n'
+             '(with Guests g (if (> (Host.GetVar "n") 2) (undefined_fn) 0))\n')
+    attempt("setNamedPolicy('40-later') passes its trial → True",
+            lambda: m.setNamedPolicy("40-later", later), lambda r: r is True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        c = m.getControls()
+        if all(g["error"] for g in c["guests"].values()):
+            break
+        time.sleep(0.2)
+    ok(all("undefined_fn" in (g["error"] or "") for g in c["guests"].values()),
+       "getControls: every guest has the error", c.get("guests"))
+    time.sleep(1.5)  # another cycle or two with the same error
+    with open(log_path, errors="replace") as lf:
+        logged = [l for l in lf if "40-later:" in l and "undefined function" in l]
+    ok(len(logged) == 1 and re.search(r"40-later:2:\d+: error: guests vm000\d, vm000\d and "
+                                      r"vm000\d: undefined function undefined_fn", logged[0]),
+       "the error is logged once, naming the 3 guests", logged)
     # A policy that is fine on its own must pass checkPolicy even while
     # another installed policy fails at run time: momctl policy set relies on
-    # it.  momd's trial run blames the new text for 40-undef's error.
+    # it.  momd's trial run does not blame the new text for 40-later's error.
     r = m.checkPolicy("(defvar fine_policy 1)\n", "30-fine", "30-fine.policy")
     ok(r.get("ok") is True,
        "checkPolicy of a good policy while another policy fails at run time: ok true", r)
-    attempt("setNamedPolicy('40-undef', None) deletes it → True",
-            lambda: m.setNamedPolicy("40-undef", None), lambda r: r is True)
+    attempt("setNamedPolicy('40-later', None) deletes it → True",
+            lambda: m.setNamedPolicy("40-later", None), lambda r: r is True)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         c = m.getControls()
-        if c["ok"]:
+        if c["ok"] and not any(g["error"] for g in c["guests"].values()):
             break
         time.sleep(0.2)
     ok(c.get("ok") is True and all("balloon_target" in g["controls"] for g in c["guests"].values()),
