@@ -237,7 +237,7 @@ plot-dir:
 log: {out}/manager.log
 verbosity: info
 [host]
-collectors: HostMemory, HostKSM
+collectors: HostMemory, HostKSM, HostPressure
 [guest]
 collectors: GuestMemory, GuestBalloon
 """)

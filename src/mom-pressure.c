@@ -441,3 +441,9 @@ mom_pressure_psi_armed(const MomPressure *pressure)
 {
     return pressure->psi_fd >= 0;
 }
+
+gboolean
+mom_pressure_below_floor(const MomPressure *pressure)
+{
+    return pressure->watch_source != 0 && pressure->watch.below;
+}

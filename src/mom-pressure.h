@@ -108,3 +108,12 @@ void mom_pressure_cycle_ran(MomPressure *pressure);
 
 /** mom_pressure_psi_armed: Returns: TRUE when the PSI trigger is armed and watched. */
 gboolean mom_pressure_psi_armed(const MomPressure *pressure);
+
+/**
+ * mom_pressure_below_floor:
+ * Whether the MemAvailable watch's newest reading is below its floor (it
+ * stays so until MemAvailable is 1 % of MemTotal above it).  momd runs its
+ * pressure cycles while it is: see momd.c.
+ * Returns: TRUE below the floor; FALSE above it or without a watch.
+ */
+gboolean mom_pressure_below_floor(const MomPressure *pressure);

@@ -31,6 +31,9 @@ typedef struct {
     MomPressure *pressure; /* the fast path, NULL when [pressure] enabled is false */
     /* TRUE while the fast path samples the host: HostPressure's pressure_trigger */
     gboolean pressure_sample;
+    /* while MemAvailable is below the fast path's floor: a cycle with
+     * fresh guest statistics every [pressure] min-interval-ms */
+    guint pressure_cycle_source;
     char *plot_subdir;
     guint host_source;
     guint engine_source;

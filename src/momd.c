@@ -357,6 +357,37 @@ static const char *const pressure_reason_names[] = {
     [MOM_PRESSURE_AVAILABLE] = "available",
 };
 
+static void
+pressure_policy_now(Momd *d)
+{
+    d->pressure_sample = TRUE;
+    mom_monitor_collect(d->host);
+    d->pressure_sample = FALSE;
+    run_policy(d);
+}
+
+/* While MemAvailable stays below the floor, a guest whose working set
+ * grows must be given memory in seconds, not at the next interval: the
+ * guests are asked for fresh statistics and the policy runs every
+ * min-interval-ms on what the previous request brought (at most that
+ * old), until MemAvailable is back above the floor. */
+static gboolean
+pressure_cycle(gpointer user_data)
+{
+    Momd *d = user_data;
+
+    if (!d->pressure || !mom_pressure_below_floor(d->pressure)) {
+        g_message("MemAvailable is back above the fast path's floor: the policy runs every %d s "
+                  "again.",
+                  d->config->main.policy_engine_interval);
+        d->pressure_cycle_source = 0;
+        return G_SOURCE_REMOVE;
+    }
+    mom_guests_tick(d->guests);
+    pressure_policy_now(d);
+    return G_SOURCE_CONTINUE;
+}
+
 /* Acute pressure: the policy decides now, from a sample taken now, rather
  * than at the next interval from one up to host-monitor-interval old. */
 static void
@@ -366,16 +397,23 @@ on_pressure(MomPressureReason reason, const char *why, gpointer user_data)
 
     g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "MOM_PRESSURE", pressure_reason_names[reason],
                      "MESSAGE", "%s: running the policy now.", why);
-    d->pressure_sample = TRUE;
-    mom_monitor_collect(d->host);
-    d->pressure_sample = FALSE;
-    run_policy(d);
+    mom_guests_tick(d->guests);
+    pressure_policy_now(d);
+    if (!d->pressure_cycle_source && mom_pressure_below_floor(d->pressure)) {
+        int ms = MAX(d->config->pressure.min_interval_ms, 100);
+        g_message("MemAvailable is below the fast path's floor: momd samples the guests and runs "
+                  "the policy every %d ms until it is back above.",
+                  ms);
+        d->pressure_cycle_source = g_timeout_add((guint)ms, pressure_cycle, d);
+        g_source_set_name_by_id(d->pressure_cycle_source, "momd pressure cycles");
+    }
 }
 
 /* (Re)starts the fast path as the current config says. */
 static void
 start_pressure(Momd *d)
 {
+    g_clear_handle_id(&d->pressure_cycle_source, g_source_remove);
     g_clear_pointer(&d->pressure, mom_pressure_free);
     if (!d->config->pressure.enabled) {
         g_message("The pressure fast path is off ([pressure] enabled is false): the policy runs "
@@ -759,6 +797,7 @@ momd_clear(Momd *d)
     g_free(d->pid_file);
     if (d->loop)
         g_main_loop_unref(d->loop);
+    g_clear_handle_id(&d->pressure_cycle_source, g_source_remove);
     mom_pressure_free(d->pressure);
     mom_rpc_server_free(d->rpc);
     mom_engine_free(d->engine);

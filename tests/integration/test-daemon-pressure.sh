@@ -121,15 +121,27 @@ check "momctl status counts the out-of-band cycle" grep -qE 'Last cycle: #2 ' "$
 check "momctl stats shows the newest sample's pressure_trigger 1" \
     grep -qE '^pressure_trigger +1$' "$tmp/out"
 
-# staying low is not news; coming back and falling by 1 GiB again is
-sleep 1.5
-check "MemAvailable staying low runs nothing more (cycle $(last_cycle "$log"))" \
-    test "$(last_cycle "$log")" -eq 2
+# staying low: a cycle every min-interval-ms, with fresh guest statistics,
+# until MemAvailable is back above the floor
+check "below the floor, momd says it runs pressure cycles" \
+    wait_for "$log" "MemAvailable is below the fast path's floor: momd samples the guests and runs the policy every 1000 ms until it is back above." 5
+low_start=$(last_cycle "$log")
+sleep 3.5
+low_end=$(last_cycle "$log")
+check "staying below the floor runs a cycle a second (cycles $low_start to $low_end in 3.5 s)" \
+    test "$((low_end - low_start))" -ge 2 -a "$((low_end - low_start))" -le 5
+check "the pressure cycles sample the host afresh (fast 1)" \
+    test "$(grep -c 'debug: fast 1 avail 1000000' "$log")" -ge 3
 set_available 8000000
-sleep 1 # ten reads of the watch: the peak is seen
+check "back above the floor, the pressure cycles stop and momd says so" \
+    wait_for "$log" "MemAvailable is back above the fast path's floor: the policy runs every 60 s again." 5
+back=$(last_cycle "$log")
+sleep 1.5
+check "... and no cycle runs after that (cycle $back, then $(last_cycle "$log"))" \
+    test "$(last_cycle "$log")" -eq "$back"
 set_available 6000000
 if wait_for "$log" "MemAvailable fell by 1953 MiB to 5859 MiB since the last policy cycle: running the policy now." 10 &&
-    wait_for "$log" "Policy cycle 3 succeeded" 5; then
+    wait_for "$log" "Policy cycle $((back + 1)) succeeded" 5; then
     ok "a fall of more than available-drop-mib runs the policy"
 else
     not_ok "no out-of-band cycle after a fall of 1953 MiB"
