@@ -460,6 +460,14 @@ def summarize(args, results, timeline, marks, hog, oom0, t_start):
     }
 
 
+class Stopped(Exception):
+    """SIGTERM: the run stops, cleans up and still writes its summary."""
+
+
+def on_sigterm(*_):
+    raise Stopped("stopped by SIGTERM")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--guests", type=int, default=3)
@@ -485,7 +493,7 @@ def main():
             not 0 < args.work_fraction < 1:
         sys.exit("scenario: --guests must be >= 1, --guest-mib >= 256, fractions in (0, 1).")
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, on_sigterm)
     summary = run(args)
     sys.exit(1 if summary.get("error") else 0)
 
