@@ -5,10 +5,13 @@
  *
  *     host-hog HEADROOM_MIB MAX_MIB SECONDS
  *
- * Allocates anonymous memory in steps of at most 64 MiB and writes every
- * page (with content that differs from page to page, so KSM cannot merge
- * it and the zero page cannot stand in for it) until /proc/meminfo's
- * MemAvailable is down to HEADROOM_MIB or MAX_MIB are held.  Then it prints
+ * Reads /proc/meminfo's MemAvailable once, and takes what is above
+ * HEADROOM_MIB of it (at most MAX_MIB): it allocates anonymous memory in
+ * steps of 64 MiB and writes every page (with content that differs from
+ * page to page, so KSM cannot merge it and the zero page cannot stand in
+ * for it).  The amount is fixed at the start: memory a manager frees while
+ * the hog allocates is not taken too, as a workload of a given size would
+ * not take it.  Then it prints
  * one line
  *
  *     ready held_mib=N available_mib=N t=UNIX_SECONDS
@@ -106,19 +109,16 @@ main(int argc, char **argv)
         return 1;
     alarm((unsigned)seconds); /* SIGALRM's default action ends the process */
 
+    long avail = available_mib();
+    if (avail < 0) {
+        fprintf(stderr, "host-hog: cannot read MemAvailable from /proc/meminfo.\n");
+        return 1;
+    }
+    long want = avail - headroom < max_mib ? avail - headroom : max_mib;
     long held = 0;
     unsigned long stamp = 0;
     for (;;) {
-        long avail = available_mib();
-        if (avail < 0) {
-            fprintf(stderr, "host-hog: cannot read MemAvailable from /proc/meminfo.\n");
-            return 1;
-        }
-        long step = avail - headroom;
-        if (step > STEP_MIB)
-            step = STEP_MIB;
-        if (step > max_mib - held)
-            step = max_mib - held;
+        long step = want - held < STEP_MIB ? want - held : STEP_MIB;
         if (step <= 0)
             break;
         size_t len = (size_t)step << 20;
