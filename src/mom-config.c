@@ -75,6 +75,7 @@ static const ConfigOption options[] = {
     {"main", "dry-run", OPT_BOOL, "false", F(main.dry_run), 0, 0, TRUE},
     {"main", "ksm-restore-on-exit", OPT_BOOL, "true", F(main.ksm_restore_on_exit), 0, 0, TRUE},
     {"main", "ksm-advisor-off", OPT_BOOL, "false", F(main.ksm_advisor_off), 0, 0, TRUE},
+    {"main", "lock-memory", OPT_BOOL, "true", F(main.lock_memory), 0, 0, TRUE},
     {"main", "policy-max-steps", OPT_INT64, "10000000", F(main.policy_max_steps), 1,
      G_GINT64_CONSTANT(1000000000000), TRUE},
     {"main", "policy-max-depth", OPT_INT, "1000", F(main.policy_max_depth), 1, 100000, TRUE},

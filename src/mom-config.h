@@ -77,6 +77,7 @@ typedef struct {
         gboolean dry_run;             /* momd */
         gboolean ksm_restore_on_exit; /* momd */
         gboolean ksm_advisor_off;     /* momd */
+        gboolean lock_memory;         /* momd: mlockall, see momd.c */
         gint64 policy_max_steps;      /* momd */
         int policy_max_depth;         /* momd */
         int policy_max_ms;            /* momd: wall-clock limit of one evaluation */

@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sys/mman.h>
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <locale.h>
@@ -424,6 +425,30 @@ start_pressure(Momd *d)
     d->pressure = mom_pressure_new(d->config->main.proc_root, &d->config->pressure, on_pressure, d);
 }
 
+/* ---- memory --------------------------------------------------------------------- */
+
+/* momd is needed most when the host is out of memory, and that is when the
+ * kernel evicts the pages of its code and data: a momd that must page
+ * itself back in acts late, or not at all.  Its pages stay in memory
+ * (MCL_ONFAULT: only those it touches, so thread stacks and reserved but
+ * untouched heap cost nothing). */
+static void
+lock_memory(Momd *d)
+{
+    if (!d->config->main.lock_memory) {
+        g_info("momd's memory is not locked ([main] lock-memory is false).");
+        return;
+    }
+    if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) == 0) {
+        g_info("momd's memory is locked: the kernel will not page it out under pressure.");
+        return;
+    }
+    int err = errno;
+    g_message("momd cannot lock its memory (%s), so under memory pressure the kernel may page it "
+              "out; running as root, or with CAP_IPC_LOCK, allows it.",
+              g_strerror(err));
+}
+
 /* ---- signals ---------------------------------------------------------------------- */
 
 gboolean
@@ -759,6 +784,7 @@ run(Momd *d, Args *a)
         return EXIT_FAILURE;
     }
 
+    lock_memory(d);
     d->loop = g_main_loop_new(NULL, FALSE);
     if (!watch_signals(d, &error)) {
         mom_log_fatal("Cannot watch for signals, so momd cannot start: %s", error->message);

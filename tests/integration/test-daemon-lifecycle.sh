@@ -144,6 +144,25 @@ while IFS= read -r w; do
     check "start-up warns: ${w#"$tmp"/}" grep -qF -- " - WARNING - $w" "$tmp/vdsm.log"
 done <<<"$not_honoured"
 check "each of them once" test "$(grep -c "WARNING - $tmp/vdsm.conf:" "$tmp/vdsm.log")" -eq 4
+# lock-memory (default true): momd's pages stay in RAM under pressure
+if [ "$(id -u)" -eq 0 ]; then
+    check "as root, momd locks its memory and says so" \
+        grep -qF "momd's memory is locked: the kernel will not page it out under pressure." "$tmp/vdsm.log"
+    locked=$(awk '/^VmLck:/ {print $2}' "/proc/$momd_pid/status")
+    check "the kernel counts momd's locked memory (VmLck $locked kB)" test "${locked:-0}" -gt 0
+else
+    check "without root, momd says it cannot lock its memory" \
+        grep -qF "momd cannot lock its memory" "$tmp/vdsm.log"
+fi
+stop_momd
+sed -i 's/^\[main\]$/[main]\nlock-memory: false/' "$tmp/vdsm.conf"
+: >"$tmp/vdsm.log"
+"$MOMD" -c "$tmp/vdsm.conf" >"$tmp/out" 2>"$tmp/err" &
+momd_pid=$!
+wait_for "$tmp/vdsm.log" "Policy cycle 1 succeeded" 20
+check "lock-memory: false leaves momd's memory unlocked (VmLck $(awk '/^VmLck:/ {print $2}' "/proc/$momd_pid/status") kB)" \
+    test "$(awk '/^VmLck:/ {print $2}' "/proc/$momd_pid/status")" -eq 0
+check "... and says so" grep -qF "momd's memory is not locked ([main] lock-memory is false)." "$tmp/vdsm.log"
 stop_momd
 
 # -d moves to "/": a relative -c and -P are taken from where momd started,
