@@ -424,7 +424,9 @@ run_case(const Case *c, gboolean dump)
         run = mom_policy_set_evaluate(set, state->host, state->guests,
                                       MOM_POLICY_EVAL_KEEP_RESULTS | MOM_POLICY_EVAL_KEEP_DEBUG);
     }
-    for (guint k = 0; k < run->results->len; k++)
+    /* Printed only when compared or dumped: a limits case may make values
+     * whose printed form is 16 MiB, slow to make under the sanitizers. */
+    for (guint k = 0; (c->expect[SEC_RESULTS] || dump) && k < run->results->len; k++)
         g_ptr_array_add(actual[SEC_RESULTS], repr(&g_array_index(run->results, MomValue, k)));
     for (guint k = 0; k < run->errors->len; k++) {
         const MomPolicyDiag *d = run->errors->pdata[k];
