@@ -99,14 +99,14 @@ def write(path, samples, events, marks, headroom_mib, names, summary):
             pts = [(sx(s["t"] - t0), sy(s["guests"][n][key])) for s in samples
                    if n in s["guests"] and key in s["guests"][n]]
             parts.append(_polyline(pts, c, dash=dash))
-        parts.append(f'<text x="{LEFT + 6 + 170 * i}" y="{top + 12}" font-size="11" '
-                     f'fill="{c}">{escape(n)}: balloon, rss dashed</text>\n')
+        parts.append(f'<text x="{LEFT + 6 + 150 * i}" y="{top + 12}" font-size="11" '
+                     f'fill="{c}">{escape(n)}</text>\n')
     for e in events:
         x = sx(e["t"] - t0)
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{bottom}" y2="{bottom + 8}" '
                      f'stroke="#000"/>\n')
-    parts.append(f'<text x="{LEFT}" y="{bottom + 22}" font-size="10">ticks: balloon changes '
-                 f'({len(events)})</text>\n')
+    parts.append(f'<text x="{LEFT}" y="{bottom + 22}" font-size="10">balloon solid, QEMU rss '
+                 f'dashed; ticks: balloon changes ({len(events)})</text>\n')
 
     # phases across both panels
     for m in marks:
