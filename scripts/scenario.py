@@ -218,7 +218,7 @@ def event_loop():
         libvirt.virEventRunDefaultImpl()
 
 
-def write_manager_conf(path, uri, policies, out):
+def write_manager_conf(path, uri, policies, out, append):
     with open(path, "w", encoding="utf-8") as f:
         f.write(f"""# written by scripts/scenario.py for one run
 [main]
@@ -241,6 +241,8 @@ collectors: HostMemory, HostKSM, HostPressure
 [guest]
 collectors: GuestMemory, GuestBalloon
 """)
+        if append:
+            f.write(append.replace("\\n", "\n") + "\n")
 
 
 class Manager:
@@ -342,7 +344,7 @@ def run(args):
         timeline.start()
         agent = Agent(libvirt.open(uri))
         phase_marks(marks, "boot")
-        write_manager_conf(conf, uri, policies, out)
+        write_manager_conf(conf, uri, policies, out, args.conf_append)
         manager = Manager(args.manager, conf, policies, out, build)
         manager.start()
 
@@ -476,6 +478,9 @@ def main():
     p.add_argument("--manager", default="momd",
                    help="none, momd, or a command in which {conf} and {policies} are replaced")
     p.add_argument("--policy-dir", default=os.path.join(TOP, "data", "policies"))
+    p.add_argument("--conf-append", default="",
+                   help="text added to the end of the manager's config, \\n for a new line, "
+                   "e.g. '[pressure]\\nenabled: false'")
     p.add_argument("--out", default="scenario-out")
     p.add_argument("--build", default=os.path.join(TOP, "build"),
                    help="the meson build directory with src/momd and tests/scenario/host-hog")
