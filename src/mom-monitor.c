@@ -27,9 +27,12 @@ struct _MomMonitor {
     MomEntity *entity;
     guint interval;
     gboolean ready;
-    gboolean was_ready;    /* for logging "ready" once per transition */
-    gboolean said_unready; /* for logging "not ready" once per transition */
-    guint unready_runs;    /* incomplete samples in a row */
+    gboolean was_ready;      /* for logging "ready" once per transition */
+    gboolean said_unready;   /* for logging "not ready" once per transition */
+    guint unready_runs;      /* incomplete samples in a row */
+    gint64 unready_since;    /* monotonic µs of the first of them */
+    gboolean warned_unready; /* past unready_grace_s: warned once */
+    int unready_grace_s;
     FILE *plot;
     guint *plot_order; /* schema indices in name order, MOM's column order */
 };
@@ -107,6 +110,7 @@ mom_monitor_new(MomEntityKind kind, const char *name, char **collectors,
     g_autoptr(GPtrArray) names = g_ptr_array_new();
     g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
     MomMonitor *m = g_new0(MomMonitor, 1);
+    m->unready_grace_s = MOM_MONITOR_UNREADY_GRACE_S;
 
     m->name = g_strdup(name);
     m->interval = MAX(cfg->interval, 1);
@@ -280,13 +284,28 @@ mom_monitor_collect(MomMonitor *m)
 
     m->ready = missing->len == 0;
     if (!m->ready) {
-        /* A guest whose QEMU is busy (a balloon change in progress) misses
-         * one sample now and then: only a gap that lasts is worth a warning. */
-        guint patience = mom_entity_kind(m->entity) == MOM_ENTITY_GUEST ? 3 : 1;
-        if (++m->unready_runs == patience && !m->said_unready) {
+        gboolean guest = mom_entity_kind(m->entity) == MOM_ENTITY_GUEST;
+        if (m->unready_runs++ == 0)
+            m->unready_since = now;
+        if (!guest && !m->said_unready) {
             g_warning("%s is not ready: its sample lacks the mandatory fields %s.", m->name,
                       missing->str);
             m->said_unready = TRUE;
+        } else if (guest && m->unready_runs == 3 && !m->said_unready) {
+            /* A guest that has just booted reports no balloon statistics
+             * yet, and one whose QEMU is busy (a balloon change) misses a
+             * sample now and then: both are normal.  Said at INFO after
+             * three samples; a warning only if it lasts. */
+            g_message("%s is not ready yet: its sample lacks the mandatory fields %s; momd "
+                      "warns if it is still so after %d s.",
+                      m->name, missing->str, m->unready_grace_s);
+            m->said_unready = TRUE;
+        } else if (guest && !m->warned_unready &&
+                   now - m->unready_since >= (gint64)m->unready_grace_s * G_USEC_PER_SEC) {
+            g_warning("%s has not been ready for %.0f s: its sample lacks the mandatory fields "
+                      "%s.",
+                      m->name, (now - m->unready_since) / 1e6, missing->str);
+            m->warned_unready = TRUE;
         } else {
             g_debug("%s: incomplete sample, missing %s.", m->name, missing->str);
         }
@@ -299,6 +318,7 @@ mom_monitor_collect(MomMonitor *m)
         g_message("%s is ready.", m->name);
     m->was_ready = TRUE;
     m->said_unready = FALSE;
+    m->warned_unready = FALSE;
     m->unready_runs = 0;
     if (m->plot)
         plot_row(m, row);
@@ -324,4 +344,10 @@ void
 mom_monitor_set_interval(MomMonitor *m, guint interval)
 {
     m->interval = MAX(interval, 1);
+}
+
+void
+mom_monitor_set_unready_grace(MomMonitor *m, int seconds)
+{
+    m->unready_grace_s = seconds;
 }

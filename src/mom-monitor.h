@@ -10,6 +10,10 @@
 
 #include <glib.h>
 
+/* Seconds a guest may stay without a complete sample before momd warns:
+ * a booting guest reports no balloon statistics for a while. */
+#define MOM_MONITOR_UNREADY_GRACE_S 60
+
 #include "mom-collector.h"
 #include "mom-policy.h"
 
@@ -48,3 +52,10 @@ MomEntity *mom_monitor_entity(const MomMonitor *monitor);
 
 /** mom_monitor_set_interval: Tells collectors and back-off the sampling interval (seconds). */
 void mom_monitor_set_interval(MomMonitor *monitor, guint interval);
+
+/**
+ * mom_monitor_set_unready_grace:
+ * The seconds a guest may stay without a complete sample before momd
+ * warns (default MOM_MONITOR_UNREADY_GRACE_S); tests shorten it.
+ */
+void mom_monitor_set_unready_grace(MomMonitor *m, int seconds);

@@ -26,7 +26,8 @@ capture(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
 {
     for (gsize i = 0; i < n; i++)
         if (strcmp(fields[i].key, "MESSAGE") == 0)
-            g_ptr_array_add(logged, g_strdup(fields[i].value));
+            g_ptr_array_add(logged, g_strdup_printf("%d %s", (int)(level & G_LOG_LEVEL_MASK),
+                                                    (const char *)fields[i].value));
     return G_LOG_WRITER_HANDLED;
 }
 
@@ -36,6 +37,16 @@ count_logged(const char *fragment)
     guint n = 0;
     for (guint i = 0; i < logged->len; i++)
         n += strstr(logged->pdata[i], fragment) != NULL;
+    return n;
+}
+
+/* Lines at exactly @level that contain @fragment. */
+static guint
+count_logged_at(GLogLevelFlags level, const char *fragment)
+{
+    guint n = 0;
+    for (guint i = 0; i < logged->len; i++)
+        n += atoi(logged->pdata[i]) == (int)level && strstr(logged->pdata[i], fragment) != NULL;
     return n;
 }
 
@@ -502,6 +513,50 @@ START_TEST(test_engine_refuses_what_cannot_run)
 END_TEST
 
 /* A guest error that every guest hits is one warning, not one per guest. */
+/* A guest that has just booted has no balloon statistics yet: that is
+ * said at INFO once, and a warning comes only if it lasts past the grace
+ * period (issue 15: every boot logged a WARNING). */
+START_TEST(test_guest_unready_grace)
+{
+    char *collectors[] = {"GuestMemory", NULL};
+    /* a booted guest whose balloon driver has reported nothing yet */
+    MomGuestData data = {.name = "vm-boot",
+                         .uuid = "4b1e2d3c-0000-4000-8000-000000000002",
+                         .pid = 1000,
+                         .balloon_cur = 1048576,
+                         .balloon_max = 1048576,
+                         .balloon_min = 0,
+                         .swap_in = -1,
+                         .swap_out = -1,
+                         .major_fault = -1,
+                         .minor_fault = -1,
+                         .unused = -1,
+                         .available = -1,
+                         .usable = -1,
+                         .disk_caches = -1,
+                         .rss = -1,
+                         .last_update = -1};
+    MomCollectorConfig cfg = {
+        .proc_root = "/nonexistent", .sysfs_root = "/nonexistent", .interval = 1, .guest = &data};
+    g_autoptr(GError) error = NULL;
+    MomMonitor *g = mom_monitor_new(MOM_ENTITY_GUEST, "vm-boot", collectors, &cfg, 3, NULL, &error);
+
+    ck_assert_msg(g != NULL, "%s", error ? error->message : "");
+    for (int i = 0; i < 6; i++)
+        ck_assert(!mom_monitor_collect(g));
+    ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_MESSAGE, "vm-boot is not ready yet: its sample "
+                                                           "lacks the mandatory fields"),
+                      1);
+    ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_WARNING, "vm-boot"), 0);
+    /* past the grace period: one warning, however long it lasts */
+    mom_monitor_set_unready_grace(g, 0);
+    ck_assert(!mom_monitor_collect(g));
+    ck_assert(!mom_monitor_collect(g));
+    ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_WARNING, "vm-boot has not been ready for "), 1);
+    mom_monitor_free(g);
+}
+END_TEST
+
 START_TEST(test_engine_error_once_for_all_guests)
 {
     g_autofree char *dir = g_dir_make_tmp("momd-engine-XXXXXX", NULL);
@@ -553,6 +608,7 @@ main(void)
     tcase_add_test(tc, test_engine_reload_keeps_last_good);
     tcase_add_test(tc, test_engine_error_repetition);
     tcase_add_test(tc, test_engine_refuses_what_cannot_run);
+    tcase_add_test(tc, test_guest_unready_grace);
     tcase_add_test(tc, test_engine_error_once_for_all_guests);
     tcase_add_test(tc, test_engine_unknown_controller);
     suite_add_tcase(s, tc);
