@@ -567,7 +567,8 @@ on_signal(gint fd, GIOCondition condition, gpointer user_data)
      * reload evaluates, and is handled at the next wake-up. */
     g_atomic_int_set(&signal_interrupt, 0);
     if (signal_quit) {
-        signal_quit = 0;
+        /* a reload asked for at the same time would only delay the stop */
+        signal_quit = signal_reload = 0;
         on_quit(d);
     }
     if (signal_reload) {

@@ -171,6 +171,28 @@ check "momd answers between the cycles" pings
 check "the cycles go on failing, not hanging" wait_for "$log" "Policy cycle 3 failed" 10
 stop_momd
 
+# --- SIGHUP and SIGTERM together -------------------------------------------------------
+
+# A reload asked for with the stop must not hold the stop up: here the
+# reloaded policy would run away in its trial run too.
+start_momd 3600000
+check "momd listens a fourth time" wait_for "$log" "The control API listens on" 15
+if wait_for_runaway; then
+    ok "the second cycle runs away once more"
+else
+    not_ok "the second cycle does not run away once more"
+fi
+touch "$policy"
+kill -HUP "$momd_pid"
+kill -TERM "$momd_pid"
+ms=$(ms_until gone)
+gone || kill -KILL "$momd_pid"
+wait "$momd_pid"
+rc=$?
+momd_pid=
+check "SIGHUP with SIGTERM stops momd within 1 s (${ms} ms, exit $rc)" test "$ms" -le 1000 -a "$rc" -eq 0
+check "KSM run is put back to 0 again" test "$(cat "$ksm/run")" = 0
+
 # --- memory: what SetVar keeps --------------------------------------------------------
 
 # Fifteen 16 MB variables: 240 MB kept for good, and a snapshot of 200 MB,
