@@ -340,6 +340,8 @@ typedef struct {
 #define MOM_POLICY_DEFAULT_MAX_VAR_BYTES (8 * 1024 * 1024)
 /* The largest string (in bytes) or list (in items times 16) a run may make. */
 #define MOM_POLICY_MAX_SEQUENCE_BYTES (16 * 1024 * 1024)
+/* How deep lists may nest in lists. */
+#define MOM_POLICY_MAX_LIST_DEPTH 1000
 /* Bytes created or compared that cost one evaluation step. */
 #define MOM_POLICY_STEP_BYTES 64
 /* Steps between two looks at the clock and at the interrupt flag. */

@@ -18,6 +18,7 @@ struct _MomString {
 struct _MomList {
     int ref;
     guint len;
+    guint depth; /* 1, plus the deepest item that is a list: what a walk recurses */
     MomValue items[];
 };
 

@@ -24,6 +24,10 @@
  * the daemon's memory. */
 #define MAX_SEQUENCE_BYTES ((gsize)MOM_POLICY_MAX_SEQUENCE_BYTES)
 #define MAX_LIST_ITEMS (MAX_SEQUENCE_BYTES / sizeof(MomValue))
+/* Freeing, printing, comparing and measuring a list recurse into the lists
+ * it holds, on the C stack: a list nested a million deep (a `with` of a
+ * `with` ... in a loop) crashed momd when it was freed. */
+#define MAX_LIST_DEPTH MOM_POLICY_MAX_LIST_DEPTH
 /* (debug ...) lines kept per run, and their bytes; the rest are counted.
  * Not charged as steps: a run must not fail only at debug verbosity. */
 #define MAX_DEBUG_LINES 10000
@@ -687,6 +691,7 @@ repeat(MomEval *ev, const MomNode *n, const MomValue *seq, gint64 count, MomValu
     } else {
         guint len = seq->u.l->len;
         MomList *l = mom_list_new((guint)(len * count));
+        l->depth = seq->u.l->depth;
         for (guint i = 0; i < l->len; i++)
             l->items[i] = mom_value_copy(&seq->u.l->items[i % len]);
         *out = (MomValue){.type = MOM_VALUE_LIST, .u.l = l};
@@ -712,6 +717,7 @@ concat(MomEval *ev, const MomNode *n, const MomValue *a, const MomValue *b, MomV
     if (!charge_sequence(ev, n, "+", FALSE, ((guint64)la + lb) * sizeof(MomValue)))
         return FALSE;
     MomList *l = mom_list_new(la + lb);
+    l->depth = MAX(a->u.l->depth, b->u.l->depth);
     for (guint i = 0; i < la; i++)
         l->items[i] = mom_value_copy(&a->u.l->items[i]);
     for (guint i = 0; i < lb; i++)
@@ -1212,6 +1218,14 @@ form_with(MomEval *ev, const MomNode *n, MomValue *out)
     }
     mom_value_clear(&list);
     *out = (MomValue){.type = MOM_VALUE_LIST, .u.l = results};
+    for (guint i = 0; ok && i < results->len; i++)
+        if (results->items[i].type == MOM_VALUE_LIST)
+            results->depth = MAX(results->depth, results->items[i].u.l->depth + 1);
+    if (ok && results->depth > MAX_LIST_DEPTH)
+        ok = fail_fatal(ev, n,
+                        "the list made by 'with' would nest deeper than the limit of %u "
+                        "levels",
+                        MAX_LIST_DEPTH);
     if (!ok)
         mom_value_clear(out);
     return ok;

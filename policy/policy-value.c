@@ -52,6 +52,7 @@ mom_list_new(guint len)
 
     l->ref = 1;
     l->len = len;
+    l->depth = 1;
     return l;
 }
 
