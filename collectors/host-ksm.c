@@ -12,7 +12,8 @@
  * A file this kernel lacks leaves its field nil: no error, since KSM's
  * sysfs set varies with version and CONFIG_NUMA (merge_across_nodes).  A
  * negative value where none can be (any file but general_profit) fails
- * the collection, so that the KSM policy never acts on it.
+ * the collection, so that the KSM policy never acts on it; but a negative
+ * ksm_zero_pages, a kernel bug, only leaves that optional field nil.
  *
  * Computed, mandatory:
  *   ksm_shareable   summed virtual size (KiB) of every process whose name
@@ -47,10 +48,11 @@ typedef struct {
     /* ksmd's CPU time at the previous sample, when it was seen. */
     gint64 ksmd_pid;
     guint64 ksmd_ticks;
-    gint64 ksmd_when;  /* g_get_monotonic_time() of that reading */
-    GHashTable *procs; /* pid -> ProcEntry: what each process was found to be */
-    guint generation;  /* full scan counter, to forget processes that exited */
-    guint since_scan;  /* walks since the last full scan */
+    gint64 ksmd_when;        /* g_get_monotonic_time() of that reading */
+    GHashTable *procs;       /* pid -> ProcEntry: what each process was found to be */
+    guint generation;        /* full scan counter, to forget processes that exited */
+    guint since_scan;        /* walks since the last full scan */
+    gboolean zero_pages_bad; /* a negative ksm_zero_pages was said */
 } HostKsm;
 
 typedef enum { PROC_OTHER, PROC_QEMU, PROC_KSMD } ProcKind;
@@ -343,8 +345,23 @@ host_ksm_collect(gpointer state, MomSample *out, GError **error)
         if (!text)
             continue;
         if (ksm_files[i].kind == KSM_INT) {
-            if (!mom_proc_parse_int(path, text, &v, error) ||
-                !mom_proc_check_min(path, NULL, v, ksm_files[i].min, error))
+            if (!mom_proc_parse_int(path, text, &v, error))
+                goto fail;
+            /* Linux 6.6 to 6.9 could count ksm_zero_pages below zero (fixed
+             * upstream); an optional statistic no policy needs is left out
+             * rather than fail the sample and stop KSM management. */
+            if (v < 0 && strcmp(ksm_files[i].file, "ksm_zero_pages") == 0) {
+                if (!hk->zero_pages_bad)
+                    g_message("%s is %" G_GINT64_FORMAT ", which cannot be true (a known bug "
+                              "of some kernels): ksm_zero_pages is left out while it is "
+                              "negative.",
+                              path, v);
+                hk->zero_pages_bad = TRUE;
+                continue;
+            }
+            if (strcmp(ksm_files[i].file, "ksm_zero_pages") == 0)
+                hk->zero_pages_bad = FALSE;
+            if (!mom_proc_check_min(path, NULL, v, ksm_files[i].min, error))
                 goto fail;
             parsed[i] = mom_value_int(v);
         } else {

@@ -20,6 +20,7 @@
 #include "collector-priv.h"
 #include "proc-parse.h"
 #include "mom-test-fs.h"
+#include "mom-test-log.h"
 
 /* ---- harness ------------------------------------------------------------ */
 
@@ -873,6 +874,20 @@ START_TEST(test_host_ksm_errors)
     mom_test_write_file(t->sys, "kernel/mm/ksm/pages_shared", "0\n");
     harness_collect_ok(h);
     ck_assert_int_eq(get_int(h, "ksm_general_profit"), -4096);
+
+    /* a negative ksm_zero_pages is a kernel bug (Linux 6.6-6.9): the
+     * optional field is left out, said once, and the sample still counts */
+    mom_test_log_capture();
+    mom_test_write_file(t->sys, "kernel/mm/ksm/ksm_zero_pages", "-3\n");
+    harness_collect_ok(h);
+    harness_collect_ok(h);
+    assert_nil(h, "ksm_zero_pages");
+    ck_assert_int_eq(get_int(h, "ksm_pages_shared"), 0);
+    ck_assert_uint_eq(mom_test_log_count("ksm_zero_pages is -3, which cannot be true"), 1);
+    mom_test_write_file(t->sys, "kernel/mm/ksm/ksm_zero_pages", "7\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksm_zero_pages"), 7);
+    mom_test_log_release();
 
     make_unreadable(t->sys, "kernel/mm/ksm/run");
     g_free(msg);
