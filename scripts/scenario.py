@@ -467,6 +467,8 @@ class Stopped(Exception):
 
 
 def on_sigterm(*_):
+    # once: a second SIGTERM must not break off the clean-up of the first
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Stopped("stopped by SIGTERM")
 
 
