@@ -338,6 +338,23 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
         mom_entity_set_outcome(e, "balloon_target", o);
         return;
     }
+    /* Still moving to an earlier request, and the policy now asks for a
+     * size on the way there: its step was computed from where the balloon
+     * is now, in mid-course, and asking for it would turn the balloon
+     * around short of the earlier size (with a policy cycle every second
+     * under pressure, the scenario saw balloons bounce by 400 MiB).  The
+     * earlier, further request stands; a request in the other direction,
+     * or beyond it, is a change of mind and goes through. */
+    gboolean on_the_way = (want < cur) == (g->request_kib < cur) &&
+                          distance(cur, want) < distance(cur, g->request_kib);
+    if (g->requested && !in_flight && on_the_way && (moving || !fresh)) {
+        g_autofree char *o = g_strdup_printf("waiting: the balloon is moving to %" G_GINT64_FORMAT
+                                             " KiB, beyond the %" G_GINT64_FORMAT
+                                             " KiB asked now (now %" G_GINT64_FORMAT " KiB)",
+                                             g->request_kib, want, cur);
+        mom_entity_set_outcome(e, "balloon_target", o);
+        return;
+    }
     g_autofree char *detail = g_strdup_printf("target %" G_GINT64_FORMAT " requested at %s:%d:%d%s",
                                               target, c->file, c->line, c->col, rules->str);
 

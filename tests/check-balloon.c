@@ -456,6 +456,35 @@ START_TEST(test_no_repeat_while_moving)
 }
 END_TEST
 
+/* A shrink in progress is not cut short by a step computed from where the
+ * balloon is in mid-course; a turn the other way, or a deeper target, goes
+ * through (the scenario's 1 s pressure cycles bounced balloons by 400 MiB). */
+START_TEST(test_no_turn_in_mid_course)
+{
+    MomControllerConfig cfg = default_cfg();
+    g_autoptr(Bt) t = bt_start(&cfg);
+    MomEntity *e = guest_add(t, "vm", "uuid-v", 4 * GIB, 4 * GIB, 0);
+
+    bt_cycle(t, ALL("3700000"));
+    assert_calls("uuid-v=3700000");
+    clear_calls();
+    guest_sample(e, 4100000, 4 * GIB, 0); /* on its way down */
+    bt_cycle(t, ALL("3900000"));          /* 5 % below where it is now */
+    ck_assert_uint_eq(n_calls(), 0);
+    ck_assert_msg(g_str_has_prefix(mom_entity_control(e, 0)->outcome,
+                                   "waiting: the balloon is moving to 3700000 KiB, beyond the "
+                                   "3900000 KiB asked now"),
+                  "%s", mom_entity_control(e, 0)->outcome);
+    guest_sample(e, 4000000, 4 * GIB, 0);
+    bt_cycle(t, ALL("3650000")); /* deeper: goes through */
+    assert_calls("uuid-v=3650000");
+    clear_calls();
+    guest_sample(e, 3900000, 4 * GIB, 0);
+    bt_cycle(t, ALL("4100000")); /* the other way: goes through */
+    assert_calls("uuid-v=4100000");
+}
+END_TEST
+
 /* Never above balloon_max, which also wins over the floor. */
 START_TEST(test_max)
 {
@@ -813,6 +842,7 @@ balloon_suite(void)
     tcase_add_test(tc, test_truncation_and_log_line);
     tcase_add_test(tc, test_floor_and_min);
     tcase_add_test(tc, test_no_repeat_while_moving);
+    tcase_add_test(tc, test_no_turn_in_mid_course);
     tcase_add_test(tc, test_max);
     tcase_add_test(tc, test_dead_band);
     tcase_add_test(tc, test_max_step);
