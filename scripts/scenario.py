@@ -431,6 +431,13 @@ def summarize(args, results, timeline, marks, hog, oom0, t_start):
     squeeze = next((m["t"] for m in marks if m["phase"] == "squeeze"), None)
     after = [e for e in events if squeeze and e["t"] >= squeeze]
     reaction = round(after[0]["t"] - onset, 3) if after and onset else None
+    # the same from the first sample with MemAvailable under 10 % of
+    # MemTotal, when the host first looked short (momd's default floor)
+    total = int(open("/proc/meminfo").readline().split()[1]) / 1024.0
+    low = next((x["t"] for x in samples if squeeze and x["t"] >= squeeze and
+                x["host_available_mib"] < 0.1 * total), None)
+    after_low = [e for e in events if low and e["t"] >= low]
+    reaction_low = round(after_low[0]["t"] - low, 3) if after_low else None
     reclaimed = None
     if samples and samples[0]["guests"]:
         base = {n: g.get("actual") for n, g in samples[0]["guests"].items()}
@@ -452,6 +459,7 @@ def summarize(args, results, timeline, marks, hog, oom0, t_start):
         "host_full_stall_s": stall_s(samples, "psi_full_total_us"),
         "host_some_stall_s": stall_s(samples, "psi_some_total_us"),
         "reaction_s": reaction,
+        "reaction_below_10pct_s": reaction_low,
         "reclaimed_mib": round(reclaimed, 1) if reclaimed is not None else None,
         "active_guest_ok": bool(active) and all(a["ok"] for a in active.values()),
         "active_guests": active,
