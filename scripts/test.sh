@@ -4,8 +4,9 @@
 # The README's test command: install what is missing, then
 #   1. build with warnings as errors and run every test;
 #   2. build with AddressSanitizer + UndefinedBehaviorSanitizer and run the
-#      tests again, but for the 'host' suite (the real KSM of this machine)
-#      and the 'e2e' suite (real QEMU guests), which run once, in step 1,
+#      tests again, but for the 'host' suite (the real KSM of this machine),
+#      the 'e2e' suite (real QEMU guests) and the 'soak' suite (guest churn
+#      against its own ASan+UBSan momd), which run once, in step 1,
 #      and 'glibc-malloc' (ASan replaces the allocator it tests);
 #   3. build the libFuzzer targets with clang and fuzz the policy parser and
 #      evaluator, then the XML-RPC codec, for FUZZ_SECONDS each (default 60).
@@ -52,7 +53,7 @@ quiet ci-logs/setup-asan.log meson setup build-asan -Dwerror=true \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:fast_unwind_on_malloc=0 \
     meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite host --no-suite e2e --no-suite scenario \
-        --no-suite glibc-malloc || status=1
+        --no-suite soak --no-suite glibc-malloc || status=1
 logs+=(build-asan/meson-logs/testlog.json)
 
 step "libFuzzer: policy parse+evaluate and the XML-RPC codec, ${FUZZ_SECONDS:-60} s each"
