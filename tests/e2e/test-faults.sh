@@ -1,0 +1,145 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Faults on the real lab (issue 15, step 3): the lab's private libvirtd
+# (lab.sh) with two 256 MiB TCG guests, and momd (not a dry run) with 1 s
+# guest sampling, a 2 s policy interval, the default policies and a site
+# line that keeps the host "under pressure", so that momd balloons the
+# guests all the time.  With bounded polling, the test checks:
+#   1. libvirtd frozen (SIGSTOP) for 30 s, then resumed: momd's control API
+#      answers throughout (momctl status, every 2 s, within 3 s each), momd
+#      says once that libvirt is not answering and once that it is back,
+#      and it balloons the guests again afterwards;
+#   2. one guest's QEMU frozen (SIGSTOP) for 20 s: the other guest is still
+#      ballooned meanwhile (set back to its maximum by hand, momd shrinks
+#      it again), the frozen one is said to be busy once and back once.
+# Every fault and every recovery is logged once (counted in the log).
+# Needs root (SKIPs otherwise).  TAP output.
+set -u
+
+: "${MOMD:?run through meson test}"
+: "${MOMCTL:?run through meson test}"
+: "${MOM_TOP_SRCDIR:?run through meson test}"
+top=$MOM_TOP_SRCDIR
+here=$(dirname "$(readlink -f "$0")")
+lab=$here/lab.sh
+# shellcheck source=../tap.sh
+. "$here/../tap.sh"
+# shellcheck source=e2e-run.sh
+. "$here/e2e-run.sh"
+e2e_begin faults
+frozen=
+# a frozen process must not outlive the test
+thaw() { [ -n "$frozen" ] && kill -CONT "$frozen" 2>/dev/null; frozen=; }
+trap 'thaw; e2e_cleanup' EXIT
+trap 'thaw; e2e_on_signal' INT TERM HUP
+
+V() { timeout 30 virsh -q -c "$uri" "$@"; }
+now_ms() { date +%s%3N; }
+g1=e2e-fault1-$$
+g2=e2e-fault2-$$
+mem=256
+
+uri=$("$lab" start-libvirtd "$state" 2>"$tmp/start.err") ||
+    { sed 's/^/# /' "$tmp/start.err"; bail "start-libvirtd failed"; }
+export LIBVIRT_DEFAULT_URI=$uri
+for g in $g1 $g2; do
+    "$lab" define-guest "$g" $mem --start --wait 120 >"$tmp/define-$g.out" 2>&1 &
+done
+wait || true
+for g in $g1 $g2; do
+    [ "$(V domstate "$g" 2>/dev/null)" = running ] || bail "guest $g did not boot"
+done
+ok "private libvirtd up with guests $g1 and $g2"
+
+cp "$top"/data/policies/*.policy "$tmp/policies/"
+printf '# test-faults: always under pressure\n(set pressure_free_ratio 0.999)\n' \
+    >"$tmp/policies/01-parameters.policy"
+cat >"$tmp/momd.conf" <<EOF
+# Written by test-faults.sh: the lab's libvirtd, 1 s guest sampling.
+[main]
+host-monitor-interval: 1
+guest-monitor-interval: 1
+guest-manager-interval: 1
+policy-engine-interval: 2
+libvirt-hypervisor-uri: $uri
+libvirt-run-dir: $state/run/qemu
+controllers: Balloon, CpuTune, IoTune
+policy-dir: $tmp/policies
+rpc-port: $sock
+dry-run: false
+
+[logging]
+log: $log
+verbosity: info
+
+[host]
+collectors: HostMemory, HostKSM, HostCpu
+
+[guest]
+collectors: GuestMemory, GuestBalloon
+EOF
+"$MOMD" -c "$tmp/momd.conf" >"$tmp/out" 2>"$tmp/err" &
+momd_pid=$!
+actual() { V dommemstat "$1" 2>/dev/null | awk '$1 == "actual" { print $2 }'; }
+# shrunk GUEST SECONDS: momd took GUEST's balloon below its maximum
+shrunk() {
+    local deadline=$((SECONDS + $2)) a
+    while [ "$SECONDS" -le "$deadline" ]; do
+        a=$(actual "$1")
+        [ -n "$a" ] && [ "$a" -lt $((mem * 1024 - 2048)) ] && return 0
+        sleep 0.5
+    done
+    return 1
+}
+both_shrunk() { shrunk "$g1" 60 && shrunk "$g2" 30; }
+check "momd balloons both guests" both_shrunk
+
+# 1. libvirtd frozen for 30 s.
+lpid=$(cat "$state/libvirtd.pid")
+lines=$(wc -l <"$log")
+kill -STOP "$lpid" && frozen=$lpid
+t0=$(now_ms)
+slow=0
+worst=0
+while [ $(($(now_ms) - t0)) -lt 30000 ]; do
+    t=$(now_ms)
+    timeout 10 "$MOMCTL" --socket "$sock" status >/dev/null 2>&1 || slow=$((slow + 1))
+    d=$(($(now_ms) - t))
+    [ "$d" -gt "$worst" ] && worst=$d
+    [ "$d" -gt 3000 ] && slow=$((slow + 1))
+    sleep 2
+done
+thaw
+echo "# libvirtd frozen for $((($(now_ms) - t0) / 1000)) s; slowest momctl status $worst ms"
+check "momctl status answered within 3 s throughout the freeze (slowest $worst ms)" test "$slow" -eq 0
+sleep 12
+during=$(tail -n "+$((lines + 1))" "$log")
+echo "$during" | grep -aE ' - (WARNING|MESSAGE|INFO) - ' | grep -aiv 'balloon [0-9]* →' | head -n 12 | sed 's/^/#   log: /'
+down=$(echo "$during" | grep -acE 'libvirt .*(not answering|was lost)|has not returned for')
+up=$(echo "$during" | grep -acE 'libvirt .*answers again|Reconnected to libvirt|flowing again')
+check "momd said once that libvirt is not answering ($down lines)" test "$down" -eq 1
+check "momd said once that libvirt is back ($up lines)" test "$up" -eq 1
+V setmem "$g2" $((mem * 1024)) --live >/dev/null 2>&1
+check "after the freeze momd balloons again ($g2 set to its maximum, shrunk again)" shrunk "$g2" 30
+
+# 2. One guest's QEMU frozen for 20 s.
+qpid=$(cat "$state/run/qemu/$g1.pid")
+lines=$(wc -l <"$log")
+kill -STOP "$qpid" && frozen=$qpid
+t0=$(now_ms)
+sleep 2
+V setmem "$g2" $((mem * 1024)) --live >/dev/null 2>&1
+check "with $g1's QEMU frozen, $g2 is still ballooned (set to its maximum, shrunk again)" shrunk "$g2" 16
+while [ $(($(now_ms) - t0)) -lt 20000 ]; do sleep 0.5; done
+thaw
+sleep 10
+during=$(tail -n "+$((lines + 1))" "$log")
+echo "$during" | grep -aE ' - (WARNING|MESSAGE) - ' | grep -av 'balloon [0-9]* →' | head -n 12 | sed 's/^/#   log: /'
+busy=$(echo "$during" | grep -ac "$g1.*has not returned\|$g1.*not answering")
+check "the frozen guest is said to be busy once ($busy lines)" test "$busy" -eq 1
+check "momd is still running" kill -0 "$momd_pid"
+
+stop_momd
+echo "1..$n"
+[ "$failed" -eq 0 ]
