@@ -37,7 +37,7 @@ echo "1..7"
 rc=$?
 sed 's/^/# /' "$out/stderr"
 summary=$out/summary.json
-check "the scenario ran to its end (exit $rc)" [ "$rc" -eq 0 ] -a -s "$summary"
+check "the scenario ran to its end (exit $rc)" [ "$rc" -eq 0 -a -s "$summary" ]
 field() { /usr/bin/python3 -c "import json,sys; print(json.load(open('$summary')).get('$1'))" 2>/dev/null; }
 check "no OOM kill on the host (oom_kills $(field oom_kills))" [ "$(field oom_kills)" = 0 ]
 check "the host workload was not killed" [ "$(field host_workload_killed)" = False ]
