@@ -52,7 +52,7 @@ typedef struct {
     GHashTable *procs;       /* pid -> ProcEntry: what each process was found to be */
     guint generation;        /* full scan counter, to forget processes that exited */
     guint since_scan;        /* walks since the last full scan */
-    gboolean zero_pages_bad; /* a negative ksm_zero_pages was said */
+    gboolean zero_pages_bad; /* an omit_below_min value was said (only ksm_zero_pages has one) */
 } HostKsm;
 
 typedef enum { PROC_OTHER, PROC_QEMU, PROC_KSMD } ProcKind;
@@ -85,6 +85,8 @@ static const struct {
     const char *field;
     KsmFileKind kind;
     gint64 min;
+    /* below @min: the field is left out rather than the sample failed */
+    gboolean omit_below_min;
 } ksm_files[] = {
     {"full_scans", "ksm_full_scans", KSM_INT, 0},
     {"pages_sharing", "ksm_pages_sharing", KSM_INT, 0},
@@ -96,7 +98,9 @@ static const struct {
     {"sleep_millisecs", "ksm_sleep_millisecs", KSM_INT, 0},
     {"merge_across_nodes", "ksm_merge_across_nodes", KSM_INT, 0},
     {"general_profit", "ksm_general_profit", KSM_INT, G_MININT64},
-    {"ksm_zero_pages", "ksm_zero_pages", KSM_INT, 0},
+    /* Linux 6.6 to 6.9 could count it below zero (fixed upstream): an
+     * optional statistic no policy needs must not stop KSM management */
+    {"ksm_zero_pages", "ksm_zero_pages", KSM_INT, 0, TRUE},
     {"advisor_mode", "ksm_advisor_mode", KSM_CHOICE, 0},
 };
 
@@ -347,20 +351,16 @@ host_ksm_collect(gpointer state, MomSample *out, GError **error)
         if (ksm_files[i].kind == KSM_INT) {
             if (!mom_proc_parse_int(path, text, &v, error))
                 goto fail;
-            /* Linux 6.6 to 6.9 could count ksm_zero_pages below zero (fixed
-             * upstream); an optional statistic no policy needs is left out
-             * rather than fail the sample and stop KSM management. */
-            if (v < 0 && strcmp(ksm_files[i].file, "ksm_zero_pages") == 0) {
-                if (!hk->zero_pages_bad)
+            if (ksm_files[i].omit_below_min) {
+                gboolean bad = v < ksm_files[i].min;
+                if (bad && !hk->zero_pages_bad)
                     g_message("%s is %" G_GINT64_FORMAT ", which cannot be true (a known bug "
-                              "of some kernels): ksm_zero_pages is left out while it is "
-                              "negative.",
-                              path, v);
-                hk->zero_pages_bad = TRUE;
-                continue;
+                              "of some kernels): %s is left out while it is negative.",
+                              path, v, ksm_files[i].field);
+                hk->zero_pages_bad = bad;
+                if (bad)
+                    continue;
             }
-            if (strcmp(ksm_files[i].file, "ksm_zero_pages") == 0)
-                hk->zero_pages_bad = FALSE;
             if (!mom_proc_check_min(path, NULL, v, ksm_files[i].min, error))
                 goto fail;
             parsed[i] = mom_value_int(v);
