@@ -17,3 +17,10 @@ typedef int (*MomKsmWriteFn)(const char *path, const char *text);
  * kernel does.
  */
 void mom_ksm_set_write_hook(MomKsm *ksm, MomKsmWriteFn fn);
+
+/**
+ * mom_ksm_watching:
+ * Returns: TRUE while the controller watches ksmd between policy cycles
+ * to switch it to the policy's idle rate (ksm_idle_* controls).
+ */
+gboolean mom_ksm_watching(MomKsm *ksm);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The KSM controller: applies the host controls ksm_run, ksm_pages_to_scan,
- * ksm_sleep_millisecs and ksm_merge_across_nodes to
- * SYSFS/kernel/mm/ksm/{run,pages_to_scan,sleep_millisecs,merge_across_nodes}.
+ * ksm_sleep_millisecs, ksm_merge_across_nodes and ksm_smart_scan to
+ * SYSFS/kernel/mm/ksm/{run,pages_to_scan,sleep_millisecs,merge_across_nodes,
+ * smart_scan}.
  *
  * Each file holds one decimal number followed by a newline.  A value is
  * written only when it differs from what the file holds, so a steady policy
@@ -13,6 +14,18 @@
  *    Linux 6.7+) tunes it;
  *  - merge_across_nodes: EBUSY while pages are merged; ksm_run 2 unmerges.
  * A dry run writes nothing and logs each decision once, not every cycle.
+ *
+ * Between policy cycles: a merge at a fast rate is over within a few full
+ * scans, often a second or two, while the next policy cycle may be ten
+ * seconds away, and ksmd would spend them scanning at the fast rate for
+ * nothing.  So when the policy also sets ksm_idle_pages_to_scan,
+ * ksm_idle_sleep_millisecs and ksm_idle_below, and ksmd runs faster than
+ * that idle rate, the controller reads full_scans and the merged pages
+ * (pages_shared + pages_sharing + ksm_zero_pages) every WATCH_MS.  The
+ * first two full scans are left alone (a page merges on its second visit
+ * at the earliest); after them, the first full scan that merged fewer than
+ * ksm_idle_below pages switches ksmd to the idle rate at once.  The next
+ * policy cycle decides again from the statistics.
  */
 #include "config.h"
 
@@ -32,7 +45,7 @@ typedef struct {
     gint64 max;
 } KsmTunable;
 
-enum { T_RUN, T_MERGE, T_PAGES, T_SLEEP, N_TUNABLES };
+enum { T_RUN, T_MERGE, T_PAGES, T_SLEEP, T_SMART, N_TUNABLES };
 
 /* The ranges are momd's guard rails, not the kernel's: a pages_to_scan of
  * millions or a sleep of zero would make ksmd eat a CPU. */
@@ -41,7 +54,24 @@ static const KsmTunable tunables[N_TUNABLES] = {
     [T_MERGE] = {"ksm_merge_across_nodes", "merge_across_nodes", 0, 1},
     [T_PAGES] = {"ksm_pages_to_scan", "pages_to_scan", 1, 100000},
     [T_SLEEP] = {"ksm_sleep_millisecs", "sleep_millisecs", 1, 600000},
+    [T_SMART] = {"ksm_smart_scan", "smart_scan", 0, 1},
 };
+
+/* How often the watch between cycles reads KSM's counters: a fast full
+ * scan takes about half a second (20-ksm's ksm_merge_scan_ms). */
+#define WATCH_MS 250
+/* Full scans after the watch starts that are never judged: the first
+ * visit of a page only records its checksum, the second merges it. */
+#define WATCH_SETTLE_SCANS 2
+
+/* The idle rate the policy asked for, and the watch that applies it. */
+typedef struct {
+    guint source; /* the timeout, 0 when not watching */
+    gint64 pages, sleep, below;
+    gint64 start_scans; /* full_scans when the watch began */
+    gboolean judging;   /* past the settling scans */
+    gint64 mark_scans, mark_merged;
+} KsmWatch;
 
 /* A dry run changes nothing, so the policy asks for the same change every
  * cycle: it is logged when it is new (a first one, a different one, or one
@@ -65,6 +95,7 @@ struct _MomKsm {
     gboolean advisor_off_pending; /* switch the advisor off at the first apply */
     GHashTable *reported;         /* problems already logged, by key */
     MomKsmWriteFn write;
+    KsmWatch watch;
 };
 
 static void G_GNUC_PRINTF(3, 4)
@@ -298,6 +329,122 @@ apply_and_record(MomKsm *k, MomEntity *host, guint t, const MomControl *c)
     mom_entity_set_outcome(host, tunables[t].control, outcome);
 }
 
+/* Pages merged now: pages_shared + pages_sharing + ksm_zero_pages (the
+ * last where the kernel has it).  FALSE when a file cannot be read. */
+static gboolean
+read_merged(MomKsm *k, gint64 *out)
+{
+    gint64 shared, sharing, zero = 0;
+
+    if (!read_value(k, "pages_shared", &shared) || !read_value(k, "pages_sharing", &sharing))
+        return FALSE;
+    if (!read_value(k, "ksm_zero_pages", &zero) || zero < 0)
+        zero = 0;
+    *out = shared + sharing + zero;
+    return TRUE;
+}
+
+static void
+write_idle(MomKsm *k, guint t, gint64 want, gint64 merged, gint64 scans)
+{
+    char text[32];
+    gint64 have;
+
+    if (!read_value(k, tunables[t].file, &have) || have == want)
+        return;
+    g_snprintf(text, sizeof(text), "%" G_GINT64_FORMAT "\n", want);
+    int err = write_value(k, tunables[t].file, text);
+    if (err) {
+        report_once(k, tunables[t].control, "Cannot write %" G_GINT64_FORMAT " to %s/%s: %s.", want,
+                    k->dir, tunables[t].file, g_strerror(err));
+        return;
+    }
+    k->changed[t] = TRUE;
+    ksm_log(G_LOG_LEVEL_MESSAGE, tunables[t].control,
+            "KSM %s: %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
+            " between policy cycles: the last %" G_GINT64_FORMAT
+            " full scan(s) merged %" G_GINT64_FORMAT
+            " pages, fewer than ksm_idle_below (%" G_GINT64_FORMAT ") per scan.",
+            tunables[t].file, have, want, scans, merged, k->watch.below);
+}
+
+static gboolean
+watch_tick(gpointer user_data)
+{
+    MomKsm *k = user_data;
+    KsmWatch *w = &k->watch;
+    gint64 run, scans, merged;
+
+    if (!read_value(k, "run", &run) || run != 1 || !read_value(k, "full_scans", &scans) ||
+        !read_merged(k, &merged)) {
+        w->source = 0;
+        return G_SOURCE_REMOVE;
+    }
+    if (!w->judging) {
+        if (scans - w->start_scans >= WATCH_SETTLE_SCANS) {
+            w->judging = TRUE;
+            w->mark_scans = scans;
+            w->mark_merged = merged;
+        }
+        return G_SOURCE_CONTINUE;
+    }
+    if (scans <= w->mark_scans)
+        return G_SOURCE_CONTINUE;
+    gint64 n = scans - w->mark_scans, gained = merged - w->mark_merged;
+    if (gained >= w->below * n) {
+        w->mark_scans = scans;
+        w->mark_merged = merged;
+        return G_SOURCE_CONTINUE;
+    }
+    write_idle(k, T_PAGES, w->pages, gained, n);
+    write_idle(k, T_SLEEP, w->sleep, gained, n);
+    w->source = 0;
+    return G_SOURCE_REMOVE;
+}
+
+/* The idle controls, each a number in its tunable's range (ksm_idle_below
+ * at least 0); FALSE when one is missing or unusable, so that no watch
+ * runs on half an instruction. */
+static gboolean
+idle_controls(MomEntity *host, KsmWatch *w)
+{
+    const MomControl *p = mom_controller_find_control(host, "ksm_idle_pages_to_scan");
+    const MomControl *s = mom_controller_find_control(host, "ksm_idle_sleep_millisecs");
+    const MomControl *b = mom_controller_find_control(host, "ksm_idle_below");
+
+    return p && s && b && mom_control_as_int(&p->value, &w->pages) &&
+           mom_control_as_int(&s->value, &w->sleep) && mom_control_as_int(&b->value, &w->below) &&
+           w->pages >= tunables[T_PAGES].min && w->pages <= tunables[T_PAGES].max &&
+           w->sleep >= tunables[T_SLEEP].min && w->sleep <= tunables[T_SLEEP].max && w->below >= 0;
+}
+
+/* Starts the watch between cycles when ksmd runs faster than the idle
+ * rate the policy gave (see the top of this file). */
+static void
+watch_start(MomKsm *k, MomEntity *host)
+{
+    KsmWatch *w = &k->watch;
+    gint64 run, pages, sleep;
+
+    g_clear_handle_id(&w->source, g_source_remove);
+    if (k->dry_run || !idle_controls(host, w) || !read_value(k, "run", &run) || run != 1 ||
+        !read_value(k, "pages_to_scan", &pages) || !read_value(k, "sleep_millisecs", &sleep) ||
+        !read_value(k, "full_scans", &w->start_scans))
+        return;
+    /* ksmd's rate is pages / sleep: is it above the idle one? */
+    if (pages * w->sleep <= w->pages * sleep)
+        return;
+    w->judging = FALSE;
+    w->source = g_timeout_add(WATCH_MS, watch_tick, k);
+    g_source_set_name_by_id(w->source, "momd KSM watch");
+}
+
+gboolean
+mom_ksm_watching(MomKsm *k)
+{
+    return k->watch.source != 0;
+}
+
 static gboolean
 ksm_apply(gpointer state, MomEntity *host, GPtrArray *guests, GError **error)
 {
@@ -308,8 +455,10 @@ ksm_apply(gpointer state, MomEntity *host, GPtrArray *guests, GError **error)
     k->cycle++;
     if (k->advisor_off_pending)
         switch_advisor_off(k);
-    if (!host)
+    if (!host) {
+        g_clear_handle_id(&k->watch.source, g_source_remove);
         return TRUE;
+    }
     for (guint t = 0; t < N_TUNABLES; t++)
         c[t] = mom_controller_find_control(host, tunables[t].control);
     if (c[T_RUN])
@@ -324,6 +473,7 @@ ksm_apply(gpointer state, MomEntity *host, GPtrArray *guests, GError **error)
             apply_and_record(k, host, t, c[t]);
     if (c[T_RUN] && run == 1)
         apply_and_record(k, host, T_RUN, c[T_RUN]);
+    watch_start(k, host);
     return TRUE;
 }
 
@@ -358,6 +508,7 @@ ksm_shutdown(gpointer state)
     MomKsm *k = state;
     gint64 have;
 
+    g_clear_handle_id(&k->watch.source, g_source_remove);
     if (!k->restore || k->dry_run)
         return;
     /* The kernel refuses a merge_across_nodes change while pages are merged
@@ -371,7 +522,7 @@ ksm_shutdown(gpointer state)
         restore_one(k, T_MERGE, have, k->saved[T_MERGE]);
     }
     /* Then run, so that ksmd stops (if it was off) before the rates move. */
-    static const guint order[] = {T_RUN, T_PAGES, T_SLEEP};
+    static const guint order[] = {T_RUN, T_PAGES, T_SLEEP, T_SMART};
     for (guint i = 0; i < G_N_ELEMENTS(order); i++)
         if (needs_restore(k, order[i], &have))
             restore_one(k, order[i], have, k->saved[order[i]]);
@@ -395,6 +546,7 @@ ksm_free(gpointer state)
 
     if (!k)
         return;
+    g_clear_handle_id(&k->watch.source, g_source_remove);
     g_hash_table_destroy(k->reported);
     g_free(k->saved_advisor);
     g_free(k->dir);

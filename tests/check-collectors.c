@@ -716,6 +716,137 @@ START_TEST(test_host_ksm_normal)
     /* ksmd did not run since init */
     ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 0);
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
+    /* the first sample's deltas are 0; this fixture's kernel has no
+     * pages_scanned, smart_scan nor ksm_stat (before 6.5) */
+    ck_assert_int_eq(get_int(h, "ksm_full_scans_delta"), 0);
+    ck_assert_int_eq(get_int(h, "ksm_general_profit_delta"), 0);
+    assert_nil(h, "ksm_pages_scanned");
+    assert_nil(h, "ksm_pages_scanned_delta");
+    assert_nil(h, "ksm_smart_scan");
+    assert_nil(h, "ksm_mergeable");
+    assert_nil(h, "ksm_mergeable_added");
+    assert_nil(h, "ksm_full_scan_s");
+}
+END_TEST
+
+/* What a feedback tuner reads: deltas since the previous sample (signed
+ * for levels, never negative for counters), the memory of the processes
+ * that merge, and the time a full scan of it takes. */
+START_TEST(test_host_ksm_feedback)
+{
+    g_autoptr(TmpTree) t = tmp_tree_new("normal");
+    g_autoptr(Harness) h = NULL;
+    g_autofree char *region = stat_line(4000, "ksm-region", 0, 0, 0, 600 << 20);
+    g_autofree char *other = stat_line(4001, "other", 0, 0, 0, 600 << 20);
+    g_autofree char *late = stat_line(4002, "late", 0, 0, 0, 100 << 20);
+    gint64 page_kib = sysconf(_SC_PAGESIZE) / 1024;
+
+    mom_test_write_file(t->sys, "kernel/mm/ksm/pages_scanned", "1000\n");
+    mom_test_write_file(t->sys, "kernel/mm/ksm/smart_scan", "1\n");
+    mom_test_write_file(t->proc, "4000/stat", region);
+    mom_test_write_file(t->proc, "4000/ksm_stat",
+                        "ksm_rmap_items 0\nksm_merge_any: no\nksm_mergeable: yes\n");
+    /* statm: size resident shared ...: 131000 anonymous pages */
+    mom_test_write_file(t->proc, "4000/statm", "150000 131200 200 1 0 131000 0\n");
+    mom_test_write_file(t->proc, "4001/stat", other);
+    mom_test_write_file(t->proc, "4001/ksm_stat", "ksm_merge_any: no\nksm_mergeable: no\n");
+    mom_test_write_file(t->proc, "4001/statm", "150000 100000 0 1 0 100000 0\n");
+    h = harness_new_roots("HostKSM", t->proc, t->sys, 10);
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksm_pages_scanned"), 1000);
+    ck_assert_int_eq(get_int(h, "ksm_smart_scan"), 1);
+    ck_assert_int_eq(get_int(h, "ksm_pages_scanned_delta"), 0);
+    ck_assert_int_eq(get_int(h, "ksm_mergeable"), 131000 * page_kib);
+    /* the first sample counts what merges as added */
+    ck_assert_int_eq(get_int(h, "ksm_mergeable_added"), 131000 * page_kib);
+    /* 131000 pages at 100 pages every 20 ms: 26.2 s */
+    const MomValue *scan_s = mom_sample_get(h->sample, "ksm_full_scan_s");
+    ck_assert_int_eq(scan_s->type, MOM_VALUE_FLOAT);
+    ck_assert_double_eq_tol(scan_s->u.d, 26.2, 1e-9);
+
+    /* a process's growth is added, its shrinking is not taken off */
+    mom_test_write_file(t->proc, "4000/statm", "150000 131300 200 1 0 131100 0\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksm_mergeable_added"), 131100 * page_kib);
+    mom_test_write_file(t->proc, "4000/statm", "150000 131200 200 1 0 131000 0\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksm_mergeable"), 131000 * page_kib);
+    ck_assert_int_eq(get_int(h, "ksm_mergeable_added"), 131100 * page_kib);
+
+    /* levels move both ways, counters only up */
+    mom_test_write_file(t->sys, "kernel/mm/ksm/pages_sharing", "4000\n");
+    mom_test_write_file(t->sys, "kernel/mm/ksm/pages_shared", "1300\n");
+    mom_test_write_file(t->sys, "kernel/mm/ksm/full_scans", "15\n");
+    mom_test_write_file(t->sys, "kernel/mm/ksm/pages_scanned", "9000\n");
+    mom_test_write_file(t->sys, "kernel/mm/ksm/general_profit", "-8192\n");
+    mom_test_write_file(t->sys, "kernel/mm/ksm/pages_to_scan", "0\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksm_pages_sharing_delta"), -1000);
+    ck_assert_int_eq(get_int(h, "ksm_pages_shared_delta"), 100);
+    ck_assert_int_eq(get_int(h, "ksm_full_scans_delta"), 3);
+    ck_assert_int_eq(get_int(h, "ksm_pages_scanned_delta"), 8000);
+    ck_assert_int_eq(get_int(h, "ksm_general_profit_delta"), -4096);
+    ck_assert_int_eq(get_int(h, "ksm_pages_unshared_delta"), 0);
+    /* no rate (pages_to_scan 0): no scan time */
+    assert_nil(h, "ksm_full_scan_s");
+
+    mom_test_write_file(t->sys, "kernel/mm/ksm/full_scans", "2\n");
+    mom_test_write_file(t->sys, "kernel/mm/ksm/pages_to_scan", "100\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksm_full_scans_delta"), 0);
+    /* a file that went away: its delta is nil, then 0 again */
+    remove_file(t->sys, "kernel/mm/ksm/pages_scanned");
+    harness_collect_ok(h);
+    assert_nil(h, "ksm_pages_scanned_delta");
+    mom_test_write_file(t->sys, "kernel/mm/ksm/pages_scanned", "5\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksm_pages_scanned_delta"), 0);
+
+    /* a process that starts to merge: found when the host's AnonPages
+     * grew by 32 MiB, at the next sample, not six samples later (a new
+     * harness, so that no scheduled full scan of /proc comes between) */
+    g_clear_pointer(&h, harness_free);
+    h = harness_new_roots("HostKSM", t->proc, t->sys, 10);
+    harness_collect_ok(h);
+    mom_test_write_file(t->proc, "4002/stat", late);
+    mom_test_write_file(t->proc, "4002/ksm_stat", "ksm_merge_any: yes\nksm_mergeable: yes\n");
+    mom_test_write_file(t->proc, "4002/statm", "30000 25600 0 1 0 25600 0\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksm_mergeable"), 131000 * page_kib);
+    mom_test_write_file(t->proc, "meminfo", "MemTotal: 16000000 kB\nAnonPages: 3032768 kB\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksm_mergeable"), (131000 + 25600) * page_kib);
+    /* the new harness counted 4000 once, then 4002 whole */
+    ck_assert_int_eq(get_int(h, "ksm_mergeable_added"), (131000 + 25600) * page_kib);
+
+    /* it stops merging: gone from the sum at the next sample */
+    mom_test_write_file(t->proc, "4002/ksm_stat", "ksm_merge_any: no\nksm_mergeable: no\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksm_mergeable"), 131000 * page_kib);
+
+    /* 4001, long settled as not merging, starts to: a full scan of /proc
+     * (every sixth sample) does not read its ksm_stat again, the sweep of
+     * every tenth full scan does */
+    for (int i = 0; i < 24; i++)
+        harness_collect_ok(h);
+    mom_test_write_file(t->proc, "4001/ksm_stat", "ksm_merge_any: no\nksm_mergeable: yes\n");
+    int samples = 0;
+    do {
+        harness_collect_ok(h);
+        samples++;
+    } while (get_int(h, "ksm_mergeable") == 131000 * page_kib && samples < 100);
+    ck_assert_int_eq(get_int(h, "ksm_mergeable"), (131000 + 100000) * page_kib);
+    ck_assert_int_gt(samples, 6);
+    ck_assert_int_le(samples, 60);
+    /* and a growth of AnonPages sweeps at once */
+    mom_test_write_file(t->proc, "4001/ksm_stat", "ksm_merge_any: no\nksm_mergeable: no\n");
+    harness_collect_ok(h);
+    for (int i = 0; i < 20; i++)
+        harness_collect_ok(h);
+    mom_test_write_file(t->proc, "4001/ksm_stat", "ksm_merge_any: yes\nksm_mergeable: yes\n");
+    mom_test_write_file(t->proc, "meminfo", "MemTotal: 16000000 kB\nAnonPages: 3070000 kB\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksm_mergeable"), (131000 + 100000) * page_kib);
 }
 END_TEST
 
@@ -1244,6 +1375,7 @@ collectors_suite(void)
     tcase_add_test(tc, test_host_memory_missing_vmstat);
     tcase_add_test(tc, test_host_ksm_normal);
     tcase_add_test(tc, test_host_ksm_deltas);
+    tcase_add_test(tc, test_host_ksm_feedback);
     tcase_add_test(tc, test_host_ksm_rescan);
     tcase_add_test(tc, test_host_ksm_interval_zero);
     tcase_add_test(tc, test_host_ksm_oldkernel);

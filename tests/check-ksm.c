@@ -667,6 +667,158 @@ START_TEST(test_unwritable_and_missing)
 }
 END_TEST
 
+/* ---- between policy cycles ------------------------------------------------ */
+
+/* Runs the default main context for @ms milliseconds: the watch's timer. */
+static void
+pump(guint ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+
+    while (g_get_monotonic_time() < end) {
+        while (g_main_context_iteration(NULL, FALSE))
+            ;
+        g_usleep(10000);
+    }
+}
+
+static const char *const fast_policy = "(Host.Control \"ksm_run\" 1)\n"
+                                       "(Host.Control \"ksm_pages_to_scan\" 2621)\n"
+                                       "(Host.Control \"ksm_sleep_millisecs\" 10)\n"
+                                       "(Host.Control \"ksm_idle_pages_to_scan\" 50)\n"
+                                       "(Host.Control \"ksm_idle_sleep_millisecs\" 1000)\n"
+                                       "(Host.Control \"ksm_idle_below\" 131.07)\n";
+
+static void
+fake_counters(Fake *f, const char *scans, const char *sharing)
+{
+    fake_set(f, "full_scans", scans);
+    fake_set(f, "pages_sharing", sharing);
+}
+
+/* A fast merge is over in a few full scans: the controller switches ksmd
+ * to the idle rate after the first judged scan that merged too little,
+ * without waiting for the next policy cycle. */
+START_TEST(test_watch_goes_idle)
+{
+    g_autoptr(Fake) f = fake_new();
+    g_autoptr(Ksm) k = ksm_start(f, OPT_NONE);
+
+    fake_counters(f, "5\n", "0\n");
+    fake_set(f, "ksm_zero_pages", "0\n");
+    ksm_cycle(k, fast_policy);
+    assert_writes("pages_to_scan=2621 sleep_millisecs=10 run=1");
+    ck_assert(mom_ksm_watching(k->state));
+
+    /* the two settling scans are not judged, however little they merge */
+    g_ptr_array_set_size(writes, 0);
+    fake_counters(f, "6\n", "0\n");
+    pump(300);
+    fake_counters(f, "7\n", "0\n");
+    pump(300);
+    ck_assert_uint_eq(writes->len, 0);
+    /* a judged scan that merged 65000 pages (>= 131): stay fast */
+    fake_counters(f, "8\n", "65000\n");
+    pump(300);
+    ck_assert_uint_eq(writes->len, 0);
+    ck_assert(mom_ksm_watching(k->state));
+    /* two scans that merged 100 + 100 pages, 100 a scan: idle */
+    fake_counters(f, "10\n", "65000\n");
+    fake_set(f, "ksm_zero_pages", "200\n");
+    pump(300);
+    assert_writes("pages_to_scan=50 sleep_millisecs=1000");
+    ck_assert(!mom_ksm_watching(k->state));
+    ck_assert_uint_eq(count_logs("MESSAGE", "KSM pages_to_scan: 2621 → 50 between policy cycles: "
+                                            "the last 2 full scan(s) merged 200 pages, fewer than "
+                                            "ksm_idle_below (131) per scan."),
+                      1);
+    ck_assert_uint_eq(count_logs("MESSAGE", "KSM sleep_millisecs: 10 → 1000 between policy"), 1);
+
+    /* the next cycle asks for the fast rate again: a new watch */
+    g_ptr_array_set_size(writes, 0);
+    ksm_cycle(k, fast_policy);
+    assert_writes("pages_to_scan=2621 sleep_millisecs=10");
+    ck_assert(mom_ksm_watching(k->state));
+    /* ksmd stopped by someone else: the watch ends, writing nothing */
+    fake_set(f, "run", "0\n");
+    pump(300);
+    ck_assert(!mom_ksm_watching(k->state));
+
+    /* the restore on exit covers what the watch wrote */
+    g_ptr_array_set_size(writes, 0);
+    fake_set(f, "run", "1\n");
+    ksm_cycle(k, fast_policy);
+    fake_counters(f, "12\n", "65000\n");
+    pump(300);
+    fake_counters(f, "13\n", "65000\n");
+    pump(300);
+    ck_assert(!mom_ksm_watching(k->state));
+    k->klass->shutdown(k->state);
+    assert_file(f, "pages_to_scan", "100\n");
+    assert_file(f, "sleep_millisecs", "20\n");
+    assert_file(f, "run", "0\n");
+}
+END_TEST
+
+/* No watch without all three idle controls, with an unusable one, in a
+ * dry run, when ksmd already runs at the idle rate or slower, or when the
+ * policy stops KSM. */
+START_TEST(test_watch_not_started)
+{
+    g_autoptr(Fake) f = fake_new();
+    g_autoptr(Ksm) k = ksm_start(f, OPT_NONE);
+    g_autoptr(Fake) fd = fake_new();
+    g_autoptr(Ksm) dry = ksm_start(fd, OPT_DRY_RUN);
+
+    fake_counters(f, "5\n", "0\n");
+    fake_counters(fd, "5\n", "0\n");
+    fake_set(fd, "run", "1\n");
+    ksm_cycle(k, "(Host.Control \"ksm_run\" 1) (Host.Control \"ksm_pages_to_scan\" 2621)"
+                 "(Host.Control \"ksm_idle_pages_to_scan\" 50)"
+                 "(Host.Control \"ksm_idle_sleep_millisecs\" 1000)");
+    ck_assert(!mom_ksm_watching(k->state));
+    ksm_cycle(k, "(Host.Control \"ksm_run\" 1) (Host.Control \"ksm_idle_pages_to_scan\" 0)"
+                 "(Host.Control \"ksm_idle_sleep_millisecs\" 1000)"
+                 "(Host.Control \"ksm_idle_below\" 1)");
+    ck_assert(!mom_ksm_watching(k->state));
+    ksm_cycle(dry, fast_policy);
+    ck_assert(!mom_ksm_watching(dry->state));
+    /* 50 pages every 1000 ms is the idle rate itself */
+    ksm_cycle(k, "(Host.Control \"ksm_run\" 1) (Host.Control \"ksm_pages_to_scan\" 50)"
+                 "(Host.Control \"ksm_sleep_millisecs\" 1000)"
+                 "(Host.Control \"ksm_idle_pages_to_scan\" 50)"
+                 "(Host.Control \"ksm_idle_sleep_millisecs\" 1000)"
+                 "(Host.Control \"ksm_idle_below\" 1)");
+    ck_assert(!mom_ksm_watching(k->state));
+    ksm_cycle(k, fast_policy);
+    ck_assert(mom_ksm_watching(k->state));
+    ksm_cycle(k, "(Host.Control \"ksm_run\" 0)");
+    ck_assert(!mom_ksm_watching(k->state));
+}
+END_TEST
+
+/* smart_scan (Linux 6.7+) is a tunable like the others: written when it
+ * differs, put back on exit. */
+START_TEST(test_smart_scan)
+{
+    g_autoptr(Fake) f = fake_new();
+    g_autoptr(Ksm) k = ksm_start(f, OPT_NONE);
+
+    fake_set(f, "smart_scan", "0\n");
+    g_autoptr(Ksm) k2 = ksm_start(f, OPT_NONE);
+    ksm_cycle(k2, "(Host.Control \"ksm_smart_scan\" 1)");
+    assert_writes("smart_scan=1");
+    assert_file(f, "smart_scan", "1\n");
+    k2->klass->shutdown(k2->state);
+    assert_file(f, "smart_scan", "0\n");
+    ck_assert_uint_eq(count_logs("MESSAGE", "KSM smart_scan restored: 1 → 0."), 1);
+    ksm_cycle(k, "(Host.Control \"ksm_smart_scan\" 2)");
+    ck_assert_uint_eq(count_logs("WARNING", "ksm_smart_scan = 2 set at t.policy:1:1: it must be "
+                                            "between 0 and 1."),
+                      1);
+}
+END_TEST
+
 static Suite *
 ksm_suite(void)
 {
@@ -685,6 +837,9 @@ ksm_suite(void)
     tcase_add_test(tc, test_dry_run_changes);
     tcase_add_test(tc, test_advisor_off);
     tcase_add_test(tc, test_shutdown_restores);
+    tcase_add_test(tc, test_watch_goes_idle);
+    tcase_add_test(tc, test_watch_not_started);
+    tcase_add_test(tc, test_smart_scan);
     tcase_add_test(tc, test_shutdown_unmerges_for_merge_across_nodes);
     tcase_add_test(tc, test_init_without_run);
     tcase_add_test(tc, test_unwritable_and_missing);

@@ -189,6 +189,9 @@ make_host(MomSchema *schema, Regime regime, guint64 *rng)
         v[H_KSM_SLEEP_MILLISECS] = mom_value_int(20);
         v[H_KSM_MERGE_ACROSS_NODES] = mom_value_int(1);
         v[H_KSM_SHAREABLE] = mom_value_int((gint64)(total * shareable));
+        /* relaxed: KSM saves nothing either, so 20-ksm stops it */
+        if (regime == REGIME_RELAXED)
+            v[H_KSM_PAGES_SHARING] = mom_value_int(0);
         mom_entity_push_sample(host, v);
     }
     return host;

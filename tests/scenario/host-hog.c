@@ -41,21 +41,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STEP_MIB 64
+#include "mom-test-child.h"
 
-static long
-parse_arg(const char *what, const char *s, long lo, long hi)
-{
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v < lo || v > hi) {
-        fprintf(stderr, "host-hog: %s must be an integer from %ld to %ld, not '%s'.\n", what, lo,
-                hi, s);
-        exit(2);
-    }
-    return v;
-}
+#define STEP_MIB 64
 
 /* MemAvailable in MiB, or -1 when /proc/meminfo cannot be read. */
 static long
@@ -74,17 +62,6 @@ available_mib(void)
     return kib < 0 ? -1 : kib / 1024;
 }
 
-static int
-set_oom_score_adj(void)
-{
-    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = write(fd, "1000", 4);
-    close(fd);
-    return n == 4 ? 0 : -1;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -92,22 +69,13 @@ main(int argc, char **argv)
         fprintf(stderr, "usage: host-hog HEADROOM_MIB MAX_MIB SECONDS\n");
         return 2;
     }
-    long headroom = parse_arg("HEADROOM_MIB", argv[1], 0, 1 << 20);
-    long max_mib = parse_arg("MAX_MIB", argv[2], 1, 1 << 20);
-    long seconds = parse_arg("SECONDS", argv[3], 1, 24 * 3600);
+    long headroom = mom_child_arg("host-hog", "HEADROOM_MIB", argv[1], 0, 1 << 20);
+    long max_mib = mom_child_arg("host-hog", "MAX_MIB", argv[2], 1, 1 << 20);
+    long seconds = mom_child_arg("host-hog", "SECONDS", argv[3], 1, 24 * 3600);
     long page = sysconf(_SC_PAGESIZE);
 
-    if (set_oom_score_adj() < 0) {
-        fprintf(stderr,
-                "host-hog: cannot set /proc/self/oom_score_adj to 1000: %s; "
-                "refusing to take the host's memory.\n",
-                strerror(errno));
+    if (mom_child_bound("host-hog", seconds) < 0)
         return 1;
-    }
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() == 1) /* the parent died before prctl */
-        return 1;
-    alarm((unsigned)seconds); /* SIGALRM's default action ends the process */
 
     long avail = available_mib();
     if (avail < 0) {
