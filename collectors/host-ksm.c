@@ -41,7 +41,7 @@
  *   ksm_mergeable   KiB of memory KSM has to scan: the anonymous resident
  *                   memory (statm's resident minus shared) of every
  *                   process whose PROC/PID/ksm_stat says "ksm_mergeable:
- *                   yes" or "ksm_merge_any: yes" (Linux 6.5+; nil on a
+ *                   yes" or "ksm_merge_any: yes" (recent kernels; nil on a
  *                   kernel without that line).  An estimate from above:
  *                   it counts a process's anonymous memory outside its
  *                   mergeable areas too, which for QEMU (whose guest RAM
@@ -50,13 +50,20 @@
  *                   in every process that maps them;
  *   ksm_mergeable_added  KiB of anonymous memory the processes that merge
  *                   gained since momd started, each process counted on
- *                   its own (a process found merging counts whole), so
- *                   that a new region shows even while another process
- *                   gave back more (a counter; nil without ksm_mergeable);
- *   ksm_full_scan_s the seconds one full scan of ksm_mergeable takes at
- *                   the current pages_to_scan and sleep_millisecs
- *                   (float; nil without ksm_mergeable).  An upper bound:
- *                   smart_scan skips pages that did not merge lately.
+ *                   its own above the most it held before (a process
+ *                   found merging counts whole), so that a new region
+ *                   shows even while another process gave back more, and
+ *                   memory given back and taken again does not (a
+ *                   counter; nil without ksm_mergeable);
+ *   ksm_page_kib    the host's page size in KiB (4 on x86-64; 64 on some
+ *                   aarch64 and ppc64le hosts), for counting pages;
+ *   ksm_full_scan_s the seconds ksmd sleeps during one full scan of
+ *                   ksm_mergeable at the current pages_to_scan and
+ *                   sleep_millisecs (float; nil without ksm_mergeable).
+ *                   An estimate: ksmd's own scanning time adds to it
+ *                   (about as much again at a fast rate), smart_scan's
+ *                   skipping of pages that did not merge lately takes
+ *                   from it.
  * Which processes merge: reading every process's ksm_stat costs about
  * 3 us each, too much for every full scan of PROC on a host of hundreds
  * of processes.  So a full scan reads it for the processes known to merge,
@@ -121,7 +128,7 @@ typedef struct {
     guint8 kind;        /* ProcKind */
     guint8 checks;      /* walks that found it as @kind, up to SETTLED_CHECKS */
     gboolean mergeable; /* its ksm_stat said so at the last look */
-    gint64 anon_kib;    /* its anonymous memory then, when it merges; -1 otherwise */
+    gint64 anon_hwm;    /* the most anonymous memory seen while it merges; -1: not merging */
     guint seen;         /* generation of the last walk that listed it */
 } ProcEntry;
 
@@ -183,23 +190,15 @@ static const char *const host_ksm_fields[] = {
 };
 
 static const char *const host_ksm_optional_fields[] = {
-    "ksm_general_profit",
-    "ksm_zero_pages",
-    "ksm_advisor_mode",
-    "ksm_pages_scanned",
-    "ksm_smart_scan",
-    "ksm_full_scans_delta",
-    "ksm_pages_scanned_delta",
-    "ksm_pages_sharing_delta",
-    "ksm_pages_shared_delta",
-    "ksm_pages_unshared_delta",
-    "ksm_pages_volatile_delta",
-    "ksm_zero_pages_delta",
-    "ksm_general_profit_delta",
-    "ksm_mergeable",
-    "ksm_mergeable_added",
-    "ksm_full_scan_s",
-    NULL,
+    "ksm_general_profit",       "ksm_zero_pages",
+    "ksm_advisor_mode",         "ksm_pages_scanned",
+    "ksm_smart_scan",           "ksm_full_scans_delta",
+    "ksm_pages_scanned_delta",  "ksm_pages_sharing_delta",
+    "ksm_pages_shared_delta",   "ksm_pages_unshared_delta",
+    "ksm_pages_volatile_delta", "ksm_zero_pages_delta",
+    "ksm_general_profit_delta", "ksm_mergeable",
+    "ksm_mergeable_added",      "ksm_page_kib",
+    "ksm_full_scan_s",          NULL,
 };
 
 /* What one walk of PROC found. */
@@ -256,16 +255,45 @@ account(HostKsm *hk, gint64 pid, ProcEntry *e, KsmWalk *walk)
     return TRUE;
 }
 
-/* Looks whether @pid merges (its ksm_stat) and, when it does, adds its
- * anonymous memory (statm) to @walk.  A kernel thread's ksm_stat is empty;
- * a kernel before 6.5 has no such line: either way it does not count. */
+/* Adds @e's anonymous memory (statm: resident minus shared, in pages) to
+ * @walk, and to ksm_mergeable_added what it holds above its high-water
+ * mark: memory a process gives back and takes again (a balloon that moves,
+ * a heap that breathes) is not new to KSM.  FALSE when statm is gone. */
+static gboolean
+account_anon(HostKsm *hk, gint64 pid, ProcEntry *e, KsmWalk *walk)
+{
+    g_autofree char *statm = NULL;
+    char path[256];
+    gint64 resident, shared;
+
+    g_snprintf(path, sizeof(path), "%s/%" G_GINT64_FORMAT "/statm", hk->proc_root, pid);
+    if (!mom_proc_read_file(path, MOM_PROC_MAX_SMALL_FILE, MOM_PROC_READ_OPTIONAL, &statm, NULL,
+                            NULL) ||
+        !statm ||
+        sscanf(statm, "%*d %" G_GINT64_MODIFIER "d %" G_GINT64_MODIFIER "d", &resident, &shared) !=
+            2 ||
+        resident < shared || shared < 0)
+        return FALSE;
+    gint64 anon = (resident - shared) * hk->page_kib;
+    walk->mergeable_kib += (guint64)anon;
+    if (anon > e->anon_hwm) {
+        hk->mergeable_added += anon - MAX(e->anon_hwm, 0);
+        e->anon_hwm = anon;
+    }
+    return TRUE;
+}
+
+/* Looks whether @pid merges (its ksm_stat) and, when it does, accounts
+ * its memory.  A kernel thread's ksm_stat is empty; a kernel before the
+ * ksm_mergeable line has none: either way it does not count.  Reading
+ * ksm_stat takes the process's mmap lock, so a process known to merge is
+ * looked at again only at full scans; in between account_anon() reads its
+ * statm alone. */
 static void
 account_mergeable(HostKsm *hk, gint64 pid, ProcEntry *e, KsmWalk *walk)
 {
     g_autofree char *text = NULL;
-    g_autofree char *statm = NULL;
     char path[256];
-    gint64 resident, shared, anon;
 
     g_snprintf(path, sizeof(path), "%s/%" G_GINT64_FORMAT "/ksm_stat", hk->proc_root, pid);
     e->mergeable = FALSE;
@@ -278,25 +306,11 @@ account_mergeable(HostKsm *hk, gint64 pid, ProcEntry *e, KsmWalk *walk)
     if (!strstr(text, "ksm_mergeable: yes") && !strstr(text, "ksm_merge_any: yes"))
         goto not_merging;
     e->mergeable = TRUE;
-    g_snprintf(path, sizeof(path), "%s/%" G_GINT64_FORMAT "/statm", hk->proc_root, pid);
-    /* statm: size resident shared text lib data dt, in pages */
-    if (!mom_proc_read_file(path, MOM_PROC_MAX_SMALL_FILE, MOM_PROC_READ_OPTIONAL, &statm, NULL,
-                            NULL) ||
-        !statm ||
-        sscanf(statm, "%*d %" G_GINT64_MODIFIER "d %" G_GINT64_MODIFIER "d", &resident, &shared) !=
-            2 ||
-        resident < shared || shared < 0)
-        return; /* gone under us: its last size stands until the walk forgets it */
-    anon = (resident - shared) * hk->page_kib;
-    walk->mergeable_kib += (guint64)anon;
-    /* what this process added since it was last seen, whatever the others
-     * gave back: a new region must be merged even when an old one went */
-    hk->mergeable_added += e->anon_kib < 0 ? anon : MAX(anon - e->anon_kib, 0);
-    e->anon_kib = anon;
+    account_anon(hk, pid, e, walk);
     return;
 
 not_merging:
-    e->anon_kib = -1;
+    e->anon_hwm = -1; /* if it merges again, all of it is new to KSM */
 }
 
 /* AnonPages of PROC/meminfo in KiB, or -1 when it cannot be read: a hint
@@ -333,7 +347,7 @@ host_ksm_revisit(HostKsm *hk, KsmWalk *walk)
             g_hash_table_iter_remove(&it);
             all_there = FALSE;
         } else if (e->mergeable) {
-            account_mergeable(hk, pid, e, walk);
+            account_anon(hk, pid, e, walk);
         }
     }
     walk->have_ksm_stat = hk->have_ksm_stat; /* as the last full scan found */
@@ -389,7 +403,7 @@ host_ksm_walk(HostKsm *hk, gint64 anon, KsmWalk *walk, GError **error)
             gint64 *key = g_new(gint64, 1);
             *key = pid;
             e = g_new0(ProcEntry, 1);
-            e->anon_kib = -1;
+            e->anon_hwm = -1;
             g_hash_table_insert(hk->procs, key, e);
         }
         e->seen = hk->generation;
@@ -532,11 +546,13 @@ host_ksm_set_mergeable(HostKsm *hk, MomSample *out, const KsmWalk *walk, const M
     if (!walk->have_ksm_stat) {
         mom_sample_set(out, "ksm_mergeable", mom_value_nil());
         mom_sample_set(out, "ksm_mergeable_added", mom_value_nil());
+        mom_sample_set(out, "ksm_page_kib", mom_value_nil());
         mom_sample_set(out, "ksm_full_scan_s", mom_value_nil());
         return;
     }
     mom_sample_set_int(out, "ksm_mergeable", (gint64)walk->mergeable_kib);
     mom_sample_set_int(out, "ksm_mergeable_added", hk->mergeable_added);
+    mom_sample_set_int(out, "ksm_page_kib", hk->page_kib);
     if (pages > 0 && sleep_ms >= 0)
         mom_sample_set(out, "ksm_full_scan_s",
                        mom_value_float((double)walk->mergeable_kib / (double)hk->page_kib *

@@ -68,8 +68,9 @@ static const KsmTunable tunables[N_TUNABLES] = {
 typedef struct {
     guint source; /* the timeout, 0 when not watching */
     gint64 pages, sleep, below;
-    gint64 start_scans; /* full_scans when the watch began */
-    gboolean judging;   /* past the settling scans */
+    gint64 fast_pages, fast_sleep; /* the rate it watches */
+    gint64 start_scans;            /* full_scans when the watch began */
+    gboolean judging;              /* past the settling scans */
     gint64 mark_scans, mark_merged;
 } KsmWatch;
 
@@ -217,6 +218,35 @@ ksm_init(const MomControllerConfig *cfg, GError **error)
     return k;
 }
 
+/* Says once why the kernel refused @want for tunable @t (errno @err). */
+static void
+report_refusal(MomKsm *k, guint t, gint64 want, int err)
+{
+    const KsmTunable *tu = &tunables[t];
+
+    if (t == T_PAGES && err == EINVAL) {
+        g_autofree char *mode = read_advisor(k);
+        if (mode && strcmp(mode, "none") != 0)
+            report_once(k, tu->control,
+                        "The kernel's KSM advisor (advisor_mode %s) tunes pages_to_scan, so "
+                        "momd leaves it alone; set ksm-advisor-off to let the policy decide.",
+                        mode);
+        else
+            report_once(k, tu->control,
+                        "The kernel refused KSM pages_to_scan %" G_GINT64_FORMAT ": %s.", want,
+                        g_strerror(err));
+    } else if (t == T_MERGE && err == EBUSY) {
+        report_once(k, tu->control,
+                    "The kernel refused KSM merge_across_nodes %" G_GINT64_FORMAT
+                    " while pages are merged; the policy must set ksm_run 2 to unmerge them "
+                    "first.",
+                    want);
+    } else {
+        report_once(k, tu->control, "Cannot write %" G_GINT64_FORMAT " to %s/%s: %s.", want, k->dir,
+                    tu->file, g_strerror(err));
+    }
+}
+
 /* Applies one tunable; @origin says which policy line asked for it.
  * Returns: (transfer full) what was done, for momctl controls. */
 static char *
@@ -275,27 +305,8 @@ apply_one(MomKsm *k, guint t, const MomControl *c)
                 "KSM %s: %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT ", requested at %s:%d:%d.",
                 tu->file, have, want, c->file, c->line, c->col);
         return g_strdup_printf("written %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT, have, want);
-    } else if (t == T_PAGES && err == EINVAL) {
-        g_autofree char *mode = read_advisor(k);
-        if (mode && strcmp(mode, "none") != 0)
-            report_once(k, tu->control,
-                        "The kernel's KSM advisor (advisor_mode %s) tunes pages_to_scan, so "
-                        "momd leaves it alone; set ksm-advisor-off to let the policy decide.",
-                        mode);
-        else
-            report_once(k, tu->control,
-                        "The kernel refused KSM pages_to_scan %" G_GINT64_FORMAT ": %s.", want,
-                        g_strerror(err));
-    } else if (t == T_MERGE && err == EBUSY) {
-        report_once(k, tu->control,
-                    "The kernel refused KSM merge_across_nodes %" G_GINT64_FORMAT
-                    " while pages are merged; the policy must set ksm_run 2 to unmerge them "
-                    "first.",
-                    want);
-    } else {
-        report_once(k, tu->control, "Cannot write %" G_GINT64_FORMAT " to %s/%s: %s.", want, k->dir,
-                    tu->file, g_strerror(err));
     }
+    report_refusal(k, t, want, err);
     return g_strdup_printf("refused by the kernel: %s", g_strerror(err));
 }
 
@@ -375,8 +386,17 @@ watch_tick(gpointer user_data)
     KsmWatch *w = &k->watch;
     gint64 run, scans, merged;
 
-    if (!read_value(k, "run", &run) || run != 1 || !read_value(k, "full_scans", &scans) ||
+    if (!read_value(k, "run", &run) || !read_value(k, "full_scans", &scans) ||
         !read_merged(k, &merged)) {
+        report_once(k, "watch",
+                    "The KSM controller stopped watching ksmd between policy cycles: %s/run, "
+                    "full_scans, pages_shared or pages_sharing cannot be read.",
+                    k->dir);
+        w->source = 0;
+        return G_SOURCE_REMOVE;
+    }
+    resolved(k, "watch");
+    if (run != 1) { /* stopped by someone else: nothing to watch */
         w->source = 0;
         return G_SOURCE_REMOVE;
     }
@@ -415,7 +435,8 @@ idle_controls(MomEntity *host, KsmWatch *w)
     return p && s && b && mom_control_as_int(&p->value, &w->pages) &&
            mom_control_as_int(&s->value, &w->sleep) && mom_control_as_int(&b->value, &w->below) &&
            w->pages >= tunables[T_PAGES].min && w->pages <= tunables[T_PAGES].max &&
-           w->sleep >= tunables[T_SLEEP].min && w->sleep <= tunables[T_SLEEP].max && w->below >= 0;
+           w->sleep >= tunables[T_SLEEP].min && w->sleep <= tunables[T_SLEEP].max &&
+           w->below >= 0 && w->below <= G_MAXINT32; /* below * scans cannot overflow */
 }
 
 /* Starts the watch between cycles when ksmd runs faster than the idle
@@ -426,14 +447,32 @@ watch_start(MomKsm *k, MomEntity *host)
     KsmWatch *w = &k->watch;
     gint64 run, pages, sleep;
 
-    g_clear_handle_id(&w->source, g_source_remove);
-    if (k->dry_run || !idle_controls(host, w) || !read_value(k, "run", &run) || run != 1 ||
-        !read_value(k, "pages_to_scan", &pages) || !read_value(k, "sleep_millisecs", &sleep) ||
-        !read_value(k, "full_scans", &w->start_scans))
+    KsmWatch want = *w;
+
+    if (k->dry_run || !idle_controls(host, &want) || !read_value(k, "run", &run) || run != 1 ||
+        !read_value(k, "pages_to_scan", &pages) || !read_value(k, "sleep_millisecs", &sleep)) {
+        g_clear_handle_id(&w->source, g_source_remove);
         return;
+    }
     /* ksmd's rate is pages / sleep: is it above the idle one? */
-    if (pages * w->sleep <= w->pages * sleep)
+    if (pages * want.sleep <= want.pages * sleep) {
+        g_clear_handle_id(&w->source, g_source_remove);
         return;
+    }
+    /* The same fast rate again: the watch goes on where it was, so that a
+     * full scan longer than a policy interval (a big host) is judged too. */
+    if (w->source && w->fast_pages == pages && w->fast_sleep == sleep) {
+        w->pages = want.pages;
+        w->sleep = want.sleep;
+        w->below = want.below;
+        return;
+    }
+    g_clear_handle_id(&w->source, g_source_remove);
+    *w = want;
+    if (!read_value(k, "full_scans", &w->start_scans))
+        return;
+    w->fast_pages = pages;
+    w->fast_sleep = sleep;
     w->judging = FALSE;
     w->source = g_timeout_add(WATCH_MS, watch_tick, k);
     g_source_set_name_by_id(w->source, "momd KSM watch");

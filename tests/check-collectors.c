@@ -725,6 +725,7 @@ START_TEST(test_host_ksm_normal)
     assert_nil(h, "ksm_smart_scan");
     assert_nil(h, "ksm_mergeable");
     assert_nil(h, "ksm_mergeable_added");
+    assert_nil(h, "ksm_page_kib");
     assert_nil(h, "ksm_full_scan_s");
 }
 END_TEST
@@ -772,6 +773,16 @@ START_TEST(test_host_ksm_feedback)
     harness_collect_ok(h);
     ck_assert_int_eq(get_int(h, "ksm_mergeable"), 131000 * page_kib);
     ck_assert_int_eq(get_int(h, "ksm_mergeable_added"), 131100 * page_kib);
+    /* taken again up to the most it held: nothing new; beyond: the excess */
+    mom_test_write_file(t->proc, "4000/statm", "150000 131300 200 1 0 131100 0\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksm_mergeable_added"), 131100 * page_kib);
+    mom_test_write_file(t->proc, "4000/statm", "150000 131400 200 1 0 131200 0\n");
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "ksm_mergeable_added"), 131200 * page_kib);
+    ck_assert_int_eq(get_int(h, "ksm_page_kib"), page_kib);
+    mom_test_write_file(t->proc, "4000/statm", "150000 131200 200 1 0 131000 0\n");
+    harness_collect_ok(h);
 
     /* levels move both ways, counters only up */
     mom_test_write_file(t->sys, "kernel/mm/ksm/pages_sharing", "4000\n");
@@ -819,9 +830,11 @@ START_TEST(test_host_ksm_feedback)
     /* the new harness counted 4000 once, then 4002 whole */
     ck_assert_int_eq(get_int(h, "ksm_mergeable_added"), (131000 + 25600) * page_kib);
 
-    /* it stops merging: gone from the sum at the next sample */
+    /* it stops merging: its ksm_stat (which takes its mmap lock) is read
+     * again at the next full scan of /proc, within six samples */
     mom_test_write_file(t->proc, "4002/ksm_stat", "ksm_merge_any: no\nksm_mergeable: no\n");
-    harness_collect_ok(h);
+    for (int i = 0; i < 6; i++)
+        harness_collect_ok(h);
     ck_assert_int_eq(get_int(h, "ksm_mergeable"), 131000 * page_kib);
 
     /* 4001, long settled as not merging, starts to: a full scan of /proc

@@ -24,19 +24,25 @@ enum {
     F_SHAREABLE,
     F_MERGEABLE,
     F_ADDED,
+    F_PAGE_KIB,
     F_SHARED,
     F_SHARING,
     F_ZERO,
     F_SCANS,
+    F_PAGES,
+    F_SLEEP,
     F_SMART,
     F_ADVISOR,
     N_F
 };
 static const char *const fields[N_F] = {
     "mem_available",       "mem_free",         "ksm_shareable",     "ksm_mergeable",
-    "ksm_mergeable_added", "ksm_pages_shared", "ksm_pages_sharing", "ksm_zero_pages",
-    "ksm_full_scans",      "ksm_smart_scan",   "ksm_advisor_mode",
+    "ksm_mergeable_added", "ksm_page_kib",     "ksm_pages_shared",  "ksm_pages_sharing",
+    "ksm_zero_pages",      "ksm_full_scans",   "ksm_pages_to_scan", "ksm_sleep_millisecs",
+    "ksm_smart_scan",      "ksm_advisor_mode",
 };
+/* a host without HostKSM: only the first two */
+#define N_NO_KSM 2
 
 /* 16 GiB host; short when free < 0.2 * 16 GiB = 3355443.2 KiB */
 #define TOTAL 16777216
@@ -46,17 +52,18 @@ static const char *const fields[N_F] = {
 typedef struct {
     MomPolicySet *set;
     MomEntity *host;
+    guint n_fields;
     gint64 v[N_F];
     const char *advisor;
     gboolean no_mergeable;
 } Cycle;
 
 static Cycle *
-cycle_new(void)
+cycle_new_fields(guint n_fields)
 {
     static const char *const files[] = {"00-defines.policy", "20-ksm.policy"};
     const char *top = g_getenv("MOM_TOP_SRCDIR");
-    g_autoptr(MomSchema) schema = mom_schema_new(fields, N_F);
+    g_autoptr(MomSchema) schema = mom_schema_new(fields, n_fields);
     Cycle *c = g_new0(Cycle, 1);
 
     ck_assert_msg(top != NULL, "MOM_TOP_SRCDIR is not set: run through meson test");
@@ -69,15 +76,24 @@ cycle_new(void)
         ck_assert_msg(mom_policy_set_add_string(c->set, files[i], path, text, -1, NULL, &error),
                       "%s", error ? error->message : "?");
     }
+    c->n_fields = n_fields;
     c->host = mom_entity_new(MOM_ENTITY_HOST, "Host", schema, 10);
     c->v[F_TOTAL] = TOTAL;
     c->v[F_FREE] = SHORT_FREE;
-    c->v[F_SHAREABLE] = 0;
     c->v[F_MERGEABLE] = 512 * 1024; /* KiB: 131072 pages */
     c->v[F_ADDED] = 512 * 1024;     /* the first sample counts it all as added */
+    c->v[F_PAGE_KIB] = 4;
+    c->v[F_PAGES] = 100; /* the kernel's defaults */
+    c->v[F_SLEEP] = 20;
     c->v[F_SMART] = 1;
     c->advisor = "none";
     return c;
+}
+
+static Cycle *
+cycle_new(void)
+{
+    return cycle_new_fields(N_F);
 }
 
 static void
@@ -90,24 +106,41 @@ cycle_free(Cycle *c)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Cycle, cycle_free)
 
 /* Pushes the sample in @c->v (the whole history, so that StatAvg is the
- * value itself) and evaluates the policy. */
+ * value itself), evaluates the policy, and then does what the KSM
+ * controller would: the rate asked for is the rate of the next sample. */
 static void
 cycle_run(Cycle *c)
 {
     for (guint k = 0; k < 10; k++) {
         MomValue values[N_F];
-        for (guint i = 0; i < N_F; i++)
+        for (guint i = 0; i < c->n_fields; i++)
             values[i] = mom_value_int(c->v[i]);
         if (c->no_mergeable) {
             values[F_MERGEABLE] = mom_value_nil();
             values[F_ADDED] = mom_value_nil();
+            values[F_PAGE_KIB] = mom_value_nil();
         }
-        values[F_ADVISOR] = mom_value_string(c->advisor, -1);
+        if (c->n_fields > F_ADVISOR)
+            values[F_ADVISOR] = mom_value_string(c->advisor, -1);
         mom_entity_push_sample(c->host, values);
     }
     g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(c->set, c->host, NULL, 0);
     ck_assert_msg(run->ok, "the policy failed: %s",
                   run->errors->len ? ((MomPolicyDiag *)run->errors->pdata[0])->message : "?");
+    const MomValue *p = mom_entity_get_control(c->host, "ksm_pages_to_scan");
+    const MomValue *s = mom_entity_get_control(c->host, "ksm_sleep_millisecs");
+    if (p)
+        mom_control_as_int(p, &c->v[F_PAGES]);
+    if (s)
+        mom_control_as_int(s, &c->v[F_SLEEP]);
+}
+
+/* What the controller's watch does between cycles: ksmd at the idle rate. */
+static void
+watch_idles(Cycle *c)
+{
+    c->v[F_PAGES] = 50;
+    c->v[F_SLEEP] = 1000;
 }
 
 static gint64
@@ -147,7 +180,7 @@ START_TEST(test_merge_then_idle)
 {
     g_autoptr(Cycle) c = cycle_new();
 
-    /* first cycle: 512 MiB are new (seen 0), two fast scans to go */
+    /* first cycle: 512 MiB are new, two fast scans to go */
     cycle_run(c);
     assert_fast(c, 2621);
     ck_assert_int_eq(control(c, "ksm_idle_below"), 131);
@@ -181,9 +214,31 @@ START_TEST(test_merge_then_idle)
 }
 END_TEST
 
+/* Between two cycles the merge was done and the controller's watch put
+ * ksmd at the idle rate: the next cycle keeps it, although the scans of
+ * the interval, the fast ones included, merged a lot on average. */
+START_TEST(test_watch_went_idle)
+{
+    g_autoptr(Cycle) c = cycle_new();
+
+    cycle_run(c);
+    assert_fast(c, 2621);
+    c->v[F_SCANS] += 3;
+    c->v[F_SHARING] += 65536;
+    watch_idles(c);
+    cycle_run(c);
+    assert_idle(c);
+    /* and later merges of its own still make it fast */
+    c->v[F_SCANS] += 1;
+    c->v[F_SHARING] += 500;
+    cycle_run(c);
+    assert_fast(c, 2621);
+}
+END_TEST
+
 /* The mergeable memory grows: growth is what the processes that merge
  * gained (ksm_mergeable_added), summed over cycles until it is more than
- * ksm_grow_kib (16 MiB). */
+ * ksm_grow_kib (16 MiB) and ksm_grow_ratio (1 %) of the mergeable memory. */
 START_TEST(test_mergeable_grows)
 {
     g_autoptr(Cycle) c = cycle_new();
@@ -240,6 +295,13 @@ START_TEST(test_mergeable_grows)
     cycle_run(c);
     assert_fast(c, 4000);
     ck_assert_int_eq(control(c, "ksm_idle_below"), 26214);
+    c->v[F_SCANS] += 2;
+    cycle_run(c);
+    assert_idle(c);
+    /* there 20 MiB is less than 1 % (1 GiB): no merge */
+    c->v[F_ADDED] += 20 * 1024;
+    cycle_run(c);
+    assert_idle(c);
 
     /* 8 MiB is no growth worth a merge (< ksm_grow_kib): idle; a scan
      * that merges 64 pages (the idle line, max(64, 2.048)) makes it fast,
@@ -251,6 +313,31 @@ START_TEST(test_mergeable_grows)
     small->v[F_SHARING] += 64;
     cycle_run(small);
     assert_fast(small, 64);
+
+    /* 64 KiB pages (aarch64, ppc64le): 524288 KiB is 8192 pages, * 10 /
+     * 500 = 163 */
+    g_autoptr(Cycle) big_pages = cycle_new();
+    big_pages->v[F_PAGE_KIB] = 64;
+    cycle_run(big_pages);
+    assert_fast(big_pages, 163);
+}
+END_TEST
+
+/* momd restarts on a host where KSM merged before: nothing is new, no
+ * fast scan of everything. */
+START_TEST(test_restart)
+{
+    g_autoptr(Cycle) c = cycle_new();
+
+    c->v[F_SHARING] = 100000;
+    c->v[F_SCANS] = 40;
+    cycle_run(c);
+    assert_idle(c);
+    /* new memory after that is new */
+    c->v[F_ADDED] += 32 * 1024;
+    c->v[F_MERGEABLE] += 32 * 1024;
+    cycle_run(c);
+    assert_fast(c, 2785);
 }
 END_TEST
 
@@ -258,26 +345,27 @@ START_TEST(test_run_or_not)
 {
     g_autoptr(Cycle) c = cycle_new();
 
-    /* not short, nothing saved, not overcommitted: stopped, nothing else */
+    /* not short, not overcommitted: KSM merges what is new, then stops
+     * (what it merged stays merged) */
     c->v[F_FREE] = ROOMY_FREE;
+    cycle_run(c);
+    assert_fast(c, 2621);
+    c->v[F_SCANS] += 2;
+    c->v[F_SHARING] += 10;
     cycle_run(c);
     ck_assert_int_eq(control(c, "ksm_run"), 0);
     assert_no_control(c, "ksm_pages_to_scan");
     assert_no_control(c, "ksm_smart_scan");
+    cycle_run(c);
+    ck_assert_int_eq(control(c, "ksm_run"), 0);
 
-    /* the merge waits: once short, the 512 MiB are merged fast */
+    /* short: KSM runs, at the idle rate with nothing new */
     c->v[F_FREE] = SHORT_FREE;
     cycle_run(c);
-    assert_fast(c, 2621);
-
-    /* not short but saving: KSM keeps running */
-    c->v[F_FREE] = ROOMY_FREE;
-    c->v[F_SHARING] = 10;
-    cycle_run(c);
-    ck_assert_int_eq(control(c, "ksm_run"), 1);
+    assert_idle(c);
 
     /* MOM's rule: QEMU's virtual size + the pressure line above the host */
-    c->v[F_SHARING] = 0;
+    c->v[F_FREE] = ROOMY_FREE;
     c->v[F_SHAREABLE] = TOTAL - 3355443 + 1;
     cycle_run(c);
     ck_assert_int_eq(control(c, "ksm_run"), 1);
@@ -300,7 +388,7 @@ START_TEST(test_advisor_and_old_kernels)
     assert_no_control(c, "ksm_sleep_millisecs");
     assert_no_control(c, "ksm_idle_pages_to_scan");
 
-    /* no ksm_mergeable (before 6.5): MOM's ksm_shareable instead, and
+    /* no ksm_mergeable (older kernels): MOM's ksm_shareable instead, and
      * growth is the growth of that total; 1 GiB = 262144 pages * 10 / 500
      * = 5242 → 4000 */
     g_autoptr(Cycle) old = cycle_new();
@@ -322,6 +410,18 @@ START_TEST(test_advisor_and_old_kernels)
 }
 END_TEST
 
+/* Without HostKSM (momd's default [host] collectors, a MOM config, a
+ * kernel without KSM) 20-ksm sets nothing and fails nothing, so that the
+ * balloon policy still runs. */
+START_TEST(test_no_ksm_statistics)
+{
+    g_autoptr(Cycle) c = cycle_new_fields(N_NO_KSM);
+
+    cycle_run(c);
+    ck_assert_uint_eq(mom_entity_n_controls(c->host), 0);
+}
+END_TEST
+
 static Suite *
 ksm_policy_suite(void)
 {
@@ -329,6 +429,9 @@ ksm_policy_suite(void)
     TCase *tc = tcase_create("cycles");
 
     tcase_add_test(tc, test_merge_then_idle);
+    tcase_add_test(tc, test_watch_went_idle);
+    tcase_add_test(tc, test_restart);
+    tcase_add_test(tc, test_no_ksm_statistics);
     tcase_add_test(tc, test_mergeable_grows);
     tcase_add_test(tc, test_run_or_not);
     tcase_add_test(tc, test_advisor_and_old_kernels);

@@ -744,19 +744,69 @@ START_TEST(test_watch_goes_idle)
     pump(300);
     ck_assert(!mom_ksm_watching(k->state));
 
-    /* the restore on exit covers what the watch wrote */
-    g_ptr_array_set_size(writes, 0);
-    fake_set(f, "run", "1\n");
-    ksm_cycle(k, fast_policy);
-    fake_counters(f, "12\n", "65000\n");
-    pump(300);
-    fake_counters(f, "13\n", "65000\n");
-    pump(300);
-    ck_assert(!mom_ksm_watching(k->state));
     k->klass->shutdown(k->state);
-    assert_file(f, "pages_to_scan", "100\n");
-    assert_file(f, "sleep_millisecs", "20\n");
-    assert_file(f, "run", "0\n");
+}
+END_TEST
+
+/* The same fast rate asked again by the next cycle: the watch goes on
+ * where it was (a full scan may take longer than a policy interval). */
+START_TEST(test_watch_spans_cycles)
+{
+    g_autoptr(Fake) f = fake_new();
+    g_autoptr(Ksm) k = ksm_start(f, OPT_NONE);
+
+    fake_counters(f, "5\n", "0\n");
+    ksm_cycle(k, fast_policy);
+    fake_counters(f, "6\n", "0\n");
+    pump(300);
+    ksm_cycle(k, fast_policy);
+    ck_assert(mom_ksm_watching(k->state));
+    g_ptr_array_set_size(writes, 0);
+    fake_counters(f, "7\n", "0\n");
+    pump(300);
+    /* counted from the first cycle's 5, the second settling scan is done
+     * and this judged one merged nothing */
+    fake_counters(f, "8\n", "0\n");
+    pump(300);
+    assert_writes("pages_to_scan=50 sleep_millisecs=1000");
+}
+END_TEST
+
+/* What only the watch wrote is put back on exit too, and a watch that
+ * cannot read KSM's counters stops and says so once. */
+START_TEST(test_watch_restore_and_unreadable)
+{
+    g_autoptr(Fake) f = fake_new();
+
+    /* ksmd already runs at the fast rate: the cycle writes nothing */
+    fake_set(f, "run", "1\n");
+    fake_set(f, "pages_to_scan", "2621\n");
+    fake_set(f, "sleep_millisecs", "10\n");
+    fake_counters(f, "5\n", "0\n");
+    g_autoptr(Ksm) k = ksm_start(f, OPT_NONE);
+    ksm_cycle(k, fast_policy);
+    ck_assert_uint_eq(writes->len, 0);
+    fake_counters(f, "8\n", "0\n");
+    pump(300);
+    fake_counters(f, "9\n", "0\n");
+    pump(300);
+    assert_writes("pages_to_scan=50 sleep_millisecs=1000");
+    k->klass->shutdown(k->state);
+    assert_file(f, "pages_to_scan", "2621\n");
+    assert_file(f, "sleep_millisecs", "10\n");
+
+    g_autoptr(Fake) f2 = fake_new();
+    g_autoptr(Ksm) k2 = ksm_start(f2, OPT_NONE);
+    fake_counters(f2, "5\n", "0\n");
+    ksm_cycle(k2, fast_policy);
+    ck_assert(mom_ksm_watching(k2->state));
+    g_autofree char *scans = g_build_filename(f2->ksm, "full_scans", NULL);
+    ck_assert_int_eq(g_unlink(scans), 0);
+    pump(600);
+    ck_assert(!mom_ksm_watching(k2->state));
+    ck_assert_uint_eq(count_logs("WARNING", "The KSM controller stopped watching ksmd between "
+                                            "policy cycles: "),
+                      1);
 }
 END_TEST
 
@@ -839,6 +889,8 @@ ksm_suite(void)
     tcase_add_test(tc, test_shutdown_restores);
     tcase_add_test(tc, test_watch_goes_idle);
     tcase_add_test(tc, test_watch_not_started);
+    tcase_add_test(tc, test_watch_spans_cycles);
+    tcase_add_test(tc, test_watch_restore_and_unreadable);
     tcase_add_test(tc, test_smart_scan);
     tcase_add_test(tc, test_shutdown_unmerges_for_merge_across_nodes);
     tcase_add_test(tc, test_init_without_run);
