@@ -26,6 +26,7 @@ test_packages=(
     clang libclang-rt-14-dev   # the libFuzzer targets and their sanitizers
     clang-format               # tests/lint/test-format.sh
     tmux   # tests/integration/test-momctl-live.sh drives momctl top in a tmux pane
+    prometheus   # promtool and a real server: tests/integration/test-metrics.sh, lint/test-prometheus.sh
     # The end-to-end lab (tests/e2e): a private libvirtd with QEMU guests.
     # linux-image-amd64 is only the guests' kernel; it is never booted here.
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86

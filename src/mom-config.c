@@ -122,11 +122,13 @@ static const ConfigOption options[] = {
      TRUE},
     {"pressure", "min-interval-ms", OPT_INT, "1000", F(pressure.min_interval_ms), 100, 3600000,
      TRUE},
+    {"metrics", "listen", OPT_STRING, "", F(metrics.listen), 0, 0, TRUE},
+    {"metrics", "textfile", OPT_STRING, "", F(metrics.textfile), 0, 0, TRUE},
 };
 
 /* The sections of the table, in dump order. */
-static const char *const typed_sections[] = {"main",    "logging",  "host",        "guest",
-                                             "balloon", "pressure", AGENT_SECTION, NULL};
+static const char *const typed_sections[] = {
+    "main", "logging", "host", "guest", "balloon", "pressure", "metrics", AGENT_SECTION, NULL};
 
 /* MOM's GuestQemuAgent talked to the agent's socket itself and read these;
  * momd goes through libvirt.  They load without a warning, unused, and a

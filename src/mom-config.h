@@ -22,6 +22,7 @@
 
 #include <glib.h>
 
+#include "mom-metrics.h"
 #include "mom-pressure.h"
 
 #define MOM_CONFIG_ERROR (mom_config_error_quark())
@@ -114,6 +115,8 @@ typedef struct {
     } agent;
     /* [pressure]: the fast path that runs the policy out of band (momd). */
     MomPressureOptions pressure;
+    /* [metrics]: Prometheus metrics over HTTP and/or a textfile (momd). */
+    MomMetricsOptions metrics;
     /* The file as loaded, normalised: keys lowercased, values as
      * ConfigParser returns them (read them with g_key_file_get_string).
      * Collectors read their "[Collector: NAME]" section from here; vdsm's

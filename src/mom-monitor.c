@@ -11,6 +11,40 @@
  * many seconds apart, as collectd backs off a failing read plugin. */
 #define MAX_BACKOFF_SECONDS 300
 
+/* Failed collections by collector name, for every monitor of the process
+ * (guest monitors come and go; the count stays): the metrics' counter. */
+static GMutex failures_lock;
+static GHashTable *failure_totals; /* name (static, the class's) -> guint64 * */
+
+static void
+count_failure(const char *collector)
+{
+    g_mutex_lock(&failures_lock);
+    if (!failure_totals)
+        failure_totals = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+    guint64 *n = g_hash_table_lookup(failure_totals, collector);
+    if (!n) {
+        n = g_new0(guint64, 1);
+        g_hash_table_insert(failure_totals, (gpointer)collector, n);
+    }
+    (*n)++;
+    g_mutex_unlock(&failures_lock);
+}
+
+void
+mom_monitor_foreach_failure(MomMonitorFailureFunc func, gpointer data)
+{
+    g_mutex_lock(&failures_lock);
+    if (failure_totals) {
+        GHashTableIter it;
+        gpointer key, value;
+        g_hash_table_iter_init(&it, failure_totals);
+        while (g_hash_table_iter_next(&it, &key, &value))
+            func(key, *(guint64 *)value, data);
+    }
+    g_mutex_unlock(&failures_lock);
+}
+
 typedef struct {
     const MomCollectorClass *klass;
     gpointer state;
@@ -224,6 +258,7 @@ collect_source(MomMonitor *m, Source *s, MomValue *row, gint64 now)
         guint backoff = MIN(m->interval << MIN(s->failures, 16u), MAX_BACKOFF_SECONDS);
         s->retry_at = now + (gint64)backoff * G_USEC_PER_SEC;
         const char *why = error ? error->message : "no reason was given";
+        count_failure(s->klass->name);
         if (s->failures++ == 0)
             g_warning("The %s collector of %s failed: %s%s Retrying with back-off (next in %u s).",
                       s->klass->name, m->name, why, mom_collector_full_stop(why), backoff);

@@ -59,3 +59,14 @@ void mom_monitor_set_interval(MomMonitor *monitor, guint interval);
  * warns (default MOM_MONITOR_UNREADY_GRACE_S); tests shorten it.
  */
 void mom_monitor_set_unready_grace(MomMonitor *m, int seconds);
+
+/* Called with a collector's name and its failed collections so far. */
+typedef void (*MomMonitorFailureFunc)(const char *collector, guint64 failures, gpointer data);
+
+/**
+ * mom_monitor_foreach_failure:
+ * Calls @func for every collector that failed at least once in any monitor
+ * of this process, with the number of failed collections (every attempt,
+ * not only the first that was logged).  Thread-safe.
+ */
+void mom_monitor_foreach_failure(MomMonitorFailureFunc func, gpointer data);

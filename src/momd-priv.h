@@ -8,6 +8,7 @@
 #include "mom-engine.h"
 #include "mom-guests.h"
 #include "mom-libvirt.h"
+#include "mom-metrics.h"
 #include "mom-monitor.h"
 #include "mom-pressure.h"
 #include "mom-rpc.h"
@@ -46,6 +47,7 @@ typedef struct {
     guint64 cycles;
     gint64 started; /* wall clock µs */
     MomRpcServer *rpc;
+    MomMetrics *metrics; /* NULL when [metrics] asks for nothing */
     gboolean last_ok;
     char *pid_file;
 } Momd;

@@ -180,7 +180,14 @@ run_policy(Momd *d)
     }
     d->cycles++;
     g_autoptr(GPtrArray) guests = mom_guests_entities(d->guests);
+    gint64 t0 = g_get_monotonic_time();
     d->last_ok = mom_engine_run(d->engine, mom_monitor_entity(d->host), guests);
+    mom_metrics_cycle(d->metrics, &(MomMetricsCycle){
+                                      .host = mom_monitor_entity(d->host),
+                                      .guests = guests,
+                                      .ok = d->last_ok,
+                                      .seconds = (double)(g_get_monotonic_time() - t0) / 1e6,
+                                  });
     if (d->pressure)
         mom_pressure_cycle_ran(d->pressure);
     g_debug("Policy cycle %" G_GUINT64_FORMAT " %s.", d->cycles,
@@ -425,6 +432,45 @@ start_pressure(Momd *d)
     d->pressure = mom_pressure_new(d->config->main.proc_root, &d->config->pressure, on_pressure, d);
 }
 
+/* ---- metrics -------------------------------------------------------------------- */
+
+static gboolean
+metrics_options_equal(const MomMetricsOptions *a, const MomMetricsOptions *b)
+{
+    return g_strcmp0(a->listen, b->listen) == 0 && g_strcmp0(a->textfile, b->textfile) == 0;
+}
+
+/* (Re)starts [metrics] as the config says.  On a reload that cannot start
+ * the new settings, the running ones stay where they can. */
+static gboolean
+start_metrics(Momd *d, const MomConfig *old, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+
+    if (old && metrics_options_equal(&old->metrics, &d->config->metrics))
+        return TRUE;
+    MomMetrics *m = mom_metrics_new(&d->config->metrics, &local);
+    if (!m && local && old && g_strcmp0(old->metrics.listen, d->config->metrics.listen) == 0) {
+        /* the same address, still held by the running listener */
+        g_clear_pointer(&d->metrics, mom_metrics_free);
+        g_clear_error(&local);
+        m = mom_metrics_new(&d->config->metrics, &local);
+    }
+    if (!m && local) {
+        g_propagate_error(error, g_steal_pointer(&local));
+        return FALSE;
+    }
+    g_clear_pointer(&d->metrics, mom_metrics_free);
+    d->metrics = m;
+    if (m && mom_metrics_port(m))
+        g_message("Metrics are served at /metrics on port %u ([metrics] listen %s).",
+                  mom_metrics_port(m), d->config->metrics.listen);
+    if (m && *d->config->metrics.textfile)
+        g_message("Metrics are written to %s after every policy cycle.",
+                  d->config->metrics.textfile);
+    return TRUE;
+}
+
 /* ---- memory --------------------------------------------------------------------- */
 
 /* momd is needed most when the host is out of memory, and that is when the
@@ -516,6 +562,10 @@ on_reload(gpointer user_data)
                 g_message("GuestQemuAgent now waits up to %d s for each agent command and reads "
                           "guest files of up to %d KiB ([Collector: GuestQemuAgent]).",
                           d->config->agent.timeout, d->config->agent.max_file_kib);
+        }
+        if (!start_metrics(d, old, &error)) {
+            g_warning("%s The metrics stay as they were.", error->message);
+            g_clear_error(&error);
         }
         mom_config_free(old);
         start_pressure(d);
@@ -785,6 +835,11 @@ run(Momd *d, Args *a)
         return EXIT_FAILURE;
     }
 
+    if (!start_metrics(d, NULL, &error)) {
+        mom_log_fatal("Cannot start [metrics], so momd cannot start: %s", error->message);
+        return EXIT_FAILURE;
+    }
+
     lock_memory(d);
     d->loop = g_main_loop_new(NULL, FALSE);
     if (!watch_signals(d, &error)) {
@@ -827,6 +882,7 @@ momd_clear(Momd *d)
     g_clear_handle_id(&d->pressure_cycle_source, g_source_remove);
     mom_pressure_free(d->pressure);
     mom_rpc_server_free(d->rpc);
+    mom_metrics_free(d->metrics);
     mom_engine_free(d->engine);
     mom_guests_free(d->guests);
     mom_libvirt_free(d->libvirt);
