@@ -55,14 +55,41 @@ gboolean momctl_node_number(JsonNode *n, double *out);
 /** momctl_node_text: Returns: (transfer full) @n as a table cell: "-" for nil or NULL. */
 char *momctl_node_text(JsonNode *n);
 
-/** momctl_kib_mib: Returns: (transfer full) KiB member @member of @o in MiB, or "-". */
-char *momctl_kib_mib(JsonObject *o, const char *member);
-
-/** momctl_format_size: Returns: (transfer full) @kib as "512 MiB", "3.2 GiB". */
+/**
+ * momctl_format_size:
+ * Returns: (transfer full) @kib with the binary prefix that suits it, at
+ * most three significant digits: "512 KiB", "767 MiB", "3.9 GiB", "12 GiB".
+ */
 char *momctl_format_size(double kib);
+
+/** momctl_field_is_kib: Returns: TRUE when the statistic or control @name is in KiB. */
+gboolean momctl_field_is_kib(const char *name);
+
+/**
+ * momctl_format_value:
+ * Returns: (transfer full) @n as a human cell: a size when @name is in KiB
+ * (momctl_field_is_kib()), a float rounded, anything else as
+ * momctl_node_text().
+ */
+char *momctl_format_value(const char *name, JsonNode *n);
+
+/**
+ * momctl_output_width:
+ * Returns: the columns human output may use: the terminal's width when
+ * standard output is one, else $COLUMNS (20 to 10000), else 80.
+ */
+int momctl_output_width(void);
 
 /** momctl_format_duration: Returns: (transfer full) @seconds as "42s", "5min 03s", "2h 07min". */
 char *momctl_format_duration(gint64 seconds);
+
+/**
+ * momctl_format_age:
+ * Returns: (transfer full) the age of statistics: as
+ * momctl_format_duration(), or "unknown" when it is negative or more than
+ * a year (libvirt's last_update of a guest that never reported is 0).
+ */
+char *momctl_format_age(double seconds);
 
 /* A text table: one header line, then rows; columns separated by two
  * spaces, text columns aligned left and number columns right. */
@@ -75,6 +102,24 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomctlTable, momctl_table_free)
 
 /** momctl_table_add_row: Appends a row; takes the n_columns strings @cells (transfer full). */
 void momctl_table_add_row(MomctlTable *t, char **cells);
+
+/**
+ * momctl_table_shrink:
+ * Lets @column be cut down to @min_width when the table must fit (names,
+ * outcomes): its cells then end with an ellipsis.
+ */
+void momctl_table_shrink(MomctlTable *t, guint column, guint min_width);
+
+/**
+ * momctl_table_fit:
+ * Makes the rendered lines fit @width columns (0: no limit) by cutting the
+ * columns momctl_table_shrink() allows, widest first; with @drop, columns
+ * on the right that still do not fit are left out (momctl_table_dropped()).
+ */
+void momctl_table_fit(MomctlTable *t, guint width, gboolean drop);
+
+/** momctl_table_dropped: Returns: the columns the last render left out. */
+guint momctl_table_dropped(MomctlTable *t);
 
 /** momctl_table_render: Returns: (transfer full) the lines, the header first, without newlines. */
 GPtrArray *momctl_table_render(MomctlTable *t);

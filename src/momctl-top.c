@@ -225,12 +225,6 @@ top_compare(gconstpointer a, gconstpointer b, gpointer data)
 
 /* ---- drawing ------------------------------------------------------------------------ */
 
-static char *
-mib(double kib)
-{
-    return isnan(kib) ? g_strdup("-") : g_strdup_printf("%.0f", kib / 1024);
-}
-
 static const char *
 sort_name(const Top *top)
 {
@@ -276,20 +270,30 @@ top_header(Top *top, GPtrArray *lines)
     g_autofree char *up = momctl_format_duration((gint64)uptime);
     g_autoptr(GDateTime) now = g_date_time_new_now_local();
     g_autofree char *clock = g_date_time_format(now, "%H:%M:%S");
+    /* a state that changes what momd does comes first, where a narrow
+     * terminal cannot cut it off */
     s = g_string_new(NULL);
-    g_string_append_printf(s, "momd %s - %s up %s - libvirt %s%s - cycle %.0f %s - every %gs%s",
-                           version ? version : "?", clock, up, uri ? uri : "-",
-                           connected ? "" : " (not connected)", number,
-                           number == 0 ? "not run yet"
-                           : ok        ? "ok"
-                                       : "FAILED",
-                           top->interval, dry_run ? " - DRY RUN" : "");
+    if (dry_run)
+        g_string_append(s, "DRY RUN - ");
+    if (number > 0 && !ok)
+        g_string_append(s, "POLICY FAILED - ");
+    if (!connected)
+        g_string_append(s, "LIBVIRT DOWN - ");
+    g_string_append_printf(s, "momd %s - %s up %s - cycle %.0f%s - every %gs - libvirt %s",
+                           version ? version : "?", clock, up, number,
+                           number == 0 ? " not run yet"
+                           : ok        ? " ok"
+                                       : "",
+                           top->interval, uri ? uri : "-");
     g_ptr_array_add(lines, g_string_free(s, FALSE));
 
+    /* free(1)'s words: total is MemTotal (MOM's mem_available), available
+     * MemAvailable, free MemFree; MOM's "free" counts the caches too */
     s = g_string_new("Mem:");
-    add_size(s, "available", host, "mem_available");
-    add_size(s, "free", host, "mem_free");
-    add_size(s, "unused", host, "mem_unused");
+    add_size(s, "total", host, "mem_available");
+    add_size(s, "available", host, "mem_avail_real");
+    add_size(s, "free", host, "mem_unused");
+    add_size(s, "free+cache", host, "mem_free");
     if (momctl_obj_number(host, "swap_total", &v)) {
         g_autofree char *total = momctl_format_size(v);
         g_autofree char *used =
@@ -333,27 +337,29 @@ top_render(Top *top, gboolean plain, guint width, guint height)
     top_header(top, lines);
     momctl_obj_number(st, "guests", &n_guests);
     momctl_obj_number(st, "guests_ready", &ready);
-    g_ptr_array_add(lines,
-                    g_strdup_printf("Guests: %.0f (%.0f ready)   sort: %s%s", n_guests, ready,
-                                    sort_name(top),
-                                    plain ? "" : "   keys: n c u t sort, r reverse, q quit"));
+    g_ptr_array_add(lines, g_strdup_printf("Guests: %.0f (%.0f ready)  sort: %s%s", n_guests, ready,
+                                           sort_name(top),
+                                           plain ? "" : "  keys: n c u t sort, r reverse, q quit"));
     guint error_line = lines->len;
     g_ptr_array_add(lines, top->error ? g_strdup_printf("! %s", top->error) : g_strdup(""));
 
     g_ptr_array_sort_with_data(guests, top_compare, top);
-    static const char *const heads[] = {"NAME",       "CUR MiB",    "MAX MiB", "MIN MiB",
-                                        "USABLE MiB", "TARGET MiB", "AGE",     "LAST ACTION"};
+    static const char *const heads[] = {"NAME",   "CUR",    "MAX", "MIN",
+                                        "USABLE", "TARGET", "AGE", "LAST ACTION"};
     g_autoptr(MomctlTable) t = momctl_table_new("lrrrrrrl", heads);
+    momctl_table_shrink(t, 0, 8);
+    momctl_table_shrink(t, 7, 11);
+    momctl_table_fit(t, width ? width : (guint)momctl_output_width(), FALSE);
     for (guint i = 0; i < guests->len; i++) {
         TopGuest *g = guests->pdata[i];
         char *cells[8] = {
             g_strdup(g->name),
-            mib(g->cur),
-            mib(g->max),
-            mib(g->min),
-            mib(g->usable),
-            mib(g->target),
-            isnan(g->age) ? g_strdup("-") : momctl_format_duration((gint64)g->age),
+            momctl_format_size(g->cur),
+            momctl_format_size(g->max),
+            momctl_format_size(g->min),
+            momctl_format_size(g->usable),
+            momctl_format_size(g->target),
+            isnan(g->age) ? g_strdup("-") : momctl_format_age(g->age),
             g_strdup(g->action),
         };
         momctl_table_add_row(t, cells);
@@ -562,7 +568,7 @@ momctl_cmd_top(int argc, char **argv)
     top.interval_from_daemon = delay == 0;
     top.interval = delay ? delay : daemon_interval(&top);
     if (once) {
-        g_autofree char *frame = top_render(&top, TRUE, 0, 0);
+        g_autofree char *frame = top_render(&top, TRUE, (guint)momctl_output_width(), 0);
         fputs(frame, stdout);
     } else {
         top.loop = g_main_loop_new(NULL, FALSE);

@@ -19,6 +19,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "mom-json.h"
 #include "mom-log.h"
@@ -368,23 +370,82 @@ momctl_node_text(JsonNode *n)
 }
 
 char *
-momctl_kib_mib(JsonObject *o, const char *member)
+momctl_format_size(double kib)
 {
-    double kib;
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = kib;
+    guint u = 0;
 
-    if (!momctl_obj_number(o, member, &kib))
+    if (isnan(kib))
         return g_strdup("-");
-    return g_strdup_printf("%.0f", kib / 1024);
+    while (fabs(v) >= 1024 && u + 1 < G_N_ELEMENTS(units)) {
+        v /= 1024;
+        u++;
+    }
+    /* three significant digits at most: 512 MiB, 3.9 GiB, 12 GiB */
+    if (u > 0 && fabs(v) < 10 && v != floor(v))
+        return g_strdup_printf("%.1f %s", v, units[u]);
+    return g_strdup_printf("%.0f %s", v, units[u]);
+}
+
+gboolean
+momctl_field_is_kib(const char *name)
+{
+    /* the statistics and controls the collectors and the Balloon
+     * controller give in KiB (docs/policy-language.md) */
+    static const char *const kib[] = {
+        "balloon_cur",
+        "balloon_max",
+        "balloon_min",
+        "balloon_target",
+        "mem_available",
+        "mem_unused",
+        "mem_free",
+        "mem_usable",
+        "mem_avail_real",
+        "anon_pages",
+        "swap_total",
+        "swap_usage",
+        "rss",
+        "disk_caches",
+        "ksm_shareable",
+        "ksm_mergeable",
+        "ksm_mergeable_added",
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(kib); i++)
+        if (strcmp(name, kib[i]) == 0)
+            return TRUE;
+    return FALSE;
 }
 
 char *
-momctl_format_size(double kib)
+momctl_format_value(const char *name, JsonNode *n)
 {
-    if (fabs(kib) < 1024)
-        return g_strdup_printf("%.0f KiB", kib);
-    if (fabs(kib) < 1024 * 1024)
-        return g_strdup_printf("%.0f MiB", kib / 1024);
-    return g_strdup_printf("%.1f GiB", kib / (1024 * 1024));
+    double d;
+
+    if (name && momctl_field_is_kib(name) && momctl_node_number(n, &d))
+        return momctl_format_size(d);
+    if (n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_DOUBLE) {
+        /* a float a policy computed (1494220.7999999998): rounded */
+        d = json_node_get_double(n);
+        if (d != floor(d))
+            return fabs(d) >= 100 ? g_strdup_printf("%.0f", d) : g_strdup_printf("%.3g", d);
+    }
+    return momctl_node_text(n);
+}
+
+int
+momctl_output_width(void)
+{
+    struct winsize ws;
+    const char *env = g_getenv("COLUMNS");
+    gint64 cols;
+
+    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col)
+        return ws.ws_col;
+    if (env && (cols = g_ascii_strtoll(env, NULL, 10)) >= 20 && cols <= 10000)
+        return (int)cols;
+    return 80;
 }
 
 char *
@@ -403,12 +464,33 @@ momctl_format_duration(gint64 s)
                            s % 86400 / 3600);
 }
 
+char *
+momctl_format_age(double seconds)
+{
+    /* libvirt's last_update of a guest that never reported is 0, decades
+     * ago: an age beyond a year is no age */
+    if (isnan(seconds) || seconds < 0 || seconds > 365.0 * 86400)
+        return g_strdup("unknown");
+    return momctl_format_duration((gint64)seconds);
+}
+
+static char *
+size_of(JsonObject *o, const char *member)
+{
+    double kib;
+    return momctl_obj_number(o, member, &kib) ? momctl_format_size(kib) : g_strdup("-");
+}
+
 /* ---- tables ---------------------------------------------------------------------- */
 
 struct _MomctlTable {
     guint n_columns;
     char *align;
     GPtrArray *cells; /* n_columns per row, the header first */
+    guint *shrink;    /* per column: the narrowest it may be cut to; 0: never cut */
+    guint width;      /* fit into this many columns; 0: no limit */
+    gboolean drop;    /* past the cuts, leave out columns from the right */
+    guint dropped;    /* columns left out by the last render */
 };
 
 MomctlTable *
@@ -418,6 +500,7 @@ momctl_table_new(const char *align, const char *const *heads)
 
     t->n_columns = strlen(align);
     t->align = g_strdup(align);
+    t->shrink = g_new0(guint, t->n_columns);
     t->cells = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < t->n_columns; i++)
         g_ptr_array_add(t->cells, g_strdup(heads[i]));
@@ -431,6 +514,7 @@ momctl_table_free(MomctlTable *t)
         return;
     g_ptr_array_unref(t->cells);
     g_free(t->align);
+    g_free(t->shrink);
     g_free(t);
 }
 
@@ -445,22 +529,88 @@ momctl_table_add_row(MomctlTable *t, char **cells)
     }
 }
 
+void
+momctl_table_shrink(MomctlTable *t, guint column, guint min_width)
+{
+    g_return_if_fail(column < t->n_columns);
+    t->shrink[column] = MAX(min_width, 2);
+}
+
+void
+momctl_table_fit(MomctlTable *t, guint width, gboolean drop)
+{
+    t->width = width;
+    t->drop = drop;
+}
+
+guint
+momctl_table_dropped(MomctlTable *t)
+{
+    return t->dropped;
+}
+
+/* @cell cut to @width columns, its last one an ellipsis. */
+static char *
+cut_cell(const char *cell, glong width)
+{
+    if (g_utf8_strlen(cell, -1) <= width)
+        return g_strdup(cell);
+    g_autofree char *head = g_strndup(cell, g_utf8_offset_to_pointer(cell, width - 1) - cell);
+    return g_strconcat(head, "…", NULL);
+}
+
+/* The columns' widths once the table fits t->width: cut columns may give
+ * up to their minimum, widest first; then, with t->drop, columns on the
+ * right are left out (*@shown of them stay). */
+static void
+fit_widths(MomctlTable *t, glong *width, guint *shown)
+{
+    glong total = 0;
+
+    *shown = t->n_columns;
+    for (guint c = 0; c < t->n_columns; c++)
+        total += width[c] + (c ? 2 : 0);
+    while (t->width && total > (glong)t->width) {
+        guint best = t->n_columns;
+        for (guint c = 0; c < *shown; c++)
+            if (t->shrink[c] && width[c] > (glong)t->shrink[c] &&
+                (best == t->n_columns || width[c] > width[best]))
+                best = c;
+        if (best == t->n_columns)
+            break;
+        glong give = MIN(total - (glong)t->width, width[best] - (glong)t->shrink[best]);
+        /* one at a time among equals, so that two long names share the cut */
+        for (guint c = 0; c < *shown; c++)
+            if (c != best && t->shrink[c] && width[c] > (glong)t->shrink[c])
+                give = MIN(give, MAX(width[best] - width[c], 1));
+        width[best] -= give;
+        total -= give;
+    }
+    while (t->drop && t->width && total > (glong)t->width && *shown > 1) {
+        (*shown)--;
+        total -= width[*shown] + 2;
+    }
+}
+
 GPtrArray *
 momctl_table_render(MomctlTable *t)
 {
     GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
     guint n_rows = t->cells->len / t->n_columns;
     g_autofree glong *width = g_new0(glong, t->n_columns);
+    guint shown;
 
     for (guint k = 0; k < t->cells->len; k++)
         width[k % t->n_columns] =
             MAX(width[k % t->n_columns], g_utf8_strlen(t->cells->pdata[k], -1));
+    fit_widths(t, width, &shown);
+    t->dropped = t->n_columns - shown;
     for (guint r = 0; r < n_rows; r++) {
         GString *line = g_string_new(NULL);
-        for (guint c = 0; c < t->n_columns; c++) {
-            const char *cell = t->cells->pdata[r * t->n_columns + c];
+        for (guint c = 0; c < shown; c++) {
+            g_autofree char *cell = cut_cell(t->cells->pdata[r * t->n_columns + c], width[c]);
             glong pad = width[c] - g_utf8_strlen(cell, -1);
-            gboolean last = c + 1 == t->n_columns;
+            gboolean last = c + 1 == shown;
             if (c)
                 g_string_append(line, "  ");
             if (t->align[c] == 'r')
@@ -490,6 +640,7 @@ momctl_truncate(const char *line, guint width)
 static void
 print_table(MomctlTable *t)
 {
+    momctl_table_fit(t, (guint)momctl_output_width(), FALSE);
     g_autoptr(GPtrArray) lines = momctl_table_render(t);
 
     for (guint i = 0; i < lines->len; i++)
@@ -812,8 +963,9 @@ cmd_guests(int argc, char **argv)
     int status =
         parse_no_args(&argc, &argv, "- list the guests momd manages",
                       "Lists each guest with its balloon (current, maximum, minimum), the memory\n"
-                      "it can give up (usable) and leaves unused, all in MiB, how old its\n"
-                      "statistics are, and whether its balloon stopped cooperating.",
+                      "it can give up (usable) and leaves unused, how old its statistics are,\n"
+                      "and whether its balloon stopped cooperating.  Sizes take the binary\n"
+                      "prefix that suits them; --json gives KiB.",
                       &json);
     if (status >= 0)
         return status;
@@ -824,9 +976,10 @@ cmd_guests(int argc, char **argv)
     JsonObject *guests = momctl_obj_object(json_node_get_object(stats), "guests");
     g_autoptr(GList) names = sorted_members(guests);
     g_autoptr(JsonBuilder) b = json_builder_new();
-    static const char *const heads[] = {"NAME",       "CUR MiB",    "MAX MiB", "MIN MiB",
-                                        "USABLE MiB", "UNUSED MiB", "AGE",     "UNCOOPERATIVE"};
+    static const char *const heads[] = {"NAME",   "CUR",    "MAX", "MIN",
+                                        "USABLE", "UNUSED", "AGE", "UNCOOP"};
     g_autoptr(MomctlTable) t = momctl_table_new("lrrrrrrl", heads);
+    momctl_table_shrink(t, 0, 8);
 
     json_builder_begin_object(b);
     for (GList *l = names; l; l = l->next) {
@@ -861,13 +1014,12 @@ cmd_guests(int argc, char **argv)
         double age, uncoop;
         char *cells[8] = {
             g_strdup(name),
-            momctl_kib_mib(sample, "balloon_cur"),
-            momctl_kib_mib(sample, "balloon_max"),
-            momctl_kib_mib(sample, "balloon_min"),
-            momctl_kib_mib(sample, "mem_usable"),
-            momctl_kib_mib(sample, "mem_unused"),
-            momctl_obj_number(sample, "stats_age", &age) ? momctl_format_duration((gint64)age)
-                                                         : g_strdup("-"),
+            size_of(sample, "balloon_cur"),
+            size_of(sample, "balloon_max"),
+            size_of(sample, "balloon_min"),
+            size_of(sample, "mem_usable"),
+            size_of(sample, "mem_unused"),
+            momctl_obj_number(sample, "stats_age", &age) ? momctl_format_age(age) : g_strdup("-"),
             momctl_obj_number(props, "balloon_uncooperative", &uncoop)
                 ? g_strdup(uncoop ? "yes" : "no")
                 : g_strdup("-"),
@@ -897,14 +1049,57 @@ print_host_stats(JsonObject *answer, gpointer data G_GNUC_UNUSED)
     g_autoptr(MomctlTable) t = momctl_table_new("ll", heads);
 
     for (GList *l = names; l; l = l->next) {
-        char *cells[2] = {g_strdup(l->data), momctl_node_text(json_object_get_member(o, l->data))};
+        char *cells[2] = {g_strdup(l->data),
+                          momctl_format_value(l->data, json_object_get_member(o, l->data))};
         momctl_table_add_row(t, cells);
     }
+    momctl_table_fit(t, (guint)momctl_output_width(), FALSE);
     g_autoptr(GPtrArray) lines = momctl_table_render(t);
     /* without the header: it is a list, not a table */
     for (guint i = 1; i < lines->len; i++)
         printf("%s\n", (char *)lines->pdata[i]);
     return MOMCTL_EXIT_OK;
+}
+
+static int
+stat_priority(const char *name)
+{
+    static const char *const first[] = {"balloon_cur", "balloon_max",   "balloon_min", "mem_usable",
+                                        "mem_unused",  "mem_available", "rss"};
+    for (guint i = 0; i < G_N_ELEMENTS(first); i++)
+        if (strcmp(name, first[i]) == 0)
+            return (int)i;
+    return G_N_ELEMENTS(first);
+}
+
+/* g_ptr_array_sort() is stable: the others keep the sample's order */
+static gint
+compare_stat_priority(gconstpointer a, gconstpointer b)
+{
+    return stat_priority(*(const char *const *)a) - stat_priority(*(const char *const *)b);
+}
+
+/* "  Properties: a=1 b=2 ..." wrapped at the output width, the items of
+ * the following lines under the first. */
+static void
+print_wrapped(const char *label, GPtrArray *items)
+{
+    glong width = momctl_output_width(), indent = 13;
+    g_autoptr(GString) line = g_string_new(NULL);
+
+    g_string_printf(line, "%12s", label);
+    if (items->len == 0)
+        g_string_append(line, " none");
+    for (guint i = 0; i < items->len; i++) {
+        const char *item = items->pdata[i];
+        if (g_utf8_strlen(line->str, -1) > indent &&
+            g_utf8_strlen(line->str, -1) + 1 + g_utf8_strlen(item, -1) > width) {
+            printf("%s\n", line->str);
+            g_string_printf(line, "%*s", (int)(indent - 1), "");
+        }
+        g_string_append_printf(line, " %s", item);
+    }
+    printf("%s\n", line->str);
 }
 
 /* What momctl stats GUEST shows: the guest, and the statistics asked for
@@ -941,21 +1136,28 @@ print_guest_stats(JsonObject *o, gpointer data)
         }
         g_ptr_array_add(cols, *f);
     }
-    if (!fields)
+    if (!fields) {
         for (GList *l = members; l; l = l->next)
             g_ptr_array_add(cols, l->data);
+        /* the balloon first: what fits a narrow terminal should be it */
+        g_ptr_array_sort(cols, compare_stat_priority);
+    }
 
     printf("Guest %s\n", name);
     for (int k = 0; k < 2; k++) {
         JsonObject *table = k ? vars : props;
         g_autoptr(GList) names = sorted_members(table);
-        g_autoptr(GString) line = g_string_new(NULL);
+        g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func(g_free);
         for (GList *l = names; l; l = l->next) {
-            g_autofree char *v = momctl_node_text(json_object_get_member(table, l->data));
-            g_string_append_printf(line, "%s%s=%s", line->len ? " " : "", (char *)l->data, v);
+            /* a monotonic clock reading means nothing here (--json has it) */
+            if (!k && strcmp(l->data, "sampled_at") == 0)
+                continue;
+            g_autofree char *v =
+                momctl_format_value(l->data, json_object_get_member(table, l->data));
+            g_autofree char *item = g_strdup_printf("%s=%s", (char *)l->data, v);
+            g_ptr_array_add(items, mom_log_escape(item, MOM_LOG_ESCAPE_NAME));
         }
-        g_autofree char *shown = mom_log_escape(line->str, MOM_LOG_ESCAPE_NAME);
-        printf("%12s %s\n", k ? "Variables:" : "Properties:", line->len ? shown : "none");
+        print_wrapped(k ? "Variables:" : "Properties:", items);
     }
     if (n == 0) {
         printf("No samples yet.\n");
@@ -972,10 +1174,18 @@ print_guest_stats(JsonObject *o, gpointer data)
         g_autofree char **cells = g_new0(char *, cols->len);
         cells[0] = g_strdup_printf("%u", k + 1);
         for (guint c = 1; c + 1 < cols->len; c++)
-            cells[c] = momctl_node_text(so ? json_object_get_member(so, cols->pdata[c]) : NULL);
+            cells[c] = momctl_format_value(cols->pdata[c],
+                                           so ? json_object_get_member(so, cols->pdata[c]) : NULL);
         momctl_table_add_row(t, cells);
     }
-    print_table(t);
+    momctl_table_fit(t, (guint)momctl_output_width(), TRUE);
+    g_autoptr(GPtrArray) lines = momctl_table_render(t);
+    for (guint i = 0; i < lines->len; i++)
+        printf("%s\n", (char *)lines->pdata[i]);
+    guint dropped = momctl_table_dropped(t);
+    if (dropped)
+        printf("%u more %s not shown: choose with --fields, or widen the terminal.\n", dropped,
+               dropped == 1 ? "statistic" : "statistics");
     return MOMCTL_EXIT_OK;
 }
 
@@ -1014,6 +1224,25 @@ cmd_stats(int argc, char **argv)
 
 /* ---- momctl controls --------------------------------------------------------------- */
 
+/* "/etc/momd/policies/20-ksm.policy:126:17" → "20-ksm:126". */
+static char *
+policy_of(const char *origin)
+{
+    if (!origin)
+        return g_strdup("-");
+    g_auto(GStrv) parts = g_strsplit(origin, ":", -1);
+    guint n = g_strv_length(parts);
+    if (n < 3)
+        return g_strdup(origin);
+    /* file:line:col, the file itself possibly holding colons */
+    g_autofree char *file = g_strjoinv(":", (char **)parts);
+    file[strlen(file) - strlen(parts[n - 1]) - strlen(parts[n - 2]) - 2] = '\0';
+    g_autofree char *base = g_path_get_basename(file);
+    if (g_str_has_suffix(base, ".policy"))
+        base[strlen(base) - strlen(".policy")] = '\0';
+    return g_strdup_printf("%s:%s", base, parts[n - 2]);
+}
+
 static void
 add_control_rows(MomctlTable *t, const char *entity, JsonObject *controls)
 {
@@ -1021,13 +1250,12 @@ add_control_rows(MomctlTable *t, const char *entity, JsonObject *controls)
 
     for (GList *l = names; l; l = l->next) {
         JsonObject *c = momctl_obj_object(controls, l->data);
-        const char *origin = momctl_obj_string(c, "origin");
         const char *outcome = momctl_obj_string(c, "outcome");
         char *cells[5] = {
             g_strdup(entity),
             g_strdup(l->data),
-            momctl_node_text(c ? json_object_get_member(c, "value") : NULL),
-            g_strdup(origin ? origin : "-"),
+            momctl_format_value(l->data, c ? json_object_get_member(c, "value") : NULL),
+            policy_of(momctl_obj_string(c, "origin")),
             g_strdup(outcome ? outcome : "-"),
         };
         momctl_table_add_row(t, cells);
@@ -1048,8 +1276,12 @@ print_controls(JsonObject *o, gpointer data G_GNUC_UNUSED)
     g_autofree char *when = format_time_ago(momctl_obj_string(o, "time"));
     printf("Cycle %.0f at %s: %s\n\n", cycle, when, ok ? "ok" : "failed");
 
-    static const char *const heads[] = {"ENTITY", "CONTROL", "VALUE", "ORIGIN", "OUTCOME"};
+    static const char *const heads[] = {"ENTITY", "CONTROL", "VALUE", "POLICY", "OUTCOME"};
     g_autoptr(MomctlTable) t = momctl_table_new("llrll", heads);
+    momctl_table_shrink(t, 0, 8);
+    momctl_table_shrink(t, 1, 12);
+    momctl_table_shrink(t, 3, 10);
+    momctl_table_shrink(t, 4, 12);
     JsonObject *guests = momctl_obj_object(o, "guests");
     g_autoptr(GList) names = sorted_members(guests);
     g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);

@@ -222,7 +222,7 @@ check "the guest's name is in the log, escaped" grep -qF "Guest evil\\n$forged (
 check "the policy file's name is in the log, escaped" grep -qF "odd\\nname" "$log"
 
 mc() { "$MOMCTL" --socket "$sock" "$@" >"$tmp/out" 2>"$tmp/err"; }
-mc guests
+COLUMNS=300 mc guests # wide enough for the whole escaped name
 check "momctl guests: a header and three rows ($(wc -l <"$tmp/out") lines)" \
     test "$(wc -l <"$tmp/out")" -eq 4
 check "momctl guests: the newline escaped" grep -qF "evil\\n$forged" "$tmp/out"

@@ -161,10 +161,11 @@ and set(d['ksm']) >= {'run', 'pages_sharing', 'pages_to_scan', 'sleep_millisecs'
 
 mc guests
 check "guests: exit 0 ($rc)" test "$rc" -eq 0
-check "guests: header" grep -qE "^NAME +CUR MiB +MAX MiB +MIN MiB +USABLE MiB +UNUSED MiB +AGE +UNCOOPERATIVE$" "$tmp/out"
+check "guests: header" grep -qE "^NAME +CUR +MAX +MIN +USABLE +UNUSED +AGE +UNCOOP$" "$tmp/out"
 check "guests: 3 rows" test "$(grep -cE '^vm000[1-3] ' "$tmp/out")" -eq 3
 # make-test-xml.py: max 1024 MiB, cur 768 - i % 8 MiB
-check "guests: vm0001 767 of 1024 MiB, cooperative" grep -qE "^vm0001 +767 +1024 +[0-9]+ .* no$" "$tmp/out"
+check "guests: vm0001 767 MiB of 1 GiB, cooperative" grep -qE "^vm0001 +767 MiB +1 GiB +[0-9.]+ [KMG]iB .* no$" "$tmp/out"
+check "guests: the test driver's last_update of 0 is an unknown AGE" grep -qE "^vm0001 .* unknown +no$" "$tmp/out"
 check "guests: sorted by name" test "$(grep -oE '^vm000[1-3]' "$tmp/out" | tr '\n' ' ')" = "vm0001 vm0002 vm0003 "
 mc guests --json
 check "guests --json: the 3 guests with statistics and properties" pyjson "
@@ -179,8 +180,11 @@ and all(d[g]['properties']['balloon_uncooperative'] is False for g in d)"
 
 mc stats
 check "stats: exit 0 ($rc)" test "$rc" -eq 0
-for k in mem_available mem_free mem_unused swap_total ksm_run ksm_pages_sharing; do
-    check "stats: host has $k" grep -qE "^$k +-?[0-9]+$" "$tmp/out"
+for k in mem_available mem_free mem_unused swap_total; do
+    check "stats: host has $k, a size" grep -qE "^$k +[0-9.]+ [KMGTP]iB$" "$tmp/out"
+done
+for k in ksm_run ksm_pages_sharing; do
+    check "stats: host has $k, a count" grep -qE "^$k +-?[0-9]+$" "$tmp/out"
 done
 check "stats: no header line" sh -c "! grep -q STATISTIC '$tmp/out'"
 mc stats --json
@@ -191,18 +195,23 @@ and d['guests']['vm0002']['balloon_cur'] == 784384"
 mc stats vm0001
 check "stats vm0001: exit 0 ($rc)" test "$rc" -eq 0
 check "stats vm0001: title" grep -qx "Guest vm0001" "$tmp/out"
-check "stats vm0001: properties with name and uuid" \
-    grep -qE "^ Properties: .*name=vm0001 .*uuid=6d6f6d64-0000-4000-8000-000000000001" "$tmp/out"
+check "stats vm0001: properties with name and uuid, wrapped under the label" \
+    sh -c "grep -qE '^ Properties: .*name=vm0001' '$tmp/out' && grep -qE '^ {12} .*uuid=6d6f6d64-0000-4000-8000-000000000001' '$tmp/out'"
+check "stats vm0001: no monotonic sampled_at in the text" sh -c "! grep -q sampled_at '$tmp/out'"
+check "stats vm0001: no line wider than 80" \
+    python3 -c 'import sys; sys.exit(0 if all(len(l.rstrip("\n")) <= 80 for l in open(sys.argv[1])) else 1)' "$tmp/out"
+check "stats vm0001: the statistics that do not fit are counted" \
+    grep -qE "^[0-9]+ more statistics? not shown: choose with --fields, or widen the terminal\.$" "$tmp/out"
 check "stats vm0001: variables line" grep -qE "^  Variables: " "$tmp/out"
 check "stats vm0001: N samples, the oldest first" grep -qE "^[0-9]+ samples?, the oldest first:$" "$tmp/out"
 nsamples=$(sed -n 's/^\([0-9]*\) samples\{0,1\}, the oldest first:$/\1/p' "$tmp/out")
-rows=$(grep -cE '^ *[0-9]+ +[0-9]+ ' "$tmp/out")
+rows=$(grep -cE '^ *[0-9]+ +[0-9.]+ ' "$tmp/out")
 check "stats vm0001: one history row per sample ($rows of ${nsamples:-?})" test "$rows" -eq "${nsamples:--1}"
 check "stats vm0001: balloon_cur column" grep -qE "^#.* balloon_cur .*" "$tmp/out"
 mc stats vm0001 -f balloon_cur,mem_usable
 check "stats vm0001 -f: exit 0 ($rc)" test "$rc" -eq 0
 check "stats vm0001 -f: only the # and two columns" grep -qE "^# +balloon_cur +mem_usable$" "$tmp/out"
-check "stats vm0001 -f: balloon_cur 785408 rows" grep -qE "^ *1 +785408 +[0-9]+$" "$tmp/out"
+check "stats vm0001 -f: balloon_cur rows of 767 MiB (785408 KiB)" grep -qE "^ *1 +767 MiB +[0-9.]+ [KMG]iB$" "$tmp/out"
 mc stats vm0001 -f nosuchfield
 check "stats vm0001 -f nosuchfield: exit 2 ($rc)" test "$rc" -eq 2
 check "stats vm0001 -f nosuchfield: names it" has_err "guest vm0001 has no statistic 'nosuchfield'."
@@ -219,16 +228,23 @@ check "stats vm9999: the daemon's message" has_err "momctl: getGuestStatistics: 
 
 # --- controls -----------------------------------------------------------------------
 
-mc controls
+COLUMNS=200 mc controls
 check "controls: exit 0 ($rc)" test "$rc" -eq 0
 check "controls: cycle line" grep -qE "^Cycle [0-9]+ at .*: ok$" "$tmp/out"
-check "controls: header" grep -qE "^ENTITY +CONTROL +VALUE +ORIGIN +OUTCOME$" "$tmp/out"
+check "controls: header" grep -qE "^ENTITY +CONTROL +VALUE +POLICY +OUTCOME$" "$tmp/out"
 for g in vm0001 vm0002 vm0003; do
-    check "controls: $g balloon_target from 10-balloon.policy:L:C, dry run" \
-        grep -qE "^$g +balloon_target +[0-9.]+ +$tmp/policies/10-balloon.policy:[0-9]+:[0-9]+ +dry run: would set [0-9]+ → [0-9]+ KiB$" "$tmp/out"
+    check "controls (200 columns): $g balloon_target a size, from 10-balloon:LINE, dry run" \
+        grep -qE "^$g +balloon_target +[0-9.]+ [KMG]iB +10-balloon:[0-9]+ +dry run: would set [0-9]+ → [0-9]+ KiB$" "$tmp/out"
 done
 check "controls: host ksm_run from 20-ksm.policy" \
-    grep -qE "^host +ksm_run +[0-9]+ +$tmp/policies/20-ksm.policy:[0-9]+:[0-9]+ +" "$tmp/out"
+    grep -qE "^host +ksm_run +[0-9]+ +20-ksm:[0-9]+ +" "$tmp/out"
+mc controls
+check "controls (80 columns): no line wider than 80" \
+    python3 -c 'import sys; sys.exit(0 if all(len(l.rstrip("\n")) <= 80 for l in open(sys.argv[1])) else 1)' "$tmp/out"
+check "controls (80 columns): the outcome cut with an ellipsis" grep -qE "^vm0001 +balloon_target .*dry run: .*…$" "$tmp/out"
+mc guests
+check "guests (80 columns): no line wider than 80" \
+    python3 -c 'import sys; sys.exit(0 if all(len(l.rstrip("\n")) <= 80 for l in open(sys.argv[1])) else 1)' "$tmp/out"
 check "controls: no errors section" sh -c "! grep -q '^Errors:' '$tmp/out'"
 mc controls --json
 check "controls --json: cycle, ok, host, 3 guests with balloon_target" pyjson "
@@ -247,14 +263,14 @@ and 'ksm_run' in d['host'] and d['host']['ksm_run']['origin'].startswith('$tmp/p
 
 mc top --once
 check "top --once: exit 0 ($rc)" test "$rc" -eq 0
-check "top --once: header names the daemon, libvirt and DRY RUN" \
-    grep -qE "^momd 0\.1\.0 - [0-9:]+ up .* - libvirt test://$tmp/guests.xml - cycle [0-9]+ ok - every 1s - DRY RUN$" "$tmp/out"
-check "top --once: Mem line" grep -qE "^Mem: +available " "$tmp/out"
+check "top --once: header: DRY RUN first, then the daemon, the cycle, libvirt" \
+    grep -qE "^DRY RUN - momd 0\.1\.0 - [0-9:]+ up .* - cycle [0-9]+ ok - every 1s - libvirt test:" "$tmp/out"
+check "top --once: Mem line says total for MemTotal" grep -qE "^Mem: +total [0-9.]+ [KMGT]iB +free " "$tmp/out"
 check "top --once: KSM line" grep -qE "^KSM: +run " "$tmp/out"
 check "top --once: Guests line without key help" grep -qxE "Guests: 3 \(3 ready\) +sort: name, A to Z" "$tmp/out"
-check "top --once: column header" grep -qE "^NAME +CUR MiB +MAX MiB +MIN MiB +USABLE MiB +TARGET MiB +AGE +LAST ACTION$" "$tmp/out"
+check "top --once: column header" grep -qE "^NAME +CUR +MAX +MIN +USABLE +TARGET +AGE +LAST ACTION$" "$tmp/out"
 check "top --once: 3 guest rows with a dry-run action" \
-    test "$(grep -cE '^vm000[1-3] +[0-9]+ +1024 .* dry run: would set ' "$tmp/out")" -eq 3
+    test "$(grep -cE '^vm000[1-3] +[0-9.]+ [KMG]iB +1 GiB .* dry run: ' "$tmp/out")" -eq 3
 check "top --once: no escapes" sh -c "! grep -q \$'\\033' '$tmp/out'"
 mc top
 check "top without a terminal: exit 2 ($rc)" test "$rc" -eq 2
@@ -488,7 +504,7 @@ echo \$? > $tmp/top.rc.tmp
 stty -a > $tmp/stty.after
 mv $tmp/top.rc.tmp $tmp/top.rc
 EOF
-    tmux -S "$tmux_sock" -f /dev/null new-session -d -s momtop -x 120 -y 40 "sh $tmp/top.sh" \; \
+    tmux -S "$tmux_sock" -f /dev/null new-session -d -s momtop -x 80 -y 24 "sh $tmp/top.sh" \; \
         set-option -t momtop remain-on-exit on 2>"$tmp/err"
     cap() { tmux -S "$tmux_sock" capture-pane -p -t momtop >"$tmp/pane" 2>/dev/null; }
     pane_wait() { # pane_wait REGEX SECONDS
@@ -500,11 +516,20 @@ EOF
         done
         return 1
     }
-    check "top in tmux: a frame with the column header" pane_wait "^NAME +CUR MiB .* LAST ACTION" 15
+    check "top in tmux: a frame with the column header" pane_wait "^NAME +CUR .* LAST ACTION" 15
     check "top in tmux: 3 guest rows" pane_wait "^vm0003 " 5
     check "top in tmux: exactly 3 guest rows" test "$(grep -cE '^vm000[1-3] ' "$tmp/pane")" -eq 3
     check "top in tmux: key help" grep -qF "keys: n c u t sort, r reverse, q quit" "$tmp/pane"
-    check "top in tmux: DRY RUN in the header" grep -qE "^momd 0\.1\.0 .* DRY RUN" "$tmp/pane"
+    check "top in tmux 80x24: DRY RUN first in the header" grep -qE "^DRY RUN - momd 0\.1\.0 " "$tmp/pane"
+    check "top in tmux 80x24: no line wider than 80" \
+        python3 -c 'import sys; sys.exit(0 if all(len(l.rstrip("\n")) <= 80 for l in open(sys.argv[1])) else 1)' "$tmp/pane"
+    check "top in tmux 80x24: TARGET and LAST ACTION fit, the action cut with an ellipsis" \
+        sh -c "grep -qE 'TARGET +AGE +LAST ACTION' '$tmp/pane' && grep -qE '^vm0001 .*dry run: .*…$' '$tmp/pane'"
+    tmux -S "$tmux_sock" resize-window -t momtop -x 200 -y 50 2>/dev/null
+    check "top in tmux 200x50: the whole last action, in KiB as the controller wrote it" \
+        pane_wait "^vm0001 .* dry run: would set [0-9]+ → [0-9]+ KiB" 5
+    tmux -S "$tmux_sock" resize-window -t momtop -x 80 -y 24 2>/dev/null
+    pane_wait "^vm0001 .*…$" 5
     tmux -S "$tmux_sock" send-keys -t momtop c
     check "top in tmux: c sorts by current balloon" pane_wait "sort: cur, largest first" 5
     check "top in tmux: c: vm0001 (767 MiB) first" \
@@ -531,7 +556,7 @@ EOF
     check "top in tmux: echo on after" grep -qE "(^| )echo( |$)" "$tmp/stty.after"
     cap
     check "top in tmux: the alternate screen is left (no frame on the pane)" \
-        sh -c "! grep -qE '^NAME +CUR MiB' '$tmp/pane'"
+        sh -c "! grep -qE '^NAME +CUR +MAX' '$tmp/pane'"
 
     # SIGTERM to momctl top also restores the terminal
     rm -f "$tmp/top.rc" "$tmp/top.pid" "$tmp/stty.before" "$tmp/stty.after"
