@@ -513,6 +513,13 @@ ksm_apply(gpointer state, MomEntity *host, GPtrArray *guests, GError **error)
     if (c[T_RUN] && run == 1)
         apply_and_record(k, host, T_RUN, c[T_RUN]);
     watch_start(k, host);
+    static const char *const idle[] = {"ksm_idle_pages_to_scan", "ksm_idle_sleep_millisecs",
+                                       "ksm_idle_below"};
+    for (guint i = 0; i < G_N_ELEMENTS(idle); i++)
+        if (mom_controller_find_control(host, idle[i]))
+            mom_entity_set_outcome(host, idle[i],
+                                   k->watch.source ? "noted: the idle rate, watched between cycles"
+                                                   : "noted: the idle rate between cycles");
     return TRUE;
 }
 

@@ -123,12 +123,17 @@ static const ConfigOption options[] = {
     {"pressure", "min-interval-ms", OPT_INT, "1000", F(pressure.min_interval_ms), 100, 3600000,
      TRUE},
     {"metrics", "listen", OPT_STRING, "", F(metrics.listen), 0, 0, TRUE},
+    /* a decision is about 200 bytes: a million is 200 MB, a week the most
+     * anyone reads back */
+    {"history", "max-decisions", OPT_INT, "1000", F(history.max_decisions), 1, 1000000, TRUE},
+    {"history", "max-age-s", OPT_INT, "3600", F(history.max_age_s), 1, 604800, TRUE},
     {"metrics", "textfile", OPT_STRING, "", F(metrics.textfile), 0, 0, TRUE},
 };
 
 /* The sections of the table, in dump order. */
-static const char *const typed_sections[] = {
-    "main", "logging", "host", "guest", "balloon", "pressure", "metrics", AGENT_SECTION, NULL};
+static const char *const typed_sections[] = {"main",        "logging",  "host",    "guest",
+                                             "balloon",     "pressure", "metrics", "history",
+                                             AGENT_SECTION, NULL};
 
 /* MOM's GuestQemuAgent talked to the agent's socket itself and read these;
  * momd goes through libvirt.  They load without a warning, unused, and a

@@ -117,6 +117,11 @@ typedef struct {
     MomPressureOptions pressure;
     /* [metrics]: Prometheus metrics over HTTP and/or a textfile (momd). */
     MomMetricsOptions metrics;
+    /* [history]: the decisions kept for momctl history (momd). */
+    struct {
+        int max_decisions;
+        int max_age_s;
+    } history;
     /* The file as loaded, normalised: keys lowercased, values as
      * ConfigParser returns them (read them with g_key_file_get_string).
      * Collectors read their "[Collector: NAME]" section from here; vdsm's

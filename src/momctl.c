@@ -1330,6 +1330,121 @@ cmd_controls(int argc, char **argv)
                         "getControls", print_controls);
 }
 
+/* ---- momctl history ---------------------------------------------------------------- */
+
+/* "90", "90s", "15m", "2h", "1d" → seconds; -1 when it is none of those. */
+static gint64
+parse_duration(const char *text)
+{
+    char *end = NULL;
+    gint64 n = g_ascii_strtoll(text, &end, 10);
+    static const struct {
+        const char *unit;
+        gint64 seconds;
+    } units[] = {{"", 1}, {"s", 1}, {"m", 60}, {"min", 60}, {"h", 3600}, {"d", 86400}};
+
+    if (end == text || n < 0 || n > G_GINT64_CONSTANT(100000000))
+        return -1;
+    for (guint i = 0; i < G_N_ELEMENTS(units); i++)
+        if (strcmp(end, units[i].unit) == 0)
+            return n * units[i].seconds;
+    return -1;
+}
+
+/* A "before" or "requested" text as the table shows it: a size for a
+ * control in KiB, a number rounded. */
+static char *
+history_value(const char *control, const char *text)
+{
+    g_autoptr(JsonNode) n = json_node_new(JSON_NODE_VALUE);
+    char *end = NULL;
+    double d = g_ascii_strtod(text, &end);
+
+    if (end == text || *end != '\0')
+        return g_strdup(text);
+    json_node_set_double(n, d);
+    return momctl_format_value(control, n);
+}
+
+static int
+cmd_history(int argc, char **argv)
+{
+    gboolean json = FALSE;
+    char *since = NULL;
+    GOptionEntry entries[] = {
+        JSON_ENTRY(json),
+        {"since", 's', 0, G_OPTION_ARG_STRING, &since,
+         "Only the last DURATION (90, 90s, 15m, 2h, 1d)", "DURATION"},
+        {NULL},
+    };
+    g_autoptr(GOptionContext) ctx = momctl_command_context(
+        "[GUEST] - show the decisions of the last cycles",
+        "Shows the decisions momd keeps ([history] max-decisions, max-age-s): when,\n"
+        "for which guest (or host), the control, the value before and the value\n"
+        "asked for, the policy line that asked, and what the controller did, the\n"
+        "oldest first (getHistory).  GUEST: only that guest; host: only the host.",
+        entries);
+    int status = momctl_parse_command(ctx, &argc, &argv, 0, 1, NULL);
+    g_autofree char *since_owned = since;
+    if (status >= 0)
+        return status;
+    gint64 seconds = since ? parse_duration(since) : -1;
+    if (since && seconds < 0)
+        return momctl_usage_error(ctx, "--since '%s' is not a duration such as 90s, 15m, 2h or 1d.",
+                                  since);
+
+    g_autoptr(JsonArray) params = json_array_new();
+    json_array_add_string_element(params, argc > 1 ? argv[1] : "");
+    if (seconds >= 0)
+        json_array_add_int_element(params, seconds);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) result = momctl_call("getHistory", params, &error);
+    if (!result)
+        return report(error);
+    if (!JSON_NODE_HOLDS_ARRAY(result)) {
+        fprintf(stderr, "momctl: getHistory: momd answered with something other than an array.\n");
+        return MOMCTL_EXIT_UNREACHABLE;
+    }
+    if (json) {
+        momctl_print_json(result);
+        return MOMCTL_EXIT_OK;
+    }
+    JsonArray *a = json_node_get_array(result);
+    if (json_array_get_length(a) == 0) {
+        printf("No decisions%s.\n", since ? " in that time" : " yet");
+        return MOMCTL_EXIT_OK;
+    }
+    /* the policy line is in --json: the table keeps its room for the outcome */
+    static const char *const heads[] = {"TIME", "ENTITY", "CONTROL", "BEFORE", "ASKED", "OUTCOME"};
+    g_autoptr(MomctlTable) t = momctl_table_new("lllrrl", heads);
+    momctl_table_shrink(t, 1, 8);
+    momctl_table_shrink(t, 2, 14);
+    momctl_table_shrink(t, 5, 16);
+    for (guint i = 0; i < json_array_get_length(a); i++) {
+        JsonNode *en = json_array_get_element(a, i);
+        JsonObject *o = JSON_NODE_HOLDS_OBJECT(en) ? json_node_get_object(en) : NULL;
+        const char *time = momctl_obj_string(o, "time");
+        const char *control = momctl_obj_string(o, "control");
+        const char *outcome = momctl_obj_string(o, "outcome");
+        const char *entity = momctl_obj_string(o, "entity");
+        const char *before = momctl_obj_string(o, "before");
+        const char *requested = momctl_obj_string(o, "requested");
+        /* "2026-12-06T05:30:12+00" → "05:30:12" */
+        const char *tp = time ? strchr(time, 'T') : NULL;
+        char *cells[6] = {
+            tp ? g_strndup(tp + 1, 8) : g_strdup("-"),
+            g_strdup(entity ? entity : "-"),
+            g_strdup(control ? control : "-"),
+            history_value(control ? control : "", before ? before : "-"),
+            history_value(control ? control : "", requested ? requested : "-"),
+            g_strdup(outcome ? outcome : "-"),
+        };
+        momctl_table_add_row(t, cells);
+    }
+    print_table(t);
+    return MOMCTL_EXIT_OK;
+}
+
 /* ---- momctl policy list|get|set|delete|reset --------------------------------------- */
 
 /* Says that momd has no policy @name.  Returns: the exit status. */
@@ -1690,6 +1805,8 @@ static const Command top_commands[] = {
     {"guests", "[--json]", "list the guests with their balloons", cmd_guests},
     {"stats", "[GUEST] [--json]", "show the host's or a guest's statistics", cmd_stats},
     {"controls", "[--json]", "show the last cycle's decisions", cmd_controls},
+    {"history", "[GUEST] [--since D] [--json]", "show the decisions of the last cycles",
+     cmd_history},
     {"top", "[-d SECONDS] [--once]", "live view of the host and the guests", momctl_cmd_top},
     {"policy", "COMMAND [ARGS]", "list, get, set, delete, reset, check, test policies", cmd_policy},
     {"snapshot", "", "print the state for policy test --state", cmd_snapshot},

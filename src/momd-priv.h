@@ -7,6 +7,7 @@
 #include "mom-config.h"
 #include "mom-engine.h"
 #include "mom-guests.h"
+#include "mom-history.h"
 #include "mom-libvirt.h"
 #include "mom-metrics.h"
 #include "mom-monitor.h"
@@ -48,6 +49,7 @@ typedef struct {
     gint64 started; /* wall clock µs */
     MomRpcServer *rpc;
     MomMetrics *metrics; /* NULL when [metrics] asks for nothing */
+    MomHistory *history; /* the decisions, for getHistory */
     gboolean last_ok;
     char *pid_file;
 } Momd;

@@ -387,6 +387,52 @@ write_controls(GString *out, MomEntity *e)
     mom_xmlrpc_write_struct_end(out);
 }
 
+/* getHistory([entity], [seconds]): the decisions about one entity ("host",
+ * a guest's name; "" or none: all) of the last @seconds (none: all kept),
+ * the oldest first. */
+static JsonNode *
+rpc_get_history(JsonArray *params, gpointer data, GError **error)
+{
+    Momd *d = data;
+    const char *entity = NULL;
+    gint64 since = G_MININT64;
+
+    if (json_array_get_length(params) > 0 && !param_string(params, 0, "getHistory", &entity, error))
+        return NULL;
+    if (json_array_get_length(params) > 1) {
+        JsonNode *n = json_array_get_element(params, 1);
+        if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64 ||
+            json_node_get_int(n) < 0) {
+            g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARAMS,
+                        "getHistory: the second parameter, the seconds to look back, must be an "
+                        "integer of 0 or more.");
+            return NULL;
+        }
+        since = g_get_real_time() - json_node_get_int(n) * G_USEC_PER_SEC;
+    }
+    g_autoptr(GPtrArray) list =
+        mom_history_query(d->history, entity && *entity ? entity : NULL, since);
+    JsonArray *a = json_array_new();
+    for (guint i = 0; i < list->len; i++) {
+        const MomDecision *dec = list->pdata[i];
+        JsonObject *o = json_object_new();
+        g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(dec->time / G_USEC_PER_SEC);
+        g_autofree char *iso = g_date_time_format_iso8601(t);
+        json_object_set_string_member(o, "time", iso);
+        json_object_set_int_member(o, "cycle", (gint64)dec->cycle);
+        json_object_set_string_member(o, "entity", dec->entity);
+        json_object_set_string_member(o, "control", dec->control);
+        json_object_set_string_member(o, "before", dec->before);
+        json_object_set_string_member(o, "requested", dec->requested);
+        json_object_set_string_member(o, "outcome", dec->outcome);
+        json_object_set_string_member(o, "origin", dec->origin);
+        json_array_add_object_element(a, o);
+    }
+    JsonNode *n = json_node_new(JSON_NODE_ARRAY);
+    json_node_take_array(n, a);
+    return n;
+}
+
 /* Written, not built as a tree, like getStatistics: 600 KB at 1 000 guests. */
 static gboolean
 rpc_get_controls(JsonArray *params, gpointer data, GString *out, GError **error)
@@ -657,6 +703,9 @@ static const MomRpcMethod methods[] = {
      "momd: a guest's properties, variables and whole sample history."},
     {"getControls", 0, 0, NULL,
      "momd: the last cycle's controls, where each was set, and what was done.", rpc_get_controls},
+    {"getHistory", 0, 2, rpc_get_history,
+     "momd: the decisions of the last cycles (getHistory(entity, seconds), both optional: one "
+     "entity, \"host\" or a guest, and how far back), the oldest first."},
     {"getSnapshot", 0, 0, rpc_get_snapshot,
      "momd: the state as a JSON text for momctl policy test --state."},
     {"setPolicyParameters", 1, 1, rpc_set_policy_parameters,

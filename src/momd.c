@@ -167,6 +167,23 @@ update_status(Momd *d)
     mom_notify(status);
 }
 
+/* The cycle's decisions into the history, each guest under its name. */
+static void
+record_history(Momd *d, GPtrArray *guests)
+{
+    gint64 now = g_get_real_time();
+
+    mom_history_record(d->history, d->cycles, now, "host", mom_monitor_entity(d->host));
+    for (guint i = 0; i < guests->len; i++) {
+        const MomValue *name = mom_entity_get_prop(guests->pdata[i], "name");
+        mom_history_record(d->history, d->cycles, now,
+                           name && name->type == MOM_VALUE_STRING
+                               ? mom_value_string_get(name)
+                               : mom_entity_name(guests->pdata[i]),
+                           guests->pdata[i]);
+    }
+}
+
 static void
 run_policy(Momd *d)
 {
@@ -182,6 +199,7 @@ run_policy(Momd *d)
     g_autoptr(GPtrArray) guests = mom_guests_entities(d->guests);
     gint64 t0 = g_get_monotonic_time();
     d->last_ok = mom_engine_run(d->engine, mom_monitor_entity(d->host), guests);
+    record_history(d, guests);
     mom_metrics_cycle(d->metrics, &(MomMetricsCycle){
                                       .host = mom_monitor_entity(d->host),
                                       .guests = guests,
@@ -567,6 +585,8 @@ on_reload(gpointer user_data)
             g_warning("%s The metrics stay as they were.", error->message);
             g_clear_error(&error);
         }
+        mom_history_set_bounds(d->history, (guint)d->config->history.max_decisions,
+                               (guint)d->config->history.max_age_s);
         mom_config_free(old);
         start_pressure(d);
     }
@@ -835,6 +855,8 @@ run(Momd *d, Args *a)
         return EXIT_FAILURE;
     }
 
+    d->history = mom_history_new((guint)d->config->history.max_decisions,
+                                 (guint)d->config->history.max_age_s);
     if (!start_metrics(d, NULL, &error)) {
         mom_log_fatal("Cannot start [metrics], so momd cannot start: %s", error->message);
         return EXIT_FAILURE;
@@ -883,6 +905,7 @@ momd_clear(Momd *d)
     mom_pressure_free(d->pressure);
     mom_rpc_server_free(d->rpc);
     mom_metrics_free(d->metrics);
+    mom_history_free(d->history);
     mom_engine_free(d->engine);
     mom_guests_free(d->guests);
     mom_libvirt_free(d->libvirt);

@@ -94,7 +94,7 @@ has "step limit is explained" out "evaluation steps"
 
 # ---- commands that talk to the daemon, without one ----------------------------------
 nosock=/nonexistent/sock
-daemon_cmds=(ping status guests stats controls top snapshot verbosity)
+daemon_cmds=(ping status guests stats controls history top snapshot verbosity)
 for c in "${daemon_cmds[@]}"; do
     expect "$c --help" 0 "$MOMCTL" "$c" --help
     has "$c --help names the socket option" out "--socket=PATH"

@@ -245,6 +245,37 @@ check "controls (80 columns): the outcome cut with an ellipsis" grep -qE "^vm000
 mc guests
 check "guests (80 columns): no line wider than 80" \
     python3 -c 'import sys; sys.exit(0 if all(len(l.rstrip("\n")) <= 80 for l in open(sys.argv[1])) else 1)' "$tmp/out"
+
+# --- history ------------------------------------------------------------------------
+
+mc history
+check "history: exit 0 ($rc)" test "$rc" -eq 0
+check "history: header" grep -qE "^TIME +ENTITY +CONTROL +BEFORE +ASKED +OUTCOME$" "$tmp/out"
+check "history: the guests' dry-run balloon decisions, sizes before and asked" \
+    grep -qE "^[0-9:]{8} +vm0001 +balloon_target +767 MiB +[0-9.]+ [KMG]iB +dry run: " "$tmp/out"
+check "history: no line wider than 80" \
+    python3 -c 'import sys; sys.exit(0 if all(len(l.rstrip("\n")) <= 80 for l in open(sys.argv[1])) else 1)' "$tmp/out"
+mc history vm0002 --json
+check "history vm0002 --json: only vm0002's decisions, oldest first, with origin and exact values" pyjson "
+len(d) >= 1 and all(x['entity'] == 'vm0002' and x['control'] == 'balloon_target' for x in d)
+and all(x['origin'].startswith('$tmp/policies/10-balloon.policy:') for x in d)
+and all(x['before'] == '784384' for x in d)
+and [x['cycle'] for x in d] == sorted(x['cycle'] for x in d)
+and all(set(x) == {'time', 'cycle', 'entity', 'control', 'before', 'requested', 'outcome', 'origin'} for x in d)"
+mc history host --json
+check "history host --json: only the host, no 'noted' idle parameters" pyjson "
+all(x['entity'] == 'host' for x in d) and not any(x['control'].startswith('ksm_idle') for x in d)"
+mc history --since 1d --json
+n_day=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' "$tmp/out")
+mc history --since 0 --json
+n_now=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' "$tmp/out")
+check "history --since: 1d has decisions ($n_day), 0 s fewer ($n_now)" \
+    sh -c "[ '$n_day' -gt 0 ] && [ '$n_now' -lt '$n_day' ]"
+mc history --since 5x
+check "history --since 5x: exit 2 ($rc)" test "$rc" -eq 2
+check "history --since 5x: says what a duration is" has_err "--since '5x' is not a duration such as 90s, 15m, 2h or 1d."
+mc history nosuchguest
+check "history nosuchguest: exit 0, none" sh -c "[ $rc -eq 0 ] && grep -qx 'No decisions yet.' '$tmp/out'"
 check "controls: no errors section" sh -c "! grep -q '^Errors:' '$tmp/out'"
 mc controls --json
 check "controls --json: cycle, ok, host, 3 guests with balloon_target" pyjson "

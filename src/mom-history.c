@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The decision history (mom-history.h): a queue, the oldest decision first,
+ * trimmed from the front by count and by age after every record.  At the
+ * default 1 000 decisions of about 200 bytes each it holds about 200 KiB.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "mom-history.h"
+
+struct _MomHistory {
+    GQueue decisions; /* MomDecision *, the oldest at the head */
+    guint max_decisions;
+    guint max_age_s;
+};
+
+static void
+decision_free(gpointer p)
+{
+    MomDecision *d = p;
+
+    g_free(d->entity);
+    g_free(d->control);
+    g_free(d->before);
+    g_free(d->requested);
+    g_free(d->outcome);
+    g_free(d->origin);
+    g_free(d);
+}
+
+MomHistory *
+mom_history_new(guint max_decisions, guint max_age_s)
+{
+    MomHistory *h = g_new0(MomHistory, 1);
+
+    g_queue_init(&h->decisions);
+    h->max_decisions = max_decisions;
+    h->max_age_s = max_age_s;
+    return h;
+}
+
+void
+mom_history_free(MomHistory *h)
+{
+    if (!h)
+        return;
+    g_queue_clear_full(&h->decisions, decision_free);
+    g_free(h);
+}
+
+static void
+trim(MomHistory *h, gint64 now)
+{
+    gint64 oldest = now - (gint64)h->max_age_s * G_USEC_PER_SEC;
+
+    while (h->decisions.length > h->max_decisions)
+        decision_free(g_queue_pop_head(&h->decisions));
+    while (h->decisions.length && ((MomDecision *)g_queue_peek_head(&h->decisions))->time < oldest)
+        decision_free(g_queue_pop_head(&h->decisions));
+}
+
+void
+mom_history_set_bounds(MomHistory *h, guint max_decisions, guint max_age_s)
+{
+    h->max_decisions = max_decisions;
+    h->max_age_s = max_age_s;
+    trim(h, g_get_real_time());
+}
+
+/* The statistic a control moves, as it is now: what "before" means. */
+static char *
+before_of(MomEntity *e, const char *control)
+{
+    const char *field = strcmp(control, "balloon_target") == 0 ? "balloon_cur" : control;
+    int i = mom_schema_lookup(mom_entity_schema(e), field);
+    const MomValue *v = i >= 0 ? mom_entity_stat(e, (guint)i) : NULL;
+
+    if (!v || v->type == MOM_VALUE_NIL)
+        return g_strdup("-");
+    g_autoptr(GString) s = g_string_new(NULL);
+    mom_value_repr(v, FALSE, s);
+    return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+void
+mom_history_record(MomHistory *h, guint64 cycle, gint64 time, const char *name, MomEntity *e)
+{
+    for (guint i = 0; e && i < mom_entity_n_controls(e); i++) {
+        const MomControl *c = mom_entity_control(e, i);
+        /* nothing decided: the value was there, or a parameter the
+         * controller only keeps (the KSM watch's idle rate) */
+        if (c->outcome &&
+            (g_str_has_prefix(c->outcome, "unchanged") || g_str_has_prefix(c->outcome, "noted")))
+            continue;
+        MomDecision *d = g_new0(MomDecision, 1);
+        g_autoptr(GString) v = g_string_new(NULL);
+        mom_value_repr(&c->value, FALSE, v);
+        d->time = time;
+        d->cycle = cycle;
+        d->entity = g_strdup(name);
+        d->control = g_strdup(c->name);
+        d->before = before_of(e, c->name);
+        d->requested = g_string_free(g_steal_pointer(&v), FALSE);
+        d->outcome = g_strdup(c->outcome ? c->outcome : "not applied");
+        d->origin = g_strdup_printf("%s:%d:%d", c->file, c->line, c->col);
+        g_queue_push_tail(&h->decisions, d);
+    }
+    trim(h, time);
+}
+
+GPtrArray *
+mom_history_query(MomHistory *h, const char *entity, gint64 since)
+{
+    GPtrArray *out = g_ptr_array_new();
+
+    for (GList *l = h->decisions.head; l; l = l->next) {
+        MomDecision *d = l->data;
+        if (d->time >= since && (!entity || strcmp(d->entity, entity) == 0))
+            g_ptr_array_add(out, d);
+    }
+    return out;
+}
+
+guint
+mom_history_length(MomHistory *h)
+{
+    return h->decisions.length;
+}

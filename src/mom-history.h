@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The decision history: what the controllers were asked to do, and did, in
+ * the last policy cycles, bounded in number and in age ([history]), for
+ * momctl history (getHistory).  docs/rpc.md describes the records.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "mom-policy.h"
+
+typedef struct _MomHistory MomHistory;
+
+/* One control of one entity in one cycle. */
+typedef struct {
+    gint64 time; /* wall clock, µs */
+    guint64 cycle;
+    char *entity;    /* "host" or the guest's name */
+    char *control;   /* balloon_target, ksm_pages_to_scan, ... */
+    char *before;    /* the statistic the control changes, as it was ("-": none) */
+    char *requested; /* the value the policy asked for */
+    char *outcome;   /* what the controller did, as momctl controls says it */
+    char *origin;    /* FILE:LINE:COLUMN of the policy line */
+} MomDecision;
+
+/**
+ * mom_history_new:
+ * Returns: (transfer full) a history of at most @max_decisions decisions,
+ * none older than @max_age_s seconds.
+ */
+MomHistory *mom_history_new(guint max_decisions, guint max_age_s);
+
+/** mom_history_free: Frees @history (NULL is fine). */
+void mom_history_free(MomHistory *history);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomHistory, mom_history_free)
+
+/** mom_history_set_bounds: Changes the bounds (a reload); drops what is now beyond them. */
+void mom_history_set_bounds(MomHistory *history, guint max_decisions, guint max_age_s);
+
+/**
+ * mom_history_record:
+ * Records the controls @entity got in cycle @cycle at @time (wall µs),
+ * under @name.  A control whose outcome is "unchanged" (the value was
+ * already there) or "noted" (a parameter the controller keeps, such as
+ * the KSM watch's idle rate) is no decision and is left out, so that a
+ * steady host does not push real decisions out.
+ */
+void mom_history_record(MomHistory *history, guint64 cycle, gint64 time, const char *name,
+                        MomEntity *entity);
+
+/**
+ * mom_history_query:
+ * Returns: (transfer container) (element-type MomDecision) the decisions
+ * about @entity (NULL: all) at or after @since (wall µs), the oldest first.
+ * The elements belong to @history and stay valid until the next record.
+ */
+GPtrArray *mom_history_query(MomHistory *history, const char *entity, gint64 since);
+
+/** mom_history_length: Returns: the decisions held. */
+guint mom_history_length(MomHistory *history);
