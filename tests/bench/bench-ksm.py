@@ -12,7 +12,7 @@ every run:
   1. KSM is reset: run=2 unmerges everything, then run=0, and
      pages_to_scan/sleep_millisecs go back to the kernel's defaults
      (100 / 20), so that every strategy starts from the same state;
-  2. merge: ksm-region maps 512 MiB, half of it identical pages, the other
+  2. merge: ksm-region maps 512 MiB (--merge-mib), half of it identical pages, the other
      half unique, MADV_MERGEABLE.  Then at T0 the strategy starts: momd is
      started (the shipped policies, default intervals, the KSM controller
      alone, with a site file that counts the host as short of memory,
@@ -27,6 +27,8 @@ every run:
 ksmd's CPU time is utime + stime of the ksmd kernel thread, in clock ticks.
 Every KSM tunable is saved first and put back on every exit (and the
 machine-wide lock of test-ksm-real.sh is taken, so the two never overlap).
+Run it on a machine of its own: the reset unmerges every page KSM merged on
+the host, the guests' too.
 """
 import argparse
 import fcntl
@@ -190,7 +192,7 @@ def reset_ksm():
 
 def one(args, name, rate, tmp):
     reset_ksm()
-    region = Region(args.region, MERGE_MIB, MERGE_PCT)
+    region = Region(args.region, args.merge_mib, MERGE_PCT)
     momd = None
     try:
         want = 0.99 * region.identical
@@ -235,6 +237,8 @@ def main():
                     default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                          "data", "policies"))
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--merge-mib", type=int, default=MERGE_MIB,
+                    help="size of the half-identical region (default %(default)s)")
     ap.add_argument("--only")
     ap.add_argument("--json")
     ap.add_argument("--keep-logs", metavar="DIR",
@@ -277,12 +281,14 @@ def main():
         if not rs:
             continue
         med = lambda k: sorted((r[k] if r[k] is not None else float("inf")) for r in rs)[len(rs) // 2]
-        print("%-30s merged %6.2f s, merge CPU %5.2f s, idle %5.2f s CPU/min" % (
-            name, med("merge_s"), med("merge_cpu_s"), med("idle_cpu_s_per_min")))
+        merged = med("merge_s")
+        print("%-30s merged %s, merge CPU %5.2f s, idle %5.2f s CPU/min" % (
+            name, "%6.2f s" % merged if merged != float("inf") else
+            "not within %d s" % MERGE_DEADLINE_S, med("merge_cpu_s"), med("idle_cpu_s_per_min")))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"kernel": os.uname().release, "cpus": os.cpu_count(),
-                       "results": results}, f, indent=1)
+                       "merge_mib": args.merge_mib, "results": results}, f, indent=1)
 
 
 if __name__ == "__main__":
