@@ -17,7 +17,9 @@
 #include <libsoup/soup.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mom-log.h"
@@ -38,7 +40,8 @@ static const char *const controllers[] = {"Balloon", "KSM", "CpuTune", "IoTune",
 struct _MomMetrics {
     SoupServer *server;
     guint port;
-    char *textfile;
+    char *listen;              /* what server listens on, as configured; NULL: no server */
+    char *textfile;            /* NULL: none */
     gboolean textfile_failing; /* said once until it works again */
     GString *text;
     guint64 cycles, errors;
@@ -46,7 +49,12 @@ struct _MomMetrics {
     guint64 duration_count;
     double duration_sum;
     guint64 actions[N_CONTROLLERS][N_RESULTS];
+    gint64 last_cycle; /* wall µs of the last cycle; 0: none yet */
 };
+
+/* A scrape must be over in this many seconds, or its connection is shut
+ * down: a client cannot hold momd's sockets by sending slowly. */
+#define REQUEST_TIMEOUT_S 5
 
 const char *
 mom_metrics_outcome_result(const char *outcome)
@@ -184,8 +192,8 @@ static const HostMetric host_metrics[] = {
     {"momd_ksm_pages_shared", "ksm_pages_shared", 1, "gauge", "KSM pages in use (shared)."},
     {"momd_ksm_pages_sharing", "ksm_pages_sharing", 1, "gauge",
      "Pages that share a KSM page: the pages saved."},
-    {"momd_ksm_saved_bytes", "ksm_pages_sharing", 4096, "gauge",
-     "Memory KSM saves (pages_sharing times 4 KiB)."},
+    {"momd_ksm_saved_bytes", "ksm_pages_sharing", 0, "gauge",
+     "Memory KSM saves (pages_sharing times the page size)."},
     {"momd_ksm_profit_bytes", "ksm_general_profit", 1, "gauge",
      "KSM's general_profit: what it saves minus its own metadata."},
     {"momd_ksm_mergeable_bytes", "ksm_mergeable", 1024, "gauge",
@@ -229,7 +237,15 @@ render_host(GString *out, MomEntity *host)
         if (!stat_double(host, m->field, &v))
             continue;
         help(out, m->metric, m->type, m->help);
-        sample_double(out, m->metric, NULL, v * m->scale);
+        /* scale 0: pages, times the page size; a scale under 1 divides, so
+         * that 1.1 % is 0.011 and not 0.011000000000000001 */
+        if (m->scale == 0)
+            v *= (double)sysconf(_SC_PAGESIZE);
+        else if (m->scale < 1)
+            v /= 1 / m->scale;
+        else
+            v *= m->scale;
+        sample_double(out, m->metric, NULL, v);
     }
 }
 
@@ -272,6 +288,12 @@ render_counters(MomMetrics *m, GString *out)
     char buf[40];
     guint64 cumulative = 0;
 
+    if (m->last_cycle) {
+        help(out, "momd_last_cycle_timestamp_seconds", "gauge",
+             "When the last policy cycle ran (Unix time): a stale textfile shows here.");
+        g_string_append_printf(out, "momd_last_cycle_timestamp_seconds %s\n",
+                               fmt_value((double)(m->last_cycle / G_USEC_PER_SEC), buf));
+    }
     help(out, "momd_policy_cycles_total", "counter", "Policy cycles run.");
     g_string_append_printf(out, "momd_policy_cycles_total %" G_GUINT64_FORMAT "\n", m->cycles);
     help(out, "momd_policy_errors_total", "counter",
@@ -378,13 +400,45 @@ count_actions(MomMetrics *m, MomEntity *e)
 
 /* ---- output ------------------------------------------------------------- */
 
+/* A temporary file in the same directory, mode 0644 whatever the umask
+ * (node_exporter runs as another user), then renamed over the textfile:
+ * node_exporter never reads half a file. */
 static gboolean
 write_textfile(MomMetrics *m, GError **error)
 {
-    /* g_file_set_contents writes a temporary file in the same directory and
-     * renames it over the old one: node_exporter never reads half a file */
-    return g_file_set_contents_full(m->textfile, m->text->str, (gssize)m->text->len,
-                                    G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
+    g_autofree char *tmp = g_strconcat(m->textfile, ".XXXXXX", NULL);
+    int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0644);
+    int err = 0;
+
+    if (fd < 0) {
+        err = errno;
+        goto fail;
+    }
+    const char *p = m->text->str;
+    gsize left = m->text->len;
+    while (left > 0) {
+        gssize n = write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            err = n < 0 ? errno : EIO;
+            break;
+        }
+        p += n;
+        left -= (gsize)n;
+    }
+    if (!err && fchmod(fd, 0644) != 0)
+        err = errno;
+    if (close(fd) != 0 && !err)
+        err = errno;
+    if (!err && rename(tmp, m->textfile) != 0)
+        err = errno;
+    if (!err)
+        return TRUE;
+    g_unlink(tmp);
+fail:
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "%s", g_strerror(err));
+    return FALSE;
 }
 
 static void
@@ -423,9 +477,12 @@ mom_metrics_cycle(MomMetrics *m, const MomMetricsCycle *c)
         m->buckets[b]++;
     m->duration_count++;
     m->duration_sum += c->seconds;
+    m->last_cycle = g_get_real_time();
     count_actions(m, c->host);
     for (guint i = 0; c->guests && i < c->guests->len; i++)
         count_actions(m, c->guests->pdata[i]);
+    if (!mom_metrics_active(m))
+        return; /* counted, for when they are switched on */
     render(m, c);
     publish(m);
 }
@@ -444,21 +501,74 @@ mom_metrics_port(MomMetrics *m)
 
 /* ---- HTTP ----------------------------------------------------------------- */
 
+/* Refuses, on the headers alone, what is not a scrape: another path,
+ * another method, or a request with a body.  libsoup still reads a body
+ * (HTTP/1.1 cannot skip it), but it is not kept, and the connection is
+ * closed after the answer; the deadline bounds the time it may take. */
+static void
+early_check(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+            gpointer data)
+{
+    const char *method = soup_server_message_get_method(msg);
+    SoupMessageHeaders *req = soup_server_message_get_request_headers(msg);
+    SoupMessageHeaders *resp = soup_server_message_get_response_headers(msg);
+    SoupEncoding enc = soup_message_headers_get_encoding(req);
+    gboolean body =
+        enc == SOUP_ENCODING_CHUNKED ||
+        (enc == SOUP_ENCODING_CONTENT_LENGTH && soup_message_headers_get_content_length(req) > 0);
+    guint status = strcmp(path, "/metrics") != 0 ? SOUP_STATUS_NOT_FOUND
+                   : strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0
+                       ? SOUP_STATUS_METHOD_NOT_ALLOWED
+                   : body ? SOUP_STATUS_BAD_REQUEST
+                          : 0;
+
+    if (!status)
+        return;
+    if (status == SOUP_STATUS_METHOD_NOT_ALLOWED)
+        soup_message_headers_replace(resp, "Allow", "GET, HEAD");
+    soup_message_headers_replace(resp, "Connection", "close");
+    soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
+    soup_server_message_set_status(msg, status, NULL);
+}
+
+static gboolean
+request_deadline(gpointer data)
+{
+    GSocket *socket = data;
+
+    g_socket_shutdown(socket, TRUE, TRUE, NULL);
+    return G_SOURCE_REMOVE;
+}
+
+static void
+request_finished(SoupServerMessage *msg, gpointer data)
+{
+    g_source_destroy(data);
+}
+
+static void
+request_started(SoupServer *server, SoupServerMessage *msg, gpointer data)
+{
+    GSocket *socket = soup_server_message_get_socket(msg);
+
+    if (!socket)
+        return;
+    GSource *deadline = g_timeout_source_new_seconds(REQUEST_TIMEOUT_S);
+    g_source_set_name(deadline, "momd metrics request deadline");
+    g_source_set_callback(deadline, request_deadline, g_object_ref(socket), g_object_unref);
+    g_source_attach(deadline, NULL);
+    g_signal_connect_data(msg, "finished", G_CALLBACK(request_finished), deadline,
+                          (GClosureNotify)(void (*)(void))g_source_unref, 0);
+}
+
 static void
 serve_metrics(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
               gpointer data)
 {
     MomMetrics *m = data;
-    const char *method = soup_server_message_get_method(msg);
 
-    if (strcmp(path, "/metrics") != 0) {
-        soup_server_message_set_status(msg, SOUP_STATUS_NOT_FOUND, NULL);
-        return;
-    }
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        soup_server_message_set_status(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
-        return;
-    }
+    if (soup_server_message_get_status(msg) != SOUP_STATUS_NONE)
+        return; /* refused by early_check */
     soup_server_message_set_status(msg, SOUP_STATUS_OK, NULL);
     soup_server_message_set_response(msg, "text/plain; version=0.0.4; charset=utf-8",
                                      SOUP_MEMORY_COPY, m->text->str, m->text->len);
@@ -501,58 +611,108 @@ bad:
     return NULL;
 }
 
-static gboolean
-start_server(MomMetrics *m, const char *listen, GError **error)
+/* A listener on @listen serving @m; NULL with @error when it cannot be. */
+static SoupServer *
+start_server(MomMetrics *m, const char *listen, guint *port, GError **error)
 {
     g_autoptr(GSocketAddress) addr = parse_listen(listen, error);
     g_autoptr(GError) local = NULL;
 
     if (!addr)
-        return FALSE;
+        return NULL;
+    g_autoptr(SoupServer) server = soup_server_new("server-header", "momd", NULL);
+    soup_server_add_early_handler(server, NULL, early_check, NULL, NULL);
+    soup_server_add_handler(server, NULL, serve_metrics, m, NULL);
+    g_signal_connect(server, "request-started", G_CALLBACK(request_started), NULL);
+    if (!soup_server_listen(server, addr, 0, &local)) {
+        g_set_error(error, G_IO_ERROR, local->code, "Cannot serve metrics on %s: %s.", listen,
+                    local->message);
+        return NULL;
+    }
     GInetAddress *ip = g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(addr));
     if (!g_inet_address_get_is_loopback(ip))
         g_warning("[metrics] listen is %s, which is not a loopback address: anyone who can reach "
                   "it reads momd's metrics (the guests' names and sizes) without authentication.",
                   listen);
-    m->server = soup_server_new("server-header", "momd", NULL);
-    soup_server_add_handler(m->server, NULL, serve_metrics, m, NULL);
-    if (!soup_server_listen(m->server, addr, 0, &local)) {
-        g_set_error(error, G_IO_ERROR, local->code, "Cannot serve metrics on %s: %s.", listen,
-                    local->message);
-        return FALSE;
-    }
-    GSList *uris = soup_server_get_uris(m->server);
-    if (uris)
-        m->port = (guint)g_uri_get_port(uris->data);
+    GSList *uris = soup_server_get_uris(server);
+    *port = uris ? (guint)g_uri_get_port(uris->data) : 0;
     g_slist_free_full(uris, (GDestroyNotify)g_uri_unref);
-    return TRUE;
+    return g_steal_pointer(&server);
+}
+
+static void
+stop_server(MomMetrics *m)
+{
+    if (m->server) {
+        soup_server_disconnect(m->server);
+        g_clear_object(&m->server);
+    }
+    g_clear_pointer(&m->listen, g_free);
+    m->port = 0;
 }
 
 MomMetrics *
-mom_metrics_new(const MomMetricsOptions *options, GError **error)
+mom_metrics_new(void)
 {
-    gboolean http = options->listen && *options->listen;
-    gboolean file = options->textfile && *options->textfile;
+    MomMetrics *m = g_new0(MomMetrics, 1);
 
-    if (!http && !file)
-        return NULL;
-    g_autoptr(MomMetrics) m = g_new0(MomMetrics, 1);
     m->text = g_string_new(NULL);
-    if (file) {
-        g_autofree char *dir = g_path_get_dirname(options->textfile);
+    render(m, NULL);
+    return m;
+}
+
+static const char *
+or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+gboolean
+mom_metrics_configure(MomMetrics *m, const MomMetricsOptions *options, GError **error)
+{
+    const char *listen = or_empty(options->listen), *textfile = or_empty(options->textfile);
+    SoupServer *server = NULL;
+    guint port = 0;
+
+    if (*textfile) {
+        g_autofree char *dir = g_path_get_dirname(textfile);
         if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
             g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
                         "[metrics] textfile: the directory %s of %s does not exist.", dir,
-                        options->textfile);
-            return NULL;
+                        textfile);
+            return FALSE;
         }
-        m->textfile = g_strdup(options->textfile);
     }
-    if (http && !start_server(m, options->listen, error))
-        return NULL;
-    render(m, NULL);
-    publish(m);
-    return g_steal_pointer(&m);
+    /* the same address keeps its listener; a new one must start before
+     * the old one goes, so that a refused change leaves things as they were */
+    if (*listen && strcmp(listen, or_empty(m->listen)) != 0) {
+        server = start_server(m, listen, &port, error);
+        if (!server)
+            return FALSE;
+    }
+    if (server || !*listen) {
+        stop_server(m);
+        if (server) {
+            m->server = server;
+            m->port = port;
+            m->listen = g_strdup(listen);
+        }
+    }
+    if (strcmp(textfile, or_empty(m->textfile)) != 0) {
+        if (m->textfile)
+            g_unlink(m->textfile); /* node_exporter must not export it frozen */
+        g_free(m->textfile);
+        m->textfile = *textfile ? g_strdup(textfile) : NULL;
+        m->textfile_failing = FALSE;
+        publish(m);
+    }
+    return TRUE;
+}
+
+gboolean
+mom_metrics_active(MomMetrics *m)
+{
+    return m && (m->server || m->textfile);
 }
 
 void
@@ -560,10 +720,9 @@ mom_metrics_free(MomMetrics *m)
 {
     if (!m)
         return;
-    if (m->server) {
-        soup_server_disconnect(m->server);
-        g_object_unref(m->server);
-    }
+    stop_server(m);
+    if (m->textfile)
+        g_unlink(m->textfile); /* a stopped momd exports nothing */
     g_string_free(m->text, TRUE);
     g_free(m->textfile);
     g_free(m);

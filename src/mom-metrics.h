@@ -28,16 +28,29 @@ typedef struct {
 
 /**
  * mom_metrics_new:
- * Starts what @options ask for: an HTTP listener on [metrics] listen (a
- * warning is logged when it is not a loopback address) and/or the
- * textfile.  Returns: (transfer full) the metrics, NULL when neither is
- * set (nothing to do, no error), or NULL with @error when the address is
- * malformed or cannot be bound, or the textfile's directory does not
- * exist.
+ * Returns: (transfer full) the metrics' counters, with no output yet:
+ * mom_metrics_configure() starts the HTTP listener and the textfile.  The
+ * counters live as long as the daemon, across reloads.
  */
-MomMetrics *mom_metrics_new(const MomMetricsOptions *options, GError **error);
+MomMetrics *mom_metrics_new(void);
 
-/** mom_metrics_free: Stops listening and frees @metrics (NULL is fine). */
+/**
+ * mom_metrics_configure:
+ * Makes the outputs what @options ask for: an HTTP listener on [metrics]
+ * listen (a warning is logged when it is not a loopback address; the same
+ * address keeps its listener) and/or the textfile (a textfile no longer
+ * asked for is removed).  The new outputs are ready before the old ones
+ * go, so a refusal changes nothing.
+ * Returns: FALSE with @error when the address is malformed or cannot be
+ * bound, or the textfile's directory does not exist.
+ */
+gboolean mom_metrics_configure(MomMetrics *metrics, const MomMetricsOptions *options,
+                               GError **error);
+
+/** mom_metrics_active: Returns: TRUE when there is a listener or a textfile. */
+gboolean mom_metrics_active(MomMetrics *metrics);
+
+/** mom_metrics_free: Stops listening, removes the textfile and frees @metrics (NULL is fine). */
 void mom_metrics_free(MomMetrics *metrics);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomMetrics, mom_metrics_free)
 
@@ -46,8 +59,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomMetrics, mom_metrics_free)
  * Counts one policy cycle (its result, duration and the controllers'
  * outcomes), renders the exposition from the entities' newest samples,
  * serves it from now on, and writes the textfile (temporary file, then
- * rename).  A textfile that cannot be written is logged once, and again
- * after it was written successfully in between.
+ * rename, mode 0644).  A textfile that cannot be written is logged once,
+ * and again after it was written successfully in between.
  */
 void mom_metrics_cycle(MomMetrics *metrics, const MomMetricsCycle *cycle);
 

@@ -452,40 +452,24 @@ start_pressure(Momd *d)
 
 /* ---- metrics -------------------------------------------------------------------- */
 
+/* Makes [metrics] what the config says; on a reload that cannot, the
+ * running outputs stay, and so do the counters. */
 static gboolean
-metrics_options_equal(const MomMetricsOptions *a, const MomMetricsOptions *b)
+start_metrics(Momd *d, GError **error)
 {
-    return g_strcmp0(a->listen, b->listen) == 0 && g_strcmp0(a->textfile, b->textfile) == 0;
-}
+    gboolean was = mom_metrics_active(d->metrics);
+    guint port = mom_metrics_port(d->metrics);
 
-/* (Re)starts [metrics] as the config says.  On a reload that cannot start
- * the new settings, the running ones stay where they can. */
-static gboolean
-start_metrics(Momd *d, const MomConfig *old, GError **error)
-{
-    g_autoptr(GError) local = NULL;
-
-    if (old && metrics_options_equal(&old->metrics, &d->config->metrics))
-        return TRUE;
-    MomMetrics *m = mom_metrics_new(&d->config->metrics, &local);
-    if (!m && local && old && g_strcmp0(old->metrics.listen, d->config->metrics.listen) == 0) {
-        /* the same address, still held by the running listener */
-        g_clear_pointer(&d->metrics, mom_metrics_free);
-        g_clear_error(&local);
-        m = mom_metrics_new(&d->config->metrics, &local);
-    }
-    if (!m && local) {
-        g_propagate_error(error, g_steal_pointer(&local));
+    if (!mom_metrics_configure(d->metrics, &d->config->metrics, error))
         return FALSE;
-    }
-    g_clear_pointer(&d->metrics, mom_metrics_free);
-    d->metrics = m;
-    if (m && mom_metrics_port(m))
+    if (mom_metrics_port(d->metrics) && mom_metrics_port(d->metrics) != port)
         g_message("Metrics are served at /metrics on port %u ([metrics] listen %s).",
-                  mom_metrics_port(m), d->config->metrics.listen);
-    if (m && *d->config->metrics.textfile)
+                  mom_metrics_port(d->metrics), d->config->metrics.listen);
+    if (*d->config->metrics.textfile)
         g_message("Metrics are written to %s after every policy cycle.",
                   d->config->metrics.textfile);
+    if (was && !mom_metrics_active(d->metrics))
+        g_message("Metrics are no longer served nor written ([metrics] is empty).");
     return TRUE;
 }
 
@@ -581,7 +565,7 @@ on_reload(gpointer user_data)
                           "guest files of up to %d KiB ([Collector: GuestQemuAgent]).",
                           d->config->agent.timeout, d->config->agent.max_file_kib);
         }
-        if (!start_metrics(d, old, &error)) {
+        if (!start_metrics(d, &error)) {
             g_warning("%s The metrics stay as they were.", error->message);
             g_clear_error(&error);
         }
@@ -857,7 +841,8 @@ run(Momd *d, Args *a)
 
     d->history = mom_history_new((guint)d->config->history.max_decisions,
                                  (guint)d->config->history.max_age_s);
-    if (!start_metrics(d, NULL, &error)) {
+    d->metrics = mom_metrics_new();
+    if (!start_metrics(d, &error)) {
         mom_log_fatal("Cannot start [metrics], so momd cannot start: %s", error->message);
         return EXIT_FAILURE;
     }

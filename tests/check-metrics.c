@@ -10,6 +10,7 @@
 #include <check.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include <gio/gio.h>
@@ -64,11 +65,11 @@ START_TEST(test_render)
     g_autofree char *dir = g_dir_make_tmp("check-metrics.XXXXXX", NULL);
     g_autofree char *file = g_build_filename(dir, "momd.prom", NULL);
     MomMetricsOptions opts = {.listen = "", .textfile = file};
-    g_autoptr(MomMetrics) m = mom_metrics_new(&opts, NULL);
+    g_autoptr(MomMetrics) m = mom_metrics_new();
     MomEntity *host = host_new();
     g_autoptr(GPtrArray) guests = g_ptr_array_new_with_free_func((GDestroyNotify)mom_entity_free);
 
-    ck_assert_ptr_nonnull(m);
+    ck_assert(mom_metrics_configure(m, &opts, NULL));
     /* before the first cycle: the daemon's own metrics only */
     assert_has(mom_metrics_text(m), "momd_policy_cycles_total 0\n");
     assert_lacks(mom_metrics_text(m), "momd_guests");
@@ -130,8 +131,8 @@ START_TEST(test_textfile_error)
     g_autoptr(GError) error = NULL;
 
     ck_assert_int_eq(g_mkdir(sub, 0755), 0);
-    g_autoptr(MomMetrics) m = mom_metrics_new(&opts, &error);
-    ck_assert_ptr_nonnull(m);
+    g_autoptr(MomMetrics) m = mom_metrics_new();
+    ck_assert(mom_metrics_configure(m, &opts, &error));
     mom_test_log_capture();
     mom_test_remove_tree(sub);
     for (int i = 0; i < 3; i++)
@@ -150,10 +151,13 @@ START_TEST(test_nothing_asked)
 {
     MomMetricsOptions opts = {.listen = "", .textfile = ""};
     g_autoptr(GError) error = NULL;
+    g_autoptr(MomMetrics) m = mom_metrics_new();
 
-    ck_assert_ptr_null(mom_metrics_new(&opts, &error));
-    ck_assert_ptr_null(error);
-    /* the daemon calls it without checking */
+    ck_assert(mom_metrics_configure(m, &opts, &error));
+    ck_assert(!mom_metrics_active(m));
+    ck_assert_uint_eq(mom_metrics_port(m), 0);
+    /* counted all the same, for when they are switched on */
+    mom_metrics_cycle(m, &(MomMetricsCycle){NULL, NULL, TRUE, 0});
     mom_metrics_cycle(NULL, &(MomMetricsCycle){NULL, NULL, TRUE, 0});
     ck_assert_uint_eq(mom_metrics_port(NULL), 0);
 }
@@ -167,22 +171,76 @@ START_TEST(test_bad_listen)
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
         MomMetricsOptions opts = {.listen = (char *)bad[i], .textfile = ""};
         g_autoptr(GError) error = NULL;
-        ck_assert_ptr_null(mom_metrics_new(&opts, &error));
+        g_autoptr(MomMetrics) m = mom_metrics_new();
+        ck_assert(!mom_metrics_configure(m, &opts, &error));
         ck_assert_msg(error && strstr(error->message, "is not ADDRESS:PORT"), "%s: %s", bad[i],
                       error ? error->message : "no error");
+        ck_assert(!mom_metrics_active(m));
     }
     /* IPv6 and localhost, on a port the kernel picks */
     static const char *const good[] = {"[::1]:0", "localhost:0", "127.0.0.1:0"};
     for (guint i = 0; i < G_N_ELEMENTS(good); i++) {
         MomMetricsOptions opts = {.listen = (char *)good[i], .textfile = ""};
         g_autoptr(GError) error = NULL;
-        g_autoptr(MomMetrics) m = mom_metrics_new(&opts, &error);
-        if (!m && g_str_has_prefix(good[i], "[::1]") && error &&
-            g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+        g_autoptr(MomMetrics) m = mom_metrics_new();
+        if (!mom_metrics_configure(m, &opts, &error) && g_str_has_prefix(good[i], "[::1]") &&
+            error && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
             continue; /* a host without IPv6 */
-        ck_assert_msg(m != NULL, "%s: %s", good[i], error ? error->message : "?");
+        ck_assert_msg(error == NULL, "%s: %s", good[i], error ? error->message : "?");
         ck_assert_uint_gt(mom_metrics_port(m), 0);
     }
+}
+END_TEST
+
+/* A reload: counters go on; a refused change (a textfile in a missing
+ * directory, an address in use) leaves the outputs as they were; the same
+ * address keeps its listener; a textfile no longer asked for is removed;
+ * the textfile is 0644 whatever the umask. */
+START_TEST(test_reconfigure)
+{
+    g_autofree char *dir = g_dir_make_tmp("check-metrics.XXXXXX", NULL);
+    g_autofree char *file = g_build_filename(dir, "momd.prom", NULL);
+    g_autofree char *other = g_build_filename(dir, "other.prom", NULL);
+    g_autofree char *missing = g_build_filename(dir, "no", "momd.prom", NULL);
+    g_autoptr(MomMetrics) m = mom_metrics_new();
+    g_autoptr(GError) error = NULL;
+    MomMetricsOptions opts = {.listen = "127.0.0.1:0", .textfile = file};
+    GStatBuf st;
+
+    mode_t old_umask = umask(077);
+    ck_assert(mom_metrics_configure(m, &opts, &error));
+    guint port = mom_metrics_port(m);
+    ck_assert_uint_gt(port, 0);
+    mom_metrics_cycle(m, &(MomMetricsCycle){NULL, NULL, TRUE, 0.001});
+    umask(old_umask);
+    ck_assert_int_eq(g_stat(file, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0644);
+
+    /* refused: the directory is missing; nothing changes */
+    MomMetricsOptions bad = {.listen = "127.0.0.1:0", .textfile = missing};
+    ck_assert(!mom_metrics_configure(m, &bad, &error));
+    g_clear_error(&error);
+    ck_assert_uint_eq(mom_metrics_port(m), port);
+    ck_assert(g_file_test(file, G_FILE_TEST_EXISTS));
+
+    /* the same listen, another textfile: same port, the old file removed */
+    MomMetricsOptions moved = {.listen = "127.0.0.1:0", .textfile = other};
+    ck_assert(mom_metrics_configure(m, &moved, &error));
+    ck_assert_uint_eq(mom_metrics_port(m), port);
+    ck_assert(!g_file_test(file, G_FILE_TEST_EXISTS));
+    ck_assert(g_file_test(other, G_FILE_TEST_EXISTS));
+
+    /* counters go on across it */
+    mom_metrics_cycle(m, &(MomMetricsCycle){NULL, NULL, TRUE, 0.001});
+    assert_has(mom_metrics_text(m), "momd_policy_cycles_total 2\n");
+    assert_has(mom_metrics_text(m), "momd_last_cycle_timestamp_seconds ");
+
+    /* all off: no listener, the textfile removed */
+    MomMetricsOptions off = {.listen = "", .textfile = ""};
+    ck_assert(mom_metrics_configure(m, &off, &error));
+    ck_assert(!mom_metrics_active(m));
+    ck_assert(!g_file_test(other, G_FILE_TEST_EXISTS));
+    mom_test_remove_tree(dir);
 }
 END_TEST
 
@@ -223,6 +281,7 @@ metrics_suite(void)
     tcase_add_test(tc, test_textfile_error);
     tcase_add_test(tc, test_nothing_asked);
     tcase_add_test(tc, test_bad_listen);
+    tcase_add_test(tc, test_reconfigure);
     tcase_add_test(tc, test_outcome_classes);
     suite_add_tcase(s, tc);
     return s;

@@ -125,6 +125,27 @@ http GET "http://127.0.0.1:$port/other"
 check "GET /other: 404" test "$(head -n 1 "$tmp/out")" = 404
 http POST "http://127.0.0.1:$port/metrics"
 check "POST /metrics: 405" test "$(head -n 1 "$tmp/out")" = 405
+check "POST /metrics: the 405 says what is allowed" grep -qF "Allow: GET, HEAD" "$tmp/err"
+# a big body is read but not kept: momd's memory must not grow with it
+rss_before=$(awk '/^VmRSS/ {print $2}' "/proc/$momd_pid/status")
+python3 - "$port" >"$tmp/big.out" 2>&1 <<'EOF'
+import http.client, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=20)
+c.putrequest("POST", "/metrics")
+c.putheader("Content-Length", str(64 << 20))
+c.endheaders()
+chunk = b"x" * (1 << 20)
+try:
+    for _ in range(64):
+        c.send(chunk)
+    print(c.getresponse().status)
+except OSError as e:
+    print("closed", e)
+EOF
+rss_after=$(awk '/^VmRSS/ {print $2}' "/proc/$momd_pid/status")
+check "a 64 MiB POST body is refused ($(head -n 1 "$tmp/big.out"))" grep -qE "^(405|closed)" "$tmp/big.out"
+check "and not kept: VmRSS $rss_before → $rss_after KiB (less than 8 MiB more)" \
+    test "$((rss_after - rss_before))" -lt 8192
 http POST "http://127.0.0.1:$port/RPC2"
 check "the metrics port does not answer the control API (POST /RPC2: 404)" \
     test "$(head -n 1 "$tmp/out")" = 404
