@@ -125,9 +125,16 @@ guint momctl_table_dropped(MomctlTable *t);
 GPtrArray *momctl_table_render(MomctlTable *t);
 
 /**
+ * momctl_text_columns:
+ * Returns: the columns @text takes on a terminal: wide (East Asian)
+ * characters count 2, combining ones 0.
+ */
+glong momctl_text_columns(const char *text);
+
+/**
  * momctl_truncate:
- * Returns: (transfer full) @line cut to @width characters (0: not cut),
- * UTF-8 aware.
+ * Returns: (transfer full) @line cut to @width terminal columns (0: not
+ * cut), a combining mark kept with its letter.
  */
 char *momctl_truncate(const char *line, guint width);
 

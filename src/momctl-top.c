@@ -388,7 +388,7 @@ top_render(Top *top, gboolean plain, guint width, guint height)
         }
         if (i == header_line) {
             /* the column header in reverse video across the whole width */
-            glong pad = (glong)width - g_utf8_strlen(line, -1);
+            glong pad = (glong)width - momctl_text_columns(line);
             g_string_append_printf(out, "\033[7m%s%*s\033[0m", line, (int)MAX(pad, 0), "");
         } else if (i == error_line && top->error) {
             g_string_append_printf(out, "\033[1;31m%s\033[0m", line);

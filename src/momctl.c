@@ -378,14 +378,18 @@ momctl_format_size(double kib)
 
     if (isnan(kib))
         return g_strdup("-");
-    while (fabs(v) >= 1024 && u + 1 < G_N_ELEMENTS(units)) {
+    /* at most three significant digits, rounded before the unit is
+     * chosen, so that 1023.7 KiB is 1 MiB and not 1024 KiB */
+    for (;;) {
+        double shown = u > 0 && fabs(v) < 9.95 ? round(v * 10) / 10 : round(v);
+        if (fabs(shown) < 1000 || u + 1 == G_N_ELEMENTS(units)) {
+            if (shown != floor(shown))
+                return g_strdup_printf("%.1f %s", shown, units[u]);
+            return g_strdup_printf("%.0f %s", shown, units[u]);
+        }
         v /= 1024;
         u++;
     }
-    /* three significant digits at most: 512 MiB, 3.9 GiB, 12 GiB */
-    if (u > 0 && fabs(v) < 10 && v != floor(v))
-        return g_strdup_printf("%.1f %s", v, units[u]);
-    return g_strdup_printf("%.0f %s", v, units[u]);
 }
 
 gboolean
@@ -549,14 +553,62 @@ momctl_table_dropped(MomctlTable *t)
     return t->dropped;
 }
 
+/* The columns @c takes on a terminal: 2 for a wide (East Asian)
+ * character, 0 for a combining one, else 1. */
+static glong
+char_columns(gunichar c)
+{
+    if (g_unichar_iszerowidth(c))
+        return 0;
+    return g_unichar_iswide(c) ? 2 : 1;
+}
+
+glong
+momctl_text_columns(const char *text)
+{
+    glong n = 0;
+
+    for (const char *p = text; *p; p = g_utf8_next_char(p))
+        n += char_columns(g_utf8_get_char(p));
+    return n;
+}
+
+/* The longest start of @text that takes at most @columns columns. */
+static char *
+head_of(const char *text, glong columns)
+{
+    const char *p = text;
+    glong n = 0;
+
+    while (*p) {
+        glong w = char_columns(g_utf8_get_char(p));
+        if (n + w > columns)
+            break;
+        n += w;
+        p = g_utf8_next_char(p);
+    }
+    /* combining marks stay with their letter */
+    while (*p && char_columns(g_utf8_get_char(p)) == 0)
+        p = g_utf8_next_char(p);
+    return g_strndup(text, p - text);
+}
+
+/* The ellipsis that ends a cut cell: "…" where the terminal takes UTF-8,
+ * else "~". */
+static const char *
+ellipsis(void)
+{
+    return g_get_charset(NULL) ? "…" : "~";
+}
+
 /* @cell cut to @width columns, its last one an ellipsis. */
 static char *
 cut_cell(const char *cell, glong width)
 {
-    if (g_utf8_strlen(cell, -1) <= width)
+    if (momctl_text_columns(cell) <= width)
         return g_strdup(cell);
-    g_autofree char *head = g_strndup(cell, g_utf8_offset_to_pointer(cell, width - 1) - cell);
-    return g_strconcat(head, "…", NULL);
+    g_autofree char *head = head_of(cell, width - 1);
+    return g_strconcat(head, ellipsis(), NULL);
 }
 
 /* The columns' widths once the table fits t->width: cut columns may give
@@ -602,14 +654,14 @@ momctl_table_render(MomctlTable *t)
 
     for (guint k = 0; k < t->cells->len; k++)
         width[k % t->n_columns] =
-            MAX(width[k % t->n_columns], g_utf8_strlen(t->cells->pdata[k], -1));
+            MAX(width[k % t->n_columns], momctl_text_columns(t->cells->pdata[k]));
     fit_widths(t, width, &shown);
     t->dropped = t->n_columns - shown;
     for (guint r = 0; r < n_rows; r++) {
         GString *line = g_string_new(NULL);
         for (guint c = 0; c < shown; c++) {
             g_autofree char *cell = cut_cell(t->cells->pdata[r * t->n_columns + c], width[c]);
-            glong pad = width[c] - g_utf8_strlen(cell, -1);
+            glong pad = width[c] - momctl_text_columns(cell);
             gboolean last = c + 1 == shown;
             if (c)
                 g_string_append(line, "  ");
@@ -632,19 +684,23 @@ momctl_table_render(MomctlTable *t)
 char *
 momctl_truncate(const char *line, guint width)
 {
-    if (width == 0 || g_utf8_strlen(line, -1) <= (glong)width)
+    if (width == 0 || momctl_text_columns(line) <= (glong)width)
         return g_strdup(line);
-    return g_strndup(line, g_utf8_offset_to_pointer(line, width) - line);
+    return head_of(line, width);
 }
 
 static void
 print_table(MomctlTable *t)
 {
-    momctl_table_fit(t, (guint)momctl_output_width(), FALSE);
-    g_autoptr(GPtrArray) lines = momctl_table_render(t);
+    guint width = (guint)momctl_output_width();
 
-    for (guint i = 0; i < lines->len; i++)
-        printf("%s\n", (char *)lines->pdata[i]);
+    momctl_table_fit(t, width, FALSE);
+    g_autoptr(GPtrArray) lines = momctl_table_render(t);
+    /* when even the columns that cannot be cut are wider, the lines are */
+    for (guint i = 0; i < lines->len; i++) {
+        g_autofree char *line = momctl_truncate(lines->pdata[i], width);
+        printf("%s\n", line);
+    }
 }
 
 /* Prints @text, with a newline after it when it lacks one. */
@@ -1092,8 +1148,8 @@ print_wrapped(const char *label, GPtrArray *items)
         g_string_append(line, " none");
     for (guint i = 0; i < items->len; i++) {
         const char *item = items->pdata[i];
-        if (g_utf8_strlen(line->str, -1) > indent &&
-            g_utf8_strlen(line->str, -1) + 1 + g_utf8_strlen(item, -1) > width) {
+        if (momctl_text_columns(line->str) > indent &&
+            momctl_text_columns(line->str) + 1 + momctl_text_columns(item) > width) {
             printf("%s\n", line->str);
             g_string_printf(line, "%*s", (int)(indent - 1), "");
         }
