@@ -32,15 +32,18 @@ enum {
     F_PAGES,
     F_SLEEP,
     F_SMART,
+    F_RUN,
+    F_UNSHARED,
     F_ADVISOR,
     N_F
 };
 static const char *const fields[N_F] = {
-    "mem_available",       "mem_free",         "ksm_shareable",     "ksm_mergeable",
-    "ksm_mergeable_added", "ksm_page_kib",     "ksm_pages_shared",  "ksm_pages_sharing",
-    "ksm_zero_pages",      "ksm_full_scans",   "ksm_pages_to_scan", "ksm_sleep_millisecs",
-    "ksm_smart_scan",      "ksm_advisor_mode",
+    "mem_available",       "mem_free",       "ksm_shareable",      "ksm_mergeable",
+    "ksm_mergeable_added", "ksm_page_kib",   "ksm_pages_shared",   "ksm_pages_sharing",
+    "ksm_zero_pages",      "ksm_full_scans", "ksm_pages_to_scan",  "ksm_sleep_millisecs",
+    "ksm_smart_scan",      "ksm_run",        "ksm_pages_unshared", "ksm_advisor_mode",
 };
+G_STATIC_ASSERT(G_N_ELEMENTS(fields) == N_F);
 /* a host without HostKSM: only the first two */
 #define N_NO_KSM 2
 
@@ -323,13 +326,18 @@ START_TEST(test_mergeable_grows)
 }
 END_TEST
 
-/* momd restarts on a host where KSM merged before: nothing is new, no
- * fast scan of everything. */
+/* momd restarts on a host where ksmd runs and has seen the mergeable
+ * memory: only what it has not seen is new, so a big host is not rescanned
+ * fast.  A stopped ksmd's counters may be those of processes long gone:
+ * then everything is new. */
 START_TEST(test_restart)
 {
     g_autoptr(Cycle) c = cycle_new();
 
+    /* 512 MiB mergeable; ksmd running has seen 100000 + 31072 pages, all */
+    c->v[F_RUN] = 1;
     c->v[F_SHARING] = 100000;
+    c->v[F_UNSHARED] = 31072;
     c->v[F_SCANS] = 40;
     cycle_run(c);
     assert_idle(c);
@@ -338,6 +346,21 @@ START_TEST(test_restart)
     c->v[F_MERGEABLE] += 32 * 1024;
     cycle_run(c);
     assert_fast(c, 2785);
+
+    /* ksmd running, but 64 MiB it has not seen: that is new */
+    g_autoptr(Cycle) part = cycle_new();
+    part->v[F_RUN] = 1;
+    part->v[F_SHARING] = 100000;
+    part->v[F_UNSHARED] = 31072 - 16384;
+    cycle_run(part);
+    assert_fast(part, 2621);
+
+    /* ksmd stopped with stale counters: all new */
+    g_autoptr(Cycle) stale = cycle_new();
+    stale->v[F_RUN] = 0;
+    stale->v[F_SHARING] = 445618;
+    cycle_run(stale);
+    assert_fast(stale, 2621);
 }
 END_TEST
 
