@@ -107,7 +107,7 @@ balloon_work(MomGuestCtl *ctl, MomGuestJob *base)
     BalloonJob *job = (BalloonJob *)base;
     g_autoptr(GError) error = NULL;
     gboolean ok = ctl->hv.set_balloon(ctl->hv.hv, base->guest->uuid, job->kib, &error);
-    gboolean report = mom_guest_ctl_note_call(ctl, base->guest, ok);
+    gboolean report = mom_guest_ctl_note_call(ctl, base->guest, base->name, ok, error);
 
     if (ok)
         balloon_log(G_LOG_LEVEL_MESSAGE, base->name,

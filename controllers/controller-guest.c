@@ -157,8 +157,15 @@ mom_guest_ctl_end_cycle(MomGuestCtl *ctl)
 }
 
 gboolean
-mom_guest_ctl_note_call(MomGuestCtl *ctl, MomGuestEntry *g, gboolean ok)
+mom_guest_ctl_note_call(MomGuestCtl *ctl, MomGuestEntry *g, const char *name, gboolean ok,
+                        const GError *error)
 {
+    if (!ok && error && ctl->hv.is_gone && ctl->hv.is_gone(error)) {
+        mom_guest_ctl_log(ctl->klass->name, G_LOG_LEVEL_DEBUG, name,
+                          "guest %s went away under the %s: %s", name, ctl->klass->change,
+                          error->message);
+        return FALSE;
+    }
     g_mutex_lock(&ctl->jobs.lock);
     gboolean report = !ok && !g->error_reported;
     g->error_reported = !ok;

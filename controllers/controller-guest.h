@@ -105,11 +105,14 @@ void mom_guest_ctl_end_cycle(MomGuestCtl *ctl);
 
 /**
  * mom_guest_ctl_note_call:
- * Records whether a hypervisor call for @g succeeded.  Returns: TRUE when
- * it failed after a success, so a guest whose calls keep failing is
- * warned about once until one succeeds again.
+ * Records whether a hypervisor call for @g (named @name) succeeded (@ok), and @error
+ * when it did not.  Returns: TRUE when it failed after a success, so a
+ * guest whose calls keep failing is warned about once until one succeeds
+ * again; FALSE for a guest that went away under the call (the hypervisor's
+ * is_gone), which is churn: that is logged at debug level here.
  */
-gboolean mom_guest_ctl_note_call(MomGuestCtl *ctl, MomGuestEntry *g, gboolean ok);
+gboolean mom_guest_ctl_note_call(MomGuestCtl *ctl, MomGuestEntry *g, const char *name, gboolean ok,
+                                 const GError *error);
 
 /**
  * mom_guest_ctl_skip_busy:

@@ -70,7 +70,7 @@ cputune_work(MomGuestCtl *ctl, MomGuestJob *base)
     g_autoptr(GError) error = NULL;
     gboolean ok = ctl->hv.set_cpu_tune(ctl->hv.hv, base->guest->uuid, job->quota,
                                        (guint64)job->period, &error);
-    gboolean report = mom_guest_ctl_note_call(ctl, base->guest, ok);
+    gboolean report = mom_guest_ctl_note_call(ctl, base->guest, base->name, ok, error);
 
     if (ok)
         cputune_log(G_LOG_LEVEL_MESSAGE, base->name,

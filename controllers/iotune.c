@@ -117,7 +117,7 @@ iotune_work(MomGuestCtl *ctl, MomGuestJob *base)
         g_autoptr(GError) error = NULL;
         gboolean ok =
             ctl->hv.set_block_iotune(ctl->hv.hv, g->base.uuid, c->disk, c->limits, &error);
-        gboolean report = mom_guest_ctl_note_call(ctl, &g->base, ok);
+        gboolean report = mom_guest_ctl_note_call(ctl, &g->base, base->name, ok, error);
 
         g_mutex_lock(&ctl->jobs.lock);
         IoTuneLast *last = g_hash_table_lookup(g->last, c->disk);

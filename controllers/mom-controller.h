@@ -40,6 +40,9 @@ typedef struct {
      * limit, -1 = leave as it is. */
     gboolean (*set_block_iotune)(gpointer hv, const char *uuid, const char *disk,
                                  const gint64 limits[6], GError **error);
+    /* Whether @error, from one of the calls above, says the guest went away
+     * under it (destroyed or undefined): churn, not a fault.  NULL: never. */
+    gboolean (*is_gone)(const GError *error);
 } MomHypervisorOps;
 
 typedef struct {

@@ -24,10 +24,15 @@ struct _MomGuests {
     char *plot_dir;
     int stats_period;
     GHashTable *guests; /* uuid -> Guest */
+    /* uuid -> monotonic µs of its stop event, until a collection that
+     * started after it has been merged: one that started before it must
+     * not bring the guest back */
+    GHashTable *stopped;
     GCancellable *cancel;
     gboolean in_flight;
     gint64 started; /* monotonic µs when the running collection began */
     guint skipped;
+    gboolean stall_warned; /* "has not returned" was said for the running call */
     guint64 collections;
     guint last_calls;
     char *last_error;      /* the last collection error, to log a repeated one once */
@@ -68,6 +73,7 @@ mom_guests_new(MomLibvirt *lv, char **collectors, const MomCollectorConfig *base
     gs->plot_dir = g_strdup(plot_dir);
     gs->stats_period = stats_period;
     gs->guests = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, guest_free);
+    gs->stopped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     gs->cancel = g_cancellable_new();
     if (collectors && g_strv_contains((const char *const *)collectors, "GuestQemuAgent")) {
         MomAgentOptions defaults = {MOM_AGENT_DEFAULT_TIMEOUT, MOM_AGENT_DEFAULT_MAX_FILE_KIB};
@@ -102,6 +108,7 @@ mom_guests_free(MomGuests *gs)
     g_object_unref(gs->cancel);
     mom_agent_poller_free(gs->agent);
     g_hash_table_destroy(gs->guests);
+    g_hash_table_destroy(gs->stopped);
     g_strfreev(gs->collectors);
     g_free(gs->proc_root);
     g_free(gs->sysfs_root);
@@ -237,8 +244,14 @@ merge(MomGuests *gs, MomGuestBatch *batch)
         MomDomainInfo *info = batch->domains->pdata[i];
         const MomGuestData *data = &g_array_index(batch->data, MomGuestData, i);
         Guest *g = g_hash_table_lookup(gs->guests, info->uuid);
+        const gint64 *stopped_at = g_hash_table_lookup(gs->stopped, info->uuid);
 
         batch->domains->pdata[i] = NULL; /* taken below */
+        if (!g && stopped_at && batch->started <= *stopped_at) {
+            /* the collection began before the guest stopped */
+            mom_domain_info_free(info);
+            continue;
+        }
         if (!g) {
             g = guest_new(gs, info, data);
             if (!g)
@@ -272,6 +285,11 @@ merge(MomGuests *gs, MomGuestBatch *batch)
     }
     GHashTableIter it;
     gpointer key, value;
+    /* this collection began after those stops: it knows of them */
+    g_hash_table_iter_init(&it, gs->stopped);
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        if (*(gint64 *)value < batch->started)
+            g_hash_table_iter_remove(&it);
     g_hash_table_iter_init(&it, gs->guests);
     while (g_hash_table_iter_next(&it, &key, &value)) {
         if (g_hash_table_contains(present, key))
@@ -336,24 +354,37 @@ collect_done(GObject *source, GAsyncResult *res, gpointer user_data)
     merge(gs, b);
 }
 
+gboolean
+mom_guests_stall_is_news(gint64 running_us, guint interval_s)
+{
+    return running_us >= (gint64)MAX(interval_s, MOM_GUESTS_STALL_WARN_S) * G_USEC_PER_SEC;
+}
+
 void
 mom_guests_tick(MomGuests *gs)
 {
     if (!mom_libvirt_connected(gs->lv))
         return;
     if (gs->in_flight) {
-        /* the monitor and manager timers can meet: only a call that has
-         * been running for a whole interval is worth a warning */
         gint64 running = g_get_monotonic_time() - gs->started;
-        if (running >= (gint64)MAX(gs->base.interval, 1) * G_USEC_PER_SEC && gs->skipped++ == 0)
+        gs->skipped++;
+        if (!gs->stall_warned && mom_guests_stall_is_news(running, gs->base.interval)) {
             g_warning("The guest statistics call has not returned for %.0f s; momd skips "
                       "collections until it does.",
                       running / 1e6);
+            gs->stall_warned = TRUE;
+        }
         return;
     }
     if (gs->skipped) {
-        g_message("Guest statistics are flowing again after %u skipped collections.", gs->skipped);
+        if (gs->stall_warned)
+            g_message("Guest statistics are flowing again after %u skipped collections.",
+                      gs->skipped);
+        else
+            g_debug("The guest statistics call returned late; %u collections were skipped.",
+                    gs->skipped);
         gs->skipped = 0;
+        gs->stall_warned = FALSE;
     }
     GHashTable *known =
         g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)mom_domain_info_free);
@@ -378,6 +409,10 @@ mom_guests_forget(MomGuests *gs, const char *uuid)
 {
     Guest *g = g_hash_table_lookup(gs->guests, uuid);
 
+    /* also for a guest not known yet: the collection running now may
+     * have seen it before it stopped */
+    g_hash_table_insert(gs->stopped, g_strdup(uuid),
+                        g_memdup2(&(gint64){g_get_monotonic_time()}, sizeof(gint64)));
     if (!g)
         return;
     g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MOM_GUEST", g->info->name, "MESSAGE",

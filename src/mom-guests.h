@@ -47,6 +47,19 @@ gboolean mom_guests_set_agent_options(MomGuests *guests, const MomAgentOptions *
 void mom_guests_free(MomGuests *guests);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomGuests, mom_guests_free)
 
+/* A guest statistics call that has been running this long (or one
+ * collection interval, if that is longer) is a stall worth a warning:
+ * libvirt holds the bulk call for a second or two while a guest starts or
+ * stops, which guest churn makes normal. */
+#define MOM_GUESTS_STALL_WARN_S 5
+
+/**
+ * mom_guests_stall_is_news:
+ * Returns: whether a statistics call running for @running_us µs, with
+ * collections every @interval_s s, is late enough to warn about.
+ */
+gboolean mom_guests_stall_is_news(gint64 running_us, guint interval_s);
+
 /**
  * mom_guests_tick:
  * Starts one collection of every guest, unless the previous one is still

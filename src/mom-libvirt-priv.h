@@ -56,3 +56,19 @@ gint64 mom_libvirt_pid_from_file(const char *proc_root, const char *run_dir, con
  * each process started with "-uuid UUID"; the lowest pid when several are.
  */
 GHashTable *mom_libvirt_pids_by_uuid(const char *proc_root);
+
+/* Reads of a guest's scheduler parameters or I/O limits are tried at this
+ * many collections in a row; after that only an event brings a new try. */
+#define MOM_LIBVIRT_READ_TRIES 3
+
+/**
+ * mom_libvirt_read_fault:
+ * How loudly to report the @failures-th failure in a row (1 is the first)
+ * of a per-guest read whose libvirt error code is @code.  A guest that went
+ * away under the call is churn, not a fault; a QEMU that is still starting
+ * fails a read or two (its cgroups are not there yet), so only the
+ * MOM_LIBVIRT_READ_TRIES-th failure in a row is a warning, and it is said
+ * once.
+ * Returns: G_LOG_LEVEL_WARNING or G_LOG_LEVEL_DEBUG.
+ */
+GLogLevelFlags mom_libvirt_read_fault(guint failures, int code);

@@ -84,6 +84,12 @@ no_domain_code(int code)
     return code == VIR_ERR_NO_DOMAIN || code == VIR_ERR_OPERATION_INVALID;
 }
 
+gboolean
+mom_libvirt_error_is_gone(const GError *error)
+{
+    return g_error_matches(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_NO_DOMAIN);
+}
+
 /* Turns the libvirt error of the call that has just failed into @error.
  * @code < 0 picks MOM_LIBVIRT_ERROR_NO_DOMAIN or _CALL from libvirt's code. */
 static void
@@ -623,7 +629,8 @@ io_disks_clear(MomDomainInfo *info)
     }
     g_clear_pointer(&info->io_disks, g_free);
     info->n_io_disks = 0;
-    info->io_known = info->io_failed = FALSE;
+    info->io_known = FALSE;
+    info->io_failures = 0;
 }
 
 /* The disks a block I/O limit can apply to:
@@ -758,6 +765,43 @@ read_xml(MomLibvirt *lv, virDomainPtr dom, MomDomainInfo *info)
                          "%s", (const char *)warnings->pdata[i]);
 }
 
+GLogLevelFlags
+mom_libvirt_read_fault(guint failures, int code)
+{
+    if (no_domain_code(code) || failures != MOM_LIBVIRT_READ_TRIES)
+        return G_LOG_LEVEL_DEBUG;
+    return G_LOG_LEVEL_WARNING;
+}
+
+/* Counts a failed read of @what of @info in @failures and logs it as
+ * mom_libvirt_read_fault() says. */
+static void
+read_failed(MomDomainInfo *info, guint *failures, int code, const char *what, const char *why)
+{
+    if (*failures < G_MAXUINT)
+        (*failures)++;
+    if (mom_libvirt_read_fault(*failures, code) == G_LOG_LEVEL_WARNING)
+        g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MOM_GUEST", info->name, "MESSAGE",
+                         "Cannot read %s of guest %s (%u tries in a row): %s; momd tries again "
+                         "when libvirt reports a change of the guest.",
+                         what, info->name, *failures, why);
+    else
+        g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, "MOM_GUEST", info->name, "MESSAGE",
+                         "Cannot read %s of guest %s (try %u): %s.", what, info->name, *failures,
+                         why);
+}
+
+/* A read of @what of @info worked: says so once if its failure was a
+ * warning. */
+static void
+read_recovered(MomDomainInfo *info, guint *failures, const char *what)
+{
+    if (*failures >= MOM_LIBVIRT_READ_TRIES)
+        g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MOM_GUEST", info->name, "MESSAGE",
+                         "momd can read %s of guest %s again.", what, info->name);
+    *failures = 0;
+}
+
 /* The domain's vcpu_quota and vcpu_period (0 when the driver has none, as
  * MOM reports them).  One call, made only when asked for: see
  * mom_libvirt_collect(). */
@@ -778,17 +822,14 @@ read_sched(virDomainPtr dom, MomDomainInfo *info)
         n = SCHED_PARAMS_MAX;
         rc = virDomainGetSchedulerParameters(dom, params, &n);
         g_free(why);
-        why = rc < 0 ? mom_libvirt_take_error(NULL) : NULL;
+        why = rc < 0 ? mom_libvirt_take_error(&code) : NULL;
     }
     if (rc < 0) {
-        if (!info->sched_failed)
-            g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MOM_GUEST", info->name, "MESSAGE",
-                             "Cannot read the scheduler parameters of guest %s: %s", info->name,
-                             why);
+        read_failed(info, &info->sched_failures, code, "the scheduler parameters", why);
         info->sched_known = FALSE;
-        info->sched_failed = TRUE;
         return;
     }
+    read_recovered(info, &info->sched_failures, "the scheduler parameters");
     info->vcpu_quota = info->vcpu_period = 0;
     for (int i = 0; i < n; i++) {
         gint64 v;
@@ -805,7 +846,6 @@ read_sched(virDomainPtr dom, MomDomainInfo *info)
     }
     virTypedParamsClear(params, n);
     info->sched_known = TRUE;
-    info->sched_failed = FALSE;
 }
 
 /* The current limits of each disk of @info, one call per disk (LIVE),
@@ -822,13 +862,11 @@ read_iotune(virDomainPtr dom, MomDomainInfo *info, guint *calls)
         memset(params, 0, sizeof(params));
         (*calls)++;
         if (virDomainGetBlockIoTune(dom, d->name, params, &n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
-            g_autofree char *why = mom_libvirt_take_error(NULL);
-            if (!info->io_failed)
-                g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MOM_GUEST", info->name,
-                                 "MESSAGE", "Cannot read the I/O limits of disk %s of guest %s: %s",
-                                 d->name, info->name, why);
+            int code;
+            g_autofree char *why = mom_libvirt_take_error(&code);
+            g_autofree char *what = g_strdup_printf("the I/O limits of disk %s", d->name);
+            read_failed(info, &info->io_failures, code, what, why);
             info->io_known = FALSE;
-            info->io_failed = TRUE;
             return;
         }
         for (guint k = 0; k < MOM_IO_N_KEYS; k++) {
@@ -839,8 +877,8 @@ read_iotune(virDomainPtr dom, MomDomainInfo *info, guint *calls)
         }
         virTypedParamsClear(params, n);
     }
+    read_recovered(info, &info->io_failures, "the I/O limits");
     info->io_known = TRUE;
-    info->io_failed = FALSE;
 }
 
 /* ---- the QEMU pid ------------------------------------------------------------ */
@@ -1302,7 +1340,7 @@ mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
          * and libvirt says so with a tunable event (CpuTune's own changes
          * are marked too): reading them every cycle would add one call per
          * guest to the one bulk call the cycle is allowed. */
-        if ((!info->sched_known && !info->sched_failed) ||
+        if ((!info->sched_known && info->sched_failures < MOM_LIBVIRT_READ_TRIES) ||
             g_hash_table_contains(stale_sched, uuid)) {
             b->calls++;
             read_sched(dom, info);
@@ -1310,7 +1348,8 @@ mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
         /* Block I/O limits, likewise: only guests with I/O metadata have a
          * use for them (GuestIoTune gives nil for the others). */
         if (info->n_io_tune && info->n_io_disks &&
-            ((!info->io_known && !info->io_failed) || g_hash_table_contains(stale_io, uuid)))
+            ((!info->io_known && info->io_failures < MOM_LIBVIRT_READ_TRIES) ||
+             g_hash_table_contains(stale_io, uuid)))
             read_iotune(dom, info, &b->calls);
         d.pid = info->pid;
         d.balloon_min = info->balloon_min;
@@ -1482,6 +1521,7 @@ mom_libvirt_new(const char *uri, const char *run_dir, const MomLibvirtCallbacks 
     lv->ops.set_balloon = set_balloon;
     lv->ops.set_cpu_tune = set_cpu_tune;
     lv->ops.set_block_iotune = set_block_iotune;
+    lv->ops.is_gone = mom_libvirt_error_is_gone;
     return lv;
 }
 

@@ -111,16 +111,16 @@ typedef struct {
     /* Scheduler parameters, read when the domain is new and again after a
      * tunable event or a CpuTune change, never every cycle. */
     gboolean sched_known;
-    gboolean sched_failed; /* the read failed: tried again only after an event */
-    gint64 vcpu_quota;     /* µs; 0 when libvirt reports none */
-    gint64 vcpu_period;    /* µs; 0 when libvirt reports none */
+    guint sched_failures; /* reads failed in a row (see mom_libvirt_read_fault) */
+    gint64 vcpu_quota;    /* µs; 0 when libvirt reports none */
+    gint64 vcpu_period;   /* µs; 0 when libvirt reports none */
     /* IoTune: the disks of the same XML, and their current limits, read
      * (only for a guest with I/O metadata) when the domain is new or its
      * XML was read again, and after a tunable event or an IoTune change. */
     MomIoTuneDisk *io_disks;
     guint n_io_disks;
     gboolean io_known;
-    gboolean io_failed; /* the read failed: tried again only after an event */
+    guint io_failures; /* reads failed in a row (see mom_libvirt_read_fault) */
 } MomDomainInfo;
 
 /** mom_domain_info_free: Frees @info. */
@@ -161,6 +161,14 @@ MomGuestBatch *mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **e
  */
 gboolean mom_libvirt_set_stats_period(MomLibvirt *lv, const char *uuid, int seconds,
                                       GError **error);
+
+/**
+ * mom_libvirt_error_is_gone:
+ * Returns: whether @error, from a call of this module, says the guest went
+ * away under it (MOM_LIBVIRT_ERROR_NO_DOMAIN), which guest churn makes
+ * normal: the controllers then say nothing above debug level.
+ */
+gboolean mom_libvirt_error_is_gone(const GError *error);
 
 /** mom_libvirt_hypervisor_ops: Returns: (transfer none) the controllers' view of @lv. */
 const MomHypervisorOps *mom_libvirt_hypervisor_ops(MomLibvirt *lv);

@@ -124,6 +124,7 @@ typedef struct {
     GCond cond;
     GPtrArray *calls;       /* "uuid=kib", in the order the calls started */
     const char *fail_uuid;  /* its calls fail */
+    const char *gone_uuid;  /* its calls fail: the guest went away */
     const char *block_uuid; /* its calls wait until @released */
     gboolean released;
 } FakeHv;
@@ -142,7 +143,13 @@ fake_set_balloon(gpointer hv, const char *uuid, guint64 kib, GError **error)
     while (f->block_uuid && strcmp(uuid, f->block_uuid) == 0 && !f->released)
         g_cond_wait(&f->cond, &f->lock);
     fail = f->fail_uuid && strcmp(uuid, f->fail_uuid) == 0;
+    gboolean gone = f->gone_uuid && strcmp(uuid, f->gone_uuid) == 0;
     g_mutex_unlock(&f->lock);
+    if (gone) {
+        g_set_error_literal(error, g_quark_from_static_string("fake-hv"), 1,
+                            "Requested operation is not valid: domain is not running");
+        return FALSE;
+    }
     if (fail) {
         g_set_error_literal(error, g_quark_from_static_string("fake-hv"), 0,
                             "Timed out during operation: cannot acquire state change lock");
@@ -151,7 +158,15 @@ fake_set_balloon(gpointer hv, const char *uuid, guint64 kib, GError **error)
     return TRUE;
 }
 
-static const MomHypervisorOps fake_ops = {&fake, fake_set_balloon};
+/* The fake's "the guest went away" is its error code 1. */
+static gboolean
+fake_is_gone(const GError *error)
+{
+    return error->domain == g_quark_from_static_string("fake-hv") && error->code == 1;
+}
+
+static const MomHypervisorOps fake_ops = {
+    .hv = &fake, .set_balloon = fake_set_balloon, .is_gone = fake_is_gone};
 
 static guint
 n_calls(void)
@@ -352,6 +367,7 @@ setup(void)
     clear_logs();
     clear_calls();
     fake.fail_uuid = NULL;
+    fake.gone_uuid = NULL;
     fake.block_uuid = NULL;
     fake.released = FALSE;
 }
@@ -831,6 +847,29 @@ START_TEST(test_errors_once)
 }
 END_TEST
 
+/* A guest destroyed under its balloon call is churn: nothing above debug
+ * level, and its next failure for another reason is still news. */
+START_TEST(test_gone_is_not_a_fault)
+{
+    MomControllerConfig cfg = default_cfg();
+    g_autoptr(Bt) t = bt_start(&cfg);
+    MomEntity *g = guest_add(t, "gone", "uuid-gone", 2 * GIB, 4 * GIB, 0);
+
+    fake.gone_uuid = "uuid-gone";
+    bt_cycle(t, ALL("2000000"));
+    bt_cycle(t, ALL("2000000"));
+    ck_assert_uint_eq(n_calls(), 2);
+    assert_log("WARNING", "gone", 0);
+    assert_log("DEBUG", "guest gone went away under the balloon change", 2);
+    ck_assert(!uncooperative(g));
+    fake.gone_uuid = NULL;
+    fake.fail_uuid = "uuid-gone";
+    bt_cycle(t, ALL("2000000"));
+    assert_log("WARNING", "guest gone: cannot set the balloon", 1);
+    fake.fail_uuid = NULL;
+}
+END_TEST
+
 static Suite *
 balloon_suite(void)
 {
@@ -851,6 +890,7 @@ balloon_suite(void)
     tcase_add_test(tc, test_uncooperative);
     tcase_add_test(tc, test_blocked_guest);
     tcase_add_test(tc, test_errors_once);
+    tcase_add_test(tc, test_gone_is_not_a_fault);
     suite_add_tcase(s, tc);
     return s;
 }

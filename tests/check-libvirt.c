@@ -402,6 +402,34 @@ END_TEST
 /* ---- the QEMU pid without libvirt-run-dir -------------------------------------- */
 
 /* The run directory comes from the URI: the daemon kind, its socket. */
+/* A guest destroyed under a read of its scheduler parameters or I/O
+ * limits is churn (debug), and so are the first failures of a QEMU still
+ * starting; the MOM_LIBVIRT_READ_TRIES-th failure in a row is a warning,
+ * once: the reads stop there until an event. */
+START_TEST(test_churn_log_levels)
+{
+    /* and a statistics call held up for a second or two while a guest
+     * starts or stops is no stall worth a warning */
+    ck_assert(!mom_guests_stall_is_news(2 * G_USEC_PER_SEC, 1));
+    ck_assert(!mom_guests_stall_is_news(MOM_GUESTS_STALL_WARN_S * G_USEC_PER_SEC - 1, 1));
+    ck_assert(mom_guests_stall_is_news(MOM_GUESTS_STALL_WARN_S * G_USEC_PER_SEC, 1));
+    ck_assert(!mom_guests_stall_is_news(9 * G_USEC_PER_SEC, 10));
+    ck_assert(mom_guests_stall_is_news(10 * G_USEC_PER_SEC, 10));
+
+    ck_assert_int_eq(mom_libvirt_read_fault(1, VIR_ERR_INTERNAL_ERROR), G_LOG_LEVEL_DEBUG);
+    ck_assert_int_eq(mom_libvirt_read_fault(MOM_LIBVIRT_READ_TRIES - 1, VIR_ERR_SYSTEM_ERROR),
+                     G_LOG_LEVEL_DEBUG);
+    ck_assert_int_eq(mom_libvirt_read_fault(MOM_LIBVIRT_READ_TRIES, VIR_ERR_INTERNAL_ERROR),
+                     G_LOG_LEVEL_WARNING);
+    ck_assert_int_eq(mom_libvirt_read_fault(MOM_LIBVIRT_READ_TRIES + 1, VIR_ERR_INTERNAL_ERROR),
+                     G_LOG_LEVEL_DEBUG);
+    ck_assert_int_eq(mom_libvirt_read_fault(MOM_LIBVIRT_READ_TRIES, VIR_ERR_NO_DOMAIN),
+                     G_LOG_LEVEL_DEBUG);
+    ck_assert_int_eq(mom_libvirt_read_fault(MOM_LIBVIRT_READ_TRIES, VIR_ERR_OPERATION_INVALID),
+                     G_LOG_LEVEL_DEBUG);
+}
+END_TEST
+
 START_TEST(test_run_dir_for_uri)
 {
     static const struct {
@@ -731,6 +759,8 @@ START_TEST(test_refused_call_error)
     ck_assert_msg(g_str_has_prefix(error->message, "virDomainSetMemoryFlags failed: ") &&
                       strstr(error->message, "not running") != NULL,
                   "%s", error->message);
+    /* the controllers hear it as churn, not as a fault */
+    ck_assert(ops->is_gone(error));
     ck_assert_ptr_null(virGetLastError());
     ck_assert_int_eq(virDomainCreate(dom), 0);
 }
@@ -757,8 +787,47 @@ START_TEST(test_missing_domain)
     ck_assert(error != NULL);
     ck_assert_int_eq(error->domain, MOM_LIBVIRT_ERROR);
     g_clear_error(&error);
+    /* only "no domain" is a guest gone */
+    g_set_error(&error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CALL, "refused");
+    ck_assert(!ops->is_gone(error));
+    g_clear_error(&error);
+    g_set_error(&error, G_FILE_ERROR, MOM_LIBVIRT_ERROR_NO_DOMAIN, "another domain");
+    ck_assert(!ops->is_gone(error));
+    g_clear_error(&error);
     /* errors are returned, not printed by libvirt or logged here */
     ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_WARNING, ""), 0);
+}
+END_TEST
+
+/* A stop event that comes while a collection is running: that collection
+ * began before the stop and still lists the guest, and must not bring it
+ * back (the churn soak saw "stopped; it is dropped", then "is now
+ * managed" and "is no longer running" within 300 ms).  The next
+ * collection, begun after the stop, is believed again. */
+START_TEST(test_stop_during_collection)
+{
+    Seen seen = {0};
+    g_autoptr(MomLibvirt) lv = connect_to("test:///default", &seen);
+    g_autoptr(MomGuests) gs = guest_manager(lv);
+
+    tick_and_wait(gs);
+    ck_assert_uint_eq(mom_guests_count(gs), 1);
+    guint managed_before = count_logged("is now managed");
+    Collections c = {gs, mom_guests_collections(gs) + 1};
+    mom_guests_tick(gs);
+    /* the bulk call is made in a worker; its result waits for the loop */
+    g_usleep(300 * 1000);
+    mom_guests_forget(gs, DEFAULT_UUID);
+    ck_assert_uint_eq(mom_guests_count(gs), 0);
+    ck_assert(run_until(collections_reached, &c, 10000));
+    ck_assert_uint_eq(mom_guests_count(gs), 0);
+    ck_assert_uint_eq(count_logged("is now managed"), managed_before);
+
+    /* the domain is still running here: a new collection finds it */
+    tick_and_wait(gs);
+    ck_assert_uint_eq(mom_guests_count(gs), 1);
+    ck_assert_uint_eq(count_logged("is now managed"), managed_before + 1);
+    drain_workers();
 }
 END_TEST
 
@@ -1040,6 +1109,7 @@ libvirt_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_default_connect_collect);
     tcase_add_test(tc, test_run_dir_for_uri);
+    tcase_add_test(tc, test_churn_log_levels);
     tcase_add_test(tc, test_pid_discovery);
     tcase_add_test(tc, test_pid_not_found);
     tcase_add_test(tc, test_generated_discovery);
@@ -1049,6 +1119,7 @@ libvirt_suite(void)
     tcase_add_test(tc, test_refused_call_error);
     tcase_add_test(tc, test_missing_domain);
     tcase_add_test(tc, test_destroyed_domain_dropped);
+    tcase_add_test(tc, test_stop_during_collection);
     tcase_add_test(tc, test_balloon_applies);
     tcase_add_test(tc, test_balloon_dry_run);
     tcase_add_test(tc, test_unreachable);
