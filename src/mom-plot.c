@@ -263,13 +263,11 @@ mom_plot_dir_write_decisions(MomPlotDir *dir, GPtrArray *decisions)
 {
     g_autoptr(GString) line = g_string_new(NULL);
 
-    if (!decisions || decisions->len == 0)
-        return;
     /* no reference to @dir: it would keep the directory alive for ever */
     if (!dir->decisions)
         dir->decisions = plot_file_new(dir, FALSE, MOM_PLOT_DECISIONS_FILE, "the decisions file",
                                        MOM_PLOT_DECISIONS_HEADER);
-    for (guint i = 0; i < decisions->len; i++) {
+    for (guint i = 0; decisions && i < decisions->len; i++) {
         const MomDecision *d = decisions->pdata[i];
         char buf[32];
 
@@ -283,6 +281,7 @@ mom_plot_dir_write_decisions(MomPlotDir *dir, GPtrArray *decisions)
         append_field(line, d->origin);
         g_string_append_c(line, '\n');
     }
-    /* one write for the cycle: all of it or none */
+    /* one write for the cycle: all of it or none (nothing: the file is
+     * made, or made again if it was removed) */
     mom_plot_file_write(dir->decisions, line->str, line->len);
 }

@@ -12,8 +12,8 @@
 
 #include <glib.h>
 
-/* The default [main] plot-max-bytes: a 1 s host sample of ~120 bytes
- * fills it in about a day, a guest's in about half a day. */
+/* The default [main] plot-max-bytes: a host line of HostMemory, HostKSM
+ * and HostCpu is about 170 bytes, so at 5 s this is about three days. */
 #define MOM_PLOT_DEFAULT_MAX_BYTES 8388608 /* 8 MiB */
 /* The smallest limit other than 0: a row of a guest with I/O limits is a
  * few hundred bytes, and a file should hold more than one. */
@@ -54,8 +54,9 @@ void mom_plot_dir_set_max_bytes(MomPlotDir *dir, gint64 max_bytes);
 
 /**
  * mom_plot_dir_write_decisions:
- * Appends @decisions (MomDecision *, mom-history.h) to decisions.tsv,
- * opened with its header at the first call: one line each, the time as
+ * Appends @decisions (MomDecision *, mom-history.h; NULL or empty: none)
+ * to decisions.tsv, opened with its header at the first call, so that
+ * momd makes it at start even before a decision: one line each, the time as
  * in the sample files, the texts escaped as in the log (a tab or newline
  * in a guest's name is "\t", "\n"; a backslash "\\").
  */

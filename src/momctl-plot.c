@@ -27,6 +27,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -461,16 +462,21 @@ is_plot_file(const char *name)
 static char *
 plot_dir_resolve(const char *dir, GError **error)
 {
-    g_autoptr(GError) local = NULL;
-    g_autoptr(GDir) gd = g_dir_open(dir, 0, &local);
+    DIR *probe = opendir(dir);
     const char *name;
     int newest = -1;
 
-    if (!gd) {
-        g_set_error(error, G_FILE_ERROR, local->code, "Cannot read the plot directory %s: %s", dir,
-                    local->message);
+    /* opendir, not g_dir_open: its errno says it in one sentence */
+    if (!probe) {
+        int err = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err),
+                    "Cannot read the plot directory %s: %s.", dir, g_strerror(err));
         return NULL;
     }
+    closedir(probe);
+    g_autoptr(GDir) gd = g_dir_open(dir, 0, error);
+    if (!gd)
+        return NULL;
     while ((name = g_dir_read_name(gd))) {
         int n;
         char end;

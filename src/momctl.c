@@ -1863,7 +1863,7 @@ static const Command top_commands[] = {
     {"history", "[GUEST] [--since D] [--json]", "show the decisions of the last cycles",
      cmd_history},
     {"top", "[-d SECONDS] [--once]", "live view of the host and the guests", momctl_cmd_top},
-    {"plot", "[--dir DIR] [--since D] [-o FILE]", "draw memory and decisions over time as SVG",
+    {"plot", "[--dir DIR] [-o FILE]", "draw memory and decisions over time as SVG",
      momctl_cmd_plot},
     {"policy", "COMMAND [ARGS]", "list, get, set, delete, reset, check, test policies", cmd_policy},
     {"snapshot", "", "print the state for policy test --state", cmd_snapshot},

@@ -798,8 +798,10 @@ run(Momd *d, Args *a)
     log_warnings(warnings);
 
     g_autofree char *plot_subdir = make_plot_subdir(d->config->main.plot_dir);
-    if (plot_subdir)
+    if (plot_subdir) {
         d->plot = mom_plot_dir_new(plot_subdir, d->config->main.plot_max_bytes);
+        mom_plot_dir_write_decisions(d->plot, NULL); /* the file, with its header */
+    }
     MomCollectorConfig ccfg = {
         .proc_root = d->config->main.proc_root,
         .sysfs_root = d->config->main.sysfs_root,

@@ -111,8 +111,14 @@ def run(tmp):
     # -- errors before any data -------------------------------------------------------
     missing = os.path.join(tmp, "nope")
     rc, out, err = momctl("plot", "--dir", missing)
-    ok(rc == 2 and "Cannot read the plot directory %s" % missing in err and out == "",
+    ok(rc == 2 and out == "" and
+       "Cannot read the plot directory %s: No such file or directory." % missing in err,
        "a missing directory: exit 2, named", (rc, err))
+    a_file = os.path.join(tmp, "a-file")
+    write(a_file, "x\n")
+    rc, out, err = momctl("plot", "--dir", a_file)
+    ok(rc == 2 and "Cannot read the plot directory %s: Not a directory." % a_file in err,
+       "a file for --dir: exit 2, named", (rc, err))
     empty = os.path.join(tmp, "empty")
     os.makedirs(empty)
     write(os.path.join(empty, "notes.txt"), "x\n")
