@@ -18,11 +18,12 @@
 #include "mom-log.h"
 #include "mom-plot.h"
 
+/* Used on the main loop only, as the monitors are: no locks, plain counts. */
 struct _MomPlotDir {
     gint refs;
     char *path;
     gint64 max_bytes;
-    MomPlotFile *decisions; /* made at the first cycle with decisions */
+    MomPlotFile *decisions; /* made at the first call (momd makes it at start) */
 };
 
 struct _MomPlotFile {
@@ -64,12 +65,6 @@ mom_plot_dir_unref(MomPlotDir *dir)
     g_free(dir);
 }
 
-const char *
-mom_plot_dir_path(const MomPlotDir *dir)
-{
-    return dir->path;
-}
-
 void
 mom_plot_dir_set_max_bytes(MomPlotDir *dir, gint64 max_bytes)
 {
@@ -106,9 +101,11 @@ plot_append(MomPlotFile *f, const char *p, gsize len, GError **error)
         return TRUE;
     }
     int err = errno;
-    if (ftruncate(f->fd, f->size) < 0) {
-        /* a character device (/dev/full) has no size to go back to */
-    }
+    /* what was written of the line goes; a character device (/dev/full)
+     * has no size to go back to, and that is harmless */
+    if (ftruncate(f->fd, f->size) < 0)
+        g_debug("Cannot cut %s %s back to %" G_GINT64_FORMAT " bytes: %s.", f->what, f->path,
+                f->size, g_strerror(errno));
     g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "Cannot write %s %s: %s.",
                 f->what, f->path, g_strerror(err));
     return FALSE;
@@ -208,14 +205,10 @@ mom_plot_file_write(MomPlotFile *f, const char *line, gsize len)
 {
     g_autoptr(GError) error = NULL;
     gint64 max = f->dir->max_bytes;
-    gboolean ok;
 
     if (f->fd >= 0 && plot_file_gone(f))
         plot_close(f);
-    if (f->fd < 0)
-        ok = plot_reopen(f, &error);
-    else
-        ok = TRUE;
+    gboolean ok = f->fd >= 0 || plot_reopen(f, &error);
     /* a file always keeps one line after its header, however long */
     if (ok && max > 0 && f->size + (gint64)len > max && f->size > (gint64)strlen(f->header))
         ok = plot_rotate(f, &error);

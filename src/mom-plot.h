@@ -42,9 +42,6 @@ MomPlotDir *mom_plot_dir_ref(MomPlotDir *dir);
 void mom_plot_dir_unref(MomPlotDir *dir);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomPlotDir, mom_plot_dir_unref)
 
-/** mom_plot_dir_path: Returns: (transfer none) the directory. */
-const char *mom_plot_dir_path(const MomPlotDir *dir);
-
 /**
  * mom_plot_dir_set_max_bytes:
  * A reload's new [main] plot-max-bytes: every file of @dir rotates at it

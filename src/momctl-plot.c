@@ -217,8 +217,8 @@ parse_number(const char *text, double *out)
 
 /* What one file's reader looks for, and hands each row to. */
 typedef struct {
-    const char *const *want; /* column names; NULL-terminated; "time" first */
-    void (*row)(gpointer data, char **cells, const char *where);
+    const char *const *want;                  /* column names; NULL-terminated; "time" first */
+    void (*row)(gpointer data, char **cells); /* the cells of @want, in its order */
     gpointer data;
 } PlotReader;
 
@@ -229,7 +229,10 @@ typedef struct {
     char *first;
 } Complaints;
 
-static void G_GNUC_PRINTF(3, 4) complain(Complaints *c, guint64 line, const char *fmt, ...)
+static void complain(Complaints *c, guint64 line, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+static void
+complain(Complaints *c, guint64 line, const char *fmt, ...)
 {
     if (c->n++ == 0) {
         va_list ap;
@@ -371,10 +374,8 @@ read_plot_file(const char *path, const PlotReader *r, gboolean *found, GError **
             complain(&bad, line_no, "the time '%.40s' is not a number.", picked[0]);
             fits = FALSE;
         }
-        if (fits) {
-            g_autofree char *where = g_strdup_printf("%s:%" G_GUINT64_FORMAT, path, line_no);
-            r->row(r->data, picked, where);
-        }
+        if (fits)
+            r->row(r->data, picked);
     }
     if (ok && ferror(f)) {
         int err = errno;
@@ -406,7 +407,7 @@ typedef struct {
 } SampleRow;
 
 static void
-sample_row(gpointer data, char **cells, const char *where G_GNUC_UNUSED)
+sample_row(gpointer data, char **cells)
 {
     SampleRow *s = data;
     double t, v;
@@ -432,7 +433,7 @@ entity_key(const char *escaped)
 }
 
 static void
-decision_row(gpointer data, char **cells, const char *where G_GNUC_UNUSED)
+decision_row(gpointer data, char **cells)
 {
     PlotData *d = data;
     PlotMarker m = {0};
@@ -803,17 +804,20 @@ series_colour(GPtrArray *shown, const char *key)
     return NULL;
 }
 
+/* A series as a tooltip says it, or, with @legend, as the legend does:
+ * under a heading for the guests, a long name cut (the legend is 250 px). */
 static char *
-series_label(const char *key)
+series_label(const char *key, gboolean legend)
 {
     if (strcmp(key, HOST_KEY) == 0)
         return g_strdup("host: free memory");
-    /* a long name is cut: the legend is 250 px wide */
-    if (g_utf8_strlen(key, -1) > 26) {
-        g_autofree char *head = g_utf8_substring(key, 0, 25);
-        return g_strdup_printf("%s~: balloon", head);
+    if (!legend)
+        return g_strdup_printf("%s: balloon", key);
+    if (g_utf8_strlen(key, -1) > 28) {
+        g_autofree char *head = g_utf8_substring(key, 0, 27);
+        return g_strdup_printf("%s…", head);
     }
-    return g_strdup_printf("%s: balloon", key);
+    return g_strdup(key);
 }
 
 /* "12345" for a control in KiB → "12.1 MiB"; anything else as it is. */
@@ -871,11 +875,20 @@ svg_legend(GString *out, GPtrArray *shown)
 {
     double x = SVG_W - SVG_RIGHT + 16;
     double y = SVG_TOP + 6;
+    gboolean heading = FALSE;
 
     g_string_append(out, "<g class=\"legend\">\n");
     for (guint i = 0; i < shown->len && i < PLOT_MAX_LEGEND; i++, y += 18) {
         PlotSeries *s = shown->pdata[i];
-        g_autofree char *label = series_label(s->key);
+        g_autofree char *label = series_label(s->key, TRUE);
+        if (strcmp(s->key, HOST_KEY) != 0 && !heading) {
+            g_string_append_printf(out,
+                                   "<text x=\"%.1f\" y=\"%.1f\" fill=\"#555\">guests' balloons "
+                                   "(balloon_cur):</text>\n",
+                                   x, y + 4);
+            y += 18;
+            heading = TRUE;
+        }
         g_string_append_printf(out,
                                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                                "stroke=\"%s\" stroke-width=\"2\"/><text x=\"%.1f\" y=\"%.1f\">",
@@ -988,7 +1001,7 @@ plot_svg(PlotData *d, gint64 since_s)
     g_string_append(out, "<g class=\"series\" fill=\"none\" stroke-width=\"1.5\">\n");
     for (guint i = 0; i < shown->len; i++) {
         PlotSeries *s = shown->pdata[i];
-        g_autofree char *label = series_label(s->key);
+        g_autofree char *label = series_label(s->key, FALSE);
         double lx = 0, ly = 0;
 
         g_string_append(out, "<polyline data-series=\"");

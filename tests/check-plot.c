@@ -231,6 +231,45 @@ START_TEST(test_directory_removed)
 }
 END_TEST
 
+/* A file that cannot be opened at all: the error the monitor logs. */
+START_TEST(test_open_fails)
+{
+    g_autofree char *gone = g_build_filename(dir, "no-such-dir", NULL);
+    g_autoptr(MomPlotDir) pd = mom_plot_dir_new(gone, 0);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MomPlotFile) f = mom_plot_file_open(pd, "p.dat", "the plot file", HEADER, &error);
+
+    ck_assert_ptr_null(f);
+    ck_assert_msg(strstr(error->message, "Cannot open the plot file ") &&
+                      strstr(error->message, "/no-such-dir/p.dat: No such file or directory."),
+                  "%s", error->message);
+}
+END_TEST
+
+/* FILE.1 cannot be replaced (here a directory is in its way): said once,
+ * the lines lost meanwhile, and the file rotated once it can be. */
+START_TEST(test_rotation_fails)
+{
+    g_autoptr(MomPlotDir) pd = mom_plot_dir_new(dir, 40);
+    g_autoptr(MomPlotFile) f = open_p(pd);
+    g_autofree char *old = g_build_filename(dir, "p.dat.1", NULL);
+
+    mom_test_write_file(dir, "p.dat.1/in-the-way", "x\n");
+    write_rows(f, 0, 4); /* 13 + 24 = 37 bytes */
+    for (int i = 0; i < 3; i++)
+        ck_assert(!mom_plot_file_write(f, "9\t9\t9\n", 6));
+    ck_assert_uint_eq(mom_test_log_count("Cannot rotate the plot file"), 1);
+    ck_assert_uint_eq(mom_test_log_count("p.dat.1: Is a directory."), 1);
+    mom_test_remove_tree(old);
+    write_rows(f, 4, 5);
+    ck_assert_uint_eq(mom_test_log_count("momd writes the plot file"), 1);
+    g_autofree char *one = read_text("p.dat.1");
+    g_autofree char *now = read_text("p.dat");
+    ck_assert_str_eq(one, HEADER "0\t0\t0\n1\t1\t1\n2\t2\t2\n3\t3\t3\n");
+    ck_assert_str_eq(now, HEADER "4\t4\t4\n");
+}
+END_TEST
+
 /* A file removed (not its directory), by hand or by logrotate: a new one. */
 START_TEST(test_file_removed)
 {
@@ -328,6 +367,8 @@ plot_suite(void)
     tcase_add_test(tc, test_disk_full_logged_once);
     tcase_add_test(tc, test_directory_removed);
     tcase_add_test(tc, test_file_removed);
+    tcase_add_test(tc, test_open_fails);
+    tcase_add_test(tc, test_rotation_fails);
     tcase_add_test(tc, test_decisions_format);
     tcase_add_test(tc, test_config_option);
     suite_add_tcase(s, tc);

@@ -230,6 +230,12 @@ def run(tmp):
     ok(rc == 2 and "GuestMonitor-vm1.dat:1: the header has no column 'balloon_cur'; "
        "it has time, mem_free." in err, "a missing column: exit 2, named with the columns", err)
 
+    isdir = os.path.join(tmp, "is-dir")
+    os.makedirs(os.path.join(isdir, "HostMonitor.dat"))
+    rc, out, err = momctl("plot", "--dir", isdir)
+    ok(rc == 2 and "Cannot read %s/HostMonitor.dat: Is a directory." % isdir in err,
+       "a plot file that cannot be read: exit 2, named with the reason", err)
+
     rows_dir = os.path.join(tmp, "bad-rows")
     text = host_file(rows[:2])
     text += "not-a-time\t1\t2\t3\n"            # line 4
