@@ -19,6 +19,7 @@
 #include "mom-agent.h"
 #include "mom-collector.h"
 #include "mom-config.h"
+#include "mom-plot.h"
 
 /* G_DEFINE_QUARK stringifies its first argument: clang-format must not space it */
 /* clang-format off */
@@ -86,6 +87,10 @@ static const ConfigOption options[] = {
     {"main", "proc-root", OPT_STRING, "/proc", F(main.proc_root), 0, 0, TRUE},
     {"main", "sysfs-root", OPT_STRING, "/sys", F(main.sysfs_root), 0, 0, TRUE},
     {"main", "libvirt-run-dir", OPT_STRING, "", F(main.libvirt_run_dir), 0, 0, TRUE},
+    /* 1 TiB: more is a typo.  Under MOM_PLOT_MIN_MAX_BYTES is refused in
+     * mom_config_validate(), which can say why. */
+    {"main", "plot-max-bytes", OPT_INT64, G_STRINGIFY(MOM_PLOT_DEFAULT_MAX_BYTES),
+     F(main.plot_max_bytes), 0, G_GINT64_CONSTANT(1099511627776), TRUE},
     {"logging", "log", OPT_STRING, "stdio", F(logging.log), 0, 0, FALSE},
     {"logging", "verbosity", OPT_VERBOSITY, "info", F(logging.verbosity), 0, 0, FALSE},
     {"logging", "max-bytes", OPT_INT64, "2097152", F(logging.max_bytes), 0, G_MAXINT64, FALSE},
@@ -943,6 +948,13 @@ mom_config_validate(const MomConfig *config, GError **error)
                     "[main] policy ('%s') and [main] policy-dir ('%s') are both set; "
                     "only one of them may be.",
                     config->main.policy, config->main.policy_dir);
+        return FALSE;
+    }
+    if (config->main.plot_max_bytes > 0 && config->main.plot_max_bytes < MOM_PLOT_MIN_MAX_BYTES) {
+        g_set_error(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_VALUE,
+                    "[main] plot-max-bytes: %" G_GINT64_FORMAT " bytes would hold about one "
+                    "sample per plot file; write 0 for no rotation, or at least %d.",
+                    config->main.plot_max_bytes, MOM_PLOT_MIN_MAX_BYTES);
         return FALSE;
     }
     if (*config->pressure.psi_trigger != '\0') {

@@ -71,6 +71,7 @@ typedef struct {
         char *libvirt_hypervisor_uri; /* "" means libvirt's default */
         char **controllers;           /* "Balloon", "KSM", ... */
         char *plot_dir;
+        gint64 plot_max_bytes; /* momd: rotation of the plot files, 0: none */
         MomConfigRpcPort rpc_port;
         char *policy;     /* a single rules file */
         char *policy_dir; /* a directory of *.policy files */

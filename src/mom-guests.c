@@ -21,7 +21,7 @@ struct _MomGuests {
     char *proc_root;
     char *sysfs_root;
     guint history;
-    char *plot_dir;
+    MomPlotDir *plot_dir; /* NULL: no plots */
     int stats_period;
     GHashTable *guests; /* uuid -> Guest */
     /* uuid -> monotonic µs of its stop event, until a collection that
@@ -52,7 +52,7 @@ guest_free(gpointer p)
 
 MomGuests *
 mom_guests_new(MomLibvirt *lv, char **collectors, const MomCollectorConfig *base, guint history,
-               const char *plot_dir, int stats_period, GError **error)
+               MomPlotDir *plot_dir, int stats_period, GError **error)
 {
     for (guint i = 0; collectors && collectors[i]; i++) {
         if (!mom_collector_lookup(collectors[i])) {
@@ -70,7 +70,7 @@ mom_guests_new(MomLibvirt *lv, char **collectors, const MomCollectorConfig *base
     gs->base.proc_root = gs->proc_root;
     gs->base.sysfs_root = gs->sysfs_root;
     gs->history = history;
-    gs->plot_dir = g_strdup(plot_dir);
+    gs->plot_dir = plot_dir ? mom_plot_dir_ref(plot_dir) : NULL;
     gs->stats_period = stats_period;
     gs->guests = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, guest_free);
     gs->stopped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -112,7 +112,7 @@ mom_guests_free(MomGuests *gs)
     g_strfreev(gs->collectors);
     g_free(gs->proc_root);
     g_free(gs->sysfs_root);
-    g_free(gs->plot_dir);
+    mom_plot_dir_unref(gs->plot_dir);
     g_free(gs->last_error);
     g_free(gs);
 }

@@ -25,7 +25,7 @@ typedef struct _MomGuests MomGuests;
  * Returns: (transfer full) the manager, or NULL with @error.
  */
 MomGuests *mom_guests_new(MomLibvirt *lv, char **collectors, const MomCollectorConfig *base,
-                          guint history, const char *plot_dir, int stats_period, GError **error);
+                          guint history, MomPlotDir *plot_dir, int stats_period, GError **error);
 
 /**
  * mom_guests_set_dry_run:

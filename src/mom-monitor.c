@@ -6,6 +6,7 @@
 
 #include "mom-log.h"
 #include "mom-monitor.h"
+#include "mom-plot.h"
 
 /* A failing collector is retried after 1, 2, 4 ... intervals, at most this
  * many seconds apart, as collectd backs off a failing read plugin. */
@@ -67,7 +68,7 @@ struct _MomMonitor {
     gint64 unready_since;    /* monotonic µs of the first of them */
     gboolean warned_unready; /* past unready_grace_s: warned once */
     int unready_grace_s;
-    FILE *plot;
+    MomPlotFile *plot;
     guint *plot_order; /* schema indices in name order, MOM's column order */
 };
 
@@ -113,33 +114,31 @@ plot_file_name(MomEntityKind kind, const char *name)
 }
 
 static void
-plot_open(MomMonitor *m, MomEntityKind kind, const char *plot_dir)
+plot_open(MomMonitor *m, MomEntityKind kind, MomPlotDir *plot_dir)
 {
     g_autofree char *file = plot_file_name(kind, m->name);
-    g_autofree char *path = g_build_filename(plot_dir, file, NULL);
+    g_autoptr(GString) header = g_string_new("# time\t");
     g_autoptr(GError) error = NULL;
     guint n = mom_schema_n_fields(m->schema);
 
-    m->plot = mom_log_open_file(path, "the plot file", FALSE, MOM_LOG_PLOT_FILE_MODE, &error);
-    if (!m->plot) {
-        g_autofree char *name = mom_log_escape(m->name, MOM_LOG_ESCAPE_NAME);
-        g_warning("%s The samples of %s are not plotted.", error->message, name);
-        return;
-    }
     m->plot_order = g_new(guint, MAX(n, 1));
     for (guint i = 0; i < n; i++)
         m->plot_order[i] = i;
     g_qsort_with_data(m->plot_order, (gint)n, sizeof(guint), compare_names, m->schema);
-    fputs("# time\t", m->plot);
     for (guint i = 0; i < n; i++)
-        fprintf(m->plot, "%s%s", i ? "\t " : " ", mom_schema_field(m->schema, m->plot_order[i]));
-    fputc('\n', m->plot);
-    fflush(m->plot);
+        g_string_append_printf(header, "%s%s", i ? "\t " : " ",
+                               mom_schema_field(m->schema, m->plot_order[i]));
+    g_string_append_c(header, '\n');
+    m->plot = mom_plot_file_open(plot_dir, file, "the plot file", header->str, &error);
+    if (!m->plot) {
+        g_autofree char *name = mom_log_escape(m->name, MOM_LOG_ESCAPE_NAME);
+        g_warning("%s The samples of %s are not plotted.", error->message, name);
+    }
 }
 
 MomMonitor *
 mom_monitor_new(MomEntityKind kind, const char *name, char **collectors,
-                const MomCollectorConfig *cfg, guint history, const char *plot_dir, GError **error)
+                const MomCollectorConfig *cfg, guint history, MomPlotDir *plot_dir, GError **error)
 {
     g_autoptr(GPtrArray) names = g_ptr_array_new();
     g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
@@ -199,7 +198,7 @@ mom_monitor_new(MomEntityKind kind, const char *name, char **collectors,
         g_array_append_val(m->sources, s);
     }
     m->entity = mom_entity_new(kind, name, m->schema, history);
-    if (plot_dir && *plot_dir)
+    if (plot_dir)
         plot_open(m, kind, plot_dir);
     return m;
 }
@@ -209,8 +208,7 @@ mom_monitor_free(MomMonitor *m)
 {
     if (!m)
         return;
-    if (m->plot)
-        fclose(m->plot);
+    mom_plot_file_free(m->plot);
     g_free(m->plot_order);
     g_array_free(m->sources, TRUE);
     mom_entity_free(m->entity);
@@ -242,8 +240,7 @@ plot_row(MomMonitor *m, const MomValue *row)
         }
     }
     g_string_append_c(line, '\n');
-    fputs(line->str, m->plot);
-    fflush(m->plot);
+    mom_plot_file_write(m->plot, line->str, line->len);
 }
 
 static gboolean

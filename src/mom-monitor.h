@@ -15,6 +15,7 @@
 #define MOM_MONITOR_UNREADY_GRACE_S 60
 
 #include "mom-collector.h"
+#include "mom-plot.h"
 #include "mom-policy.h"
 
 typedef struct _MomMonitor MomMonitor;
@@ -22,14 +23,15 @@ typedef struct _MomMonitor MomMonitor;
 /**
  * mom_monitor_new:
  * Creates a monitor for @name with the collectors named in @collectors
- * (MOM's spelling).  @plot_dir, when not NULL or empty, receives MOM's
+ * (MOM's spelling).  @plot_dir, when not NULL, receives MOM's
  * HostMonitor.dat or GuestMonitor-@name.dat (@name escaped), mode 0640,
- * with one tab-separated row per sample, in MOM's format.
+ * with one tab-separated row per sample, in MOM's format, rotated at the
+ * directory's limit (mom-plot.h).
  * Returns: (transfer full) the monitor, or NULL with @error for an
  * unknown collector name or a collector that cannot start.
  */
 MomMonitor *mom_monitor_new(MomEntityKind kind, const char *name, char **collectors,
-                            const MomCollectorConfig *cfg, guint history, const char *plot_dir,
+                            const MomCollectorConfig *cfg, guint history, MomPlotDir *plot_dir,
                             GError **error);
 
 /** mom_monitor_free: Frees @monitor, its collectors and its entity. */

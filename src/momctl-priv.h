@@ -141,6 +141,16 @@ char *momctl_truncate(const char *line, guint width);
 /** momctl_cmd_top: `momctl top`, in momctl-top.c. */
 int momctl_cmd_top(int argc, char **argv);
 
+/** momctl_cmd_plot: `momctl plot`, in momctl-plot.c. */
+int momctl_cmd_plot(int argc, char **argv);
+
+/**
+ * momctl_parse_duration:
+ * Reads a --since value: "90", "90s", "15m", "2h", "1d".
+ * Returns: the seconds, or -1 when @text is none of those.
+ */
+gint64 momctl_parse_duration(const char *text);
+
 /**
  * momctl_command_context:
  * A GOptionContext for one command: @entries plus the global --socket.

@@ -1388,9 +1388,8 @@ cmd_controls(int argc, char **argv)
 
 /* ---- momctl history ---------------------------------------------------------------- */
 
-/* "90", "90s", "15m", "2h", "1d" → seconds; -1 when it is none of those. */
-static gint64
-parse_duration(const char *text)
+gint64
+momctl_parse_duration(const char *text)
 {
     char *end = NULL;
     gint64 n = g_ascii_strtoll(text, &end, 10);
@@ -1444,7 +1443,7 @@ cmd_history(int argc, char **argv)
     g_autofree char *since_owned = since;
     if (status >= 0)
         return status;
-    gint64 seconds = since ? parse_duration(since) : -1;
+    gint64 seconds = since ? momctl_parse_duration(since) : -1;
     if (since && seconds < 0)
         return momctl_usage_error(ctx, "--since '%s' is not a duration such as 90s, 15m, 2h or 1d.",
                                   since);
@@ -1864,6 +1863,8 @@ static const Command top_commands[] = {
     {"history", "[GUEST] [--since D] [--json]", "show the decisions of the last cycles",
      cmd_history},
     {"top", "[-d SECONDS] [--once]", "live view of the host and the guests", momctl_cmd_top},
+    {"plot", "[--dir DIR] [-o FILE]", "draw memory and decisions over time as SVG",
+     momctl_cmd_plot},
     {"policy", "COMMAND [ARGS]", "list, get, set, delete, reset, check, test policies", cmd_policy},
     {"snapshot", "", "print the state for policy test --state", cmd_snapshot},
     {"verbosity", "[LEVEL]", "show or set the daemon's log verbosity", cmd_verbosity},

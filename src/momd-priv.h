@@ -11,6 +11,7 @@
 #include "mom-libvirt.h"
 #include "mom-metrics.h"
 #include "mom-monitor.h"
+#include "mom-plot.h"
 #include "mom-pressure.h"
 #include "mom-rpc.h"
 
@@ -36,7 +37,7 @@ typedef struct {
     /* while MemAvailable is below the fast path's floor: a cycle with
      * fresh guest statistics every [pressure] min-interval-ms */
     guint pressure_cycle_source;
-    char *plot_subdir;
+    MomPlotDir *plot; /* PLOT-DIR/momplot-NNN, or NULL */
     guint host_source;
     guint engine_source;
     guint engine_offset_source;

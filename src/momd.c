@@ -167,20 +167,37 @@ update_status(Momd *d)
     mom_notify(status);
 }
 
-/* The cycle's decisions into the history, each guest under its name. */
+/* The cycle's decisions into @history, each guest under its name. */
+static void
+record_cycle(Momd *d, MomHistory *history, gint64 now, GPtrArray *guests)
+{
+    mom_history_record(history, d->cycles, now, "host", mom_monitor_entity(d->host));
+    for (guint i = 0; i < guests->len; i++) {
+        const MomValue *name = mom_entity_get_prop(guests->pdata[i], "name");
+        mom_history_record(history, d->cycles, now,
+                           name && name->type == MOM_VALUE_STRING
+                               ? mom_value_string_get(name)
+                               : mom_entity_name(guests->pdata[i]),
+                           guests->pdata[i]);
+    }
+}
+
+/* The cycle's decisions into the history and, with a plot directory,
+ * into its decisions.tsv.  The file gets them from a history of this
+ * cycle alone, unbounded: the kept history's bounds ([history]) could
+ * cut a cycle of many guests short, and what a decision is stays decided
+ * in one place (mom_history_record). */
 static void
 record_history(Momd *d, GPtrArray *guests)
 {
     gint64 now = g_get_real_time();
 
-    mom_history_record(d->history, d->cycles, now, "host", mom_monitor_entity(d->host));
-    for (guint i = 0; i < guests->len; i++) {
-        const MomValue *name = mom_entity_get_prop(guests->pdata[i], "name");
-        mom_history_record(d->history, d->cycles, now,
-                           name && name->type == MOM_VALUE_STRING
-                               ? mom_value_string_get(name)
-                               : mom_entity_name(guests->pdata[i]),
-                           guests->pdata[i]);
+    record_cycle(d, d->history, now, guests);
+    if (d->plot) {
+        g_autoptr(MomHistory) cycle = mom_history_new(G_MAXUINT, G_MAXUINT);
+        record_cycle(d, cycle, now, guests);
+        g_autoptr(GPtrArray) decisions = mom_history_query(cycle, NULL, G_MININT64);
+        mom_plot_dir_write_decisions(d->plot, decisions);
     }
 }
 
@@ -571,6 +588,8 @@ on_reload(gpointer user_data)
         }
         mom_history_set_bounds(d->history, (guint)d->config->history.max_decisions,
                                (guint)d->config->history.max_age_s);
+        if (d->plot)
+            mom_plot_dir_set_max_bytes(d->plot, d->config->main.plot_max_bytes);
         mom_config_free(old);
         start_pressure(d);
     }
@@ -778,7 +797,11 @@ run(Momd *d, Args *a)
               d->config->main.dry_run ? " in dry-run mode (nothing is changed)" : "");
     log_warnings(warnings);
 
-    d->plot_subdir = make_plot_subdir(d->config->main.plot_dir);
+    g_autofree char *plot_subdir = make_plot_subdir(d->config->main.plot_dir);
+    if (plot_subdir) {
+        d->plot = mom_plot_dir_new(plot_subdir, d->config->main.plot_max_bytes);
+        mom_plot_dir_write_decisions(d->plot, NULL); /* the file, with its header */
+    }
     MomCollectorConfig ccfg = {
         .proc_root = d->config->main.proc_root,
         .sysfs_root = d->config->main.sysfs_root,
@@ -787,7 +810,7 @@ run(Momd *d, Args *a)
         .pressure_trigger = &d->pressure_sample,
     };
     d->host = mom_monitor_new(MOM_ENTITY_HOST, "host", d->config->host.collectors, &ccfg,
-                              (guint)d->config->main.sample_history_length, d->plot_subdir, &error);
+                              (guint)d->config->main.sample_history_length, d->plot, &error);
     if (!d->host) {
         mom_log_fatal("Cannot start the host monitor, so momd cannot start: %s", error->message);
         return EXIT_FAILURE;
@@ -806,7 +829,7 @@ run(Momd *d, Args *a)
     MomCollectorConfig gcfg = ccfg;
     gcfg.interval = (guint)d->config->main.guest_monitor_interval;
     d->guests = mom_guests_new(d->libvirt, d->config->guest.collectors, &gcfg,
-                               (guint)d->config->main.sample_history_length, d->plot_subdir,
+                               (guint)d->config->main.sample_history_length, d->plot,
                                d->config->main.guest_monitor_interval, &error);
     if (!d->guests) {
         mom_log_fatal("Cannot start the guest manager, so momd cannot start: %s", error->message);
@@ -897,7 +920,7 @@ momd_clear(Momd *d)
     mom_monitor_free(d->host);
     mom_config_free(d->config);
     g_array_free(d->overrides, TRUE);
-    g_free(d->plot_subdir);
+    mom_plot_dir_unref(d->plot);
     g_free(d->config_path);
     mom_log_shutdown();
 }

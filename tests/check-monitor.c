@@ -92,7 +92,9 @@ host_monitor(const char *proc_root, const char *plot_dir, GError **error)
 {
     char *collectors[] = {"HostMemory", NULL};
     MomCollectorConfig cfg = {.proc_root = proc_root, .sysfs_root = "/nonexistent", .interval = 1};
-    return mom_monitor_new(MOM_ENTITY_HOST, "host", collectors, &cfg, 3, plot_dir, error);
+    g_autoptr(MomPlotDir) plot = plot_dir ? mom_plot_dir_new(plot_dir, 0) : NULL;
+
+    return mom_monitor_new(MOM_ENTITY_HOST, "host", collectors, &cfg, 3, plot, error);
 }
 
 /* Collects every 100 ms until a sample is kept, for at most @tenths tries:
@@ -277,12 +279,13 @@ START_TEST(test_plot_file_names)
         {"vm\n1", "GuestMonitor-vm\\n1.dat"},
     };
     g_autoptr(GError) error = NULL;
+    g_autoptr(MomPlotDir) plot = mom_plot_dir_new(dir, 0);
     MomMonitor *host = host_monitor(proc, dir, &error);
 
     ck_assert(mom_monitor_collect(host));
     for (guint i = 0; i < G_N_ELEMENTS(guests); i++) {
         MomMonitor *g =
-            mom_monitor_new(MOM_ENTITY_GUEST, guests[i].guest, collectors, &cfg, 3, dir, &error);
+            mom_monitor_new(MOM_ENTITY_GUEST, guests[i].guest, collectors, &cfg, 3, plot, &error);
         g_autofree char *path = g_build_filename(dir, guests[i].file, NULL);
         g_autofree char *text = NULL;
 

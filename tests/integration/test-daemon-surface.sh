@@ -207,7 +207,10 @@ check "a name with a newline is one file name, escaped" \
     test -s "$plots/GuestMonitor-evil\\n$forged.dat"
 check "CR and tab escaped in a file name" test -s "$plots/GuestMonitor-cr\\rtab\\tx.dat"
 n_plots=$(find "$plots" -mindepth 1 -printf . | wc -c)
-check "four plot files, no other ($n_plots)" test "$n_plots" -eq 4
+check "four plot files and decisions.tsv, no other ($n_plots)" \
+    test "$n_plots" -eq 5 -a -f "$plots/decisions.tsv"
+check "decisions.tsv: every line has 8 columns, the names' tabs and newlines escaped" \
+    awk -F'\t' 'NF != 8 { exit 1 }' "$plots/decisions.tsv"
 check "HostMonitor.dat has the host's header only once" \
     test "$(grep -c '^# time' "$plots/HostMonitor.dat")" -eq 1
 check "HostMonitor.dat has host fields, not a guest's" grep -q 'mem_unused' "$plots/HostMonitor.dat"
