@@ -136,6 +136,7 @@ mom_entity_free(MomEntity *e)
     g_hash_table_destroy(e->vars);
     g_array_free(e->controls, TRUE);
     mom_schema_unref(e->schema);
+    mom_explanation_unref(e->explanation);
     g_free(e->error);
     g_free(e->name);
     g_free(e);
@@ -356,5 +357,143 @@ mom_entity_reset_run(MomEntity *e)
 {
     g_array_set_size(e->controls, 0);
     g_clear_pointer(&e->error, g_free);
+    g_clear_pointer(&e->explanation, mom_explanation_unref);
     e->failed = FALSE;
+}
+
+/* ---- explanations ------------------------------------------------------------ */
+
+static void
+input_rec_clear(gpointer p)
+{
+    mom_value_clear(&((MomInputRec *)p)->pub.value);
+}
+
+MomExplanation *
+mom_entity_explain(MomEntity *e)
+{
+    if (!e->explanation) {
+        MomExplanation *x = g_new0(MomExplanation, 1);
+        x->ref = 1;
+        x->inputs = g_array_new(FALSE, FALSE, sizeof(MomInputRec));
+        g_array_set_clear_func(x->inputs, input_rec_clear);
+        x->debug = g_ptr_array_new_with_free_func((GDestroyNotify)mom_policy_diag_free);
+        e->explanation = x;
+    }
+    return e->explanation;
+}
+
+MomExplanation *
+mom_entity_explanation(const MomEntity *e)
+{
+    return e->explanation;
+}
+
+MomExplanation *
+mom_explanation_ref(MomExplanation *x)
+{
+    x->ref++;
+    return x;
+}
+
+void
+mom_explanation_unref(MomExplanation *x)
+{
+    if (!x || --x->ref > 0)
+        return;
+    g_array_free(x->inputs, TRUE);
+    g_ptr_array_free(x->debug, TRUE);
+    if (x->names)
+        g_string_chunk_free(x->names);
+    g_free(x);
+}
+
+/* @v as an explanation keeps it: scalars and short strings as they are,
+ * anything longer (or a list, a record) as its printed form, cut. */
+static MomValue
+input_value(const MomValue *v)
+{
+    if (v->type == MOM_VALUE_LIST || v->type == MOM_VALUE_RECORD ||
+        (v->type == MOM_VALUE_STRING && v->u.s->len > MOM_EXPLANATION_MAX_VALUE_BYTES)) {
+        g_autoptr(GString) s = g_string_new(NULL);
+        mom_value_repr_bounded(v, v->type != MOM_VALUE_STRING, s, MOM_EXPLANATION_MAX_VALUE_BYTES);
+        return mom_value_string(s->str, (gssize)s->len);
+    }
+    return mom_value_copy(v);
+}
+
+void
+mom_explanation_add_input(MomExplanation *x, MomInputKind kind, const MomEntity *source,
+                          const char *source_name, gconstpointer key, const char *name,
+                          const MomValue *value)
+{
+    for (guint i = 0; i < x->inputs->len; i++) {
+        const MomInputRec *r = &g_array_index(x->inputs, MomInputRec, i);
+        /* an entity variable's name is no stable pointer: a SetVar frees it */
+        if (r->pub.kind == kind && r->source == source &&
+            (kind == MOM_INPUT_ENTITY_VAR ? strcmp(r->pub.name, name) == 0 : r->key == key))
+            return; /* the first read wins */
+    }
+    if (x->inputs->len >= MOM_EXPLANATION_MAX_INPUTS) {
+        x->dropped_inputs++;
+        return;
+    }
+    if (!x->names)
+        x->names = g_string_chunk_new(512);
+    MomInputRec r = {
+        .pub = {kind, source_name ? g_string_chunk_insert(x->names, source_name) : NULL,
+                g_string_chunk_insert(x->names, name), input_value(value)},
+        .source = source,
+        .key = key,
+    };
+    g_array_append_val(x->inputs, r);
+}
+
+void
+mom_explanation_add_debug(MomExplanation *x, const char *file, int line, int col, char *message)
+{
+    gsize len = strlen(message);
+
+    if (x->debug->len >= MOM_EXPLANATION_MAX_DEBUG_LINES ||
+        x->debug_bytes + len > MOM_EXPLANATION_MAX_DEBUG_BYTES) {
+        x->dropped_debug++;
+        g_free(message);
+        return;
+    }
+    x->debug_bytes += len;
+    g_ptr_array_add(x->debug, mom_diag_new(MOM_DIAG_DEBUG, file, NULL, line, col, col, message));
+}
+
+guint
+mom_explanation_n_inputs(const MomExplanation *x)
+{
+    return x->inputs->len;
+}
+
+const MomPolicyInput *
+mom_explanation_input(const MomExplanation *x, guint i)
+{
+    g_return_val_if_fail(i < x->inputs->len, NULL);
+    return &g_array_index(x->inputs, MomInputRec, i).pub;
+}
+
+guint
+mom_explanation_n_debug(const MomExplanation *x)
+{
+    return x->debug->len;
+}
+
+const MomPolicyDiag *
+mom_explanation_debug(const MomExplanation *x, guint i)
+{
+    g_return_val_if_fail(i < x->debug->len, NULL);
+    return x->debug->pdata[i];
+}
+
+guint
+mom_explanation_dropped(const MomExplanation *x, guint *debug)
+{
+    if (debug)
+        *debug = x->dropped_debug;
+    return x->dropped_inputs;
 }

@@ -12,14 +12,56 @@ struct _MomEntity {
     guint capacity; /* samples kept */
     guint first;    /* ring index of the oldest sample */
     guint count;
-    MomValue *samples; /* capacity rows of n_fields values */
-    GHashTable *props; /* char* -> MomValue* */
-    GHashTable *vars;  /* char* -> MomVar*; persist across evaluations */
-    gsize var_bytes;   /* the sizes of the vars, summed */
-    GArray *controls;  /* MomControl of the current/last evaluation */
-    char *error;       /* formatted per-guest error of the last evaluation */
-    gboolean failed;   /* set during an evaluation once a guest error discarded it */
+    MomValue *samples;           /* capacity rows of n_fields values */
+    GHashTable *props;           /* char* -> MomValue* */
+    GHashTable *vars;            /* char* -> MomVar*; persist across evaluations */
+    gsize var_bytes;             /* the sizes of the vars, summed */
+    GArray *controls;            /* MomControl of the current/last evaluation */
+    char *error;                 /* formatted per-guest error of the last evaluation */
+    gboolean failed;             /* set during an evaluation once a guest error discarded it */
+    MomExplanation *explanation; /* of the last evaluation with MOM_POLICY_EVAL_EXPLAIN */
 };
+
+/* An input and what tells it from the others while the run goes on: the
+ * entity and the name as pointers, valid during the run only. */
+typedef struct {
+    MomPolicyInput pub;
+    gconstpointer source; /* the entity read, or NULL */
+    gconstpointer key;    /* the schema's field name, or the atom's name */
+} MomInputRec;
+
+struct _MomExplanation {
+    int ref;
+    GArray *inputs;      /* MomInputRec */
+    GPtrArray *debug;    /* MomPolicyDiag */
+    GStringChunk *names; /* the inputs' entity and names */
+    gsize debug_bytes;
+    guint dropped_inputs;
+    guint dropped_debug;
+};
+
+/** mom_entity_explain: Returns: (transfer none) @e's explanation of this run, made on first use. */
+MomExplanation *mom_entity_explain(MomEntity *e);
+
+/**
+ * mom_explanation_add_input:
+ * Keeps @value (copied, long ones cut) as input @name of @source (NULL: a
+ * global variable) unless that input was read before in this run, or the
+ * explanation is full (then it is counted as dropped).  @source_name is
+ * the entity's name shown; @key and @source tell inputs apart by pointer,
+ * and an entity variable also by name.
+ */
+void mom_explanation_add_input(MomExplanation *x, MomInputKind kind, const MomEntity *source,
+                               const char *source_name, gconstpointer key, const char *name,
+                               const MomValue *value);
+
+/**
+ * mom_explanation_add_debug:
+ * Keeps a debug line (takes @message) written at @file:@line:@col, within
+ * MOM_EXPLANATION_MAX_DEBUG_LINES and _BYTES; beyond them it is counted.
+ */
+void mom_explanation_add_debug(MomExplanation *x, const char *file, int line, int col,
+                               char *message);
 
 /** mom_entity_find_control: Returns: the index of control @name, or -1. */
 int mom_entity_find_control(const MomEntity *e, const char *name);
