@@ -32,12 +32,27 @@ typedef struct {
 
 struct _MomExplanation {
     int ref;
-    GArray *inputs;      /* MomInputRec */
-    GPtrArray *debug;    /* MomPolicyDiag */
-    GStringChunk *names; /* the inputs' entity and names */
+    MomInputRec *inputs; /* n_inputs of cap_inputs */
+    guint n_inputs;
+    guint cap_inputs;
+    GArray *debug;         /* MomPolicyDiag, their file interned; NULL until the first */
+    GPtrArray *atoms;      /* a reference to the atom table the variables' names are in */
+    MomSchema *schemas[4]; /* references: the fields' names are theirs */
+    guint n_schemas;
+    GPtrArray *owned; /* names copied (char *); NULL until the first */
     gsize debug_bytes;
     guint dropped_inputs;
     guint dropped_debug;
+    /* the evaluator's shortcut: the fields (the first 64 of the schema) of
+     * the explained entity already read this run, newest and averaged */
+    guint64 seen_fields[2];
+    /* the inputs by their key's pointer: index + 1, open addressing */
+    guint8 slots[128];
+    /* the guest whose name the last input copied, and the copy: in
+     * label_buf when it fits (no allocation for the usual short name) */
+    gconstpointer label_source;
+    const char *label;
+    char label_buf[48];
 };
 
 /** mom_entity_explain: Returns: (transfer none) @e's explanation of this run, made on first use. */
@@ -47,18 +62,20 @@ MomExplanation *mom_entity_explain(MomEntity *e);
  * mom_explanation_add_input:
  * Keeps @value (copied, long ones cut) as input @name of @source (NULL: a
  * global variable) unless that input was read before in this run, or the
- * explanation is full (then it is counted as dropped).  @source_name is
- * the entity's name shown; @key and @source tell inputs apart by pointer,
- * and an entity variable also by name.
+ * explanation is full (then it is counted as dropped).  @name is a field
+ * of @source's schema, a name of the atom table @atoms (a variable), or
+ * anything (an entity variable: copied).  @key and @source tell inputs
+ * apart by pointer, and an entity variable by name.
  */
 void mom_explanation_add_input(MomExplanation *x, MomInputKind kind, const MomEntity *source,
-                               const char *source_name, gconstpointer key, const char *name,
+                               gconstpointer key, const char *name, GPtrArray *atoms,
                                const MomValue *value);
 
 /**
  * mom_explanation_add_debug:
  * Keeps a debug line (takes @message) written at @file:@line:@col, within
  * MOM_EXPLANATION_MAX_DEBUG_LINES and _BYTES; beyond them it is counted.
+ * @file must be an interned string (g_intern_string()).
  */
 void mom_explanation_add_debug(MomExplanation *x, const char *file, int line, int col,
                                char *message);

@@ -45,8 +45,9 @@ typedef struct {
     guint atom;
     int prev; /* the binding this one shadows, or -1 */
     guint frame;
-    guint deps;   /* a global's inputs: the first of ev->deps (explanations) */
-    guint n_deps; /* and how many */
+    guint deps;             /* a global's inputs: the first of ev->deps (explanations) */
+    guint n_deps;           /* and how many */
+    const MomEntity *noted; /* the last entity whose explanation has it */
 } Binding;
 
 /* An input on its way to the explanations: to the entity being evaluated,
@@ -113,6 +114,7 @@ struct _MomEval {
     guint tracking;     /* global assignments whose values are being computed */
     GArray *trace;      /* Read: what those values read so far */
     GArray *deps;       /* Read: what each global variable was computed from */
+    GPtrArray *files;   /* file index -> its interned name, or NULL; per run */
     /* the pending error */
     gboolean failed;
     gboolean fatal; /* a limit was hit: not confined to one guest */
@@ -284,15 +286,13 @@ scope_defvar(MomEval *ev, guint atom, MomValue v)
         mom_value_clear(&v);
         return mom_value_copy(&g_array_index(ev->bindings, Binding, t).v);
     }
-    Binding b = {v, atom, t, current_frame(ev), 0, 0};
+    Binding b = {v, atom, t, current_frame(ev), 0, 0, NULL};
     g_array_append_val(ev->bindings, b);
     ev->top[atom] = (int)ev->bindings->len - 1;
     return mom_value_copy(&v);
 }
 
 /* ---- explanations ------------------------------------------------------------ */
-
-static const char *entity_label(const MomEntity *e);
 
 static void
 reads_clear(GArray *reads, guint from)
@@ -314,22 +314,43 @@ note_read(MomEval *ev, MomInputKind kind, const MomEntity *source, gconstpointer
         g_array_append_val(ev->trace, r);
     }
     if (ev->subject)
-        mom_explanation_add_input(mom_entity_explain(ev->subject), kind, source,
-                                  source ? entity_label(source) : NULL, key, name, v);
+        mom_explanation_add_input(mom_entity_explain(ev->subject), kind, source, key, name,
+                                  ev->set->atoms.names, v);
 }
 
-/* A global variable read: the variable, then what it was computed from. */
+/* A global variable read: the variable, then what it was computed from.
+ * Read again for the same entity it is skipped (the first read wins), but
+ * for the global assignments being computed. */
 static void
-note_global(MomEval *ev, const Binding *b)
+note_global(MomEval *ev, Binding *b)
 {
-    if (b->v.type == MOM_VALUE_FUNCTION || b->v.type == MOM_VALUE_ENTITY || b->atom == ev->a_guests)
+    if (b->v.type == MOM_VALUE_FUNCTION || b->v.type == MOM_VALUE_ENTITY ||
+        b->atom == ev->a_guests || (b->noted == ev->subject && !ev->tracking))
         return;
+    b->noted = ev->subject;
     const char *name = atom_name(ev, b->atom);
     note_read(ev, MOM_INPUT_VARIABLE, NULL, name, name, &b->v);
     for (guint i = 0; i < b->n_deps; i++) {
         const Read *r = &g_array_index(ev->deps, Read, b->deps + i);
         note_read(ev, r->kind, r->source, r->key, r->name, &r->value);
     }
+}
+
+/* Field @index of @e read (@kind: newest or average).  The entity's own
+ * fields read again are skipped at once: a policy reads balloon_cur of a
+ * guest a dozen times. */
+static void
+note_field(MomEval *ev, MomInputKind kind, MomEntity *e, int index, const MomValue *v)
+{
+    if (e == ev->subject && index < 64) {
+        guint64 *seen = &mom_entity_explain(e)->seen_fields[kind == MOM_INPUT_AVERAGE];
+        guint64 bit = G_GUINT64_CONSTANT(1) << index;
+        if ((*seen & bit) && !ev->tracking)
+            return;
+        *seen |= bit;
+    }
+    const char *field = mom_schema_field(e->schema, (guint)index);
+    note_read(ev, kind, e, field, field, v);
 }
 
 /* The global @b was just assigned a value that read the trace from @mark
@@ -410,10 +431,8 @@ member_of(MomEval *ev, const MomValue *v, const MomNode *sym, MomValue *out)
     if (cache->u.sym.cache_index < 0)
         return FALSE;
     *out = mom_value_copy(mom_entity_stat(e, (guint)cache->u.sym.cache_index));
-    if (G_UNLIKELY(ev->explain)) {
-        const char *field = mom_schema_field(e->schema, (guint)cache->u.sym.cache_index);
-        note_read(ev, MOM_INPUT_FIELD, e, field, field, out);
-    }
+    if (G_UNLIKELY(ev->explain))
+        note_field(ev, MOM_INPUT_FIELD, e, cache->u.sym.cache_index, out);
     return TRUE;
 }
 
@@ -427,7 +446,7 @@ lookup(MomEval *ev, const MomNode *sym, MomValue *out)
     if (sym->u.sym.member == 0) {
         if (t < 0)
             return FALSE;
-        const Binding *b = &g_array_index(ev->bindings, Binding, t);
+        Binding *b = &g_array_index(ev->bindings, Binding, t);
         *out = mom_value_copy(&b->v);
         if (G_UNLIKELY(ev->explain) && b->frame == 0)
             note_global(ev, b);
@@ -555,6 +574,18 @@ journal_drop(MomEval *ev)
     g_array_set_size(ev->journal, 0);
 }
 
+/* The name of policy file @file, interned: explanations outlive the set.
+ * Looked up once a run per file. */
+static const char *
+interned_file(MomEval *ev, guint file)
+{
+    if (file >= ev->files->len)
+        g_ptr_array_set_size(ev->files, (gint)file + 1);
+    if (!ev->files->pdata[file])
+        ev->files->pdata[file] = (gpointer)g_intern_string(mom_policy_set_file(ev->set, file));
+    return ev->files->pdata[file];
+}
+
 /* A (debug ...) line: into the run's list (MOM_POLICY_EVAL_KEEP_DEBUG) and
  * into the explanation of the entity being evaluated (_EXPLAIN), within
  * the run's bounds and the explanation's. */
@@ -572,7 +603,7 @@ add_debug(MomEval *ev, const MomNode *n, MomValue *args, guint n_args)
             x->dropped_debug++;
         return TRUE;
     }
-    if (!keep && x->debug->len >= MOM_EXPLANATION_MAX_DEBUG_LINES) {
+    if (!keep && mom_explanation_n_debug(x) >= MOM_EXPLANATION_MAX_DEBUG_LINES) {
         x->dropped_debug++; /* not worth formatting */
         return TRUE;
     }
@@ -587,7 +618,7 @@ add_debug(MomEval *ev, const MomNode *n, MomValue *args, guint n_args)
     ev->debug_bytes += msg->len;
     char *text = g_string_free(msg, FALSE);
     if (x)
-        mom_explanation_add_debug(x, mom_policy_set_file(ev->set, n->file), n->line, n->col,
+        mom_explanation_add_debug(x, interned_file(ev, n->file), n->line, n->col,
                                   keep ? g_strdup(text) : text);
     if (keep)
         g_ptr_array_add(ev->run->debug, diag_at(ev, MOM_DIAG_DEBUG, n, text));
@@ -681,10 +712,8 @@ call_native(MomEval *ev, const MomNode *n, const MomValue *fnv, MomValue *args, 
         if (!field_arg(ev, n, e, "Stat", &args[0], &index))
             return FALSE;
         *out = mom_value_copy(mom_entity_stat(e, (guint)index));
-        if (ev->explain) {
-            const char *field = mom_schema_field(e->schema, (guint)index);
-            note_read(ev, MOM_INPUT_FIELD, e, field, field, out);
-        }
+        if (ev->explain)
+            note_field(ev, MOM_INPUT_FIELD, e, index, out);
         return TRUE;
     case MOM_FN_STAT_AVG:
         /* the history may be 100 000 samples long */
@@ -692,10 +721,8 @@ call_native(MomEval *ev, const MomNode *n, const MomValue *fnv, MomValue *args, 
             !charge_steps(ev, n, mom_entity_n_samples(e) / 8))
             return FALSE;
         *out = mom_value_float(mom_entity_stat_avg(e, (guint)index));
-        if (ev->explain) {
-            const char *field = mom_schema_field(e->schema, (guint)index);
-            note_read(ev, MOM_INPUT_AVERAGE, e, field, field, out);
-        }
+        if (ev->explain)
+            note_field(ev, MOM_INPUT_AVERAGE, e, index, out);
         return TRUE;
     case MOM_FN_PROP: {
         if (!name_arg(ev, n, e, "Prop", "property", &args[0]))
@@ -1652,6 +1679,7 @@ mom_eval_new(MomPolicySet *set)
     ev->calls = g_array_new(FALSE, FALSE, sizeof(CallSite));
     ev->trace = g_array_new(FALSE, FALSE, sizeof(Read));
     ev->deps = g_array_new(FALSE, FALSE, sizeof(Read));
+    ev->files = g_ptr_array_new();
     ev->a_nil = mom_atoms_intern(atoms, "nil", 3);
     ev->a_abs = mom_atoms_intern(atoms, "abs", 3);
     ev->a_debug = mom_atoms_intern(atoms, "debug", 5);
@@ -1677,6 +1705,7 @@ mom_eval_free(MomEval *ev)
     g_array_free(ev->trace, TRUE);
     reads_clear(ev->deps, 0);
     g_array_free(ev->deps, TRUE);
+    g_ptr_array_free(ev->files, TRUE);
     g_free(ev->top);
     g_free(ev->funcs);
     clear_error(ev);
@@ -1750,6 +1779,7 @@ run_end(MomEval *ev)
     ev->isolation = 0;
     reads_clear(ev->trace, 0);
     reads_clear(ev->deps, 0);
+    g_ptr_array_set_size(ev->files, 0);
     ev->tracking = 0;
     ev->subject = NULL;
     clear_error(ev);

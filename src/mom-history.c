@@ -132,11 +132,15 @@ mom_history_record(MomHistory *h, guint64 cycle, gint64 time, const char *name, 
         h->trimmed_cycle = cycle;
         trim_latest(h, cycle);
     }
-    Latest *l = g_new0(Latest, 1);
+    Latest *l = g_hash_table_lookup(h->latest, name);
+    if (!l) {
+        l = g_new0(Latest, 1);
+        g_hash_table_insert(h->latest, g_strdup(name), l);
+    }
     l->cycle = cycle;
     l->time = time;
+    mom_explanation_unref(l->why);
     l->why = why ? mom_explanation_ref(why) : NULL;
-    g_hash_table_replace(h->latest, g_strdup(name), l);
     for (guint i = 0; e && i < mom_entity_n_controls(e); i++) {
         const MomControl *c = mom_entity_control(e, i);
         /* nothing decided: the value was there, or a parameter the

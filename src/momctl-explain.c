@@ -24,32 +24,9 @@
 /* Columns the lines under a heading are indented by. */
 #define INDENT 2
 
-/* Prints @text (escaped: it holds guest names and policy text), cut at the
- * output width. */
-static void
-put(const char *text)
-{
-    g_autofree char *escaped = mom_log_escape(text, MOM_LOG_ESCAPE_LINES);
-    g_autofree char *line = momctl_truncate(escaped, (guint)momctl_output_width());
-
-    printf("%s\n", line);
-}
-
-static void put_printf(const char *format, ...) G_GNUC_PRINTF(1, 2);
-
-static void
-put_printf(const char *format, ...)
-{
-    va_list ap;
-
-    va_start(ap, format);
-    g_autofree char *text = g_strdup_vprintf(format, ap);
-    va_end(ap);
-    put(text);
-}
-
-/* Prints @text from column @indent, its words wrapped at the output
- * width, the next lines from column @indent + 2. */
+/* Prints @text from column @indent, escaped (it holds guest names and
+ * policy text), its words wrapped at the output width, the next lines
+ * from column @indent + 2. */
 static void
 put_wrapped(guint indent, const char *text)
 {
@@ -75,8 +52,23 @@ put_wrapped(guint indent, const char *text)
         g_string_append(line, *w);
         cols += n;
     }
+    /* a word wider than the line is cut */
     g_autofree char *cut = momctl_truncate(line->str, (guint)width);
     printf("%s\n", cut);
+}
+
+static void say(guint indent, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+/* put_wrapped() of a formatted sentence. */
+static void
+say(guint indent, const char *format, ...)
+{
+    va_list ap;
+
+    va_start(ap, format);
+    g_autofree char *text = g_strdup_vprintf(format, ap);
+    va_end(ap);
+    put_wrapped(indent, text);
 }
 
 /* "/etc/momd/policies/10-balloon.policy:183:9: debug: MESSAGE" as
@@ -118,8 +110,7 @@ print_decision(JsonObject *d)
         momctl_format_text_value(control ? control : "", asked_text ? asked_text : "-");
     g_autofree char *where = momctl_policy_of(momctl_obj_string(d, "origin"));
 
-    put_printf("%*s%s: %s → %s, asked by %s", INDENT, "", control ? control : "-", before, asked,
-               where);
+    say(INDENT, "%s: %s → %s, asked by %s", control ? control : "-", before, asked, where);
     g_autofree char *did = g_strdup_printf("%s.", outcome ? outcome : "not applied");
     put_wrapped(INDENT * 2, did);
 }
@@ -240,6 +231,22 @@ cycle_when(JsonObject *c)
     return g_strdup_printf("cycle %.0f at %s", cycle, when);
 }
 
+/* "Cycle 12, the newest (3s ago)," */
+static char *
+latest_ago(JsonObject *c)
+{
+    double cycle = 0;
+    const char *iso = momctl_obj_string(c, "time");
+    g_autoptr(GDateTime) t = iso ? g_date_time_new_from_iso8601(iso, NULL) : NULL;
+    g_autoptr(GDateTime) now = g_date_time_new_now_local();
+    g_autofree char *ago =
+        t ? momctl_format_duration(MAX(0, g_date_time_difference(now, t) / G_USEC_PER_SEC))
+          : g_strdup("-");
+
+    momctl_obj_number(c, "cycle", &cycle);
+    return g_strdup_printf("Cycle %.0f, the newest (%s ago),", cycle, ago);
+}
+
 /* The inputs and debug lines of cycle @c for @who. */
 static void
 print_cycle_detail(JsonObject *c, const char *who, const char *which)
@@ -251,16 +258,16 @@ print_cycle_detail(JsonObject *c, const char *who, const char *which)
     momctl_obj_number(c, "inputs_left_out", &left_out);
     printf("\n");
     if (!inputs || json_array_get_length(inputs) == 0) {
-        put_printf("The policies read nothing for %s in %s.", who, which);
+        say(0, "The policies read nothing for %s in %s.", who, which);
     } else {
-        put_printf("What the policies read for %s in %s:", who, which);
+        say(0, "What the policies read for %s in %s:", who, which);
         print_inputs(inputs, strcmp(who, "the host") == 0 ? "Host" : who);
         if (left_out > 0)
-            put_printf("%*s%.0f more inputs were left out: only the first ones read are kept.",
-                       INDENT, "", left_out);
+            say(INDENT, "%.0f more inputs were left out: only the first ones read are kept.",
+                left_out);
     }
     if (debug && json_array_get_length(debug)) {
-        put_printf("Debug lines of %s for %s:", which, who);
+        say(0, "Debug lines of %s for %s:", which, who);
         print_debug(debug);
     }
 }
@@ -278,30 +285,30 @@ print_explanation(JsonObject *o, const char *name, gboolean latest_only)
 
     if (decided) {
         g_autofree char *when = cycle_when(decided);
-        put_printf("%s: last decision in %s", title, when);
+        say(0, "%s: last decision in %s", title, when);
         for (guint i = 0; decisions && i < json_array_get_length(decisions); i++) {
             JsonNode *n = json_array_get_element(decisions, i);
             if (JSON_NODE_HOLDS_OBJECT(n))
                 print_decision(json_node_get_object(n));
         }
     } else {
-        put_printf("%s: no decision is kept in the history.", title);
+        say(0, "%s: no decision is kept in the history.", title);
     }
     if (decided && !(latest_only && latest))
         print_cycle_detail(decided, who, "that cycle");
     if (latest) {
-        g_autofree char *when = cycle_when(latest);
+        g_autofree char *ago = latest_ago(latest);
         JsonArray *debug = momctl_obj_array(latest, "debug");
         printf("\n");
-        put_printf("The newest cycle, %s, decided nothing for %s.", when, who);
+        say(0, "%s decided nothing for %s.", ago, who);
         if (latest_only || !decided) {
             print_cycle_detail(latest, who, "the newest cycle");
         } else {
             if (debug && json_array_get_length(debug)) {
-                put("Its debug lines:");
+                say(0, "Its debug lines:");
                 print_debug(debug);
             }
-            put_printf("Its inputs: momctl explain %s --latest.", name);
+            say(0, "Its inputs: momctl explain %s --latest.", name);
         }
     }
     return MOMCTL_EXIT_OK;

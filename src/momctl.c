@@ -1863,7 +1863,7 @@ static const Command top_commands[] = {
     {"controls", "[--json]", "show the last cycle's decisions", cmd_controls},
     {"history", "[GUEST] [--since D] [--json]", "show the decisions of the last cycles",
      cmd_history},
-    {"explain", "GUEST|host [--latest] [--json]", "why a guest got its last decision",
+    {"explain", "GUEST|host [-l] [--json]", "why a guest got its last decision",
      momctl_cmd_explain},
     {"top", "[-d SECONDS] [--once]", "live view of the host and the guests", momctl_cmd_top},
     {"policy", "COMMAND [ARGS]", "list, get, set, delete, reset, check, test policies", cmd_policy},

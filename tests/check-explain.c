@@ -266,7 +266,8 @@ START_TEST(test_bounds)
     /* 60 globals read by each guest: 48 kept */
     for (int i = 0; i < 60; i++)
         g_string_append_printf(text, "(defvar v%d %d)\n", i, i);
-    g_string_append(text, "(defvar long (* \"x\" 1000))\n(defvar l (with Guests g (g.Prop \"name\")))\n");
+    g_string_append(text,
+                    "(defvar long (* \"x\" 1000))\n(defvar l (with Guests g (g.Prop \"name\")))\n");
     g_string_append(text, "(with Guests g {");
     for (int i = 0; i < 60; i++)
         g_string_append_printf(text, " v%d", i);
@@ -289,9 +290,10 @@ START_TEST(test_bounds)
 
     /* a long string is kept as its printed form, cut; a list likewise */
     ck_assert(mom_policy_set_add_string(w.set, "p", "p.policy", "(debug long l)", -1, NULL, NULL));
-    ck_assert(mom_policy_set_add_string(w.set, "0", "0.policy",
-                                        "(defvar long (* \"x\" 1000))\n(defvar l (with Guests g (g.Prop \"name\")))", -1,
-                                        NULL, NULL));
+    ck_assert(mom_policy_set_add_string(
+        w.set, "0", "0.policy",
+        "(defvar long (* \"x\" 1000))\n(defvar l (with Guests g (g.Prop \"name\")))", -1, NULL,
+        NULL));
     g_autoptr(MomPolicyRun) run2 =
         mom_policy_set_evaluate(w.set, w.host, w.guests, MOM_POLICY_EVAL_EXPLAIN);
     const MomPolicyInput *lg = find_input(w.host, MOM_INPUT_VARIABLE, "long");
