@@ -803,6 +803,29 @@ else
     check "rpc-group momd: exit 0 on SIGTERM ($rc)" test "$rc" -eq 0
 fi
 
+# --- a momd before its first cycle ---------------------------------------------------------
+
+# An empty proc-root: no host sample, so no policy cycle and nothing to explain.
+sock=$tmp/early.sock
+log=$tmp/early.log
+mkdir -p "$tmp/noproc"
+write_config "$tmp/early.conf" "$sock" "$log" "proc-root: $tmp/noproc"
+"$MOMD" -c "$tmp/early.conf" >"$tmp/momd.out" 2>"$tmp/momd.err" &
+momd_pid=$!
+if wait_for "$log" "The control API listens on $sock." 15; then
+    mc explain host
+    check "explain host before the first cycle: exit 1 ($rc)" test "$rc" -eq 1
+    check "explain host before the first cycle: says there is nothing to explain yet" \
+        has_err "momctl: getExplanation: no policy cycle has run yet, so there is nothing to explain about the host."
+    mc explain vm0001
+    check "explain vm0001 before the first cycle: exit 1 ($rc), momd knows no such guest yet" \
+        sh -c "[ $rc -eq 1 ] && grep -qF \"no guest named 'vm0001'\" '$tmp/err'"
+    stop_momd
+else
+    not_ok "a momd without host samples listens"
+    stop_momd
+fi
+
 # --- a dead momd's socket ---------------------------------------------------------------
 
 sock=$tmp/dead.sock
