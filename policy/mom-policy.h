@@ -377,8 +377,9 @@ guint mom_explanation_n_debug(const MomExplanation *explanation);
 const MomPolicyDiag *mom_explanation_debug(const MomExplanation *explanation, guint i);
 /**
  * mom_explanation_dropped:
- * Returns: the inputs left out by MOM_EXPLANATION_MAX_INPUTS, and in
- * *@debug (when not NULL) the debug lines left out by the bounds.
+ * Returns: the reads of inputs left out by MOM_EXPLANATION_MAX_INPUTS
+ * (an input not kept may be counted at each read), and in *@debug (when
+ * not NULL) the debug lines left out by the bounds.
  */
 guint mom_explanation_dropped(const MomExplanation *explanation, guint *debug);
 

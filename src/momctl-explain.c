@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "mom-log.h"
+#include "mom-policy.h"
 #include "momctl-priv.h"
 
 /* Columns the lines under a heading are indented by. */
@@ -263,8 +264,9 @@ print_cycle_detail(JsonObject *c, const char *who, const char *which)
         say(0, "What the policies read for %s in %s:", who, which);
         print_inputs(inputs, strcmp(who, "the host") == 0 ? "Host" : who);
         if (left_out > 0)
-            say(INDENT, "%.0f more inputs were left out: only the first ones read are kept.",
-                left_out);
+            say(INDENT,
+                "More inputs were read (%.0f reads) and left out: only the first %d are kept.",
+                left_out, MOM_EXPLANATION_MAX_INPUTS);
     }
     if (debug && json_array_get_length(debug)) {
         say(0, "Debug lines of %s for %s:", which, who);
