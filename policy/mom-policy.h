@@ -309,6 +309,80 @@ char *mom_policy_diag_format_line(const MomPolicyDiag *diag);
  */
 char *mom_policy_diag_format(const MomPolicyDiag *diag);
 
+/* ---- explanations ------------------------------------------------------ */
+
+/*
+ * What an evaluation with MOM_POLICY_EVAL_EXPLAIN read for one entity, and
+ * the (debug ...) lines it wrote for it, so that an operator can be told
+ * why a guest got the control it got, or none, without reading the policy.
+ * The entity is the guest of the current (with Guests g ...) iteration,
+ * else the host.  Reading a global variable (defvar at the top level) also
+ * counts what that variable was computed from, at the time it was
+ * assigned: a guest that reads host_under_pressure is told the host's free
+ * ratio and the threshold it was compared with.  Each input is kept as it
+ * was first read, and the lists are bounded (below); what is left out is
+ * counted.  Reference counted, one thread at a time, and independent of
+ * the policy set: it may outlive a reload.
+ */
+typedef struct _MomExplanation MomExplanation;
+
+typedef enum {
+    MOM_INPUT_FIELD,      /* an entity's newest value of a field: guest.mem_free, (Host.Stat "x") */
+    MOM_INPUT_AVERAGE,    /* (E.StatAvg "field") */
+    MOM_INPUT_ENTITY_VAR, /* (E.GetVar "name"): a variable kept with the entity */
+    MOM_INPUT_VARIABLE,   /* a global variable of the policies (defvar at the top level) */
+} MomInputKind;
+
+/* One input of an explanation. */
+typedef struct {
+    MomInputKind kind;
+    const char *entity; /* the field's or variable's entity ("Host" or the guest's name);
+                         * NULL for MOM_INPUT_VARIABLE */
+    const char *name;   /* the field, or the variable */
+    MomValue value;     /* as first read; a string or list longer than
+                         * MOM_EXPLANATION_MAX_VALUE_BYTES as its cut printed form */
+} MomPolicyInput;
+
+/* The bounds of one entity's explanation, per evaluation. */
+#define MOM_EXPLANATION_MAX_INPUTS 48
+#define MOM_EXPLANATION_MAX_DEBUG_LINES 32
+#define MOM_EXPLANATION_MAX_DEBUG_BYTES 8192
+#define MOM_EXPLANATION_MAX_VALUE_BYTES 256
+
+/**
+ * mom_entity_explanation:
+ * Returns: (transfer none) (nullable) what the last evaluation with
+ * MOM_POLICY_EVAL_EXPLAIN read and wrote for @entity; NULL without that
+ * flag, or when the policies read nothing for it.  Take a reference to
+ * keep it past the next evaluation.
+ */
+MomExplanation *mom_entity_explanation(const MomEntity *entity);
+
+/** mom_explanation_ref: Returns: @explanation, with one more reference. */
+MomExplanation *mom_explanation_ref(MomExplanation *explanation);
+/** mom_explanation_unref: Drops one reference (NULL is fine). */
+void mom_explanation_unref(MomExplanation *explanation);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomExplanation, mom_explanation_unref)
+/** mom_explanation_n_inputs: Returns: the inputs kept. */
+guint mom_explanation_n_inputs(const MomExplanation *explanation);
+/** mom_explanation_input: Returns: (transfer none) input @i, in the order first read. */
+const MomPolicyInput *mom_explanation_input(const MomExplanation *explanation, guint i);
+/** mom_explanation_n_debug: Returns: the debug lines kept. */
+guint mom_explanation_n_debug(const MomExplanation *explanation);
+/**
+ * mom_explanation_debug:
+ * Returns: (transfer none) debug line @i, in the order written, as a
+ * diagnostic of severity MOM_DIAG_DEBUG without its source line.
+ */
+const MomPolicyDiag *mom_explanation_debug(const MomExplanation *explanation, guint i);
+/**
+ * mom_explanation_dropped:
+ * Returns: the reads of inputs left out by MOM_EXPLANATION_MAX_INPUTS
+ * (an input not kept may be counted at each read), and in *@debug (when
+ * not NULL) the debug lines left out by the bounds.
+ */
+guint mom_explanation_dropped(const MomExplanation *explanation, guint *debug);
+
 /* ---- policy sets ------------------------------------------------------- */
 
 typedef struct _MomPolicySet MomPolicySet;
@@ -437,6 +511,10 @@ typedef enum {
     /* fill MomPolicyRun.debug; without it (debug ...) only returns its last
      * value, so a daemon not logging at debug level pays nothing for it */
     MOM_POLICY_EVAL_KEEP_DEBUG = 1 << 1,
+    /* keep, per entity, what the policies read and the debug lines they
+     * wrote for it (mom_entity_explanation()); the debug lines then go
+     * to MomPolicyRun.debug only with MOM_POLICY_EVAL_KEEP_DEBUG too */
+    MOM_POLICY_EVAL_EXPLAIN = 1 << 2,
 } MomPolicyEvalFlags;
 
 /**

@@ -136,6 +136,7 @@ mom_entity_free(MomEntity *e)
     g_hash_table_destroy(e->vars);
     g_array_free(e->controls, TRUE);
     mom_schema_unref(e->schema);
+    mom_explanation_unref(e->explanation);
     g_free(e->error);
     g_free(e->name);
     g_free(e);
@@ -356,5 +357,220 @@ mom_entity_reset_run(MomEntity *e)
 {
     g_array_set_size(e->controls, 0);
     g_clear_pointer(&e->error, g_free);
+    g_clear_pointer(&e->explanation, mom_explanation_unref);
     e->failed = FALSE;
+}
+
+/* ---- explanations ------------------------------------------------------------ */
+
+/* Names are not copied: an explanation holds a reference to what they
+ * belong to, the schemas of the entities read and the policy set's atom
+ * table, so that an evaluation pays one allocation per entity for them,
+ * not one per input (momd explains every guest in every cycle). */
+
+MomExplanation *
+mom_entity_explain(MomEntity *e)
+{
+    if (!e->explanation) {
+        MomExplanation *x = g_new0(MomExplanation, 1);
+        x->ref = 1;
+        e->explanation = x;
+    }
+    return e->explanation;
+}
+
+MomExplanation *
+mom_entity_explanation(const MomEntity *e)
+{
+    return e->explanation;
+}
+
+MomExplanation *
+mom_explanation_ref(MomExplanation *x)
+{
+    x->ref++;
+    return x;
+}
+
+void
+mom_explanation_unref(MomExplanation *x)
+{
+    if (!x || --x->ref > 0)
+        return;
+    for (guint i = 0; i < x->n_inputs; i++)
+        mom_value_clear(&x->inputs[i].pub.value);
+    g_free(x->inputs);
+    for (guint i = 0; x->debug && i < x->debug->len; i++)
+        g_free(g_array_index(x->debug, MomPolicyDiag, i).message);
+    if (x->debug)
+        g_array_free(x->debug, TRUE);
+    if (x->atoms)
+        g_ptr_array_unref(x->atoms);
+    for (guint i = 0; i < x->n_schemas; i++)
+        mom_schema_unref(x->schemas[i]);
+    if (x->owned)
+        g_ptr_array_free(x->owned, TRUE);
+    g_free(x);
+}
+
+/* Keeps @text alive as long as @x: a copy, unless @x holds it already. */
+static const char *
+own(MomExplanation *x, const char *text)
+{
+    if (!x->owned)
+        x->owned = g_ptr_array_new_with_free_func(g_free);
+    char *copy = g_strdup(text);
+    g_ptr_array_add(x->owned, copy);
+    return copy;
+}
+
+/* @field, a name of @schema, kept alive as long as @x. */
+static const char *
+field_name(MomExplanation *x, MomSchema *schema, const char *field)
+{
+    for (guint i = 0; i < x->n_schemas; i++)
+        if (x->schemas[i] == schema)
+            return field;
+    if (x->n_schemas == G_N_ELEMENTS(x->schemas))
+        return own(x, field); /* the fields of many other guests: rare */
+    x->schemas[x->n_schemas++] = mom_schema_ref(schema);
+    return field;
+}
+
+/* The name an input of @source shows, kept alive as long as @x. */
+static const char *
+source_label(MomExplanation *x, const MomEntity *source)
+{
+    if (source->kind == MOM_ENTITY_HOST)
+        return "Host";
+    if (source != x->label_source) {
+        x->label_source = source;
+        if (!x->label &&
+            g_strlcpy(x->label_buf, source->name, sizeof(x->label_buf)) < sizeof(x->label_buf))
+            x->label = x->label_buf;
+        else
+            x->label = own(x, source->name);
+    }
+    return x->label;
+}
+
+/* @v as an explanation keeps it: scalars and short strings as they are,
+ * anything longer (or a list, a record) as its printed form, cut. */
+static MomValue
+input_value(const MomValue *v)
+{
+    if (v->type == MOM_VALUE_LIST || v->type == MOM_VALUE_RECORD ||
+        (v->type == MOM_VALUE_STRING && v->u.s->len > MOM_EXPLANATION_MAX_VALUE_BYTES)) {
+        g_autoptr(GString) s = g_string_new(NULL);
+        mom_value_repr_bounded(v, v->type != MOM_VALUE_STRING, s, MOM_EXPLANATION_MAX_VALUE_BYTES);
+        return mom_value_string(s->str, (gssize)s->len);
+    }
+    return mom_value_copy(v);
+}
+
+/* Whether input @r is the one read: by pointer, but an entity variable,
+ * whose name is no stable pointer (a SetVar frees it), by name. */
+static gboolean
+same_input(const MomInputRec *r, MomInputKind kind, const MomEntity *source, gconstpointer key,
+           const char *name)
+{
+    return r->pub.kind == kind && r->source == source &&
+           (kind == MOM_INPUT_ENTITY_VAR ? strcmp(r->pub.name, name) == 0 : r->key == key);
+}
+
+void
+mom_explanation_add_input(MomExplanation *x, MomInputKind kind, const MomEntity *source,
+                          gconstpointer key, const char *name, GPtrArray *atoms,
+                          const MomValue *value)
+{
+    /* A guest reads a dozen inputs a few times each: look them up in a
+     * small hash of the key's pointer (the entity variables, by name, all
+     * start at slot 0), not in a walk of the list. */
+    guint slot = kind == MOM_INPUT_ENTITY_VAR
+                     ? 0
+                     : (guint)((((guintptr)key ^ (guintptr)source) * 0x9E3779B1u) >> 7) %
+                           G_N_ELEMENTS(x->slots);
+    for (; x->slots[slot]; slot = (slot + 1) % G_N_ELEMENTS(x->slots))
+        if (same_input(&x->inputs[x->slots[slot] - 1], kind, source, key, name))
+            return; /* the first read wins */
+    if (x->n_inputs >= MOM_EXPLANATION_MAX_INPUTS) {
+        x->dropped_inputs++;
+        return;
+    }
+    if (x->n_inputs == x->cap_inputs) {
+        /* 16 fit malloc's per-thread cache, which makes the allocation
+         * and the free of the next cycle cheap; then by 16, as the
+         * explanations of 1 000 guests stay in memory */
+        x->cap_inputs = MIN(x->cap_inputs + 16, MOM_EXPLANATION_MAX_INPUTS);
+        x->inputs = g_renew(MomInputRec, x->inputs, x->cap_inputs);
+    }
+    const char *kept;
+    if (kind == MOM_INPUT_VARIABLE) {
+        if (!x->atoms)
+            x->atoms = g_ptr_array_ref(atoms);
+        kept = x->atoms == atoms ? name : own(x, name);
+    } else if (kind == MOM_INPUT_ENTITY_VAR) {
+        kept = own(x, name);
+    } else {
+        kept = field_name(x, source->schema, name);
+    }
+    x->inputs[x->n_inputs++] = (MomInputRec){
+        .pub = {kind, source ? source_label(x, source) : NULL, kept, input_value(value)},
+        .source = source,
+        .key = key,
+    };
+    x->slots[slot] = (guint8)x->n_inputs;
+}
+
+void
+mom_explanation_add_debug(MomExplanation *x, const char *file, int line, int col, char *message)
+{
+    gsize len = strlen(message);
+
+    if (!x->debug)
+        x->debug = g_array_sized_new(FALSE, FALSE, sizeof(MomPolicyDiag), 2);
+    if (x->debug->len >= MOM_EXPLANATION_MAX_DEBUG_LINES ||
+        x->debug_bytes + len > MOM_EXPLANATION_MAX_DEBUG_BYTES) {
+        x->dropped_debug++;
+        g_free(message);
+        return;
+    }
+    x->debug_bytes += len;
+    /* one allocation a line, the message's: the file is interned */
+    MomPolicyDiag d = {MOM_DIAG_DEBUG, (char *)file, line, col, col, message, NULL, NULL};
+    g_array_append_val(x->debug, d);
+}
+
+guint
+mom_explanation_n_inputs(const MomExplanation *x)
+{
+    return x->n_inputs;
+}
+
+const MomPolicyInput *
+mom_explanation_input(const MomExplanation *x, guint i)
+{
+    g_return_val_if_fail(i < x->n_inputs, NULL);
+    return &x->inputs[i].pub;
+}
+
+guint
+mom_explanation_n_debug(const MomExplanation *x)
+{
+    return x->debug ? x->debug->len : 0;
+}
+
+const MomPolicyDiag *
+mom_explanation_debug(const MomExplanation *x, guint i)
+{
+    g_return_val_if_fail(i < mom_explanation_n_debug(x), NULL);
+    return &g_array_index(x->debug, MomPolicyDiag, i);
+}
+
+guint
+mom_explanation_dropped(const MomExplanation *x, guint *debug)
+{
+    if (debug)
+        *debug = x->dropped_debug;
+    return x->dropped_inputs;
 }

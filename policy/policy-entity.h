@@ -12,14 +12,73 @@ struct _MomEntity {
     guint capacity; /* samples kept */
     guint first;    /* ring index of the oldest sample */
     guint count;
-    MomValue *samples; /* capacity rows of n_fields values */
-    GHashTable *props; /* char* -> MomValue* */
-    GHashTable *vars;  /* char* -> MomVar*; persist across evaluations */
-    gsize var_bytes;   /* the sizes of the vars, summed */
-    GArray *controls;  /* MomControl of the current/last evaluation */
-    char *error;       /* formatted per-guest error of the last evaluation */
-    gboolean failed;   /* set during an evaluation once a guest error discarded it */
+    MomValue *samples;           /* capacity rows of n_fields values */
+    GHashTable *props;           /* char* -> MomValue* */
+    GHashTable *vars;            /* char* -> MomVar*; persist across evaluations */
+    gsize var_bytes;             /* the sizes of the vars, summed */
+    GArray *controls;            /* MomControl of the current/last evaluation */
+    char *error;                 /* formatted per-guest error of the last evaluation */
+    gboolean failed;             /* set during an evaluation once a guest error discarded it */
+    MomExplanation *explanation; /* of the last evaluation with MOM_POLICY_EVAL_EXPLAIN */
 };
+
+/* An input and what tells it from the others while the run goes on: the
+ * entity and the name as pointers, valid during the run only. */
+typedef struct {
+    MomPolicyInput pub;
+    gconstpointer source; /* the entity read, or NULL */
+    gconstpointer key;    /* the schema's field name, or the atom's name */
+} MomInputRec;
+
+struct _MomExplanation {
+    int ref;
+    MomInputRec *inputs; /* n_inputs of cap_inputs */
+    guint n_inputs;
+    guint cap_inputs;
+    GArray *debug;         /* MomPolicyDiag, their file interned; NULL until the first */
+    GPtrArray *atoms;      /* a reference to the atom table the variables' names are in */
+    MomSchema *schemas[4]; /* references: the fields' names are theirs */
+    guint n_schemas;
+    GPtrArray *owned; /* names copied (char *); NULL until the first */
+    gsize debug_bytes;
+    guint dropped_inputs;
+    guint dropped_debug;
+    /* the evaluator's shortcut: the fields (the first 64 of the schema) of
+     * the explained entity already read this run, newest and averaged */
+    guint64 seen_fields[2];
+    /* the inputs by their key's pointer: index + 1, open addressing */
+    guint8 slots[128];
+    /* the guest whose name the last input copied, and the copy: in
+     * label_buf when it fits (no allocation for the usual short name) */
+    gconstpointer label_source;
+    const char *label;
+    char label_buf[48];
+};
+
+/** mom_entity_explain: Returns: (transfer none) @e's explanation of this run, made on first use. */
+MomExplanation *mom_entity_explain(MomEntity *e);
+
+/**
+ * mom_explanation_add_input:
+ * Keeps @value (copied, long ones cut) as input @name of @source (NULL: a
+ * global variable) unless that input was read before in this run, or the
+ * explanation is full (then it is counted as dropped).  @name is a field
+ * of @source's schema, a name of the atom table @atoms (a variable), or
+ * anything (an entity variable: copied).  @key and @source tell inputs
+ * apart by pointer, and an entity variable by name.
+ */
+void mom_explanation_add_input(MomExplanation *x, MomInputKind kind, const MomEntity *source,
+                               gconstpointer key, const char *name, GPtrArray *atoms,
+                               const MomValue *value);
+
+/**
+ * mom_explanation_add_debug:
+ * Keeps a debug line (takes @message) written at @file:@line:@col, within
+ * MOM_EXPLANATION_MAX_DEBUG_LINES and _BYTES; beyond them it is counted.
+ * @file must be an interned string (g_intern_string()).
+ */
+void mom_explanation_add_debug(MomExplanation *x, const char *file, int line, int col,
+                               char *message);
 
 /** mom_entity_find_control: Returns: the index of control @name, or -1. */
 int mom_entity_find_control(const MomEntity *e, const char *name);

@@ -35,13 +35,30 @@
 #define MAX_DEBUG_BYTES (16 * 1024 * 1024)
 /* Call sites shown under a runtime error. */
 #define MAX_TRACE 4
+/* Explanations: the reads kept for the global assignments being computed,
+ * and, per run, for the global variables (what each was computed from). */
+#define MAX_PENDING_READS 4096
+#define MAX_VARIABLE_READS 16384
 
 typedef struct {
     MomValue v;
     guint atom;
     int prev; /* the binding this one shadows, or -1 */
     guint frame;
+    guint deps;             /* a global's inputs: the first of ev->deps (explanations) */
+    guint n_deps;           /* and how many */
+    const MomEntity *noted; /* the last entity whose explanation has it */
 } Binding;
+
+/* An input on its way to the explanations: to the entity being evaluated,
+ * and to the global assignments whose values are being computed. */
+typedef struct {
+    MomInputKind kind;
+    const MomEntity *source; /* NULL: a global variable */
+    gconstpointer key;       /* tells inputs apart (mom_explanation_add_input()) */
+    const char *name;        /* the schema's or the atom table's: valid for the run */
+    MomValue value;
+} Read;
 
 typedef struct {
     guint atom;
@@ -90,6 +107,14 @@ struct _MomEval {
     MomPolicyRun *run;
     MomPolicyEvalFlags flags;
     guint debug_dropped;
+    guint debug_lines;
+    /* explanations (MOM_POLICY_EVAL_EXPLAIN) */
+    gboolean explain;
+    MomEntity *subject; /* the guest of the current with-iteration, else the host */
+    guint tracking;     /* global assignments whose values are being computed */
+    GArray *trace;      /* Read: what those values read so far */
+    GArray *deps;       /* Read: what each global variable was computed from */
+    GPtrArray *files;   /* file index -> its interned name, or NULL; per run */
     /* the pending error */
     gboolean failed;
     gboolean fatal; /* a limit was hit: not confined to one guest */
@@ -261,10 +286,98 @@ scope_defvar(MomEval *ev, guint atom, MomValue v)
         mom_value_clear(&v);
         return mom_value_copy(&g_array_index(ev->bindings, Binding, t).v);
     }
-    Binding b = {v, atom, t, current_frame(ev)};
+    Binding b = {v, atom, t, current_frame(ev), 0, 0, NULL};
     g_array_append_val(ev->bindings, b);
     ev->top[atom] = (int)ev->bindings->len - 1;
     return mom_value_copy(&v);
+}
+
+/* ---- explanations ------------------------------------------------------------ */
+
+static void
+reads_clear(GArray *reads, guint from)
+{
+    for (guint i = from; i < reads->len; i++)
+        mom_value_clear(&g_array_index(reads, Read, i).value);
+    g_array_set_size(reads, from);
+}
+
+/* Passes an input on: to the explanation of the entity being evaluated,
+ * and, but for an entity variable (its name is no stable pointer), to the
+ * global assignments being computed. */
+static void
+note_read(MomEval *ev, MomInputKind kind, const MomEntity *source, gconstpointer key,
+          const char *name, const MomValue *v)
+{
+    if (ev->tracking && kind != MOM_INPUT_ENTITY_VAR && ev->trace->len < MAX_PENDING_READS) {
+        Read r = {kind, source, key, name, mom_value_copy(v)};
+        g_array_append_val(ev->trace, r);
+    }
+    if (ev->subject)
+        mom_explanation_add_input(mom_entity_explain(ev->subject), kind, source, key, name,
+                                  ev->set->atoms.names, v);
+}
+
+/* A global variable read: the variable, then what it was computed from.
+ * Read again for the same entity it is skipped (the first read wins), but
+ * for the global assignments being computed. */
+static void
+note_global(MomEval *ev, Binding *b)
+{
+    if (b->v.type == MOM_VALUE_FUNCTION || b->v.type == MOM_VALUE_ENTITY ||
+        b->atom == ev->a_guests || (b->noted == ev->subject && !ev->tracking))
+        return;
+    b->noted = ev->subject;
+    const char *name = atom_name(ev, b->atom);
+    note_read(ev, MOM_INPUT_VARIABLE, NULL, name, name, &b->v);
+    for (guint i = 0; i < b->n_deps; i++) {
+        const Read *r = &g_array_index(ev->deps, Read, b->deps + i);
+        note_read(ev, r->kind, r->source, r->key, r->name, &r->value);
+    }
+}
+
+/* Field @index of @e read (@kind: newest or average).  The entity's own
+ * fields read again are skipped at once: a policy reads balloon_cur of a
+ * guest a dozen times. */
+static void
+note_field(MomEval *ev, MomInputKind kind, MomEntity *e, int index, const MomValue *v)
+{
+    if (e == ev->subject && index < 64) {
+        guint64 *seen = &mom_entity_explain(e)->seen_fields[kind == MOM_INPUT_AVERAGE];
+        guint64 bit = G_GUINT64_CONSTANT(1) << index;
+        if ((*seen & bit) && !ev->tracking)
+            return;
+        *seen |= bit;
+    }
+    const char *field = mom_schema_field(e->schema, (guint)index);
+    note_read(ev, kind, e, field, field, v);
+}
+
+/* The global @b was just assigned a value that read the trace from @mark
+ * on: that is what it was computed from (once each, bounded). */
+static void
+set_deps(MomEval *ev, Binding *b, guint mark)
+{
+    guint start = ev->deps->len;
+
+    b->deps = start;
+    b->n_deps = 0;
+    for (guint i = mark; i < ev->trace->len && b->n_deps < MOM_EXPLANATION_MAX_INPUTS &&
+                         ev->deps->len < MAX_VARIABLE_READS;
+         i++) {
+        const Read *r = &g_array_index(ev->trace, Read, i);
+        gboolean seen = FALSE;
+        for (guint k = start; k < ev->deps->len && !seen; k++) {
+            const Read *o = &g_array_index(ev->deps, Read, k);
+            seen = o->kind == r->kind && o->source == r->source && o->key == r->key;
+        }
+        if (seen)
+            continue;
+        Read copy = *r;
+        copy.value = mom_value_copy(&r->value);
+        g_array_append_val(ev->deps, copy);
+        b->n_deps++;
+    }
 }
 
 /* ---- entities ---------------------------------------------------------------- */
@@ -318,6 +431,8 @@ member_of(MomEval *ev, const MomValue *v, const MomNode *sym, MomValue *out)
     if (cache->u.sym.cache_index < 0)
         return FALSE;
     *out = mom_value_copy(mom_entity_stat(e, (guint)cache->u.sym.cache_index));
+    if (G_UNLIKELY(ev->explain))
+        note_field(ev, MOM_INPUT_FIELD, e, cache->u.sym.cache_index, out);
     return TRUE;
 }
 
@@ -331,7 +446,10 @@ lookup(MomEval *ev, const MomNode *sym, MomValue *out)
     if (sym->u.sym.member == 0) {
         if (t < 0)
             return FALSE;
-        *out = mom_value_copy(&g_array_index(ev->bindings, Binding, t).v);
+        Binding *b = &g_array_index(ev->bindings, Binding, t);
+        *out = mom_value_copy(&b->v);
+        if (G_UNLIKELY(ev->explain) && b->frame == 0)
+            note_global(ev, b);
         return TRUE;
     }
     /* Nested scopes can shadow a name thousands of times: the links walked
@@ -456,13 +574,37 @@ journal_drop(MomEval *ev)
     g_array_set_size(ev->journal, 0);
 }
 
+/* The name of policy file @file, interned: explanations outlive the set.
+ * Looked up once a run per file. */
+static const char *
+interned_file(MomEval *ev, guint file)
+{
+    if (file >= ev->files->len)
+        g_ptr_array_set_size(ev->files, (gint)file + 1);
+    if (!ev->files->pdata[file])
+        ev->files->pdata[file] = (gpointer)g_intern_string(mom_policy_set_file(ev->set, file));
+    return ev->files->pdata[file];
+}
+
+/* A (debug ...) line: into the run's list (MOM_POLICY_EVAL_KEEP_DEBUG) and
+ * into the explanation of the entity being evaluated (_EXPLAIN), within
+ * the run's bounds and the explanation's. */
 static gboolean
 add_debug(MomEval *ev, const MomNode *n, MomValue *args, guint n_args)
 {
-    if (!(ev->flags & MOM_POLICY_EVAL_KEEP_DEBUG))
+    gboolean keep = (ev->flags & MOM_POLICY_EVAL_KEEP_DEBUG) != 0;
+    MomExplanation *x = ev->subject ? mom_entity_explain(ev->subject) : NULL;
+
+    if (!keep && !x)
         return TRUE;
-    if (ev->run->debug->len >= MAX_DEBUG_LINES || ev->debug_bytes >= MAX_DEBUG_BYTES) {
-        ev->debug_dropped++;
+    if (ev->debug_lines >= MAX_DEBUG_LINES || ev->debug_bytes >= MAX_DEBUG_BYTES) {
+        ev->debug_dropped += keep;
+        if (x)
+            x->dropped_debug++;
+        return TRUE;
+    }
+    if (!keep && mom_explanation_n_debug(x) >= MOM_EXPLANATION_MAX_DEBUG_LINES) {
+        x->dropped_debug++; /* not worth formatting */
         return TRUE;
     }
     GString *msg = g_string_new(NULL);
@@ -472,8 +614,14 @@ add_debug(MomEval *ev, const MomNode *n, MomValue *args, guint n_args)
         mom_value_repr_bounded(&args[i], FALSE, msg,
                                MAX_DEBUG_LINE_BYTES - MIN(msg->len, MAX_DEBUG_LINE_BYTES));
     }
+    ev->debug_lines++;
     ev->debug_bytes += msg->len;
-    g_ptr_array_add(ev->run->debug, diag_at(ev, MOM_DIAG_DEBUG, n, g_string_free(msg, FALSE)));
+    char *text = g_string_free(msg, FALSE);
+    if (x)
+        mom_explanation_add_debug(x, interned_file(ev, n->file), n->line, n->col,
+                                  keep ? g_strdup(text) : text);
+    if (keep)
+        g_ptr_array_add(ev->run->debug, diag_at(ev, MOM_DIAG_DEBUG, n, text));
     return TRUE;
 }
 
@@ -564,6 +712,8 @@ call_native(MomEval *ev, const MomNode *n, const MomValue *fnv, MomValue *args, 
         if (!field_arg(ev, n, e, "Stat", &args[0], &index))
             return FALSE;
         *out = mom_value_copy(mom_entity_stat(e, (guint)index));
+        if (ev->explain)
+            note_field(ev, MOM_INPUT_FIELD, e, index, out);
         return TRUE;
     case MOM_FN_STAT_AVG:
         /* the history may be 100 000 samples long */
@@ -571,6 +721,8 @@ call_native(MomEval *ev, const MomNode *n, const MomValue *fnv, MomValue *args, 
             !charge_steps(ev, n, mom_entity_n_samples(e) / 8))
             return FALSE;
         *out = mom_value_float(mom_entity_stat_avg(e, (guint)index));
+        if (ev->explain)
+            note_field(ev, MOM_INPUT_AVERAGE, e, index, out);
         return TRUE;
     case MOM_FN_PROP: {
         if (!name_arg(ev, n, e, "Prop", "property", &args[0]))
@@ -608,6 +760,8 @@ call_native(MomEval *ev, const MomNode *n, const MomValue *fnv, MomValue *args, 
             return FALSE;
         const MomValue *v = mom_entity_get_var(e, args[0].u.s->data);
         *out = v ? mom_value_copy(v) : mom_value_nil();
+        if (ev->explain)
+            note_read(ev, MOM_INPUT_ENTITY_VAR, e, NULL, args[0].u.s->data, out);
         return TRUE;
     }
     case MOM_FN_DEBUG:
@@ -1084,23 +1238,33 @@ form_defvar_set(MomEval *ev, const MomNode *n, guint form, MomValue *out)
 
     if (!need_symbol(ev, n, sym, name, "a variable name"))
         return FALSE;
-    if (!eval(ev, arg_node(n, 2), &v))
-        return FALSE;
+    /* what the value reads is what a global so assigned was computed from */
+    guint mark = ev->trace->len;
+    ev->tracking += ev->explain;
+    gboolean ok = eval(ev, arg_node(n, 2), &v);
+    ev->tracking -= ev->explain;
     guint atom = sym->u.sym.atom;
-    if (form == MOM_FORM_DEFVAR) {
-        *out = scope_defvar(ev, atom, v);
-        return TRUE;
-    }
     int t = ev->top[atom];
-    if (t < 0) {
+    if (ok && form == MOM_FORM_DEFVAR) {
+        gboolean bound =
+            t >= 0 && g_array_index(ev->bindings, Binding, t).frame == current_frame(ev);
+        *out = scope_defvar(ev, atom, v);
+        if (ev->explain && !bound && current_frame(ev) == 0)
+            set_deps(ev, &g_array_index(ev->bindings, Binding, ev->top[atom]), mark);
+    } else if (ok && t < 0) {
         mom_value_clear(&v);
-        return fail(ev, sym, "undefined symbol %s", atom_name(ev, atom));
+        ok = fail(ev, sym, "undefined symbol %s", atom_name(ev, atom));
+    } else if (ok) {
+        Binding *b = &g_array_index(ev->bindings, Binding, t);
+        mom_value_clear(&b->v);
+        b->v = v;
+        *out = mom_value_copy(&v);
+        if (ev->explain && b->frame == 0)
+            set_deps(ev, b, mark);
     }
-    Binding *b = &g_array_index(ev->bindings, Binding, t);
-    mom_value_clear(&b->v);
-    b->v = v;
-    *out = mom_value_copy(&v);
-    return TRUE;
+    if (ev->tracking == 0)
+        reads_clear(ev->trace, 0);
+    return ok;
 }
 
 static gboolean
@@ -1197,9 +1361,13 @@ form_with(MomEval *ev, const MomNode *n, MomValue *out)
         scope_enter(ev);
         MomValue bound = scope_defvar(ev, var->u.sym.atom, mom_value_copy(item));
         mom_value_clear(&bound);
+        MomEntity *subject = ev->subject;
+        if (isolate && ev->explain)
+            ev->subject = item->u.e;
         ev->isolation += isolate;
         ok = eval(ev, body, &results->items[i]);
         ev->isolation -= isolate;
+        ev->subject = subject;
         scope_leave(ev);
 
         if (!ok && isolate && !ev->fatal) {
@@ -1509,6 +1677,9 @@ mom_eval_new(MomPolicySet *set)
     ev->func_store = g_ptr_array_new_with_free_func(func_free);
     ev->journal = g_array_new(FALSE, FALSE, sizeof(JournalEntry));
     ev->calls = g_array_new(FALSE, FALSE, sizeof(CallSite));
+    ev->trace = g_array_new(FALSE, FALSE, sizeof(Read));
+    ev->deps = g_array_new(FALSE, FALSE, sizeof(Read));
+    ev->files = g_ptr_array_new();
     ev->a_nil = mom_atoms_intern(atoms, "nil", 3);
     ev->a_abs = mom_atoms_intern(atoms, "abs", 3);
     ev->a_debug = mom_atoms_intern(atoms, "debug", 5);
@@ -1530,6 +1701,11 @@ mom_eval_free(MomEval *ev)
     journal_drop(ev);
     g_array_free(ev->journal, TRUE);
     g_array_free(ev->calls, TRUE);
+    reads_clear(ev->trace, 0);
+    g_array_free(ev->trace, TRUE);
+    reads_clear(ev->deps, 0);
+    g_array_free(ev->deps, TRUE);
+    g_ptr_array_free(ev->files, TRUE);
     g_free(ev->top);
     g_free(ev->funcs);
     clear_error(ev);
@@ -1559,7 +1735,11 @@ run_begin(MomEval *ev, MomEntity *host, GPtrArray *guests, MomPolicyRun *run)
     ev->run = run;
     ev->steps = 0;
     ev->debug_dropped = 0;
+    ev->debug_lines = 0;
     ev->debug_bytes = 0;
+    ev->explain = (ev->flags & MOM_POLICY_EVAL_EXPLAIN) != 0;
+    ev->subject = ev->explain ? host : NULL;
+    ev->tracking = 0;
     ev->bytes = 0;
     ev->max_steps = limits->max_steps ? limits->max_steps : MOM_POLICY_DEFAULT_MAX_STEPS;
     ev->max_depth = limits->max_depth ? limits->max_depth : MOM_POLICY_DEFAULT_MAX_DEPTH;
@@ -1597,6 +1777,11 @@ run_end(MomEval *ev)
     g_ptr_array_set_size(ev->func_store, 0);
     journal_drop(ev);
     ev->isolation = 0;
+    reads_clear(ev->trace, 0);
+    reads_clear(ev->deps, 0);
+    g_ptr_array_set_size(ev->files, 0);
+    ev->tracking = 0;
+    ev->subject = NULL;
     clear_error(ev);
     ev->run = NULL;
 }

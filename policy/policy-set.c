@@ -36,7 +36,8 @@ mom_policy_set_free(MomPolicySet *set)
     mom_eval_free(set->eval);
     g_ptr_array_free(set->policies, TRUE);
     g_hash_table_destroy(set->atoms.index);
-    g_ptr_array_free(set->atoms.names, TRUE);
+    /* explanations may hold the names of the variables they list */
+    g_ptr_array_unref(set->atoms.names);
     g_ptr_array_free(set->files, TRUE);
     g_ptr_array_free(set->file_names, TRUE);
     g_string_chunk_free(set->strs);

@@ -27,6 +27,7 @@ struct _MomEngine {
     gpointer state_data;
     guint64 cycle;
     GPtrArray *problems; /* the last load's, for the control API (char *) */
+    gboolean explain;    /* evaluate with MOM_POLICY_EVAL_EXPLAIN */
 };
 
 static void
@@ -391,6 +392,8 @@ mom_engine_run(MomEngine *e, MomEntity *host, GPtrArray *guests)
     /* debug lines cost time to format; make them only when they are logged */
     MomPolicyEvalFlags flags =
         mom_log_get_verbosity() >= MOM_LOG_DEBUG ? MOM_POLICY_EVAL_KEEP_DEBUG : 0;
+    if (e->explain)
+        flags |= MOM_POLICY_EVAL_EXPLAIN;
     g_autoptr(MomPolicyRun) run = mom_policy_set_evaluate(e->set, host, guests, flags);
 
     for (guint i = 0; i < run->debug->len; i++) {
@@ -421,6 +424,12 @@ mom_engine_run(MomEngine *e, MomEntity *host, GPtrArray *guests)
             g_warning("The %s controller failed: %s", c->klass->name, error->message);
     }
     return TRUE;
+}
+
+void
+mom_engine_set_explain(MomEngine *e, gboolean explain)
+{
+    e->explain = explain;
 }
 
 /* ---- trials ------------------------------------------------------------------ */

@@ -84,6 +84,15 @@ MomPolicySet *mom_engine_policies(MomEngine *engine);
 gboolean mom_engine_run(MomEngine *engine, MomEntity *host, GPtrArray *guests);
 
 /**
+ * mom_engine_set_explain:
+ * With @explain, every later mom_engine_run() keeps, per entity, what the
+ * policies read and the debug lines they wrote for it
+ * (mom_entity_explanation()), for the decision history; it costs time in
+ * every cycle, so only a daemon that keeps a history asks for it.
+ */
+void mom_engine_set_explain(MomEngine *engine, gboolean explain);
+
+/**
  * mom_engine_set_policy:
  * Installs @text as the policy @name (the control API's setNamedPolicy),
  * or removes it when @text is NULL.  A policy that does not parse changes

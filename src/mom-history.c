@@ -2,7 +2,11 @@
 /*
  * The decision history (mom-history.h): a queue, the oldest decision first,
  * trimmed from the front by count and by age after every record.  At the
- * default 1 000 decisions of about 200 bytes each it holds about 200 KiB.
+ * default 1 000 decisions of about 200 bytes each it holds about 200 KiB,
+ * plus the explanations they refer to: one per entity and cycle, each at
+ * most MOM_EXPLANATION_MAX_INPUTS inputs and _MAX_DEBUG_BYTES of debug
+ * lines (about 8 KiB, usually far less); and one per entity for its
+ * newest cycle.
  */
 #include "config.h"
 
@@ -10,11 +14,28 @@
 
 #include "mom-history.h"
 
+/* An entity's newest cycle. */
+typedef struct {
+    guint64 cycle;
+    gint64 time;
+    MomExplanation *why;
+} Latest;
+
 struct _MomHistory {
-    GQueue decisions; /* MomDecision *, the oldest at the head */
+    GQueue decisions;      /* MomDecision *, the oldest at the head */
+    GHashTable *latest;    /* entity name -> Latest */
+    guint64 trimmed_cycle; /* the cycle at which latest was last trimmed */
     guint max_decisions;
     guint max_age_s;
 };
+
+static void
+latest_free(gpointer p)
+{
+    Latest *l = p;
+    mom_explanation_unref(l->why);
+    g_free(l);
+}
 
 static void
 decision_free(gpointer p)
@@ -27,6 +48,7 @@ decision_free(gpointer p)
     g_free(d->requested);
     g_free(d->outcome);
     g_free(d->origin);
+    mom_explanation_unref(d->why);
     g_free(d);
 }
 
@@ -36,6 +58,7 @@ mom_history_new(guint max_decisions, guint max_age_s)
     MomHistory *h = g_new0(MomHistory, 1);
 
     g_queue_init(&h->decisions);
+    h->latest = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, latest_free);
     h->max_decisions = max_decisions;
     h->max_age_s = max_age_s;
     return h;
@@ -47,7 +70,22 @@ mom_history_free(MomHistory *h)
     if (!h)
         return;
     g_queue_clear_full(&h->decisions, decision_free);
+    g_hash_table_destroy(h->latest);
     g_free(h);
+}
+
+/* Forgets the entities the cycle before @cycle did not see (guests that
+ * went away: what their decisions refer to stays with the decisions). */
+static void
+trim_latest(MomHistory *h, guint64 cycle)
+{
+    GHashTableIter it;
+    gpointer value;
+
+    g_hash_table_iter_init(&it, h->latest);
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        if (((Latest *)value)->cycle + 1 < cycle)
+            g_hash_table_iter_remove(&it);
 }
 
 static void
@@ -87,6 +125,22 @@ before_of(MomEntity *e, const char *control)
 void
 mom_history_record(MomHistory *h, guint64 cycle, gint64 time, const char *name, MomEntity *e)
 {
+    MomExplanation *why = e ? mom_entity_explanation(e) : NULL;
+
+    /* once a cycle, not once an entity: it walks them all */
+    if (cycle != h->trimmed_cycle) {
+        h->trimmed_cycle = cycle;
+        trim_latest(h, cycle);
+    }
+    Latest *l = g_hash_table_lookup(h->latest, name);
+    if (!l) {
+        l = g_new0(Latest, 1);
+        g_hash_table_insert(h->latest, g_strdup(name), l);
+    }
+    l->cycle = cycle;
+    l->time = time;
+    mom_explanation_unref(l->why);
+    l->why = why ? mom_explanation_ref(why) : NULL;
     for (guint i = 0; e && i < mom_entity_n_controls(e); i++) {
         const MomControl *c = mom_entity_control(e, i);
         /* nothing decided: the value was there, or a parameter the
@@ -105,6 +159,7 @@ mom_history_record(MomHistory *h, guint64 cycle, gint64 time, const char *name, 
         d->requested = g_string_free(g_steal_pointer(&v), FALSE);
         d->outcome = g_strdup(c->outcome ? c->outcome : "not applied");
         d->origin = g_strdup_printf("%s:%d:%d", c->file, c->line, c->col);
+        d->why = why ? mom_explanation_ref(why) : NULL;
         g_queue_push_tail(&h->decisions, d);
     }
     trim(h, time);
@@ -127,4 +182,18 @@ guint
 mom_history_length(MomHistory *h)
 {
     return h->decisions.length;
+}
+
+gboolean
+mom_history_latest(MomHistory *h, const char *entity, guint64 *cycle, gint64 *time,
+                   MomExplanation **why)
+{
+    const Latest *l = g_hash_table_lookup(h->latest, entity);
+
+    if (!l)
+        return FALSE;
+    *cycle = l->cycle;
+    *time = l->time;
+    *why = l->why;
+    return TRUE;
 }

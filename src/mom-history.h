@@ -2,7 +2,10 @@
 /*
  * The decision history: what the controllers were asked to do, and did, in
  * the last policy cycles, bounded in number and in age ([history]), for
- * momctl history (getHistory).  docs/rpc.md describes the records.
+ * momctl history (getHistory); and for momctl explain (getExplanation),
+ * what the policies read and wrote for each entity in the cycle of each
+ * decision and in the newest cycle, decision or not.  docs/rpc.md
+ * describes the records.
  */
 #pragma once
 
@@ -22,6 +25,10 @@ typedef struct {
     char *requested; /* the value the policy asked for */
     char *outcome;   /* what the controller did, as momctl controls says it */
     char *origin;    /* FILE:LINE:COLUMN of the policy line */
+    /* what the policies read and the debug lines they wrote for the entity
+     * in that cycle, shared by its decisions of the cycle; NULL when the
+     * evaluation kept none (MOM_POLICY_EVAL_EXPLAIN) */
+    MomExplanation *why;
 } MomDecision;
 
 /**
@@ -41,7 +48,9 @@ void mom_history_set_bounds(MomHistory *history, guint max_decisions, guint max_
 /**
  * mom_history_record:
  * Records the controls @entity got in cycle @cycle at @time (wall µs),
- * under @name.  A control whose outcome is "unchanged" (the value was
+ * under @name, with the entity's explanation of the cycle (a reference),
+ * which is also kept as @name's newest (mom_history_latest()), decision
+ * or not.  A control whose outcome is "unchanged" (the value was
  * already there) or "noted" (a parameter the controller keeps, such as
  * the KSM watch's idle rate) is no decision and is left out, so that a
  * steady host does not push real decisions out.
@@ -59,3 +68,14 @@ GPtrArray *mom_history_query(MomHistory *history, const char *entity, gint64 sin
 
 /** mom_history_length: Returns: the decisions held. */
 guint mom_history_length(MomHistory *history);
+
+/**
+ * mom_history_latest:
+ * The newest cycle recorded for @entity: its number in *@cycle, its time
+ * (wall µs) in *@time, and in *@why (transfer none) (nullable) its
+ * explanation.  An entity that the last complete cycle did not see (a
+ * guest that went away) is forgotten here; its decisions keep theirs.
+ * Returns: FALSE when @entity is not known.
+ */
+gboolean mom_history_latest(MomHistory *history, const char *entity, guint64 *cycle, gint64 *time,
+                            MomExplanation **why);

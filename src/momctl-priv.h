@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * What momctl.c shares with momctl-top.c: exit statuses, the control API
- * call, readers of the JSON the daemon answers with, number formatting and
- * a text table.
+ * What momctl.c shares with momctl-top.c and momctl-explain.c: exit
+ * statuses, the control API call, readers of the JSON the daemon answers
+ * with, number formatting and a text table.
  */
 #pragma once
 
@@ -51,6 +51,7 @@ JsonObject *momctl_obj_object(JsonObject *o, const char *member);
 const char *momctl_obj_string(JsonObject *o, const char *member);
 gboolean momctl_obj_number(JsonObject *o, const char *member, double *out);
 gboolean momctl_node_number(JsonNode *n, double *out);
+JsonArray *momctl_obj_array(JsonObject *o, const char *member);
 
 /** momctl_node_text: Returns: (transfer full) @n as a table cell: "-" for nil or NULL. */
 char *momctl_node_text(JsonNode *n);
@@ -72,6 +73,29 @@ gboolean momctl_field_is_kib(const char *name);
  * momctl_node_text().
  */
 char *momctl_format_value(const char *name, JsonNode *n);
+
+/**
+ * momctl_format_text_value:
+ * Returns: (transfer full) a value the daemon sent as text (a decision's
+ * "before" and "requested") as a human cell: a size when @control is in
+ * KiB, a number rounded, other text as it is.
+ */
+char *momctl_format_text_value(const char *control, const char *text);
+
+/**
+ * momctl_policy_of:
+ * Returns: (transfer full) a policy line's origin as a person reads it:
+ * "/etc/momd/policies/20-ksm.policy:126:17" as "20-ksm:126"; "-" for NULL.
+ */
+char *momctl_policy_of(const char *origin);
+
+/**
+ * momctl_format_time_ago:
+ * Returns: (transfer full) an ISO 8601 time from the daemon as
+ * "2026-11-22 00:31:05 (3s ago)" in local time; the text as it is when it
+ * does not parse.
+ */
+char *momctl_format_time_ago(const char *iso);
 
 /**
  * momctl_output_width:
@@ -150,6 +174,9 @@ int momctl_cmd_plot(int argc, char **argv);
  * Returns: the seconds, or -1 when @text is none of those.
  */
 gint64 momctl_parse_duration(const char *text);
+
+/** momctl_cmd_explain: `momctl explain`, in momctl-explain.c. */
+int momctl_cmd_explain(int argc, char **argv);
 
 /**
  * momctl_command_context:

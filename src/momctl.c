@@ -329,8 +329,8 @@ momctl_obj_number(JsonObject *o, const char *member, double *out)
 }
 
 /* Like momctl_obj_object(), for an array member. */
-static JsonArray *
-obj_array(JsonObject *o, const char *member)
+JsonArray *
+momctl_obj_array(JsonObject *o, const char *member)
 {
     JsonNode *n = o ? json_object_get_member(o, member) : NULL;
     return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
@@ -886,8 +886,8 @@ cmd_ping(int argc, char **argv)
 }
 
 /* "2026-11-22 00:31:05 (3s ago)" for an ISO 8601 time from the daemon */
-static char *
-format_time_ago(const char *iso)
+char *
+momctl_format_time_ago(const char *iso)
 {
     g_autoptr(GDateTime) t = iso ? g_date_time_new_from_iso8601(iso, NULL) : NULL;
 
@@ -953,7 +953,7 @@ print_status(JsonObject *o, gpointer data G_GNUC_UNUSED)
            connected ? "connected" : "not connected");
     printf("%12s %.0f (%.0f ready)\n", "Guests:", guests, ready);
 
-    JsonArray *pa = obj_array(o, "policies");
+    JsonArray *pa = momctl_obj_array(o, "policies");
     g_autoptr(GString) policies = g_string_new(NULL);
     guint n_policies = pa ? json_array_get_length(pa) : 0;
     for (guint i = 0; i < n_policies; i++) {
@@ -962,7 +962,7 @@ print_status(JsonObject *o, gpointer data G_GNUC_UNUSED)
         mom_log_escape_append(policies, name, -1, MOM_LOG_ESCAPE_NAME);
     }
     printf("%12s %u loaded%s%s\n", "Policies:", n_policies, n_policies ? ":" : "", policies->str);
-    JsonArray *problems = obj_array(o, "policy_problems");
+    JsonArray *problems = momctl_obj_array(o, "policy_problems");
     for (guint i = 0; problems && i < json_array_get_length(problems); i++) {
         g_autofree char *text = momctl_node_text(json_array_get_element(problems, i));
         printf("%12s %s\n", "Warning:", text);
@@ -988,7 +988,7 @@ print_status(JsonObject *o, gpointer data G_GNUC_UNUSED)
     if (number == 0) {
         printf("%12s none yet\n", "Last cycle:");
     } else {
-        g_autofree char *when = format_time_ago(momctl_obj_string(cycle, "time"));
+        g_autofree char *when = momctl_format_time_ago(momctl_obj_string(cycle, "time"));
         printf("%12s #%.0f at %s: %s, %.0f %s\n", "Last cycle:", number, when, ok ? "ok" : "failed",
                errors, errors == 1 ? "error" : "errors");
     }
@@ -1175,7 +1175,7 @@ print_guest_stats(JsonObject *o, gpointer data)
     char **fields = q->fields;
     JsonObject *props = momctl_obj_object(o, "properties");
     JsonObject *vars = momctl_obj_object(o, "variables");
-    JsonArray *samples = obj_array(o, "samples");
+    JsonArray *samples = momctl_obj_array(o, "samples");
     guint n = samples ? json_array_get_length(samples) : 0;
 
     /* columns: the fields asked for, else those of the newest sample */
@@ -1281,8 +1281,8 @@ cmd_stats(int argc, char **argv)
 /* ---- momctl controls --------------------------------------------------------------- */
 
 /* "/etc/momd/policies/20-ksm.policy:126:17" → "20-ksm:126". */
-static char *
-policy_of(const char *origin)
+char *
+momctl_policy_of(const char *origin)
 {
     if (!origin)
         return g_strdup("-");
@@ -1311,7 +1311,7 @@ add_control_rows(MomctlTable *t, const char *entity, JsonObject *controls)
             g_strdup(entity),
             g_strdup(l->data),
             momctl_format_value(l->data, c ? json_object_get_member(c, "value") : NULL),
-            policy_of(momctl_obj_string(c, "origin")),
+            momctl_policy_of(momctl_obj_string(c, "origin")),
             g_strdup(outcome ? outcome : "-"),
         };
         momctl_table_add_row(t, cells);
@@ -1329,7 +1329,7 @@ print_controls(JsonObject *o, gpointer data G_GNUC_UNUSED)
         printf("No policy cycle has run yet.\n");
         return MOMCTL_EXIT_OK;
     }
-    g_autofree char *when = format_time_ago(momctl_obj_string(o, "time"));
+    g_autofree char *when = momctl_format_time_ago(momctl_obj_string(o, "time"));
     printf("Cycle %.0f at %s: %s\n\n", cycle, when, ok ? "ok" : "failed");
 
     static const char *const heads[] = {"ENTITY", "CONTROL", "VALUE", "POLICY", "OUTCOME"};
@@ -1352,7 +1352,7 @@ print_controls(JsonObject *o, gpointer data G_GNUC_UNUSED)
             g_ptr_array_add(errors, g_strdup_printf("guest %s: %s", guest, error));
         }
     }
-    JsonArray *a = obj_array(o, "errors");
+    JsonArray *a = momctl_obj_array(o, "errors");
     for (guint i = 0; a && i < json_array_get_length(a); i++)
         g_ptr_array_add(errors, momctl_node_text(json_array_get_element(a, i)));
     g_autoptr(GPtrArray) lines = momctl_table_render(t);
@@ -1408,8 +1408,8 @@ momctl_parse_duration(const char *text)
 
 /* A "before" or "requested" text as the table shows it: a size for a
  * control in KiB, a number rounded. */
-static char *
-history_value(const char *control, const char *text)
+char *
+momctl_format_text_value(const char *control, const char *text)
 {
     g_autoptr(JsonNode) n = json_node_new(JSON_NODE_VALUE);
     char *end = NULL;
@@ -1490,8 +1490,8 @@ cmd_history(int argc, char **argv)
             tp ? g_strndup(tp + 1, 8) : g_strdup("-"),
             g_strdup(entity ? entity : "-"),
             g_strdup(control ? control : "-"),
-            history_value(control ? control : "", before ? before : "-"),
-            history_value(control ? control : "", requested ? requested : "-"),
+            momctl_format_text_value(control ? control : "", before ? before : "-"),
+            momctl_format_text_value(control ? control : "", requested ? requested : "-"),
             g_strdup(outcome ? outcome : "-"),
         };
         momctl_table_add_row(t, cells);
@@ -1644,7 +1644,7 @@ cmd_policy_set(int argc, char **argv)
     JsonObject *co = json_node_get_object(checked);
     double ok = 0;
     momctl_obj_number(co, "ok", &ok);
-    JsonArray *a = obj_array(co, "errors");
+    JsonArray *a = momctl_obj_array(co, "errors");
     for (guint i = 0; a && i < json_array_get_length(a); i++) {
         g_autofree char *e = momctl_node_text(json_array_get_element(a, i));
         put_line(stderr, e);
@@ -1862,6 +1862,8 @@ static const Command top_commands[] = {
     {"controls", "[--json]", "show the last cycle's decisions", cmd_controls},
     {"history", "[GUEST] [--since D] [--json]", "show the decisions of the last cycles",
      cmd_history},
+    {"explain", "GUEST|host [-l] [--json]", "why a guest got its last decision",
+     momctl_cmd_explain},
     {"top", "[-d SECONDS] [--once]", "live view of the host and the guests", momctl_cmd_top},
     {"plot", "[--dir DIR] [-o FILE]", "draw memory and decisions over time as SVG",
      momctl_cmd_plot},

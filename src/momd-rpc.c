@@ -4,7 +4,8 @@
  * setNamedPolicy, getPolicy, getNamedPolicies, resetPolicies,
  * setVerbosity, getStatistics, getActiveGuests) with MOM's names and
  * types, and momd's additions (getStatus, getGuestStatistics, getControls,
- * getSnapshot, setPolicyParameters, checkPolicy).  Handlers run on the
+ * getHistory, getExplanation, getSnapshot, setPolicyParameters,
+ * checkPolicy).  Handlers run on the
  * main loop and only read the daemon's state or change policies, so they
  * are quick.
  */
@@ -387,6 +388,54 @@ write_controls(GString *out, MomEntity *e)
     mom_xmlrpc_write_struct_end(out);
 }
 
+/* @time (wall µs) as ISO 8601 in the local time zone. */
+static char *
+iso_time(gint64 time)
+{
+    g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(time / G_USEC_PER_SEC);
+    return g_date_time_format_iso8601(t);
+}
+
+/* The debug lines of @why ("FILE:LINE:COL: debug: MESSAGE"), and a last
+ * line saying how many the bounds left out. */
+static JsonArray *
+debug_array(const MomExplanation *why)
+{
+    JsonArray *a = json_array_new();
+    guint dropped = 0;
+
+    for (guint i = 0; why && i < mom_explanation_n_debug(why); i++) {
+        g_autofree char *line = mom_policy_diag_format_line(mom_explanation_debug(why, i));
+        json_array_add_string_element(a, line);
+    }
+    if (why)
+        mom_explanation_dropped(why, &dropped);
+    if (dropped) {
+        g_autofree char *note = g_strdup_printf("%u more debug lines were left out.", dropped);
+        json_array_add_string_element(a, note);
+    }
+    return a;
+}
+
+/* A decision as getHistory and getExplanation give it. */
+static JsonObject *
+decision_object(const MomDecision *dec)
+{
+    JsonObject *o = json_object_new();
+    g_autofree char *iso = iso_time(dec->time);
+
+    json_object_set_string_member(o, "time", iso);
+    json_object_set_int_member(o, "cycle", (gint64)dec->cycle);
+    json_object_set_string_member(o, "entity", dec->entity);
+    json_object_set_string_member(o, "control", dec->control);
+    json_object_set_string_member(o, "before", dec->before);
+    json_object_set_string_member(o, "requested", dec->requested);
+    json_object_set_string_member(o, "outcome", dec->outcome);
+    json_object_set_string_member(o, "origin", dec->origin);
+    json_object_set_array_member(o, "debug", debug_array(dec->why));
+    return o;
+}
+
 /* getHistory([entity], [seconds]): the decisions about one entity ("host",
  * a guest's name; "" or none: all) of the last @seconds (none: all kept),
  * the oldest first. */
@@ -413,23 +462,106 @@ rpc_get_history(JsonArray *params, gpointer data, GError **error)
     g_autoptr(GPtrArray) list =
         mom_history_query(d->history, entity && *entity ? entity : NULL, since);
     JsonArray *a = json_array_new();
-    for (guint i = 0; i < list->len; i++) {
-        const MomDecision *dec = list->pdata[i];
-        JsonObject *o = json_object_new();
-        g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(dec->time / G_USEC_PER_SEC);
-        g_autofree char *iso = g_date_time_format_iso8601(t);
-        json_object_set_string_member(o, "time", iso);
-        json_object_set_int_member(o, "cycle", (gint64)dec->cycle);
-        json_object_set_string_member(o, "entity", dec->entity);
-        json_object_set_string_member(o, "control", dec->control);
-        json_object_set_string_member(o, "before", dec->before);
-        json_object_set_string_member(o, "requested", dec->requested);
-        json_object_set_string_member(o, "outcome", dec->outcome);
-        json_object_set_string_member(o, "origin", dec->origin);
-        json_array_add_object_element(a, o);
-    }
+    for (guint i = 0; i < list->len; i++)
+        json_array_add_object_element(a, decision_object(list->pdata[i]));
     JsonNode *n = json_node_new(JSON_NODE_ARRAY);
     json_node_take_array(n, a);
+    return n;
+}
+
+static const char *const input_kinds[] = {
+    [MOM_INPUT_FIELD] = "field",
+    [MOM_INPUT_AVERAGE] = "average",
+    [MOM_INPUT_ENTITY_VAR] = "entity variable",
+    [MOM_INPUT_VARIABLE] = "variable",
+};
+
+/* One cycle of an entity: when, its decisions (@decisions, the
+ * MomDecisions of that cycle), and what the policies read and wrote for
+ * it (@why, may be NULL). */
+static JsonObject *
+cycle_object(guint64 cycle, gint64 time, GPtrArray *decisions, const MomExplanation *why)
+{
+    JsonObject *o = json_object_new();
+    g_autofree char *iso = iso_time(time);
+    JsonArray *decided = json_array_new();
+    JsonArray *inputs = json_array_new();
+    guint dropped = 0, dropped_debug = 0;
+
+    json_object_set_int_member(o, "cycle", (gint64)cycle);
+    json_object_set_string_member(o, "time", iso);
+    for (guint i = 0; decisions && i < decisions->len; i++)
+        json_array_add_object_element(decided, decision_object(decisions->pdata[i]));
+    json_object_set_array_member(o, "decisions", decided);
+    for (guint i = 0; why && i < mom_explanation_n_inputs(why); i++) {
+        const MomPolicyInput *in = mom_explanation_input(why, i);
+        JsonObject *io = json_object_new();
+        json_object_set_string_member(io, "kind", input_kinds[in->kind]);
+        if (in->entity)
+            json_object_set_string_member(io, "entity", in->entity);
+        else
+            json_object_set_null_member(io, "entity");
+        json_object_set_string_member(io, "name", in->name);
+        json_object_set_member(io, "value", node_value(&in->value));
+        json_array_add_object_element(inputs, io);
+    }
+    json_object_set_array_member(o, "inputs", inputs);
+    if (why)
+        dropped = mom_explanation_dropped(why, &dropped_debug);
+    json_object_set_int_member(o, "inputs_left_out", dropped);
+    /* the decisions' debug lines are the cycle's: once here */
+    json_object_set_array_member(o, "debug", debug_array(why));
+    return o;
+}
+
+/* getExplanation(entity): the entity's last cycle with decisions, and its
+ * newest cycle when that is a later one, each with what the policies read
+ * and wrote for it. */
+static JsonNode *
+rpc_get_explanation(JsonArray *params, gpointer data, GError **error)
+{
+    Momd *d = data;
+    const char *entity;
+    guint64 cycle = 0;
+    gint64 time = 0;
+    MomExplanation *why = NULL;
+
+    if (!param_string(params, 0, "getExplanation", &entity, error))
+        return NULL;
+    gboolean current = mom_history_latest(d->history, entity, &cycle, &time, &why);
+    g_autoptr(GPtrArray) all = mom_history_query(d->history, entity, G_MININT64);
+    if (!current && all->len == 0) {
+        if (strcmp(entity, "host") == 0)
+            g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARAMS,
+                        "getExplanation: no policy cycle has run yet, so there is nothing to "
+                        "explain about the host.");
+        else
+            g_set_error(error, MOM_RPC_ERROR, MOM_RPC_FAULT_PARAMS,
+                        "getExplanation: momd knows no guest named '%s': no policy cycle saw it "
+                        "lately and no decision about it is kept.",
+                        entity);
+        return NULL;
+    }
+    /* the decisions of the last cycle that had any */
+    g_autoptr(GPtrArray) last = g_ptr_array_new();
+    const MomDecision *newest = all->len ? all->pdata[all->len - 1] : NULL;
+    for (guint i = 0; i < all->len; i++)
+        if (((MomDecision *)all->pdata[i])->cycle == newest->cycle)
+            g_ptr_array_add(last, all->pdata[i]);
+
+    JsonObject *o = json_object_new();
+    json_object_set_string_member(o, "entity", entity);
+    if (newest)
+        json_object_set_object_member(o, "decided",
+                                      cycle_object(newest->cycle, newest->time, last, newest->why));
+    else
+        json_object_set_null_member(o, "decided");
+    if (current && (!newest || cycle != newest->cycle))
+        json_object_set_object_member(o, "latest", cycle_object(cycle, time, NULL, why));
+    else
+        json_object_set_null_member(o, "latest");
+    JsonNode *n = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(n, o);
     return n;
 }
 
@@ -706,6 +838,9 @@ static const MomRpcMethod methods[] = {
     {"getHistory", 0, 2, rpc_get_history,
      "momd: the decisions of the last cycles (getHistory(entity, seconds), both optional: one "
      "entity, \"host\" or a guest, and how far back), the oldest first."},
+    {"getExplanation", 1, 1, rpc_get_explanation,
+     "momd: why an entity (\"host\" or a guest) got its last decision, and what its newest "
+     "cycle did: the decisions, the inputs the policies read for it and their debug lines."},
     {"getSnapshot", 0, 0, rpc_get_snapshot,
      "momd: the state as a JSON text for momctl policy test --state."},
     {"setPolicyParameters", 1, 1, rpc_set_policy_parameters,

@@ -864,6 +864,8 @@ run(Momd *d, Args *a)
 
     d->history = mom_history_new((guint)d->config->history.max_decisions,
                                  (guint)d->config->history.max_age_s);
+    /* the history keeps each decision's inputs and debug lines */
+    mom_engine_set_explain(d->engine, TRUE);
     d->metrics = mom_metrics_new();
     if (!start_metrics(d, &error)) {
         mom_log_fatal("Cannot start [metrics], so momd cannot start: %s", error->message);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The decision history (src/mom-history.c): what is recorded and what is
- * not, the bounds by count and by age, a reload's new bounds, and the
- * queries by entity and time.  getHistory and momctl history on a live
+ * not, the bounds by count and by age, a reload's new bounds, the queries
+ * by entity and time, and the explanations kept with the decisions and
+ * for each entity's newest cycle.  getHistory and momctl history on a live
  * momd are in tests/integration/test-momctl-live.sh.
  */
 #include "config.h"
@@ -15,6 +16,20 @@
 #include "mom-history.h"
 
 static const char *const fields[] = {"balloon_cur"};
+
+/* Evaluates @text on the guest @g alone, with explanations. */
+static void
+evaluate_explained(MomEntity *g, const char *text)
+{
+    g_autoptr(MomPolicySet) set = mom_policy_set_new();
+    g_autoptr(GPtrArray) guests = g_ptr_array_new();
+
+    ck_assert(mom_policy_set_add_string(set, "p", "p.policy", text, -1, NULL, NULL));
+    g_ptr_array_add(guests, g);
+    g_autoptr(MomPolicyRun) run =
+        mom_policy_set_evaluate(set, NULL, guests, MOM_POLICY_EVAL_EXPLAIN);
+    ck_assert(run->ok);
+}
 
 /* A guest whose last cycle set balloon_target @target with @outcome, and
  * ksm_run with "unchanged". */
@@ -105,6 +120,73 @@ START_TEST(test_bounds)
 }
 END_TEST
 
+/* Each decision keeps its cycle's explanation (one reference for the
+ * entity's decisions of the cycle); the newest cycle of every entity is
+ * kept too, decision or not, until a cycle goes by without it. */
+START_TEST(test_explanations)
+{
+    g_autoptr(MomHistory) h = mom_history_new(100, 3600);
+    g_autoptr(MomSchema) schema = mom_schema_new(fields, 1);
+    g_autoptr(MomEntity) g = mom_entity_new(MOM_ENTITY_GUEST, "g", schema, 3);
+    MomValue v = mom_value_int(1024);
+    gint64 now = g_get_real_time();
+    guint64 cycle = 0;
+    gint64 time = 0;
+    MomExplanation *why = NULL;
+
+    mom_entity_push_sample(g, &v);
+    evaluate_explained(g, "(with Guests g { (debug \"shrink\" g.balloon_cur) "
+                          "(g.Control \"balloon_target\" 900) (g.Control \"cpu\" 1) })");
+    mom_entity_set_outcome(g, "balloon_target", "requested 1024 → 900 KiB");
+    mom_entity_set_outcome(g, "cpu", "written 0 → 1");
+    MomExplanation *first = mom_entity_explanation(g);
+    ck_assert_ptr_nonnull(first);
+    mom_history_record(h, 1, now, "web1", g);
+
+    g_autoptr(GPtrArray) all = mom_history_query(h, "web1", G_MININT64);
+    ck_assert_uint_eq(all->len, 2);
+    const MomDecision *d = all->pdata[0];
+    ck_assert_ptr_eq(d->why, first);
+    ck_assert_ptr_eq(((MomDecision *)all->pdata[1])->why, first);
+    ck_assert(mom_history_latest(h, "web1", &cycle, &time, &why));
+    ck_assert_uint_eq(cycle, 1);
+    ck_assert_int_eq(time, now);
+    ck_assert_ptr_eq(why, first);
+
+    /* the next cycle decides nothing: the decisions keep their cycle's
+     * explanation, the newest is the new one */
+    evaluate_explained(g, "(with Guests g (debug \"nothing to do for\" g.balloon_cur))");
+    mom_history_record(h, 2, now + 1, "web1", g);
+    ck_assert_uint_eq(mom_history_length(h), 2);
+    ck_assert_ptr_eq(d->why, first);
+    ck_assert_uint_eq(mom_explanation_n_debug(d->why), 1);
+    ck_assert_str_eq(mom_explanation_debug(d->why, 0)->message, "shrink 1024");
+    ck_assert(mom_history_latest(h, "web1", &cycle, &time, &why));
+    ck_assert_uint_eq(cycle, 2);
+    ck_assert_ptr_ne(why, first);
+    ck_assert_str_eq(mom_explanation_debug(why, 0)->message, "nothing to do for 1024");
+    ck_assert(!mom_history_latest(h, "nosuch", &cycle, &time, &why));
+
+    /* an entity without explanation (no EXPLAIN) is still known, with none */
+    g_autoptr(MomEntity) plain = guest_new(10, 10, "unchanged");
+    mom_history_record(h, 2, now + 1, "db1", plain);
+    ck_assert(mom_history_latest(h, "db1", &cycle, &time, &why));
+    ck_assert_ptr_null(why);
+
+    /* cycle 3 sees only db1: web1 is forgotten at cycle 4, its decisions stay */
+    mom_history_record(h, 3, now + 2, "db1", plain);
+    ck_assert(mom_history_latest(h, "web1", &cycle, &time, &why));
+    mom_history_record(h, 4, now + 3, "db1", plain);
+    ck_assert(!mom_history_latest(h, "web1", &cycle, &time, &why));
+    ck_assert(mom_history_latest(h, "db1", &cycle, &time, &why));
+    ck_assert_uint_eq(cycle, 4);
+    g_autoptr(GPtrArray) kept = mom_history_query(h, "web1", G_MININT64);
+    ck_assert_uint_eq(kept->len, 2);
+    ck_assert_str_eq(mom_explanation_input(((MomDecision *)kept->pdata[0])->why, 0)->name,
+                     "balloon_cur");
+}
+END_TEST
+
 static Suite *
 history_suite(void)
 {
@@ -113,6 +195,7 @@ history_suite(void)
 
     tcase_add_test(tc, test_record_and_query);
     tcase_add_test(tc, test_bounds);
+    tcase_add_test(tc, test_explanations);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -94,7 +94,7 @@ has "step limit is explained" out "evaluation steps"
 
 # ---- commands that talk to the daemon, without one ----------------------------------
 nosock=/nonexistent/sock
-daemon_cmds=(ping status guests stats controls history top snapshot verbosity)
+daemon_cmds=(ping status guests stats controls history explain top snapshot verbosity)
 for c in "${daemon_cmds[@]}"; do
     expect "$c --help" 0 "$MOMCTL" "$c" --help
     has "$c --help names the socket option" out "--socket=PATH"
@@ -130,6 +130,13 @@ not_running "guests" "$MOMCTL" guests --socket "$nosock"
 not_running "stats" "$MOMCTL" stats --socket "$nosock"
 not_running "stats GUEST" "$MOMCTL" stats vm1 --socket "$nosock"
 not_running "controls" "$MOMCTL" controls --socket "$nosock"
+not_running "history" "$MOMCTL" history --socket "$nosock"
+not_running "explain GUEST" "$MOMCTL" explain vm1 --socket "$nosock"
+not_running "explain host --json" "$MOMCTL" explain host --json --socket "$nosock"
+expect "explain without GUEST (usage error, nothing sent)" 2 "$MOMCTL" explain --socket "$nosock"
+has "explain without GUEST says what it needs" err "momctl: explain needs a GUEST name, or host."
+expect "explain --latest --help" 0 "$MOMCTL" explain --latest --help
+has "explain --help names --latest" out "--latest"
 not_running "top --once" "$MOMCTL" top --once --socket "$nosock"
 not_running "snapshot" "$MOMCTL" snapshot --socket "$nosock"
 not_running "verbosity" "$MOMCTL" verbosity --socket "$nosock"

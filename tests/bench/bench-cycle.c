@@ -178,6 +178,8 @@ main(int argc, char **argv)
     mom_entity_set_prop(mom_monitor_entity(host), "interval", &interval);
 
     g_autoptr(MomEngine) engine = mom_engine_new();
+    /* as momd, which keeps a decision history */
+    mom_engine_set_explain(engine, TRUE);
     char *controllers[] = {"KSM", NULL};
     MomControllerConfig kcfg = {
         .sysfs_root = "/sys",

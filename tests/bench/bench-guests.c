@@ -235,6 +235,8 @@ run_size(guint n, guint cycles)
     g_autoptr(MomGuests) gs =
         mom_guests_new(lv, guest_collectors, &gcfg, HISTORY, NULL, INTERVAL, &error);
     g_autoptr(MomEngine) engine = mom_engine_new();
+    /* as momd, which keeps a decision history */
+    mom_engine_set_explain(engine, TRUE);
     char *controllers[] = {"Balloon", NULL};
     MomControllerConfig kcfg = {
         .sysfs_root = "/sys",

@@ -3,8 +3,8 @@
  * bench-policy: how long the default policies take to parse and to evaluate
  * over synthetic hosts with 10 to 10 000 guests.
  *
- *   bench-policy [--min-time SEC] [POLICY_DIR]
- *   bench-policy --guests N --iterations N [--regime pressure|relaxed] [POLICY_DIR]
+ *   bench-policy [--min-time SEC] [--explain] [POLICY_DIR]
+ *   bench-policy --guests N --iterations N [--regime pressure|relaxed] [--explain] [POLICY_DIR]
  *
  * The first form prints one line per (regime, size) and then the parse time
  * and the peak RSS.  The second form runs exactly N evaluations of one size
@@ -13,7 +13,9 @@
  *
  * Every run is checked against the decisions the default policies must make
  * for the synthetic guests, and the program exits with status 1 on any
- * mismatch: a broken interpreter must not report fast numbers.
+ * mismatch: a broken interpreter must not report fast numbers.  With
+ * --explain every evaluation also keeps each entity's explanation
+ * (MOM_POLICY_EVAL_EXPLAIN), as momd's do.
  */
 #include "config.h"
 
@@ -387,6 +389,7 @@ typedef struct {
     MomSchema *host_schema;
     MomSchema *guest_schema;
     MomPolicySet *set;
+    MomPolicyEvalFlags flags;
 } Bench;
 
 /*
@@ -408,7 +411,7 @@ bench_size(Bench *b, Regime regime, guint n_guests, guint iterations, double min
     g_autoptr(MomEntity) host = make_host(b->host_schema, regime, &rng);
 
     double t0 = now_s();
-    g_autoptr(MomPolicyRun) warm = mom_policy_set_evaluate(b->set, host, guests, 0);
+    g_autoptr(MomPolicyRun) warm = mom_policy_set_evaluate(b->set, host, guests, b->flags);
     double once = now_s() - t0;
     if (!check_run(warm, host, guests, specs, regime, &tally))
         return FALSE;
@@ -420,7 +423,7 @@ bench_size(Bench *b, Regime regime, guint n_guests, guint iterations, double min
     for (;;) {
         t0 = now_s();
         for (guint k = 0; k < iterations; k++)
-            mom_policy_run_free(mom_policy_set_evaluate(b->set, host, guests, 0));
+            mom_policy_run_free(mom_policy_set_evaluate(b->set, host, guests, b->flags));
         elapsed = now_s() - t0;
         /* The warm-up run can be slow (page faults), so the first estimate may
          * fall short; retry with a scaled count rather than report noise. */
@@ -429,7 +432,7 @@ bench_size(Bench *b, Regime regime, guint n_guests, guint iterations, double min
         iterations = (guint)ceil(iterations * 1.2 * min_time / MAX(elapsed, 1e-7));
     }
 
-    g_autoptr(MomPolicyRun) last = mom_policy_set_evaluate(b->set, host, guests, 0);
+    g_autoptr(MomPolicyRun) last = mom_policy_set_evaluate(b->set, host, guests, b->flags);
     if (!check_run(last, host, guests, specs, regime, &tally))
         return FALSE;
 
@@ -510,6 +513,7 @@ main(int argc, char **argv)
 {
     static const guint sizes[] = {10, 100, 1000, 10000};
     gint opt_guests = 0, opt_iterations = 0;
+    gboolean opt_explain = FALSE;
     double opt_min_time = 0.5;
     g_autofree char *opt_regime = NULL;
     const GOptionEntry entries[] = {
@@ -518,6 +522,8 @@ main(int argc, char **argv)
          "Run exactly N timed evaluations per size (no parse benchmark)", "N"},
         {"regime", 'r', 0, G_OPTION_ARG_STRING, &opt_regime,
          "Only this host regime: pressure or relaxed", "REGIME"},
+        {"explain", 'e', 0, G_OPTION_ARG_NONE, &opt_explain,
+         "Keep each entity's explanation, as momd does (MOM_POLICY_EVAL_EXPLAIN)", NULL},
         {"min-time", 't', 0, G_OPTION_ARG_DOUBLE, &opt_min_time,
          "Time each size for at least SEC seconds (default 0.5)", "SEC"},
         {NULL},
@@ -550,6 +556,7 @@ main(int argc, char **argv)
         .host_schema = mom_schema_new(host_fields, H_N_FIELDS),
         .guest_schema = mom_schema_new(guest_fields, G_N_FIELDS),
         .set = mom_policy_set_new(),
+        .flags = opt_explain ? MOM_POLICY_EVAL_EXPLAIN : MOM_POLICY_EVAL_NONE,
     };
     if (!mom_policy_set_add_dir(b.set, dir, diags, &error)) {
         for (guint i = 0; i < diags->len; i++) {
@@ -565,7 +572,8 @@ main(int argc, char **argv)
         return 1;
     }
 
-    printf("# policies: %s (%u files), history %u, seed 0x%x\n", dir, names->len, HISTORY, SEED);
+    printf("# policies: %s (%u files), history %u, seed 0x%x%s\n", dir, names->len, HISTORY, SEED,
+           opt_explain ? ", with explanations" : "");
     printf("# decisions = shrink/grow/raise/none\n");
     printf("%-8s  %6s  %10s  %12s  %13s  %10s  %s\n", "regime", "guests", "iterations", "us/eval",
            "us/guest/eval", "steps/eval", "decisions");

@@ -261,7 +261,12 @@ len(d) >= 1 and all(x['entity'] == 'vm0002' and x['control'] == 'balloon_target'
 and all(x['origin'].startswith('$tmp/policies/10-balloon.policy:') for x in d)
 and all(x['before'] == '784384' for x in d)
 and [x['cycle'] for x in d] == sorted(x['cycle'] for x in d)
-and all(set(x) == {'time', 'cycle', 'entity', 'control', 'before', 'requested', 'outcome', 'origin'} for x in d)"
+and all(set(x) == {'time', 'cycle', 'entity', 'control', 'before', 'requested', 'outcome', 'origin', 'debug'} for x in d)
+and all(isinstance(x['debug'], list) and all(isinstance(l, str) for l in x['debug']) for x in d)"
+# the cputune policy writes a debug line for each guest: the decisions carry it
+check "history vm0002 --json: each decision has its cycle's debug lines for vm0002" pyjson "
+all(any(l.startswith('$tmp/policies/30-cputune.policy:') and ': debug: ' in l and l.endswith('vm0002') for l in x['debug']) for x in d)
+and not any('vm0001' in l for x in d for l in x['debug'])"
 mc history host --json
 check "history host --json: only the host, no 'noted' idle parameters" pyjson "
 all(x['entity'] == 'host' for x in d) and not any(x['control'].startswith('ksm_idle') for x in d)"
@@ -427,6 +432,123 @@ check "policy reset: says so" has_out "Policies reloaded from the policy files."
 mc policy list
 check "policy reset: back to the 3 files (35-renamed forgotten, 10-balloon back)" \
     test "$(tr '\n' ' ' <"$tmp/out")" = "00-defines 10-balloon 20-ksm 30-cputune 40-iotune "
+
+# --- explain --------------------------------------------------------------------------
+
+# no_wider FILE N: no line of FILE takes more than N columns
+no_wider() {
+    python3 -c 'import sys; sys.exit(0 if all(len(l.rstrip("\n")) <= int(sys.argv[2]) for l in open(sys.argv[1])) else 1)' "$1" "$2"
+}
+mc explain vm0001
+check "explain vm0001: exit 0 ($rc)" test "$rc" -eq 0
+check "explain vm0001: the last decision, its cycle and time" \
+    grep -qE "^Guest vm0001: last decision in cycle [0-9]+ at [0-9-]{10} [0-9:]{8} \([0-9]+s ago\)$" "$tmp/out"
+check "explain vm0001: the control, before → asked, the policy line" \
+    grep -qE "^  balloon_target: 767 MiB → [0-9.]+ [KMG]iB, asked by 10-balloon:[0-9]+$" "$tmp/out"
+check "explain vm0001: what the controller did" grep -qE "^    dry run: would set 785408 → [0-9]+ KiB\.$" "$tmp/out"
+check "explain vm0001: the inputs, grouped" sh -c "grep -qx 'What the policies read for vm0001 in that cycle:' '$tmp/out' &&
+    grep -qx '  Guest vm0001' '$tmp/out' && grep -qx '  Host' '$tmp/out' && grep -qx '  Policy variables' '$tmp/out'"
+check "explain vm0001: the guest's balloon in KiB as a size" grep -qE "^    balloon_cur +767 MiB$" "$tmp/out"
+check "explain vm0001: the host's averaged free memory behind host_free_ratio" \
+    grep -qE "^    mem_free \(average\) +[0-9.]+ [KMG]iB$" "$tmp/out"
+check "explain vm0001: the threshold and the free ratio" \
+    sh -c "grep -qE '^    pressure_free_ratio +0.2$' '$tmp/out' && grep -qE '^    host_free_ratio +[0-9.e-]+$' '$tmp/out'"
+check "explain vm0001: the cputune debug line for vm0001" \
+    grep -qxF "  30-cputune:79: cputune: no vCPU bandwidth control for vm0001" "$tmp/out"
+check "explain vm0001: no line wider than 80" no_wider "$tmp/out" 80
+COLUMNS=40 "$MOMCTL" --socket "$sock" explain vm0001 >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "explain vm0001 at COLUMNS=40: exit 0 ($rc)" test "$rc" -eq 0
+check "explain vm0001 at COLUMNS=40: no line wider than 40" no_wider "$tmp/out" 40
+mc explain vm0001 --json
+check "explain vm0001 --json: the decided cycle with its decisions and inputs, exact" pyjson "
+d['entity'] == 'vm0001'
+and (d['latest'] is None or (d['latest']['cycle'] > d['decided']['cycle'] and d['latest']['decisions'] == []))
+and d['decided']['decisions'][0]['control'] == 'balloon_target'
+and d['decided']['decisions'][0]['before'] == '785408'
+and all(x['cycle'] == d['decided']['cycle'] for x in d['decided']['decisions'])
+and {'kind': 'field', 'entity': 'vm0001', 'name': 'balloon_cur', 'value': 785408} in d['decided']['inputs']
+and {'kind': 'variable', 'entity': None, 'name': 'pressure_free_ratio', 'value': 0.2} in d['decided']['inputs']
+and any(i['kind'] == 'average' and i['entity'] == 'Host' and i['name'] == 'mem_free' for i in d['decided']['inputs'])
+and d['decided']['inputs_left_out'] == 0 and isinstance(d['decided']['debug'], list)"
+mc explain host
+# whether the host got a KSM decision depends on this machine's memory
+check "explain host: exit 0 ($rc), the host's inputs" \
+    sh -c "[ $rc -eq 0 ] && grep -qE '^Host: (last decision in cycle|no decision is kept)' '$tmp/out' &&
+        grep -qE '^What the policies read for the host in (that|the newest) cycle:$' '$tmp/out' &&
+        grep -qE '^    mem_available +[0-9.]+ [KMG]iB$' '$tmp/out'"
+check "explain host: no line wider than 80" no_wider "$tmp/out" 80
+mc explain host --json
+check "explain host --json: KSM decisions if any, the host's own fields" pyjson "
+d['entity'] == 'host' and (d['decided'] or d['latest'])
+and all(x['entity'] == 'host' and x['control'].startswith('ksm_') for c in (d['decided'], d['latest']) if c for x in c['decisions'])
+and all(i['entity'] in ('Host', None) for c in (d['decided'], d['latest']) if c for i in c['inputs'])
+and any(i['name'] == 'mem_available' and i['entity'] == 'Host' for c in (d['decided'], d['latest']) if c for i in c['inputs'])"
+mc explain nosuchguest
+check "explain nosuchguest: exit 1 ($rc)" test "$rc" -eq 1
+check "explain nosuchguest: says momd knows no such guest" \
+    has_err "momctl: getExplanation: momd knows no guest named 'nosuchguest': no policy cycle saw it lately and no decision about it is kept."
+check "explain nosuchguest: nothing on stdout" test ! -s "$tmp/out"
+mc explain nosuchguest --json
+check "explain nosuchguest --json: exit 1 ($rc), the same message" \
+    sh -c "[ $rc -eq 1 ] && grep -qF \"no guest named 'nosuchguest'\" '$tmp/err'"
+mc explain
+check "explain without GUEST: exit 2 ($rc), says what it needs" \
+    sh -c "[ $rc -eq 2 ] && grep -qF 'momctl: explain needs a GUEST name, or host.' '$tmp/err'"
+mc explain vm0001 vm0002
+check "explain with two guests: exit 2 ($rc)" sh -c "[ $rc -eq 2 ] && grep -qF \"unexpected argument 'vm0002'\" '$tmp/err'"
+mc explain vm0001 --frob
+check "explain --frob: exit 2 ($rc)" test "$rc" -eq 2
+"$MOMCTL" --socket "$tmp/nonexistent.sock" explain vm0001 >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "explain, no momd: exit 3 ($rc)" sh -c "[ $rc -eq 3 ] && grep -qF 'nothing listens on $tmp/nonexistent.sock' '$tmp/err'"
+
+# A 10-balloon that leaves vm0002 alone: its last decision stays, and the
+# newest cycles say why there is none since.  For vm0002 it reads 60
+# variables, more than an explanation keeps.
+cat >"$tmp/10-quiet.policy" <<'EOF'
+(with Guests g
+    (if (== (g.Prop "name") "vm0002")
+        (debug "quiet: no balloon decision for" (g.Prop "name"))
+        (g.Control "balloon_target" (- g.balloon_cur 65536))))
+EOF
+for i in $(seq 0 59); do echo "(defvar many$i $i)"; done >>"$tmp/10-quiet.policy"
+{
+    printf '(with Guests g (if (== (g.Prop "name") "vm0002") {'
+    for i in $(seq 0 59); do printf ' many%s' "$i"; done
+    printf ' } 0))\n'
+} >>"$tmp/10-quiet.policy"
+mc policy set "$tmp/10-quiet.policy" --name 10-balloon
+check "explain: a quiet 10-balloon installed ($rc)" test "$rc" -eq 0
+deadline=$((SECONDS + 15))
+while [ "$SECONDS" -le "$deadline" ]; do
+    mc explain vm0002 --json
+    pyjson "d['latest'] is not None and any('quiet: no balloon' in l for l in d['latest']['debug'])" >/dev/null && break
+    sleep 0.3
+done
+check "explain vm0002 --json: the old decision, and a newer cycle without one" pyjson "
+d['decided']['decisions'][0]['control'] == 'balloon_target'
+and d['latest']['cycle'] > d['decided']['cycle'] and d['latest']['decisions'] == []
+and any(l.endswith('10-quiet.policy:3:9: debug: quiet: no balloon decision for vm0002') or
+        l.endswith(':3:9: debug: quiet: no balloon decision for vm0002') for l in d['latest']['debug'])
+and not any(i['name'] == 'balloon_cur' for i in d['latest']['inputs'])
+and len(d['latest']['inputs']) == 48 and d['latest']['inputs_left_out'] >= 12
+and [i['name'] for i in d['latest']['inputs']] == ['many%d' % k for k in range(48)]"
+mc explain vm0002
+check "explain vm0002: says the newest cycle decided nothing, and why" sh -c "
+grep -qE '^Cycle [0-9]+, the newest \([0-9]+s ago\), decided nothing for vm0002\.$' '$tmp/out' &&
+grep -qxF '  10-balloon:3: quiet: no balloon decision for vm0002' '$tmp/out' &&
+grep -qxF 'Its inputs: momctl explain vm0002 --latest.' '$tmp/out'"
+check "explain vm0002: no line wider than 80" no_wider "$tmp/out" 80
+mc explain vm0002 --latest
+check "explain vm0002 --latest: the newest cycle's inputs and debug lines" sh -c "[ $rc -eq 0 ] &&
+grep -qx 'What the policies read for vm0002 in the newest cycle:' '$tmp/out' &&
+grep -qxF '  10-balloon:3: quiet: no balloon decision for vm0002' '$tmp/out'"
+check "explain vm0002 --latest: says that inputs were left out" \
+    grep -qxE "  More inputs were read \([0-9]+ reads\) and left out: only the first 48 are kept\." "$tmp/out"
+check "explain vm0002 --latest: no line wider than 80" no_wider "$tmp/out" 80
+mc policy reset
+check "explain: policies reset ($rc)" test "$rc" -eq 0
 
 # --- verbosity ------------------------------------------------------------------------
 
@@ -691,6 +813,29 @@ else
     stop_momd
     rc=$?
     check "rpc-group momd: exit 0 on SIGTERM ($rc)" test "$rc" -eq 0
+fi
+
+# --- a momd before its first cycle ---------------------------------------------------------
+
+# An empty proc-root: no host sample, so no policy cycle and nothing to explain.
+sock=$tmp/early.sock
+log=$tmp/early.log
+mkdir -p "$tmp/noproc"
+write_config "$tmp/early.conf" "$sock" "$log" "proc-root: $tmp/noproc"
+"$MOMD" -c "$tmp/early.conf" >"$tmp/momd.out" 2>"$tmp/momd.err" &
+momd_pid=$!
+if wait_for "$log" "The control API listens on $sock." 15; then
+    mc explain host
+    check "explain host before the first cycle: exit 1 ($rc)" test "$rc" -eq 1
+    check "explain host before the first cycle: says there is nothing to explain yet" \
+        has_err "momctl: getExplanation: no policy cycle has run yet, so there is nothing to explain about the host."
+    mc explain vm0001
+    check "explain vm0001 before the first cycle: exit 1 ($rc), momd knows no such guest yet" \
+        sh -c "[ $rc -eq 1 ] && grep -qF \"no guest named 'vm0001'\" '$tmp/err'"
+    stop_momd
+else
+    not_ok "a momd without host samples listens"
+    stop_momd
 fi
 
 # --- a dead momd's socket ---------------------------------------------------------------

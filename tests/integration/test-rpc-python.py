@@ -352,6 +352,30 @@ def run(momd, sock, tmp):
             lambda r: set(r) == {"properties", "variables", "samples"}
             and r["properties"]["name"] == "vm0002" and len(r["samples"]) >= 1)
     expect_fault("getGuestStatistics of an unknown guest", lambda: m.getGuestStatistics("vm9"), -32602)
+    # vm0002 may have been ready after the first cycle: wait for one that saw it
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            m.getExplanation("vm0002")
+            break
+        except xmlrpc.client.Fault:
+            time.sleep(0.2)
+    attempt("getExplanation('vm0002'): the entity, a cycle with inputs",
+            lambda: m.getExplanation("vm0002"),
+            lambda r: r["entity"] == "vm0002" and (r["decided"] or r["latest"]) is not None
+            and any(i["name"] == "balloon_cur" and i["entity"] == "vm0002"
+                    for c in (r["decided"], r["latest"]) if c for i in c["inputs"]))
+    fault = expect_fault("getExplanation of an unknown guest", lambda: m.getExplanation("vm9"),
+                         -32602)[1]
+    ok(fault is not None and "momd knows no guest named 'vm9'" in fault.faultString,
+       "getExplanation of an unknown guest: the fault names it",
+       fault.faultString if fault else "no fault")
+    expect_fault("getExplanation of a number", lambda: m.getExplanation(3), -32602)
+    expect_fault("getExplanation without a parameter", lambda: m.getExplanation(), -32602)
+    attempt("getHistory: every decision has its debug lines, a list of strings",
+            lambda: m.getHistory(),
+            lambda r: all(isinstance(x["debug"], list) and all(isinstance(l, str) for l in x["debug"])
+                          for x in r))
 
     # A text that parses but would fail at run time is refused (unlike MOM):
     # a fault that names the policy and the error, and the cycles go on with
