@@ -33,6 +33,7 @@ struct _MomGuests {
     gint64 started; /* monotonic µs when the running collection began */
     guint skipped;
     gboolean stall_warned; /* "has not returned" was said for the running call */
+    gboolean stall_lost;   /* and the connection went during it: reconnecting says it is over */
     guint64 collections;
     guint last_calls;
     char *last_error;      /* the last collection error, to log a repeated one once */
@@ -333,8 +334,11 @@ collect_done(GObject *source, GAsyncResult *res, gpointer user_data)
         /* A lost connection is reported by the connection itself, and a
          * call that was running when libvirt went away fails before the
          * close callback has run; so an error is logged only when the same
-         * one comes twice in a row. */
-        if (!g_error_matches(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CONNECT)) {
+         * one comes twice in a row, and not at all during an outage that
+         * was warned about (one outage, one warning). */
+        if (gs->stall_warned) {
+            g_debug("Guest statistics failed while libvirt does not answer: %s", error->message);
+        } else if (!g_error_matches(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CONNECT)) {
             if (g_strcmp0(gs->last_error, error->message) == 0 && !gs->error_logged) {
                 g_warning("Cannot collect guest statistics: %s", error->message);
                 gs->error_logged = TRUE;
@@ -351,6 +355,20 @@ collect_done(GObject *source, GAsyncResult *res, gpointer user_data)
     g_clear_pointer(&gs->last_error, g_free);
     gs->collections++;
     gs->last_calls = b->calls;
+    /* the outage, if one was warned about, is over: said once, here or by
+     * the reconnection */
+    if (gs->skipped) {
+        if (gs->stall_warned && !gs->stall_lost)
+            g_message("Guest statistics are flowing again after %u skipped collections.",
+                      gs->skipped);
+        else
+            g_debug("The guest statistics call returned late; %u collections were skipped.",
+                    gs->skipped);
+        gs->skipped = 0;
+    }
+    if (gs->stall_warned)
+        mom_libvirt_note_unanswered(gs->lv, FALSE);
+    gs->stall_warned = gs->stall_lost = FALSE;
     merge(gs, b);
 }
 
@@ -363,8 +381,10 @@ mom_guests_stall_is_news(gint64 running_us, guint interval_s)
 void
 mom_guests_tick(MomGuests *gs)
 {
-    if (!mom_libvirt_connected(gs->lv))
+    if (!mom_libvirt_connected(gs->lv)) {
+        gs->stall_lost |= gs->stall_warned;
         return;
+    }
     if (gs->in_flight) {
         gint64 running = g_get_monotonic_time() - gs->started;
         gs->skipped++;
@@ -373,18 +393,9 @@ mom_guests_tick(MomGuests *gs)
                       "collections until it does.",
                       running / 1e6);
             gs->stall_warned = TRUE;
+            mom_libvirt_note_unanswered(gs->lv, TRUE);
         }
         return;
-    }
-    if (gs->skipped) {
-        if (gs->stall_warned)
-            g_message("Guest statistics are flowing again after %u skipped collections.",
-                      gs->skipped);
-        else
-            g_debug("The guest statistics call returned late; %u collections were skipped.",
-                    gs->skipped);
-        gs->skipped = 0;
-        gs->stall_warned = FALSE;
     }
     GHashTable *known =
         g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)mom_domain_info_free);

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <gio/gio.h>
 #include <libvirt-glib/libvirt-glib.h>
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
@@ -52,8 +53,10 @@ struct _MomLibvirt {
     guint xml_serial;     /* atomic */
     guint retry_source;
     guint backoff;
-    gint64 lost_at;     /* monotonic µs when the connection went, 0 if never */
-    gboolean said_down; /* "cannot connect" was logged for this outage */
+    gint64 lost_at;           /* monotonic µs when the connection went, 0 if never */
+    gboolean said_down;       /* "cannot connect" was logged for this outage */
+    GCancellable *connecting; /* a reconnect runs in a worker; cancelled by free */
+    gboolean said_unanswered; /* a caller warned that libvirt does not answer */
     MomHypervisorOps ops;
 };
 
@@ -123,6 +126,12 @@ mom_libvirt_uri(const MomLibvirt *lv)
     return lv->uri ? lv->uri : "";
 }
 
+void
+mom_libvirt_note_unanswered(MomLibvirt *lv, gboolean said)
+{
+    lv->said_unanswered = said;
+}
+
 gboolean
 mom_libvirt_connected(MomLibvirt *lv)
 {
@@ -189,9 +198,16 @@ on_lost(gpointer data)
     virConnectClose(c);
     lv->lost_at = g_get_monotonic_time();
     lv->backoff = 0;
-    g_warning("The connection to libvirt (%s) was lost; the guests keep their last samples "
-              "and momd reconnects with back-off.",
-              uri_name(lv));
+    if (lv->said_unanswered)
+        /* the same outage, already warned about: one warning, one recovery */
+        g_message("The connection to libvirt (%s) was closed after it stopped answering; momd "
+                  "reconnects with back-off.",
+                  uri_name(lv));
+    else
+        g_warning("The connection to libvirt (%s) was lost; the guests keep their last samples "
+                  "and momd reconnects with back-off.",
+                  uri_name(lv));
+    lv->said_unanswered = FALSE;
     if (lv->cb.disconnected)
         lv->cb.disconnected(lv->user_data);
     schedule_retry(lv);
@@ -263,55 +279,95 @@ on_tunable(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params, in
         mark_stale(lv, lv->stale_io, uuid);
 }
 
-static gboolean
-try_connect(gpointer data)
-{
-    MomLibvirt *lv = data;
-    virConnectPtr c;
+/* One connection attempt: made in a worker for a reconnect, since a
+ * libvirtd that accepts the socket but does not answer (stopped, or stuck)
+ * holds virConnectOpen for seconds, and the main loop serves the control
+ * API and the host in the meantime. */
+typedef struct {
+    virConnectPtr conn; /* NULL when the attempt failed */
+    char *why;          /* why it failed */
+    int lifecycle_id, metadata_id, tunable_id;
+} Attempt;
 
-    lv->retry_source = 0;
-    c = virConnectOpen(lv->uri && *lv->uri ? lv->uri : NULL);
+static void
+attempt_free(Attempt *a)
+{
+    if (a->conn) {
+        /* not installed (momd stopped meanwhile): undo what open_attempt did */
+        virConnectUnregisterCloseCallback(a->conn, on_close);
+        int *ids[] = {&a->lifecycle_id, &a->metadata_id, &a->tunable_id};
+        for (guint i = 0; i < G_N_ELEMENTS(ids); i++)
+            if (*ids[i] >= 0)
+                virConnectDomainEventDeregisterAny(a->conn, *ids[i]);
+        virConnectClose(a->conn);
+    }
+    g_free(a->why);
+    g_free(a);
+}
+
+/* Opens the connection and registers momd's callbacks on it; any thread. */
+static Attempt *
+open_attempt(MomLibvirt *lv)
+{
+    Attempt *a = g_new0(Attempt, 1);
+    virConnectPtr c = virConnectOpen(lv->uri && *lv->uri ? lv->uri : NULL);
+
+    a->lifecycle_id = a->metadata_id = a->tunable_id = -1;
     if (!c) {
-        g_autofree char *why = mom_libvirt_take_error(NULL);
-        if (!lv->said_down) {
-            g_warning("No libvirt answers at %s (%s); momd manages the host only and connects as "
-                      "soon as libvirt is there.",
-                      uri_name(lv), why);
-            lv->said_down = TRUE;
-        }
-        schedule_retry(lv);
-        return G_SOURCE_REMOVE;
+        a->why = mom_libvirt_take_error(NULL);
+        return a;
     }
     if (virConnectSetKeepAlive(c, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT) < 0) {
         g_autofree char *why = mom_libvirt_take_error(NULL);
         g_debug("libvirt keepalive is not available on %s: %s", uri_name(lv), why);
     }
     virConnectRegisterCloseCallback(c, on_close, lv, NULL);
-    lv->lifecycle_id = virConnectDomainEventRegisterAny(
+    a->lifecycle_id = virConnectDomainEventRegisterAny(
         c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), lv, NULL);
-    if (lv->lifecycle_id < 0) {
+    if (a->lifecycle_id < 0) {
         g_autofree char *why = mom_libvirt_take_error(NULL);
         g_message("libvirt at %s sends no lifecycle events (%s); guests are found by polling.",
                   uri_name(lv), why);
     }
-    lv->metadata_id =
+    a->metadata_id =
         virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
                                          VIR_DOMAIN_EVENT_CALLBACK(on_metadata), lv, NULL);
-    if (lv->metadata_id < 0) {
+    if (a->metadata_id < 0) {
         g_autofree char *why = mom_libvirt_take_error(NULL);
         g_message("libvirt at %s sends no metadata-change events (%s); tuning metadata is read "
                   "again only when a guest restarts.",
                   uri_name(lv), why);
     }
-    lv->tunable_id = virConnectDomainEventRegisterAny(
+    a->tunable_id = virConnectDomainEventRegisterAny(
         c, NULL, VIR_DOMAIN_EVENT_ID_TUNABLE, VIR_DOMAIN_EVENT_CALLBACK(on_tunable), lv, NULL);
-    if (lv->tunable_id < 0) {
+    if (a->tunable_id < 0) {
         g_autofree char *why = mom_libvirt_take_error(NULL);
         g_debug("libvirt at %s sends no tunable events: %s", uri_name(lv), why);
     }
+    a->conn = c;
+    return a;
+}
 
+/* Makes @a's connection momd's, or says (once per outage) that there is
+ * none and tries again later; main context. */
+static void
+install_attempt(MomLibvirt *lv, Attempt *a)
+{
+    if (!a->conn) {
+        if (!lv->said_down) {
+            g_warning("No libvirt answers at %s (%s); momd manages the host only and connects as "
+                      "soon as libvirt is there.",
+                      uri_name(lv), a->why);
+            lv->said_down = TRUE;
+        }
+        schedule_retry(lv);
+        return;
+    }
     g_mutex_lock(&lv->lock);
-    lv->conn = c;
+    lv->conn = g_steal_pointer(&a->conn);
+    lv->lifecycle_id = a->lifecycle_id;
+    lv->metadata_id = a->metadata_id;
+    lv->tunable_id = a->tunable_id;
     g_mutex_unlock(&lv->lock);
     lv->backoff = 0;
     lv->said_down = FALSE;
@@ -323,13 +379,53 @@ try_connect(gpointer data)
     lv->lost_at = 0;
     if (lv->cb.connected)
         lv->cb.connected(lv->user_data);
+}
+
+static void
+attempt_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel)
+{
+    g_task_return_pointer(task, open_attempt(data), (GDestroyNotify)attempt_free);
+}
+
+static void
+attempt_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+    MomLibvirt *lv = user_data; /* alive: the task holds a reference */
+    /* NULL when mom_libvirt_free() cancelled it: GTask then frees the
+     * attempt with attempt_free(), which undoes it */
+    Attempt *a = g_task_propagate_pointer(G_TASK(res), NULL);
+
+    if (!a)
+        return;
+    g_clear_object(&lv->connecting);
+    install_attempt(lv, a);
+    attempt_free(a);
+}
+
+static gboolean
+try_connect(gpointer data)
+{
+    MomLibvirt *lv = data;
+
+    lv->retry_source = 0;
+    if (lv->connecting)
+        return G_SOURCE_REMOVE;
+    lv->connecting = g_cancellable_new();
+    g_autoptr(GTask) task = g_task_new(NULL, lv->connecting, attempt_done, lv);
+    g_task_set_task_data(task, mom_libvirt_ref(lv), (GDestroyNotify)mom_libvirt_unref);
+    g_task_run_in_thread(task, attempt_thread);
     return G_SOURCE_REMOVE;
 }
 
 void
 mom_libvirt_start(MomLibvirt *lv)
 {
-    try_connect(lv);
+    /* The first attempt is made here and now, so that momd starts with the
+     * guests of a libvirt that is there; only reconnects run in a worker. */
+    Attempt *a = open_attempt(lv);
+
+    install_attempt(lv, a);
+    attempt_free(a);
 }
 
 /* ---- domain XML ------------------------------------------------------------------- */
@@ -1564,6 +1660,11 @@ mom_libvirt_free(MomLibvirt *lv)
     if (lv->retry_source)
         g_source_remove(lv->retry_source);
     lv->retry_source = 0;
+    if (lv->connecting) {
+        /* the worker's attempt is undone when it lands */
+        g_cancellable_cancel(lv->connecting);
+        g_clear_object(&lv->connecting);
+    }
     g_idle_remove_by_data(lv);
     memset(&lv->cb, 0, sizeof(lv->cb));
     g_mutex_lock(&lv->lock);

@@ -163,6 +163,16 @@ gboolean mom_libvirt_set_stats_period(MomLibvirt *lv, const char *uuid, int seco
                                       GError **error);
 
 /**
+ * mom_libvirt_note_unanswered:
+ * Tells @lv that its caller has warned (@said TRUE) that a call has not
+ * returned, or that the call has returned since (FALSE): if libvirt's
+ * keepalive then closes the connection, that is the same outage, and the
+ * loss is said at info level so that one outage is one warning.  Main
+ * context.
+ */
+void mom_libvirt_note_unanswered(MomLibvirt *lv, gboolean said);
+
+/**
  * mom_libvirt_error_is_gone:
  * Returns: whether @error, from a call of this module, says the guest went
  * away under it (MOM_LIBVIRT_ERROR_NO_DOMAIN), which guest churn makes

@@ -1099,6 +1099,95 @@ START_TEST(test_unreachable)
 }
 END_TEST
 
+/* A libvirtd that accepts the connection but never answers (stopped with
+ * SIGSTOP, or stuck) holds virConnectOpen: the reconnect runs in a worker,
+ * so the main loop, which serves the control API and the host, keeps
+ * running; freeing the MomLibvirt meanwhile undoes the attempt when it
+ * lands. */
+typedef struct {
+    int fd;
+    gint accepted;
+    int held[16]; /* accepted, never answered, closed at the end */
+} Mute;
+
+static gpointer
+mute_thread(gpointer data)
+{
+    Mute *m = data;
+    int c;
+
+    while ((c = accept(m->fd, NULL, NULL)) >= 0) {
+        gint i = g_atomic_int_add(&m->accepted, 1);
+        if (i < (gint)G_N_ELEMENTS(m->held))
+            m->held[i] = c;
+        else
+            close(c);
+    }
+    return NULL;
+}
+
+static gboolean
+mute_accepted(gpointer data)
+{
+    return g_atomic_int_get(&((Mute *)data)->accepted) > 0;
+}
+
+typedef struct {
+    gint64 last, worst;
+} Beat;
+
+static gboolean
+beat(gpointer data)
+{
+    Beat *b = data;
+    gint64 now = g_get_monotonic_time();
+
+    if (b->last)
+        b->worst = MAX(b->worst, now - b->last);
+    b->last = now;
+    return G_SOURCE_CONTINUE;
+}
+
+START_TEST(test_reconnect_in_worker)
+{
+    g_autofree char *sock = g_build_filename(tmp_dir, "mute-sock", NULL);
+    g_autofree char *uri = g_strdup_printf("qemu+unix:///system?socket=%s", sock);
+    Seen seen = {0};
+    MomLibvirt *lv = mom_libvirt_new(uri, NULL, &callbacks, &seen);
+
+    mom_libvirt_start(lv); /* nobody there: a retry in 1 s */
+    ck_assert(!mom_libvirt_connected(lv));
+    signal(SIGPIPE, SIG_IGN);
+    Mute m = {.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    ck_assert_int_ge(m.fd, 0);
+    ck_assert_uint_lt(strlen(sock), sizeof(addr.sun_path));
+    strcpy(addr.sun_path, sock);
+    ck_assert_int_eq(bind(m.fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    ck_assert_int_eq(listen(m.fd, 8), 0);
+    GThread *t = g_thread_new("mute", mute_thread, &m);
+
+    Beat b = {0};
+    guint id = g_timeout_add(100, beat, &b);
+    ck_assert_msg(run_until(mute_accepted, &m, 3000), "no reconnection attempt within 3 s");
+    run_for(2000); /* the attempt hangs all that time */
+    g_source_remove(id);
+    ck_assert(!mom_libvirt_connected(lv));
+    ck_assert_msg(b.worst < G_USEC_PER_SEC, "the main loop stood still for %" G_GINT64_FORMAT " ms",
+                  b.worst / 1000);
+
+    /* stop while the attempt hangs, then let it fail and land */
+    mom_libvirt_free(lv);
+    shutdown(m.fd, SHUT_RDWR);
+    close(m.fd);
+    g_thread_join(t);
+    for (gint i = 0; i < MIN(g_atomic_int_get(&m.accepted), (gint)G_N_ELEMENTS(m.held)); i++)
+        close(m.held[i]);
+    run_for(500);
+    ck_assert_uint_eq(seen.connected, 0);
+}
+END_TEST
+
 static Suite *
 libvirt_suite(void)
 {
@@ -1123,6 +1212,7 @@ libvirt_suite(void)
     tcase_add_test(tc, test_balloon_applies);
     tcase_add_test(tc, test_balloon_dry_run);
     tcase_add_test(tc, test_unreachable);
+    tcase_add_test(tc, test_reconnect_in_worker);
     suite_add_tcase(s, tc);
     return s;
 }
