@@ -156,6 +156,33 @@ mom_guest_ctl_end_cycle(MomGuestCtl *ctl)
     ctl->cycle++;
 }
 
+/* Hypervisor calls refused, by guest controller (mom_controller_call_failures). */
+static const char *const failure_names[] = {"Balloon", "CpuTune", "IoTune"};
+static guint64 failures[G_N_ELEMENTS(failure_names)];
+static GMutex failures_lock; /* workers count, the main loop reads */
+
+static guint
+failure_index(const char *name)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(failure_names); i++)
+        if (g_strcmp0(name, failure_names[i]) == 0)
+            return i;
+    return G_N_ELEMENTS(failure_names);
+}
+
+guint64
+mom_controller_call_failures(const char *name)
+{
+    guint i = failure_index(name);
+    guint64 n = 0;
+
+    g_mutex_lock(&failures_lock);
+    if (i < G_N_ELEMENTS(failures))
+        n = failures[i];
+    g_mutex_unlock(&failures_lock);
+    return n;
+}
+
 gboolean
 mom_guest_ctl_note_call(MomGuestCtl *ctl, MomGuestEntry *g, const char *name, gboolean ok,
                         const GError *error)
@@ -165,6 +192,12 @@ mom_guest_ctl_note_call(MomGuestCtl *ctl, MomGuestEntry *g, const char *name, gb
                           "guest %s went away under the %s: %s", name, ctl->klass->change,
                           error->message);
         return FALSE;
+    }
+    guint i = failure_index(ctl->klass->name);
+    if (!ok && i < G_N_ELEMENTS(failures)) {
+        g_mutex_lock(&failures_lock);
+        failures[i]++;
+        g_mutex_unlock(&failures_lock);
     }
     g_mutex_lock(&ctl->jobs.lock);
     gboolean report = !ok && !g->error_reported;

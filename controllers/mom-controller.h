@@ -72,6 +72,17 @@ typedef struct {
 /* The registry: every built-in controller, NULL-terminated. */
 extern const MomControllerClass *const mom_controller_classes[];
 
+/**
+ * mom_controller_call_failures:
+ * The hypervisor calls of guest controller @name ("Balloon", "CpuTune",
+ * "IoTune") that failed since momd started.  A control's outcome says
+ * "requested" when its call is queued, before libvirt has answered; this
+ * counts the calls libvirt then refused (a guest that went away under the
+ * call is churn and is not counted).  Any thread.
+ * Returns: the count; 0 for another name.
+ */
+guint64 mom_controller_call_failures(const char *name);
+
 /** mom_controller_lookup: Returns: (transfer none) the controller named @name, or NULL. */
 const MomControllerClass *mom_controller_lookup(const char *name);
 

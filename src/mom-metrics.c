@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mom-controller.h"
 #include "mom-log.h"
 #include "mom-metrics.h"
 #include "mom-monitor.h"
@@ -377,6 +378,16 @@ render(MomMetrics *m, const MomMetricsCycle *c)
     render_process(m->text);
     render_counters(m, m->text);
     mom_monitor_foreach_failure(render_failure, &fw);
+    help(m->text, "momd_controller_call_failures_total", "counter",
+         "Hypervisor calls that libvirt refused after the control was requested, by controller.");
+    for (guint i = 0; i < N_CONTROLLERS; i++) {
+        if (strcmp(controllers[i], "KSM") == 0 || strcmp(controllers[i], "other") == 0)
+            continue; /* KSM writes sysfs at once: its failures are in its outcomes */
+        g_string_append_printf(
+            m->text,
+            "momd_controller_call_failures_total{controller=\"%s\"} %" G_GUINT64_FORMAT "\n",
+            controllers[i], mom_controller_call_failures(controllers[i]));
+    }
     if (c) {
         render_host(m->text, c->host);
         help(m->text, "momd_guests", "gauge", "Guests momd manages.");

@@ -821,6 +821,7 @@ START_TEST(test_errors_once)
     MomEntity *bad = guest_add(t, "bad", "uuid-bad", 2 * GIB, 4 * GIB, 0);
 
     MomEntity *ok = guest_add(t, "ok", "uuid-ok", 2 * GIB, 4 * GIB, 0);
+    guint64 failures0 = mom_controller_call_failures("Balloon");
     fake.fail_uuid = "uuid-bad";
     for (int i = 0; i < 5; i++) {
         bt_cycle(t, ALL("2000000"));
@@ -835,6 +836,10 @@ START_TEST(test_errors_once)
                1);
     assert_log("MESSAGE", "guest bad:", 0);
     ck_assert(!uncooperative(bad));
+    /* each refused call is counted for the metrics, though said once */
+    ck_assert_uint_eq(mom_controller_call_failures("Balloon") - failures0, 5);
+    ck_assert_uint_eq(mom_controller_call_failures("CpuTune"), 0);
+    ck_assert_uint_eq(mom_controller_call_failures("nonsense"), 0);
 
     /* success, then failure again: the new failure is news */
     fake.fail_uuid = NULL;
@@ -854,6 +859,7 @@ START_TEST(test_gone_is_not_a_fault)
     MomControllerConfig cfg = default_cfg();
     g_autoptr(Bt) t = bt_start(&cfg);
     MomEntity *g = guest_add(t, "gone", "uuid-gone", 2 * GIB, 4 * GIB, 0);
+    guint64 failures0 = mom_controller_call_failures("Balloon");
 
     fake.gone_uuid = "uuid-gone";
     bt_cycle(t, ALL("2000000"));
@@ -861,6 +867,8 @@ START_TEST(test_gone_is_not_a_fault)
     ck_assert_uint_eq(n_calls(), 2);
     assert_log("WARNING", "gone", 0);
     assert_log("DEBUG", "guest gone went away under the balloon change", 2);
+    /* churn is no failure */
+    ck_assert_uint_eq(mom_controller_call_failures("Balloon"), failures0);
     ck_assert(!uncooperative(g));
     fake.gone_uuid = NULL;
     fake.fail_uuid = "uuid-gone";

@@ -98,6 +98,11 @@ START_TEST(test_render)
     assert_has(t, "momd_policy_cycle_duration_seconds_bucket{le=\"+Inf\"} 1\n");
     assert_has(t, "momd_policy_cycle_duration_seconds_count 1\n");
     assert_has(t, "momd_build_info{version=\"" PACKAGE_VERSION "\"} 1\n");
+    /* refused hypervisor calls (check-balloon counts them), KSM has none */
+    assert_has(t, "momd_controller_call_failures_total{controller=\"Balloon\"} 0\n");
+    assert_has(t, "momd_controller_call_failures_total{controller=\"CpuTune\"} 0\n");
+    assert_has(t, "momd_controller_call_failures_total{controller=\"IoTune\"} 0\n");
+    assert_lacks(t, "momd_controller_call_failures_total{controller=\"KSM\"}");
 
     /* the textfile holds the same text */
     g_autofree char *written = NULL;
