@@ -46,7 +46,6 @@
 #include "collector-priv.h"
 #include "mom-collector.h"
 /* MomList's layout, to build the list values (as mom-state.c does) */
-#include "policy-ast.h"
 
 typedef struct {
     const MomGuestData *guest; /* owned by the guest manager, refreshed in place */
@@ -155,8 +154,8 @@ guest_iotune_collect(gpointer state, MomSample *out, GError **error)
         g_ptr_array_add(disks, (gpointer)d);
     }
 
-    MomList *tunes = mom_list_new(disks->len);
-    MomList *currents = mom_list_new(disks->len);
+    g_autofree MomValue *tunes = g_new0(MomValue, MAX(disks->len, 1));
+    g_autofree MomValue *currents = g_new0(MomValue, MAX(disks->len, 1));
     for (guint i = 0; i < disks->len; i++) {
         const MomIoTuneDisk *d = disks->pdata[i];
         const MomIoTunePolicy *p = policies->pdata[i];
@@ -172,16 +171,16 @@ guest_iotune_collect(gpointer state, MomSample *out, GError **error)
                 g_strdup_printf("io_tune.%s.%s", d->name, iotune_keys[k].member);
             mom_record_add_setter(t, iotune_keys[k].setter, control);
         }
-        tunes->items[i] = mom_value_record(t);
+        tunes[i] = mom_value_record(t);
 
         MomRecord *c = mom_record_new();
         mom_record_set(c, "name", mom_value_string(d->name, -1));
         mom_record_set(c, "path", string_or_nil(d->path));
         mom_record_set(c, "current", limits_record(d->current));
-        currents->items[i] = mom_value_record(c);
+        currents[i] = mom_value_record(c);
     }
-    MomValue tv = {.type = MOM_VALUE_LIST, .u.l = tunes};
-    MomValue cv = {.type = MOM_VALUE_LIST, .u.l = currents};
+    MomValue tv = mom_value_list_take(tunes, disks->len);
+    MomValue cv = mom_value_list_take(currents, disks->len);
     mom_sample_set(out, "io_tune", tv);
     mom_sample_set(out, "io_tune_current", cv);
     return TRUE;

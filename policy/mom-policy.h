@@ -156,6 +156,23 @@ void mom_record_add_setter(MomRecord *record, const char *method, const char *co
 void mom_record_set_owner(MomRecord *record, MomEntity *owner);
 /** mom_value_record: Returns: a record value, taking @record's reference. */
 MomValue mom_value_record(MomRecord *record);
+/** mom_record_n_setters: Returns: the number of setter methods (mom_record_add_setter()). */
+guint mom_record_n_setters(const MomRecord *record);
+/**
+ * mom_record_setter:
+ * Returns: (transfer none) the name of setter @i, and the control it sets
+ * in @control.
+ */
+const char *mom_record_setter(const MomRecord *record, guint i, const char **control);
+
+/**
+ * mom_value_list_take:
+ * Makes a list of the @n values in @items, taking their references (the
+ * array itself stays the caller's).  Its depth, which bounds what a walk
+ * of it recurses (MOM_POLICY_MAX_LIST_DEPTH), is worked out from the
+ * items.  Returns: the list value.
+ */
+MomValue mom_value_list_take(const MomValue *items, guint n);
 
 /* ---- entities ---------------------------------------------------------- */
 

@@ -249,6 +249,35 @@ mom_record_set_owner(MomRecord *r, MomEntity *owner)
     r->owner = owner;
 }
 
+guint
+mom_record_n_setters(const MomRecord *r)
+{
+    return r->setters->len;
+}
+
+const char *
+mom_record_setter(const MomRecord *r, guint i, const char **control)
+{
+    const MomRecordSetter *st = &g_array_index(r->setters, MomRecordSetter, i);
+
+    if (control)
+        *control = st->control;
+    return st->method;
+}
+
+MomValue
+mom_value_list_take(const MomValue *items, guint n)
+{
+    MomList *l = mom_list_new(n);
+
+    for (guint i = 0; i < n; i++) {
+        l->items[i] = items[i];
+        if (items[i].type == MOM_VALUE_LIST)
+            l->depth = MAX(l->depth, items[i].u.l->depth + 1);
+    }
+    return (MomValue){.type = MOM_VALUE_LIST, .u.l = l};
+}
+
 MomValue
 mom_value_record(MomRecord *r)
 {

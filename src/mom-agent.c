@@ -14,7 +14,7 @@
 
 #include "mom-agent-priv.h"
 #include "mom-libvirt.h"
-#include "proc-parse.h"
+#include "mom-proc-text.h"
 
 /* clang-format off */
 /* G_DEFINE_QUARK stringifies its first argument: clang-format must not space it */

@@ -4,7 +4,6 @@
 #include <math.h>
 
 #include "mom-json.h"
-#include "policy-ast.h"
 
 void
 mom_json_append_string(GString *out, const char *s)
@@ -82,15 +81,16 @@ mom_json_append_value(GString *out, const MomValue *v)
             mom_json_append_value(out, m);
         }
         /* the setters too, so that a snapshot replays (tune.setX v) calls */
-        if (v->u.r->setters->len) {
+        if (mom_record_n_setters(v->u.r)) {
             g_string_append(out, mom_record_n_members(v->u.r) ? ", " : "");
             g_string_append(out, "\"@setters\": {");
-            for (guint i = 0; i < v->u.r->setters->len; i++) {
-                const MomRecordSetter *st = &g_array_index(v->u.r->setters, MomRecordSetter, i);
+            for (guint i = 0; i < mom_record_n_setters(v->u.r); i++) {
+                const char *control;
+                const char *method = mom_record_setter(v->u.r, i, &control);
                 g_string_append(out, i ? ", " : "");
-                mom_json_append_string(out, st->method);
+                mom_json_append_string(out, method);
                 g_string_append(out, ": ");
-                mom_json_append_string(out, st->control);
+                mom_json_append_string(out, control);
             }
             g_string_append_c(out, '}');
         }

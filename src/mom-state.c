@@ -19,7 +19,6 @@
 
 #include "mom-json.h"
 #include "mom-state.h"
-#include "policy-ast.h"
 
 /* G_DEFINE_QUARK stringifies its first argument: clang-format must not space it */
 /* clang-format off */
@@ -67,9 +66,15 @@ node_kind(JsonNode *node)
  * collectors hand them to the policy; "@setters" maps method names to the
  * controls they set on @owner).  FALSE for an object member that is not
  * such a value. */
+/* Lists and records in a state are nested at most this deep, as the
+ * policy's lists are: the walks that copy, print and free them recurse. */
+#define MAX_NESTING MOM_POLICY_MAX_LIST_DEPTH
+
 static gboolean
-json_value(JsonNode *node, MomEntity *owner, MomValue *out)
+json_value_at(JsonNode *node, MomEntity *owner, MomValue *out, guint depth)
 {
+    if ((JSON_NODE_HOLDS_ARRAY(node) || JSON_NODE_HOLDS_OBJECT(node)) && depth >= MAX_NESTING)
+        return FALSE;
     if (JSON_NODE_HOLDS_NULL(node)) {
         *out = mom_value_nil();
         return TRUE;
@@ -77,15 +82,15 @@ json_value(JsonNode *node, MomEntity *owner, MomValue *out)
     if (JSON_NODE_HOLDS_ARRAY(node)) {
         JsonArray *a = json_node_get_array(node);
         guint n = json_array_get_length(a);
-        MomList *l = mom_list_new(n);
-        MomValue v = {.type = MOM_VALUE_LIST, .u.l = l};
+        g_autofree MomValue *items = g_new0(MomValue, MAX(n, 1));
         for (guint i = 0; i < n; i++) {
-            if (!json_value(json_array_get_element(a, i), owner, &l->items[i])) {
-                mom_value_clear(&v);
+            if (!json_value_at(json_array_get_element(a, i), owner, &items[i], depth + 1)) {
+                for (guint k = 0; k < i; k++)
+                    mom_value_clear(&items[k]);
                 return FALSE;
             }
         }
-        *out = v;
+        *out = mom_value_list_take(items, n);
         return TRUE;
     }
     if (JSON_NODE_HOLDS_OBJECT(node)) {
@@ -106,7 +111,7 @@ json_value(JsonNode *node, MomEntity *owner, MomValue *out)
                 continue;
             }
             MomValue v;
-            if (!json_value(m, owner, &v))
+            if (!json_value_at(m, owner, &v, depth + 1))
                 return FALSE;
             mom_record_set(r, k->data, v);
         }
@@ -123,6 +128,12 @@ json_value(JsonNode *node, MomEntity *owner, MomValue *out)
     else
         *out = mom_value_string(json_node_get_string(node), -1);
     return TRUE;
+}
+
+static gboolean
+json_value(JsonNode *node, MomEntity *owner, MomValue *out)
+{
+    return json_value_at(node, owner, out, 0);
 }
 
 /* Converts a JSON scalar; FALSE for arrays and objects. */
@@ -237,7 +248,7 @@ load_entity(Loader *ld, JsonNode *node, MomEntityKind kind, const char *path, GE
                     mom_value_clear(&row[k]);
                 format_error(error, ld,
                              "%s.samples[%u].%s must be a number, string, boolean, null, list or "
-                             "record, not %s.",
+                             "record (nested at most " G_STRINGIFY(MAX_NESTING) " deep), not %s.",
                              path, i, (char *)fields->pdata[f], node_kind(v));
                 return NULL;
             }

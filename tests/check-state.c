@@ -70,6 +70,35 @@ START_TEST(test_rejects)
 }
 END_TEST
 
+/* A sample's lists and records are nested at most MOM_POLICY_MAX_LIST_DEPTH
+ * deep (the walks over them recurse); within that a list loads, and its
+ * depth counts its nesting, as the evaluator's own lists do. */
+static char *
+nested(guint depth)
+{
+    g_autoptr(GString) s = g_string_new("{\"host\": {\"samples\": [{\"a\": ");
+    for (guint i = 0; i < depth; i++)
+        g_string_append_c(s, '[');
+    for (guint i = 0; i < depth; i++)
+        g_string_append_c(s, ']');
+    g_string_append(s, "}]}}");
+    return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+START_TEST(test_nesting_bound)
+{
+    g_autofree char *deep = nested(MOM_POLICY_MAX_LIST_DEPTH + 1);
+    g_autofree char *ok = nested(MOM_POLICY_MAX_LIST_DEPTH);
+    g_autoptr(GError) error = NULL;
+
+    assert_rejected(deep, MOM_STATE_ERROR_FORMAT,
+                    "host.samples[0].a must be a number, string, boolean, null, list or record "
+                    "(nested at most 1000 deep), not an array");
+    g_autoptr(MomState) st = load(ok, &error);
+    ck_assert_msg(st != NULL, "%s", error ? error->message : "");
+}
+END_TEST
+
 START_TEST(test_unreadable_file)
 {
     g_autoptr(GError) error = NULL;
@@ -318,6 +347,7 @@ main(void)
     Suite *s = suite_create("state");
     TCase *tc = tcase_create("state");
     tcase_add_test(tc, test_rejects);
+    tcase_add_test(tc, test_nesting_bound);
     tcase_add_test(tc, test_unreadable_file);
     tcase_add_test(tc, test_fields_and_history);
     tcase_add_test(tc, test_missing_host_is_empty);
