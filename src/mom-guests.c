@@ -32,8 +32,9 @@ struct _MomGuests {
     gboolean in_flight;
     gint64 started; /* monotonic µs when the running collection began */
     guint skipped;
-    gboolean stall_warned; /* "has not returned" was said for the running call */
-    gboolean stall_lost;   /* and the connection went during it: reconnecting says it is over */
+    gboolean stall_warned;  /* "has not returned" was said for the running call */
+    gboolean stall_lost;    /* and the connection went during it: reconnecting says it is over */
+    guint stall_generation; /* mom_libvirt_generation() when it was warned */
     guint64 collections;
     guint last_calls;
     char *last_error;      /* the last collection error, to log a repeated one once */
@@ -336,7 +337,17 @@ collect_done(GObject *source, GAsyncResult *res, gpointer user_data)
          * close callback has run; so an error is logged only when the same
          * one comes twice in a row, and not at all during an outage that
          * was warned about (one outage, one warning). */
-        if (gs->stall_warned) {
+        if (gs->stall_warned && mom_libvirt_alive(gs->lv) &&
+            mom_libvirt_generation(gs->lv) == gs->stall_generation) {
+            /* the late call came back, with an error (a lock it waited
+             * for): libvirt answers again, the stall is over */
+            g_message("The guest statistics call returned, with an error, after %u skipped "
+                      "collections: %s",
+                      gs->skipped, error->message);
+            mom_libvirt_note_unanswered(gs->lv, FALSE);
+            gs->skipped = 0;
+            gs->stall_warned = gs->stall_lost = FALSE;
+        } else if (gs->stall_warned) {
             g_debug("Guest statistics failed while libvirt does not answer: %s", error->message);
         } else if (!g_error_matches(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CONNECT)) {
             if (g_strcmp0(gs->last_error, error->message) == 0 && !gs->error_logged) {
@@ -357,6 +368,8 @@ collect_done(GObject *source, GAsyncResult *res, gpointer user_data)
     gs->last_calls = b->calls;
     /* the outage, if one was warned about, is over: said once, here or by
      * the reconnection */
+    /* a reconnection in between said that the outage is over */
+    gs->stall_lost |= gs->stall_warned && mom_libvirt_generation(gs->lv) != gs->stall_generation;
     if (gs->skipped) {
         if (gs->stall_warned && !gs->stall_lost)
             g_message("Guest statistics are flowing again after %u skipped collections.",
@@ -393,6 +406,7 @@ mom_guests_tick(MomGuests *gs)
                       "collections until it does.",
                       running / 1e6);
             gs->stall_warned = TRUE;
+            gs->stall_generation = mom_libvirt_generation(gs->lv);
             mom_libvirt_note_unanswered(gs->lv, TRUE);
         }
         return;

@@ -73,8 +73,9 @@ guint mom_history_length(MomHistory *history);
  * mom_history_latest:
  * The newest cycle recorded for @entity: its number in *@cycle, its time
  * (wall µs) in *@time, and in *@why (transfer none) (nullable) its
- * explanation.  An entity that the last complete cycle did not see (a
- * guest that went away) is forgotten here; its decisions keep theirs.
+ * explanation.  An entity that went away (a guest) is forgotten here at
+ * the second cycle after its last (the first cycle that records anything
+ * then walks them all); its decisions keep theirs.
  * Returns: FALSE when @entity is not known.
  */
 gboolean mom_history_latest(MomHistory *history, const char *entity, guint64 *cycle, gint64 *time,

@@ -57,6 +57,7 @@ struct _MomLibvirt {
     gboolean said_down;       /* "cannot connect" was logged for this outage */
     GCancellable *connecting; /* a reconnect runs in a worker; cancelled by free */
     gboolean said_unanswered; /* a caller warned that libvirt does not answer */
+    guint generation;         /* connections installed so far */
     MomHypervisorOps ops;
 };
 
@@ -132,6 +133,23 @@ mom_libvirt_note_unanswered(MomLibvirt *lv, gboolean said)
     lv->said_unanswered = said;
 }
 
+guint
+mom_libvirt_generation(MomLibvirt *lv)
+{
+    g_mutex_lock(&lv->lock);
+    guint g = lv->generation;
+    g_mutex_unlock(&lv->lock);
+    return g;
+}
+
+gboolean
+mom_libvirt_alive(MomLibvirt *lv)
+{
+    g_autoptr(virConnect) c = conn_ref(lv);
+
+    return c && virConnectIsAlive(c) == 1;
+}
+
 gboolean
 mom_libvirt_connected(MomLibvirt *lv)
 {
@@ -198,12 +216,13 @@ on_lost(gpointer data)
     virConnectClose(c);
     lv->lost_at = g_get_monotonic_time();
     lv->backoff = 0;
-    if (lv->said_unanswered)
+    if (lv->said_unanswered) {
         /* the same outage, already warned about: one warning, one recovery */
+        lv->said_down = TRUE;
         g_message("The connection to libvirt (%s) was closed after it stopped answering; momd "
                   "reconnects with back-off.",
                   uri_name(lv));
-    else
+    } else
         g_warning("The connection to libvirt (%s) was lost; the guests keep their last samples "
                   "and momd reconnects with back-off.",
                   uri_name(lv));
@@ -218,8 +237,11 @@ static void
 on_close(virConnectPtr conn, int reason, void *opaque)
 {
     /* libvirt calls this from its event dispatch, with the connection still
-     * in use: tear down from an idle callback instead. */
-    g_idle_add(on_lost, opaque);
+     * in use: tear down from an idle callback instead, which holds @lv (the
+     * connection of an attempt that momd stopped waiting for may close
+     * after mom_libvirt_free()). */
+    g_idle_add_full(G_PRIORITY_DEFAULT_IDLE, on_lost, mom_libvirt_ref(opaque),
+                    (GDestroyNotify)mom_libvirt_unref);
 }
 
 static int
@@ -353,7 +375,13 @@ open_attempt(MomLibvirt *lv)
 static void
 install_attempt(MomLibvirt *lv, Attempt *a)
 {
-    if (!a->conn) {
+    if (a->conn && virConnectIsAlive(a->conn) != 1) {
+        /* closed before it was ours: its close callback found nothing to
+         * tear down, and would not come again; attempt_free() undoes it */
+        g_free(a->why);
+        a->why = g_strdup("the connection closed as soon as it was made");
+    }
+    if (a->why) { /* set exactly when the attempt failed */
         if (!lv->said_down) {
             g_warning("No libvirt answers at %s (%s); momd manages the host only and connects as "
                       "soon as libvirt is there.",
@@ -368,6 +396,7 @@ install_attempt(MomLibvirt *lv, Attempt *a)
     lv->lifecycle_id = a->lifecycle_id;
     lv->metadata_id = a->metadata_id;
     lv->tunable_id = a->tunable_id;
+    lv->generation++;
     g_mutex_unlock(&lv->lock);
     lv->backoff = 0;
     lv->said_down = FALSE;

@@ -173,6 +173,20 @@ gboolean mom_libvirt_set_stats_period(MomLibvirt *lv, const char *uuid, int seco
 void mom_libvirt_note_unanswered(MomLibvirt *lv, gboolean said);
 
 /**
+ * mom_libvirt_generation:
+ * Returns: how many connections momd has made so far, so that a caller can
+ * tell that a reconnection came (and was said) while it waited.
+ */
+guint mom_libvirt_generation(MomLibvirt *lv);
+
+/**
+ * mom_libvirt_alive:
+ * Returns: whether momd has a connection and libvirt's keepalive has not
+ * closed it (the close callback comes later, on the main loop).
+ */
+gboolean mom_libvirt_alive(MomLibvirt *lv);
+
+/**
  * mom_libvirt_error_is_gone:
  * Returns: whether @error, from a call of this module, says the guest went
  * away under it (MOM_LIBVIRT_ERROR_NO_DOMAIN), which guest churn makes

@@ -130,9 +130,11 @@ plot_open(MomMonitor *m, MomEntityKind kind, MomPlotDir *plot_dir)
                                mom_schema_field(m->schema, m->plot_order[i]));
     g_string_append_c(header, '\n');
     m->plot = mom_plot_file_open(plot_dir, file, "the plot file", header->str, &error);
-    if (!m->plot) {
+    if (error) {
         g_autofree char *name = mom_log_escape(m->name, MOM_LOG_ESCAPE_NAME);
-        g_warning("%s The samples of %s are not plotted.", error->message, name);
+        g_warning("%s The samples of %s are not plotted until momd can write it; it says so "
+                  "then.",
+                  error->message, name);
     }
 }
 

@@ -164,13 +164,21 @@ plot_rotate(MomPlotFile *f, GError **error)
 
 /* TRUE when the file momd writes is no longer in the directory (removed,
  * or the directory with it): a new one is opened rather than lines sent
- * into a file nobody can read. */
+ * into a file nobody can read.  Otherwise takes its size now, not the size
+ * momd wrote: someone may have emptied it (": > FILE", logrotate's
+ * copytruncate), and a rotation by an old size, or a failed line cut back
+ * to it, would be wrong (the cut would fill the file with zeros). */
 static gboolean
 plot_file_gone(MomPlotFile *f)
 {
     struct stat st;
 
-    return fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 0;
+    if (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return FALSE;
+    if (st.st_nlink == 0)
+        return TRUE;
+    f->size = (gint64)st.st_size;
+    return FALSE;
 }
 
 /* A file not opened yet: the first line opens it. */
@@ -193,11 +201,13 @@ MomPlotFile *
 mom_plot_file_open(MomPlotDir *dir, const char *name, const char *what, const char *header,
                    GError **error)
 {
-    g_autoptr(MomPlotFile) f = plot_file_new(dir, TRUE, name, what, header);
+    MomPlotFile *f = plot_file_new(dir, TRUE, name, what, header);
 
+    /* a file that cannot be written now (a full disk, the directory gone)
+     * is tried again at each line, and said when it works */
     if (!plot_reopen(f, error))
-        return NULL;
-    return g_steal_pointer(&f);
+        f->failed = TRUE;
+    return f;
 }
 
 gboolean

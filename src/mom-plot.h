@@ -64,8 +64,11 @@ void mom_plot_dir_write_decisions(MomPlotDir *dir, GPtrArray *decisions);
  * Opens @name in @dir for appending, mode 0640 whatever the umask, and
  * writes @header (one line, with its newline) when the file is new.
  * @what names it in messages ("the plot file").
- * Returns: (transfer full) the file, or NULL with @error (G_FILE_ERROR),
- * "Cannot open WHAT PATH: REASON."
+ * When it cannot be opened or its header written now, @error says why
+ * (G_FILE_ERROR, "Cannot open WHAT PATH: REASON." or "Cannot write ..."),
+ * and the file is tried again at each line mom_plot_file_write() is given,
+ * which says when it works.
+ * Returns: (transfer full) the file, never NULL.
  */
 MomPlotFile *mom_plot_file_open(MomPlotDir *dir, const char *name, const char *what,
                                 const char *header, GError **error);

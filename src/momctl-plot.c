@@ -50,7 +50,29 @@
 #define SVG_TOP 56
 #define SVG_BOTTOM 60
 
-#define HOST_KEY "host"
+/* The host's series key: a tab, which no guest's key (an escaped name)
+ * has, so that a guest named "host" is a guest. */
+#define HOST_KEY "\thost"
+
+/* What a plot line may say and still be drawn: a Unix time after 1970 and
+ * before the year 5000, a size below 2^60 KiB.  A corrupt file's 1e300
+ * would otherwise make the chart's span 0 or its scale infinite. */
+#define PLOT_MAX_TIME 1e11
+#define PLOT_MAX_VALUE 1152921504606846976.0
+
+/* A series' name as the SVG and messages say it: "host" for the host
+ * (data-kind tells it from a guest of that name). */
+static const char *
+series_name(const char *key)
+{
+    return strcmp(key, HOST_KEY) == 0 ? "host" : key;
+}
+
+static gboolean
+plausible(double t, double v)
+{
+    return t > 0 && t < PLOT_MAX_TIME && v >= 0 && v < PLOT_MAX_VALUE;
+}
 
 typedef struct {
     double t; /* Unix time, seconds */
@@ -162,6 +184,8 @@ keep_newest(GArray *a, guint cap, guint64 *dropped)
 static void
 add_point(PlotData *d, const char *key, double t, double v)
 {
+    if (!plausible(t, v))
+        return;
     PlotSeries *s = plot_series(d, key);
     PlotPoint p = {t, v};
 
@@ -169,9 +193,14 @@ add_point(PlotData *d, const char *key, double t, double v)
     keep_newest(s->pts, PLOT_MAX_POINTS, &s->dropped);
 }
 
+/* Takes @m's strings; a marker at an implausible time is dropped. */
 static void
 add_marker(PlotData *d, PlotMarker *m)
 {
+    if (!plausible(m->t, 0)) {
+        marker_clear(m);
+        return;
+    }
     g_array_append_val(d->markers, *m);
     keep_newest(d->markers, PLOT_MAX_MARKERS, &d->markers_dropped);
 }
@@ -191,7 +220,7 @@ plot_data_trim(PlotData *d)
             fprintf(stderr,
                     "momctl: %s has %" G_GUINT64_FORMAT " more samples than the %d the chart "
                     "keeps per series; it shows the newest (--since chooses a shorter time).\n",
-                    s->key, s->dropped, PLOT_MAX_POINTS);
+                    series_name(s->key), s->dropped, PLOT_MAX_POINTS);
     }
     cut_to(d->markers, PLOT_MAX_MARKERS, &d->markers_dropped);
     if (d->markers_dropped)
@@ -432,14 +461,25 @@ entity_key(const char *escaped)
     return g_string_free(g_steal_pointer(&s), FALSE);
 }
 
+/* A decision's series key: "host" is the host for the host's own controls
+ * (KSM's); a balloon, CPU or I/O control of "host" is a guest's. */
+static char *
+decision_key(const char *entity, const char *control)
+{
+    if (strcmp(entity, "host") == 0 && g_str_has_prefix(control, "ksm_"))
+        return g_strdup(HOST_KEY);
+    return entity_key(entity);
+}
+
 static void
 decision_row(gpointer data, char **cells)
 {
     PlotData *d = data;
     PlotMarker m = {0};
 
-    parse_number(cells[0], &m.t);
-    m.entity = entity_key(cells[1]);
+    if (!parse_number(cells[0], &m.t))
+        m.t = 0; /* dropped by add_marker */
+    m.entity = decision_key(cells[1], cells[2]);
     m.control = g_strdup(cells[2]);
     m.before = g_strdup(cells[3]);
     m.requested = g_strdup(cells[4]);
@@ -604,8 +644,11 @@ plot_read_daemon(gint64 since_s, int *status)
 
         if (!dt)
             continue;
-        key =
-            mom_log_escape(string_or(o, "entity", "-"), MOM_LOG_ESCAPE_NAME | MOM_LOG_ESCAPE_SLASH);
+        const char *entity = string_or(o, "entity", "-");
+        const char *control = string_or(o, "control", "-");
+        key = strcmp(entity, "host") == 0 && g_str_has_prefix(control, "ksm_")
+                  ? g_strdup(HOST_KEY)
+                  : mom_log_escape(entity, MOM_LOG_ESCAPE_NAME | MOM_LOG_ESCAPE_SLASH);
         m.t = (double)g_date_time_to_unix(dt);
         m.entity = g_strdup(key);
         m.control = g_strdup(string_or(o, "control", "-"));
@@ -724,7 +767,7 @@ svg_axes(GString *out, const Frame *f, double step)
     double x0 = SVG_LEFT, x1 = SVG_W - SVG_RIGHT, y0 = SVG_TOP, y1 = SVG_H - SVG_BOTTOM;
 
     g_string_append(out, "<g class=\"axis-y\" stroke=\"#ddd\">\n");
-    for (double v = 0; v <= f->vmax + step / 2; v += step) {
+    for (double v = 0, n = 0; v <= f->vmax + step / 2 && n < 100; v += step, n++) {
         g_autofree char *label = momctl_format_size(v);
         g_string_append_printf(out,
                                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
@@ -734,7 +777,7 @@ svg_axes(GString *out, const Frame *f, double step)
     }
     g_string_append(out, "</g>\n<g class=\"axis-x\" stroke=\"#333\">\n");
     double span = f->t1 - f->t0, ts = time_step(span);
-    for (double t = ceil(f->t0 / ts) * ts; t <= f->t1; t += ts) {
+    for (double t = ceil(f->t0 / ts) * ts, n = 0; t <= f->t1 && n < 100; t += ts, n++) {
         g_autofree char *label = format_time(t, span, ts);
         g_string_append_printf(out,
                                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
@@ -1005,8 +1048,10 @@ plot_svg(PlotData *d, gint64 since_s)
         double lx = 0, ly = 0;
 
         g_string_append(out, "<polyline data-series=\"");
-        append_xml(out, s->key);
-        g_string_append_printf(out, "\" stroke=\"%s\" points=\"", series_colour(shown, s->key));
+        append_xml(out, series_name(s->key));
+        g_string_append_printf(out, "\" data-kind=\"%s\" stroke=\"%s\" points=\"",
+                               strcmp(s->key, HOST_KEY) == 0 ? "host" : "guest",
+                               series_colour(shown, s->key));
         const char *sep = "";
         for (guint k = 0; k < s->pts->len; k++) {
             PlotPoint *p = &g_array_index(s->pts, PlotPoint, k);

@@ -139,6 +139,23 @@ START_TEST(test_rotation)
 }
 END_TEST
 
+/* Someone empties the file under momd (": > FILE", copytruncate): the
+ * rotation goes by the size the file has now, not by what momd wrote. */
+START_TEST(test_emptied_under_momd)
+{
+    g_autoptr(MomPlotDir) pd = mom_plot_dir_new(dir, 100);
+    g_autoptr(MomPlotFile) f = open_p(pd);
+    g_autofree char *path = g_build_filename(dir, "p.dat", NULL);
+
+    write_rows(f, 0, 10); /* 73 bytes */
+    ck_assert_int_eq(truncate(path, 0), 0);
+    write_rows(f, 10, 14); /* 36 bytes: no rotation, though momd wrote 109 in all */
+    ck_assert_ptr_null(read_text("p.dat.1"));
+    g_autofree char *now = read_text("p.dat");
+    ck_assert_str_eq(now, "10\t10\t10\n11\t11\t11\n12\t12\t12\n13\t13\t13\n");
+}
+END_TEST
+
 START_TEST(test_rotation_off_and_changed)
 {
     g_autoptr(MomPlotDir) pd = mom_plot_dir_new(dir, 0);
@@ -186,11 +203,15 @@ START_TEST(test_disk_full_logged_once)
         return; /* no /dev/full in this sandbox: nothing to test with */
     ck_assert_int_eq(symlink("/dev/full", path), 0);
     g_autoptr(MomPlotFile) f = mom_plot_file_open(pd, "p.dat", "the plot file", HEADER, &error);
-    /* the header could not be written: the open says so */
-    ck_assert_ptr_null(f);
-    ck_assert_msg(strstr(error->message, "Cannot write the plot file") &&
+    /* the header could not be written: the open says so, and the file is
+     * tried again at each line, quietly until it works */
+    ck_assert_ptr_nonnull(f);
+    ck_assert_msg(error && strstr(error->message, "Cannot write the plot file") &&
                       strstr(error->message, "No space left on device"),
-                  "%s", error->message);
+                  "%s", error ? error->message : "no error");
+    for (int i = 0; i < 3; i++)
+        ck_assert(!mom_plot_file_write(f, "9\t9\t9\n", 6));
+    ck_assert_uint_eq(mom_test_log_count("momd goes on without it"), 0);
 
     /* decisions.tsv is opened at its first line, and fails there */
     g_autofree char *dpath = g_build_filename(dir, MOM_PLOT_DECISIONS_FILE, NULL);
@@ -239,10 +260,20 @@ START_TEST(test_open_fails)
     g_autoptr(GError) error = NULL;
     g_autoptr(MomPlotFile) f = mom_plot_file_open(pd, "p.dat", "the plot file", HEADER, &error);
 
-    ck_assert_ptr_null(f);
-    ck_assert_msg(strstr(error->message, "Cannot open the plot file ") &&
+    ck_assert_ptr_nonnull(f);
+    ck_assert_msg(error && strstr(error->message, "Cannot open the plot file ") &&
                       strstr(error->message, "/no-such-dir/p.dat: No such file or directory."),
-                  "%s", error->message);
+                  "%s", error ? error->message : "no error");
+    /* the directory comes: the next line makes the file, header first,
+     * and says so */
+    ck_assert(!mom_plot_file_write(f, "0\t0\t0\n", 6));
+    ck_assert_int_eq(g_mkdir(gone, 0755), 0);
+    ck_assert(mom_plot_file_write(f, "1\t1\t1\n", 6));
+    ck_assert_uint_eq(mom_test_log_count("momd writes the plot file"), 1);
+    g_autofree char *path = g_build_filename(gone, "p.dat", NULL);
+    g_autofree char *text = NULL;
+    ck_assert(g_file_get_contents(path, &text, NULL, NULL));
+    ck_assert_str_eq(text, HEADER "1\t1\t1\n");
 }
 END_TEST
 
@@ -362,6 +393,7 @@ plot_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_header_once);
     tcase_add_test(tc, test_rotation);
+    tcase_add_test(tc, test_emptied_under_momd);
     tcase_add_test(tc, test_rotation_off_and_changed);
     tcase_add_test(tc, test_line_longer_than_limit);
     tcase_add_test(tc, test_disk_full_logged_once);

@@ -254,6 +254,37 @@ def run(tmp):
            "counted", err)
         ok(err.count("\n") == 1, "one message per file", err)
 
+    # numbers a corrupt file may hold: a time of 1e300 or a value of
+    # 1.7e308 is left out (they made the scale infinite and the chart hang)
+    wild = os.path.join(tmp, "wild")
+    write(os.path.join(wild, "HostMonitor.dat"),
+          "# time\t mem_free\n%r\t1024\n1e300\t2048\n%r\t1.7e308\n%r\t4096\n"
+          % (t0, t0 + 10, t0 + 20))
+    try:
+        got = chart("wild numbers", "--dir", wild)
+    except subprocess.TimeoutExpired:
+        got = None
+        ok(False, "wild numbers: momctl plot ends", "it ran for 60 s")
+    if got:
+        series = got[0]
+        ok(len(series.get("host", [])) == 2, "a time of 1e300 and a value of 1.7e308 are left out",
+           series.get("host"))
+
+    # a guest named "host" is a guest, not the host's line
+    named = os.path.join(tmp, "named-host")
+    write(os.path.join(named, "HostMonitor.dat"),
+          host_file([(t0, {"mem_free": 1 << 20}), (t0 + 10, {"mem_free": 1 << 20})]))
+    write(os.path.join(named, "GuestMonitor-host.dat"),
+          guest_file([(t0, {"balloon_cur": 1 << 19}), (t0 + 10, {"balloon_cur": 1 << 19})]))
+    rc, out, err = momctl("plot", "--dir", named)
+    kinds = []
+    if rc == 0:
+        root = ET.fromstring(out)
+        kinds = sorted((p.get("data-kind"), p.get("data-series"), len(p.get("points").split()))
+                       for p in root.iter(SVG + "polyline"))
+    ok(kinds == [("guest", "host", 2), ("host", "host", 2)],
+       "a guest named host has a polyline of its own (data-kind guest)", kinds or err)
+
     # a huge file: at most 100 000 points kept, the newest, and said
     big = os.path.join(tmp, "big")
     os.makedirs(big)
