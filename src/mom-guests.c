@@ -176,7 +176,10 @@ stats_period_done(GObject *source, GAsyncResult *res, gpointer user_data)
     g_autofree char *name = user_data;
 
     if (!g_task_propagate_boolean(G_TASK(res), &error))
-        g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MOM_GUEST", name, "MESSAGE",
+        /* a guest that went away meanwhile is churn */
+        g_log_structured(G_LOG_DOMAIN,
+                         mom_libvirt_error_is_gone(error) ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_WARNING,
+                         "MOM_GUEST", name, "MESSAGE",
                          "Cannot set the balloon statistics period of guest %s: %s", name,
                          error->message);
 }

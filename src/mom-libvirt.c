@@ -192,11 +192,26 @@ deregister_events(MomLibvirt *lv, virConnectPtr c)
     }
 }
 
+/* What the next collection reads again for a guest. */
+typedef enum {
+    STALE_NONE,
+    STALE_XML,
+    STALE_SCHED,
+    STALE_IO,
+} Stale;
+
+/* Marks @uuid's @what stale.  The sets are looked up under the lock: a
+ * collection swaps them for new ones (under it), from a worker. */
 static void
-mark_stale(MomLibvirt *lv, GHashTable *set, const char *uuid)
+mark_stale(MomLibvirt *lv, Stale what, const char *uuid)
 {
     g_mutex_lock(&lv->lock);
-    g_hash_table_add(set, g_strdup(uuid));
+    GHashTable *set = what == STALE_XML     ? lv->stale_xml
+                      : what == STALE_SCHED ? lv->stale_sched
+                      : what == STALE_IO    ? lv->stale_io
+                                            : NULL;
+    if (set)
+        g_hash_table_add(set, g_strdup(uuid));
     g_mutex_unlock(&lv->lock);
 }
 
@@ -270,7 +285,7 @@ on_metadata(virConnectPtr conn, virDomainPtr dom, int type, const char *nsuri, v
         return;
     const char *name = virDomainGetName(dom);
     g_debug("The tuning metadata of %s changed; it is read again.", name);
-    mark_stale(lv, lv->stale_xml, uuid);
+    mark_stale(lv, STALE_XML, uuid);
     if (lv->cb.metadata_changed)
         lv->cb.metadata_changed(uuid, lv->user_data);
 }
@@ -294,11 +309,11 @@ on_tunable(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params, in
     if ((!sched && !pin && !io) || virDomainGetUUIDString(dom, uuid) < 0)
         return;
     if (sched)
-        mark_stale(lv, lv->stale_sched, uuid);
+        mark_stale(lv, STALE_SCHED, uuid);
     if (pin)
-        mark_stale(lv, lv->stale_xml, uuid);
+        mark_stale(lv, STALE_XML, uuid);
     if (io)
-        mark_stale(lv, lv->stale_io, uuid);
+        mark_stale(lv, STALE_IO, uuid);
 }
 
 /* One connection attempt: made in a worker for a reconnect, since a
@@ -1392,7 +1407,7 @@ fill_per_domain(virDomainPtr dom, MomGuestData *d, guint *calls)
 MomGuestBatch *
 mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
 {
-    virConnectPtr c = conn_ref(lv);
+    g_autoptr(virConnect) c = conn_ref(lv);
     virDomainStatsRecordPtr *records = NULL;
     g_autoptr(GHashTable) stale_xml = NULL;
     g_autoptr(GHashTable) stale_sched = NULL;
@@ -1413,7 +1428,6 @@ mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
         VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE | VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
     if (n < 0) {
         set_error(error, MOM_LIBVIRT_ERROR_CALL, "The bulk statistics call failed");
-        virConnectClose(c);
         mom_guest_batch_free(b);
         return NULL;
     }
@@ -1490,7 +1504,6 @@ mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
     }
     pid_finder_clear(&pids);
     virDomainStatsRecordListFree(records);
-    virConnectClose(c);
     /* name and uuid point into the infos, which no longer move */
     for (guint i = 0; i < b->data->len; i++) {
         MomGuestData *d = &g_array_index(b->data, MomGuestData, i);
@@ -1524,37 +1537,78 @@ lookup(MomLibvirt *lv, const char *uuid, virConnectPtr *conn, GError **error)
     return dom;
 }
 
-gboolean
-mom_libvirt_set_stats_period(MomLibvirt *lv, const char *uuid, int seconds, GError **error)
+/* One setter's libvirt call on @dom, with its arguments; < 0 on failure. */
+typedef int (*DomainCall)(virDomainPtr dom, gconstpointer args);
+
+/* The four setters: looks @uuid up, makes @call, turns a failure into
+ * @error ("@what failed: libvirt's words"; a guest gone under it is
+ * MOM_LIBVIRT_ERROR_NO_DOMAIN), and marks @stale so that the next
+ * collection reads back what the call changed (even a failed call may
+ * have changed part of it). */
+static gboolean
+domain_call(MomLibvirt *lv, const char *uuid, const char *what, DomainCall call, gconstpointer args,
+            Stale stale, GError **error)
 {
-    virConnectPtr c;
-    virDomainPtr dom = lookup(lv, uuid, &c, error);
+    g_autoptr(virConnect) c = NULL;
+    g_autoptr(virDomain) dom = lookup(lv, uuid, &c, error);
 
     if (!dom)
         return FALSE;
-    int rc = virDomainSetMemoryStatsPeriod(dom, seconds, VIR_DOMAIN_AFFECT_LIVE);
+    int rc = call(dom, args);
     if (rc < 0)
-        set_error(error, MOM_LIBVIRT_ERROR_CALL, "Cannot set the memory statistics period");
-    virDomainFree(dom);
-    virConnectClose(c);
+        set_error(error, -1, what);
+    mark_stale(lv, stale, uuid);
     return rc == 0;
+}
+
+static int
+call_stats_period(virDomainPtr dom, gconstpointer args)
+{
+    return virDomainSetMemoryStatsPeriod(dom, *(const int *)args, VIR_DOMAIN_AFFECT_LIVE);
+}
+
+gboolean
+mom_libvirt_set_stats_period(MomLibvirt *lv, const char *uuid, int seconds, GError **error)
+{
+    return domain_call(lv, uuid, "virDomainSetMemoryStatsPeriod failed", call_stats_period,
+                       &seconds, STALE_NONE, error);
+}
+
+static int
+call_balloon(virDomainPtr dom, gconstpointer args)
+{
+    return virDomainSetMemoryFlags(dom, (unsigned long)*(const guint64 *)args,
+                                   VIR_DOMAIN_AFFECT_LIVE);
 }
 
 static gboolean
 set_balloon(gpointer hv, const char *uuid, guint64 kib, GError **error)
 {
-    MomLibvirt *lv = hv;
-    virConnectPtr c;
-    virDomainPtr dom = lookup(lv, uuid, &c, error);
+    return domain_call(hv, uuid, "virDomainSetMemoryFlags failed", call_balloon, &kib, STALE_NONE,
+                       error);
+}
 
-    if (!dom)
-        return FALSE;
-    int rc = virDomainSetMemoryFlags(dom, (unsigned long)kib, VIR_DOMAIN_AFFECT_LIVE);
-    if (rc < 0)
-        set_error(error, -1, "virDomainSetMemoryFlags failed");
-    virDomainFree(dom);
-    virConnectClose(c);
-    return rc == 0;
+/* Typed parameters for one call; freed with it. */
+typedef struct {
+    virTypedParameterPtr params;
+    int n, max;
+    const char *disk; /* set_block_iotune */
+} Params;
+
+static void
+params_clear(Params *p)
+{
+    virTypedParamsFree(p->params, p->n);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Params, params_clear)
+
+static int
+call_sched(virDomainPtr dom, gconstpointer args)
+{
+    const Params *p = args;
+    return p->params
+               ? virDomainSetSchedulerParametersFlags(dom, p->params, p->n, VIR_DOMAIN_AFFECT_LIVE)
+               : -1;
 }
 
 /* virDomainSetSchedulerParametersFlags(LIVE) with vcpu_period and
@@ -1562,26 +1616,21 @@ set_balloon(gpointer hv, const char *uuid, guint64 kib, GError **error)
 static gboolean
 set_cpu_tune(gpointer hv, const char *uuid, gint64 quota, guint64 period, GError **error)
 {
-    MomLibvirt *lv = hv;
-    virConnectPtr c;
-    virTypedParameterPtr params = NULL;
-    int n = 0, max = 0;
-    virDomainPtr dom = lookup(lv, uuid, &c, error);
+    g_auto(Params) p = {0};
 
-    if (!dom)
-        return FALSE;
-    virTypedParamsAddULLong(&params, &n, &max, VIR_DOMAIN_SCHEDULER_VCPU_PERIOD, period);
-    virTypedParamsAddLLong(&params, &n, &max, VIR_DOMAIN_SCHEDULER_VCPU_QUOTA, quota);
-    int rc =
-        params ? virDomainSetSchedulerParametersFlags(dom, params, n, VIR_DOMAIN_AFFECT_LIVE) : -1;
-    if (rc < 0)
-        set_error(error, -1, "virDomainSetSchedulerParametersFlags failed");
-    virTypedParamsFree(params, n);
-    virDomainFree(dom);
-    virConnectClose(c);
-    /* even a failed call may have set one of the two */
-    mark_stale(lv, lv->stale_sched, uuid);
-    return rc == 0;
+    virTypedParamsAddULLong(&p.params, &p.n, &p.max, VIR_DOMAIN_SCHEDULER_VCPU_PERIOD, period);
+    virTypedParamsAddLLong(&p.params, &p.n, &p.max, VIR_DOMAIN_SCHEDULER_VCPU_QUOTA, quota);
+    return domain_call(hv, uuid, "virDomainSetSchedulerParametersFlags failed", call_sched, &p,
+                       STALE_SCHED, error);
+}
+
+static int
+call_iotune(virDomainPtr dom, gconstpointer args)
+{
+    const Params *p = args;
+    return p->params
+               ? virDomainSetBlockIoTune(dom, p->disk, p->params, p->n, VIR_DOMAIN_AFFECT_LIVE)
+               : 0;
 }
 
 /* virDomainSetBlockIoTune(LIVE) with the limits that are not -1; the next
@@ -1590,25 +1639,14 @@ static gboolean
 set_block_iotune(gpointer hv, const char *uuid, const char *disk, const gint64 limits[6],
                  GError **error)
 {
-    MomLibvirt *lv = hv;
-    virConnectPtr c;
-    virTypedParameterPtr params = NULL;
-    int n = 0, max = 0;
-    virDomainPtr dom = lookup(lv, uuid, &c, error);
+    g_auto(Params) p = {.disk = disk};
 
-    if (!dom)
-        return FALSE;
     for (guint k = 0; k < MOM_IO_N_KEYS; k++)
         if (limits[k] >= 0)
-            virTypedParamsAddULLong(&params, &n, &max, io_params[k], (unsigned long long)limits[k]);
-    int rc = params ? virDomainSetBlockIoTune(dom, disk, params, n, VIR_DOMAIN_AFFECT_LIVE) : 0;
-    if (rc < 0)
-        set_error(error, -1, "virDomainSetBlockIoTune failed");
-    virTypedParamsFree(params, n);
-    virDomainFree(dom);
-    virConnectClose(c);
-    mark_stale(lv, lv->stale_io, uuid);
-    return rc == 0;
+            virTypedParamsAddULLong(&p.params, &p.n, &p.max, io_params[k],
+                                    (unsigned long long)limits[k]);
+    return domain_call(hv, uuid, "virDomainSetBlockIoTune failed", call_iotune, &p, STALE_IO,
+                       error);
 }
 
 const MomHypervisorOps *
