@@ -25,7 +25,8 @@
  * Uncooperative guests: a guest whose balloon driver is gone or stuck
  * accepts set_balloon and then does nothing.  After uncooperative-cycles
  * cycles in a row in which balloon_cur did not come within the dead band of
- * the last request, the guest is marked (property balloon_uncooperative,
+ * the last request (a balloon that moved and then stopped short of it
+ * answers, and is not counted), the guest is marked (property balloon_uncooperative,
  * which policies can read) and left alone until balloon_cur moves by more
  * than the dead band on its own.
  */
@@ -51,9 +52,11 @@ typedef struct {
     gint64 request_kib; /* what that call asked for */
     guint missed;       /* cycles in a row the request was not reached */
     gboolean uncooperative;
-    gint64 cur_at_mark;    /* balloon_cur when marked uncooperative */
-    gint64 cur_at_miss;    /* balloon_cur at the last miss, to see progress */
-    gint64 cur_at_request; /* balloon_cur when the last call was made */
+    gint64 cur_at_mark;     /* balloon_cur when marked uncooperative */
+    gint64 cur_at_miss;     /* balloon_cur at the last miss, to see progress */
+    gint64 sampled_at_miss; /* the sample's time (sampled_at) at the last miss; 0 unknown */
+    gint64 cur_at_streak;   /* balloon_cur when the first request of the missed streak was made */
+    gint64 cur_at_request;  /* balloon_cur when the last call was made */
     gboolean bad_value_reported;
     gboolean no_stats_reported;
     /* dry run: the decision logged, and whether the previous cycle made it */
@@ -180,8 +183,8 @@ forget_request(BalloonGuest *g)
  * nothing about the guest: it has not been asked.
  */
 static void
-check_progress(MomBalloon *b, BalloonGuest *g, const char *name, gint64 cur, gboolean in_flight,
-               gboolean failed)
+check_progress(MomBalloon *b, BalloonGuest *g, const char *name, gint64 cur, gint64 sampled_at,
+               gboolean in_flight, gboolean failed)
 {
     if (g->uncooperative) {
         if (within_band(b, cur, g->cur_at_mark))
@@ -210,7 +213,23 @@ check_progress(MomBalloon *b, BalloonGuest *g, const char *name, gint64 cur, gbo
                              distance(g->cur_at_miss, g->request_kib)) {
         g->missed = 0;
     }
+    /* it moved after the request, then stopped short of it: the balloon
+     * answers (the guest could not give more, or someone else set it, as
+     * virsh setmem does), so the guest is not uncooperative; the request
+     * is over, and the policy's next decision starts from here */
+    if (g->missed == 0)
+        g->cur_at_streak = g->cur_at_request;
+    if (g->missed > 0 && sampled_at > g->sampled_at_miss && g->sampled_at_miss > 0 &&
+        !within_band(b, cur, g->cur_at_streak) && within_band(b, cur, g->cur_at_miss)) {
+        balloon_log(G_LOG_LEVEL_DEBUG, name,
+                    "guest %s: the balloon stopped at %" G_GINT64_FORMAT
+                    " KiB, short of the requested %" G_GINT64_FORMAT " KiB; the request is over.",
+                    name, cur, g->request_kib);
+        forget_request(g);
+        return;
+    }
     g->cur_at_miss = cur;
+    g->sampled_at_miss = sampled_at;
     g->missed++;
     if (b->uncooperative_cycles == 0 || g->missed < b->uncooperative_cycles)
         return;
@@ -258,8 +277,13 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
      * on its own timer).  Judge the guest only on data taken after its
      * change returned. */
     gboolean fresh = !mom_guest_ctl_sample_predates(e, done_at);
-    if (have_stats && fresh)
-        check_progress(b, g, name, cur, in_flight, failed);
+    if (have_stats && fresh) {
+        /* when the sample was taken: a stop short of the request needs a
+         * newer sample than the last miss's to be seen */
+        const MomValue *at = mom_entity_get_prop(e, "sampled_at");
+        check_progress(b, g, name, cur, at && at->type == MOM_VALUE_INT ? at->u.i : 0, in_flight,
+                       failed);
+    }
     if (!c) {
         forget_request(g);
         return;

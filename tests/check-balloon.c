@@ -812,6 +812,52 @@ START_TEST(test_blocked_guest)
 }
 END_TEST
 
+/* A balloon that moves after the request and stops short of it (the guest
+ * could not give more, or virsh setmem set it elsewhere: the churn soak saw
+ * it) answers its balloon: the guest is not marked, and the next request
+ * starts from where it stopped. */
+START_TEST(test_stopped_short_is_not_uncooperative)
+{
+    MomControllerConfig cfg = default_cfg();
+    g_autoptr(Bt) t = bt_start(&cfg);
+    MomEntity *g = guest_add(t, "short", "uuid-short", 2 * GIB, 4 * GIB, 0);
+    gint64 at = g_get_monotonic_time();
+
+    bt_cycle(t, ALL("1800000"));
+    assert_calls("uuid-short=1800000");
+    /* it moves to 1950000 and stays there, a new sample each cycle, three
+     * cycles (before, that marked it): the request is over at the second,
+     * and the next starts from there */
+    for (int i = 0; i < 3; i++) {
+        guest_sample(g, 1950000, 4 * GIB, 0);
+        MomValue v = mom_value_int(at += 1000000);
+        mom_entity_set_prop(g, "sampled_at", &v);
+        bt_cycle(t, ALL("1800000"));
+    }
+    ck_assert(!uncooperative(g));
+    /* asked from there, it follows */
+    guest_sample(g, 1800000, 4 * GIB, 0);
+    MomValue v = mom_value_int(at += 1000000);
+    mom_entity_set_prop(g, "sampled_at", &v);
+    bt_cycle(t, ALL("1800000"));
+    ck_assert(!uncooperative(g));
+    ck_assert_uint_eq(count_logs("WARNING", "uncooperative"), 0);
+
+    /* a balloon that stopped short and then never moves again is still
+     * caught: three requests from where it stopped, three misses */
+    g_autoptr(Bt) t2 = bt_start(&cfg);
+    MomEntity *h = guest_add(t2, "stops", "uuid-stops", 2 * GIB, 4 * GIB, 0);
+    bt_cycle(t2, ALL("1800000"));
+    for (int i = 0; i < 6; i++) {
+        guest_sample(h, 1950000, 4 * GIB, 0);
+        MomValue w = mom_value_int(at += 1000000);
+        mom_entity_set_prop(h, "sampled_at", &w);
+        bt_cycle(t2, ALL("1800000"));
+    }
+    ck_assert(uncooperative(h));
+}
+END_TEST
+
 /* Failures are logged once per guest until a call succeeds again, and do
  * not count against the guest. */
 START_TEST(test_errors_once)
@@ -896,6 +942,7 @@ balloon_suite(void)
     tcase_add_test(tc, test_bad_values);
     tcase_add_test(tc, test_dry_run);
     tcase_add_test(tc, test_uncooperative);
+    tcase_add_test(tc, test_stopped_short_is_not_uncooperative);
     tcase_add_test(tc, test_blocked_guest);
     tcase_add_test(tc, test_errors_once);
     tcase_add_test(tc, test_gone_is_not_a_fault);
