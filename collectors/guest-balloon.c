@@ -76,7 +76,7 @@ guest_balloon_collect(gpointer state, MomSample *out, GError **error)
 
     mom_sample_set_reported(out, "balloon_cur", g->balloon_cur);
     mom_sample_set_reported(out, "balloon_max", g->balloon_max);
-    mom_sample_set_reported(out, "balloon_min", g->balloon_min);
+    mom_sample_set_reported(out, "balloon_min", g->tune.balloon_min);
     return TRUE;
 }
 

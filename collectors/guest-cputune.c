@@ -58,18 +58,18 @@ static gboolean
 guest_cputune_collect(gpointer state, MomSample *out, GError **error)
 {
     const MomGuestData *g = ((GuestCpuTune *)state)->guest;
-    double limit = g->vcpu_user_limit;
+    double limit = g->tune.vcpu_user_limit;
 
     /* quota may be -1, so "unknown" is a flag of its own, not -1 */
-    if (g->sched_known) {
-        mom_sample_set_int(out, "vcpu_quota", g->vcpu_quota);
-        mom_sample_set_int(out, "vcpu_period", g->vcpu_period);
+    if (g->tune.sched_known) {
+        mom_sample_set_int(out, "vcpu_quota", g->tune.vcpu_quota);
+        mom_sample_set_int(out, "vcpu_period", g->tune.vcpu_period);
     }
     if (limit == floor(limit))
         mom_sample_set_int(out, "vcpu_user_limit", (gint64)limit);
     else
         mom_sample_set_float(out, "vcpu_user_limit", limit);
-    mom_sample_set_reported(out, "vcpu_count", g->vcpu_count);
+    mom_sample_set_reported(out, "vcpu_count", g->tune.vcpu_count);
     return TRUE;
 }
 

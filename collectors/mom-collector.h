@@ -95,6 +95,24 @@ typedef struct {
 } MomIoTuneDisk;
 
 /*
+ * What momd knows of a guest's tuning: from its domain XML and tuning
+ * metadata (docs/metadata.md), and its scheduler parameters.  Kept once,
+ * in the guest manager's view of the domain (MomDomainInfo), and copied
+ * whole into each collection's MomGuestData.
+ */
+typedef struct {
+    gint64 balloon_min;     /* KiB: <memtune><min_guarantee> or the metadata's minimum,
+                             * the larger; 0 when absent */
+    gboolean nosharepages;  /* <memoryBacking><nosharepages/> */
+    gint64 vcpu_count;      /* current vCPUs; -1 unknown */
+    double vcpu_user_limit; /* percent, from the tuning metadata; 100 without */
+    gint64 balloon_weight;  /* from the tuning metadata; -1 without */
+    gboolean sched_known;   /* vcpu_quota and vcpu_period below were read */
+    gint64 vcpu_quota;  /* scheduler parameter, µs; 0 when libvirt has none (MOM), -1 no limit */
+    gint64 vcpu_period; /* µs; 0 when libvirt has none */
+} MomGuestTune;
+
+/*
  * What the hypervisor reported about one guest this cycle.  The guest
  * manager fills it from ONE bulk libvirt call for all guests (per-domain
  * calls only where the bulk call lacks data), so guest collectors never
@@ -107,7 +125,6 @@ typedef struct {
     gint64 pid;         /* the QEMU process, from libvirt's pid file; -1 unknown */
     gint64 balloon_cur; /* current balloon size (libvirt's "actual") */
     gint64 balloon_max; /* maximum memory */
-    gint64 balloon_min; /* <memtune><min_guarantee>, 0 when absent */
     gint64 swap_in;     /* the guest's cumulative counters, from the balloon driver */
     gint64 swap_out;
     gint64 major_fault;
@@ -116,19 +133,12 @@ typedef struct {
     gint64 available; /* guest MemTotal as the balloon driver sees it */
     gint64 usable;    /* guest MemAvailable-like: what can be reclaimed without swapping */
     gint64 disk_caches;
-    gint64 rss;            /* of the QEMU process, as libvirt reports it */
-    gint64 last_update;    /* seconds since the epoch of the guest's last stats update */
-    gint64 now;            /* seconds since the epoch when this data was taken */
-    gboolean nosharepages; /* <memoryBacking><nosharepages/> */
+    gint64 rss;         /* of the QEMU process, as libvirt reports it */
+    gint64 last_update; /* seconds since the epoch of the guest's last stats update */
+    gint64 now;         /* seconds since the epoch when this data was taken */
+    MomGuestTune tune;  /* the domain's tuning, as the guest manager knows it */
     /* GuestQemuAgent */
     MomGuestAgentData agent; /* the newest background read, copied in before collect() */
-    /* CpuTune */
-    gboolean sched_known;   /* vcpu_quota and vcpu_period below were read */
-    gint64 vcpu_quota;      /* scheduler parameter, µs; 0 when libvirt has none (MOM) */
-    gint64 vcpu_period;     /* µs; 0 when libvirt has none */
-    gint64 vcpu_count;      /* current vCPUs; -1 unknown */
-    double vcpu_user_limit; /* percent, from the tuning metadata; 100 without */
-    gint64 balloon_weight;  /* from the tuning metadata; -1 without */
     /* per-disk I/O limits from the tuning metadata (owned by MomDomainInfo) */
     const MomIoTunePolicy *io_policy;
     guint n_io_policy;

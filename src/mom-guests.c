@@ -133,10 +133,11 @@ set_props(Guest *g)
     mom_value_clear(&v);
     v = g->info->pid > 0 ? mom_value_int(g->info->pid) : mom_value_nil();
     mom_entity_set_prop(e, "pid", &v);
-    v = mom_value_bool(g->info->nosharepages);
+    v = mom_value_bool(g->info->tune.nosharepages);
     mom_entity_set_prop(e, "nosharepages", &v);
     /* CpuTune: the tuning metadata's balloon weight (docs/metadata.md), nil without */
-    v = g->info->balloon_weight > 0 ? mom_value_int(g->info->balloon_weight) : mom_value_nil();
+    v = g->info->tune.balloon_weight > 0 ? mom_value_int(g->info->tune.balloon_weight)
+                                         : mom_value_nil();
     mom_entity_set_prop(e, "balloon_weight", &v);
     /* the Balloon controller keeps it current; a policy may read it at once */
     if (!mom_entity_get_prop(e, "balloon_uncooperative")) {

@@ -740,9 +740,9 @@ void
 mom_libvirt_tune_defaults(MomDomainInfo *info)
 {
     tune_clear(info);
-    info->vcpu_count = -1;
-    info->vcpu_user_limit = 100;
-    info->balloon_weight = -1;
+    info->tune.vcpu_count = -1;
+    info->tune.vcpu_user_limit = 100;
+    info->tune.balloon_weight = -1;
 }
 
 /* ---- block I/O tune (IoTune) ------------------------------------------------------ */
@@ -836,10 +836,10 @@ mom_libvirt_parse_domain_xml(const char *xml, MomDomainInfo *info, GPtrArray *wa
     xmlXPathObjectPtr nsp =
         xmlXPathEvalExpression((const xmlChar *)"count(/domain/memoryBacking/nosharepages)", ctx);
 
-    info->balloon_min = min ? parse_kib(min, unit) : 0;
+    info->tune.balloon_min = min ? parse_kib(min, unit) : 0;
     info->has_balloon = model && strcmp(model, "none") != 0;
     info->stats_period = period && g_ascii_strtoll(period, NULL, 10) > 0;
-    info->nosharepages = nsp && nsp->type == XPATH_NUMBER && nsp->floatval > 0;
+    info->tune.nosharepages = nsp && nsp->type == XPATH_NUMBER && nsp->floatval > 0;
     xmlXPathFreeObject(nsp);
     io_disks_parse(ctx, info);
     xmlXPathFreeContext(ctx);
@@ -848,7 +848,7 @@ mom_libvirt_parse_domain_xml(const char *xml, MomDomainInfo *info, GPtrArray *wa
     const char *nv = vcpu_cur ? vcpu_cur : vcpus;
     gint64 n;
     if (nv && g_ascii_string_to_signed(g_strstrip((char *)nv), 10, 1, G_MAXINT, &n, NULL))
-        info->vcpu_count = n;
+        info->tune.vcpu_count = n;
 
     Tune t = {name ? name : "?", warnings, FALSE, 100, 0, -1, NULL};
     t.io = g_array_new(FALSE, TRUE, sizeof(MomIoTunePolicy));
@@ -874,10 +874,10 @@ mom_libvirt_parse_domain_xml(const char *xml, MomDomainInfo *info, GPtrArray *wa
     if (momd)
         parse_momd(&t, momd);
     if (t.have_limit)
-        info->vcpu_user_limit = t.limit;
-    info->balloon_weight = t.weight;
+        info->tune.vcpu_user_limit = t.limit;
+    info->tune.balloon_weight = t.weight;
     /* the metadata can only raise the guarantee the host already gives */
-    info->balloon_min = MAX(info->balloon_min, t.balloon_min);
+    info->tune.balloon_min = MAX(info->tune.balloon_min, t.balloon_min);
     info->n_io_tune = t.io->len;
     info->io_tune = info->n_io_tune ? (MomIoTunePolicy *)(void *)g_array_free(t.io, FALSE) : NULL;
     if (!info->io_tune)
@@ -966,11 +966,11 @@ read_sched(virDomainPtr dom, MomDomainInfo *info)
     }
     if (rc < 0) {
         read_failed(info, &info->sched_failures, code, "the scheduler parameters", why);
-        info->sched_known = FALSE;
+        info->tune.sched_known = FALSE;
         return;
     }
     read_recovered(info, &info->sched_failures, "the scheduler parameters");
-    info->vcpu_quota = info->vcpu_period = 0;
+    info->tune.vcpu_quota = info->tune.vcpu_period = 0;
     for (int i = 0; i < n; i++) {
         gint64 v;
         if (params[i].type == VIR_TYPED_PARAM_LLONG)
@@ -980,12 +980,12 @@ read_sched(virDomainPtr dom, MomDomainInfo *info)
         else
             continue;
         if (strcmp(params[i].field, VIR_DOMAIN_SCHEDULER_VCPU_QUOTA) == 0)
-            info->vcpu_quota = v < 0 || v >= QUOTA_UNLIMITED_V2 ? -1 : v;
+            info->tune.vcpu_quota = v < 0 || v >= QUOTA_UNLIMITED_V2 ? -1 : v;
         else if (strcmp(params[i].field, VIR_DOMAIN_SCHEDULER_VCPU_PERIOD) == 0)
-            info->vcpu_period = v;
+            info->tune.vcpu_period = v;
     }
     virTypedParamsClear(params, n);
-    info->sched_known = TRUE;
+    info->tune.sched_known = TRUE;
 }
 
 /* The current limits of each disk of @info, one call per disk (LIVE),
@@ -1310,8 +1310,8 @@ data_init(MomGuestData *d)
     d->balloon_cur = d->balloon_max = d->swap_in = d->swap_out = -1;
     d->major_fault = d->minor_fault = d->unused = d->available = -1;
     d->usable = d->disk_caches = d->rss = d->last_update = -1;
-    d->vcpu_count = d->balloon_weight = -1;
-    d->vcpu_user_limit = 100;
+    d->tune.vcpu_count = d->tune.balloon_weight = -1;
+    d->tune.vcpu_user_limit = 100;
 }
 
 static void
@@ -1479,7 +1479,7 @@ mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
          * and libvirt says so with a tunable event (CpuTune's own changes
          * are marked too): reading them every cycle would add one call per
          * guest to the one bulk call the cycle is allowed. */
-        if ((!info->sched_known && info->sched_failures < MOM_LIBVIRT_READ_TRIES) ||
+        if ((!info->tune.sched_known && info->sched_failures < MOM_LIBVIRT_READ_TRIES) ||
             g_hash_table_contains(stale_sched, uuid)) {
             b->calls++;
             read_sched(dom, info);
@@ -1491,14 +1491,7 @@ mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
              g_hash_table_contains(stale_io, uuid)))
             read_iotune(dom, info, &b->calls);
         d.pid = info->pid;
-        d.balloon_min = info->balloon_min;
-        d.nosharepages = info->nosharepages;
-        d.sched_known = info->sched_known;
-        d.vcpu_quota = info->vcpu_quota;
-        d.vcpu_period = info->vcpu_period;
-        d.vcpu_count = info->vcpu_count;
-        d.vcpu_user_limit = info->vcpu_user_limit;
-        d.balloon_weight = info->balloon_weight;
+        d.tune = info->tune;
         g_ptr_array_add(b->domains, info);
         g_array_append_val(b->data, d);
     }

@@ -92,28 +92,22 @@ const char *mom_libvirt_uri(const MomLibvirt *lv);
 typedef struct {
     char *name;
     char *uuid;
-    int id;             /* libvirt's domain id; it changes when the guest restarts */
-    gint64 pid;         /* QEMU's pid (see mom_libvirt_new()), -1 when unknown */
-    gboolean have_xml;  /* balloon_min and nosharepages below are known */
-    gint64 balloon_min; /* <memtune><min_guarantee> KiB, 0 when absent */
-    gboolean nosharepages;
+    int id;                /* libvirt's domain id; it changes when the guest restarts */
+    gint64 pid;            /* QEMU's pid (see mom_libvirt_new()), -1 when unknown */
+    gboolean have_xml;     /* the XML was read: tune's XML fields are known */
     gboolean has_balloon;  /* <memballoon model='virtio'> (not 'none') */
     gboolean stats_period; /* <memballoon><stats period> is set */
-    /* From the same XML: <vcpu current>, and the tuning metadata in momd's
-     * and oVirt's namespaces (docs/metadata.md).  balloon_min above is the
-     * larger of min_guarantee and the metadata's balloon minimum. */
-    guint xml_serial;       /* a new number each time the XML is read */
-    gint64 vcpu_count;      /* -1 unknown */
-    double vcpu_user_limit; /* percent, 100 without metadata */
-    gint64 balloon_weight;  /* -1 without metadata */
+    guint xml_serial;      /* a new number each time the XML is read */
+    /* From the XML (<memtune>, <memoryBacking>, <vcpu current>) and the
+     * tuning metadata in momd's and oVirt's namespaces (docs/metadata.md);
+     * the scheduler parameters are read when the domain is new and again
+     * after a tunable event or a CpuTune change, never every cycle.  Copied
+     * whole into MomGuestData. */
+    MomGuestTune tune;
     MomIoTunePolicy *io_tune;
     guint n_io_tune;
-    /* Scheduler parameters, read when the domain is new and again after a
-     * tunable event or a CpuTune change, never every cycle. */
-    gboolean sched_known;
-    guint sched_failures; /* reads failed in a row (see mom_libvirt_read_fault) */
-    gint64 vcpu_quota;    /* µs; 0 when libvirt reports none */
-    gint64 vcpu_period;   /* µs; 0 when libvirt reports none */
+    guint sched_failures; /* reads of the scheduler parameters failed in a row
+                           * (see mom_libvirt_read_fault) */
     /* IoTune: the disks of the same XML, and their current limits, read
      * (only for a guest with I/O metadata) when the domain is new or its
      * XML was read again, and after a tunable event or an IoTune change. */

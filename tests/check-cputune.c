@@ -90,10 +90,10 @@ START_TEST(test_meta_none)
     MomDomainInfo *info = parse(DOMAIN_HEAD DOMAIN_TAIL, w);
 
     ck_assert_uint_eq(w->len, 0);
-    ck_assert(info->vcpu_user_limit == 100);
-    ck_assert_int_eq(info->balloon_weight, -1);
-    ck_assert_int_eq(info->balloon_min, 524288);
-    ck_assert_int_eq(info->vcpu_count, 2);
+    ck_assert(info->tune.vcpu_user_limit == 100);
+    ck_assert_int_eq(info->tune.balloon_weight, -1);
+    ck_assert_int_eq(info->tune.balloon_min, 524288);
+    ck_assert_int_eq(info->tune.vcpu_count, 2);
     ck_assert_uint_eq(info->n_io_tune, 0);
     mom_domain_info_free(info);
 }
@@ -112,10 +112,10 @@ START_TEST(test_meta_momd)
     MomDomainInfo *info = parse(xml, w);
 
     ck_assert_uint_eq(w->len, 0);
-    ck_assert(info->vcpu_user_limit == 37.5);
-    ck_assert_int_eq(info->balloon_weight, 200);
+    ck_assert(info->tune.vcpu_user_limit == 37.5);
+    ck_assert_int_eq(info->tune.balloon_weight, 200);
     /* the metadata's minimum is larger than min_guarantee: it wins */
-    ck_assert_int_eq(info->balloon_min, 1048576);
+    ck_assert_int_eq(info->tune.balloon_min, 1048576);
     ck_assert_uint_eq(info->n_io_tune, 1);
     const MomIoTunePolicy *io = &info->io_tune[0];
     ck_assert_str_eq(io->name, "vda");
@@ -147,8 +147,8 @@ START_TEST(test_meta_momd_unqualified)
     MomDomainInfo *info = parse(xml, w);
 
     ck_assert_uint_eq(w->len, 0);
-    ck_assert(info->vcpu_user_limit == 50);
-    ck_assert_int_eq(info->balloon_min, 524288);
+    ck_assert(info->tune.vcpu_user_limit == 50);
+    ck_assert_int_eq(info->tune.balloon_min, 524288);
     mom_domain_info_free(info);
 }
 END_TEST
@@ -171,7 +171,7 @@ START_TEST(test_meta_ovirt)
     MomDomainInfo *info = parse(xml, w);
 
     ck_assert_uint_eq(w->len, 0);
-    ck_assert(info->vcpu_user_limit == 50);
+    ck_assert(info->tune.vcpu_user_limit == 50);
     ck_assert_uint_eq(info->n_io_tune, 2);
     ck_assert_str_eq(info->io_tune[0].name, "vda");
     ck_assert_str_eq(info->io_tune[0].path, "/rhev/x");
@@ -201,7 +201,7 @@ START_TEST(test_meta_both)
                     "</momd:tune></metadata>" DOMAIN_TAIL;
     MomDomainInfo *info = parse(xml, w);
 
-    ck_assert(info->vcpu_user_limit == 80);
+    ck_assert(info->tune.vcpu_user_limit == 80);
     ck_assert_uint_eq(info->n_io_tune, 1);
     ck_assert_int_eq(info->io_tune[0].maximum[MOM_IO_TOTAL_IOPS_SEC], 9);
     mom_domain_info_free(info);
@@ -220,9 +220,9 @@ START_TEST(test_meta_garbage)
     MomDomainInfo *info = parse(xml, w);
 
     ck_assert_uint_eq(w->len, 4);
-    ck_assert(info->vcpu_user_limit == 100);
-    ck_assert_int_eq(info->balloon_weight, -1);
-    ck_assert_int_eq(info->balloon_min, 524288);
+    ck_assert(info->tune.vcpu_user_limit == 100);
+    ck_assert_int_eq(info->tune.balloon_weight, -1);
+    ck_assert_int_eq(info->tune.balloon_min, 524288);
     ck_assert_int_eq(info->io_tune[0].maximum[MOM_IO_TOTAL_BYTES_SEC], -1);
     ck_assert_ptr_nonnull(strstr(w->pdata[0], "Guest vm1: ignoring balloon min-kib = 'lots'"));
     ck_assert_ptr_nonnull(strstr(w->pdata[2], "vcpu limit = '150'"));
@@ -235,7 +235,7 @@ START_TEST(test_meta_garbage)
                  "metadata>" DOMAIN_TAIL,
                  w);
     ck_assert_uint_eq(w->len, 1);
-    ck_assert(info->vcpu_user_limit == 100);
+    ck_assert(info->tune.vcpu_user_limit == 100);
     mom_domain_info_free(info);
 
     /* not XML at all: nothing changes */
@@ -259,11 +259,11 @@ START_TEST(test_collector)
     ck_assert_ptr_nonnull(st);
     g_autoptr(MomSchema) schema = mom_collector_schema_new(&k, 1);
 
-    d.sched_known = TRUE;
-    d.vcpu_quota = -1;
-    d.vcpu_period = 100000;
-    d.vcpu_count = 4;
-    d.vcpu_user_limit = 100;
+    d.tune.sched_known = TRUE;
+    d.tune.vcpu_quota = -1;
+    d.tune.vcpu_period = 100000;
+    d.tune.vcpu_count = 4;
+    d.tune.vcpu_user_limit = 100;
     g_autoptr(MomSample) s = mom_sample_new(schema);
     ck_assert(k->collect(st, s, &error));
     ck_assert_ptr_null(mom_sample_missing_field(s, k));
@@ -275,8 +275,8 @@ START_TEST(test_collector)
 
     /* a fractional limit is a float; unknown scheduler parameters leave
      * the sample incomplete */
-    d.vcpu_user_limit = 12.5;
-    d.sched_known = FALSE;
+    d.tune.vcpu_user_limit = 12.5;
+    d.tune.sched_known = FALSE;
     g_autoptr(MomSample) s2 = mom_sample_new(schema);
     ck_assert(k->collect(st, s2, &error));
     ck_assert_int_eq(mom_sample_get(s2, "vcpu_user_limit")->type, MOM_VALUE_FLOAT);
@@ -566,8 +566,8 @@ START_TEST(test_driver_metadata_event)
     g_autoptr(MomGuestBatch) b = mom_libvirt_collect(lv, NULL, &error);
     ck_assert_ptr_nonnull(b);
     const MomDomainInfo *info = b->domains->pdata[0];
-    ck_assert(info->vcpu_user_limit == 100);
-    ck_assert(info->sched_known);
+    ck_assert(info->tune.vcpu_user_limit == 100);
+    ck_assert(info->tune.sched_known);
     g_autoptr(GHashTable) known =
         g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)mom_domain_info_free);
     MomDomainInfo *copy = mom_domain_info_copy(info);
@@ -589,7 +589,7 @@ START_TEST(test_driver_metadata_event)
     ck_assert_ptr_nonnull(b2);
     ck_assert_uint_eq(b2->calls, 4);
     const MomGuestData *d = &g_array_index(b2->data, MomGuestData, 0);
-    ck_assert(d->vcpu_user_limit == 50);
+    ck_assert(d->tune.vcpu_user_limit == 50);
     ck_assert_uint_ne(((MomDomainInfo *)b2->domains->pdata[0])->xml_serial, info->xml_serial);
 
     /* and the one after that does not */
@@ -598,7 +598,7 @@ START_TEST(test_driver_metadata_event)
     g_hash_table_insert(known, copy->uuid, copy);
     g_autoptr(MomGuestBatch) b3 = mom_libvirt_collect(lv, known, &error);
     ck_assert_uint_eq(b3->calls, 3);
-    ck_assert(g_array_index(b3->data, MomGuestData, 0).vcpu_user_limit == 50);
+    ck_assert(g_array_index(b3->data, MomGuestData, 0).tune.vcpu_user_limit == 50);
 
     /* put test:///default back for the other tests of this process */
     virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, NULL, NULL, MOM_TUNE_NS,

@@ -39,7 +39,7 @@ guest_fill(MomGuestData *g)
         .pid = 1000,
         .balloon_cur = 2097152,
         .balloon_max = 4194304,
-        .balloon_min = 1048576,
+        .tune.balloon_min = 1048576,
         .swap_in = 11,
         .swap_out = 22,
         .major_fault = 33,
@@ -51,7 +51,7 @@ guest_fill(MomGuestData *g)
         .rss = 2200000,
         .last_update = 1700000000,
         .now = 1700000007,
-        .nosharepages = FALSE,
+        .tune.nosharepages = FALSE,
     };
 }
 
@@ -60,7 +60,7 @@ static void
 guest_unreported(MomGuestData *g)
 {
     guest_fill(g);
-    g->pid = g->balloon_cur = g->balloon_max = g->balloon_min = -1;
+    g->pid = g->balloon_cur = g->balloon_max = g->tune.balloon_min = -1;
     g->swap_in = g->swap_out = g->major_fault = g->minor_fault = -1;
     g->unused = g->available = g->usable = g->disk_caches = g->rss = -1;
     g->last_update = -1;
@@ -440,7 +440,7 @@ START_TEST(test_guest_balloon)
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
 
     /* no <min_guarantee>: the integer 0 (MOM gave 0 too, a string otherwise) */
-    g.balloon_min = 0;
+    g.tune.balloon_min = 0;
     harness_collect_ok(h);
     ck_assert_int_eq(get_int(h, "balloon_min"), 0);
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));

@@ -370,18 +370,18 @@ START_TEST(test_default_connect_collect)
     ck_assert_uint_eq(b->calls, 5);
     /* the test driver's scheduler is "fair" (weight only): no vCPU
      * bandwidth, reported as MOM does, 0 and 0 */
-    ck_assert(d->sched_known);
-    ck_assert_int_eq(d->vcpu_quota, 0);
-    ck_assert_int_eq(d->vcpu_period, 0);
-    ck_assert_int_eq(d->vcpu_count, 2);
-    ck_assert(d->vcpu_user_limit == 100);
+    ck_assert(d->tune.sched_known);
+    ck_assert_int_eq(d->tune.vcpu_quota, 0);
+    ck_assert_int_eq(d->tune.vcpu_period, 0);
+    ck_assert_int_eq(d->tune.vcpu_count, 2);
+    ck_assert(d->tune.vcpu_user_limit == 100);
     /* the XML: a virtio balloon without a stats period, no memtune */
     ck_assert(info->have_xml);
     ck_assert(info->has_balloon);
     ck_assert(!info->stats_period);
-    ck_assert(!info->nosharepages);
-    ck_assert_int_eq(info->balloon_min, 0);
-    ck_assert_int_eq(d->balloon_min, 0);
+    ck_assert(!info->tune.nosharepages);
+    ck_assert_int_eq(info->tune.balloon_min, 0);
+    ck_assert_int_eq(d->tune.balloon_min, 0);
     ck_assert_int_eq(info->id, 1);
     /* the pid from RUN_DIR/NAME.pid, a process with the domain's -uuid */
     ck_assert_int_eq(info->pid, 4242);
@@ -554,9 +554,9 @@ START_TEST(test_generated_discovery)
         ck_assert_str_eq(info->name, e.name);
         ck_assert_int_eq(d->balloon_cur, e.cur_kib);
         ck_assert_int_eq(d->balloon_max, e.max_kib);
-        ck_assert_int_eq(d->balloon_min, e.min_kib);
-        ck_assert_int_eq(info->balloon_min, e.min_kib);
-        ck_assert_int_eq(d->nosharepages, e.nosharepages);
+        ck_assert_int_eq(d->tune.balloon_min, e.min_kib);
+        ck_assert_int_eq(info->tune.balloon_min, e.min_kib);
+        ck_assert_int_eq(d->tune.nosharepages, e.nosharepages);
         ck_assert_int_eq(info->stats_period, e.stats_period);
         ck_assert(info->has_balloon);
         ck_assert_int_eq(d->pid, -1); /* no pid file in the run dir */

@@ -528,7 +528,7 @@ START_TEST(test_guest_unready_grace)
                          .pid = 1000,
                          .balloon_cur = 1048576,
                          .balloon_max = 1048576,
-                         .balloon_min = 0,
+                         .tune.balloon_min = 0,
                          .swap_in = -1,
                          .swap_out = -1,
                          .major_fault = -1,
