@@ -21,6 +21,7 @@
 #include "mom-agent-priv.h"
 #include "mom-collector.h"
 #include "collector-priv.h"
+#include "mom-test-log.h"
 
 /* ---- a fake agent --------------------------------------------------------------- */
 
@@ -644,38 +645,9 @@ END_TEST
 
 /* ---- the collector ------------------------------------------------------------------ */
 
-static GPtrArray *logged;
-
-static GLogWriterOutput
-capture(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
-{
-    for (gsize i = 0; i < n_fields; i++)
-        if (strcmp(fields[i].key, "MESSAGE") == 0 && level <= G_LOG_LEVEL_MESSAGE)
-            g_ptr_array_add(logged, g_strdup(fields[i].value));
-    return G_LOG_WRITER_HANDLED;
-}
-
-static guint
-count_logged(const char *fragment)
-{
-    guint n = 0;
-    for (guint i = 0; i < logged->len; i++)
-        n += strstr(logged->pdata[i], fragment) != NULL;
-    return n;
-}
-
-static void
-setup(void)
-{
-    logged = g_ptr_array_new_with_free_func(g_free);
-    g_log_set_writer_func(capture, NULL, NULL);
-}
-
-static void
-teardown(void)
-{
-    g_ptr_array_free(logged, TRUE);
-}
+/* What the collector says at MESSAGE level or above (its info and debug
+ * lines are not counted). */
+#define SAID (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE)
 
 static void
 agent_ok(MomGuestAgentData *a, gint64 pswpin, gint64 pswpout)
@@ -733,7 +705,7 @@ START_TEST(test_collector)
     {
         g_autoptr(MomSample) s = collect(k, st);
         ck_assert_str_eq(mom_sample_missing_field(s, k), "mem_available");
-        ck_assert_uint_eq(logged->len, 0);
+        ck_assert_uint_eq(mom_test_log_count_at(SAID, ""), 0);
     }
     agent_ok(&g.agent, 100, 200);
     {
@@ -772,9 +744,10 @@ START_TEST(test_collector)
         ck_assert_str_eq(mom_sample_missing_field(s, k), "mem_available");
         ck_assert_int_eq(mom_sample_get(s, "mem_free")->type, MOM_VALUE_NIL);
     }
-    ck_assert_uint_eq(count_logged("GuestQemuAgent has no data for vm1 until its agent answers: "
-                                   "The guest agent is not available (not connected)."),
-                      1);
+    ck_assert_uint_eq(
+        mom_test_log_count_at(SAID, "GuestQemuAgent has no data for vm1 until its agent answers: "
+                                    "The guest agent is not available (not connected)."),
+        1);
     /* it comes back with its file commands blocked: that is said once too */
     g.agent.state = MOM_GUEST_AGENT_BLOCKED;
     g_strlcpy(g.agent.error, "The guest agent refuses guest-file-open because ...",
@@ -782,16 +755,17 @@ START_TEST(test_collector)
     for (int i = 0; i < 2; i++) {
         g_autoptr(MomSample) s = collect(k, st);
     }
-    ck_assert_uint_eq(count_logged("until its agent answers: The guest agent refuses"), 1);
-    ck_assert_uint_eq(logged->len, 2);
+    ck_assert_uint_eq(
+        mom_test_log_count_at(SAID, "until its agent answers: The guest agent refuses"), 1);
+    ck_assert_uint_eq(mom_test_log_count_at(SAID, ""), 2);
     /* recovery: said once; deltas start again from 0 */
     agent_ok(&g.agent, 900, 900);
     for (int i = 0; i < 2; i++) {
         g_autoptr(MomSample) s = collect(k, st);
         ck_assert_int_eq(get_int(s, "swap_in"), 0);
     }
-    ck_assert_uint_eq(count_logged("The guest agent of vm1 answers again"), 1);
-    ck_assert_uint_eq(logged->len, 3);
+    ck_assert_uint_eq(mom_test_log_count_at(SAID, "The guest agent of vm1 answers again"), 1);
+    ck_assert_uint_eq(mom_test_log_count_at(SAID, ""), 3);
     k->free(st);
 
     /* a host collector list cannot have it */
@@ -808,7 +782,7 @@ agent_suite(void)
     Suite *s = suite_create("agent");
     TCase *tc = tcase_create("core");
 
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, mom_test_log_capture, mom_test_log_release);
     tcase_add_test(tc, test_read_small);
     tcase_add_test(tc, test_read_200k);
     tcase_add_test(tc, test_read_eof);

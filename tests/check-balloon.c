@@ -23,99 +23,16 @@
 #include "balloon-priv.h"
 #include "mom-controller.h"
 #include "mom-policy.h"
+#include "mom-test-log.h"
 
 #define MIB 1024
 #define GIB (1024 * 1024)
 
 /* ---- captured logs ---------------------------------------------------------- */
 
-/* "LEVEL|CONTROLLER|GUEST|message" for every mom-controller log line.  The
- * writer is process-wide (installed in main(); check forks each test) and
- * called from the pool threads too, hence the lock. */
-static GPtrArray *logs;
-static GMutex logs_lock;
-
-static const char *
-level_name(GLogLevelFlags level)
-{
-    if (level & G_LOG_LEVEL_WARNING)
-        return "WARNING";
-    if (level & G_LOG_LEVEL_MESSAGE)
-        return "MESSAGE";
-    if (level & G_LOG_LEVEL_INFO)
-        return "INFO";
-    return "DEBUG";
-}
-
-static GLogWriterOutput
-capture_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
-{
-    const char *domain = NULL, *message = NULL, *controller = "", *guest = "";
-
-    /* Criticals are bugs: keep GLib's handling (fatal under G_DEBUG). */
-    if (level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR))
-        return g_log_writer_default(level, fields, n_fields, user_data);
-    for (gsize i = 0; i < n_fields; i++) {
-        if (strcmp(fields[i].key, "GLIB_DOMAIN") == 0)
-            domain = fields[i].value;
-        else if (strcmp(fields[i].key, "MESSAGE") == 0)
-            message = fields[i].value;
-        else if (strcmp(fields[i].key, "MOM_CONTROLLER") == 0)
-            controller = fields[i].value;
-        else if (strcmp(fields[i].key, "MOM_GUEST") == 0)
-            guest = fields[i].value;
-    }
-    if (domain && strcmp(domain, "mom-controller") == 0 && message) {
-        g_mutex_lock(&logs_lock);
-        g_ptr_array_add(
-            logs, g_strdup_printf("%s|%s|%s|%s", level_name(level), controller, guest, message));
-        g_mutex_unlock(&logs_lock);
-    }
-    return G_LOG_WRITER_HANDLED;
-}
-
-/* Lines of @level whose text (fields included) contains @needle. */
-static guint
-count_logs(const char *level, const char *needle)
-{
-    guint n = 0;
-
-    g_mutex_lock(&logs_lock);
-    for (guint i = 0; i < logs->len; i++) {
-        const char *l = logs->pdata[i];
-        if (g_str_has_prefix(l, level) && l[strlen(level)] == '|' && strstr(l, needle))
-            n++;
-    }
-    g_mutex_unlock(&logs_lock);
-    return n;
-}
-
-static char *
-dump_logs(void)
-{
-    g_autoptr(GString) s = g_string_new(NULL);
-
-    g_mutex_lock(&logs_lock);
-    for (guint i = 0; i < logs->len; i++)
-        g_string_append_printf(s, "\n  %s", (char *)logs->pdata[i]);
-    g_mutex_unlock(&logs_lock);
-    return g_string_free(g_steal_pointer(&s), FALSE);
-}
-
-static void
-clear_logs(void)
-{
-    g_mutex_lock(&logs_lock);
-    g_ptr_array_set_size(logs, 0);
-    g_mutex_unlock(&logs_lock);
-}
-
-#define assert_log(level, needle, n)                                                               \
-    do {                                                                                           \
-        g_autofree char *all_ = dump_logs();                                                       \
-        ck_assert_msg(count_logs(level, needle) == (n), "want %d %s line(s) with '%s', got:%s",    \
-                      (int)(n), level, needle, all_);                                              \
-    } while (0)
+/* "LEVEL|CONTROLLER|GUEST|message" for every mom-controller log line, from
+ * the pool threads too. */
+static const char *const log_fields[] = {"MOM_CONTROLLER", "MOM_GUEST", NULL};
 
 /* ---- the fake hypervisor ------------------------------------------------------ */
 
@@ -364,7 +281,7 @@ uncooperative(MomEntity *e)
 static void
 setup(void)
 {
-    clear_logs();
+    mom_test_log_capture_fields("mom-controller", log_fields);
     clear_calls();
     fake.fail_uuid = NULL;
     fake.gone_uuid = NULL;
@@ -399,12 +316,13 @@ START_TEST(test_truncation_and_log_line)
     guest_add(t, "vm1", "uuid-1", 1 * GIB, 4 * GIB, 0);
     bt_cycle(t, ALL("1000000.7"));
     assert_calls("uuid-1=1000000");
-    assert_log("MESSAGE",
-               "MESSAGE|Balloon|vm1|guest vm1: balloon 1048576 → 1000000 KiB (target 1000000 "
-               "requested at t.policy:1:16)",
-               1);
-    g_autofree char *all = dump_logs();
-    ck_assert_msg(logs->len == 1, "one line per change, got:%s", all);
+    mom_test_log_assert_count(
+        G_LOG_LEVEL_MESSAGE,
+        "MESSAGE|Balloon|vm1|guest vm1: balloon 1048576 → 1000000 KiB (target 1000000 "
+        "requested at t.policy:1:16)",
+        1);
+    g_autofree char *all = mom_test_log_dump();
+    ck_assert_msg(mom_test_log_count("") == 1, "one line per change, got:%s", all);
 }
 END_TEST
 
@@ -419,27 +337,30 @@ START_TEST(test_floor_and_min)
     guest_add(t, "nomin", "uuid-n", 300 * MIB, 4 * GIB, -1);
     bt_cycle(t, ALL("1000"));
     assert_calls("uuid-g=262144 uuid-low=131072 uuid-n=131072");
-    assert_log("MESSAGE",
-               "guest low: balloon 307200 → 131072 KiB (target 1000 requested at t.policy:1:16; "
-               "clamped by min-floor-mib)",
-               1);
-    assert_log("MESSAGE",
-               "guest guaranteed: balloon 307200 → 262144 KiB (target 1000 requested at "
-               "t.policy:1:16; clamped by balloon_min)",
-               1);
+    mom_test_log_assert_count(
+        G_LOG_LEVEL_MESSAGE,
+        "guest low: balloon 307200 → 131072 KiB (target 1000 requested at t.policy:1:16; "
+        "clamped by min-floor-mib)",
+        1);
+    mom_test_log_assert_count(
+        G_LOG_LEVEL_MESSAGE,
+        "guest guaranteed: balloon 307200 → 262144 KiB (target 1000 requested at "
+        "t.policy:1:16; clamped by balloon_min)",
+        1);
 
     /* negative targets are raised too, and an unclamped one says nothing */
     clear_calls();
-    clear_logs();
+    mom_test_log_clear();
     bt_cycle(t, ALL("-5.5"));
     assert_calls("uuid-g=262144 uuid-low=131072 uuid-n=131072");
-    assert_log("MESSAGE", "(target -5 requested at t.policy:1:16; clamped by min-floor-mib)", 2);
-    clear_logs();
+    mom_test_log_assert_count(
+        G_LOG_LEVEL_MESSAGE, "(target -5 requested at t.policy:1:16; clamped by min-floor-mib)", 2);
+    mom_test_log_clear();
     bt_cycle(t, ALL("200000"));
-    assert_log("MESSAGE",
-               "guest low: balloon 307200 → 200000 KiB (target 200000 requested at "
-               "t.policy:1:16)",
-               1);
+    mom_test_log_assert_count(G_LOG_LEVEL_MESSAGE,
+                              "guest low: balloon 307200 → 200000 KiB (target 200000 requested at "
+                              "t.policy:1:16)",
+                              1);
 }
 END_TEST
 
@@ -511,19 +432,20 @@ START_TEST(test_max)
     guest_add(t, "tiny", "uuid-tiny", 60 * MIB, 64 * MIB, 0);
     bt_cycle(t, ALL("(* 10 1048576)"));
     assert_calls("uuid-big=4194304 uuid-tiny=65536");
-    assert_log("MESSAGE",
-               "guest big: balloon 4091904 → 4194304 KiB (target 10485760 requested at "
-               "t.policy:1:16; clamped by balloon_max)",
-               1);
+    mom_test_log_assert_count(
+        G_LOG_LEVEL_MESSAGE,
+        "guest big: balloon 4091904 → 4194304 KiB (target 10485760 requested at "
+        "t.policy:1:16; clamped by balloon_max)",
+        1);
 
     /* the floor (128 MiB) is above this guest's maximum: the maximum wins */
     clear_calls();
-    clear_logs();
+    mom_test_log_clear();
     bt_cycle(t, ALL("1"));
-    assert_log("MESSAGE",
-               "guest tiny: balloon 61440 → 65536 KiB (target 1 requested at "
-               "t.policy:1:16; clamped by min-floor-mib and balloon_max)",
-               1);
+    mom_test_log_assert_count(G_LOG_LEVEL_MESSAGE,
+                              "guest tiny: balloon 61440 → 65536 KiB (target 1 requested at "
+                              "t.policy:1:16; clamped by min-floor-mib and balloon_max)",
+                              1);
 }
 END_TEST
 
@@ -538,7 +460,7 @@ START_TEST(test_dead_band)
     bt_cycle(t, ALL("(+ 1048576 1023)"));
     bt_cycle(t, ALL("(+ 1048576 1023.9)")); /* truncated to 1049599: 1023 away */
     ck_assert_uint_eq(n_calls(), 0);
-    ck_assert_uint_eq(logs->len, 0);
+    ck_assert_uint_eq(mom_test_log_count(""), 0);
     bt_cycle(t, ALL("(- 1048576 1024)"));
     assert_calls("uuid-1=1047552");
 
@@ -564,10 +486,10 @@ START_TEST(test_max_step)
 
     bt_cycle(t, ALL("0"));
     assert_calls("uuid-1=1572864");
-    assert_log("MESSAGE",
-               "guest vm1: balloon 2097152 → 1572864 KiB (target 0 requested at "
-               "t.policy:1:16; clamped by min-floor-mib and max-step-mib)",
-               1);
+    mom_test_log_assert_count(G_LOG_LEVEL_MESSAGE,
+                              "guest vm1: balloon 2097152 → 1572864 KiB (target 0 requested at "
+                              "t.policy:1:16; clamped by min-floor-mib and max-step-mib)",
+                              1);
 
     /* the guest follows; the next step reaches the floor */
     guest_sample(e, 1572864, 4 * GIB, 0);
@@ -580,13 +502,14 @@ START_TEST(test_max_step)
     assert_calls("uuid-1=524288");
     guest_sample(e, 524288, 4 * GIB, 0);
     clear_calls();
-    clear_logs();
+    mom_test_log_clear();
     bt_cycle(t, ALL("0"));
     assert_calls("uuid-1=131072");
-    assert_log("MESSAGE",
-               "524288 → 131072 KiB (target 0 requested at t.policy:1:16; clamped by "
-               "min-floor-mib)",
-               1);
+    mom_test_log_assert_count(
+        G_LOG_LEVEL_MESSAGE,
+        "524288 → 131072 KiB (target 0 requested at t.policy:1:16; clamped by "
+        "min-floor-mib)",
+        1);
 
     /* upwards too */
     guest_sample(e, 131072, 4 * GIB, 0);
@@ -610,25 +533,27 @@ START_TEST(test_bad_values)
     bt_cycle(t, ALL("\"1G\""));
     bt_cycle(t, ALL("1e30"));
     ck_assert_uint_eq(n_calls(), 0);
-    assert_log("WARNING",
-               "|Balloon|vm1|guest vm1: ignoring balloon_target = nil set at "
-               "t.policy:1:16: it must be a number of KiB.",
-               1);
-    assert_log("WARNING", "|vm2|guest vm2: ignoring balloon_target = nil", 1);
-    assert_log("WARNING", "ignoring balloon_target", 2);
+    mom_test_log_assert_count(G_LOG_LEVEL_WARNING,
+                              "|Balloon|vm1|guest vm1: ignoring balloon_target = nil set at "
+                              "t.policy:1:16: it must be a number of KiB.",
+                              1);
+    mom_test_log_assert_count(G_LOG_LEVEL_WARNING, "|vm2|guest vm2: ignoring balloon_target = nil",
+                              1);
+    mom_test_log_assert_count(G_LOG_LEVEL_WARNING, "ignoring balloon_target", 2);
 
     /* a good value re-arms the warning */
     bt_cycle(t, ALL("900000"));
     ck_assert_uint_eq(n_calls(), 2);
     bt_cycle(t, ALL("1e30"));
-    assert_log("WARNING",
-               "guest vm1: ignoring balloon_target = 1e+30 set at t.policy:1:16: it is "
-               "not a finite number within the 64-bit integer range.",
-               1);
+    mom_test_log_assert_count(
+        G_LOG_LEVEL_WARNING,
+        "guest vm1: ignoring balloon_target = 1e+30 set at t.policy:1:16: it is "
+        "not a finite number within the 64-bit integer range.",
+        1);
     ck_assert_uint_eq(n_calls(), 2);
 
     /* a guest without stats or without a uuid is skipped, also once */
-    clear_logs();
+    mom_test_log_clear();
     MomEntity *nostats = guest_add(t, "nostats", "uuid-3", 0, 0, 0);
     MomValue nil = mom_value_nil();
     MomValue v[3] = {nil, nil, nil};
@@ -636,14 +561,15 @@ START_TEST(test_bad_values)
     guest_add(t, "nouuid", NULL, 1 * GIB, 4 * GIB, 0);
     bt_cycle(t, ALL("600000"));
     bt_cycle(t, ALL("600000"));
-    assert_log("WARNING",
-               "guest nostats: ignoring balloon_target set at t.policy:1:16: the "
-               "guest's balloon_cur or balloon_max is unknown",
-               1);
-    assert_log("WARNING",
-               "guest nouuid: ignoring balloon_target set at t.policy:1:16: the guest "
-               "has no uuid property",
-               1);
+    mom_test_log_assert_count(G_LOG_LEVEL_WARNING,
+                              "guest nostats: ignoring balloon_target set at t.policy:1:16: the "
+                              "guest's balloon_cur or balloon_max is unknown",
+                              1);
+    mom_test_log_assert_count(
+        G_LOG_LEVEL_WARNING,
+        "guest nouuid: ignoring balloon_target set at t.policy:1:16: the guest "
+        "has no uuid property",
+        1);
     /* vm1 and vm2 did not follow 600000 after the first call: asked again */
     assert_calls("uuid-1=600000 uuid-1=600000 uuid-1=900000 uuid-2=600000 uuid-2=600000 "
                  "uuid-2=900000");
@@ -661,11 +587,12 @@ START_TEST(test_dry_run)
         bt_cycle(t, ALL("0"));
     ck_assert_uint_eq(n_calls(), 0);
     /* the same decision every cycle is logged once; the outcome stays */
-    assert_log("MESSAGE",
-               "MESSAGE|Balloon|vm1|guest vm1: balloon 2097152 → 1572864 KiB would be "
-               "set (dry run) (target 0 requested at t.policy:1:16; clamped by "
-               "min-floor-mib and max-step-mib)",
-               1);
+    mom_test_log_assert_count(
+        G_LOG_LEVEL_MESSAGE,
+        "MESSAGE|Balloon|vm1|guest vm1: balloon 2097152 → 1572864 KiB would be "
+        "set (dry run) (target 0 requested at t.policy:1:16; clamped by "
+        "min-floor-mib and max-step-mib)",
+        1);
     ck_assert_str_eq(mom_entity_control(e, 0)->outcome,
                      "dry run: would set 2097152 → 1572864 KiB; clamped by min-floor-mib and "
                      "max-step-mib");
@@ -674,22 +601,26 @@ START_TEST(test_dry_run)
 
     /* a new size is news; one within the dead band (1024 KiB) of the size
      * logged is the same decision */
-    clear_logs();
+    mom_test_log_clear();
     bt_cycle(t, ALL("1800000"));
     bt_cycle(t, ALL("1800500"));
     bt_cycle(t, ALL("1798000"));
-    assert_log("MESSAGE", "would be set (dry run)", 2);
-    assert_log("MESSAGE", "balloon 2097152 → 1800000 KiB would be set (dry run)", 1);
-    assert_log("MESSAGE", "balloon 2097152 → 1798000 KiB would be set (dry run)", 1);
+    mom_test_log_assert_count(G_LOG_LEVEL_MESSAGE, "would be set (dry run)", 2);
+    mom_test_log_assert_count(G_LOG_LEVEL_MESSAGE,
+                              "balloon 2097152 → 1800000 KiB would be set (dry run)", 1);
+    mom_test_log_assert_count(G_LOG_LEVEL_MESSAGE,
+                              "balloon 2097152 → 1798000 KiB would be set (dry run)", 1);
     /* so is the same size after a cycle that asked for nothing */
     bt_cycle(t, "(defvar quiet 1)");
     bt_cycle(t, ALL("1798000"));
-    assert_log("MESSAGE", "balloon 2097152 → 1798000 KiB would be set (dry run)", 2);
+    mom_test_log_assert_count(G_LOG_LEVEL_MESSAGE,
+                              "balloon 2097152 → 1798000 KiB would be set (dry run)", 2);
     /* and after the guest's balloon moved on its own */
     guest_sample(e, 2 * GIB - 4096, 4 * GIB, 0);
     bt_cycle(t, ALL("1798000"));
-    assert_log("MESSAGE", "balloon 2093056 → 1798000 KiB would be set (dry run)", 1);
-    assert_log("MESSAGE", "would be set (dry run)", 4);
+    mom_test_log_assert_count(G_LOG_LEVEL_MESSAGE,
+                              "balloon 2093056 → 1798000 KiB would be set (dry run)", 1);
+    mom_test_log_assert_count(G_LOG_LEVEL_MESSAGE, "would be set (dry run)", 4);
     ck_assert_uint_eq(n_calls(), 0);
 }
 END_TEST
@@ -717,24 +648,25 @@ START_TEST(test_uncooperative)
     }
     /* three requests, three cycles without result: marked at the fourth */
     assert_calls("uuid-g=1800000 uuid-s=1800000 uuid-s=1800000 uuid-s=1800000");
-    ck_assert_uint_eq(count_logs("WARNING", "marked"), 0);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING, "marked"), 0);
     clear_calls();
     bt_cycle(t, ALL("1800000"));
     ck_assert(uncooperative(stuck));
     ck_assert(!uncooperative(good));
     ck_assert_uint_eq(n_calls(), 0);
-    assert_log("WARNING",
-               "|stuck|guest stuck: the balloon did not come within 1024 KiB of the "
-               "requested 1800000 KiB in 3 cycles (balloon_cur 2097152 KiB); the guest "
-               "is marked balloon_uncooperative",
-               1);
+    mom_test_log_assert_count(
+        G_LOG_LEVEL_WARNING,
+        "|stuck|guest stuck: the balloon did not come within 1024 KiB of the "
+        "requested 1800000 KiB in 3 cycles (balloon_cur 2097152 KiB); the guest "
+        "is marked balloon_uncooperative",
+        1);
 
     /* left alone: no calls, no more warnings; the policy sees the mark */
     for (int i = 0; i < 3; i++)
         bt_cycle(t, ALL("1800000"));
     bt_cycle(t, policy);
     ck_assert_uint_eq(n_calls(), 0);
-    ck_assert_uint_eq(count_logs("WARNING", "uncooperative"), 1);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING, "uncooperative"), 1);
 
     /* a move within the dead band is not a sign of life */
     guest_sample(stuck, 2 * GIB - 1000, 4 * GIB, 0);
@@ -746,10 +678,10 @@ START_TEST(test_uncooperative)
     guest_sample(stuck, 1900000, 4 * GIB, 0);
     bt_cycle(t, ALL("1800000"));
     ck_assert(!uncooperative(stuck));
-    assert_log("MESSAGE",
-               "guest stuck: the balloon responds again (balloon_cur 1900000 KiB, "
-               "2097152 KiB when it stopped responding)",
-               1);
+    mom_test_log_assert_count(G_LOG_LEVEL_MESSAGE,
+                              "guest stuck: the balloon responds again (balloon_cur 1900000 KiB, "
+                              "2097152 KiB when it stopped responding)",
+                              1);
     assert_calls("uuid-s=1800000");
 
     /* a guest that leaves the list is forgotten: back, it starts afresh */
@@ -786,8 +718,8 @@ START_TEST(test_blocked_guest)
     for (int i = 0; i < 500 && mom_balloon_n_pending(t->state) > 1; i++)
         g_usleep(10000);
     ck_assert_uint_eq(mom_balloon_n_pending(t->state), 1);
-    assert_log("MESSAGE", "guest free: balloon 2097152 → 2000000 KiB", 1);
-    assert_log("MESSAGE", "guest busy:", 0);
+    mom_test_log_assert_count(G_LOG_LEVEL_MESSAGE, "guest free: balloon 2097152 → 2000000 KiB", 1);
+    mom_test_log_assert_count(G_LOG_LEVEL_MESSAGE, "guest busy:", 0);
 
     /* next cycles: busy is skipped (said once), free goes on */
     bt_cycle_full(t, ALL("1900000"), FALSE);
@@ -796,15 +728,16 @@ START_TEST(test_blocked_guest)
         g_usleep(10000);
     bt_cycle_full(t, ALL("1800000"), FALSE);
     ck_assert(wait_for_call("uuid-free=1800000"));
-    assert_log("WARNING",
-               "|busy|guest busy: the previous balloon change (to 2000000 KiB) has not "
-               "returned yet, so this cycle's change to 1900000 KiB is skipped",
-               1);
-    assert_log("WARNING", "has not returned yet", 1);
+    mom_test_log_assert_count(
+        G_LOG_LEVEL_WARNING,
+        "|busy|guest busy: the previous balloon change (to 2000000 KiB) has not "
+        "returned yet, so this cycle's change to 1900000 KiB is skipped",
+        1);
+    mom_test_log_assert_count(G_LOG_LEVEL_WARNING, "has not returned yet", 1);
 
     release_blocked();
     mom_balloon_wait_idle(t->state);
-    assert_log("MESSAGE", "guest busy: balloon 2097152 → 2000000 KiB", 1);
+    mom_test_log_assert_count(G_LOG_LEVEL_MESSAGE, "guest busy: balloon 2097152 → 2000000 KiB", 1);
     assert_calls("uuid-busy=2000000 uuid-free=1800000 uuid-free=1900000 uuid-free=2000000");
     /* the next cycle calls it again */
     bt_cycle(t, ALL("1700000"));
@@ -875,12 +808,13 @@ START_TEST(test_errors_once)
     }
     /* bad is asked every cycle (failures do not count against it); ok once */
     ck_assert_uint_eq(n_calls(), 6);
-    assert_log("WARNING",
-               "WARNING|Balloon|bad|guest bad: cannot set the balloon to 2000000 KiB "
-               "(target 2000000 requested at t.policy:1:16): Timed out during "
-               "operation: cannot acquire state change lock",
-               1);
-    assert_log("MESSAGE", "guest bad:", 0);
+    mom_test_log_assert_count(
+        G_LOG_LEVEL_WARNING,
+        "WARNING|Balloon|bad|guest bad: cannot set the balloon to 2000000 KiB "
+        "(target 2000000 requested at t.policy:1:16): Timed out during "
+        "operation: cannot acquire state change lock",
+        1);
+    mom_test_log_assert_count(G_LOG_LEVEL_MESSAGE, "guest bad:", 0);
     ck_assert(!uncooperative(bad));
     /* each refused call is counted for the metrics, though said once */
     ck_assert_uint_eq(mom_controller_call_failures("Balloon") - failures0, 5);
@@ -890,11 +824,11 @@ START_TEST(test_errors_once)
     /* success, then failure again: the new failure is news */
     fake.fail_uuid = NULL;
     bt_cycle(t, ALL("2000000"));
-    assert_log("MESSAGE", "guest bad: balloon 2097152 → 2000000 KiB", 1);
+    mom_test_log_assert_count(G_LOG_LEVEL_MESSAGE, "guest bad: balloon 2097152 → 2000000 KiB", 1);
     fake.fail_uuid = "uuid-bad";
     bt_cycle(t, ALL("2000000"));
     bt_cycle(t, ALL("2000000"));
-    assert_log("WARNING", "guest bad: cannot set the balloon", 2);
+    mom_test_log_assert_count(G_LOG_LEVEL_WARNING, "guest bad: cannot set the balloon", 2);
 }
 END_TEST
 
@@ -911,15 +845,16 @@ START_TEST(test_gone_is_not_a_fault)
     bt_cycle(t, ALL("2000000"));
     bt_cycle(t, ALL("2000000"));
     ck_assert_uint_eq(n_calls(), 2);
-    assert_log("WARNING", "gone", 0);
-    assert_log("DEBUG", "guest gone went away under the balloon change", 2);
+    mom_test_log_assert_count(G_LOG_LEVEL_WARNING, "gone", 0);
+    mom_test_log_assert_count(G_LOG_LEVEL_DEBUG, "guest gone went away under the balloon change",
+                              2);
     /* churn is no failure */
     ck_assert_uint_eq(mom_controller_call_failures("Balloon"), failures0);
     ck_assert(!uncooperative(g));
     fake.gone_uuid = NULL;
     fake.fail_uuid = "uuid-gone";
     bt_cycle(t, ALL("2000000"));
-    assert_log("WARNING", "guest gone: cannot set the balloon", 1);
+    mom_test_log_assert_count(G_LOG_LEVEL_WARNING, "guest gone: cannot set the balloon", 1);
     fake.fail_uuid = NULL;
 }
 END_TEST
@@ -930,7 +865,7 @@ balloon_suite(void)
     Suite *s = suite_create("balloon");
     TCase *tc = tcase_create("balloon");
 
-    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_checked_fixture(tc, setup, mom_test_log_release);
     tcase_add_test(tc, test_lookup_and_init);
     tcase_add_test(tc, test_truncation_and_log_line);
     tcase_add_test(tc, test_floor_and_min);
@@ -955,14 +890,11 @@ main(void)
 {
     int failed;
 
-    logs = g_ptr_array_new_with_free_func(g_free);
     fake.calls = g_ptr_array_new_with_free_func(g_free);
-    g_log_set_writer_func(capture_writer, NULL, NULL);
     SRunner *sr = srunner_create(balloon_suite());
     srunner_run_all(sr, CK_ENV);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     g_ptr_array_unref(fake.calls);
-    g_ptr_array_unref(logs);
     return failed == 0 ? 0 : 1;
 }

@@ -25,46 +25,7 @@
 #include "mom-libvirt-priv.h"
 #include "mom-libvirt.h"
 #include "mom-policy.h"
-
-/* ---- log capture ------------------------------------------------------------ */
-
-static GPtrArray *logs;
-static GMutex logs_lock;
-
-static GLogWriterOutput
-capture(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
-{
-    if (level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR))
-        return g_log_writer_default(level, fields, n, data);
-    for (gsize i = 0; i < n; i++)
-        if (strcmp(fields[i].key, "MESSAGE") == 0) {
-            g_mutex_lock(&logs_lock);
-            g_ptr_array_add(logs, g_strdup_printf("%s|%s",
-                                                  level & G_LOG_LEVEL_WARNING ? "WARNING" : "INFO",
-                                                  (const char *)fields[i].value));
-            g_mutex_unlock(&logs_lock);
-        }
-    return G_LOG_WRITER_HANDLED;
-}
-
-static guint
-count_logs(const char *needle)
-{
-    guint n = 0;
-    g_mutex_lock(&logs_lock);
-    for (guint i = 0; i < logs->len; i++)
-        n += strstr(logs->pdata[i], needle) != NULL;
-    g_mutex_unlock(&logs_lock);
-    return n;
-}
-
-static void
-setup(void)
-{
-    g_mutex_lock(&logs_lock);
-    g_ptr_array_set_size(logs, 0);
-    g_mutex_unlock(&logs_lock);
-}
+#include "mom-test-log.h"
 
 /* ---- metadata ------------------------------------------------------------------ */
 
@@ -431,9 +392,10 @@ START_TEST(test_controller_apply)
                      "requested quota -1 → 25000, period 100000 → 50000 µs");
     ck_assert_str_eq(outcome(a, "vcpu_period"), outcome(a, "vcpu_quota"));
     ck_assert_str_eq(outcome(b, "vcpu_quota"), "unchanged: quota 50000, period 100000 µs");
-    ck_assert_uint_eq(count_logs("guest a: vcpu_quota -1 → 25000 µs, vcpu_period 100000 → 50000 µs "
-                                 "(requested at t.policy:2:5)"),
-                      1);
+    ck_assert_uint_eq(
+        mom_test_log_count("guest a: vcpu_quota -1 → 25000 µs, vcpu_period 100000 → 50000 µs "
+                           "(requested at t.policy:2:5)"),
+        1);
 
     /* the next cycle still sees the old sample (taken before the change
      * returned): the same request is not sent again */
@@ -496,20 +458,21 @@ START_TEST(test_controller_dry_run_and_errors)
     ct_cycle(t, "(with Guests g (g.Control \"vcpu_quota\" 40000))");
     ck_assert_uint_eq(n_calls(), 0);
     ck_assert_str_eq(outcome(a, "vcpu_quota"), "dry run: would set quota 40000, period 100000 µs");
-    ck_assert_uint_eq(count_logs("would be set (dry run)"), 1);
+    ck_assert_uint_eq(mom_test_log_count("would be set (dry run)"), 1);
     /* the same decision next cycle is not logged again; a new one is, and
      * so is the old one after a cycle that decided nothing */
     ct_cycle(t, "(with Guests g (g.Control \"vcpu_quota\" 40000))");
     ck_assert_str_eq(outcome(a, "vcpu_quota"), "dry run: would set quota 40000, period 100000 µs");
-    ck_assert_uint_eq(count_logs("would be set (dry run)"), 1);
+    ck_assert_uint_eq(mom_test_log_count("would be set (dry run)"), 1);
     ct_cycle(t, "(with Guests g (g.Control \"vcpu_quota\" 50000))");
-    ck_assert_uint_eq(count_logs("guest a: vcpu_quota -1 → 50000 µs, vcpu_period 100000 → 100000 "
-                                 "µs would be set (dry run) (requested at t.policy:1:16)"),
-                      1);
+    ck_assert_uint_eq(
+        mom_test_log_count("guest a: vcpu_quota -1 → 50000 µs, vcpu_period 100000 → 100000 "
+                           "µs would be set (dry run) (requested at t.policy:1:16)"),
+        1);
     ct_cycle(t, "(defvar quiet 1)");
     ct_cycle(t, "(with Guests g (g.Control \"vcpu_quota\" 50000))");
-    ck_assert_uint_eq(count_logs("vcpu_quota -1 → 50000 µs"), 2);
-    ck_assert_uint_eq(count_logs("would be set (dry run)"), 3);
+    ck_assert_uint_eq(mom_test_log_count("vcpu_quota -1 → 50000 µs"), 2);
+    ck_assert_uint_eq(mom_test_log_count("would be set (dry run)"), 3);
     ck_assert_uint_eq(n_calls(), 0);
     ct_free(t);
 
@@ -520,7 +483,7 @@ START_TEST(test_controller_dry_run_and_errors)
     ct_cycle(t, "(with Guests g (g.Control \"vcpu_quota\" 40000))");
     /* a failure is retried every cycle but logged once */
     ck_assert_uint_eq(n_calls(), 2);
-    ck_assert_uint_eq(count_logs("cannot set vcpu_quota 40000"), 1);
+    ck_assert_uint_eq(mom_test_log_count("cannot set vcpu_quota 40000"), 1);
     /* a string is no number; the stats must be there */
     ct_cycle(t, "(with Guests g (g.Control \"vcpu_quota\" \"lots\"))");
     ck_assert_str_eq(outcome(a, "vcpu_quota"), "ignored: not a number of µs");
@@ -612,7 +575,7 @@ cputune_suite(void)
     Suite *s = suite_create("cputune");
     TCase *tc = tcase_create("cputune");
 
-    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_checked_fixture(tc, mom_test_log_capture, mom_test_log_release);
     tcase_add_test(tc, test_meta_none);
     tcase_add_test(tc, test_meta_momd);
     tcase_add_test(tc, test_meta_momd_unqualified);
@@ -631,9 +594,7 @@ cputune_suite(void)
 int
 main(void)
 {
-    logs = g_ptr_array_new_with_free_func(g_free);
     fake.calls = g_ptr_array_new_with_free_func(g_free);
-    g_log_set_writer_func(capture, NULL, NULL);
     SRunner *sr = srunner_create(cputune_suite());
     srunner_run_all(sr, CK_ENV);
     int failed = srunner_ntests_failed(sr);

@@ -17,6 +17,7 @@
 #include "mom-libvirt-priv.h"
 #include "mom-libvirt.h"
 #include "mom-monitor.h"
+#include "mom-test-log.h"
 
 #define DEFAULT_UUID "6695eb01-f6a4-8304-79aa-97f2502e193f"
 
@@ -260,6 +261,7 @@ teardown(void)
 {
     g_ptr_array_free(fake.calls, TRUE);
     g_free(fake.block_uuid);
+    mom_test_log_release();
 }
 
 static gpointer
@@ -394,23 +396,11 @@ START_TEST(test_controller_dry_run)
 }
 END_TEST
 
-static GPtrArray *dry_run_logs;
-
-static GLogWriterOutput
-capture_messages(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
-{
-    for (gsize i = 0; i < n; i++)
-        if (strcmp(fields[i].key, "MESSAGE") == 0 && strstr(fields[i].value, "(dry run)"))
-            g_ptr_array_add(dry_run_logs, g_strdup(fields[i].value));
-    return G_LOG_WRITER_HANDLED;
-}
-
 /* The same dry-run decision, cycle after cycle, is logged once; a disk's
  * new decision is logged again. */
 START_TEST(test_controller_dry_run_logged_once)
 {
-    dry_run_logs = g_ptr_array_new_with_free_func(g_free);
-    g_log_set_writer_func(capture_messages, NULL, NULL);
+    mom_test_log_capture();
     fill_guest();
     g_autoptr(MomMonitor) m = monitor_for("GuestIoTune");
     MomEntity *e = mom_monitor_entity(m);
@@ -421,10 +411,10 @@ START_TEST(test_controller_dry_run_logged_once)
         evaluate(e, apply_maximum);
         apply(state, e);
     }
-    ck_assert_uint_eq(dry_run_logs->len, 1);
-    ck_assert_str_eq(dry_run_logs->pdata[0],
-                     "guest vm1: disk vda: total_bytes_sec 0 → 1000 (test.policy:3:3), "
-                     "read_iops_sec 0 → 7 (test.policy:7:3) would be set (dry run)");
+    g_auto(GStrv) dry_run = mom_test_log_lines("(dry run)");
+    ck_assert_uint_eq(g_strv_length(dry_run), 1);
+    ck_assert_str_eq(dry_run[0], "guest vm1: disk vda: total_bytes_sec 0 → 1000 (test.policy:3:3), "
+                                 "read_iops_sec 0 → 7 (test.policy:7:3) would be set (dry run)");
     ck_assert(g_str_has_prefix(outcome(e, "io_tune.vda.total_bytes_sec"),
                                "dry run: would set total_bytes_sec 0 → 1000"));
 
@@ -434,11 +424,11 @@ START_TEST(test_controller_dry_run_logged_once)
         evaluate(e, apply_maximum);
         apply(state, e);
     }
-    ck_assert_uint_eq(dry_run_logs->len, 2);
-    ck_assert(strstr(dry_run_logs->pdata[1], "disk vda: total_bytes_sec 0 → 2000") != NULL);
+    g_auto(GStrv) dry_run_again = mom_test_log_lines("(dry run)");
+    ck_assert_uint_eq(g_strv_length(dry_run_again), 2);
+    ck_assert(strstr(dry_run_again[1], "disk vda: total_bytes_sec 0 → 2000") != NULL);
     ck_assert_uint_eq(fake.calls->len, 0);
     mom_controller_lookup("IoTune")->free(state);
-    g_ptr_array_free(dry_run_logs, TRUE);
 }
 END_TEST
 

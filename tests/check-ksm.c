@@ -26,13 +26,12 @@
 #include "mom-controller.h"
 #include "mom-policy.h"
 #include "mom-test-fs.h"
+#include "mom-test-log.h"
 
 /* ---- captured logs and writes ------------------------------------------- */
 
-/* "LEVEL|TUNABLE|message" for every mom-controller log line: the writer is
- * process-wide, so it is installed once in main() and check's forked test
- * processes each start with an empty copy of these arrays. */
-static GPtrArray *logs;
+/* "LEVEL|TUNABLE|message" for every mom-controller log line. */
+static const char *const log_fields[] = {"MOM_KSM_TUNABLE", NULL};
 /* "file=value" for every write attempt through the hook, in order. */
 static GPtrArray *writes;
 /* Made in main(), before check forks, and removed there: a failed
@@ -41,63 +40,6 @@ static char *tmp_parent;
 /* The file the hook refuses, and with which errno (0: none). */
 static const char *fail_file;
 static int fail_errno;
-
-static const char *
-level_name(GLogLevelFlags level)
-{
-    if (level & G_LOG_LEVEL_WARNING)
-        return "WARNING";
-    if (level & G_LOG_LEVEL_MESSAGE)
-        return "MESSAGE";
-    if (level & G_LOG_LEVEL_INFO)
-        return "INFO";
-    return "DEBUG";
-}
-
-static GLogWriterOutput
-capture_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
-{
-    const char *domain = NULL, *message = NULL, *tunable = "";
-
-    /* Criticals are bugs: keep GLib's handling (fatal under G_DEBUG). */
-    if (level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR))
-        return g_log_writer_default(level, fields, n_fields, user_data);
-    for (gsize i = 0; i < n_fields; i++) {
-        if (strcmp(fields[i].key, "GLIB_DOMAIN") == 0)
-            domain = fields[i].value;
-        else if (strcmp(fields[i].key, "MESSAGE") == 0)
-            message = fields[i].value;
-        else if (strcmp(fields[i].key, "MOM_KSM_TUNABLE") == 0)
-            tunable = fields[i].value;
-    }
-    if (domain && strcmp(domain, "mom-controller") == 0 && message)
-        g_ptr_array_add(logs, g_strdup_printf("%s|%s|%s", level_name(level), tunable, message));
-    return G_LOG_WRITER_HANDLED;
-}
-
-/* Lines of @level whose text contains @needle. */
-static guint
-count_logs(const char *level, const char *needle)
-{
-    guint n = 0;
-
-    for (guint i = 0; i < logs->len; i++) {
-        const char *l = logs->pdata[i];
-        if (g_str_has_prefix(l, level) && l[strlen(level)] == '|' && strstr(l, needle))
-            n++;
-    }
-    return n;
-}
-
-static char *
-dump_logs(void)
-{
-    g_autoptr(GString) s = g_string_new(NULL);
-
-    for (guint i = 0; i < logs->len; i++)
-        g_string_append_printf(s, "\n  %s", (char *)logs->pdata[i]);
-    return g_string_free(g_steal_pointer(&s), FALSE);
-}
 
 /* The writes so far, joined with spaces: "run=2 merge_across_nodes=0". */
 static char *
@@ -269,7 +211,7 @@ ksm_cycle(Ksm *k, const char *policy)
 static void
 setup(void)
 {
-    g_ptr_array_set_size(logs, 0);
+    mom_test_log_capture_fields("mom-controller", log_fields);
     g_ptr_array_set_size(writes, 0);
     fail_file = NULL;
     fail_errno = 0;
@@ -302,15 +244,17 @@ START_TEST(test_only_changes_written)
     assert_file(f, "run", "1\n");
     assert_file(f, "sleep_millisecs", "50\n");
     ck_assert_uint_eq(
-        count_logs("MESSAGE", "KSM sleep_millisecs: 20 → 50, requested at t.policy:3:1"), 1);
+        mom_test_log_count_at(G_LOG_LEVEL_MESSAGE,
+                              "KSM sleep_millisecs: 20 → 50, requested at t.policy:3:1"),
+        1);
 
     /* the same decisions again: nothing to write, nothing to say */
     g_ptr_array_set_size(writes, 0);
-    g_ptr_array_set_size(logs, 0);
+    mom_test_log_clear();
     for (int i = 0; i < 3; i++)
         ksm_cycle(k, policy);
     ck_assert_uint_eq(writes->len, 0);
-    ck_assert_uint_eq(logs->len, 0);
+    ck_assert_uint_eq(mom_test_log_count(""), 0);
 
     /* one control moves: exactly one write */
     ksm_cycle(k, "(Host.Control \"ksm_run\" 1) (Host.Control \"ksm_pages_to_scan\" 400)");
@@ -342,7 +286,9 @@ START_TEST(test_float_truncated)
     g_ptr_array_set_size(writes, 0);
     ksm_cycle(k, "(Host.Control \"ksm_sleep_millisecs\" -0.9)");
     ck_assert_uint_eq(writes->len, 0);
-    ck_assert_uint_eq(count_logs("WARNING", "ksm_sleep_millisecs = 0 set at t.policy:1:1"), 1);
+    ck_assert_uint_eq(
+        mom_test_log_count_at(G_LOG_LEVEL_WARNING, "ksm_sleep_millisecs = 0 set at t.policy:1:1"),
+        1);
 }
 END_TEST
 
@@ -361,18 +307,22 @@ START_TEST(test_bad_values_warn_once)
 
     for (int i = 0; i < 5; i++)
         ksm_cycle(k, bad);
-    g_autofree char *all = dump_logs();
+    g_autofree char *all = mom_test_log_dump();
     ck_assert_msg(writes->len == 0, "wrote %u times", writes->len);
-    ck_assert_msg(logs->len == 4, "want 4 warnings, got:%s", all);
-    ck_assert_uint_eq(count_logs("WARNING", "ksm_pages_to_scan = 0 set at t.policy:1:1: it must "
+    ck_assert_msg(mom_test_log_count("") == 4, "want 4 warnings, got:%s", all);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING,
+                                            "ksm_pages_to_scan = 0 set at t.policy:1:1: it must "
                                             "be between 1 and 100000."),
                       1);
-    ck_assert_uint_eq(count_logs("WARNING", "ksm_sleep_millisecs = nil set at t.policy:2:1: it "
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING,
+                                            "ksm_sleep_millisecs = nil set at t.policy:2:1: it "
                                             "must be a number."),
                       1);
-    ck_assert_uint_eq(count_logs("WARNING", "ksm_run = \"on\" set at t.policy:3:1"), 1);
-    ck_assert_uint_eq(count_logs("WARNING", "ksm_merge_across_nodes = 1e+30"), 1);
-    ck_assert_uint_eq(count_logs("WARNING", "ksm_run|"), 1);
+    ck_assert_uint_eq(
+        mom_test_log_count_at(G_LOG_LEVEL_WARNING, "ksm_run = \"on\" set at t.policy:3:1"), 1);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING, "ksm_merge_across_nodes = 1e+30"),
+                      1);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING, "ksm_run|"), 1);
     assert_file(f, "pages_to_scan", "100\n");
     assert_file(f, "run", "0\n");
 
@@ -381,8 +331,8 @@ START_TEST(test_bad_values_warn_once)
     assert_writes("pages_to_scan=200");
     ksm_cycle(k, bad);
     ksm_cycle(k, bad);
-    ck_assert_uint_eq(count_logs("WARNING", "ksm_pages_to_scan = 0"), 2);
-    ck_assert_uint_eq(count_logs("WARNING", "ksm_sleep_millisecs = nil"), 1);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING, "ksm_pages_to_scan = 0"), 2);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING, "ksm_sleep_millisecs = nil"), 1);
 }
 END_TEST
 
@@ -404,10 +354,11 @@ START_TEST(test_advisor_einval)
         ksm_cycle(k, "(Host.Control \"ksm_run\" 1)\n"
                      "(Host.Control \"ksm_pages_to_scan\" 500)\n"
                      "(Host.Control \"ksm_sleep_millisecs\" 30)\n");
-    g_autofree char *all = dump_logs();
-    ck_assert_msg(count_logs("WARNING", "") == 1, "want one warning:%s", all);
-    ck_assert_uint_eq(count_logs("WARNING", "advisor_mode scan-time) tunes pages_to_scan"), 1);
-    ck_assert_uint_eq(count_logs("WARNING", "set ksm-advisor-off"), 1);
+    mom_test_log_assert_count(G_LOG_LEVEL_WARNING, "", 1);
+    ck_assert_uint_eq(
+        mom_test_log_count_at(G_LOG_LEVEL_WARNING, "advisor_mode scan-time) tunes pages_to_scan"),
+        1);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING, "set ksm-advisor-off"), 1);
     guint attempts = 0;
     for (guint i = 0; i < writes->len; i++)
         attempts += g_str_has_prefix(writes->pdata[i], "pages_to_scan=");
@@ -421,7 +372,9 @@ START_TEST(test_advisor_einval)
     g_autoptr(Ksm) k2 = ksm_start(f2, OPT_NONE);
     ksm_cycle(k2, "(Host.Control \"ksm_pages_to_scan\" 500)");
     ck_assert_uint_eq(
-        count_logs("WARNING", "The kernel refused KSM pages_to_scan 500: Invalid argument."), 1);
+        mom_test_log_count_at(G_LOG_LEVEL_WARNING,
+                              "The kernel refused KSM pages_to_scan 500: Invalid argument."),
+        1);
 }
 END_TEST
 
@@ -437,10 +390,11 @@ START_TEST(test_merge_ebusy)
     fail_errno = EBUSY;
     for (int i = 0; i < 4; i++)
         ksm_cycle(k, "(Host.Control \"ksm_run\" 1) (Host.Control \"ksm_merge_across_nodes\" 0)");
-    g_autofree char *all = dump_logs();
-    ck_assert_msg(count_logs("WARNING", "") == 1, "want one warning:%s", all);
-    ck_assert_uint_eq(count_logs("WARNING", "merge_across_nodes 0 while pages are merged"), 1);
-    ck_assert_uint_eq(count_logs("WARNING", "ksm_run 2"), 1);
+    mom_test_log_assert_count(G_LOG_LEVEL_WARNING, "", 1);
+    ck_assert_uint_eq(
+        mom_test_log_count_at(G_LOG_LEVEL_WARNING, "merge_across_nodes 0 while pages are merged"),
+        1);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING, "ksm_run 2"), 1);
     assert_file(f, "merge_across_nodes", "1\n");
 }
 END_TEST
@@ -492,11 +446,14 @@ START_TEST(test_dry_run)
     assert_file(f, "sleep_millisecs", "20\n");
     assert_file(f, "merge_across_nodes", "1\n");
     assert_file(f, "advisor_mode", "none [scan-time]\n");
-    ck_assert_uint_eq(count_logs("MESSAGE", "KSM run: 0 → 1 would be written (dry run)"), 1);
-    ck_assert_uint_eq(count_logs("MESSAGE", "KSM pages_to_scan: 100 → 400 would be written (dry "
+    ck_assert_uint_eq(
+        mom_test_log_count_at(G_LOG_LEVEL_MESSAGE, "KSM run: 0 → 1 would be written (dry run)"), 1);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_MESSAGE,
+                                            "KSM pages_to_scan: 100 → 400 would be written (dry "
                                             "run), requested at t.policy:2:1."),
                       1);
-    ck_assert_uint_eq(count_logs("MESSAGE", "KSM advisor_mode: scan-time → none would be written "
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_MESSAGE,
+                                            "KSM advisor_mode: scan-time → none would be written "
                                             "(dry run)"),
                       1);
     ck_assert_str_eq(mom_entity_control(k->host, 0)->outcome, "dry run: would write 0 → 1");
@@ -522,10 +479,14 @@ START_TEST(test_dry_run_changes)
     fake_set(f, "pages_to_scan", "200\n");
     ksm_cycle(k, "(Host.Control \"ksm_pages_to_scan\" 500)");
     ck_assert_uint_eq(writes->len, 0);
-    ck_assert_uint_eq(count_logs("MESSAGE", "KSM pages_to_scan: 100 → 400 would be written"), 1);
-    ck_assert_msg(count_logs("MESSAGE", "KSM pages_to_scan: 100 → 500 would be written") == 3,
-                  "logs:%s", dump_logs());
-    ck_assert_uint_eq(count_logs("MESSAGE", "KSM pages_to_scan: 200 → 500 would be written"), 1);
+    ck_assert_uint_eq(
+        mom_test_log_count_at(G_LOG_LEVEL_MESSAGE, "KSM pages_to_scan: 100 → 400 would be written"),
+        1);
+    mom_test_log_assert_count(G_LOG_LEVEL_MESSAGE, "KSM pages_to_scan: 100 → 500 would be written",
+                              3);
+    ck_assert_uint_eq(
+        mom_test_log_count_at(G_LOG_LEVEL_MESSAGE, "KSM pages_to_scan: 200 → 500 would be written"),
+        1);
 }
 END_TEST
 
@@ -541,7 +502,8 @@ START_TEST(test_advisor_off)
     ck_assert_uint_eq(writes->len, 0);
     ksm_cycle(k, "(Host.Control \"ksm_run\" 0)");
     assert_writes("advisor_mode=none");
-    ck_assert_uint_eq(count_logs("MESSAGE", "KSM advisor_mode: scan-time → none."), 1);
+    ck_assert_uint_eq(
+        mom_test_log_count_at(G_LOG_LEVEL_MESSAGE, "KSM advisor_mode: scan-time → none."), 1);
     ksm_cycle(k, "(Host.Control \"ksm_run\" 0)");
     assert_writes("advisor_mode=none");
 
@@ -549,7 +511,9 @@ START_TEST(test_advisor_off)
     k->klass->shutdown(k->state);
     assert_writes("advisor_mode=scan-time");
     assert_file(f, "advisor_mode", "none [scan-time]\n");
-    ck_assert_uint_eq(count_logs("MESSAGE", "KSM advisor_mode restored: none → scan-time."), 1);
+    ck_assert_uint_eq(
+        mom_test_log_count_at(G_LOG_LEVEL_MESSAGE, "KSM advisor_mode restored: none → scan-time."),
+        1);
 
     g_autoptr(Fake) f2 = fake_new();
     g_autoptr(Ksm) k2 = ksm_start(f2, OPT_ADVISOR_OFF);
@@ -592,14 +556,15 @@ START_TEST(test_shutdown_restores)
     ksm_cycle(k, "(Host.Control \"ksm_run\" 1) (Host.Control \"ksm_pages_to_scan\" 700)");
     fake_set(f, "sleep_millisecs", "33\n"); /* an operator's change, not ours */
     g_ptr_array_set_size(writes, 0);
-    g_ptr_array_set_size(logs, 0);
+    mom_test_log_clear();
     k->klass->shutdown(k->state);
     assert_writes("run=0 pages_to_scan=100");
     assert_file(f, "run", "0\n");
     assert_file(f, "pages_to_scan", "100\n");
     assert_file(f, "sleep_millisecs", "33\n");
     assert_file(f, "merge_across_nodes", "1\n");
-    ck_assert_uint_eq(count_logs("MESSAGE", "KSM pages_to_scan restored: 700 → 100."), 1);
+    ck_assert_uint_eq(
+        mom_test_log_count_at(G_LOG_LEVEL_MESSAGE, "KSM pages_to_scan restored: 700 → 100."), 1);
 
     /* a tunable we changed that already went back needs no write */
     g_autoptr(Fake) f2 = fake_new();
@@ -655,13 +620,13 @@ START_TEST(test_unwritable_and_missing)
         ksm_cycle(k, "(Host.Control \"ksm_run\" 1)\n"
                      "(Host.Control \"ksm_merge_across_nodes\" 0)\n"
                      "(Host.Control \"ksm_sleep_millisecs\" 50)\n");
-    g_autofree char *all = dump_logs();
     g_autofree char *want = g_strdup_printf("Cannot write 50 to %s/sleep_millisecs: "
                                             "Permission denied.",
                                             f->ksm);
-    ck_assert_msg(count_logs("WARNING", "") == 2, "want two warnings:%s", all);
-    ck_assert_uint_eq(count_logs("WARNING", want), 1);
-    ck_assert_uint_eq(count_logs("WARNING", "Cannot apply ksm_merge_across_nodes"), 1);
+    mom_test_log_assert_count(G_LOG_LEVEL_WARNING, "", 2);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING, want), 1);
+    ck_assert_uint_eq(
+        mom_test_log_count_at(G_LOG_LEVEL_WARNING, "Cannot apply ksm_merge_across_nodes"), 1);
     assert_file(f, "run", "1\n");
     assert_file(f, "sleep_millisecs", "20\n");
 }
@@ -728,11 +693,14 @@ START_TEST(test_watch_goes_idle)
     pump(300);
     assert_writes("pages_to_scan=50 sleep_millisecs=1000");
     ck_assert(!mom_ksm_watching(k->state));
-    ck_assert_uint_eq(count_logs("MESSAGE", "KSM pages_to_scan: 2621 → 50 between policy cycles: "
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_MESSAGE,
+                                            "KSM pages_to_scan: 2621 → 50 between policy cycles: "
                                             "the last 2 full scan(s) merged 200 pages, fewer than "
                                             "ksm_idle_below (131) per scan."),
                       1);
-    ck_assert_uint_eq(count_logs("MESSAGE", "KSM sleep_millisecs: 10 → 1000 between policy"), 1);
+    ck_assert_uint_eq(
+        mom_test_log_count_at(G_LOG_LEVEL_MESSAGE, "KSM sleep_millisecs: 10 → 1000 between policy"),
+        1);
 
     /* the next cycle asks for the fast rate again: a new watch */
     g_ptr_array_set_size(writes, 0);
@@ -804,7 +772,8 @@ START_TEST(test_watch_restore_and_unreadable)
     ck_assert_int_eq(g_unlink(scans), 0);
     pump(600);
     ck_assert(!mom_ksm_watching(k2->state));
-    ck_assert_uint_eq(count_logs("WARNING", "The KSM controller stopped watching ksmd between "
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING,
+                                            "The KSM controller stopped watching ksmd between "
                                             "policy cycles: "),
                       1);
 }
@@ -861,9 +830,11 @@ START_TEST(test_smart_scan)
     assert_file(f, "smart_scan", "1\n");
     k2->klass->shutdown(k2->state);
     assert_file(f, "smart_scan", "0\n");
-    ck_assert_uint_eq(count_logs("MESSAGE", "KSM smart_scan restored: 1 → 0."), 1);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_MESSAGE, "KSM smart_scan restored: 1 → 0."),
+                      1);
     ksm_cycle(k, "(Host.Control \"ksm_smart_scan\" 2)");
-    ck_assert_uint_eq(count_logs("WARNING", "ksm_smart_scan = 2 set at t.policy:1:1: it must be "
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING,
+                                            "ksm_smart_scan = 2 set at t.policy:1:1: it must be "
                                             "between 0 and 1."),
                       1);
 }
@@ -875,7 +846,7 @@ ksm_suite(void)
     Suite *s = suite_create("ksm");
     TCase *tc = tcase_create("controller");
 
-    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_checked_fixture(tc, setup, mom_test_log_release);
     tcase_add_test(tc, test_lookup);
     tcase_add_test(tc, test_only_changes_written);
     tcase_add_test(tc, test_float_truncated);
@@ -907,15 +878,11 @@ main(void)
     tmp_parent = g_dir_make_tmp("check-ksm-XXXXXX", NULL);
     if (!tmp_parent)
         return EXIT_FAILURE;
-    logs = g_ptr_array_new_with_free_func(g_free);
     writes = g_ptr_array_new_with_free_func(g_free);
-    /* once per process, as GLib requires; forked tests inherit it */
-    g_log_set_writer_func(capture_writer, NULL, NULL);
     SRunner *sr = srunner_create(ksm_suite());
     srunner_run_all(sr, CK_ENV);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    g_ptr_array_free(logs, TRUE);
     g_ptr_array_free(writes, TRUE);
     mom_test_remove_tree(tmp_parent);
     g_free(tmp_parent);

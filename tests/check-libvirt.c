@@ -33,48 +33,17 @@
 #include "mom-libvirt-priv.h"
 #include "mom-libvirt.h"
 #include "mom-test-fs.h"
+#include "mom-test-log.h"
 
 #define DEFAULT_UUID "6695eb01-f6a4-8304-79aa-97f2502e193f"
 
 /* ---- log capture -------------------------------------------------------------- */
 
-static GPtrArray *logged;
-
-static GLogWriterOutput
-capture(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
-{
-    for (gsize i = 0; i < n; i++)
-        if (strcmp(fields[i].key, "MESSAGE") == 0)
-            g_ptr_array_add(logged, g_strdup_printf("%d %s", (int)(level & G_LOG_LEVEL_MASK),
-                                                    (const char *)fields[i].value));
-    return G_LOG_WRITER_HANDLED;
-}
-
-/* Lines containing @fragment, at @level (0: any level). */
-static guint
-count_logged_at(GLogLevelFlags level, const char *fragment)
-{
-    guint n = 0;
-    for (guint i = 0; i < logged->len; i++) {
-        const char *line = logged->pdata[i];
-        if (level && atoi(line) != (int)level)
-            continue;
-        n += strstr(line, fragment) != NULL;
-    }
-    return n;
-}
-
-static guint
-count_logged(const char *fragment)
-{
-    return count_logged_at(0, fragment);
-}
-
 static void
 dump_log(void)
 {
-    for (guint i = 0; i < logged->len; i++)
-        fprintf(stderr, "# log: %s\n", (char *)logged->pdata[i]);
+    g_autofree char *all = mom_test_log_dump();
+    fprintf(stderr, "# log:%s\n", all);
 }
 
 static char *tmp_dir;
@@ -82,8 +51,7 @@ static char *tmp_dir;
 static void
 setup(void)
 {
-    logged = g_ptr_array_new_with_free_func(g_free);
-    g_log_set_writer_func(capture, NULL, NULL);
+    mom_test_log_capture();
     tmp_dir = g_dir_make_tmp("momd-libvirt-XXXXXX", NULL);
     ck_assert(tmp_dir != NULL);
 }
@@ -93,7 +61,7 @@ teardown(void)
 {
     mom_test_remove_tree(tmp_dir);
     g_clear_pointer(&tmp_dir, g_free);
-    g_ptr_array_free(logged, TRUE);
+    mom_test_log_release();
 }
 
 /* ---- the main loop ------------------------------------------------------------ */
@@ -346,7 +314,7 @@ START_TEST(test_default_connect_collect)
     g_autoptr(GError) error = NULL;
 
     ck_assert_str_eq(mom_libvirt_uri(lv), "test:///default");
-    ck_assert_uint_eq(count_logged("Connected to libvirt at test:///default."), 1);
+    ck_assert_uint_eq(mom_test_log_count("Connected to libvirt at test:///default."), 1);
 
     g_autoptr(MomGuestBatch) b = mom_libvirt_collect(lv, NULL, &error);
     ck_assert_msg(b != NULL, "%s", error ? error->message : "");
@@ -506,8 +474,8 @@ START_TEST(test_pid_discovery)
     const MomGuestData *d = find_data(b, DEFAULT_UUID, NULL);
     ck_assert_ptr_nonnull(d);
     ck_assert_int_eq(d->pid, 7777);
-    ck_assert_uint_eq(count_logged("The QEMU process of guest test is 7777, the process with "
-                                   "-uuid " DEFAULT_UUID "."),
+    ck_assert_uint_eq(mom_test_log_count("The QEMU process of guest test is 7777, the process with "
+                                         "-uuid " DEFAULT_UUID "."),
                       1);
 }
 END_TEST
@@ -526,9 +494,9 @@ START_TEST(test_pid_not_found)
 
     ck_assert_msg(b != NULL, "%s", error ? error->message : "");
     ck_assert_int_eq(find_data(b, DEFAULT_UUID, NULL)->pid, -1);
-    if (count_logged(expect) != 1)
+    if (mom_test_log_count(expect) != 1)
         dump_log();
-    ck_assert_uint_eq(count_logged(expect), 1);
+    ck_assert_uint_eq(mom_test_log_count(expect), 1);
 }
 END_TEST
 
@@ -591,10 +559,11 @@ START_TEST(test_guest_manager_policy)
     tick_and_wait(gs);
     ck_assert_uint_eq(mom_guests_collections(gs), 1);
     ck_assert_uint_eq(mom_guests_count(gs), 50);
-    ck_assert_uint_eq(count_logged("is now managed."), 50);
+    ck_assert_uint_eq(mom_test_log_count("is now managed."), 50);
     ck_assert_uint_eq(mom_guests_calls(gs), 1 + 50 * 2 + 50 + 50);
     /* even domains have no stats period: momd sets one (2 s here) */
-    ck_assert_uint_eq(count_logged("had no balloon statistics period; setting it to 2 s."), 25);
+    ck_assert_uint_eq(mom_test_log_count("had no balloon statistics period; setting it to 2 s."),
+                      25);
 
     g_autoptr(GPtrArray) entities = mom_guests_entities(gs);
     ck_assert_uint_eq(entities->len, 50);
@@ -637,27 +606,27 @@ START_TEST(test_guest_manager_policy)
 
     /* The period calls run in workers; none may fail on the test driver. */
     drain_workers();
-    ck_assert_uint_eq(count_logged("Cannot set the balloon statistics period"), 0);
+    ck_assert_uint_eq(mom_test_log_count("Cannot set the balloon statistics period"), 0);
 
     /* The next collection reads no XML and keeps the same guests. */
     tick_and_wait(gs);
     ck_assert_uint_eq(mom_guests_count(gs), 50);
     ck_assert_uint_eq(mom_guests_calls(gs), 1 + 50 * 2);
-    ck_assert_uint_eq(count_logged("is now managed."), 50);
+    ck_assert_uint_eq(mom_test_log_count("is now managed."), 50);
 
     /* forget drops a guest at once; it is back when still running */
     mom_guests_forget(gs, expected(7).uuid);
     ck_assert_uint_eq(mom_guests_count(gs), 49);
-    ck_assert_uint_eq(count_logged("Guest vm0007 stopped; it is dropped."), 1);
+    ck_assert_uint_eq(mom_test_log_count("Guest vm0007 stopped; it is dropped."), 1);
     mom_guests_forget(gs, "00000000-0000-0000-0000-000000000000");
     ck_assert_uint_eq(mom_guests_count(gs), 49);
     tick_and_wait(gs);
     ck_assert_uint_eq(mom_guests_count(gs), 50);
-    ck_assert_uint_eq(count_logged("Guest vm0007 ("
-                                   "6d6f6d64-0000-4000-8000-000000000007) is now managed."),
+    ck_assert_uint_eq(mom_test_log_count("Guest vm0007 ("
+                                         "6d6f6d64-0000-4000-8000-000000000007) is now managed."),
                       2);
-    ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_WARNING, ""), 0);
-    ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_CRITICAL, ""), 0);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING, ""), 0);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_CRITICAL, ""), 0);
 }
 END_TEST
 
@@ -692,11 +661,12 @@ START_TEST(test_guest_manager_dry_run)
         tick_and_wait(gs);
         drain_workers();
     }
-    ck_assert_uint_eq(count_logged("Guest vm0002 has no balloon statistics period; 2 s would be "
-                                   "set (dry run)."),
-                      1);
-    ck_assert_uint_eq(count_logged("would be set (dry run)."), 2);
-    ck_assert_uint_eq(count_logged("setting it to"), 0);
+    ck_assert_uint_eq(
+        mom_test_log_count("Guest vm0002 has no balloon statistics period; 2 s would be "
+                           "set (dry run)."),
+        1);
+    ck_assert_uint_eq(mom_test_log_count("would be set (dry run)."), 2);
+    ck_assert_uint_eq(mom_test_log_count("setting it to"), 0);
     ck_assert_uint_eq(count_with_period(lv), 2);
 
     {
@@ -704,7 +674,8 @@ START_TEST(test_guest_manager_dry_run)
         tick_and_wait(gs);
         drain_workers();
     }
-    ck_assert_uint_eq(count_logged("had no balloon statistics period; setting it to 2 s."), 2);
+    ck_assert_uint_eq(mom_test_log_count("had no balloon statistics period; setting it to 2 s."),
+                      2);
     ck_assert_uint_eq(count_with_period(lv), 4);
 }
 END_TEST
@@ -795,7 +766,7 @@ START_TEST(test_missing_domain)
     ck_assert(!ops->is_gone(error));
     g_clear_error(&error);
     /* errors are returned, not printed by libvirt or logged here */
-    ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_WARNING, ""), 0);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING, ""), 0);
 }
 END_TEST
 
@@ -812,7 +783,7 @@ START_TEST(test_stop_during_collection)
 
     tick_and_wait(gs);
     ck_assert_uint_eq(mom_guests_count(gs), 1);
-    guint managed_before = count_logged("is now managed");
+    guint managed_before = mom_test_log_count("is now managed");
     Collections c = {gs, mom_guests_collections(gs) + 1};
     mom_guests_tick(gs);
     /* the bulk call is made in a worker; its result waits for the loop */
@@ -821,12 +792,12 @@ START_TEST(test_stop_during_collection)
     ck_assert_uint_eq(mom_guests_count(gs), 0);
     ck_assert(run_until(collections_reached, &c, 10000));
     ck_assert_uint_eq(mom_guests_count(gs), 0);
-    ck_assert_uint_eq(count_logged("is now managed"), managed_before);
+    ck_assert_uint_eq(mom_test_log_count("is now managed"), managed_before);
 
     /* the domain is still running here: a new collection finds it */
     tick_and_wait(gs);
     ck_assert_uint_eq(mom_guests_count(gs), 1);
-    ck_assert_uint_eq(count_logged("is now managed"), managed_before + 1);
+    ck_assert_uint_eq(mom_test_log_count("is now managed"), managed_before + 1);
     drain_workers();
 }
 END_TEST
@@ -860,7 +831,7 @@ START_TEST(test_destroyed_domain_dropped)
     /* without acting on the event, the next collection drops the guest */
     tick_and_wait(gs);
     ck_assert_uint_eq(mom_guests_count(gs), 0);
-    ck_assert_uint_eq(count_logged("Guest test is no longer running; it is dropped."), 1);
+    ck_assert_uint_eq(mom_test_log_count("Guest test is no longer running; it is dropped."), 1);
     g_autoptr(GPtrArray) entities = mom_guests_entities(gs);
     ck_assert_uint_eq(entities->len, 0);
 
@@ -966,16 +937,17 @@ balloon_cycle(gboolean dry_run)
     };
     for (guint i = 0; i < G_N_ELEMENTS(lines); i++) {
         g_autofree char *line = g_strconcat(lines[i][0], suffix, NULL);
-        if (count_logged_at(G_LOG_LEVEL_MESSAGE, line) != 1)
+        if (mom_test_log_count_at(G_LOG_LEVEL_MESSAGE, line) != 1)
             dump_log();
-        ck_assert_msg(count_logged_at(G_LOG_LEVEL_MESSAGE, line) == 1, "not logged once: %s", line);
+        ck_assert_msg(mom_test_log_count_at(G_LOG_LEVEL_MESSAGE, line) == 1, "not logged once: %s",
+                      line);
         if (lines[i][1])
-            ck_assert_uint_eq(count_logged(lines[i][1]), 1);
+            ck_assert_uint_eq(mom_test_log_count(lines[i][1]), 1);
     }
     /* the controller's lines: "guest NAME: balloon ..." */
-    ck_assert_uint_eq(count_logged("guest vm0005: "), 0);
-    ck_assert_uint_eq(count_logged("guest vm0006: "), 0);
-    ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_WARNING, ""), 0);
+    ck_assert_uint_eq(mom_test_log_count("guest vm0005: "), 0);
+    ck_assert_uint_eq(mom_test_log_count("guest vm0006: "), 0);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING, ""), 0);
 
     if (!dry_run) {
         /* The next collection sees the new sizes: requests reached, nothing more to do
@@ -991,8 +963,8 @@ balloon_cycle(gboolean dry_run)
         ck_assert_int_eq(cur_of(lv, 2), 131072);
         ck_assert_int_eq(cur_of(lv, 3), 195840);
         ck_assert_int_eq(cur_of(lv, 4), 1048576);
-        ck_assert_uint_eq(count_logged("guest vm0001: "), 1);
-        ck_assert_uint_eq(count_logged("guest vm0002: balloon 169984 → 131072 KiB"), 1);
+        ck_assert_uint_eq(mom_test_log_count("guest vm0001: "), 1);
+        ck_assert_uint_eq(mom_test_log_count("guest vm0002: balloon 169984 → 131072 KiB"), 1);
     }
     klass->free(state);
     drain_workers();
@@ -1050,8 +1022,8 @@ START_TEST(test_unreachable)
     ck_assert(!mom_libvirt_connected(lv));
     ck_assert_uint_eq(seen.connected, 0);
     g_autofree char *said = g_strdup_printf("No libvirt answers at %s", uri);
-    ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_WARNING, said), 1);
-    ck_assert_uint_eq(count_logged("momd manages the host only"), 1);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING, said), 1);
+    ck_assert_uint_eq(mom_test_log_count("momd manages the host only"), 1);
 
     /* Host-only: no guests, clear errors, no collection started. */
     g_autoptr(MomGuests) gs = guest_manager(lv);
@@ -1092,7 +1064,7 @@ START_TEST(test_unreachable)
     run_for(200);
     ck_assert(!mom_libvirt_connected(lv));
     /* still the one warning for the whole outage */
-    ck_assert_uint_eq(count_logged("No libvirt answers at"), 1);
+    ck_assert_uint_eq(mom_test_log_count("No libvirt answers at"), 1);
     shutdown(l.fd, SHUT_RDWR);
     close(l.fd);
     g_thread_join(t);

@@ -16,52 +16,9 @@
 #include "mom-engine.h"
 #include "mom-monitor.h"
 #include "mom-test-fs.h"
+#include "mom-test-log.h"
 
 /* ---- log capture -------------------------------------------------------------- */
-
-static GPtrArray *logged;
-
-static GLogWriterOutput
-capture(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
-{
-    for (gsize i = 0; i < n; i++)
-        if (strcmp(fields[i].key, "MESSAGE") == 0)
-            g_ptr_array_add(logged, g_strdup_printf("%d %s", (int)(level & G_LOG_LEVEL_MASK),
-                                                    (const char *)fields[i].value));
-    return G_LOG_WRITER_HANDLED;
-}
-
-static guint
-count_logged(const char *fragment)
-{
-    guint n = 0;
-    for (guint i = 0; i < logged->len; i++)
-        n += strstr(logged->pdata[i], fragment) != NULL;
-    return n;
-}
-
-/* Lines at exactly @level that contain @fragment. */
-static guint
-count_logged_at(GLogLevelFlags level, const char *fragment)
-{
-    guint n = 0;
-    for (guint i = 0; i < logged->len; i++)
-        n += atoi(logged->pdata[i]) == (int)level && strstr(logged->pdata[i], fragment) != NULL;
-    return n;
-}
-
-static void
-setup(void)
-{
-    logged = g_ptr_array_new_with_free_func(g_free);
-    g_log_set_writer_func(capture, NULL, NULL);
-}
-
-static void
-teardown(void)
-{
-    g_ptr_array_free(logged, TRUE);
-}
 
 static char *
 data_path(const char *rel)
@@ -127,7 +84,7 @@ START_TEST(test_ready_and_history)
     int at = mom_schema_lookup(mom_entity_schema(e), "mem_available");
     ck_assert_int_ge(at, 0);
     ck_assert_int_eq(mom_entity_stat(e, (guint)at)->u.i, 16384000);
-    ck_assert_uint_eq(count_logged("host is ready."), 1);
+    ck_assert_uint_eq(mom_test_log_count("host is ready."), 1);
 }
 END_TEST
 
@@ -162,18 +119,19 @@ START_TEST(test_failure_backoff_recovery)
     for (int i = 0; i < 4; i++)
         ck_assert(!mom_monitor_collect(m));
     ck_assert(!mom_monitor_ready(m));
-    ck_assert_uint_eq(count_logged("The HostMemory collector of host failed"), 1);
+    ck_assert_uint_eq(mom_test_log_count("The HostMemory collector of host failed"), 1);
     /* the parser's reason has no full stop of its own: the log line adds it */
     ck_assert_uint_eq(
-        count_logged("got 'MemTotal: garbage'. Retrying with back-off (next in 1 s)."), 1);
-    ck_assert_uint_eq(count_logged("host is not ready: its sample lacks the mandatory fields"), 1);
+        mom_test_log_count("got 'MemTotal: garbage'. Retrying with back-off (next in 1 s)."), 1);
+    ck_assert_uint_eq(
+        mom_test_log_count("host is not ready: its sample lacks the mandatory fields"), 1);
     ck_assert_uint_eq(mom_entity_n_samples(mom_monitor_entity(m)), 1);
 
     /* mended: the next attempt waits for the back-off (1 s at interval 1) */
     ck_assert(g_file_set_contents(meminfo, good, -1, NULL));
     ck_assert(collect_until_kept(m, 40));
-    ck_assert_uint_eq(count_logged("The HostMemory collector of host recovered"), 1);
-    ck_assert_uint_eq(count_logged("host is ready."), 2);
+    ck_assert_uint_eq(mom_test_log_count("The HostMemory collector of host recovered"), 1);
+    ck_assert_uint_eq(mom_test_log_count("host is ready."), 2);
     mom_test_remove_tree(proc);
 }
 END_TEST
@@ -199,9 +157,9 @@ START_TEST(test_impossible_host_data)
     ck_assert(g_file_set_contents(meminfo, "MemTotal: 0 kB\nMemFree: 0 kB\n", -1, NULL));
     ck_assert(!mom_monitor_collect(m));
     ck_assert(!mom_monitor_ready(m));
-    ck_assert_msg(count_logged(said) == 1, "wanted: %s", said);
+    ck_assert_msg(mom_test_log_count(said) == 1, "wanted: %s", said);
     /* a full stop of its own is not doubled */
-    ck_assert_uint_eq(count_logged(".. Retrying"), 0);
+    ck_assert_uint_eq(mom_test_log_count(".. Retrying"), 0);
 
     /* the same outage, another impossible value: nothing new is logged */
     ck_assert(g_file_set_contents(meminfo, "MemTotal: -5 kB\n", -1, NULL));
@@ -210,13 +168,13 @@ START_TEST(test_impossible_host_data)
         ck_assert(!mom_monitor_collect(m));
     }
     ck_assert(!mom_monitor_ready(m));
-    ck_assert_uint_eq(count_logged("The HostMemory collector of host failed"), 1);
+    ck_assert_uint_eq(mom_test_log_count("The HostMemory collector of host failed"), 1);
     ck_assert_uint_eq(mom_entity_n_samples(mom_monitor_entity(m)), 1);
 
     ck_assert(g_file_set_contents(meminfo, good, -1, NULL));
     ck_assert(collect_until_kept(m, 60));
     ck_assert(mom_monitor_ready(m));
-    ck_assert_uint_eq(count_logged("The HostMemory collector of host recovered after"), 1);
+    ck_assert_uint_eq(mom_test_log_count("The HostMemory collector of host recovered after"), 1);
     mom_test_remove_tree(proc);
 }
 END_TEST
@@ -327,14 +285,14 @@ START_TEST(test_engine_reload_keeps_last_good)
     mom_test_write_file(dir, "notes.txt", "(this is not a policy");
     ck_assert(mom_engine_load(e, NULL, dir, &limits));
     ck_assert_str_eq(mom_policy_set_get_text(mom_engine_policies(e), "20-b"), "(defvar b 2)");
-    ck_assert_uint_eq(count_logged("Loaded 2 policies: 10-a, 20-b."), 1);
+    ck_assert_uint_eq(mom_test_log_count("Loaded 2 policies: 10-a, 20-b."), 1);
 
     /* a broken edit is rejected with its location; the old text stays */
     mom_test_write_file(dir, "20-b.policy", "(defvar b 3");
     ck_assert(!mom_engine_load(e, NULL, dir, &limits));
     ck_assert_str_eq(mom_policy_set_get_text(mom_engine_policies(e), "20-b"), "(defvar b 2)");
-    ck_assert_uint_eq(count_logged("20-b.policy:1:1: error: '(' is never closed"), 1);
-    ck_assert_uint_eq(count_logged("The policy 20-b keeps its previous version"), 1);
+    ck_assert_uint_eq(mom_test_log_count("20-b.policy:1:1: error: '(' is never closed"), 1);
+    ck_assert_uint_eq(mom_test_log_count("The policy 20-b keeps its previous version"), 1);
 
     /* a new file that is broken from the start is simply absent */
     mom_test_write_file(dir, "30-c.policy", "(+ 1 2) = 3");
@@ -381,19 +339,19 @@ START_TEST(test_engine_error_repetition)
     ck_assert(mom_engine_load(e, NULL, dir, &limits));
     for (int i = 0; i < 12; i++)
         ck_assert(mom_engine_run(e, host, guests)); /* a guest error is not a failed run */
-    ck_assert_uint_eq(count_logged("error: guest vm1: division by zero"), 2);
-    ck_assert_uint_eq(count_logged("(repeated 10 times)"), 1);
+    ck_assert_uint_eq(mom_test_log_count("error: guest vm1: division by zero"), 2);
+    ck_assert_uint_eq(mom_test_log_count("(repeated 10 times)"), 1);
 
     mom_test_write_file(dir, "p.policy", "(with Guests g (/ 1 (+ g.x 1)))");
     ck_assert(mom_engine_load(e, NULL, dir, &limits));
     ck_assert(mom_engine_run(e, host, guests));
-    ck_assert_uint_eq(count_logged("This error no longer occurs after 12 times"), 1);
+    ck_assert_uint_eq(mom_test_log_count("This error no longer occurs after 12 times"), 1);
 
     /* an error outside any guest fails the run */
     mom_test_write_file(dir, "p.policy", "(undefined_function)");
     ck_assert(mom_engine_load(e, NULL, dir, &limits));
     ck_assert(!mom_engine_run(e, host, guests));
-    ck_assert_uint_eq(count_logged("no controls are applied this cycle"), 1);
+    ck_assert_uint_eq(mom_test_log_count("no controls are applied this cycle"), 1);
     mom_test_remove_tree(dir);
 }
 END_TEST
@@ -487,8 +445,9 @@ START_TEST(test_engine_refuses_what_cannot_run)
     g_clear_error(&error);
     ck_assert(mom_policy_set_get_text(mom_engine_policies(e), "00-a") != NULL);
     /* the refusal, then the error in full: never once per guest */
-    ck_assert_uint_eq(count_logged("error: guests vm1, vm2 and vm3: undefined symbol step"), 2);
-    ck_assert_uint_eq(count_logged("error: guest vm"), 0);
+    ck_assert_uint_eq(mom_test_log_count("error: guests vm1, vm2 and vm3: undefined symbol step"),
+                      2);
+    ck_assert_uint_eq(mom_test_log_count("error: guest vm"), 0);
 
     /* a change that runs goes in */
     ck_assert(mom_engine_set_policy(e, "01-parameters", "(set step 2)", NULL, &error));
@@ -498,9 +457,10 @@ START_TEST(test_engine_refuses_what_cannot_run)
     mom_test_write_file(dir, "00-a.policy", "(defvar stpe 5)");
     ck_assert(!mom_engine_load(e, NULL, dir, &limits));
     ck_assert_str_eq(mom_policy_set_get_text(mom_engine_policies(e), "00-a"), "(defvar step 5)");
-    ck_assert_uint_eq(count_logged("The policies as loaded now would fail, so the previous ones "
-                                   "stay active until the files are fixed"),
-                      1);
+    ck_assert_uint_eq(
+        mom_test_log_count("The policies as loaded now would fail, so the previous ones "
+                           "stay active until the files are fixed"),
+        1);
     /* the control API's policies are still in force after a refused reset */
     ck_assert(!mom_engine_reset(e, NULL, dir, &limits));
     ck_assert_str_eq(mom_policy_set_get_text(mom_engine_policies(e), "01-parameters"),
@@ -547,15 +507,17 @@ START_TEST(test_guest_unready_grace)
     ck_assert_msg(g != NULL, "%s", error ? error->message : "");
     for (int i = 0; i < 6; i++)
         ck_assert(!mom_monitor_collect(g));
-    ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_MESSAGE, "vm-boot is not ready yet: its sample "
-                                                           "lacks the mandatory fields"),
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_MESSAGE,
+                                            "vm-boot is not ready yet: its sample "
+                                            "lacks the mandatory fields"),
                       1);
-    ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_WARNING, "vm-boot"), 0);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING, "vm-boot"), 0);
     /* past the grace period: one warning, however long it lasts */
     mom_monitor_set_unready_grace(g, 0);
     ck_assert(!mom_monitor_collect(g));
     ck_assert(!mom_monitor_collect(g));
-    ck_assert_uint_eq(count_logged_at(G_LOG_LEVEL_WARNING, "vm-boot has not been ready for "), 1);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING, "vm-boot has not been ready for "),
+                      1);
     mom_monitor_free(g);
 }
 END_TEST
@@ -571,9 +533,9 @@ START_TEST(test_engine_error_once_for_all_guests)
     mom_test_write_file(dir, "p.policy", "(with Guests g (/ 1 (- g.x g.x)))");
     ck_assert(mom_engine_load(e, NULL, dir, &limits));
     ck_assert(mom_engine_run(e, t.host, t.guests));
-    ck_assert_uint_eq(count_logged("division by zero"), 1);
+    ck_assert_uint_eq(mom_test_log_count("division by zero"), 1);
     ck_assert_uint_eq(
-        count_logged("p.policy:1:16: error: guests vm1, vm2 and vm3: division by zero"), 1);
+        mom_test_log_count("p.policy:1:16: error: guests vm1, vm2 and vm3: division by zero"), 1);
     trial_state_clear(&t);
     mom_test_remove_tree(dir);
 }
@@ -587,11 +549,11 @@ START_TEST(test_engine_unknown_controller)
 
     mom_engine_add_controllers(e, names, &cfg);
     ck_assert_uint_eq(mom_engine_n_controllers(e), 0);
-    ck_assert_uint_eq(count_logged("The controller 'NoSuch' is not available"), 1);
+    ck_assert_uint_eq(mom_test_log_count("The controller 'NoSuch' is not available"), 1);
     char *ksm[] = {"KSM", NULL};
     mom_engine_add_controllers(e, ksm, &cfg);
-    ck_assert_uint_eq(count_logged("The KSM controller cannot start and is skipped: The KSM "
-                                   "controller needs /nonexistent/kernel/mm/ksm/run"),
+    ck_assert_uint_eq(mom_test_log_count("The KSM controller cannot start and is skipped: The KSM "
+                                         "controller needs /nonexistent/kernel/mm/ksm/run"),
                       1);
 }
 END_TEST
@@ -601,7 +563,7 @@ main(void)
 {
     Suite *s = suite_create("monitor");
     TCase *tc = tcase_create("monitor");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, mom_test_log_capture, mom_test_log_release);
     tcase_add_test(tc, test_ready_and_history);
     tcase_add_test(tc, test_unknown_collector);
     tcase_add_test(tc, test_failure_backoff_recovery);
