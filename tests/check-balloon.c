@@ -774,7 +774,7 @@ START_TEST(test_stopped_short_is_not_uncooperative)
     mom_entity_set_prop(g, "sampled_at", &v);
     bt_cycle(t, ALL("1800000"));
     ck_assert(!uncooperative(g));
-    ck_assert_uint_eq(count_logs("WARNING", "uncooperative"), 0);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING, "uncooperative"), 0);
 
     /* a balloon that stopped short and then never moves again is still
      * caught: three requests from where it stopped, three misses */
