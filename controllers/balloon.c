@@ -47,21 +47,7 @@
 /* What the controller remembers of one guest, after the shared part. */
 typedef struct {
     MomGuestEntry base;
-    /* main loop only */
-    gboolean requested; /* a call was made; its effect is awaited */
-    gint64 request_kib; /* what that call asked for */
-    guint missed;       /* cycles in a row the request was not reached */
-    gboolean uncooperative;
-    gint64 cur_at_mark;     /* balloon_cur when marked uncooperative */
-    gint64 cur_at_miss;     /* balloon_cur at the last miss, to see progress */
-    gint64 sampled_at_miss; /* the sample's time (sampled_at) at the last miss; 0 unknown */
-    gint64 cur_at_streak;   /* balloon_cur when the first request of the missed streak was made */
-    gint64 cur_at_request;  /* balloon_cur when the last call was made */
-    gboolean bad_value_reported;
-    gboolean no_stats_reported;
-    /* dry run: the decision logged, and whether the previous cycle made it */
-    gboolean dry_run_said;
-    gint64 dry_run_cur, dry_run_want;
+    MomBalloonState st; /* main loop only */
     /* under MomBalloon.ctl.jobs.lock */
     gboolean failed; /* the last call failed: the guest was not asked */
 } BalloonGuest;
@@ -76,11 +62,8 @@ typedef struct {
 
 struct _MomBalloon {
     MomGuestCtl ctl;
-    gint64 floor_kib;
-    gint64 dead_band_kib;
-    gint64 max_step_kib;        /* 0: no limit */
-    guint uncooperative_cycles; /* 0: never mark a guest */
-    GHashTable *reported;       /* names of guests without a uuid, already logged */
+    MomBalloonRails rails;
+    GHashTable *reported; /* names of guests without a uuid, already logged */
 };
 
 static void
@@ -97,10 +80,10 @@ distance(gint64 a, gint64 b)
 
 /* Equal, or closer than the dead band: not worth a change. */
 static gboolean
-within_band(MomBalloon *b, gint64 x, gint64 y)
+within_band(const MomBalloonRails *r, gint64 x, gint64 y)
 {
     guint64 d = distance(x, y);
-    return d == 0 || d < (guint64)b->dead_band_kib;
+    return d == 0 || d < (guint64)r->dead_band_kib;
 }
 
 /* Runs set_balloon on a pool thread. */
@@ -161,20 +144,21 @@ balloon_init(const MomControllerConfig *cfg, GError **error)
 
     if (!b)
         return NULL;
-    b->floor_kib = (gint64)MIN(cfg->balloon_floor_kib, (guint64)G_MAXINT64);
-    b->dead_band_kib = (gint64)MIN(cfg->balloon_dead_band_kib, (guint64)G_MAXINT64);
-    b->max_step_kib = (gint64)MIN(cfg->balloon_max_step_kib, (guint64)G_MAXINT64);
-    b->uncooperative_cycles = cfg->balloon_uncooperative_cycles;
+    b->rails.floor_kib = (gint64)MIN(cfg->balloon_floor_kib, (guint64)G_MAXINT64);
+    b->rails.dead_band_kib = (gint64)MIN(cfg->balloon_dead_band_kib, (guint64)G_MAXINT64);
+    b->rails.max_step_kib = (gint64)MIN(cfg->balloon_max_step_kib, (guint64)G_MAXINT64);
+    b->rails.uncooperative_cycles = cfg->balloon_uncooperative_cycles;
+    b->rails.dry_run = b->ctl.dry_run;
     b->reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     return b;
 }
 
 /* Nothing is asked of the guest this cycle: a streak of misses ends. */
 static void
-forget_request(BalloonGuest *g)
+forget_request(MomBalloonState *s)
 {
-    g->requested = FALSE;
-    g->missed = 0;
+    s->requested = FALSE;
+    s->missed = 0;
 }
 
 /*
@@ -182,67 +166,55 @@ forget_request(BalloonGuest *g)
  * decision.  Cycles in which the call is still in flight, or failed, say
  * nothing about the guest: it has not been asked.
  */
-static void
-check_progress(MomBalloon *b, BalloonGuest *g, const char *name, gint64 cur, gint64 sampled_at,
-               gboolean in_flight, gboolean failed)
+static MomBalloonProgress
+check_progress(const MomBalloonRails *r, MomBalloonState *s, const MomBalloonInput *in,
+               guint *missed)
 {
-    if (g->uncooperative) {
-        if (within_band(b, cur, g->cur_at_mark))
-            return;
-        g->uncooperative = FALSE;
-        forget_request(g);
-        balloon_log(G_LOG_LEVEL_MESSAGE, name,
-                    "guest %s: the balloon responds again (balloon_cur %" G_GINT64_FORMAT
-                    " KiB, %" G_GINT64_FORMAT " KiB when it stopped responding); balloon "
-                    "changes resume.",
-                    name, cur, g->cur_at_mark);
-        return;
+    gint64 cur = in->cur;
+
+    if (s->uncooperative) {
+        if (within_band(r, cur, s->cur_at_mark))
+            return MOM_BALLOON_PROGRESS_NONE;
+        s->uncooperative = FALSE;
+        forget_request(s);
+        return MOM_BALLOON_PROGRESS_RESPONDS;
     }
-    if (!g->requested || in_flight)
-        return;
-    if (failed) {
-        g->requested = FALSE;
-        return;
+    if (!s->requested || in->in_flight)
+        return MOM_BALLOON_PROGRESS_NONE;
+    if (in->failed) {
+        s->requested = FALSE;
+        return MOM_BALLOON_PROGRESS_NONE;
     }
-    if (within_band(b, cur, g->request_kib)) {
-        forget_request(g);
-        return;
+    if (within_band(r, cur, s->request_kib)) {
+        forget_request(s);
+        return MOM_BALLOON_PROGRESS_NONE;
     }
     /* still moving toward the request: slow, not uncooperative */
-    if (g->missed > 0 && distance(cur, g->request_kib) + (guint64)b->dead_band_kib <
-                             distance(g->cur_at_miss, g->request_kib)) {
-        g->missed = 0;
+    if (s->missed > 0 && distance(cur, s->request_kib) + (guint64)r->dead_band_kib <
+                             distance(s->cur_at_miss, s->request_kib)) {
+        s->missed = 0;
     }
     /* it moved after the request, then stopped short of it: the balloon
      * answers (the guest could not give more, or someone else set it, as
      * virsh setmem does), so the guest is not uncooperative; the request
      * is over, and the policy's next decision starts from here */
-    if (g->missed == 0)
-        g->cur_at_streak = g->cur_at_request;
-    if (g->missed > 0 && sampled_at > g->sampled_at_miss && g->sampled_at_miss > 0 &&
-        !within_band(b, cur, g->cur_at_streak) && within_band(b, cur, g->cur_at_miss)) {
-        balloon_log(G_LOG_LEVEL_DEBUG, name,
-                    "guest %s: the balloon stopped at %" G_GINT64_FORMAT
-                    " KiB, short of the requested %" G_GINT64_FORMAT " KiB; the request is over.",
-                    name, cur, g->request_kib);
-        forget_request(g);
-        return;
+    if (s->missed == 0)
+        s->cur_at_streak = s->cur_at_request;
+    if (s->missed > 0 && in->sampled_at > s->sampled_at_miss && s->sampled_at_miss > 0 &&
+        !within_band(r, cur, s->cur_at_streak) && within_band(r, cur, s->cur_at_miss)) {
+        forget_request(s);
+        return MOM_BALLOON_PROGRESS_STOPPED_SHORT;
     }
-    g->cur_at_miss = cur;
-    g->sampled_at_miss = sampled_at;
-    g->missed++;
-    if (b->uncooperative_cycles == 0 || g->missed < b->uncooperative_cycles)
-        return;
-    g->uncooperative = TRUE;
-    g->cur_at_mark = cur;
-    balloon_log(G_LOG_LEVEL_WARNING, name,
-                "guest %s: the balloon did not come within %" G_GINT64_FORMAT
-                " KiB of the requested %" G_GINT64_FORMAT
-                " KiB in %u cycles (balloon_cur %" G_GINT64_FORMAT
-                " KiB); the guest is marked balloon_uncooperative and momd "
-                "leaves its balloon alone until it moves on its own.",
-                name, b->dead_band_kib, g->request_kib, g->missed, cur);
-    forget_request(g);
+    s->cur_at_miss = cur;
+    s->sampled_at_miss = in->sampled_at;
+    s->missed++;
+    if (r->uncooperative_cycles == 0 || s->missed < r->uncooperative_cycles)
+        return MOM_BALLOON_PROGRESS_NONE;
+    s->uncooperative = TRUE;
+    s->cur_at_mark = cur;
+    *missed = s->missed;
+    forget_request(s);
+    return MOM_BALLOON_PROGRESS_MARKED;
 }
 
 static void
@@ -252,115 +224,46 @@ add_rule(GString *rules, const char *rule)
     g_string_append(rules, rule);
 }
 
-/* Decides this cycle's change for one guest and queues the call. */
-static void
-balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
+/* The guard rails, in order, each on what the previous one left. */
+static gint64
+clamp_target(const MomBalloonRails *r, const MomBalloonInput *in, guint *clamped, GString *rules)
 {
-    const char *name = mom_entity_name(e);
-    gint64 cur, max, min = 0, target;
-    gboolean in_flight, failed;
-    gint64 done_at;
-    gboolean have_stats = mom_controller_stat_int(e, "balloon_cur", &cur) &&
-                          mom_controller_stat_int(e, "balloon_max", &max);
-    /* a cycle that decides anything else ends a streak of dry-run decisions */
-    gboolean dry_run_said = g->dry_run_said;
+    gint64 want = in->target;
 
-    g->dry_run_said = FALSE;
-    g_mutex_lock(&b->ctl.jobs.lock);
-    in_flight = g->base.in_flight;
-    failed = g->failed;
-    done_at = g->base.done_at;
-    g->failed = FALSE;
-    g_mutex_unlock(&b->ctl.jobs.lock);
-
-    /* A sample can be older than the last change (the guest manager samples
-     * on its own timer).  Judge the guest only on data taken after its
-     * change returned. */
-    gboolean fresh = !mom_guest_ctl_sample_predates(e, done_at);
-    if (have_stats && fresh) {
-        /* when the sample was taken: a stop short of the request needs a
-         * newer sample than the last miss's to be seen */
-        const MomValue *at = mom_entity_get_prop(e, "sampled_at");
-        check_progress(b, g, name, cur, at && at->type == MOM_VALUE_INT ? at->u.i : 0, in_flight,
-                       failed);
+    if (want < MAX(in->min, r->floor_kib)) {
+        want = MAX(in->min, r->floor_kib);
+        *clamped |= in->min > r->floor_kib ? MOM_BALLOON_CLAMP_MIN : MOM_BALLOON_CLAMP_FLOOR;
+        add_rule(rules, in->min > r->floor_kib ? "balloon_min" : "min-floor-mib");
     }
-    if (!c) {
-        forget_request(g);
-        return;
-    }
-    if (!mom_control_as_int(&c->value, &target)) {
-        if (!g->bad_value_reported) {
-            g_autoptr(GString) v = g_string_new(NULL);
-            mom_value_repr(&c->value, TRUE, v);
-            balloon_log(G_LOG_LEVEL_WARNING, name,
-                        "guest %s: ignoring balloon_target = %s set at %s:%d:%d: %s.", name, v->str,
-                        c->file, c->line, c->col,
-                        c->value.type == MOM_VALUE_FLOAT
-                            ? "it is not a finite number within the 64-bit integer range"
-                            : "it must be a number of KiB");
-            g->bad_value_reported = TRUE;
-        }
-        mom_entity_set_outcome(e, "balloon_target", "ignored: not a number of KiB");
-        forget_request(g);
-        return;
-    }
-    g->bad_value_reported = FALSE;
-    if (!have_stats) {
-        /* Without them no guard rail can be checked, so nothing is safe. */
-        if (!g->no_stats_reported)
-            balloon_log(G_LOG_LEVEL_WARNING, name,
-                        "guest %s: ignoring balloon_target set at %s:%d:%d: the guest's "
-                        "balloon_cur or balloon_max is unknown (the GuestBalloon collector "
-                        "provides them).",
-                        name, c->file, c->line, c->col);
-        g->no_stats_reported = TRUE;
-        mom_entity_set_outcome(e, "balloon_target", "ignored: balloon_cur/balloon_max unknown");
-        forget_request(g);
-        return;
-    }
-    g->no_stats_reported = FALSE;
-    if (g->uncooperative) {
-        mom_entity_set_outcome(e, "balloon_target",
-                               "skipped: the guest does not follow its balloon (uncooperative)");
-        return;
-    }
-
-    g_autoptr(GString) rules = g_string_new(NULL);
-    gint64 want = target;
-    mom_controller_stat_int(e, "balloon_min", &min); /* absent: no guarantee */
-    if (want < MAX(min, b->floor_kib)) {
-        want = MAX(min, b->floor_kib);
-        add_rule(rules, min > b->floor_kib ? "balloon_min" : "min-floor-mib");
-    }
-    if (want > max) {
-        want = max;
+    if (want > in->max) {
+        want = in->max;
+        *clamped |= MOM_BALLOON_CLAMP_MAX;
         add_rule(rules, "balloon_max");
     }
-    if (within_band(b, cur, want)) {
-        g_autofree char *o = g_strdup_printf(
-            "unchanged: %" G_GINT64_FORMAT " KiB is within the dead band%s", cur, rules->str);
-        mom_entity_set_outcome(e, "balloon_target", o);
-        forget_request(g);
-        return;
-    }
-    if (b->max_step_kib > 0 && distance(cur, want) > (guint64)b->max_step_kib) {
-        want = want > cur ? cur + b->max_step_kib : cur - b->max_step_kib;
-        add_rule(rules, "max-step-mib");
-    }
+    return want;
+}
+
+/* Whether to wait for the balloon to finish the last request instead of
+ * asking for @want; sets the action and outcome when so. */
+static gboolean
+decide_wait(const MomBalloonRails *r, const MomBalloonState *s, const MomBalloonInput *in,
+            gint64 want, MomBalloonDecision *out)
+{
     /* The guest is still moving to the size asked for last time (or the
      * statistics predate the change), and the policy asks for the same size
      * again: asking twice changes nothing, so wait.  A guest that stops
      * short is asked again, and one that never moves is marked
      * uncooperative by check_progress().  (The end-to-end test saw such
      * repeats.) */
-    gboolean moving = distance(cur, g->request_kib) < distance(g->cur_at_request, g->request_kib);
-    if (g->requested && !in_flight && within_band(b, want, g->request_kib) && (moving || !fresh)) {
-        g_autofree char *o =
-            g_strdup_printf("waiting: the balloon is moving to %" G_GINT64_FORMAT
-                            " KiB (now %" G_GINT64_FORMAT " KiB%s)",
-                            g->request_kib, cur, fresh ? "" : ", older statistics");
-        mom_entity_set_outcome(e, "balloon_target", o);
-        return;
+    gint64 cur = in->cur;
+    gboolean moving = distance(cur, s->request_kib) < distance(s->cur_at_request, s->request_kib);
+    gboolean waitable = s->requested && !in->in_flight && (moving || !in->fresh);
+    if (waitable && within_band(r, want, s->request_kib)) {
+        out->action = MOM_BALLOON_WAIT;
+        out->outcome = g_strdup_printf("waiting: the balloon is moving to %" G_GINT64_FORMAT
+                                       " KiB (now %" G_GINT64_FORMAT " KiB%s)",
+                                       s->request_kib, cur, in->fresh ? "" : ", older statistics");
+        return TRUE;
     }
     /* Still moving to an earlier request, and the policy now asks for a
      * size on the way there: its step was computed from where the balloon
@@ -369,60 +272,244 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
      * under pressure, the scenario saw balloons bounce by 400 MiB).  The
      * earlier, further request stands; a request in the other direction,
      * or beyond it, is a change of mind and goes through. */
-    gboolean on_the_way = (want < cur) == (g->request_kib < cur) &&
-                          distance(cur, want) < distance(cur, g->request_kib);
-    if (g->requested && !in_flight && on_the_way && (moving || !fresh)) {
-        g_autofree char *o = g_strdup_printf("waiting: the balloon is moving to %" G_GINT64_FORMAT
-                                             " KiB, beyond the %" G_GINT64_FORMAT
-                                             " KiB asked now (now %" G_GINT64_FORMAT " KiB)",
-                                             g->request_kib, want, cur);
-        mom_entity_set_outcome(e, "balloon_target", o);
-        return;
+    gboolean on_the_way = (want < cur) == (s->request_kib < cur) &&
+                          distance(cur, want) < distance(cur, s->request_kib);
+    if (waitable && on_the_way) {
+        out->action = MOM_BALLOON_ON_THE_WAY;
+        out->outcome = g_strdup_printf("waiting: the balloon is moving to %" G_GINT64_FORMAT
+                                       " KiB, beyond the %" G_GINT64_FORMAT
+                                       " KiB asked now (now %" G_GINT64_FORMAT " KiB)",
+                                       s->request_kib, want, cur);
+        return TRUE;
     }
-    g_autofree char *detail = g_strdup_printf("target %" G_GINT64_FORMAT " requested at %s:%d:%d%s",
-                                              target, c->file, c->line, c->col, rules->str);
+    return FALSE;
+}
 
-    if (b->ctl.dry_run) {
+void
+mom_balloon_decision_clear(MomBalloonDecision *d)
+{
+    g_clear_pointer(&d->rules, g_free);
+    g_clear_pointer(&d->outcome, g_free);
+}
+
+void
+mom_balloon_decide(const MomBalloonRails *r, const MomBalloonState *state,
+                   const MomBalloonInput *in, MomBalloonDecision *out)
+{
+    MomBalloonState *s = &out->state;
+    gint64 cur = in->cur;
+    g_autoptr(GString) rules = g_string_new(NULL);
+
+    memset(out, 0, sizeof(*out));
+    *s = *state;
+    /* a cycle that decides anything else ends a streak of dry-run decisions */
+    s->dry_run_said = FALSE;
+    out->action = MOM_BALLOON_NOTHING;
+
+    /* A sample can be older than the last change (the guest manager samples
+     * on its own timer).  Judge the guest only on data taken after its
+     * change returned. */
+    if (in->have_stats && in->fresh)
+        out->progress = check_progress(r, s, in, &out->progress_missed);
+    if (!in->has_control) {
+        forget_request(s);
+        goto done;
+    }
+    if (!in->target_ok) {
+        out->action = MOM_BALLOON_BAD_VALUE;
+        out->report = !s->bad_value_reported;
+        s->bad_value_reported = TRUE;
+        out->outcome = g_strdup("ignored: not a number of KiB");
+        forget_request(s);
+        goto done;
+    }
+    s->bad_value_reported = FALSE;
+    if (!in->have_stats) {
+        /* Without them no guard rail can be checked, so nothing is safe. */
+        out->action = MOM_BALLOON_NO_STATS;
+        out->report = !s->no_stats_reported;
+        s->no_stats_reported = TRUE;
+        out->outcome = g_strdup("ignored: balloon_cur/balloon_max unknown");
+        forget_request(s);
+        goto done;
+    }
+    s->no_stats_reported = FALSE;
+    if (s->uncooperative) {
+        out->action = MOM_BALLOON_UNCOOPERATIVE;
+        out->outcome = g_strdup("skipped: the guest does not follow its balloon (uncooperative)");
+        goto done;
+    }
+
+    gint64 want = clamp_target(r, in, &out->clamped, rules);
+    out->want = want;
+    if (within_band(r, cur, want)) {
+        out->action = MOM_BALLOON_DEAD_BAND;
+        out->outcome = g_strdup_printf(
+            "unchanged: %" G_GINT64_FORMAT " KiB is within the dead band%s", cur, rules->str);
+        forget_request(s);
+        goto done;
+    }
+    if (r->max_step_kib > 0 && distance(cur, want) > (guint64)r->max_step_kib) {
+        want = want > cur ? cur + r->max_step_kib : cur - r->max_step_kib;
+        out->clamped |= MOM_BALLOON_CLAMP_STEP;
+        add_rule(rules, "max-step-mib");
+    }
+    out->want = want;
+    if (decide_wait(r, s, in, want, out))
+        goto done;
+    if (r->dry_run) {
         /* Nothing changes, so the policy asks again every cycle: the same
          * size, as the dead band counts sizes, is logged once. */
-        if (!dry_run_said || g->dry_run_cur != cur || !within_band(b, want, g->dry_run_want)) {
+        out->action = MOM_BALLOON_DRY_RUN;
+        out->report =
+            !state->dry_run_said || s->dry_run_cur != cur || !within_band(r, want, s->dry_run_want);
+        if (out->report) {
+            s->dry_run_cur = cur;
+            s->dry_run_want = want;
+        }
+        s->dry_run_said = TRUE;
+        out->outcome =
+            g_strdup_printf("dry run: would set %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT " KiB%s",
+                            cur, want, rules->str);
+        goto done;
+    }
+    if (in->in_flight) {
+        out->action = MOM_BALLOON_BUSY;
+        out->report = !s->busy_reported;
+        s->busy_reported = TRUE;
+        out->outcome = g_strdup("skipped: the previous change is running");
+        goto done;
+    }
+    out->action = MOM_BALLOON_SET;
+    out->outcome = g_strdup_printf("requested %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT " KiB%s",
+                                   cur, want, rules->str);
+    s->requested = TRUE;
+    s->request_kib = want;
+    s->cur_at_request = cur;
+    s->busy_reported = FALSE;
+done:
+    out->rules = g_string_free(g_steal_pointer(&rules), FALSE);
+}
+
+/* Logs what check_progress() saw; @before is the state it judged. */
+static void
+log_progress(MomBalloon *b, const char *name, const MomBalloonState *before,
+             const MomBalloonInput *in, const MomBalloonDecision *d)
+{
+    switch (d->progress) {
+    case MOM_BALLOON_PROGRESS_NONE:
+        break;
+    case MOM_BALLOON_PROGRESS_RESPONDS:
+        balloon_log(G_LOG_LEVEL_MESSAGE, name,
+                    "guest %s: the balloon responds again (balloon_cur %" G_GINT64_FORMAT
+                    " KiB, %" G_GINT64_FORMAT " KiB when it stopped responding); balloon "
+                    "changes resume.",
+                    name, in->cur, before->cur_at_mark);
+        break;
+    case MOM_BALLOON_PROGRESS_STOPPED_SHORT:
+        balloon_log(G_LOG_LEVEL_DEBUG, name,
+                    "guest %s: the balloon stopped at %" G_GINT64_FORMAT
+                    " KiB, short of the requested %" G_GINT64_FORMAT " KiB; the request is over.",
+                    name, in->cur, before->request_kib);
+        break;
+    case MOM_BALLOON_PROGRESS_MARKED:
+        balloon_log(G_LOG_LEVEL_WARNING, name,
+                    "guest %s: the balloon did not come within %" G_GINT64_FORMAT
+                    " KiB of the requested %" G_GINT64_FORMAT
+                    " KiB in %u cycles (balloon_cur %" G_GINT64_FORMAT
+                    " KiB); the guest is marked balloon_uncooperative and momd "
+                    "leaves its balloon alone until it moves on its own.",
+                    name, b->rails.dead_band_kib, before->request_kib, d->progress_missed, in->cur);
+        break;
+    }
+}
+
+/* Reads this cycle's view of the guest; takes the failure of the last call. */
+static void
+balloon_input(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c,
+              MomBalloonInput *in)
+{
+    gint64 done_at;
+
+    memset(in, 0, sizeof(*in));
+    in->have_stats = mom_controller_stat_int(e, "balloon_cur", &in->cur) &&
+                     mom_controller_stat_int(e, "balloon_max", &in->max);
+    mom_controller_stat_int(e, "balloon_min", &in->min); /* absent: no guarantee */
+    g_mutex_lock(&b->ctl.jobs.lock);
+    in->in_flight = g->base.in_flight;
+    in->failed = g->failed;
+    done_at = g->base.done_at;
+    g->failed = FALSE;
+    g_mutex_unlock(&b->ctl.jobs.lock);
+    in->fresh = !mom_guest_ctl_sample_predates(e, done_at);
+    /* when the sample was taken: a stop short of the request needs a newer
+     * sample than the last miss's to be seen */
+    const MomValue *at = mom_entity_get_prop(e, "sampled_at");
+    in->sampled_at = at && at->type == MOM_VALUE_INT ? at->u.i : 0;
+    in->has_control = c != NULL;
+    in->target_ok = c && mom_control_as_int(&c->value, &in->target);
+}
+
+/* Decides this cycle's change for one guest, then logs it and queues the call. */
+static void
+balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
+{
+    const char *name = mom_entity_name(e);
+    MomBalloonInput in;
+    g_auto(MomBalloonDecision) d = {0};
+    MomBalloonState before = g->st;
+
+    before.busy_reported = g->base.busy_reported;
+    balloon_input(b, g, e, c, &in);
+    mom_balloon_decide(&b->rails, &before, &in, &d);
+    g->st = d.state;
+    g->base.busy_reported = d.state.busy_reported;
+    log_progress(b, name, &before, &in, &d);
+    if (d.outcome)
+        mom_entity_set_outcome(e, "balloon_target", d.outcome);
+    if (d.action == MOM_BALLOON_BAD_VALUE && d.report) {
+        g_autoptr(GString) v = g_string_new(NULL);
+        mom_value_repr(&c->value, TRUE, v);
+        balloon_log(G_LOG_LEVEL_WARNING, name,
+                    "guest %s: ignoring balloon_target = %s set at %s:%d:%d: %s.", name, v->str,
+                    c->file, c->line, c->col,
+                    c->value.type == MOM_VALUE_FLOAT
+                        ? "it is not a finite number within the 64-bit integer range"
+                        : "it must be a number of KiB");
+    } else if (d.action == MOM_BALLOON_NO_STATS && d.report) {
+        balloon_log(G_LOG_LEVEL_WARNING, name,
+                    "guest %s: ignoring balloon_target set at %s:%d:%d: the guest's "
+                    "balloon_cur or balloon_max is unknown (the GuestBalloon collector "
+                    "provides them).",
+                    name, c->file, c->line, c->col);
+    }
+    if (d.action != MOM_BALLOON_DRY_RUN && d.action != MOM_BALLOON_BUSY &&
+        d.action != MOM_BALLOON_SET)
+        return;
+
+    g_autofree char *detail = g_strdup_printf("target %" G_GINT64_FORMAT " requested at %s:%d:%d%s",
+                                              in.target, c->file, c->line, c->col, d.rules);
+    if (d.action == MOM_BALLOON_DRY_RUN) {
+        if (d.report)
             balloon_log(G_LOG_LEVEL_MESSAGE, name,
                         "guest %s: balloon %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
                         " KiB would be set (dry run) (%s)",
-                        name, cur, want, detail);
-            g->dry_run_cur = cur;
-            g->dry_run_want = want;
-        }
-        g->dry_run_said = TRUE;
-        g_autofree char *o =
-            g_strdup_printf("dry run: would set %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT " KiB%s",
-                            cur, want, rules->str);
-        mom_entity_set_outcome(e, "balloon_target", o);
+                        name, in.cur, d.want, detail);
         return;
     }
-    if (in_flight) {
-        if (!g->base.busy_reported)
+    if (d.action == MOM_BALLOON_BUSY) {
+        if (d.report)
             balloon_log(G_LOG_LEVEL_WARNING, name,
                         "guest %s: the previous balloon change (to %" G_GINT64_FORMAT
                         " KiB) has not returned yet, so this cycle's change to %" G_GINT64_FORMAT
                         " KiB is skipped; the guest's QEMU may be busy.",
-                        name, g->request_kib, want);
-        g->base.busy_reported = TRUE;
-        mom_entity_set_outcome(e, "balloon_target", "skipped: the previous change is running");
+                        name, d.state.request_kib, d.want);
         return;
     }
-
-    g_autofree char *o = g_strdup_printf(
-        "requested %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT " KiB%s", cur, want, rules->str);
-    mom_entity_set_outcome(e, "balloon_target", o);
     BalloonJob *job = g_new0(BalloonJob, 1);
-    job->kib = (guint64)want;
-    job->old_kib = cur;
+    job->kib = (guint64)d.want;
+    job->old_kib = in.cur;
     job->detail = g_steal_pointer(&detail);
-    g->requested = TRUE;
-    g->request_kib = want;
-    g->cur_at_request = cur;
-    g->base.busy_reported = FALSE;
     mom_guest_ctl_queue(&b->ctl, &g->base, name, &job->base);
 }
 
@@ -449,7 +536,7 @@ balloon_apply(gpointer state, MomEntity *host G_GNUC_UNUSED, GPtrArray *guests,
                         name, c->file, c->line, c->col);
         }
         /* Set every cycle, so a policy can always read it. */
-        MomValue v = mom_value_bool(g && g->uncooperative);
+        MomValue v = mom_value_bool(g && g->st.uncooperative);
         mom_entity_set_prop(e, "balloon_uncooperative", &v);
     }
     mom_guest_ctl_end_cycle(&b->ctl);

@@ -33,7 +33,7 @@
 
 #define IOTUNE_THREADS 2
 #define IOTUNE_PREFIX "io_tune."
-#define IOTUNE_N_KEYS 6
+#define IOTUNE_N_KEYS MOM_IOTUNE_N_LIMITS
 
 #define iotune_log(...) mom_guest_ctl_log("IoTune", __VA_ARGS__)
 
@@ -53,9 +53,7 @@ typedef struct {
 /* What the controller remembers of one guest, after the shared part. */
 typedef struct {
     MomGuestEntry base;
-    /* main loop only */
-    gboolean bad_reported;
-    gboolean unknown_reported;
+    MomIoTuneState st; /* main loop only */
     /* under MomIoTune.ctl.jobs.lock */
     GHashTable *last; /* disk -> IoTuneLast */
 } IoTuneGuest;
@@ -167,41 +165,6 @@ iotune_init(const MomControllerConfig *cfg, GError **error)
                              cfg->hypervisor && cfg->hypervisor->set_block_iotune, error);
 }
 
-/* One disk's controls, as the policy left them. */
-typedef struct {
-    char *disk;
-    const MomControl *controls[IOTUNE_N_KEYS]; /* NULL: not set */
-    gint64 wanted[IOTUNE_N_KEYS];
-    gboolean valid[IOTUNE_N_KEYS];
-} DiskControls;
-
-static void
-disk_controls_free(gpointer p)
-{
-    DiskControls *dc = p;
-    g_free(dc->disk);
-    g_free(dc);
-}
-
-static int
-key_index(const char *key)
-{
-    for (int k = 0; k < IOTUNE_N_KEYS; k++)
-        if (strcmp(iotune_keys[k], key) == 0)
-            return k;
-    return -1;
-}
-
-/* The same outcome on each control of the disk that had a usable value
- * (the others keep their "ignored"). */
-static void
-outcome_all(MomEntity *e, const DiskControls *dc, const char *outcome)
-{
-    for (guint k = 0; k < IOTUNE_N_KEYS; k++)
-        if (dc->controls[k] && dc->valid[k])
-            mom_entity_set_outcome(e, dc->controls[k]->name, outcome);
-}
-
 /* The record of @disk in the newest value of @field (a list of records
  * with "name"), or NULL. */
 static const MomRecord *
@@ -245,176 +208,305 @@ current_limits(MomEntity *e, const char *disk, gint64 out[IOTUNE_N_KEYS])
     return TRUE;
 }
 
-/* Groups the guest's io_tune.* controls by disk; an unknown limit name or
- * a value that is not a whole number >= 0 is ignored (warned once). */
-static GPtrArray *
-gather(IoTuneGuest *g, MomEntity *e)
+static int
+key_index(const char *key)
 {
-    GPtrArray *disks = g_ptr_array_new_with_free_func(disk_controls_free);
-    const char *name = mom_entity_name(e);
-    gboolean bad = FALSE;
+    for (int k = 0; k < IOTUNE_N_KEYS; k++)
+        if (strcmp(iotune_keys[k], key) == 0)
+            return k;
+    return -1;
+}
 
-    for (guint i = 0; i < mom_entity_n_controls(e); i++) {
-        const MomControl *c = mom_entity_control(e, i);
-        if (!g_str_has_prefix(c->name, IOTUNE_PREFIX))
-            continue;
-        const char *rest = c->name + strlen(IOTUNE_PREFIX);
-        const char *dot = strrchr(rest, '.');
-        int k = dot && dot > rest ? key_index(dot + 1) : -1;
-        if (k < 0) {
-            if (!g->bad_reported)
-                iotune_log(G_LOG_LEVEL_WARNING, name,
-                           "guest %s: ignoring the control %s set at %s:%d:%d: it is not "
-                           "io_tune.DISK.LIMIT with LIMIT one of total_bytes_sec, read_bytes_sec, "
-                           "write_bytes_sec, total_iops_sec, read_iops_sec, write_iops_sec.",
-                           name, c->name, c->file, c->line, c->col);
-            mom_entity_set_outcome(e, c->name, "ignored: not an I/O limit");
-            bad = TRUE;
-            continue;
-        }
-        g_autofree char *disk = g_strndup(rest, (gsize)(dot - rest));
-        DiskControls *dc = NULL;
-        for (guint j = 0; j < disks->len && !dc; j++)
-            if (strcmp(((DiskControls *)disks->pdata[j])->disk, disk) == 0)
-                dc = disks->pdata[j];
-        if (!dc) {
-            dc = g_new0(DiskControls, 1);
-            dc->disk = g_steal_pointer(&disk);
-            g_ptr_array_add(disks, dc);
-        }
-        dc->controls[k] = c;
-        gint64 v;
-        if (mom_control_as_int(&c->value, &v) && v >= 0) {
-            dc->wanted[k] = v;
-            dc->valid[k] = TRUE;
-            continue;
-        }
-        if (!g->bad_reported) {
-            g_autoptr(GString) repr = g_string_new(NULL);
-            mom_value_repr(&c->value, TRUE, repr);
-            iotune_log(G_LOG_LEVEL_WARNING, name,
-                       "guest %s: ignoring %s = %s set at %s:%d:%d: an I/O limit must be a whole "
-                       "number >= 0 (0: no limit).",
-                       name, c->name, repr->str, c->file, c->line, c->col);
-        }
-        mom_entity_set_outcome(e, c->name, "ignored: not a number >= 0");
-        bad = TRUE;
-    }
-    /* one warning per guest while its policy keeps giving bad values */
-    g->bad_reported = bad;
-    return disks;
+MomIoTuneParse
+mom_iotune_parse_control(const MomControl *c, char **disk, guint *limit, gint64 *value)
+{
+    if (!g_str_has_prefix(c->name, IOTUNE_PREFIX))
+        return MOM_IOTUNE_PARSE_NOT_LIMIT;
+    const char *rest = c->name + strlen(IOTUNE_PREFIX);
+    const char *dot = strrchr(rest, '.');
+    int k = dot && dot > rest ? key_index(dot + 1) : -1;
+    if (k < 0)
+        return MOM_IOTUNE_PARSE_NOT_LIMIT;
+    *disk = g_strndup(rest, (gsize)(dot - rest));
+    *limit = (guint)k;
+    gint64 v;
+    if (!mom_control_as_int(&c->value, &v) || v < 0)
+        return MOM_IOTUNE_PARSE_BAD_VALUE;
+    *value = v;
+    return MOM_IOTUNE_PARSE_OK;
 }
 
 /* What is about to change, with where each value was asked for. */
 static char *
-describe(const DiskControls *dc, const gint64 cur[IOTUNE_N_KEYS],
-         const gint64 limits[IOTUNE_N_KEYS])
+describe(const MomIoTuneDiskInput *di, const gint64 limits[IOTUNE_N_KEYS])
 {
     GString *s = g_string_new(NULL);
 
     for (guint k = 0; k < IOTUNE_N_KEYS; k++) {
-        if (limits[k] == cur[k])
+        if (limits[k] == di->cur[k])
             continue;
-        const MomControl *c = dc->controls[k];
+        const MomControl *c = di->controls[k];
         g_string_append_printf(s, "%s%s %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT " (%s:%d:%d)",
-                               s->len ? ", " : "", iotune_keys[k], cur[k], limits[k], c->file,
+                               s->len ? ", " : "", iotune_keys[k], di->cur[k], limits[k], c->file,
                                c->line, c->col);
     }
     return g_string_free(s, FALSE);
 }
 
+/* Decides one disk up to whether it changes; TRUE when it does. */
+static gboolean
+decide_disk(const MomIoTuneDiskInput *di, MomIoTuneDiskDecision *d)
+{
+    gboolean any = FALSE;
+
+    for (guint k = 0; k < IOTUNE_N_KEYS; k++)
+        any |= di->valid[k];
+    if (!any) {
+        d->action = MOM_IOTUNE_ALL_BAD; /* the bad controls have their outcomes */
+        return FALSE;
+    }
+    if (!di->have_cur) {
+        d->action = MOM_IOTUNE_UNKNOWN;
+        d->outcome = g_strdup("ignored: the disk's current limits are unknown");
+        return FALSE;
+    }
+    for (guint k = 0; k < IOTUNE_N_KEYS; k++)
+        d->limits[k] = di->valid[k] ? di->wanted[k] : di->cur[k];
+    if (memcmp(d->limits, di->cur, sizeof(d->limits)) == 0) {
+        d->action = MOM_IOTUNE_UNCHANGED;
+        d->outcome = g_strdup("unchanged");
+        return FALSE;
+    }
+    if (di->last_ok && memcmp(di->last, d->limits, sizeof(d->limits)) == 0 && di->predates) {
+        d->action = MOM_IOTUNE_JUST_SET;
+        d->outcome = g_strdup("unchanged: just set; waiting for the disk's new limits");
+        return FALSE;
+    }
+    d->change = describe(di, d->limits);
+    return TRUE;
+}
+
+void
+mom_iotune_decision_clear(MomIoTuneDecision *d)
+{
+    for (guint i = 0; d->disks && i < d->n_disks; i++) {
+        g_free(d->disks[i].change);
+        g_free(d->disks[i].outcome);
+    }
+    g_clear_pointer(&d->disks, g_free);
+    d->n_disks = 0;
+}
+
+void
+mom_iotune_decide(const MomIoTuneState *state, const MomIoTuneInput *in, MomIoTuneDecision *out)
+{
+    gboolean unknown = FALSE;
+
+    memset(out, 0, sizeof(*out));
+    out->disks = g_new0(MomIoTuneDiskDecision, MAX(in->n_disks, 1));
+    out->n_disks = in->n_disks;
+    for (guint i = 0; i < in->n_disks; i++) {
+        MomIoTuneDiskDecision *d = &out->disks[i];
+        if (!decide_disk(&in->disks[i], d)) {
+            unknown |= d->action == MOM_IOTUNE_UNKNOWN;
+            continue;
+        }
+        out->n_changes++;
+        if (in->dry_run) {
+            d->action = MOM_IOTUNE_DRY_RUN;
+            d->outcome = g_strdup_printf("dry run: would set %s", d->change);
+        } else if (in->in_flight) {
+            d->action = MOM_IOTUNE_BUSY;
+            d->outcome = g_strdup("skipped: the previous change is running");
+        } else {
+            d->action = MOM_IOTUNE_SET;
+            d->outcome = g_strdup_printf("requested %s", d->change);
+        }
+    }
+    /* one warning per guest while its policy keeps giving bad values, or
+     * asks for disks whose limits are unknown */
+    out->warn_bad = in->n_bad > 0 && !state->bad_reported;
+    out->warn_unknown = unknown && !state->unknown_reported;
+    out->state.bad_reported = in->n_bad > 0;
+    out->state.unknown_reported = unknown;
+}
+
+/* A control that is not a limit, or not a valid one. */
+typedef struct {
+    const MomControl *control;
+    MomIoTuneParse why;
+} BadControl;
+
+/* This cycle's view of the guest: its io_tune.* controls grouped by disk,
+ * the bad ones aside, and each disk's current and last limits. */
+typedef struct {
+    GArray *disks;    /* MomIoTuneDiskInput */
+    GPtrArray *names; /* the disks' names, owned */
+    GArray *bad;      /* BadControl */
+} IoTuneView;
+
+static void
+view_clear(IoTuneView *v)
+{
+    g_clear_pointer(&v->disks, g_array_unref);
+    g_clear_pointer(&v->names, g_ptr_array_unref);
+    g_clear_pointer(&v->bad, g_array_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(IoTuneView, view_clear)
+
+static MomIoTuneDiskInput *
+view_disk(IoTuneView *v, char *disk)
+{
+    for (guint j = 0; j < v->names->len; j++)
+        if (strcmp(v->names->pdata[j], disk) == 0) {
+            g_free(disk);
+            return &g_array_index(v->disks, MomIoTuneDiskInput, j);
+        }
+    MomIoTuneDiskInput di = {0};
+    g_ptr_array_add(v->names, disk);
+    g_array_append_val(v->disks, di);
+    return &g_array_index(v->disks, MomIoTuneDiskInput, v->disks->len - 1);
+}
+
+static void
+iotune_input(MomIoTune *t, IoTuneGuest *g, MomEntity *e, IoTuneView *v, MomIoTuneInput *in)
+{
+    v->disks = g_array_new(FALSE, TRUE, sizeof(MomIoTuneDiskInput));
+    v->names = g_ptr_array_new_with_free_func(g_free);
+    v->bad = g_array_new(FALSE, TRUE, sizeof(BadControl));
+    for (guint i = 0; i < mom_entity_n_controls(e); i++) {
+        const MomControl *c = mom_entity_control(e, i);
+        char *disk = NULL;
+        guint k = 0;
+        gint64 value = 0;
+
+        if (!g_str_has_prefix(c->name, IOTUNE_PREFIX))
+            continue;
+        MomIoTuneParse why = mom_iotune_parse_control(c, &disk, &k, &value);
+        if (why != MOM_IOTUNE_PARSE_OK) {
+            BadControl bc = {c, why};
+            g_array_append_val(v->bad, bc);
+        }
+        if (why == MOM_IOTUNE_PARSE_NOT_LIMIT)
+            continue;
+        MomIoTuneDiskInput *di = view_disk(v, disk);
+        di->controls[k] = c;
+        di->valid[k] = why == MOM_IOTUNE_PARSE_OK;
+        di->wanted[k] = value;
+    }
+    g_autofree gint64 *done_at = g_new0(gint64, v->disks->len + 1);
+    g_mutex_lock(&t->ctl.jobs.lock);
+    in->in_flight = g->base.in_flight;
+    for (guint i = 0; i < v->disks->len; i++) {
+        MomIoTuneDiskInput *di = &g_array_index(v->disks, MomIoTuneDiskInput, i);
+        IoTuneLast *last = g_hash_table_lookup(g->last, v->names->pdata[i]);
+        di->last_ok = last && last->ok;
+        if (last)
+            memcpy(di->last, last->limits, sizeof(di->last));
+        done_at[i] = last ? last->done_at : 0;
+    }
+    g_mutex_unlock(&t->ctl.jobs.lock);
+    for (guint i = 0; i < v->disks->len; i++) {
+        MomIoTuneDiskInput *di = &g_array_index(v->disks, MomIoTuneDiskInput, i);
+        di->disk = v->names->pdata[i];
+        di->have_cur = current_limits(e, di->disk, di->cur);
+        di->predates = mom_guest_ctl_sample_predates(e, done_at[i]);
+    }
+    in->disks = (const MomIoTuneDiskInput *)(gpointer)v->disks->data;
+    in->n_disks = v->disks->len;
+    in->n_bad = v->bad->len;
+    in->dry_run = t->ctl.dry_run;
+}
+
+/* Logs and marks a control that is not a limit or not a valid one. */
+static void
+report_bad(MomEntity *e, const BadControl *bc, gboolean warn)
+{
+    const char *name = mom_entity_name(e);
+    const MomControl *c = bc->control;
+
+    if (bc->why == MOM_IOTUNE_PARSE_NOT_LIMIT) {
+        if (warn)
+            iotune_log(G_LOG_LEVEL_WARNING, name,
+                       "guest %s: ignoring the control %s set at %s:%d:%d: it is not "
+                       "io_tune.DISK.LIMIT with LIMIT one of total_bytes_sec, read_bytes_sec, "
+                       "write_bytes_sec, total_iops_sec, read_iops_sec, write_iops_sec.",
+                       name, c->name, c->file, c->line, c->col);
+        mom_entity_set_outcome(e, c->name, "ignored: not an I/O limit");
+        return;
+    }
+    if (warn) {
+        g_autoptr(GString) repr = g_string_new(NULL);
+        mom_value_repr(&c->value, TRUE, repr);
+        iotune_log(G_LOG_LEVEL_WARNING, name,
+                   "guest %s: ignoring %s = %s set at %s:%d:%d: an I/O limit must be a whole "
+                   "number >= 0 (0: no limit).",
+                   name, c->name, repr->str, c->file, c->line, c->col);
+    }
+    mom_entity_set_outcome(e, c->name, "ignored: not a number >= 0");
+}
+
+/* Decides this cycle's changes for one guest, then logs them and queues the job. */
 static void
 iotune_guest(MomIoTune *t, IoTuneGuest *g, MomEntity *e)
 {
     const char *name = mom_entity_name(e);
-    g_autoptr(GPtrArray) disks = gather(g, e);
-    g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(change_free);
-    GPtrArray *changed = g_ptr_array_new(); /* DiskControls of @changes */
-    gboolean unknown = FALSE;
+    g_auto(IoTuneView) v = {0};
+    MomIoTuneInput in = {0};
+    g_auto(MomIoTuneDecision) d = {0};
 
-    for (guint i = 0; i < disks->len; i++) {
-        DiskControls *dc = disks->pdata[i];
-        gint64 cur[IOTUNE_N_KEYS], limits[IOTUNE_N_KEYS];
-        gboolean any = FALSE;
-
-        for (guint k = 0; k < IOTUNE_N_KEYS; k++)
-            any |= dc->valid[k];
-        if (!any)
-            continue; /* every control of the disk was bad: outcomes are set */
-        if (!current_limits(e, dc->disk, cur)) {
+    iotune_input(t, g, e, &v, &in);
+    mom_iotune_decide(&g->st, &in, &d);
+    g->st = d.state;
+    for (guint i = 0; i < v.bad->len; i++)
+        report_bad(e, &g_array_index(v.bad, BadControl, i), d.warn_bad);
+    for (guint i = 0; i < d.n_disks; i++) {
+        const MomIoTuneDiskInput *di = &in.disks[i];
+        const MomIoTuneDiskDecision *dd = &d.disks[i];
+        if (dd->action == MOM_IOTUNE_UNKNOWN && d.warn_unknown) {
             const MomControl *c = NULL;
             for (guint k = 0; k < IOTUNE_N_KEYS && !c; k++)
-                c = dc->valid[k] ? dc->controls[k] : NULL;
-            if (!g->unknown_reported)
-                iotune_log(G_LOG_LEVEL_WARNING, name,
-                           "guest %s: ignoring %s set at %s:%d:%d: the current limits of disk "
-                           "%s are unknown (the guest has no such disk with I/O metadata, or "
-                           "the GuestIoTune collector is not configured).",
-                           name, c->name, c->file, c->line, c->col, dc->disk);
-            outcome_all(e, dc, "ignored: the disk's current limits are unknown");
-            unknown = TRUE;
-            continue;
+                c = di->valid[k] ? di->controls[k] : NULL;
+            iotune_log(G_LOG_LEVEL_WARNING, name,
+                       "guest %s: ignoring %s set at %s:%d:%d: the current limits of disk "
+                       "%s are unknown (the guest has no such disk with I/O metadata, or "
+                       "the GuestIoTune collector is not configured).",
+                       name, c->name, c->file, c->line, c->col, di->disk);
         }
-        for (guint k = 0; k < IOTUNE_N_KEYS; k++)
-            limits[k] = dc->valid[k] ? dc->wanted[k] : cur[k];
-        if (memcmp(limits, cur, sizeof(cur)) == 0) {
-            outcome_all(e, dc, "unchanged");
-            continue;
-        }
-        g_mutex_lock(&t->ctl.jobs.lock);
-        IoTuneLast *last = g_hash_table_lookup(g->last, dc->disk);
-        gboolean same_as_last =
-            last && last->ok && memcmp(last->limits, limits, sizeof(limits)) == 0;
-        gint64 done_at = last ? last->done_at : 0;
-        g_mutex_unlock(&t->ctl.jobs.lock);
-        if (same_as_last && mom_guest_ctl_sample_predates(e, done_at)) {
-            outcome_all(e, dc, "unchanged: just set; waiting for the disk's new limits");
-            continue;
-        }
-        IoTuneChange *ch = g_new0(IoTuneChange, 1);
-        ch->disk = g_strdup(dc->disk);
-        memcpy(ch->limits, limits, sizeof(limits));
-        ch->change = describe(dc, cur, limits);
-        g_ptr_array_add(changes, ch);
-        g_ptr_array_add(changed, dc);
+        /* on each control of the disk that had a usable value (the others
+         * keep their "ignored") */
+        for (guint k = 0; dd->outcome && k < IOTUNE_N_KEYS; k++)
+            if (di->controls[k] && di->valid[k])
+                mom_entity_set_outcome(e, di->controls[k]->name, dd->outcome);
     }
-    g->unknown_reported = unknown;
-
-    if (changes->len == 0) {
-        g_ptr_array_free(changed, TRUE);
+    if (d.n_changes == 0)
         return;
-    }
-    if (t->ctl.dry_run) {
-        for (guint i = 0; i < changes->len; i++) {
-            IoTuneChange *ch = changes->pdata[i];
-            if (mom_guest_ctl_dry_run_news(&t->ctl, &g->base, ch->disk, ch->change))
+    if (in.dry_run) {
+        for (guint i = 0; i < d.n_disks; i++) {
+            const MomIoTuneDiskDecision *dd = &d.disks[i];
+            if (dd->action == MOM_IOTUNE_DRY_RUN &&
+                mom_guest_ctl_dry_run_news(&t->ctl, &g->base, in.disks[i].disk, dd->change))
                 iotune_log(G_LOG_LEVEL_MESSAGE, name,
-                           "guest %s: disk %s: %s would be set (dry run)", name, ch->disk,
-                           ch->change);
-            g_autofree char *o = g_strdup_printf("dry run: would set %s", ch->change);
-            outcome_all(e, changed->pdata[i], o);
+                           "guest %s: disk %s: %s would be set (dry run)", name, in.disks[i].disk,
+                           dd->change);
         }
-        g_ptr_array_free(changed, TRUE);
         return;
     }
-    g_mutex_lock(&t->ctl.jobs.lock);
-    gboolean in_flight = g->base.in_flight;
-    g_mutex_unlock(&t->ctl.jobs.lock);
-    if (mom_guest_ctl_skip_busy(&t->ctl, &g->base, name, in_flight)) {
-        for (guint i = 0; i < changed->len; i++)
-            outcome_all(e, changed->pdata[i], "skipped: the previous change is running");
-        g_ptr_array_free(changed, TRUE);
+    if (mom_guest_ctl_skip_busy(&t->ctl, &g->base, name, in.in_flight))
         return;
-    }
-    for (guint i = 0; i < changes->len; i++) {
-        g_autofree char *o =
-            g_strdup_printf("requested %s", ((IoTuneChange *)changes->pdata[i])->change);
-        outcome_all(e, changed->pdata[i], o);
-    }
-    g_ptr_array_free(changed, TRUE);
 
     IoTuneJob *job = g_new0(IoTuneJob, 1);
-    job->changes = g_steal_pointer(&changes);
+    job->changes = g_ptr_array_new_with_free_func(change_free);
+    for (guint i = 0; i < d.n_disks; i++) {
+        MomIoTuneDiskDecision *dd = &d.disks[i];
+        if (dd->action != MOM_IOTUNE_SET)
+            continue;
+        IoTuneChange *ch = g_new0(IoTuneChange, 1);
+        ch->disk = g_strdup(in.disks[i].disk);
+        memcpy(ch->limits, dd->limits, sizeof(ch->limits));
+        ch->change = g_steal_pointer(&dd->change);
+        g_ptr_array_add(job->changes, ch);
+    }
     mom_guest_ctl_queue(&t->ctl, &g->base, name, &job->base);
 }
 
