@@ -136,6 +136,7 @@ typedef struct {
     gint64 rss;         /* of the QEMU process, as libvirt reports it */
     gint64 last_update; /* seconds since the epoch of the guest's last stats update */
     gint64 now;         /* seconds since the epoch when this data was taken */
+    gboolean paused;    /* libvirt's state: paused (virsh suspend, an I/O error) */
     MomGuestTune tune;  /* the domain's tuning, as the guest manager knows it */
     /* GuestQemuAgent */
     MomGuestAgentData agent; /* the newest background read, copied in before collect() */

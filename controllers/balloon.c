@@ -179,7 +179,8 @@ check_progress(const MomBalloonRails *r, MomBalloonState *s, const MomBalloonInp
         forget_request(s);
         return MOM_BALLOON_PROGRESS_RESPONDS;
     }
-    if (!s->requested || in->in_flight)
+    /* a paused guest has not been able to answer */
+    if (!s->requested || in->in_flight || in->paused)
         return MOM_BALLOON_PROGRESS_NONE;
     if (in->failed) {
         s->requested = FALSE;
@@ -446,6 +447,8 @@ balloon_input(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c,
      * sample than the last miss's to be seen */
     const MomValue *at = mom_entity_get_prop(e, "sampled_at");
     in->sampled_at = at && at->type == MOM_VALUE_INT ? at->u.i : 0;
+    const MomValue *paused = mom_entity_get_prop(e, "paused");
+    in->paused = paused && paused->type == MOM_VALUE_BOOL && paused->u.b;
     in->has_control = c != NULL;
     in->target_ok = c && mom_control_as_int(&c->value, &in->target);
 }

@@ -288,6 +288,10 @@ merge(MomGuests *gs, MomGuestBatch *batch)
             MomValue at = mom_value_int(batch->started);
             mom_entity_set_prop(mom_monitor_entity(g->monitor), "sampled_at", &at);
         }
+        /* a paused guest cannot move its balloon: the Balloon controller
+         * does not hold that against it */
+        MomValue paused = mom_value_bool(g->data.paused);
+        mom_entity_set_prop(mom_monitor_entity(g->monitor), "paused", &paused);
     }
     GHashTableIter it;
     gpointer key, value;

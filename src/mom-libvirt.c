@@ -1318,6 +1318,8 @@ static void
 fill_from_params(MomGuestData *d, virTypedParameterPtr params, int n)
 {
     for (int i = 0; i < n; i++) {
+        if (strcmp(params[i].field, "state.state") == 0 && params[i].type == VIR_TYPED_PARAM_INT)
+            d->paused = params[i].value.i == VIR_DOMAIN_PAUSED;
         if (strncmp(params[i].field, "balloon.", 8) != 0)
             continue;
         const char *key = params[i].field + 8;

@@ -770,6 +770,32 @@ START_TEST(test_missing_domain)
 }
 END_TEST
 
+/* The bulk call's state says when a guest is paused (virsh suspend): the
+ * Balloon controller does not count a paused guest's balloon against it. */
+START_TEST(test_paused_state)
+{
+    Seen seen = {0};
+    g_autoptr(MomLibvirt) lv = connect_to("test:///default", &seen);
+    g_autoptr(virConnect) other = virConnectOpen("test:///default");
+    g_autoptr(GError) error = NULL;
+
+    ck_assert_ptr_nonnull(other);
+    g_autoptr(virDomain) dom = virDomainLookupByUUIDString(other, DEFAULT_UUID);
+    ck_assert_ptr_nonnull(dom);
+    g_autoptr(MomGuestBatch) running = mom_libvirt_collect(lv, NULL, &error);
+    ck_assert_msg(running != NULL, "%s", error ? error->message : "");
+    ck_assert(!find_data(running, DEFAULT_UUID, NULL)->paused);
+    ck_assert_int_eq(virDomainSuspend(dom), 0);
+    g_autoptr(MomGuestBatch) paused = mom_libvirt_collect(lv, NULL, &error);
+    ck_assert_int_eq(virDomainResume(dom), 0);
+    ck_assert_msg(paused != NULL, "%s", error ? error->message : "");
+    const MomGuestData *d = find_data(paused, DEFAULT_UUID, NULL);
+    ck_assert_ptr_nonnull(d);
+    ck_assert(d->paused);
+    drain_workers();
+}
+END_TEST
+
 /* A stop event that comes while a collection is running: that collection
  * began before the stop and still lists the guest, and must not bring it
  * back (the churn soak saw "stopped; it is dropped", then "is now
@@ -1181,6 +1207,7 @@ libvirt_suite(void)
     tcase_add_test(tc, test_missing_domain);
     tcase_add_test(tc, test_destroyed_domain_dropped);
     tcase_add_test(tc, test_stop_during_collection);
+    tcase_add_test(tc, test_paused_state);
     tcase_add_test(tc, test_balloon_applies);
     tcase_add_test(tc, test_balloon_dry_run);
     tcase_add_test(tc, test_unreachable);
