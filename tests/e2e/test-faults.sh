@@ -155,16 +155,22 @@ V setmem "$g1" $((mem * 1024)) --live >/dev/null 2>&1
 check "and $g1 (set to its maximum, shrunk again)" shrunk "$g1" 30
 during=$(tail -n "+$((lines + 1))" "$log")
 echo "$during" | grep -aE ' - (WARNING|MESSAGE) - ' | grep -av 'balloon [0-9]* →' | head -n 12 | sed 's/^/#   log: /'
-# The fault may be said as a stall of the statistics call, or as the frozen
-# guest not following its balloon (marked uncooperative): each at most
-# once, and nothing about anything else.
+# The fault may be said as a stall of the statistics call, as the frozen
+# guest not following its balloon (marked uncooperative), and as a balloon
+# change that has not returned: libvirtd serves a client a few calls at a
+# time, and the calls held by the frozen QEMU can hold the other guest's
+# too (the known defect above).  Each at most once a guest, nothing else.
 warnings=$(echo "$during" | grep -a ' - WARNING - ')
 stalls=$(echo "$warnings" | grep -ac 'has not returned for')
-frozen_said=$(echo "$warnings" | grep -ac "$g1")
-others=$(printf '%s' "$warnings" | grep -av 'has not returned for' | grep -avc "$g1")
+frozen_said=$(echo "$warnings" | grep -a "$g1" | grep -avc 'has not returned yet')
+held=$(echo "$warnings" | grep -a 'has not returned yet' | grep -ao "guest [^ :]*:" | sort | uniq -c |
+    awk '$1 > 1' | wc -l)
+others=$(printf '%s' "$warnings" | grep -av 'has not returned for' | grep -av 'has not returned yet' |
+    grep -avc "$g1")
 back=$(echo "$during" | grep -ac 'flowing again')
 check "the stall said at most once ($stalls), the frozen guest at most once ($frozen_said)" \
     test "$stalls" -le 1 -a "$frozen_said" -le 1
+check "a held balloon change said at most once a guest ($held guests more often)" test "$held" -eq 0
 check "no warning about anything else ($others)" test "$others" -eq 0
 check "the stall's end said as often as the stall ($back lines)" test "$back" -eq "$stalls"
 check "momd is still running" kill -0 "$momd_pid"
