@@ -190,6 +190,11 @@ check_progress(const MomBalloonRails *r, MomBalloonState *s, const MomBalloonInp
         forget_request(s);
         return MOM_BALLOON_PROGRESS_NONE;
     }
+    /* the same sample as at the last miss says nothing new: no collection
+     * landed since (libvirt did not answer, the e2e fault test saw both
+     * guests marked while libvirtd was stopped) */
+    if (s->missed > 0 && in->sampled_at > 0 && in->sampled_at <= s->sampled_at_miss)
+        return MOM_BALLOON_PROGRESS_NONE;
     /* still moving toward the request: slow, not uncooperative */
     if (s->missed > 0 && distance(cur, s->request_kib) + (guint64)r->dead_band_kib <
                              distance(s->cur_at_miss, s->request_kib)) {
