@@ -29,6 +29,8 @@ headroom=${SCENARIO_HEADROOM_MIB:-256}
 out=$(mktemp -d "${TMPDIR:-/tmp}/momd-scenario-test.XXXXXX")
 keep=${MOMD_E2E_CACHE:-/tmp/momd-e2e}/scenario.last-failure
 trap 'rm -rf "$out"' EXIT
+# killed by meson's timeout: keep what the run wrote, to see why
+trap 'rm -rf "$keep"; cp -a "$out" "$keep"; echo "# killed: files kept in $keep"; exit 143' TERM
 
 echo "1..7"
 /usr/bin/python3 "$top/scripts/scenario.py" --manager momd --build "$build" --out "$out" \
