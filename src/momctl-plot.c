@@ -461,14 +461,19 @@ entity_key(const char *escaped)
     return g_string_free(g_steal_pointer(&s), FALSE);
 }
 
-/* A decision's series key: "host" is the host for the host's own controls
- * (KSM's); a balloon, CPU or I/O control of "host" is a guest's. */
+/* Whether a decision is the host's: "host" is the host for the host's own
+ * controls (KSM's); a balloon, CPU or I/O control of "host" is a guest's. */
+static gboolean
+host_decision(const char *entity, const char *control)
+{
+    return strcmp(entity, "host") == 0 && g_str_has_prefix(control, "ksm_");
+}
+
+/* A decision's series key, from plot files (names escaped there already). */
 static char *
 decision_key(const char *entity, const char *control)
 {
-    if (strcmp(entity, "host") == 0 && g_str_has_prefix(control, "ksm_"))
-        return g_strdup(HOST_KEY);
-    return entity_key(entity);
+    return host_decision(entity, control) ? g_strdup(HOST_KEY) : entity_key(entity);
 }
 
 static void
@@ -646,7 +651,7 @@ plot_read_daemon(gint64 since_s, int *status)
             continue;
         const char *entity = string_or(o, "entity", "-");
         const char *control = string_or(o, "control", "-");
-        key = strcmp(entity, "host") == 0 && g_str_has_prefix(control, "ksm_")
+        key = host_decision(entity, control)
                   ? g_strdup(HOST_KEY)
                   : mom_log_escape(entity, MOM_LOG_ESCAPE_NAME | MOM_LOG_ESCAPE_SLASH);
         m.t = (double)g_date_time_to_unix(dt);
