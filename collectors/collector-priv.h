@@ -35,6 +35,8 @@ extern const MomCollectorClass mom_collector_guest_qemu_proc;
 extern const MomCollectorClass mom_collector_guest_cputune;
 /** mom_collector_guest_agent: "GuestQemuAgent", the guest's /proc via qemu-ga (guest-agent.c). */
 extern const MomCollectorClass mom_collector_guest_agent;
+/** mom_collector_guest_agent_optional: "GuestQemuAgentOptional", the same, all fields optional. */
+extern const MomCollectorClass mom_collector_guest_agent_optional;
 /** mom_collector_guest_iotune: "GuestIoTune", io_tune and io_tune_current (guest-iotune.c). */
 extern const MomCollectorClass mom_collector_guest_iotune;
 /** mom_collector_guest_iotune_optional: "GuestIoTuneOptional", the same, all fields optional. */

@@ -32,6 +32,7 @@ const MomCollectorClass *const mom_collector_classes[] = {
     &mom_collector_guest_qemu_proc,
     &mom_collector_guest_cputune,
     &mom_collector_guest_agent,
+    &mom_collector_guest_agent_optional,
     &mom_collector_guest_iotune,
     &mom_collector_guest_iotune_optional,
     NULL,

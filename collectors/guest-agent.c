@@ -30,6 +30,11 @@
  * fields stay nil (so the guest is not offered to the policy, as in MOM,
  * unless another collector listed first provides them) and the collector
  * says so once per guest, and once more when the agent answers again.
+ *
+ * GuestQemuAgentOptional (momd's) has the same fields, all optional: a hung
+ * or stopped agent then costs the policy the agent's fields, not the guest,
+ * which stays managed on what the other collectors give (the e2e fault
+ * test's hung agent).
  */
 #include "config.h"
 
@@ -60,16 +65,50 @@ static const char *const guest_agent_optional_fields[] = {
     NULL,
 };
 
+/* GuestQemuAgentOptional: no mandatory field, every field optional. */
+static const char *const guest_agent_no_fields[] = {NULL};
+
+static const char *const guest_agent_all_fields[] = {
+    "mem_available",
+    "mem_unused",
+    "mem_free",
+    "major_fault",
+    "minor_fault",
+    "swap_in",
+    "swap_out",
+    "swap_total",
+    "swap_usage",
+    "guest_psi_some_avg10",
+    "guest_psi_some_avg60",
+    "guest_psi_full_avg10",
+    "guest_psi_full_avg60",
+    "guest_psi_some_total",
+    "guest_psi_full_total",
+    NULL,
+};
+
 static gpointer
-guest_agent_init(const MomCollectorConfig *cfg, GError **error)
+guest_agent_new(const MomCollectorConfig *cfg, const char *name, GError **error)
 {
     GuestAgent *ga;
 
-    if (!mom_collector_require_guest(cfg, "GuestQemuAgent", error))
+    if (!mom_collector_require_guest(cfg, name, error))
         return NULL;
     ga = g_new0(GuestAgent, 1);
     ga->guest = cfg->guest;
     return ga;
+}
+
+static gpointer
+guest_agent_init(const MomCollectorConfig *cfg, GError **error)
+{
+    return guest_agent_new(cfg, "GuestQemuAgent", error);
+}
+
+static gpointer
+guest_agent_optional_init(const MomCollectorConfig *cfg, GError **error)
+{
+    return guest_agent_new(cfg, "GuestQemuAgentOptional", error);
 }
 
 static void
@@ -158,6 +197,15 @@ const MomCollectorClass mom_collector_guest_agent = {
     .fields = guest_agent_fields,
     .optional_fields = guest_agent_optional_fields,
     .init = guest_agent_init,
+    .collect = guest_agent_collect,
+    .free = guest_agent_free,
+};
+
+const MomCollectorClass mom_collector_guest_agent_optional = {
+    .name = "GuestQemuAgentOptional",
+    .fields = guest_agent_no_fields,
+    .optional_fields = guest_agent_all_fields,
+    .init = guest_agent_optional_init,
     .collect = guest_agent_collect,
     .free = guest_agent_free,
 };

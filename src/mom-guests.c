@@ -77,7 +77,9 @@ mom_guests_new(MomLibvirt *lv, char **collectors, const MomCollectorConfig *base
     gs->guests = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, guest_free);
     gs->stopped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     gs->cancel = g_cancellable_new();
-    if (collectors && g_strv_contains((const char *const *)collectors, "GuestQemuAgent")) {
+    if (collectors &&
+        (g_strv_contains((const char *const *)collectors, "GuestQemuAgent") ||
+         g_strv_contains((const char *const *)collectors, "GuestQemuAgentOptional"))) {
         MomAgentOptions defaults = {MOM_AGENT_DEFAULT_TIMEOUT, MOM_AGENT_DEFAULT_MAX_FILE_KIB};
 
         gs->agent = mom_agent_poller_new(lv, base->interval, &defaults);

@@ -62,13 +62,26 @@ GHashTable *mom_libvirt_pids_by_uuid(const char *proc_root);
 #define MOM_LIBVIRT_READ_TRIES 3
 
 /**
+ * mom_libvirt_went_away:
+ * Whether the call on @dom that has just failed with libvirt's @code failed
+ * because the guest went away under it.  "No domain" says so; "operation
+ * invalid" is what libvirt says of a guest that is no longer running, but
+ * also of a request refused on a running one ("without the balloon device",
+ * "cgroup CPU controller is not mounted"), which is a fault to report: only
+ * the guest's state tells them apart.  Call it once the error is taken: it
+ * makes a libvirt call, which resets the thread's last error.
+ */
+gboolean mom_libvirt_went_away(virDomainPtr dom, int code);
+
+/**
  * mom_libvirt_read_fault:
  * How loudly to report the @failures-th failure in a row (1 is the first)
- * of a per-guest read whose libvirt error code is @code.  A guest that went
- * away under the call is churn, not a fault; a QEMU that is still starting
+ * of a per-guest read; @gone says the guest went away under the call,
+ * which is churn, not a fault (a read libvirt refuses on a running guest is
+ * not gone, whatever its error code).  A QEMU that is still starting
  * fails a read or two (its cgroups are not there yet), so only the
  * MOM_LIBVIRT_READ_TRIES-th failure in a row is a warning, and it is said
  * once.
  * Returns: G_LOG_LEVEL_WARNING or G_LOG_LEVEL_DEBUG.
  */
-GLogLevelFlags mom_libvirt_read_fault(guint failures, int code);
+GLogLevelFlags mom_libvirt_read_fault(guint failures, gboolean gone);

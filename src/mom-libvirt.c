@@ -80,12 +80,17 @@ mom_libvirt_take_error(int *code)
     return msg;
 }
 
-/* The guest went away under the call (libvirt says "no domain" for an
- * undefined one and "operation invalid" for one that is no longer running). */
-static gboolean
-no_domain_code(int code)
+gboolean
+mom_libvirt_went_away(virDomainPtr dom, int code)
 {
-    return code == VIR_ERR_NO_DOMAIN || code == VIR_ERR_OPERATION_INVALID;
+    if (code == VIR_ERR_NO_DOMAIN)
+        return TRUE;
+    if (code != VIR_ERR_OPERATION_INVALID)
+        return FALSE;
+    int active = virDomainIsActive(dom);
+    if (active < 0)
+        virResetLastError();
+    return active != 1;
 }
 
 gboolean
@@ -94,16 +99,12 @@ mom_libvirt_error_is_gone(const GError *error)
     return g_error_matches(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_NO_DOMAIN);
 }
 
-/* Turns the libvirt error of the call that has just failed into @error.
- * @code < 0 picks MOM_LIBVIRT_ERROR_NO_DOMAIN or _CALL from libvirt's code. */
+/* Turns the libvirt error of the call that has just failed into @error. */
 static void
 set_error(GError **error, int code, const char *what)
 {
-    int vir_code;
-    g_autofree char *msg = mom_libvirt_take_error(&vir_code);
+    g_autofree char *msg = mom_libvirt_take_error(NULL);
 
-    if (code < 0)
-        code = no_domain_code(vir_code) ? MOM_LIBVIRT_ERROR_NO_DOMAIN : MOM_LIBVIRT_ERROR_CALL;
     g_set_error(error, MOM_LIBVIRT_ERROR, code, "%s: %s", what, msg);
 }
 
@@ -906,9 +907,9 @@ read_xml(MomLibvirt *lv, virDomainPtr dom, MomDomainInfo *info)
 }
 
 GLogLevelFlags
-mom_libvirt_read_fault(guint failures, int code)
+mom_libvirt_read_fault(guint failures, gboolean gone)
 {
-    if (no_domain_code(code) || failures != MOM_LIBVIRT_READ_TRIES)
+    if (gone || failures != MOM_LIBVIRT_READ_TRIES)
         return G_LOG_LEVEL_DEBUG;
     return G_LOG_LEVEL_WARNING;
 }
@@ -916,11 +917,11 @@ mom_libvirt_read_fault(guint failures, int code)
 /* Counts a failed read of @what of @info in @failures and logs it as
  * mom_libvirt_read_fault() says. */
 static void
-read_failed(MomDomainInfo *info, guint *failures, int code, const char *what, const char *why)
+read_failed(MomDomainInfo *info, guint *failures, gboolean gone, const char *what, const char *why)
 {
     if (*failures < G_MAXUINT)
         (*failures)++;
-    if (mom_libvirt_read_fault(*failures, code) == G_LOG_LEVEL_WARNING)
+    if (mom_libvirt_read_fault(*failures, gone) == G_LOG_LEVEL_WARNING)
         g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MOM_GUEST", info->name, "MESSAGE",
                          "Cannot read %s of guest %s (%u tries in a row): %s; momd tries again "
                          "when libvirt reports a change of the guest.",
@@ -965,7 +966,8 @@ read_sched(virDomainPtr dom, MomDomainInfo *info)
         why = rc < 0 ? mom_libvirt_take_error(&code) : NULL;
     }
     if (rc < 0) {
-        read_failed(info, &info->sched_failures, code, "the scheduler parameters", why);
+        read_failed(info, &info->sched_failures, mom_libvirt_went_away(dom, code),
+                    "the scheduler parameters", why);
         info->tune.sched_known = FALSE;
         return;
     }
@@ -1005,7 +1007,7 @@ read_iotune(virDomainPtr dom, MomDomainInfo *info, guint *calls)
             int code;
             g_autofree char *why = mom_libvirt_take_error(&code);
             g_autofree char *what = g_strdup_printf("the I/O limits of disk %s", d->name);
-            read_failed(info, &info->io_failures, code, what, why);
+            read_failed(info, &info->io_failures, mom_libvirt_went_away(dom, code), what, why);
             info->io_known = FALSE;
             return;
         }
@@ -1357,7 +1359,7 @@ fill_per_domain(virDomainPtr dom, MomGuestData *d, guint *calls)
     if (virDomainGetInfo(dom, &info) < 0) {
         int code;
         g_free(mom_libvirt_take_error(&code));
-        return !no_domain_code(code);
+        return !mom_libvirt_went_away(dom, code);
     }
     d->balloon_cur = (gint64)info.memory;
     d->balloon_max = (gint64)info.maxMem;
@@ -1550,8 +1552,14 @@ domain_call(MomLibvirt *lv, const char *uuid, const char *what, DomainCall call,
     if (!dom)
         return FALSE;
     int rc = call(dom, args);
-    if (rc < 0)
-        set_error(error, -1, what);
+    if (rc < 0) {
+        int code;
+        g_autofree char *msg = mom_libvirt_take_error(&code);
+        g_set_error(error, MOM_LIBVIRT_ERROR,
+                    mom_libvirt_went_away(dom, code) ? MOM_LIBVIRT_ERROR_NO_DOMAIN
+                                                     : MOM_LIBVIRT_ERROR_CALL,
+                    "%s: %s", what, msg);
+    }
     mark_stale(lv, stale, uuid);
     return rc == 0;
 }

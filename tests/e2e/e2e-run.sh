@@ -49,6 +49,24 @@ except Exception:
 print("" if v is None else v)' "$2"
 }
 
+# balloon_actual GUEST: GUEST's balloon now (libvirt's "actual", KiB) on
+# $uri, "" when libvirt does not say.
+balloon_actual() {
+    timeout 30 virsh -q -c "$uri" dommemstat "$1" 2>/dev/null | awk '$1 == "actual" { print $2 }'
+}
+
+# balloon_below GUEST KIB SECONDS: polls, for at most SECONDS, until
+# GUEST's balloon is below KIB (momd took it down).
+balloon_below() {
+    local deadline=$((SECONDS + $3)) a
+    while [ "$SECONDS" -le "$deadline" ]; do
+        a=$(balloon_actual "$1")
+        [ -n "$a" ] && [ "$a" -lt "$2" ] && return 0
+        sleep 0.5
+    done
+    return 1
+}
+
 e2e_cleanup() {
     trap - EXIT
     stop_momd

@@ -9,8 +9,8 @@
 #   lab.sh build-guest [DIR]       kernel + initramfs for the guests (cached)
 #   lab.sh start-libvirtd [STATE]  private libvirtd; prints its URI
 #   lab.sh stop-libvirtd [STATE]   guests, libvirtd, leftovers: all gone
-#   lab.sh define-guest NAME MEM_MIB [--cur MIB] [--period SEC] [--no-agent] [--disk FILE]
-#                                  [--start] [--wait SEC]
+#   lab.sh define-guest NAME MEM_MIB [--cur MIB] [--period SEC] [--no-agent] [--no-balloon]
+#                                  [--disk FILE] [--start] [--wait SEC]
 #   lab.sh guest-exec NAME CMD [ARG...]
 #   lab.sh ksm save FILE | ksm restore FILE
 #
@@ -484,19 +484,20 @@ guest_uri() {
 }
 
 define_guest() {
-    [ $# -ge 2 ] || die "usage: define-guest NAME MEM_MIB [--cur MIB] [--period SEC] [--no-agent] [--disk FILE] [--start] [--wait SEC]"
+    [ $# -ge 2 ] || die "usage: define-guest NAME MEM_MIB [--cur MIB] [--period SEC] [--no-agent] [--no-balloon] [--disk FILE] [--start] [--wait SEC]"
     local name=$1 max=$2
     shift 2
     # The name is also in libvirt's cgroup names, which are host-wide:
     # callers should make it unique across concurrent runs.
     case $name in '' | *[!A-Za-z0-9_.-]*) die "bad NAME '$name'" ;; esac
     case $max in '' | *[!0-9]*) die "MEM_MIB must be a number" ;; esac
-    local cur=$max period=2 agent=1 start=0 wait=60 disk=''
+    local cur=$max period=2 agent=1 balloon=1 start=0 wait=60 disk=''
     while [ $# -gt 0 ]; do
         case $1 in
         --cur) cur=${2:?} && shift ;;
         --period) period=${2:?} && shift ;;
         --no-agent) agent=0 ;;
+        --no-balloon) balloon=0 ;;
         --disk) disk=${2:?} && shift ;;
         --start) start=1 ;;
         --wait) wait=${2:?} && shift ;;
@@ -518,13 +519,17 @@ define_guest() {
     emulator=$(command -v qemu-system-x86_64) || die "qemu-system-x86_64 not found"
     local serial=$state/log/$name-serial.log
 
-    local agent_xml='' stats_xml='' disk_xml=''
+    local agent_xml='' stats_xml='' disk_xml='' balloon_xml
     # --disk FILE: a raw image as virtio disk vda (for I/O limits; the
     # guest runs from its initramfs and never mounts it)
     [ -n "$disk" ] && disk_xml="<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$(readlink -f "$disk")'/><target dev='vda' bus='virtio'/></disk>"
     [ "$agent" = 1 ] && agent_xml="<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
     # No period: the guest sends stats once at boot and never again.
     [ "$period" != 0 ] && stats_xml="<stats period='$period'/>"
+    balloon_xml="<memballoon model='virtio'>$stats_xml</memballoon>"
+    # --no-balloon: libvirt refuses to change the guest's memory while it
+    # runs (the fault test's refused balloon)
+    [ "$balloon" = 1 ] || balloon_xml="<memballoon model='none'/>"
     # type='qemu' is TCG.  KVM here is PVM-nested and a normal kernel
     # never gets past its decompressor under it.
     cat >"$state/xml/$name.xml" <<EOF
@@ -554,7 +559,7 @@ define_guest() {
     <console type='pty'><target type='serial' port='0'/></console>
     $agent_xml
     $disk_xml
-    <memballoon model='virtio'>$stats_xml</memballoon>
+    $balloon_xml
   </devices>
 </domain>
 EOF

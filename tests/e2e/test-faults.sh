@@ -83,17 +83,8 @@ collectors: GuestMemory, GuestBalloon
 EOF
 "$MOMD" -c "$tmp/momd.conf" >"$tmp/out" 2>"$tmp/err" &
 momd_pid=$!
-actual() { V dommemstat "$1" 2>/dev/null | awk '$1 == "actual" { print $2 }'; }
 # shrunk GUEST SECONDS: momd took GUEST's balloon below its maximum
-shrunk() {
-    local deadline=$((SECONDS + $2)) a
-    while [ "$SECONDS" -le "$deadline" ]; do
-        a=$(actual "$1")
-        [ -n "$a" ] && [ "$a" -lt $((mem * 1024 - 2048)) ] && return 0
-        sleep 0.5
-    done
-    return 1
-}
+shrunk() { balloon_below "$1" $((mem * 1024 - 2048)) "$2"; }
 both_shrunk() { shrunk "$g1" 60 && shrunk "$g2" 30; }
 check "momd balloons both guests" both_shrunk
 
