@@ -21,6 +21,19 @@
  *   disk_caches    guest page cache, KiB ("disk_caches")
  *   stats_age      seconds since the guest last refreshed these stats
  *                  ("last_update"); nil when unknown
+ *   major_fault_rate  major faults per second, and
+ *   swap_in_rate   KiB swapped in per second, between the guest's last two
+ *                  reports (by their "last_update" stamps, so a report read
+ *                  twice gives the same rate, not 0); nil until the guest
+ *                  has reported twice, and after a counter went backwards
+ *                  (a reboot) until it has reported twice again.  They say
+ *                  how hard the guest is paging: the pressure a shrinking
+ *                  balloon puts on it, where its own PSI (GuestQemuAgent's
+ *                  guest_psi_*) is not at hand;
+ *   mem_idle       memory the guest could give up without paging, KiB:
+ *                  "usable" (the guest kernel's MemAvailable: free memory
+ *                  plus the page cache and slab it can drop) where
+ *                  reported, else "unused" (MemFree)
  *
  * GuestMemoryOptional has the same fields, all optional (MOM's class of
  * that name), so a policy still runs for guests without a balloon driver.
@@ -37,8 +50,16 @@
 #include "mom-collector.h"
 #include "collector-priv.h"
 
+/* One cumulative counter's rate between the guest's last two reports. */
+typedef struct {
+    gint64 value; /* at @stamp; -1 before the first report */
+    gint64 stamp; /* the report's last_update, seconds */
+    double rate;  /* per second; < 0 while unknown */
+} GuestRate;
+
 typedef struct {
     const MomGuestData *guest; /* owned by the guest manager, refreshed in place */
+    GuestRate major_fault, swap_in;
 } GuestMemory;
 
 static const char *const guest_memory_fields[] = {
@@ -46,7 +67,8 @@ static const char *const guest_memory_fields[] = {
 };
 
 static const char *const guest_memory_optional_fields[] = {
-    "swap_total", "swap_usage", "mem_usable", "disk_caches", "stats_age", NULL,
+    "swap_total",       "swap_usage",   "mem_usable", "disk_caches", "stats_age",
+    "major_fault_rate", "swap_in_rate", "mem_idle",   NULL,
 };
 
 /* GuestMemoryOptional: no mandatory field; an empty list rather than NULL
@@ -54,8 +76,9 @@ static const char *const guest_memory_optional_fields[] = {
 static const char *const guest_memory_no_fields[] = {NULL};
 
 static const char *const guest_memory_all_fields[] = {
-    "mem_available", "mem_unused", "major_fault", "minor_fault", "swap_in",   "swap_out",
-    "swap_total",    "swap_usage", "mem_usable",  "disk_caches", "stats_age", NULL,
+    "mem_available", "mem_unused",       "major_fault",  "minor_fault", "swap_in",
+    "swap_out",      "swap_total",       "swap_usage",   "mem_usable",  "disk_caches",
+    "stats_age",     "major_fault_rate", "swap_in_rate", "mem_idle",    NULL,
 };
 
 static gpointer
@@ -67,6 +90,7 @@ guest_memory_new(const MomCollectorConfig *cfg, const char *name, GError **error
         return NULL;
     gm = g_new0(GuestMemory, 1);
     gm->guest = cfg->guest;
+    gm->major_fault = gm->swap_in = (GuestRate){.value = -1, .rate = -1};
     return gm;
 }
 
@@ -101,10 +125,38 @@ guest_memory_stats_age(const MomGuestData *g)
     return MAX(g->now - g->last_update, 0);
 }
 
+/* Takes the counter's @value of the report stamped @stamp. */
+static void
+guest_rate_update(GuestRate *r, gint64 value, gint64 stamp)
+{
+    if (value < 0 || stamp <= 0) {
+        *r = (GuestRate){.value = -1, .rate = -1};
+        return;
+    }
+    if (r->value >= 0 && stamp == r->stamp)
+        return; /* the same report, read again */
+    if (r->value >= 0 && stamp > r->stamp && value >= r->value)
+        r->rate = (double)(value - r->value) / (double)(stamp - r->stamp);
+    else
+        r->rate = -1; /* the first report, or a reset (a reboot) */
+    r->value = value;
+    r->stamp = stamp;
+}
+
+static void
+guest_rate_set(MomSample *out, const char *field, const GuestRate *r)
+{
+    if (r->rate >= 0)
+        mom_sample_set_float(out, field, r->rate);
+    else
+        mom_sample_set(out, field, mom_value_nil());
+}
+
 static gboolean
 guest_memory_collect(gpointer state, MomSample *out, GError **error)
 {
-    const MomGuestData *g = ((GuestMemory *)state)->guest;
+    GuestMemory *gm = state;
+    const MomGuestData *g = gm->guest;
 
     mom_sample_set_reported(out, "mem_available", g->available);
     mom_sample_set_reported(out, "mem_unused", g->unused);
@@ -117,6 +169,11 @@ guest_memory_collect(gpointer state, MomSample *out, GError **error)
     mom_sample_set_reported(out, "mem_usable", g->usable);
     mom_sample_set_reported(out, "disk_caches", g->disk_caches);
     mom_sample_set_reported(out, "stats_age", guest_memory_stats_age(g));
+    guest_rate_update(&gm->major_fault, g->major_fault, g->last_update);
+    guest_rate_update(&gm->swap_in, g->swap_in, g->last_update);
+    guest_rate_set(out, "major_fault_rate", &gm->major_fault);
+    guest_rate_set(out, "swap_in_rate", &gm->swap_in);
+    mom_sample_set_reported(out, "mem_idle", g->usable >= 0 ? g->usable : g->unused);
     return TRUE;
 }
 

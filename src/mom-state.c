@@ -179,6 +179,9 @@ shared_schema(Loader *ld, GPtrArray *fields)
     return s;
 }
 
+/* Guest properties the daemon always sets, nil when the guest has none. */
+static const char *const guest_nil_props[] = {"balloon_weight"};
+
 static MomEntity *
 load_entity(Loader *ld, JsonNode *node, MomEntityKind kind, const char *path, GError **error)
 {
@@ -290,6 +293,13 @@ load_entity(Loader *ld, JsonNode *node, MomEntityKind kind, const char *path, GE
             mom_value_clear(&v);
         }
     }
+    /* the daemon gives every guest these, nil when the guest has none: a
+     * state saved before momd had them still runs the default policies */
+    for (guint i = 0; kind == MOM_ENTITY_GUEST && i < G_N_ELEMENTS(guest_nil_props); i++)
+        if (!mom_entity_get_prop(e, guest_nil_props[i])) {
+            MomValue nil = mom_value_nil();
+            mom_entity_set_prop(e, guest_nil_props[i], &nil);
+        }
     return g_steal_pointer(&e);
 }
 

@@ -155,6 +155,16 @@ get_int(Harness *h, const char *field)
     return v->u.i;
 }
 
+static double
+get_float(Harness *h, const char *field)
+{
+    const MomValue *v = mom_sample_get(h->sample, field);
+
+    ck_assert_msg(v->type == MOM_VALUE_FLOAT, "%s: %s is %s, not a float", h->klass->name, field,
+                  mom_value_type_name(v->type));
+    return v->u.d;
+}
+
 static void
 assert_nil(Harness *h, const char *field)
 {
@@ -238,6 +248,8 @@ START_TEST(test_registry)
         {"GuestBalloon", &mom_collector_guest_balloon},
         {"GuestBalloonOptional", &mom_collector_guest_balloon_optional},
         {"GuestQemuProc", &mom_collector_guest_qemu_proc},
+        {"GuestQemuAgent", &mom_collector_guest_agent},
+        {"GuestQemuAgentOptional", &mom_collector_guest_agent_optional},
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(guests); i++) {
@@ -269,6 +281,15 @@ START_TEST(test_registry)
     ck_assert_uint_eq(strv_len0(mom_collector_guest_balloon_optional.optional_fields), 3);
     ck_assert_uint_eq(strv_len0(mom_collector_guest_qemu_proc.fields), 3);
     ck_assert_uint_eq(strv_len0(mom_collector_guest_qemu_proc.optional_fields), 0);
+    /* the Optional agent has every field of the agent, none mandatory */
+    ck_assert_uint_eq(strv_len0(mom_collector_guest_agent_optional.fields), 0);
+    ck_assert_uint_eq(strv_len0(mom_collector_guest_agent_optional.optional_fields),
+                      strv_len0(mom_collector_guest_agent.fields) +
+                          strv_len0(mom_collector_guest_agent.optional_fields));
+    for (const char *const *f = mom_collector_guest_agent.fields; *f; f++)
+        ck_assert(strv_has(mom_collector_guest_agent_optional.optional_fields, *f));
+    for (const char *const *f = mom_collector_guest_agent.optional_fields; *f; f++)
+        ck_assert(strv_has(mom_collector_guest_agent_optional.optional_fields, *f));
 }
 END_TEST
 
@@ -396,6 +417,58 @@ START_TEST(test_guest_memory_stats_age)
     harness_collect_ok(h);
     assert_nil(h, "stats_age");
     /* stats_age is optional: its absence never makes a sample incomplete */
+    ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
+}
+END_TEST
+
+/* The paging rates come from the guest's own reports: a report read twice
+ * keeps its rate, a counter that went back (a reboot) is unknown until the
+ * guest has reported twice again. */
+START_TEST(test_guest_memory_rates)
+{
+    MomGuestData g;
+    g_autoptr(Harness) h = NULL;
+
+    guest_fill(&g);
+    h = harness_new("GuestMemory", &g, "/nonexistent");
+    harness_collect_ok(h);
+    assert_nil(h, "major_fault_rate"); /* one report: no rate yet */
+    assert_nil(h, "swap_in_rate");
+    ck_assert_int_eq(get_int(h, "mem_idle"), 2500000); /* usable */
+
+    g.major_fault += 50; /* 50 faults and 400 KiB in over 2 s */
+    g.swap_in += 400;
+    g.last_update += 2;
+    harness_collect_ok(h);
+    ck_assert_double_eq_tol(get_float(h, "major_fault_rate"), 25.0, 1e-9);
+    ck_assert_double_eq_tol(get_float(h, "swap_in_rate"), 200.0, 1e-9);
+    /* the same report read again: the same rates, not 0 */
+    harness_collect_ok(h);
+    ck_assert_double_eq_tol(get_float(h, "major_fault_rate"), 25.0, 1e-9);
+    g.last_update += 4; /* no new faults over 4 s */
+    harness_collect_ok(h);
+    ck_assert_double_eq_tol(get_float(h, "major_fault_rate"), 0.0, 1e-9);
+
+    g.major_fault = 3; /* a reboot: the counter starts again */
+    g.last_update += 2;
+    harness_collect_ok(h);
+    assert_nil(h, "major_fault_rate");
+    ck_assert_double_eq_tol(get_float(h, "swap_in_rate"), 0.0, 1e-9);
+    g.major_fault = 13;
+    g.last_update += 1;
+    harness_collect_ok(h);
+    ck_assert_double_eq_tol(get_float(h, "major_fault_rate"), 10.0, 1e-9);
+
+    /* without "usable", idle memory is what is unused */
+    g.usable = -1;
+    harness_collect_ok(h);
+    ck_assert_int_eq(get_int(h, "mem_idle"), 1500000);
+    /* the guest stopped reporting: the rates are unknown again */
+    g.last_update = -1;
+    harness_collect_ok(h);
+    assert_nil(h, "major_fault_rate");
+    assert_nil(h, "swap_in_rate");
+    /* optional: their absence never makes a sample incomplete */
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
 }
 END_TEST
@@ -627,6 +700,7 @@ guest_collectors_suite(void)
     tcase_add_test(tc, test_guest_memory);
     tcase_add_test(tc, test_guest_memory_unreported);
     tcase_add_test(tc, test_guest_memory_stats_age);
+    tcase_add_test(tc, test_guest_memory_rates);
     tcase_add_test(tc, test_guest_memory_optional);
     tcase_add_test(tc, test_guest_balloon);
     tcase_add_test(tc, test_guest_balloon_optional);
