@@ -64,7 +64,7 @@ typedef struct {
 static Cycle *
 cycle_new_fields(guint n_fields)
 {
-    static const char *const files[] = {"00-defines.policy", "20-ksm-feedback.policy"};
+    static const char *const files[] = {"00-defines.policy", "20-ksm.policy"};
     const char *top = g_getenv("MOM_TOP_SRCDIR");
     g_autoptr(MomSchema) schema = mom_schema_new(fields, n_fields);
     Cycle *c = g_new0(Cycle, 1);
@@ -72,8 +72,7 @@ cycle_new_fields(guint n_fields)
     ck_assert_msg(top != NULL, "MOM_TOP_SRCDIR is not set: run through meson test");
     c->set = mom_policy_set_new();
     for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
-        g_autofree char *path =
-            g_build_filename(top, "data", i ? "examples" : "policies", files[i], NULL);
+        g_autofree char *path = g_build_filename(top, "data", "policies", files[i], NULL);
         g_autofree char *text = NULL;
         g_autoptr(GError) error = NULL;
         ck_assert_msg(g_file_get_contents(path, &text, NULL, &error), "%s", error->message);

@@ -1,9 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """bench-ksm: how fast KSM merges, and what ksmd costs when idle, on this
-machine's real KSM, for momd (its shipped policies with
-data/examples/20-ksm-feedback.policy as 20-ksm, or --ksm-policy) and for
-fixed rates.
+machine's real KSM, for momd's shipped policies and for fixed rates.
 
     tests/bench/bench-ksm.py --momd build/src/momd --region build/tests/ksm-region \
         [--runs N] [--only NAME] [--json FILE]
@@ -148,20 +146,15 @@ class Region:
 
 
 class Momd:
-    def __init__(self, exe, policy_dir, ksm_policy, tmp):
+    def __init__(self, exe, policy_dir, tmp):
         self.tmp = tmp
         pol = os.path.join(tmp, "policies")
         os.makedirs(pol, exist_ok=True)
         for name in sorted(os.listdir(policy_dir)):
-            if name == "20-ksm.policy" and ksm_policy:
-                continue
             if name.endswith(".policy"):
                 with open(os.path.join(policy_dir, name)) as src, \
                         open(os.path.join(pol, name), "w") as dst:
                     dst.write(src.read())
-        if ksm_policy:
-            with open(ksm_policy) as src, open(os.path.join(pol, "20-ksm.policy"), "w") as dst:
-                dst.write(src.read())
         with open(os.path.join(pol, "01-bench.policy"), "w") as f:
             f.write("# bench-ksm: the host counts as short of memory.\n"
                     "(set pressure_free_ratio 0.999)\n")
@@ -210,7 +203,7 @@ def one(args, name, rate, tmp):
             wr("sleep_millisecs", rate[1])
             wr("run", 1)
         else:
-            momd = Momd(args.momd, args.policies, args.ksm_policy, tmp)
+            momd = Momd(args.momd, args.policies, tmp)
         while merged() < want and time.monotonic() - t0 < MERGE_DEADLINE_S:
             time.sleep(0.01)
         merge_s = time.monotonic() - t0 if merged() >= want else None
@@ -240,10 +233,6 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--momd", required=True)
     ap.add_argument("--region", required=True)
-    ap.add_argument("--ksm-policy",
-                    default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                                         "data", "examples", "20-ksm-feedback.policy"),
-                    help="the 20-ksm momd runs (default: the feedback example; '' for the shipped one)")
     ap.add_argument("--policies",
                     default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                          "data", "policies"))

@@ -124,10 +124,11 @@ check "mended: the recovery is logged" \
 check "mended: the recovery is logged once" \
     test "$(count "$log" "The HostMemory collector of host recovered after")" -eq 1
 check "mended: a policy cycle runs" wait_for "$log" "Policy cycle 1 succeeded" 10
-# 20-ksm under pressure (no free memory) raises pages_to_scan by 300.
-check "mended: the KSM policy writes again (pages_to_scan 100 → 400)" \
-    wait_for "$log" "KSM pages_to_scan: 100 → 400" 10
-check "mended: pages_to_scan holds 400" test "$(cat "$ksm/pages_to_scan")" = 400
+# 20-ksm under pressure (no free memory) runs KSM; this fake /proc has no
+# process that merges, so ksmd gets the idle rate, 50 pages a second.
+check "mended: the KSM policy writes again (pages_to_scan 100 → 50)" \
+    wait_for "$log" "KSM pages_to_scan: 100 → 50" 10
+check "mended: pages_to_scan holds 50" test "$(cat "$ksm/pages_to_scan")" = 50
 stop_momd
 
 echo "1..$n"
