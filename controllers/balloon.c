@@ -136,6 +136,19 @@ mom_balloon_n_pending(MomBalloon *b)
     return mom_jobs_pending(&b->ctl.jobs);
 }
 
+/* The guard rails, in the [balloon] section (docs/configuration.md), in
+ * the units users write them in.  1 TiB caps the sizes: more is a typo,
+ * and MiB * 1024 stays far from overflowing. */
+enum { OPT_FLOOR, OPT_DEAD_BAND, OPT_MAX_STEP, OPT_UNCOOPERATIVE };
+static const MomControllerOption balloon_options[] = {
+    [OPT_FLOOR] = {"balloon", "min-floor-mib", MOM_CONTROLLER_OPTION_INT, 128, 0, 1048576},
+    [OPT_DEAD_BAND] = {"balloon", "dead-band-kib", MOM_CONTROLLER_OPTION_INT, 1024, 0, 1073741824},
+    [OPT_MAX_STEP] = {"balloon", "max-step-mib", MOM_CONTROLLER_OPTION_INT, 512, 1, 1048576},
+    [OPT_UNCOOPERATIVE] = {"balloon", "uncooperative-cycles", MOM_CONTROLLER_OPTION_INT, 3, 1,
+                           1000},
+    {.key = NULL},
+};
+
 static gpointer
 balloon_init(const MomControllerConfig *cfg, GError **error)
 {
@@ -144,10 +157,11 @@ balloon_init(const MomControllerConfig *cfg, GError **error)
 
     if (!b)
         return NULL;
-    b->rails.floor_kib = (gint64)MIN(cfg->balloon_floor_kib, (guint64)G_MAXINT64);
-    b->rails.dead_band_kib = (gint64)MIN(cfg->balloon_dead_band_kib, (guint64)G_MAXINT64);
-    b->rails.max_step_kib = (gint64)MIN(cfg->balloon_max_step_kib, (guint64)G_MAXINT64);
-    b->rails.uncooperative_cycles = cfg->balloon_uncooperative_cycles;
+    b->rails.floor_kib = mom_controller_option_int(cfg, &balloon_options[OPT_FLOOR]) * 1024;
+    b->rails.dead_band_kib = mom_controller_option_int(cfg, &balloon_options[OPT_DEAD_BAND]);
+    b->rails.max_step_kib = mom_controller_option_int(cfg, &balloon_options[OPT_MAX_STEP]) * 1024;
+    b->rails.uncooperative_cycles =
+        (guint)mom_controller_option_int(cfg, &balloon_options[OPT_UNCOOPERATIVE]);
     b->rails.dry_run = b->ctl.dry_run;
     b->reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     return b;
@@ -565,6 +579,7 @@ balloon_free(gpointer state)
 
 const MomControllerClass mom_controller_balloon = {
     .name = "Balloon",
+    .options = balloon_options,
     .init = balloon_init,
     .apply = balloon_apply,
     .free = balloon_free,

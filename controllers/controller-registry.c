@@ -33,6 +33,52 @@ mom_controller_lookup(const char *name)
     return NULL;
 }
 
+/* @opt's value in @cfg as a gint64 (a boolean as 0 or 1), or its default. */
+static gint64
+option_value(const MomControllerConfig *cfg, const MomControllerOption *opt)
+{
+    g_autoptr(GError) error = NULL;
+    gint64 v;
+
+    if (cfg->keyfile == NULL || !g_key_file_has_key(cfg->keyfile, opt->section, opt->key, NULL))
+        return opt->def;
+    /* The loader wrote "true"/"false" and decimal integers, which is what
+     * GKeyFile's own readers take. */
+    if (opt->type == MOM_CONTROLLER_OPTION_BOOL)
+        v = g_key_file_get_boolean(cfg->keyfile, opt->section, opt->key, &error);
+    else
+        v = g_key_file_get_int64(cfg->keyfile, opt->section, opt->key, &error);
+    if (error != NULL) {
+        g_critical("[%s] %s: %s; the default is used.", opt->section, opt->key, error->message);
+        return opt->def;
+    }
+    if (opt->type == MOM_CONTROLLER_OPTION_INT && (v < opt->min || v > opt->max)) {
+        g_critical("[%s] %s: %" G_GINT64_FORMAT " is outside %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT
+                   "; the default is used.",
+                   opt->section, opt->key, v, opt->min, opt->max);
+        return opt->def;
+    }
+    return v;
+}
+
+gint64
+mom_controller_option_int(const MomControllerConfig *cfg, const MomControllerOption *opt)
+{
+    g_return_val_if_fail(cfg != NULL && opt != NULL, 0);
+    g_return_val_if_fail(opt->type == MOM_CONTROLLER_OPTION_INT, opt->def);
+
+    return option_value(cfg, opt);
+}
+
+gboolean
+mom_controller_option_bool(const MomControllerConfig *cfg, const MomControllerOption *opt)
+{
+    g_return_val_if_fail(cfg != NULL && opt != NULL, FALSE);
+    g_return_val_if_fail(opt->type == MOM_CONTROLLER_OPTION_BOOL, opt->def != 0);
+
+    return option_value(cfg, opt) != 0;
+}
+
 gboolean
 mom_control_as_int(const MomValue *v, gint64 *out)
 {

@@ -192,6 +192,15 @@ mom_ksm_set_write_hook(MomKsm *k, MomKsmWriteFn fn)
     k->write = fn ? fn : default_write;
 }
 
+/* In [main], not a section of their own: that is where docs/configuration.md
+ * and existing configs have them. */
+enum { OPT_RESTORE, OPT_ADVISOR_OFF };
+static const MomControllerOption ksm_options[] = {
+    [OPT_RESTORE] = {"main", "ksm-restore-on-exit", MOM_CONTROLLER_OPTION_BOOL, TRUE, 0, 0},
+    [OPT_ADVISOR_OFF] = {"main", "ksm-advisor-off", MOM_CONTROLLER_OPTION_BOOL, FALSE, 0, 0},
+    {.key = NULL},
+};
+
 static gpointer
 ksm_init(const MomControllerConfig *cfg, GError **error)
 {
@@ -208,13 +217,13 @@ ksm_init(const MomControllerConfig *cfg, GError **error)
     MomKsm *k = g_new0(MomKsm, 1);
     k->dir = g_steal_pointer(&dir);
     k->dry_run = cfg->dry_run;
-    k->restore = cfg->ksm_restore_on_exit;
+    k->restore = mom_controller_option_bool(cfg, &ksm_options[OPT_RESTORE]);
     k->reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     k->write = default_write;
     for (guint t = 0; t < N_TUNABLES; t++)
         k->saved_present[t] = read_value(k, tunables[t].file, &k->saved[t]);
 
-    k->advisor_off_pending = cfg->ksm_advisor_off;
+    k->advisor_off_pending = mom_controller_option_bool(cfg, &ksm_options[OPT_ADVISOR_OFF]);
     return k;
 }
 
@@ -601,6 +610,7 @@ ksm_free(gpointer state)
 
 const MomControllerClass mom_controller_ksm = {
     .name = "KSM",
+    .options = ksm_options,
     .init = ksm_init,
     .apply = ksm_apply,
     .shutdown = ksm_shutdown,

@@ -45,21 +45,47 @@ typedef struct {
     gboolean (*is_gone)(const GError *error);
 } MomHypervisorOps;
 
+/*
+ * An option of a controller, declared in the controller's own table
+ * (MomControllerClass.options).  The config loader (src/mom-config.c) reads
+ * these tables, so it checks, overrides and dumps a controller's options
+ * as it does its own, and a new option touches only its controller's file
+ * (and the docs).  Every controller option is a momd addition: MOM's
+ * controllers read none.
+ */
+typedef enum {
+    MOM_CONTROLLER_OPTION_INT,  /* an integer within [min, max] */
+    MOM_CONTROLLER_OPTION_BOOL, /* ConfigParser's boolean words */
+} MomControllerOptionType;
+
+typedef struct {
+    const char *section; /* "balloon"; "main" where MOM users already look */
+    const char *key;     /* lowercase, as ConfigParser gives keys; NULL ends a table */
+    MomControllerOptionType type;
+    /* Typed rather than text, so the default needs no parsing and no
+     * failure path: 0 or 1 for a boolean. */
+    gint64 def;
+    gint64 min; /* MOM_CONTROLLER_OPTION_INT only */
+    gint64 max;
+} MomControllerOption;
+
 typedef struct {
     const char *sysfs_root;             /* "/sys" */
     gboolean dry_run;                   /* log what would change, change nothing */
-    gboolean ksm_restore_on_exit;       /* put back the KSM tunables found at start */
-    gboolean ksm_advisor_off;           /* switch the kernel's KSM advisor to "none" */
     const MomHypervisorOps *hypervisor; /* NULL when there is no hypervisor */
-    /* Balloon guard rails ([balloon] section, docs/configuration.md) */
-    guint64 balloon_floor_kib;          /* never below this, whatever the policy says */
-    guint64 balloon_dead_band_kib;      /* skip changes smaller than this */
-    guint64 balloon_max_step_kib;       /* at most this much change per guest per cycle */
-    guint balloon_uncooperative_cycles; /* cycles to reach a target before giving up */
+    /* The loaded config (MomConfig.keyfile), which holds each controller
+     * option the file or the command line set, checked and in canonical
+     * form; NULL means every option at its default.  Read it in init
+     * only: a reload replaces it. */
+    GKeyFile *keyfile;
 } MomControllerConfig;
 
 typedef struct {
     const char *name; /* MOM's spelling: "KSM", "Balloon" */
+    /* The options this controller reads from @cfg->keyfile with
+     * mom_controller_option_int() and _bool(), ended by a NULL key; NULL
+     * when it has none. */
+    const MomControllerOption *options;
     gpointer (*init)(const MomControllerConfig *cfg, GError **error);
     /* Applies this cycle's controls.  Each control is applied or skipped on
      * its own; FALSE (with @error) only when nothing could be done at all. */
@@ -82,6 +108,23 @@ extern const MomControllerClass *const mom_controller_classes[];
  * Returns: the count; 0 for another name.
  */
 guint64 mom_controller_call_failures(const char *name);
+
+/**
+ * mom_controller_option_int:
+ * The value of @opt, an integer option of a controller, in @cfg: the
+ * key file's when it has the key, else the declared default.  The config
+ * loader has checked the value; one that does not parse or is out of
+ * range is a bug (a critical), and the default is returned.
+ * Returns: the value.
+ */
+gint64 mom_controller_option_int(const MomControllerConfig *cfg, const MomControllerOption *opt);
+
+/**
+ * mom_controller_option_bool:
+ * As mom_controller_option_int(), for a boolean option.
+ * Returns: the value.
+ */
+gboolean mom_controller_option_bool(const MomControllerConfig *cfg, const MomControllerOption *opt);
 
 /** mom_controller_lookup: Returns: (transfer none) the controller named @name, or NULL. */
 const MomControllerClass *mom_controller_lookup(const char *name);

@@ -7,7 +7,9 @@
  * lowercased.  A first pass checks each line and rewrites it in GKeyFile
  * form, one output line per input line, so line numbers survive; GKeyFile
  * then holds the file and a table of typed options, as in oomd-conf,
- * converts the values it knows.
+ * converts the values it knows.  The controllers declare their options in
+ * tables of their own, which join this one (config_table()), so that an
+ * option of theirs needs no line here.
  */
 #include "config.h"
 
@@ -19,6 +21,7 @@
 #include "mom-agent.h"
 #include "mom-collector.h"
 #include "mom-config.h"
+#include "mom-controller.h"
 #include "mom-plot.h"
 
 /* G_DEFINE_QUARK stringifies its first argument: clang-format must not space it */
@@ -41,18 +44,23 @@ typedef struct {
     const char *key;
     OptType type;
     const char *def; /* the default, as it would be written in the file */
-    gsize offset;
+    gsize offset;    /* in MomConfig, or IN_KEYFILE */
     gint64 min;
     gint64 max;
     gboolean momd; /* a momd addition, unknown to MOM */
 } ConfigOption;
 
 #define F(field) offsetof(MomConfig, field)
+/* A controller's option: its value is kept in MomConfig.keyfile, where the
+ * controller reads it (mom_controller_option_int()). */
+#define IN_KEYFILE G_MAXSIZE
 #define INTERVAL 1, 86400
 #define AGENT_SECTION "Collector: GuestQemuAgent"
 
-/* MOM's options in the order of MOM's _load_config(), then momd's own. */
-static const ConfigOption options[] = {
+/* MOM's options in the order of MOM's _load_config(), then momd's own.
+ * The controllers' options are not here: config_table() adds them from
+ * the controllers' own tables. */
+static const ConfigOption core_options[] = {
     {"main", "main-loop-interval", OPT_INT, "5", F(main.main_loop_interval), INTERVAL, FALSE},
     {"main", "host-monitor-interval", OPT_INT, "5", F(main.host_monitor_interval), INTERVAL, FALSE},
     {"main", "guest-manager-interval", OPT_INT, "5", F(main.guest_manager_interval), INTERVAL,
@@ -74,8 +82,6 @@ static const ConfigOption options[] = {
     {"main", "guest-manager-multi-thread", OPT_BOOL, "true", F(main.guest_manager_multi_thread), 0,
      0, FALSE},
     {"main", "dry-run", OPT_BOOL, "false", F(main.dry_run), 0, 0, TRUE},
-    {"main", "ksm-restore-on-exit", OPT_BOOL, "true", F(main.ksm_restore_on_exit), 0, 0, TRUE},
-    {"main", "ksm-advisor-off", OPT_BOOL, "false", F(main.ksm_advisor_off), 0, 0, TRUE},
     {"main", "lock-memory", OPT_BOOL, "true", F(main.lock_memory), 0, 0, TRUE},
     {"main", "policy-max-steps", OPT_INT64, "10000000", F(main.policy_max_steps), 1,
      G_GINT64_CONSTANT(1000000000000), TRUE},
@@ -98,13 +104,6 @@ static const ConfigOption options[] = {
     {"host", "collectors", OPT_LIST, "HostMemory", F(host.collectors), 0, 0, FALSE},
     {"guest", "collectors", OPT_LIST, "GuestQemuProc, GuestMemory", F(guest.collectors), 0, 0,
      FALSE},
-    /* 1 TiB caps the sizes: more is a typo, and MiB * 1024 stays far from
-     * overflowing when the daemon converts to KiB. */
-    {"balloon", "min-floor-mib", OPT_INT, "128", F(balloon.min_floor_mib), 0, 1048576, TRUE},
-    {"balloon", "dead-band-kib", OPT_INT, "1024", F(balloon.dead_band_kib), 0, 1073741824, TRUE},
-    {"balloon", "max-step-mib", OPT_INT, "512", F(balloon.max_step_mib), 1, 1048576, TRUE},
-    {"balloon", "uncooperative-cycles", OPT_INT, "3", F(balloon.uncooperative_cycles), 1, 1000,
-     TRUE},
     /* A stuck agent holds one of the reader pool's few threads for the
      * whole timeout, on each of its commands: a minute is already long.  A
      * file is held whole, twice (base64 and decoded), in a reader thread:
@@ -135,10 +134,10 @@ static const ConfigOption options[] = {
     {"metrics", "textfile", OPT_STRING, "", F(metrics.textfile), 0, 0, TRUE},
 };
 
-/* The sections of the table, in dump order. */
-static const char *const typed_sections[] = {"main",        "logging",  "host",    "guest",
-                                             "balloon",     "pressure", "metrics", "history",
-                                             AGENT_SECTION, NULL};
+/* The typed sections in dump order: MOM's, then those the controllers
+ * declare (config_table()), then momd's own. */
+static const char *const mom_sections[] = {"main", "logging", "host", "guest", NULL};
+static const char *const momd_sections[] = {"pressure", "metrics", "history", AGENT_SECTION, NULL};
 
 /* MOM's GuestQemuAgent talked to the agent's socket itself and read these;
  * momd goes through libvirt.  They load without a warning, unused, and a
@@ -167,20 +166,103 @@ static const struct {
     {"1", MOM_CONFIG_VERBOSITY_CRITICAL},
 };
 
+/* Every typed option: core_options, then each controller's. */
+typedef struct {
+    GArray *options;     /* ConfigOption */
+    GPtrArray *sections; /* const char *: the typed sections in dump order, NULL-terminated */
+} ConfigTable;
+
+static const ConfigOption *
+config_find(const ConfigTable *t, const char *group, const char *key)
+{
+    for (guint i = 0; i < t->options->len; i++) {
+        const ConfigOption *opt = &g_array_index(t->options, ConfigOption, i);
+
+        if (strcmp(opt->group, group) == 0 && strcmp(opt->key, key) == 0)
+            return opt;
+    }
+    return NULL;
+}
+
+static void
+config_add_section(ConfigTable *t, const char *section)
+{
+    if (!g_ptr_array_find_with_equal_func(t->sections, section, g_str_equal, NULL))
+        g_ptr_array_add(t->sections, (gpointer)section);
+}
+
+/* A controller option as a row of the table, checked as the table's own
+ * rows are.  Its default is formatted once, for the messages and the dump. */
+static void
+config_add_controller_option(ConfigTable *t, const MomControllerClass *klass,
+                             const MomControllerOption *o)
+{
+    gboolean is_bool = o->type == MOM_CONTROLLER_OPTION_BOOL;
+    g_autofree char *lower = g_ascii_strdown(o->key, -1);
+    ConfigOption row = {
+        o->section,
+        o->key,
+        is_bool ? OPT_BOOL : OPT_INT64,
+        is_bool ? (o->def ? "true" : "false") : g_strdup_printf("%" G_GINT64_FORMAT, o->def),
+        IN_KEYFILE,
+        o->min,
+        o->max,
+        TRUE, /* MOM's controllers read no options */
+    };
+
+    /* A clash or an uppercase key (ConfigParser lowercases keys, so it
+     * could never be set) is a bug in the controller's table. */
+    if (config_find(t, o->section, o->key) != NULL || strcmp(lower, o->key) != 0)
+        g_critical("The %s controller's option [%s] %s is taken or not lowercase.", klass->name,
+                   o->section, o->key);
+    g_array_append_val(t->options, row);
+    config_add_section(t, o->section);
+}
+
+/* Built once, on first use, and kept for the life of the process: the
+ * controllers' tables are static too. */
+static const ConfigTable *
+config_table(void)
+{
+    static ConfigTable table;
+    static gsize built;
+
+    if (g_once_init_enter(&built)) {
+        table.options = g_array_new(FALSE, FALSE, sizeof(ConfigOption));
+        table.sections = g_ptr_array_new();
+        g_array_append_vals(table.options, core_options, G_N_ELEMENTS(core_options));
+        for (const char *const *sec = mom_sections; *sec; sec++)
+            config_add_section(&table, *sec);
+        for (guint i = 0; mom_controller_classes[i]; i++) {
+            const MomControllerClass *klass = mom_controller_classes[i];
+
+            for (const MomControllerOption *o = klass->options; o && o->key; o++)
+                config_add_controller_option(&table, klass, o);
+        }
+        for (const char *const *sec = momd_sections; *sec; sec++)
+            config_add_section(&table, *sec);
+        g_ptr_array_add(table.sections, NULL);
+        g_once_init_leave(&built, 1);
+    }
+    return &table;
+}
+
 static const ConfigOption *
 config_lookup(const char *group, const char *key)
 {
-    for (gsize i = 0; i < G_N_ELEMENTS(options); i++) {
-        if (strcmp(options[i].group, group) == 0 && strcmp(options[i].key, key) == 0)
-            return &options[i];
-    }
-    return NULL;
+    return config_find(config_table(), group, key);
+}
+
+static const char *const *
+config_typed_sections(void)
+{
+    return (const char *const *)config_table()->sections->pdata;
 }
 
 static gboolean
 config_is_typed_section(const char *group)
 {
-    return g_strv_contains(typed_sections, group);
+    return g_strv_contains(config_typed_sections(), group);
 }
 
 /* Sections kept in the key file for their users, unchecked: collector
@@ -303,8 +385,18 @@ config_parse_value(const ConfigOption *opt, const char *text, OptValue *out)
 static void
 config_store(MomConfig *config, const ConfigOption *opt, OptValue *v)
 {
-    gpointer field = G_STRUCT_MEMBER_P(config, opt->offset);
+    gpointer field;
 
+    if (opt->offset == IN_KEYFILE) {
+        /* Written back in the form GKeyFile's readers take, which is
+         * what the controller reads it with. */
+        if (opt->type == OPT_BOOL)
+            g_key_file_set_boolean(config->keyfile, opt->group, opt->key, v->b);
+        else
+            g_key_file_set_int64(config->keyfile, opt->group, opt->key, v->i);
+        return;
+    }
+    field = G_STRUCT_MEMBER_P(config, opt->offset);
     switch (opt->type) {
     case OPT_INT:
     case OPT_VERBOSITY:
@@ -339,8 +431,15 @@ config_store(MomConfig *config, const ConfigOption *opt, OptValue *v)
 static char *
 config_format_value(const MomConfig *config, const ConfigOption *opt)
 {
-    gconstpointer field = G_STRUCT_MEMBER_P(config, opt->offset);
+    gconstpointer field;
 
+    if (opt->offset == IN_KEYFILE) {
+        /* config_store() wrote it in the canonical form already */
+        char *value = g_key_file_get_value(config->keyfile, opt->group, opt->key, NULL);
+
+        return value != NULL ? value : g_strdup(opt->def);
+    }
+    field = G_STRUCT_MEMBER_P(config, opt->offset);
     switch (opt->type) {
     case OPT_INT:
         return g_strdup_printf("%d", *(const int *)field);
@@ -764,8 +863,10 @@ mom_config_new_defaults(void)
     g_autoptr(MomConfig) config = g_new0(MomConfig, 1);
 
     config->keyfile = g_key_file_new();
-    for (gsize i = 0; i < G_N_ELEMENTS(options); i++) {
-        if (!config_apply(config, &options[i], options[i].def, "default", NULL))
+    /* The controllers' options need nothing: a key file without them
+     * holds their defaults. */
+    for (gsize i = 0; i < G_N_ELEMENTS(core_options); i++) {
+        if (!config_apply(config, &core_options[i], core_options[i].def, "default", NULL))
             g_return_val_if_reached(NULL);
     }
     return g_steal_pointer(&config);
@@ -776,14 +877,15 @@ mom_config_free(MomConfig *config)
 {
     if (config == NULL)
         return;
-    for (gsize i = 0; i < G_N_ELEMENTS(options); i++) {
-        gpointer field = G_STRUCT_MEMBER_P(config, options[i].offset);
+    for (gsize i = 0; i < G_N_ELEMENTS(core_options); i++) {
+        const ConfigOption *opt = &core_options[i];
+        gpointer field = G_STRUCT_MEMBER_P(config, opt->offset);
 
-        if (options[i].type == OPT_STRING)
+        if (opt->type == OPT_STRING)
             g_free(*(char **)field);
-        else if (options[i].type == OPT_LIST)
+        else if (opt->type == OPT_LIST)
             g_strfreev(*(char ***)field);
-        else if (options[i].type == OPT_RPC_PORT)
+        else if (opt->type == OPT_RPC_PORT)
             g_free(((MomConfigRpcPort *)field)->socket_path);
     }
     g_clear_pointer(&config->keyfile, g_key_file_unref);
@@ -874,6 +976,8 @@ mom_config_load_data(const char *data, gssize len, const char *origin, GPtrArray
              * empty, which MOM itself could not parse. */
             config_warn(&ps, k->line, "[%s] %s: empty value, the default '%s' is used.", k->group,
                         k->key, opt->def);
+            if (opt->offset == IN_KEYFILE)
+                g_key_file_remove_key(config->keyfile, k->group, k->key, NULL);
             continue;
         }
         where = g_strdup_printf("%s:%d", origin, k->line);
@@ -1007,27 +1111,29 @@ char *
 mom_config_dump(const MomConfig *config)
 {
     GString *out = g_string_new("# Effective configuration (momd --dump-config)\n");
+    const ConfigTable *t = config_table();
     g_auto(GStrv) groups = NULL;
 
     g_return_val_if_fail(config != NULL, NULL);
 
-    for (const char *const *sec = typed_sections; *sec; sec++) {
+    for (const char *const *sec = config_typed_sections(); *sec; sec++) {
         gboolean momd_seen = FALSE;
 
         g_string_append_printf(out, "\n[%s]\n", *sec);
         if (strcmp(*sec, AGENT_SECTION) == 0)
             dump_keyfile_keys(out, config->keyfile, *sec, agent_mom_keys);
-        for (gsize i = 0; i < G_N_ELEMENTS(options); i++) {
+        for (guint i = 0; i < t->options->len; i++) {
+            const ConfigOption *opt = &g_array_index(t->options, ConfigOption, i);
             g_autofree char *value = NULL;
 
-            if (strcmp(options[i].group, *sec) != 0)
+            if (strcmp(opt->group, *sec) != 0)
                 continue;
-            if (options[i].momd && !momd_seen) {
+            if (opt->momd && !momd_seen) {
                 g_string_append(out, "# momd additions (MOM ignores them)\n");
                 momd_seen = TRUE;
             }
-            value = config_format_value(config, &options[i]);
-            dump_pair(out, options[i].key, value);
+            value = config_format_value(config, opt);
+            dump_pair(out, opt->key, value);
         }
     }
 

@@ -76,17 +76,15 @@ typedef struct {
         char *policy;     /* a single rules file */
         char *policy_dir; /* a directory of *.policy files */
         gboolean guest_manager_multi_thread;
-        gboolean dry_run;             /* momd */
-        gboolean ksm_restore_on_exit; /* momd */
-        gboolean ksm_advisor_off;     /* momd */
-        gboolean lock_memory;         /* momd: mlockall, see momd.c */
-        gint64 policy_max_steps;      /* momd */
-        int policy_max_depth;         /* momd */
-        int policy_max_ms;            /* momd: wall-clock limit of one evaluation */
-        char *rpc_group;              /* momd */
-        char *proc_root;              /* momd */
-        char *sysfs_root;             /* momd */
-        char *libvirt_run_dir;        /* momd: the QEMU driver's pid files; "" derives it */
+        gboolean dry_run;        /* momd */
+        gboolean lock_memory;    /* momd: mlockall, see momd.c */
+        gint64 policy_max_steps; /* momd */
+        int policy_max_depth;    /* momd */
+        int policy_max_ms;       /* momd: wall-clock limit of one evaluation */
+        char *rpc_group;         /* momd */
+        char *proc_root;         /* momd */
+        char *sysfs_root;        /* momd */
+        char *libvirt_run_dir;   /* momd: the QEMU driver's pid files; "" derives it */
     } main;
     struct {
         char *log; /* "stdio" (any case) or a file name */
@@ -100,13 +98,6 @@ typedef struct {
     struct {
         char **collectors;
     } guest;
-    /* The Balloon controller's guard rails (momd). */
-    struct {
-        int min_floor_mib;        /* never shrink a guest below this */
-        int dead_band_kib;        /* ignore changes smaller than this */
-        int max_step_mib;         /* largest change per guest per cycle */
-        int uncooperative_cycles; /* missed cycles before a guest is left alone */
-    } balloon;
     /* [Collector: GuestQemuAgent]'s typed options (momd).  MOM's own keys
      * there (socket_path, socket_name_template) stay in @keyfile only:
      * momd reaches the agent through libvirt, not its socket. */
@@ -126,7 +117,12 @@ typedef struct {
     /* The file as loaded, normalised: keys lowercased, values as
      * ConfigParser returns them (read them with g_key_file_get_string).
      * Collectors read their "[Collector: NAME]" section from here; vdsm's
-     * [vdsm] section is kept too.  Never NULL. */
+     * [vdsm] section is kept too.  The controllers' options (the
+     * [balloon] section, [main] ksm-restore-on-exit, ...) live only here:
+     * each controller declares them (MomControllerClass.options), the
+     * loader and mom_config_set_override() check them and write them
+     * back as "true"/"false" or a decimal integer, and the controller
+     * reads them with mom_controller_option_int() or _bool().  Never NULL. */
     GKeyFile *keyfile;
 } MomConfig;
 

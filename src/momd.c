@@ -845,13 +845,8 @@ run(Momd *d, Args *a)
     MomControllerConfig kcfg = {
         .sysfs_root = d->config->main.sysfs_root,
         .dry_run = d->config->main.dry_run,
-        .ksm_restore_on_exit = d->config->main.ksm_restore_on_exit,
-        .ksm_advisor_off = d->config->main.ksm_advisor_off,
         .hypervisor = mom_libvirt_hypervisor_ops(d->libvirt),
-        .balloon_floor_kib = (guint64)d->config->balloon.min_floor_mib * 1024,
-        .balloon_dead_band_kib = (guint64)d->config->balloon.dead_band_kib,
-        .balloon_max_step_kib = (guint64)d->config->balloon.max_step_mib * 1024,
-        .balloon_uncooperative_cycles = (guint)d->config->balloon.uncooperative_cycles,
+        .keyfile = d->config->keyfile,
     };
     mom_engine_add_controllers(d->engine, d->config->main.controllers, &kcfg);
     MomPolicyLimits limits = momd_policy_limits(d);

@@ -183,17 +183,13 @@ bt_free(Bt *t)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Bt, bt_free)
 
-/* The defaults of the [balloon] section. */
+/* The defaults of the [balloon] section (no key file): a floor of 128
+ * MiB, a dead band of 1024 KiB, steps of at most 512 MiB, 3 cycles. */
 static MomControllerConfig
 default_cfg(void)
 {
-    MomControllerConfig cfg = {
-        .hypervisor = &fake_ops,
-        .balloon_floor_kib = 128 * MIB,
-        .balloon_dead_band_kib = 1024,
-        .balloon_max_step_kib = 512 * MIB,
-        .balloon_uncooperative_cycles = 3,
-    };
+    MomControllerConfig cfg = {.hypervisor = &fake_ops};
+
     return cfg;
 }
 
@@ -466,7 +462,9 @@ START_TEST(test_dead_band)
 
     /* a dead band of 0 still skips a target equal to balloon_cur */
     MomControllerConfig zero = default_cfg();
-    zero.balloon_dead_band_kib = 0;
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_key_file_set_int64(kf, "balloon", "dead-band-kib", 0);
+    zero.keyfile = kf;
     g_autoptr(Bt) z = bt_start(&zero);
     clear_calls();
     guest_add(z, "vm1", "uuid-1", 1 * GIB, 4 * GIB, 0);

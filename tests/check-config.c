@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mom-config.h"
+#include "mom-controller.h"
 
 /* Laid out like MOM's doc/mom-balloon+ksm.conf: "key: value", '#'
  * comments, empty values, commented-out options, collector sections. */
@@ -134,6 +135,26 @@ assert_bad_value(const char *section, const char *key, const char *value, const 
     assert_error(text, MOM_CONFIG_ERROR_VALUE, message);
 }
 
+/* The value controller @name takes for its option @key under @c (NULL:
+ * no key file), read as the controller reads it; a boolean is 0 or 1. */
+static gint64
+ctl_option(const MomConfig *c, const char *name, const char *key)
+{
+    const MomControllerClass *klass = mom_controller_lookup(name);
+    MomControllerConfig cfg = {.keyfile = c ? c->keyfile : NULL};
+
+    ck_assert_ptr_nonnull(klass);
+    for (const MomControllerOption *o = klass->options; o && o->key; o++) {
+        if (strcmp(o->key, key) != 0)
+            continue;
+        if (o->type == MOM_CONTROLLER_OPTION_BOOL)
+            return mom_controller_option_bool(&cfg, o);
+        return mom_controller_option_int(&cfg, o);
+    }
+    ck_abort_msg("the %s controller has no option %s", name, key);
+    return 0;
+}
+
 static void
 assert_strv(char **got, const char *const *want)
 {
@@ -167,8 +188,8 @@ START_TEST(test_defaults)
     ck_assert_str_eq(c->main.policy_dir, "");
     ck_assert(c->main.guest_manager_multi_thread);
     ck_assert(!c->main.dry_run);
-    ck_assert(c->main.ksm_restore_on_exit);
-    ck_assert(!c->main.ksm_advisor_off);
+    ck_assert_int_eq(ctl_option(c, "KSM", "ksm-restore-on-exit"), TRUE);
+    ck_assert_int_eq(ctl_option(c, "KSM", "ksm-advisor-off"), FALSE);
     ck_assert_int_eq(c->main.policy_max_steps, 10000000);
     ck_assert_int_eq(c->main.policy_max_depth, 1000);
     ck_assert_int_eq(c->main.policy_max_ms, 1000);
@@ -449,7 +470,7 @@ START_TEST(test_bool)
         g_autoptr(MomConfig) c = load_ok(t);
 
         ck_assert_msg(c->main.dry_run, "%s", yes[i]);
-        ck_assert_msg(!c->main.ksm_restore_on_exit, "%s", no[i]);
+        ck_assert_msg(!ctl_option(c, "KSM", "ksm-restore-on-exit"), "%s", no[i]);
     }
 
     static const char expected[] = "a boolean (1, yes, true, on, 0, no, false or off)";
@@ -705,6 +726,98 @@ START_TEST(test_agent_section)
 }
 END_TEST
 
+/* The controllers' options (MomControllerClass.options) are checked,
+ * overridden and dumped as the loader's own, and the controllers read them
+ * from the key file. */
+START_TEST(test_controller_options)
+{
+    /* Not set, or no key file at all: the declared defaults. */
+    g_autoptr(MomConfig) dflt = mom_config_new_defaults();
+    g_autoptr(MomConfig) part = load_ok("[balloon]\nmax-step-mib: 64\n");
+
+    ck_assert_int_eq(ctl_option(NULL, "Balloon", "min-floor-mib"), 128);
+    ck_assert_int_eq(ctl_option(NULL, "Balloon", "dead-band-kib"), 1024);
+    ck_assert_int_eq(ctl_option(NULL, "Balloon", "max-step-mib"), 512);
+    ck_assert_int_eq(ctl_option(NULL, "Balloon", "uncooperative-cycles"), 3);
+    ck_assert_int_eq(ctl_option(NULL, "KSM", "ksm-restore-on-exit"), TRUE);
+    ck_assert_int_eq(ctl_option(NULL, "KSM", "ksm-advisor-off"), FALSE);
+    ck_assert_int_eq(ctl_option(dflt, "Balloon", "min-floor-mib"), 128);
+    ck_assert_int_eq(ctl_option(part, "Balloon", "max-step-mib"), 64);
+    ck_assert_int_eq(ctl_option(part, "Balloon", "min-floor-mib"), 128);
+    ck_assert_int_eq(ctl_option(part, "KSM", "ksm-restore-on-exit"), TRUE);
+
+    /* Written as MOM's users write values, read back as meant. */
+    g_autoptr(MomConfig) c = load_ok("[balloon]\n"
+                                     "Min-Floor-MiB: +0\n"
+                                     "uncooperative-cycles = 007\n"
+                                     "[main]\n"
+                                     "ksm-restore-on-exit: OFF\n"
+                                     "ksm-advisor-off: Yes\n");
+    ck_assert_int_eq(ctl_option(c, "Balloon", "min-floor-mib"), 0);
+    ck_assert_int_eq(ctl_option(c, "Balloon", "uncooperative-cycles"), 7);
+    ck_assert_int_eq(ctl_option(c, "KSM", "ksm-restore-on-exit"), FALSE);
+    ck_assert_int_eq(ctl_option(c, "KSM", "ksm-advisor-off"), TRUE);
+
+    /* A bad value fails the load, naming file, line, section and key. */
+    assert_bad_value("balloon", "min-floor-mib", "-1", "an integer between 0 and 1048576");
+    assert_bad_value("balloon", "dead-band-kib", "1k", "an integer between 0 and 1073741824");
+    assert_bad_value("balloon", "max-step-mib", "0", "an integer between 1 and 1048576");
+    assert_bad_value("balloon", "uncooperative-cycles", "1001", "an integer between 1 and 1000");
+    assert_error("[main]\ndry-run: no\n\n[balloon]\nmin-floor-mib: 64\nmax-step-mib: lots\n",
+                 MOM_CONFIG_ERROR_VALUE,
+                 "t.conf:6: [balloon] max-step-mib: expected an integer between 1 and 1048576, "
+                 "got 'lots'.");
+
+    /* A misspelt key is said, an empty value keeps the default. */
+    g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(MomConfig) w = load(
+        "[balloon]\nmin-floor-kib: 5\nmax-step-mib:\n[main]\nksm-advisor-off:\n", warnings, NULL);
+    ck_assert_ptr_nonnull(w);
+    ck_assert_uint_eq(warnings->len, 3);
+    ck_assert_str_eq(g_ptr_array_index(warnings, 0),
+                     "t.conf:2: [balloon] min-floor-kib: unknown option, ignored.");
+    ck_assert_str_eq(g_ptr_array_index(warnings, 1),
+                     "t.conf:3: [balloon] max-step-mib: empty value, the default '512' is used.");
+    ck_assert_str_eq(g_ptr_array_index(warnings, 2),
+                     "t.conf:5: [main] ksm-advisor-off: empty value, the default 'false' is used.");
+    ck_assert_int_eq(ctl_option(w, "Balloon", "max-step-mib"), 512);
+    ck_assert_int_eq(ctl_option(w, "KSM", "ksm-advisor-off"), FALSE);
+
+    /* The command line (mom_config_set_override()), checked as a file value is. */
+    g_autoptr(GError) error = NULL;
+    ck_assert(mom_config_set_override(c, "balloon", "Max-Step-MiB", " 32 ", NULL));
+    ck_assert(mom_config_set_override(c, "main", "ksm-restore-on-exit", "on", NULL));
+    ck_assert_int_eq(ctl_option(c, "Balloon", "max-step-mib"), 32);
+    ck_assert_int_eq(ctl_option(c, "KSM", "ksm-restore-on-exit"), TRUE);
+    ck_assert(!mom_config_set_override(c, "balloon", "max-step-mib", "0", &error));
+    ck_assert(g_error_matches(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_VALUE));
+    ck_assert_str_eq(error->message, "command line: [balloon] max-step-mib: expected an integer "
+                                     "between 1 and 1048576, got '0'.");
+    ck_assert_int_eq(ctl_option(c, "Balloon", "max-step-mib"), 32);
+    g_clear_error(&error);
+    ck_assert(!mom_config_set_override(c, "balloon", "max-step-kib", "1", &error));
+    ck_assert(g_error_matches(error, MOM_CONFIG_ERROR, MOM_CONFIG_ERROR_UNKNOWN));
+
+    /* --dump-config: the section where it was, the values in effect. */
+    g_autofree char *d = mom_config_dump(dflt);
+    g_autofree char *e = mom_config_dump(c);
+    ck_assert_ptr_nonnull(strstr(d, "\n[balloon]\n"
+                                    "# momd additions (MOM ignores them)\n"
+                                    "min-floor-mib: 128\n"
+                                    "dead-band-kib: 1024\n"
+                                    "max-step-mib: 512\n"
+                                    "uncooperative-cycles: 3\n"
+                                    "\n[pressure]\n"));
+    ck_assert_ptr_nonnull(strstr(d, "\nksm-restore-on-exit: true\nksm-advisor-off: false\n"));
+    ck_assert_ptr_nonnull(strstr(e, "\nmin-floor-mib: 0\n"));
+    ck_assert_ptr_nonnull(strstr(e, "\nmax-step-mib: 32\nuncooperative-cycles: 7\n"));
+    ck_assert_ptr_nonnull(strstr(e, "\nksm-restore-on-exit: true\nksm-advisor-off: true\n"));
+    g_autoptr(MomConfig) again = load_ok(e);
+    g_autofree char *e2 = mom_config_dump(again);
+    ck_assert_str_eq(e, e2);
+}
+END_TEST
+
 START_TEST(test_overrides)
 {
     g_autoptr(MomConfig) c = load(vdsm_style_conf, NULL, NULL);
@@ -868,6 +981,7 @@ config_suite(void)
     tcase_add_test(tc, test_unknown);
     tcase_add_test(tc, test_duplicates);
     tcase_add_test(tc, test_agent_section);
+    tcase_add_test(tc, test_controller_options);
     tcase_add_test(tc, test_overrides);
     tcase_add_test(tc, test_dump);
     tcase_add_test(tc, test_files);

@@ -176,14 +176,16 @@ ksm_start(Fake *f, KsmOpts opts)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(MomSchema) schema = mom_schema_new(NULL, 0);
+    g_autoptr(GKeyFile) keyfile = g_key_file_new();
     MomControllerConfig cfg = {
         .sysfs_root = f->root,
         .dry_run = (opts & OPT_DRY_RUN) != 0,
-        .ksm_restore_on_exit = (opts & OPT_NO_RESTORE) == 0,
-        .ksm_advisor_off = (opts & OPT_ADVISOR_OFF) != 0,
+        .keyfile = keyfile,
     };
     Ksm *k = g_new0(Ksm, 1);
 
+    g_key_file_set_boolean(keyfile, "main", "ksm-restore-on-exit", (opts & OPT_NO_RESTORE) == 0);
+    g_key_file_set_boolean(keyfile, "main", "ksm-advisor-off", (opts & OPT_ADVISOR_OFF) != 0);
     k->klass = mom_controller_lookup("KSM");
     ck_assert_ptr_nonnull(k->klass);
     k->state = k->klass->init(&cfg, &error);
@@ -594,7 +596,7 @@ START_TEST(test_init_without_run)
     g_autofree char *run = g_build_filename(f->ksm, "run", NULL);
     g_autoptr(GError) error = NULL;
     const MomControllerClass *klass = mom_controller_lookup("KSM");
-    MomControllerConfig cfg = {.sysfs_root = f->root, .ksm_restore_on_exit = TRUE};
+    MomControllerConfig cfg = {.sysfs_root = f->root}; /* restores on exit by default */
 
     ck_assert_int_eq(g_unlink(run), 0);
     ck_assert_ptr_null(klass->init(&cfg, &error));

@@ -933,14 +933,15 @@ balloon_cycle(gboolean dry_run)
     g_autoptr(MomGuests) gs = guest_manager(lv);
     g_autoptr(GError) error = NULL;
     const MomControllerClass *klass = mom_controller_lookup("Balloon");
+    /* the [balloon] defaults, but for steps of up to 600 MiB */
+    g_autoptr(GKeyFile) keyfile = g_key_file_new();
     MomControllerConfig cfg = {
         .dry_run = dry_run,
         .hypervisor = mom_libvirt_hypervisor_ops(lv),
-        .balloon_floor_kib = 128 * 1024,
-        .balloon_dead_band_kib = 1024,
-        .balloon_max_step_kib = 600 * 1024,
-        .balloon_uncooperative_cycles = 3,
+        .keyfile = keyfile,
     };
+
+    g_key_file_set_int64(keyfile, "balloon", "max-step-mib", 600);
 
     ck_assert_ptr_nonnull(klass);
     gpointer state = klass->init(&cfg, &error);

@@ -182,9 +182,8 @@ main(int argc, char **argv)
     mom_engine_set_explain(engine, TRUE);
     char *controllers[] = {"KSM", NULL};
     MomControllerConfig kcfg = {
-        .sysfs_root = "/sys",
-        .dry_run = TRUE, /* never touch the host's KSM */
-        .ksm_restore_on_exit = TRUE,
+        .sysfs_root = "/sys", .dry_run = TRUE, /* never touch the host's KSM */
+        /* no key file: ksm-restore-on-exit and the rest at their defaults */
     };
     mom_engine_add_controllers(engine, controllers, &kcfg);
     if (mom_engine_n_controllers(engine) != 1) {

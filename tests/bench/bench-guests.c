@@ -239,13 +239,8 @@ run_size(guint n, guint cycles)
     mom_engine_set_explain(engine, TRUE);
     char *controllers[] = {"Balloon", NULL};
     MomControllerConfig kcfg = {
-        .sysfs_root = "/sys",
-        .dry_run = TRUE,
-        .hypervisor = mom_libvirt_hypervisor_ops(lv),
-        .balloon_floor_kib = 128 * 1024,
-        .balloon_dead_band_kib = 1024,
-        .balloon_max_step_kib = 512 * 1024,
-        .balloon_uncooperative_cycles = 3,
+        .sysfs_root = "/sys", .dry_run = TRUE, .hypervisor = mom_libvirt_hypervisor_ops(lv),
+        /* no key file: the [balloon] defaults, as in momd */
     };
     mom_engine_add_controllers(engine, controllers, &kcfg);
     MomPolicyLimits limits = {0, 0};
