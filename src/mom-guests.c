@@ -32,9 +32,12 @@ struct _MomGuests {
     gboolean in_flight;
     gint64 started; /* monotonic µs when the running collection began */
     guint skipped;
-    gboolean stall_warned;  /* "has not returned" was said for the running call */
-    gboolean stall_lost;    /* and the connection went during it: reconnecting says it is over */
-    guint stall_generation; /* mom_libvirt_generation() when it was warned */
+    gboolean aside_in_flight; /* a collection on a second connection, while @in_flight stalls */
+    gboolean aside_said;      /* that one brought data was said, once a stall */
+    gint64 merged_started;    /* @started of the newest batch merged */
+    gboolean stall_warned;    /* "has not returned" was said for the running call */
+    gboolean stall_lost;      /* and the connection went during it: reconnecting says it is over */
+    guint stall_generation;   /* mom_libvirt_generation() when it was warned */
     guint64 collections;
     guint last_calls;
     char *last_error;      /* the last collection error, to log a repeated one once */
@@ -248,6 +251,8 @@ merge(MomGuests *gs, MomGuestBatch *batch)
 {
     g_autoptr(GHashTable) present = g_hash_table_new(g_str_hash, g_str_equal);
 
+    gs->merged_started = MAX(gs->merged_started, batch->started);
+
     for (guint i = 0; i < batch->domains->len; i++) {
         MomDomainInfo *info = batch->domains->pdata[i];
         const MomGuestData *data = &g_array_index(batch->data, MomGuestData, i);
@@ -321,11 +326,60 @@ collect_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel
     MomLibvirt *lv = g_object_get_data(G_OBJECT(task), "lv");
     GError *error = NULL;
 
-    MomGuestBatch *b = mom_libvirt_collect(lv, known, &error);
+    MomGuestBatch *b = g_object_get_data(G_OBJECT(task), "aside")
+                           ? mom_libvirt_collect_aside(lv, known, &error)
+                           : mom_libvirt_collect(lv, known, &error);
     if (b)
         g_task_return_pointer(task, b, (GDestroyNotify)mom_guest_batch_free);
     else
         g_task_return_error(task, error);
+}
+
+/* @b began before the newest batch merged (a call that came back after a
+ * collection on the second connection): its data is older, so it is
+ * dropped, and the reads it made are made again by the next collection. */
+static gboolean
+drop_if_late(MomGuests *gs, const MomGuestBatch *b)
+{
+    if (b->started >= gs->merged_started)
+        return FALSE;
+    for (guint i = 0; i < b->domains->len; i++) {
+        const MomDomainInfo *info = b->domains->pdata[i];
+        if (info)
+            mom_libvirt_mark_stale(gs->lv, info->uuid);
+    }
+    g_debug("A guest statistics call came back after a newer one was merged; it is dropped.");
+    return TRUE;
+}
+
+static void
+aside_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+    GTask *task = G_TASK(res);
+    g_autoptr(GError) error = NULL;
+
+    if (g_cancellable_is_cancelled(g_task_get_cancellable(task))) {
+        g_autoptr(MomGuestBatch) dropped = g_task_propagate_pointer(task, NULL);
+        return; /* the manager is gone */
+    }
+    MomGuests *gs = user_data;
+    g_autoptr(MomGuestBatch) b = g_task_propagate_pointer(task, &error);
+    gs->aside_in_flight = FALSE;
+    if (!b) {
+        g_debug("Guest statistics on a second connection failed: %s", error->message);
+        return;
+    }
+    if (drop_if_late(gs, b))
+        return;
+    if (gs->in_flight && !gs->aside_said) {
+        g_info("Guest statistics come through a second connection while the statistics call "
+               "has not returned for %.0f s.",
+               (b->started - gs->started) / 1e6);
+        gs->aside_said = TRUE;
+    }
+    gs->collections++;
+    gs->last_calls = b->calls;
+    merge(gs, b);
 }
 
 static void
@@ -391,14 +445,43 @@ collect_done(GObject *source, GAsyncResult *res, gpointer user_data)
     }
     if (gs->stall_warned)
         mom_libvirt_note_unanswered(gs->lv, FALSE);
-    gs->stall_warned = gs->stall_lost = FALSE;
-    merge(gs, b);
+    gs->stall_warned = gs->stall_lost = gs->aside_said = FALSE;
+    if (!drop_if_late(gs, b))
+        merge(gs, b);
 }
 
 gboolean
 mom_guests_stall_is_news(gint64 running_us, guint interval_s)
 {
     return running_us >= (gint64)MAX(interval_s, MOM_GUESTS_STALL_WARN_S) * G_USEC_PER_SEC;
+}
+
+/* Starts a collection in a worker: the usual one, or with @aside one on a
+ * second connection while the usual one has not returned. */
+static void
+start_collection(MomGuests *gs, gboolean aside)
+{
+    GHashTable *known =
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)mom_domain_info_free);
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, gs->guests);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        MomDomainInfo *copy = mom_domain_info_copy(((Guest *)value)->info);
+        g_hash_table_insert(known, copy->uuid, copy);
+    }
+    g_autoptr(GTask) task = g_task_new(NULL, gs->cancel, aside ? aside_done : collect_done, gs);
+    g_object_set_data_full(G_OBJECT(task), "lv", mom_libvirt_ref(gs->lv),
+                           (GDestroyNotify)mom_libvirt_unref);
+    g_object_set_data(G_OBJECT(task), "aside", GINT_TO_POINTER(aside));
+    g_task_set_task_data(task, known, (GDestroyNotify)g_hash_table_unref);
+    if (aside) {
+        gs->aside_in_flight = TRUE;
+    } else {
+        gs->in_flight = TRUE;
+        gs->started = g_get_monotonic_time();
+    }
+    g_task_run_in_thread(task, collect_thread);
 }
 
 void
@@ -412,31 +495,23 @@ mom_guests_tick(MomGuests *gs)
         gint64 running = g_get_monotonic_time() - gs->started;
         gs->skipped++;
         if (!gs->stall_warned && mom_guests_stall_is_news(running, gs->base.interval)) {
-            g_warning("The guest statistics call has not returned for %.0f s; momd skips "
-                      "collections until it does.",
+            g_warning("The guest statistics call has not returned for %.0f s; momd collects on "
+                      "a second connection until it does.",
                       running / 1e6);
             gs->stall_warned = TRUE;
             gs->stall_generation = mom_libvirt_generation(gs->lv);
             mom_libvirt_note_unanswered(gs->lv, TRUE);
         }
+        /* One guest's QEMU that does not answer holds the call (libvirt
+         * waits for its balloon statistics, NOWAIT or not): one call at a
+         * time on a second connection gets the others, whose jobs are
+         * free, and skips that guest, whose job the held call has. */
+        if (!gs->aside_in_flight && running >= MOM_GUESTS_ASIDE_AFTER_S * G_USEC_PER_SEC &&
+            mom_libvirt_alive(gs->lv))
+            start_collection(gs, TRUE);
         return;
     }
-    GHashTable *known =
-        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)mom_domain_info_free);
-    GHashTableIter it;
-    gpointer value;
-    g_hash_table_iter_init(&it, gs->guests);
-    while (g_hash_table_iter_next(&it, NULL, &value)) {
-        MomDomainInfo *copy = mom_domain_info_copy(((Guest *)value)->info);
-        g_hash_table_insert(known, copy->uuid, copy);
-    }
-    g_autoptr(GTask) task = g_task_new(NULL, gs->cancel, collect_done, gs);
-    g_object_set_data_full(G_OBJECT(task), "lv", mom_libvirt_ref(gs->lv),
-                           (GDestroyNotify)mom_libvirt_unref);
-    g_task_set_task_data(task, known, (GDestroyNotify)g_hash_table_unref);
-    gs->in_flight = TRUE;
-    gs->started = g_get_monotonic_time();
-    g_task_run_in_thread(task, collect_thread);
+    start_collection(gs, FALSE);
 }
 
 void

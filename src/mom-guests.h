@@ -53,6 +53,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomGuests, mom_guests_free)
  * stops, which guest churn makes normal. */
 #define MOM_GUESTS_STALL_WARN_S 5
 
+/* A collection that has not returned after this many seconds is held by a
+ * guest whose QEMU does not answer, or by libvirtd: momd then collects on
+ * a second connection, one call at a time (mom_libvirt_collect_aside()). */
+#define MOM_GUESTS_ASIDE_AFTER_S 3
+
 /**
  * mom_guests_stall_is_news:
  * Returns: whether a statistics call running for @running_us µs, with

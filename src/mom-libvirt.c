@@ -1408,20 +1408,15 @@ fill_per_domain(virDomainPtr dom, MomGuestData *d, guint *calls)
     return TRUE;
 }
 
-MomGuestBatch *
-mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
+/* mom_libvirt_collect() on the connection @c. */
+static MomGuestBatch *
+collect_on(MomLibvirt *lv, virConnectPtr c, GHashTable *known, GError **error)
 {
-    g_autoptr(virConnect) c = conn_ref(lv);
     virDomainStatsRecordPtr *records = NULL;
     g_autoptr(GHashTable) stale_xml = NULL;
     g_autoptr(GHashTable) stale_sched = NULL;
     g_autoptr(GHashTable) stale_io = NULL;
 
-    if (!c) {
-        g_set_error(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CONNECT,
-                    "momd is not connected to libvirt (%s).", uri_name(lv));
-        return NULL;
-    }
     MomGuestBatch *b = g_new0(MomGuestBatch, 1);
     b->domains = g_ptr_array_new_with_free_func((GDestroyNotify)mom_domain_info_free);
     b->data = g_array_new(FALSE, TRUE, sizeof(MomGuestData));
@@ -1514,6 +1509,46 @@ mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
         d->n_io_disks = info->n_io_disks;
     }
     return b;
+}
+
+MomGuestBatch *
+mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
+{
+    g_autoptr(virConnect) c = conn_ref(lv);
+
+    if (!c) {
+        g_set_error(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CONNECT,
+                    "momd is not connected to libvirt (%s).", uri_name(lv));
+        return NULL;
+    }
+    return collect_on(lv, c, known, error);
+}
+
+MomGuestBatch *
+mom_libvirt_collect_aside(MomLibvirt *lv, GHashTable *known, GError **error)
+{
+    if (!mom_libvirt_connected(lv)) {
+        g_set_error(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CONNECT,
+                    "momd is not connected to libvirt (%s).", uri_name(lv));
+        return NULL;
+    }
+    /* its own connection: no second call in flight on the one libvirt's
+     * keepalive may close under the first (two such calls crashed momd
+     * when libvirtd was stopped, docs/reliability.md) */
+    g_autoptr(virConnect) c = virConnectOpen(lv->uri && *lv->uri ? lv->uri : NULL);
+    if (!c) {
+        set_error(error, MOM_LIBVIRT_ERROR_CONNECT, "Cannot open a second connection to libvirt");
+        return NULL;
+    }
+    return collect_on(lv, c, known, error);
+}
+
+void
+mom_libvirt_mark_stale(MomLibvirt *lv, const char *uuid)
+{
+    mark_stale(lv, STALE_XML, uuid);
+    mark_stale(lv, STALE_SCHED, uuid);
+    mark_stale(lv, STALE_IO, uuid);
 }
 
 static virDomainPtr

@@ -149,6 +149,24 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomGuestBatch, mom_guest_batch_free)
 MomGuestBatch *mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error);
 
 /**
+ * mom_libvirt_collect_aside:
+ * mom_libvirt_collect() on a connection of its own, opened and closed for
+ * this call, for when a collection has not returned: its bulk call skips
+ * (NOWAIT) the guest whose job the stuck call holds, a frozen QEMU's, and
+ * brings the other guests' statistics.  May block: call it from a worker
+ * thread.  Returns: (transfer full) the batch, or NULL with @error.
+ */
+MomGuestBatch *mom_libvirt_collect_aside(MomLibvirt *lv, GHashTable *known, GError **error);
+
+/**
+ * mom_libvirt_mark_stale:
+ * Makes the next collection read @uuid's XML, scheduler parameters and I/O
+ * limits again: for a batch thrown away (a late one, older than what was
+ * merged), which took the marks its reads would have answered.
+ */
+void mom_libvirt_mark_stale(MomLibvirt *lv, const char *uuid);
+
+/**
  * mom_libvirt_set_stats_period:
  * Asks the balloon driver of @uuid to refresh its statistics every
  * @seconds (live only).  May block.  Returns: FALSE with @error.
