@@ -67,38 +67,15 @@ cat >"$tmp/policies/10-shrink.policy" <<EOF
         0))
 EOF
 metrics=$tmp/momd.prom
-cat >"$tmp/momd.conf" <<EOF
-# Written by test-faults-guest.sh: the lab's libvirtd, 1 s guest sampling.
-[main]
-host-monitor-interval: 1
-guest-monitor-interval: 1
-guest-manager-interval: 1
-policy-engine-interval: 2
-libvirt-hypervisor-uri: $uri
-libvirt-run-dir: $state/run/qemu
-controllers: Balloon
-policy-dir: $tmp/policies
-rpc-port: $sock
-dry-run: false
-
-[logging]
-log: $log
-verbosity: info
-
-[host]
-collectors: HostMemory
-
-[guest]
-collectors: GuestMemory, GuestBalloon, GuestQemuAgentOptional
-
-[Collector: GuestQemuAgent]
-timeout: 2
-
-[metrics]
-textfile: $metrics
-EOF
-"$MOMD" -c "$tmp/momd.conf" >"$tmp/out" 2>"$tmp/err" &
-momd_pid=$!
+# the lab's libvirtd, 1 s guest sampling, a 2 s policy interval, real writes
+write_momd_conf "$tmp/momd.conf" controllers=Balloon dry-run=false \
+    libvirt-hypervisor-uri="$uri" libvirt-run-dir="$state/run/qemu" \
+    guest-monitor-interval=1 guest-manager-interval=1 policy-engine-interval=2 \
+    '[logging]' verbosity=info \
+    '[guest]' collectors='GuestMemory, GuestBalloon, GuestQemuAgentOptional' \
+    '[Collector: GuestQemuAgent]' timeout=2 \
+    '[metrics]' textfile="$metrics"
+start_momd
 # shrunk GUEST SECONDS: momd took GUEST's balloon below its maximum
 shrunk() { balloon_below "$1" $((mem * 1024 - 2048)) "$2"; }
 warnings() { grep -a ' - WARNING - ' "$log"; }

@@ -57,32 +57,14 @@ ok "private libvirtd up with guests $g1 and $g2"
 cp "$top"/data/policies/*.policy "$tmp/policies/"
 printf '# test-faults: always under pressure\n(set pressure_free_ratio 0.999)\n' \
     >"$tmp/policies/01-parameters.policy"
-cat >"$tmp/momd.conf" <<EOF
-# Written by test-faults.sh: the lab's libvirtd, 1 s guest sampling.
-[main]
-host-monitor-interval: 1
-guest-monitor-interval: 1
-guest-manager-interval: 1
-policy-engine-interval: 2
-libvirt-hypervisor-uri: $uri
-libvirt-run-dir: $state/run/qemu
-controllers: Balloon, CpuTune, IoTune
-policy-dir: $tmp/policies
-rpc-port: $sock
-dry-run: false
-
-[logging]
-log: $log
-verbosity: info
-
-[host]
-collectors: HostMemory, HostKSM, HostCpu
-
-[guest]
-collectors: GuestMemory, GuestBalloon
-EOF
-"$MOMD" -c "$tmp/momd.conf" >"$tmp/out" 2>"$tmp/err" &
-momd_pid=$!
+# the lab's libvirtd, 1 s guest sampling, a 2 s policy interval, real writes
+write_momd_conf "$tmp/momd.conf" controllers='Balloon, CpuTune, IoTune' dry-run=false \
+    libvirt-hypervisor-uri="$uri" libvirt-run-dir="$state/run/qemu" \
+    guest-monitor-interval=1 guest-manager-interval=1 policy-engine-interval=2 \
+    '[logging]' verbosity=info \
+    '[host]' collectors='HostMemory, HostKSM, HostCpu' \
+    '[guest]' collectors='GuestMemory, GuestBalloon'
+start_momd
 # shrunk GUEST SECONDS: momd took GUEST's balloon below its maximum
 shrunk() { balloon_below "$1" $((mem * 1024 - 2048)) "$2"; }
 both_shrunk() { shrunk "$g1" 60 && shrunk "$g2" 30; }

@@ -50,32 +50,12 @@ echo "# $ready"
 case $ready in *qga=yes*) ok "guest $g booted with qemu-ga" ;; *) bail "qemu-ga did not start in $g" ;; esac
 
 # --- momd ---------------------------------------------------------------------
-cat >"$tmp/momd.conf" <<EOF
-# Written by test-momd-agent.sh: the lab's libvirtd, 2 s cycles, dry run.
-[main]
-rpc-port: $sock
-host-monitor-interval: 2
-guest-monitor-interval: 2
-guest-manager-interval: 2
-policy-engine-interval: 2
-controllers: Balloon
-dry-run: true
-policy-dir: $tmp/policies
-libvirt-hypervisor-uri: $uri
-libvirt-run-dir: $state/run/qemu
-
-[logging]
-log: $log
-verbosity: debug
-
-[host]
-collectors: HostMemory
-
-[guest]
-collectors: GuestQemuAgent, GuestBalloon
-EOF
-"$MOMD" -c "$tmp/momd.conf" >"$tmp/out" 2>"$tmp/err" &
-momd_pid=$!
+# the lab's libvirtd, 2 s cycles, dry run
+write_momd_conf "$tmp/momd.conf" controllers=Balloon \
+    libvirt-hypervisor-uri="$uri" libvirt-run-dir="$state/run/qemu" \
+    host-monitor-interval=2 guest-monitor-interval=2 guest-manager-interval=2 policy-engine-interval=2 \
+    '[guest]' collectors='GuestQemuAgent, GuestBalloon'
+start_momd
 
 # newest FIELD of the guest's newest sample ("" while there is none)
 stat_of() { momd_stat "$g" "$1"; }

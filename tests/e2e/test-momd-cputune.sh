@@ -65,32 +65,13 @@ check "metadata vcpu limit 50 set live" set_limit 50
 # 00-defines and our 30-cputune only: the other default policies need collectors
 # (and the I/O policy controllers) this test does not run
 cp "$top"/data/policies/00-defines.policy "$top"/data/policies/30-cputune.policy "$tmp/policies/"
-cat >"$tmp/momd.conf" <<EOF2
-# Written by test-momd-cputune.sh: the lab's libvirtd, 1 s cycles.
-[main]
-host-monitor-interval: 1
-guest-monitor-interval: 1
-guest-manager-interval: 1
-policy-engine-interval: 1
-libvirt-hypervisor-uri: $uri
-libvirt-run-dir: $state/run/qemu
-controllers: CpuTune
-policy-dir: $tmp/policies
-rpc-port: -1
-dry-run: false
-
-[logging]
-log: $log
-verbosity: debug
-
-[host]
-collectors: HostMemory, HostCpu
-
-[guest]
-collectors: GuestMemory, GuestBalloon, GuestCpuTune
-EOF2
-"$MOMD" -c "$tmp/momd.conf" >"$tmp/out" 2>&1 &
-momd_pid=$!
+# the lab's libvirtd, 1 s cycles, real writes
+write_momd_conf "$tmp/momd.conf" controllers=CpuTune dry-run=false \
+    libvirt-hypervisor-uri="$uri" libvirt-run-dir="$state/run/qemu" \
+    guest-monitor-interval=1 guest-manager-interval=1 \
+    '[host]' collectors='HostMemory, HostCpu' \
+    '[guest]' collectors='GuestMemory, GuestBalloon, GuestCpuTune'
+start_momd
 
 want=$(quota_for 50)
 check "limit 50 % on $cpus host CPUs: vcpu_quota $want, vcpu_period $period" wait_sched 30 "$want" "$period"

@@ -71,31 +71,13 @@ check "guest $g runs with vda unthrottled" limits_are 0 0
 
 # --- momd ---------------------------------------------------------------------
 cp "$top"/data/policies/*.policy "$tmp/policies/"
-cat >"$tmp/momd.conf" <<EOF
-# Written by test-momd-iotune.sh: the lab's libvirtd, 1 s cycles.
-[main]
-rpc-port: $sock
-host-monitor-interval: 1
-guest-monitor-interval: 1
-guest-manager-interval: 1
-policy-engine-interval: 1
-controllers: IoTune
-policy-dir: $tmp/policies
-libvirt-hypervisor-uri: $uri
-libvirt-run-dir: $state/run/qemu
-
-[logging]
-log: $log
-verbosity: debug
-
-[host]
-collectors: HostMemory, HostKSM, HostCpu
-
-[guest]
-collectors: GuestMemoryOptional, GuestBalloonOptional, GuestCpuTune, GuestIoTune
-EOF
-"$MOMD" -c "$tmp/momd.conf" >"$tmp/out" 2>"$tmp/err" &
-momd_pid=$!
+# the lab's libvirtd, 1 s cycles, real writes
+write_momd_conf "$tmp/momd.conf" controllers=IoTune dry-run=false \
+    libvirt-hypervisor-uri="$uri" libvirt-run-dir="$state/run/qemu" \
+    guest-monitor-interval=1 guest-manager-interval=1 \
+    '[host]' collectors='HostMemory, HostKSM, HostCpu' \
+    '[guest]' collectors='GuestMemoryOptional, GuestBalloonOptional, GuestCpuTune, GuestIoTune'
+start_momd
 
 t0=$SECONDS
 wait_limits 30 $bytes1 $iops1
@@ -115,6 +97,6 @@ check "new metadata on the running guest: momd applied it in $((SECONDS - t0)) s
 
 check "momd is still running" kill -0 "$momd_pid"
 stop_momd
-check "no critical message" test "$(cat "$log" "$tmp/err" | grep -c CRITICAL)" = 0
+check "no critical message" test "$(cat "$log" "$tmp/momd.err" | grep -c CRITICAL)" = 0
 echo "1..$n"
 [ "$failed" -eq 0 ]

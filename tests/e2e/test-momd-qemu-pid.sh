@@ -53,32 +53,12 @@ wait_rss() { # wait_rss SECONDS: until GuestQemuProc has reported rss
 
 # run_momd WHAT URI: one momd, no libvirt-run-dir, until GuestQemuProc has data
 run_momd() {
-    cat >"$tmp/momd.conf" <<EOF
-# Written by test-momd-qemu-pid.sh ($1): no libvirt-run-dir, 1 s cycles, dry run.
-[main]
-rpc-port: $sock
-host-monitor-interval: 1
-guest-monitor-interval: 1
-guest-manager-interval: 1
-policy-engine-interval: 1
-controllers: Balloon
-dry-run: true
-policy-dir: $tmp/policies
-libvirt-hypervisor-uri: $2
-
-[logging]
-log: $log
-verbosity: debug
-
-[host]
-collectors: HostMemory
-
-[guest]
-collectors: GuestQemuProc, GuestBalloon
-EOF
+    # no libvirt-run-dir, 1 s cycles, dry run
+    write_momd_conf "$tmp/momd.conf" controllers=Balloon libvirt-hypervisor-uri="$2" \
+        guest-monitor-interval=1 guest-manager-interval=1 \
+        '[guest]' collectors='GuestQemuProc, GuestBalloon'
     : >"$log"
-    "$MOMD" -c "$tmp/momd.conf" >"$tmp/out" 2>"$tmp/err" &
-    momd_pid=$!
+    start_momd
     local t0=$SECONDS
     wait_rss 60
     check "$1: GuestQemuProc reports rss ($((SECONDS - t0)) s after momd started)" wait_rss 0

@@ -87,31 +87,13 @@ cp "$top"/data/policies/*.policy "$tmp/policies/"
 printf '# test-soak-churn: always under pressure\n(set pressure_free_ratio 0.999)\n' \
     >"$tmp/policies/01-parameters.policy"
 # KSM is left out: it is one per machine, and other tests own it.
-cat >"$tmp/momd.conf" <<EOF
-# Written by test-soak-churn.sh: the lab's libvirtd, 1 s guest sampling,
-# a 2 s policy interval.
-[main]
-host-monitor-interval: 1
-guest-monitor-interval: 1
-guest-manager-interval: 1
-policy-engine-interval: $policy_interval
-libvirt-hypervisor-uri: $uri
-libvirt-run-dir: $state/run/qemu
-controllers: Balloon, CpuTune, IoTune
-policy-dir: $tmp/policies
-rpc-port: $sock
-dry-run: false
-
-[logging]
-log: $log
-verbosity: info
-
-[host]
-collectors: HostMemory, HostKSM, HostCpu, HostPressure
-
-[guest]
-collectors: GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTuneOptional
-EOF
+# the lab's libvirtd, 1 s guest sampling, a 2 s policy interval, real writes
+write_momd_conf "$tmp/momd.conf" controllers='Balloon, CpuTune, IoTune' dry-run=false \
+    libvirt-hypervisor-uri="$uri" libvirt-run-dir="$state/run/qemu" \
+    guest-monitor-interval=1 guest-manager-interval=1 policy-engine-interval="$policy_interval" \
+    '[logging]' verbosity=info \
+    '[host]' collectors='HostMemory, HostKSM, HostCpu, HostPressure' \
+    '[guest]' collectors='GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTuneOptional'
 
 mkdir -p "$tmp/san"
 # A small quarantine: ASan's default 256 MiB fills slowly and would look

@@ -13,56 +13,24 @@ set -u
 : "${MOMD:?run through meson test}"
 : "${MOM_TOP_SRCDIR:?run through meson test}"
 top=$MOM_TOP_SRCDIR
-tmp=$(mktemp -d /tmp/momd-guests.XXXXXX)
-momd_pid=
-listener_pid=
 NGUESTS=10
-
-cleanup() {
-    for p in $momd_pid $listener_pid; do
-        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
 
 here=$(dirname "$(readlink -f "$0")")
 # shellcheck source=../tap.sh
 . "$here/../tap.sh"
-tap_dir=$tmp
+tap_tmp momd-guests # $tmp; momd and the hanging-up listener stopped at exit
 count() { # count FILE FIXED-STRING: matching lines
     grep -cF -- "$2" "$1" 2>/dev/null || true
 }
-# write_config FILE URI LOG
+# write_config FILE URI LOG: momd on the guests at URI, 1 s cycles, dry run
 write_config() {
-    cat >"$1" <<EOF
-# Written by test-daemon-guests.sh: 1 s cycles, dry run, test driver.
-[main]
-# a private control socket: never /run/momd, which a real momd may hold
-rpc-port: $tmp/momd.sock
-host-monitor-interval: 1
-guest-monitor-interval: 1
-guest-manager-interval: 1
-policy-engine-interval: 1
-controllers: Balloon, KSM
-dry-run: true
-policy-dir: $tmp/policies
-libvirt-hypervisor-uri: $2
-
-[logging]
-log: $3
-verbosity: debug
-
-[host]
-collectors: HostMemory, HostKSM, HostCpu
-
-[guest]
-collectors: GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTuneOptional
-EOF
+    write_momd_conf "$1" controllers='Balloon, KSM' libvirt-hypervisor-uri="$2" \
+        guest-monitor-interval=1 guest-manager-interval=1 \
+        '[logging]' log="$3" \
+        '[host]' collectors='HostMemory, HostKSM, HostCpu' \
+        '[guest]' collectors='GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTuneOptional'
 }
 
-mkdir "$tmp/policies"
 cp "$top"/data/policies/*.policy "$tmp/policies/"
 echo '(set pressure_free_ratio 0.999)' >"$tmp/policies/01-parameters.policy"
 if ! python3 "$top/tests/libvirt/make-test-xml.py" "$NGUESTS" "$tmp/guests.xml" 2>"$tmp/err"; then
@@ -75,8 +43,7 @@ fi
 
 log=$tmp/momd.log
 write_config "$tmp/momd.conf" "test://$tmp/guests.xml" "$log"
-"$MOMD" -c "$tmp/momd.conf" >"$tmp/out" 2>"$tmp/err" &
-momd_pid=$!
+start_momd
 
 check "connected to the test driver" wait_for "$log" "Connected to libvirt at test://$tmp/guests.xml." 15
 # guests are taken on in hash order, not by name: wait for the count
@@ -132,32 +99,27 @@ check "policy cycles succeed" wait_for "$log" "Policy cycle 3 succeeded" 10
 check "no policy cycle failed" sh -c "! grep -q 'Policy cycle [0-9]* failed' '$log'"
 kill -0 "$momd_pid" 2>/dev/null && ok "momd still runs" || not_ok "momd still runs"
 
-kill -TERM "$momd_pid"
-wait "$momd_pid"
+stop_momd
 rc=$?
-momd_pid=
 check "SIGTERM: momd exits 0 (exit $rc)" test "$rc" -eq 0
 check "\"momd stopped\" is logged" grep -qF "momd stopped after" "$log"
 # GLib writes WARNING/CRITICAL/ERROR with these words in the log file.
 errors=$(grep -ciE 'warning|critical|error' "$log" || true)
 check "no warnings or errors in the log ($errors)" test "$errors" -eq 0
 [ "$errors" -gt 0 ] && grep -iE 'warning|critical|error' "$log" | head -n 5 | sed 's/^/#   /'
-check "nothing on stderr" test ! -s "$tmp/err"
+check "nothing on stderr" test ! -s "$tmp/momd.err"
 
 # --- momd without libvirt ----------------------------------------------------------
 
 log=$tmp/nolibvirt.log
 write_config "$tmp/nolibvirt.conf" "qemu+unix:///system?socket=$tmp/nonexistent/sock" "$log"
-"$MOMD" -c "$tmp/nolibvirt.conf" >"$tmp/out" 2>"$tmp/err" &
-momd_pid=$!
+start_momd -c "$tmp/nolibvirt.conf"
 check "unreachable libvirt: policy cycles still run" wait_for "$log" "Policy cycle 3 succeeded" 15
 said=$(count "$log" "No libvirt answers at")
 check "unreachable libvirt: said once ($said) after several retries" test "$said" -eq 1
 check "unreachable libvirt: no guest is managed" sh -c "! grep -qF 'is now managed' '$log'"
-kill -TERM "$momd_pid"
-wait "$momd_pid"
+stop_momd
 rc=$?
-momd_pid=
 check "unreachable libvirt: SIGTERM exits 0 (exit $rc)" test "$rc" -eq 0
 
 # A socket that accepts and hangs up at once, like a libvirtd that dies
@@ -176,8 +138,7 @@ while True:
 listener_pid=$!
 for _ in $(seq 100); do [ -S "$tmp/hangup.sock" ] && break; sleep 0.05; done
 write_config "$tmp/hangup.conf" "qemu+unix:///system?socket=$tmp/hangup.sock" "$log"
-"$MOMD" -c "$tmp/hangup.conf" >"$tmp/out" 2>"$tmp/err" &
-momd_pid=$!
+start_momd -c "$tmp/hangup.conf"
 wait_for "$log" "Policy cycle 3 succeeded" 8 >/dev/null
 if kill -0 "$momd_pid" 2>/dev/null; then
     alive=yes

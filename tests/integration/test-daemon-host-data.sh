@@ -16,21 +16,11 @@ set -u
 : "${MOMD:?run through meson test}"
 : "${MOM_TOP_SRCDIR:?run through meson test}"
 top=$MOM_TOP_SRCDIR
-tmp=$(mktemp -d /tmp/momd-host-data.XXXXXX)
-momd_pid=
-
-cleanup() {
-    [ -n "$momd_pid" ] && kill "$momd_pid" 2>/dev/null && wait "$momd_pid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
 
 here=$(dirname "$(readlink -f "$0")")
 # shellcheck source=../tap.sh
 . "$here/../tap.sh"
-tap_dir=$tmp
-log=$tmp/momd.log
+tap_tmp momd-host-data # $tmp; momd stopped at exit
 ksm=$tmp/sys/kernel/mm/ksm
 meminfo=$tmp/proc/meminfo
 
@@ -57,7 +47,7 @@ EOF
     mv "$meminfo.new" "$meminfo"
 }
 
-mkdir -p "$tmp/proc" "$ksm" "$tmp/policies"
+mkdir -p "$tmp/proc" "$ksm"
 printf 'pswpin 0\npswpout 0\n' >"$tmp/proc/vmstat"
 for f in full_scans pages_sharing pages_unshared pages_shared pages_volatile; do
     echo 0 >"$ksm/$f"
@@ -67,38 +57,17 @@ echo 100 >"$ksm/pages_to_scan"
 echo 20 >"$ksm/sleep_millisecs"
 echo 1 >"$ksm/merge_across_nodes"
 cp "$top/data/policies/00-defines.policy" "$top/data/policies/20-ksm.policy" "$tmp/policies/"
-cat >"$tmp/momd.conf" <<EOF
-# Written by test-daemon-host-data.sh: 1 s cycles, real writes to a fake sysfs.
-[main]
-# a private control socket: never /run/momd, which a real momd may hold
-rpc-port: $tmp/momd.sock
-host-monitor-interval: 1
-policy-engine-interval: 1
-controllers: KSM
-dry-run: false
-policy-dir: $tmp/policies
-proc-root: $tmp/proc
-sysfs-root: $tmp/sys
-
-[logging]
-log: $log
-verbosity: debug
-
-[host]
-collectors: HostMemory, HostKSM
-
-[guest]
-# none: host only, momd does not connect to libvirt
-collectors:
-EOF
+# 1 s cycles, real writes to a fake sysfs
+write_momd_conf "$tmp/momd.conf" controllers=KSM dry-run=false \
+    proc-root="$tmp/proc" sysfs-root="$tmp/sys" \
+    '[host]' collectors='HostMemory, HostKSM'
 before=$(ksm_state)
 
 # run_bad MEMTOTAL: momd on that meminfo for a few policy intervals.
 run_bad() {
     write_meminfo "$1"
     : >"$log"
-    "$MOMD" -c "$tmp/momd.conf" >"$tmp/out" 2>"$tmp/err" &
-    momd_pid=$!
+    start_momd
     local said="The HostMemory collector of host failed: $meminfo: MemTotal is $1, which cannot be true (it must be at least 1). Retrying with back-off"
     check "MemTotal $1: the failure names the file and the field" wait_for "$log" "$said" 10
     # three engine intervals, each of which would have applied the policy

@@ -12,58 +12,24 @@ set -u
 : "${MOMD:?run through meson test}"
 : "${MOM_TOP_SRCDIR:?run through meson test}"
 top=$MOM_TOP_SRCDIR
-tmp=$(mktemp -d /tmp/momd-lifecycle.XXXXXX)
-momd_pid=
-listener_pid=
-
-# Whatever happens, no momd or listener outlives the test.
-cleanup() {
-    for p in $momd_pid $listener_pid; do
-        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
 
 here=$(dirname "$(readlink -f "$0")")
 # shellcheck source=../tap.sh
 . "$here/../tap.sh"
-tap_dir=$tmp
-log=$tmp/momd.log
+tap_tmp momd-lifecycle # $tmp; no momd or sd_notify listener outlives the test
 TAP_LOG_LINES=15
 # The highest "Policy cycle N succeeded" in the log (0 if none).
 last_cycle() {
     sed -n 's/.*Policy cycle \([0-9]*\) succeeded.*/\1/p' "$tmp/momd.log" | tail -n 1 | grep . || echo 0
 }
-# write_config FILE [EXTRA-LINES-FOR-MAIN]: a fast, dry-run, file-logging config.
+# write_config FILE [KEY=VALUE | '[SECTION]']...: the KSM controller on the
+# host alone, dry run, 1 s cycles (write_momd_conf's defaults), and ARGS.
 write_config() {
-    cat >"$1" <<EOF
-# Written by test-daemon-lifecycle.sh: 1 s cycles, dry run.
-[main]
-# a private control socket: never /run/momd, which a real momd may hold
-rpc-port: $tmp/momd.sock
-host-monitor-interval: 1
-policy-engine-interval: 1
-controllers: KSM
-dry-run: true
-policy-dir: $tmp/policies
-${2:-}
-
-[logging]
-log: $tmp/momd.log
-verbosity: debug
-
-[host]
-collectors: HostMemory, HostKSM
-
-[guest]
-# none: host only, momd does not connect to libvirt
-collectors:
-EOF
+    local file=$1
+    shift
+    write_momd_conf "$file" controllers=KSM '[host]' collectors='HostMemory, HostKSM' '[main]' "$@"
 }
 
-mkdir "$tmp/policies"
 cp "$top"/data/policies/*.policy "$tmp/policies/"
 write_config "$tmp/momd.conf"
 
@@ -89,7 +55,7 @@ else
 fi
 
 # A bad value stops momd before it starts, naming file and line.
-write_config "$tmp/bad.conf" "sample-history-length: lots"
+write_config "$tmp/bad.conf" sample-history-length=lots
 bad_line=$(grep -n '^sample-history-length' "$tmp/bad.conf" | cut -d: -f1)
 "$MOMD" -c "$tmp/bad.conf" >"$tmp/out" 2>"$tmp/err"
 rc=$?
@@ -117,12 +83,12 @@ check "a bad config value is logged at CRITICAL too" \
 # MOM's and vdsm's settings that momd does not honour: one warning each,
 # naming file, line and key, at start-up and from --dump-config alike, and
 # none of them stops momd (GuestNetworkDaemon did).
-write_config "$tmp/vdsm.conf" "hypervisor-interface: vdsmjsonrpcclient
-libvirt-hypervisor-uri: test:///default"
-sed -i -e "s|$tmp/momd.log|$tmp/vdsm.log|" -e "s|$tmp/momd.sock|$tmp/vdsm.sock|" \
-    -e 's/^collectors:$/collectors: GuestNetworkDaemon, GuestBalloon/' "$tmp/vdsm.conf"
-printf '\n[vdsm]\nhost: 127.0.0.1\n\n[Collector: GuestNetworkDaemon]\nname-to-ip-helper: /etc/mom/name-to-ip\n' \
-    >>"$tmp/vdsm.conf"
+write_config "$tmp/vdsm.conf" rpc-port="$tmp/vdsm.sock" \
+    hypervisor-interface=vdsmjsonrpcclient libvirt-hypervisor-uri=test:///default \
+    '[logging]' log="$tmp/vdsm.log" \
+    '[guest]' collectors='GuestNetworkDaemon, GuestBalloon' \
+    '[vdsm]' host=127.0.0.1 \
+    '[Collector: GuestNetworkDaemon]' name-to-ip-helper=/etc/mom/name-to-ip
 line_of() { grep -n "^$1" "$tmp/vdsm.conf" | head -n 1 | cut -d: -f1; }
 not_honoured="$tmp/vdsm.conf:$(line_of hypervisor-interface): [main] hypervisor-interface: momd has no 'vdsmjsonrpcclient' interface
 $tmp/vdsm.conf:$(line_of '\[vdsm\]'): [vdsm]: momd does not connect to vdsm
@@ -136,8 +102,7 @@ while IFS= read -r w; do
 done <<<"$not_honoured"
 check "--dump-config: GuestMemory takes GuestNetworkDaemon's place" \
     grep -qx "collectors: GuestMemory, GuestBalloon" "$tmp/out"
-"$MOMD" -c "$tmp/vdsm.conf" >"$tmp/out" 2>"$tmp/err" &
-momd_pid=$!
+start_momd -c "$tmp/vdsm.conf"
 check "momd starts with GuestNetworkDaemon configured" \
     wait_for "$tmp/vdsm.log" "Policy cycle 1 succeeded" 20
 while IFS= read -r w; do
@@ -162,8 +127,7 @@ fi
 stop_momd
 sed -i 's/^\[main\]$/[main]\nlock-memory: false/' "$tmp/vdsm.conf"
 : >"$tmp/vdsm.log"
-"$MOMD" -c "$tmp/vdsm.conf" >"$tmp/out" 2>"$tmp/err" &
-momd_pid=$!
+start_momd -c "$tmp/vdsm.conf"
 wait_for "$tmp/vdsm.log" "Policy cycle 1 succeeded" 20
 check "lock-memory: false leaves momd's memory unlocked (VmLck $(awk '/^VmLck:/ {print $2}' "/proc/$momd_pid/status") kB)" \
     test "$(awk '/^VmLck:/ {print $2}' "/proc/$momd_pid/status")" -eq 0
@@ -209,8 +173,7 @@ momd_pid=
 # in momctl status, not only "ok".
 sed -e "s|$tmp/momd.log|$tmp/nopol.log|" -e "s|$tmp/momd.sock|$tmp/nopol.sock|" \
     -e "s|^policy-dir: .*|policy-dir: $tmp/no-such-dir|" "$tmp/momd.conf" >"$tmp/nopol.conf"
-"$MOMD" -c "$tmp/nopol.conf" >"$tmp/out" 2>"$tmp/err" &
-momd_pid=$!
+start_momd -c "$tmp/nopol.conf"
 nopol="Cannot read the policy directory $tmp/no-such-dir: "
 check "a missing policy-dir: momd keeps running" wait_for "$tmp/nopol.log" "Policy cycle 1 succeeded" 20
 check "a missing policy-dir is a warning naming it" grep -qF "WARNING - $nopol" "$tmp/nopol.log"
@@ -243,8 +206,7 @@ for _ in $(seq 100); do [ -S "$tmp/notify.sock" ] && break; sleep 0.05; done
 touch "$tmp/notify.log"
 
 start=$SECONDS
-NOTIFY_SOCKET=$tmp/notify.sock "$MOMD" -c "$tmp/momd.conf" >"$tmp/out" 2>"$tmp/err" &
-momd_pid=$!
+NOTIFY_SOCKET=$tmp/notify.sock start_momd
 if wait_for "$tmp/momd.log" "Policy cycle 1 succeeded" 20; then
     ok "first policy cycle within $((SECONDS - start)) s"
 else
@@ -289,14 +251,12 @@ after=$(last_cycle)
 check "policy cycles continue after the reload (cycle $before → $after)" test "$after" -gt "$before"
 check "no policy cycle failed" sh -c "! grep -q 'Policy cycle [0-9]* failed' '$tmp/momd.log'"
 
-kill -TERM "$momd_pid"
-wait "$momd_pid"
+stop_momd
 rc=$?
-momd_pid=
 check "SIGTERM: momd exits 0 (exit $rc)" test "$rc" -eq 0
 check "\"momd stopped\" is logged" grep -qF "momd stopped after" "$tmp/momd.log"
 check "sd_notify STOPPING=1 on SIGTERM" wait_for "$tmp/notify.log" "STOPPING=1" 5
-check "nothing on stderr (everything went to the log file)" test ! -s "$tmp/err"
+check "nothing on stderr (everything went to the log file)" test ! -s "$tmp/momd.err"
 grep -F "STATUS=" "$tmp/notify.log" | tail -n 1 | sed 's/^/# last status: /'
 
 echo "1..$n"

@@ -22,37 +22,16 @@ here=$(dirname "$(readlink -f "$0")")
 # shellcheck source=../tap.sh
 . "$here/../tap.sh"
 tap_tmp momd-plot # $tmp; momd stopped at exit
-log=$tmp/momd.log
-sock=$tmp/momd.sock
 plot=$tmp/plots
 run=$plot/momplot-000
 
-write_config() { # write_config FILE PLOT-MAX-BYTES
-    cat >"$1" <<EOF
-# Written by test-daemon-plot.sh: 1 s cycles, dry run, test driver.
-[main]
-rpc-port: $sock
-host-monitor-interval: 1
-guest-monitor-interval: 1
-guest-manager-interval: 1
-policy-engine-interval: 1
-controllers: Balloon, KSM
-dry-run: true
-policy-dir: $top/data/policies
-libvirt-hypervisor-uri: test://$tmp/guests.xml
-plot-dir: $plot
-plot-max-bytes: $2
-
-[logging]
-log: $log
-verbosity: info
-
-[host]
-collectors: HostMemory, HostKSM, HostCpu
-
-[guest]
-collectors: GuestMemory, GuestBalloon
-EOF
+write_config() { # write_config FILE PLOT-MAX-BYTES: 1 s cycles, dry run, test driver
+    write_momd_conf "$1" plot-dir="$plot" plot-max-bytes="$2" \
+        controllers='Balloon, KSM' policy-dir="$top/data/policies" \
+        libvirt-hypervisor-uri="test://$tmp/guests.xml" guest-monitor-interval=1 guest-manager-interval=1 \
+        '[logging]' verbosity=info \
+        '[host]' collectors='HostMemory, HostKSM, HostCpu' \
+        '[guest]' collectors='GuestMemory, GuestBalloon'
 }
 # svg_check FILE EXPR: python3 with root = the parsed SVG, series =
 # {data-series: number of points}, decisions = the decision markers.
@@ -91,8 +70,7 @@ rm -rf "$plot"
 
 # --- the daemon ------------------------------------------------------------------------
 write_config "$tmp/momd.conf" 4096
-"$MOMD" -c "$tmp/momd.conf" >"$tmp/momd.out" 2>"$tmp/momd.err" &
-momd_pid=$!
+start_momd
 check "momd plots into $run" wait_for "$log" "Plotting samples into $run." 15
 # 4096 bytes hold about 30 host rows: wait for every file to have rotated once
 for f in HostMonitor.dat GuestMonitor-vm0001.dat decisions.tsv; do

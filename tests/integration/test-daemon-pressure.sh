@@ -16,20 +16,11 @@ set -u
 : "${MOMCTL:?run through meson test}"
 : "${MOM_TOP_SRCDIR:?run through meson test}"
 top=$MOM_TOP_SRCDIR
-tmp=$(mktemp -d /tmp/momd-pressure.XXXXXX)
-momd_pid=
-
-cleanup() {
-    stop_momd
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
 
 here=$(dirname "$(readlink -f "$0")")
 # shellcheck source=../tap.sh
 . "$here/../tap.sh"
-tap_dir=$tmp
+tap_tmp momd-pressure # $tmp; momd stopped at exit
 proc=$tmp/proc
 TOTAL_KIB=16384000 # the normal fixture's MemTotal; the floor (10 %) is 1600 MiB
 
@@ -41,35 +32,13 @@ set_available() {
     mv "$proc/meminfo.new" "$proc/meminfo"
 }
 
-# write_config FILE LOG PROC-ROOT [PRESSURE-LINES]
+# write_config FILE LOG PROC-ROOT [PRESSURE-KEY=VALUE]: the policy and the
+# host monitor wait a minute; only the fast path can run the policy sooner.
 write_config() {
-    cat >"$1" <<EOF
-# Written by test-daemon-pressure.sh: the policy and the host monitor wait
-# a minute; only the fast path can run the policy sooner.
-[main]
-rpc-port: $tmp/momd.sock
-host-monitor-interval: 60
-policy-engine-interval: 60
-controllers:
-dry-run: true
-policy-dir: $tmp/policies
-proc-root: $3
-
-[logging]
-log: $2
-verbosity: debug
-
-[host]
-collectors: HostMemory, HostPressure
-
-[guest]
-collectors:
-
-[pressure]
-watch-interval-ms: 100
-min-interval-ms: 1000
-${4:-}
-EOF
+    write_momd_conf "$1" host-monitor-interval=60 policy-engine-interval=60 proc-root="$3" \
+        '[logging]' log="$2" \
+        '[host]' collectors='HostMemory, HostPressure' \
+        '[pressure]' watch-interval-ms=100 min-interval-ms=1000 ${4:+"$4"}
 }
 
 # last_cycle LOG: the highest "Policy cycle N succeeded" (0 if none)
@@ -77,7 +46,7 @@ last_cycle() {
     sed -n 's/.*Policy cycle \([0-9]*\) succeeded.*/\1/p' "$1" | tail -n 1 | grep . || echo 0
 }
 
-mkdir -p "$tmp/policies" "$proc/pressure"
+mkdir -p "$proc/pressure"
 cp "$top/tests/data/proc/normal/vmstat" "$proc/"
 cp "$top/tests/data/proc/normal/pressure/memory" "$proc/pressure/"
 set_available 12000000
@@ -89,8 +58,7 @@ echo '(debug "fast" Host.pressure_trigger "avail" Host.mem_avail_real)' \
 
 log=$tmp/momd.log
 write_config "$tmp/momd.conf" "$log" "$proc"
-"$MOMD" -c "$tmp/momd.conf" >"$tmp/out" 2>"$tmp/err" &
-momd_pid=$!
+start_momd
 if wait_for "$log" "Policy cycle 1 succeeded" 20; then
     ok "momd runs its first policy cycle"
 else
@@ -153,9 +121,8 @@ stop_momd
 
 log=$tmp/off.log
 set_available 12000000
-write_config "$tmp/off.conf" "$log" "$proc" "enabled: false"
-"$MOMD" -c "$tmp/off.conf" >"$tmp/out" 2>"$tmp/err" &
-momd_pid=$!
+write_config "$tmp/off.conf" "$log" "$proc" enabled=false
+start_momd -c "$tmp/off.conf"
 wait_for "$log" "Policy cycle 1 succeeded" 20
 check "enabled: false is said at start" \
     grep -qF "The pressure fast path is off ([pressure] enabled is false): the policy runs every 60 s only." "$log"
@@ -169,7 +136,7 @@ stop_momd
 
 # --- a bad trigger --------------------------------------------------------------------
 
-write_config "$tmp/bad.conf" "$tmp/bad.log" "$proc" "psi-trigger: some 150000 100000"
+write_config "$tmp/bad.conf" "$tmp/bad.log" "$proc" psi-trigger='some 150000 100000'
 "$MOMD" -c "$tmp/bad.conf" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 check "a PSI trigger the kernel would refuse stops momd at start (exit $rc)" \
@@ -195,16 +162,14 @@ else
         what="PSI some 300 ms in 2 s"
         log=$tmp/unpriv.log
         write_config "$tmp/unpriv.conf" "$log" /proc
-        "$MOMD" -c "$tmp/unpriv.conf" >"$tmp/out" 2>"$tmp/err" &
-        momd_pid=$!
+        start_momd -c "$tmp/unpriv.conf"
         check "without CAP_SYS_RESOURCE, a 1 s window falls back and says why" \
             wait_for "$log" "It does not use PSI: The kernel refused the PSI trigger 'some 150000 1000000' on /proc/pressure/memory: Invalid argument.  Without CAP_SYS_RESOURCE a trigger's window must be a multiple of 2 s" 20
         stop_momd
     fi
     log=$tmp/real.log
-    write_config "$tmp/real.conf" "$log" /proc "psi-trigger: $trigger"
-    "$MOMD" -c "$tmp/real.conf" >"$tmp/out" 2>"$tmp/err" &
-    momd_pid=$!
+    write_config "$tmp/real.conf" "$log" /proc psi-trigger="$trigger"
+    start_momd -c "$tmp/real.conf"
     check "momd arms the real PSI trigger '$trigger'" \
         wait_for "$log" "The pressure fast path watches $what on /proc/pressure/memory and MemAvailable every 100 ms" 20
     stop_momd

@@ -32,30 +32,13 @@ system_python=python3
 # uid 65534 must reach what it owns under $tmp
 chmod 0755 "$tmp"
 
-# write_config FILE SOCKET [EXTRA-LINES-FOR-MAIN]: dry run, 1 s cycles, host only.
+# write_config FILE SOCKET [KEY=VALUE | '[SECTION]']...: dry run, 1 s cycles,
+# host only, the log on stderr (write_momd_conf's defaults), and ARGS.
 write_config() {
-    cat >"$1" <<EOF
-[main]
-rpc-port: $2
-host-monitor-interval: 1
-policy-engine-interval: 1
-controllers: Balloon
-dry-run: true
-policy-dir: $tmp/policies
-${3:-}
-
-[logging]
-log: stdio
-verbosity: debug
-
-[host]
-collectors: HostMemory
-
-[guest]
-collectors:
-EOF
+    local file=$1 socket=$2
+    shift 2
+    write_momd_conf "$file" rpc-port="$socket" controllers=Balloon '[logging]' log=stdio '[main]' "$@"
 }
-mkdir "$tmp/policies"
 cp "$top"/data/policies/*.policy "$tmp/policies/"
 
 # --- momd: the socket's directories -----------------------------------------------
@@ -182,12 +165,9 @@ printf '(defvar odd_var 1)\n' >"$tmp/policies/odd"$'\n'"name.policy"
 mkdir -m 0755 "$tmp/run"
 sock=$tmp/run/momd.sock
 log=$tmp/momd.log
-write_config "$tmp/momd.conf" "$sock" "guest-monitor-interval: 1
-guest-manager-interval: 1
-libvirt-hypervisor-uri: test://$tmp/guests.xml
-plot-dir: $tmp/plots"
-sed -i -e "s|^log: stdio|log: $log|" -e "s|^collectors:$|collectors: GuestMemory, GuestBalloon|" \
-    "$tmp/momd.conf"
+write_config "$tmp/momd.conf" "$sock" guest-monitor-interval=1 guest-manager-interval=1 \
+    libvirt-hypervisor-uri="test://$tmp/guests.xml" plot-dir="$tmp/plots" \
+    '[logging]' log="$log" '[guest]' collectors='GuestMemory, GuestBalloon'
 (umask 0077 && exec "$MOMD" -c "$tmp/momd.conf" --pid-file "$tmp/run/momd.pid") \
     >"$tmp/out" 2>"$tmp/err" &
 momd_pid=$!

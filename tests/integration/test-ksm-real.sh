@@ -121,6 +121,7 @@ here=$(dirname "$(readlink -f "$0")")
 # shellcheck source=../tap.sh
 . "$here/../tap.sh"
 log=$tmp/momd.log
+sock=$tmp/momd.sock
 TAP_LOG_LINES=15
 now_ms() { date +%s%3N; }
 secs_since() { # secs_since START_MS: seconds with one decimal
@@ -153,33 +154,12 @@ cat >"$tmp/policies/01-parameters.policy" <<'EOF'
 # so that 20-ksm runs KSM (a site parameter, as vdsm's 01-parameters).
 (set pressure_free_ratio 0.999)
 EOF
-cat >"$tmp/momd.conf" <<EOF
-# Written by test-ksm-real.sh: real writes, 1 s cycles, KSM only.
-[main]
-# a private control socket: never /run/momd, which a real momd may hold
-rpc-port: $tmp/momd.sock
-host-monitor-interval: 1
-policy-engine-interval: 1
-controllers: KSM
-dry-run: false
-ksm-restore-on-exit: true
-policy-dir: $tmp/policies
-
-[logging]
-log: $tmp/momd.log
-verbosity: debug
-
-[host]
-collectors: HostMemory, HostKSM
-
-[guest]
-# none: host only, momd does not connect to libvirt
-collectors:
-EOF
+# real writes, 1 s cycles, KSM only
+write_momd_conf "$tmp/momd.conf" controllers=KSM dry-run=false ksm-restore-on-exit=true \
+    '[host]' collectors='HostMemory, HostKSM'
 
 t0=$(now_ms)
-"$MOMD" -c "$tmp/momd.conf" >"$tmp/out" 2>"$tmp/err" 9>&- &
-momd_pid=$!
+start_momd # (without fd 9, the lock)
 
 # run=1, within a bounded time.
 deadline=$((SECONDS + run_deadline))

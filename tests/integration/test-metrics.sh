@@ -22,7 +22,6 @@ here=$(dirname "$(readlink -f "$0")")
 # shellcheck source=../tap.sh
 . "$here/../tap.sh"
 tap_tmp momd-metrics # $tmp; momd and the Prometheus server ($listener_pid) stopped at exit
-log=$tmp/momd.log
 
 for tool in prometheus promtool; do
     if ! command -v $tool >/dev/null; then
@@ -54,34 +53,13 @@ EOF
 }
 body() { tail -n +2 "$tmp/out"; }
 
-write_config() { # write_config FILE LISTEN TEXTFILE
-    cat >"$1" <<EOF
-# Written by test-metrics.sh: 1 s cycles, dry run, test driver.
-[main]
-rpc-port: $tmp/momd.sock
-host-monitor-interval: 1
-guest-monitor-interval: 1
-guest-manager-interval: 1
-policy-engine-interval: 1
-controllers: Balloon, KSM
-dry-run: true
-policy-dir: $top/data/policies
-libvirt-hypervisor-uri: test://$tmp/guests.xml
-
-[logging]
-log: $log
-verbosity: info
-
-[host]
-collectors: HostMemory, HostKSM, HostCpu
-
-[guest]
-collectors: GuestMemory, GuestBalloon
-
-[metrics]
-listen: $2
-textfile: $3
-EOF
+write_config() { # write_config FILE LISTEN TEXTFILE: 1 s cycles, dry run, test driver
+    write_momd_conf "$1" controllers='Balloon, KSM' policy-dir="$top/data/policies" \
+        libvirt-hypervisor-uri="test://$tmp/guests.xml" guest-monitor-interval=1 guest-manager-interval=1 \
+        '[logging]' verbosity=info \
+        '[host]' collectors='HostMemory, HostKSM, HostCpu' \
+        '[guest]' collectors='GuestMemory, GuestBalloon' \
+        '[metrics]' listen="$2" textfile="$3"
 }
 if ! python3 "$top/tests/libvirt/make-test-xml.py" 3 "$tmp/guests.xml" 2>"$tmp/err"; then
     bail "make-test-xml.py could not write $tmp/guests.xml"
@@ -91,8 +69,7 @@ fi
 
 port=$(free_port)
 write_config "$tmp/momd.conf" "127.0.0.1:$port" "$tmp/momd.prom"
-"$MOMD" -c "$tmp/momd.conf" >"$tmp/momd.out" 2>"$tmp/momd.err" &
-momd_pid=$!
+start_momd
 check "momd says where the metrics are" \
     wait_for "$log" "Metrics are served at /metrics on port $port ([metrics] listen 127.0.0.1:$port)." 15
 check "momd says where the textfile is" \
@@ -251,8 +228,7 @@ check "textfile in a missing directory: the reason names it" \
     grep -qF "[metrics] textfile: the directory $tmp/no/such/dir of $tmp/no/such/dir/momd.prom does not exist." "$log"
 
 write_config "$tmp/wide.conf" "0.0.0.0:$(free_port)" ""
-"$MOMD" -c "$tmp/wide.conf" >"$tmp/momd.out" 2>"$tmp/momd.err" &
-momd_pid=$!
+start_momd -c "$tmp/wide.conf"
 check "listen 0.0.0.0: warned as not loopback" \
     wait_for "$log" "which is not a loopback address: anyone who can reach it reads momd's metrics" 10
 stop_momd

@@ -15,30 +15,21 @@ set -u
 : "${MOMCTL:?run through meson test}"
 : "${MOM_TOP_SRCDIR:?run through meson test}"
 top=$MOM_TOP_SRCDIR
-tmp=$(mktemp -d /tmp/momctl-live.XXXXXX)
-momd_pid=
-fake_pid=
-tmux_sock=$tmp/tmux.sock
 NGUESTS=3
 unset MOMCTL_SOCKET
-
-cleanup() {
-    if [ -S "$tmux_sock" ]; then
-        tmux -S "$tmux_sock" kill-server 2>/dev/null
-    fi
-    for p in $momd_pid $fake_pid; do
-        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
 
 here=$(dirname "$(readlink -f "$0")")
 # shellcheck source=../tap.sh
 . "$here/../tap.sh"
-tap_dir=$tmp
-log=$tmp/momd.log
+tap_tmp momctl-live # $tmp; momd and the fake servers ($listener_pid) stopped at exit
+tmux_sock=$tmp/tmux.sock
+cleanup() {
+    if [ -S "$tmux_sock" ]; then
+        tmux -S "$tmux_sock" kill-server 2>/dev/null
+    fi
+    tap_cleanup
+}
+trap cleanup EXIT
 TAP_LOG_LINES=10
 # mc ARGS...: momctl on the test socket; stdout in $tmp/out, stderr in
 # $tmp/err, the exit status in $rc.
@@ -61,44 +52,19 @@ if not r:
 sys.exit(0 if r else 1)
 ' "$tmp/out" "$1"
 }
-# write_config FILE SOCKET LOG [EXTRA-MAIN-LINE]
+# write_config FILE [KEY=VALUE...]: momd on $sock, logging to $log, on the
+# test driver's guests, 1 s cycles, dry run
 write_config() {
-    cat >"$1" <<EOF
-# Written by test-momctl-live.sh: 1 s cycles, dry run, test driver.
-[main]
-# a private control socket: never /run/momd, which a real momd may hold
-rpc-port: $2
-${4:-}
-host-monitor-interval: 1
-guest-monitor-interval: 1
-guest-manager-interval: 1
-policy-engine-interval: 1
-controllers: Balloon, KSM
-dry-run: true
-policy-dir: $tmp/policies
-libvirt-hypervisor-uri: test://$tmp/guests.xml
-
-[logging]
-log: $3
-verbosity: info
-
-[host]
-collectors: HostMemory, HostKSM, HostCpu
-
-[guest]
-collectors: GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTuneOptional
-EOF
-}
-stop_momd() {
-    [ -n "$momd_pid" ] || return 0
-    kill -TERM "$momd_pid" 2>/dev/null
-    wait "$momd_pid" 2>/dev/null
-    local status=$?
-    momd_pid=
-    return $status
+    local file=$1
+    shift
+    write_momd_conf "$file" controllers='Balloon, KSM' libvirt-hypervisor-uri="test://$tmp/guests.xml" \
+        guest-monitor-interval=1 guest-manager-interval=1 \
+        '[logging]' verbosity=info \
+        '[host]' collectors='HostMemory, HostKSM, HostCpu' \
+        '[guest]' collectors='GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTuneOptional' \
+        '[main]' "$@"
 }
 
-mkdir "$tmp/policies"
 cp "$top"/data/policies/*.policy "$tmp/policies/"
 if ! python3 "$top/tests/libvirt/make-test-xml.py" "$NGUESTS" "$tmp/guests.xml" 2>"$tmp/err"; then
     not_ok "make-test-xml.py wrote $tmp/guests.xml"
@@ -108,11 +74,8 @@ fi
 
 # --- the daemon ---------------------------------------------------------------------
 
-sock=$tmp/momd.sock
-write_config "$tmp/momd.conf" "$sock" "$log"
-"$MOMD" -c "$tmp/momd.conf" >"$tmp/momd.out" 2>"$tmp/momd.err" &
-momd_pid=$!
-check "momd listens on its socket" wait_for "$log" "The control API listens on $sock." 15
+write_config "$tmp/momd.conf"
+check "momd listens on its socket" start_momd
 # the first cycle that saw every guest: each has a dry-run balloon decision
 deadline=$((SECONDS + 20))
 while [ "$SECONDS" -le "$deadline" ]; do
@@ -600,14 +563,14 @@ while True:
     c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n")
     c.close()
 ' "$tmp/fake.sock" &
-fake_pid=$!
+listener_pid=$!
 for _ in $(seq 100); do [ -S "$tmp/fake.sock" ] && break; sleep 0.05; done
 "$MOMCTL" --socket "$tmp/fake.sock" ping >"$tmp/out" 2>"$tmp/err"
 rc=$?
 check "not momd on the socket: exit 3 ($rc)" test "$rc" -eq 3
 check "not momd on the socket: one line on stderr" test "$(wc -l <"$tmp/err")" -eq 1
-kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
-fake_pid=
+kill "$listener_pid" 2>/dev/null && wait "$listener_pid" 2>/dev/null
+listener_pid=
 # a server that answers every call with an XML-RPC fault: reported once, exit 1
 python3 -c '
 import socket, sys
@@ -630,7 +593,7 @@ while True:
               b"Connection: close\r\n\r\n" % len(body) + body)
     c.close()
 ' "$tmp/fault.sock" &
-fake_pid=$!
+listener_pid=$!
 for _ in $(seq 100); do [ -S "$tmp/fault.sock" ] && break; sleep 0.05; done
 for cmd in "verbosity debug" "policy delete 10-x" "policy reset"; do
     # shellcheck disable=SC2086 # the command's words
@@ -640,8 +603,8 @@ for cmd in "verbosity debug" "policy delete 10-x" "policy reset"; do
     check "a fault answering '$cmd': one line on stderr, the fault's text" \
         test "$(wc -l <"$tmp/err")" -eq 1 -a "$(grep -c 'The frobnicator broke' "$tmp/err")" -eq 1
 done
-kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
-fake_pid=
+kill "$listener_pid" 2>/dev/null && wait "$listener_pid" 2>/dev/null
+listener_pid=
 
 # --- top, live in tmux -------------------------------------------------------------------
 
@@ -772,10 +735,8 @@ else
     # a second momd with rpc-group: nogroup
     sock=$tmp/group.sock
     log=$tmp/group.log
-    write_config "$tmp/group.conf" "$sock" "$log" "rpc-group: nogroup"
-    "$MOMD" -c "$tmp/group.conf" >"$tmp/momd.out" 2>"$tmp/momd.err" &
-    momd_pid=$!
-    check "rpc-group nogroup: momd listens" wait_for "$log" "The control API listens on $sock." 15
+    write_config "$tmp/group.conf" rpc-group=nogroup
+    check "rpc-group nogroup: momd listens" start_momd -c "$tmp/group.conf"
     check "rpc-group nogroup: socket mode 0660 (got $(stat -c %a "$sock" 2>/dev/null))" \
         test "$(stat -c %a "$sock" 2>/dev/null)" = 660
     check "rpc-group nogroup: socket group nogroup (got $(stat -c %G "$sock" 2>/dev/null))" \
@@ -821,10 +782,8 @@ fi
 sock=$tmp/early.sock
 log=$tmp/early.log
 mkdir -p "$tmp/noproc"
-write_config "$tmp/early.conf" "$sock" "$log" "proc-root: $tmp/noproc"
-"$MOMD" -c "$tmp/early.conf" >"$tmp/momd.out" 2>"$tmp/momd.err" &
-momd_pid=$!
-if wait_for "$log" "The control API listens on $sock." 15; then
+write_config "$tmp/early.conf" proc-root="$tmp/noproc"
+if start_momd -c "$tmp/early.conf"; then
     mc explain host
     check "explain host before the first cycle: exit 1 ($rc)" test "$rc" -eq 1
     check "explain host before the first cycle: says there is nothing to explain yet" \
@@ -842,10 +801,8 @@ fi
 
 sock=$tmp/dead.sock
 log=$tmp/dead.log
-write_config "$tmp/dead.conf" "$sock" "$log"
-"$MOMD" -c "$tmp/dead.conf" >"$tmp/momd.out" 2>"$tmp/momd.err" &
-momd_pid=$!
-if wait_for "$log" "The control API listens on $sock." 15; then
+write_config "$tmp/dead.conf"
+if start_momd -c "$tmp/dead.conf"; then
     kill -KILL "$momd_pid"
     wait "$momd_pid" 2>/dev/null
     momd_pid=
