@@ -666,6 +666,13 @@ watch_signals(Momd *d, GError **error)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    /* what came since run() held them is delivered now, to the handler */
+    sigset_t held;
+    sigemptyset(&held);
+    sigaddset(&held, SIGHUP);
+    sigaddset(&held, SIGINT);
+    sigaddset(&held, SIGTERM);
+    sigprocmask(SIG_UNBLOCK, &held, NULL);
     guint id = g_unix_fd_add(signal_pipe[0], G_IO_IN, on_signal, d);
     g_source_set_name_by_id(id, "momd signals");
     return TRUE;
@@ -760,6 +767,15 @@ run(Momd *d, Args *a)
     g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GError) error = NULL;
 
+    /* Held until watch_signals() has its handlers: a SIGHUP that comes
+     * while momd reads its config would otherwise kill it. */
+    sigset_t held;
+    sigemptyset(&held);
+    sigaddset(&held, SIGHUP);
+    sigaddset(&held, SIGINT);
+    sigaddset(&held, SIGTERM);
+    sigprocmask(SIG_BLOCK, &held, NULL);
+
     /* Until the config says where the log goes: standard error, so that
      * a fatal error in the config has a level there (and under systemd a
      * journal priority) like any other. */
@@ -783,6 +799,14 @@ run(Momd *d, Args *a)
     }
     if (a->daemon && !daemonize(&error)) {
         mom_log_fatal("%s momd cannot start.", error->message);
+        return EXIT_FAILURE;
+    }
+    /* Before the slow part of the start: a SIGHUP or SIGTERM sent meanwhile
+     * (a reload right after "Loaded N policies", a stop) waits for the main
+     * loop instead of killing momd, SIGHUP's default action. */
+    d->loop = g_main_loop_new(NULL, FALSE);
+    if (!watch_signals(d, &error)) {
+        mom_log_fatal("Cannot watch for signals, so momd cannot start: %s", error->message);
         return EXIT_FAILURE;
     }
     if (a->pid_file) {
@@ -868,11 +892,6 @@ run(Momd *d, Args *a)
     }
 
     lock_memory(d);
-    d->loop = g_main_loop_new(NULL, FALSE);
-    if (!watch_signals(d, &error)) {
-        mom_log_fatal("Cannot watch for signals, so momd cannot start: %s", error->message);
-        return EXIT_FAILURE;
-    }
     arm_timers(d);
     start_pressure(d);
     guint64 wd = mom_notify_watchdog_usec();
