@@ -60,10 +60,10 @@ has "json check is not ok" out '"ok": false'
 
 expect "policy test on the defaults" 0 "$MOMCTL" policy test "$pol" --state "$st"
 has "text report names the host" out "Host"
-has "text report shows a balloon target" out "balloon_target           3984588.8"
+has "text report shows a balloon target" out "balloon_target           3788625.4163934425"
 has "text report shows where it was set" out "10-balloon.policy:"
 expect "policy test --json" 0 "$MOMCTL" policy test --json "$pol" --state "$st"
-if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] is True; assert d["host"]["controls"]["ksm_run"] == 1; assert d["guests"]["web1"]["controls"]["balloon_target"] == 3984588.8' "$tmp/out"; then
+if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] is True; assert d["host"]["controls"]["ksm_run"] == 1; assert d["guests"]["web1"]["controls"]["balloon_target"] == 3788625.4163934425' "$tmp/out"; then
     ok "json report is valid JSON with the expected controls"
 else
     not_ok "json report is valid JSON with the expected controls"

@@ -79,10 +79,14 @@ done
 check "every guest has a dry-run balloon decision ($guests_decided of $NGUESTS)" \
     test "$guests_decided" -eq "$NGUESTS"
 # 10-balloon shrinks by at most balloon_max_step (5 %) of balloon_cur per
-# cycle: vm0001 has 785408 KiB, so its first target is 746137 KiB or more.
+# cycle times the guest's step factor, which is at most
+# balloon_step_factor_max (2): vm0001 has 785408 KiB, so its first target
+# is 706867 KiB or more.  (The test driver reports every guest's usable
+# memory as half its balloon, so the factors are all near 1: vm0001's is
+# about 1.003.)
 first=$(sed -n 's/.*guest vm0001: balloon 785408 → \([0-9]*\) KiB would be set (dry run).*/\1/p' "$log" | head -n 1)
-check "vm0001 shrinks by at most 5 % (785408 → ${first:-none})" \
-    test -n "$first" -a "${first:-0}" -lt 785408 -a "${first:-0}" -ge 746137
+check "vm0001 shrinks by at most 10 % (785408 → ${first:-none})" \
+    test -n "$first" -a "${first:-0}" -lt 785408 -a "${first:-0}" -ge 706867
 # Dry run changes nothing, so every cycle makes the same decision again:
 # it is logged once, not once per cycle.
 cycle_now=$(sed -n 's/.*Policy cycle \([0-9]*\) succeeded.*/\1/p' "$log" | tail -n 1)
