@@ -48,7 +48,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 r = eval("(" + sys.argv[2] + "\n)")
 if not r:
-    print("#   false: %s" % sys.argv[2])
+    print("#   false: %s" % sys.argv[2].replace("\n", "\n#   "))
 sys.exit(0 if r else 1)
 ' "$tmp/out" "$1"
 }
