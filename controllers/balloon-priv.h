@@ -61,6 +61,7 @@ typedef struct {
     gboolean fresh;             /* the sample was taken after the last call returned */
     gint64 sampled_at;          /* the sample's time; 0 unknown */
     gboolean in_flight, failed; /* the last call is still running / failed */
+    gint64 busy_us;             /* how long the call in flight has been running */
     gboolean paused;            /* the guest is paused: its balloon cannot move */
 } MomBalloonInput;
 

@@ -395,8 +395,10 @@ mom_balloon_decide(const MomBalloonRails *r, const MomBalloonState *state,
     }
     if (in->in_flight) {
         out->action = MOM_BALLOON_BUSY;
-        out->report = !s->busy_reported;
-        s->busy_reported = TRUE;
+        /* a call a second or two late is no news (MOM_CONTROLLER_BUSY_WARN_S) */
+        out->report =
+            !s->busy_reported && in->busy_us >= MOM_CONTROLLER_BUSY_WARN_S * G_USEC_PER_SEC;
+        s->busy_reported |= out->report;
         out->outcome = g_strdup("skipped: the previous change is running");
         goto done;
     }
@@ -457,6 +459,7 @@ balloon_input(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c,
     mom_controller_stat_int(e, "balloon_min", &in->min); /* absent: no guarantee */
     g_mutex_lock(&b->ctl.jobs.lock);
     in->in_flight = g->base.in_flight;
+    in->busy_us = in->in_flight ? g_get_monotonic_time() - g->base.queued_at : 0;
     in->failed = g->failed;
     done_at = g->base.done_at;
     g->failed = FALSE;
@@ -521,11 +524,12 @@ balloon_guest(MomBalloon *b, BalloonGuest *g, MomEntity *e, const MomControl *c)
     }
     if (d.action == MOM_BALLOON_BUSY) {
         if (d.report)
-            balloon_log(G_LOG_LEVEL_WARNING, name,
-                        "guest %s: the previous balloon change (to %" G_GINT64_FORMAT
-                        " KiB) has not returned yet, so this cycle's change to %" G_GINT64_FORMAT
-                        " KiB is skipped; the guest's QEMU may be busy.",
-                        name, d.state.request_kib, d.want);
+            balloon_log(
+                G_LOG_LEVEL_WARNING, name,
+                "guest %s: the previous balloon change (to %" G_GINT64_FORMAT
+                " KiB) is still running after %.0f s, so this cycle's change to %" G_GINT64_FORMAT
+                " KiB is skipped; the guest's QEMU may be busy.",
+                name, d.state.request_kib, in.busy_us / 1e6, d.want);
         return;
     }
     BalloonJob *job = g_new0(BalloonJob, 1);

@@ -213,12 +213,20 @@ mom_guest_ctl_skip_busy(MomGuestCtl *ctl, MomGuestEntry *g, const char *name, gb
         g->busy_reported = FALSE;
         return FALSE;
     }
-    if (!g->busy_reported)
+    /* queued_at is written on this thread, by mom_guest_ctl_queue() */
+    gint64 running = g_get_monotonic_time() - g->queued_at;
+    if (!g->busy_reported && running >= MOM_CONTROLLER_BUSY_WARN_S * G_USEC_PER_SEC) {
         mom_guest_ctl_log(ctl->klass->name, G_LOG_LEVEL_WARNING, name,
-                          "guest %s: the previous %s has not returned yet, so this cycle's change "
-                          "is skipped; the guest's QEMU may be busy.",
+                          "guest %s: the previous %s is still running after %.0f s, so this "
+                          "cycle's change is skipped; the guest's QEMU may be busy.",
+                          name, ctl->klass->change, running / 1e6);
+        g->busy_reported = TRUE;
+    } else if (!g->busy_reported) {
+        mom_guest_ctl_log(ctl->klass->name, G_LOG_LEVEL_DEBUG, name,
+                          "guest %s: the previous %s is still running; this cycle's change is "
+                          "skipped.",
                           name, ctl->klass->change);
-    g->busy_reported = TRUE;
+    }
     return TRUE;
 }
 
@@ -252,6 +260,7 @@ mom_guest_ctl_queue(MomGuestCtl *ctl, MomGuestEntry *g, const char *name, MomGue
     job->name = g_strdup(name);
     g_mutex_lock(&ctl->jobs.lock);
     g->in_flight = TRUE;
+    g->queued_at = g_get_monotonic_time();
     ctl->jobs.pending++;
     g_mutex_unlock(&ctl->jobs.lock);
     /* On failure the job is still queued; it runs when a thread is free. */

@@ -35,6 +35,7 @@ typedef struct {
     gboolean in_flight;      /* a job is queued or running */
     gboolean error_reported; /* a failed call was logged; until one succeeds */
     gint64 done_at;          /* monotonic µs when the last job finished */
+    gint64 queued_at;        /* monotonic µs when the job in flight was queued */
 } MomGuestEntry;
 
 /* The head of one job, owned by the worker that runs it. */

@@ -13,6 +13,11 @@
 #define MOM_CONTROLLER_ERROR (mom_controller_error_quark())
 GQuark mom_controller_error_quark(void);
 
+/* A guest's change that is still running after this many seconds is worth
+ * a warning: a call can wait a second or two behind libvirt's other calls
+ * (while another guest's QEMU is frozen, say), which is no news. */
+#define MOM_CONTROLLER_BUSY_WARN_S 5
+
 typedef enum {
     MOM_CONTROLLER_ERROR_INIT,  /* the controller cannot work on this host */
     MOM_CONTROLLER_ERROR_APPLY, /* a control could not be applied */

@@ -237,15 +237,19 @@ static const BalloonCase balloon_cases[] = {
     {"dry run: clamped", {RAILS, .dry_run = TRUE}, {0}, {ASK(2 * GIB, 0)},
      .action = MOM_BALLOON_DRY_RUN, .want = 262144, .clamped = MOM_BALLOON_CLAMP_FLOOR,
      .report = TRUE, .outcome = "dry run: would set 2097152 → 262144 KiB; clamped by min-floor-mib"},
-    {"busy: the previous call runs, reported once", {RAILS}, {0},
-     {ASK(2 * GIB, GIB), .in_flight = TRUE},
+    {"busy: the previous call runs for 5 s, reported once", {RAILS}, {0},
+     {ASK(2 * GIB, GIB), .in_flight = TRUE, .busy_us = 5 * G_USEC_PER_SEC},
      .action = MOM_BALLOON_BUSY, .want = GIB, .report = TRUE,
+     .outcome = "skipped: the previous change is running"},
+    {"busy for less than 5 s: skipped, not reported yet", {RAILS}, {0},
+     {ASK(2 * GIB, GIB), .in_flight = TRUE, .busy_us = 5 * G_USEC_PER_SEC - 1},
+     .action = MOM_BALLOON_BUSY, .want = GIB,
      .outcome = "skipped: the previous change is running"},
     {"busy again: not reported", {RAILS}, {.busy_reported = TRUE},
      {ASK(2 * GIB, GIB), .in_flight = TRUE},
      .action = MOM_BALLOON_BUSY, .want = GIB, .outcome = "skipped: the previous change is running"},
     {"busy: a call in flight is no miss and no wait", {RAILS}, {ASKED_1G, .missed = 1},
-     {ASK(2 * GIB, GIB), .in_flight = TRUE},
+     {ASK(2 * GIB, GIB), .in_flight = TRUE, .busy_us = 6 * G_USEC_PER_SEC},
      .action = MOM_BALLOON_BUSY, .want = GIB, .report = TRUE,
      .outcome = "skipped: the previous change is running",
      .requested = TRUE, .request_kib = GIB, .missed = 1},
@@ -274,7 +278,7 @@ check_balloon_state(const BalloonCase *t, const MomBalloonDecision *d)
         ck_assert(!s->no_stats_reported);
     ck_assert(s->dry_run_said == (d->action == MOM_BALLOON_DRY_RUN));
     if (d->action == MOM_BALLOON_BUSY)
-        ck_assert(s->busy_reported);
+        ck_assert(s->busy_reported == (d->report || t->state.busy_reported));
     if (d->action == MOM_BALLOON_SET)
         ck_assert(!s->busy_reported && s->cur_at_request == t->in.cur);
     if (d->progress == MOM_BALLOON_PROGRESS_MARKED)

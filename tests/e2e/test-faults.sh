@@ -129,10 +129,10 @@ echo "$during" | grep -aE ' - (WARNING|MESSAGE) - ' | grep -av 'balloon [0-9]* â
 # too.  Each at most once a guest, nothing else.
 warnings=$(echo "$during" | grep -a ' - WARNING - ')
 stalls=$(echo "$warnings" | grep -ac 'has not returned for')
-frozen_said=$(echo "$warnings" | grep -a "$g1" | grep -avc 'has not returned yet')
-held=$(echo "$warnings" | grep -a 'has not returned yet' | grep -ao "guest [^ :]*:" | sort | uniq -c |
+frozen_said=$(echo "$warnings" | grep -a "$g1" | grep -avc 'is still running after')
+held=$(echo "$warnings" | grep -a 'is still running after' | grep -ao "guest [^ :]*:" | sort | uniq -c |
     awk '$1 > 1' | wc -l)
-others=$(printf '%s' "$warnings" | grep -av 'has not returned for' | grep -av 'has not returned yet' |
+others=$(printf '%s' "$warnings" | grep -av 'has not returned for' | grep -av 'is still running after' |
     grep -avc "$g1")
 back=$(echo "$during" | grep -ac 'flowing again')
 check "the stall said at most once ($stalls), the frozen guest at most once ($frozen_said)" \
