@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Internal: the syntax tree, the value internals and the policy set layout
- * shared by the parser and the evaluator.  Not installed.
+ * Internal: the syntax tree and the value internals shared by the parser
+ * and the evaluator, and the policy set's layout, which the parser interns
+ * its atoms in and the evaluator never reads (the set lends it a
+ * MomEvalProgram per run, policy-eval.h).  Not installed.
  */
 #pragma once
 
@@ -144,9 +146,8 @@ typedef struct _MomEval MomEval;
 struct _MomPolicySet {
     GPtrArray *policies; /* MomPolicy, sorted by name */
     MomAtoms atoms;
-    GPtrArray *files;      /* file index -> MomPolicy, or NULL once it was replaced */
-    GPtrArray *file_names; /* file index -> display name (in strs) */
-    GStringChunk *strs;    /* display file names; lives as long as the set */
+    GArray *files;      /* MomEvalFile by file index: name (in strs), text or NULL once replaced */
+    GStringChunk *strs; /* display file names; lives as long as the set */
     MomPolicyLimits limits;
     MomEval *eval; /* reused evaluator state */
 };
@@ -204,11 +205,3 @@ typedef struct {
 guint mom_form_lookup(const char *name);
 /** mom_form_get: Returns: (transfer none) form @id. */
 const MomForm *mom_form_get(guint id);
-
-/** mom_eval_free: Frees an evaluator. */
-void mom_eval_free(MomEval *eval);
-
-/** mom_policy_set_file: Returns: (transfer none) the display name of file @index. */
-const char *mom_policy_set_file(const MomPolicySet *set, guint index);
-/** mom_policy_set_file_text: Returns: (transfer none) the source of file @index, or NULL. */
-const char *mom_policy_set_file_text(const MomPolicySet *set, guint index);

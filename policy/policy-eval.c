@@ -81,7 +81,8 @@ typedef struct {
 } CallSite;
 
 struct _MomEval {
-    MomPolicySet *set;
+    /* what the current run evaluates, lent by the set; NULL between runs */
+    const MomEvalProgram *program;
     GArray *bindings; /* Binding */
     GArray *frames;   /* guint: first binding index of each open scope */
     int *top;         /* atom -> innermost binding, or -1 */
@@ -132,15 +133,25 @@ static gboolean eval(MomEval *ev, const MomNode *n, MomValue *out);
 static const char *
 atom_name(MomEval *ev, guint atom)
 {
-    return g_ptr_array_index(ev->set->atoms.names, atom);
+    return g_ptr_array_index(ev->program->atom_names, atom);
+}
+
+/* Policy file @file of the program: its name and text (NULL when gone). */
+static const MomEvalFile *
+eval_file(MomEval *ev, guint file)
+{
+    static const MomEvalFile none = {"", NULL};
+
+    return file < ev->program->files->len ? &g_array_index(ev->program->files, MomEvalFile, file)
+                                          : &none;
 }
 
 static MomPolicyDiag *
 diag_at(MomEval *ev, MomDiagSeverity severity, const MomNode *n, char *message)
 {
-    return mom_diag_new(severity, mom_policy_set_file(ev->set, n->file),
-                        mom_policy_set_file_text(ev->set, n->file), n->line, n->col, n->end_col,
-                        message);
+    const MomEvalFile *f = eval_file(ev, n->file);
+
+    return mom_diag_new(severity, f->name, f->text, n->line, n->col, n->end_col, message);
 }
 
 static gboolean G_GNUC_PRINTF(3, 4) fail(MomEval *ev, const MomNode *n, const char *fmt, ...)
@@ -315,7 +326,7 @@ note_read(MomEval *ev, MomInputKind kind, const MomEntity *source, gconstpointer
     }
     if (ev->subject)
         mom_explanation_add_input(mom_entity_explain(ev->subject), kind, source, key, name,
-                                  ev->set->atoms.names, v);
+                                  ev->program->atom_names, v);
 }
 
 /* A global variable read: the variable, then what it was computed from.
@@ -527,8 +538,8 @@ set_control(MomEval *ev, const MomNode *n, MomEntity *e, const char *name, const
     }
     /* interned: the control outlives the policy set (a reload replaces the
      * set while momctl controls still shows the last cycle) */
-    MomControl c = {NULL, mom_value_copy(v), g_intern_string(mom_policy_set_file(ev->set, n->file)),
-                    n->line, n->col};
+    MomControl c = {NULL, mom_value_copy(v), g_intern_string(eval_file(ev, n->file)->name), n->line,
+                    n->col};
     if (i >= 0) {
         MomControl *old = &g_array_index(e->controls, MomControl, i);
         mom_value_clear(&old->value);
@@ -582,7 +593,7 @@ interned_file(MomEval *ev, guint file)
     if (file >= ev->files->len)
         g_ptr_array_set_size(ev->files, (gint)file + 1);
     if (!ev->files->pdata[file])
-        ev->files->pdata[file] = (gpointer)g_intern_string(mom_policy_set_file(ev->set, file));
+        ev->files->pdata[file] = (gpointer)g_intern_string(eval_file(ev, file)->name);
     return ev->files->pdata[file];
 }
 
@@ -1657,7 +1668,7 @@ func_free(gpointer p)
 }
 
 MomEval *
-mom_eval_new(MomPolicySet *set)
+mom_eval_new(MomAtoms *atoms)
 {
     static const char *const methods[] = {
         [MOM_FN_STAT] = "Stat",
@@ -1669,9 +1680,7 @@ mom_eval_new(MomPolicySet *set)
         [MOM_FN_GET_VAR] = "GetVar",
     };
     MomEval *ev = g_new0(MomEval, 1);
-    MomAtoms *atoms = &set->atoms;
 
-    ev->set = set;
     ev->bindings = g_array_sized_new(FALSE, FALSE, sizeof(Binding), 256);
     ev->frames = g_array_new(FALSE, FALSE, sizeof(guint));
     ev->func_store = g_ptr_array_new_with_free_func(func_free);
@@ -1722,7 +1731,7 @@ bind_global(MomEval *ev, guint atom, MomValue v)
 static void
 run_begin(MomEval *ev, MomEntity *host, GPtrArray *guests, MomPolicyRun *run)
 {
-    guint n_atoms = ev->set->atoms.names->len;
+    guint n_atoms = ev->program->atom_names->len;
 
     if (n_atoms > ev->n_atoms) {
         ev->top = g_renew(int, ev->top, n_atoms);
@@ -1731,7 +1740,7 @@ run_begin(MomEval *ev, MomEntity *host, GPtrArray *guests, MomPolicyRun *run)
     }
     memset(ev->top, 0xff, sizeof(int) * n_atoms); /* every atom unbound (-1) */
     memset(ev->funcs, 0, sizeof(Func *) * n_atoms);
-    const MomPolicyLimits *limits = &ev->set->limits;
+    const MomPolicyLimits *limits = ev->program->limits;
     ev->run = run;
     ev->steps = 0;
     ev->debug_dropped = 0;
@@ -1784,13 +1793,15 @@ run_end(MomEval *ev)
     ev->subject = NULL;
     clear_error(ev);
     ev->run = NULL;
+    ev->program = NULL;
 }
 
 MomPolicyRun *
-mom_eval_run(MomEval *ev, MomEntity *host, GPtrArray *guests, MomPolicyEvalFlags flags)
+mom_eval_run(MomEval *ev, const MomEvalProgram *program, MomEntity *host, GPtrArray *guests,
+             MomPolicyEvalFlags flags)
 {
     MomPolicyRun *run = g_new0(MomPolicyRun, 1);
-    GPtrArray *policies = ev->set->policies;
+    const GPtrArray *policies = program->policies;
     char stack_base;
 
     run->ok = TRUE;
@@ -1806,6 +1817,7 @@ mom_eval_run(MomEval *ev, MomEntity *host, GPtrArray *guests, MomPolicyEvalFlags
 
     ev->stack_base = &stack_base;
     ev->flags = flags;
+    ev->program = program;
     run_begin(ev, host, guests, run);
     for (guint p = 0; run->ok && p < policies->len; p++) {
         MomPolicy *policy = policies->pdata[p];

@@ -21,10 +21,9 @@ mom_policy_set_new(void)
     set->atoms.index = g_hash_table_new(g_str_hash, g_str_equal);
     set->atoms.names = g_ptr_array_new_with_free_func(g_free);
     g_ptr_array_add(set->atoms.names, g_strdup("")); /* atom 0: "no atom" */
-    set->files = g_ptr_array_new();
-    set->file_names = g_ptr_array_new();
+    set->files = g_array_new(FALSE, FALSE, sizeof(MomEvalFile));
     set->strs = g_string_chunk_new(256);
-    set->eval = mom_eval_new(set);
+    set->eval = mom_eval_new(&set->atoms);
     return set;
 }
 
@@ -38,8 +37,7 @@ mom_policy_set_free(MomPolicySet *set)
     g_hash_table_destroy(set->atoms.index);
     /* explanations may hold the names of the variables they list */
     g_ptr_array_unref(set->atoms.names);
-    g_ptr_array_free(set->files, TRUE);
-    g_ptr_array_free(set->file_names, TRUE);
+    g_array_free(set->files, TRUE);
     g_string_chunk_free(set->strs);
     g_free(set);
 }
@@ -64,19 +62,6 @@ mom_policy_set_copy(const MomPolicySet *set)
     return copy;
 }
 
-const char *
-mom_policy_set_file(const MomPolicySet *set, guint index)
-{
-    return index < set->file_names->len ? set->file_names->pdata[index] : "";
-}
-
-const char *
-mom_policy_set_file_text(const MomPolicySet *set, guint index)
-{
-    MomPolicy *p = index < set->files->len ? set->files->pdata[index] : NULL;
-    return p ? p->text : NULL;
-}
-
 static int
 find_policy(const MomPolicySet *set, const char *name, gboolean *found)
 {
@@ -99,10 +84,11 @@ find_policy(const MomPolicySet *set, const char *name, gboolean *found)
     return (int)lo;
 }
 
+/* @policy is going: its text goes with it, so its file entry keeps only the name. */
 static void
 forget_file(MomPolicySet *set, MomPolicy *policy)
 {
-    set->files->pdata[policy->file_index] = NULL;
+    g_array_index(set->files, MomEvalFile, policy->file_index).text = NULL;
 }
 
 gboolean
@@ -131,8 +117,7 @@ mom_policy_set_add_string(MomPolicySet *set, const char *name, const char *file,
     policy->file = g_string_chunk_insert_const(set->strs, file);
     policy->text = g_strndup(text, n);
     policy->file_index = set->files->len;
-    g_ptr_array_add(set->files, policy);
-    g_ptr_array_add(set->file_names, (gpointer)policy->file);
+    g_array_append_val(set->files, ((MomEvalFile){policy->file, policy->text}));
 
     guint first_diag = diags->len;
     if (!mom_policy_parse(set, policy, diags)) {
@@ -281,7 +266,9 @@ MomPolicyRun *
 mom_policy_set_evaluate(MomPolicySet *set, MomEntity *host, GPtrArray *guests,
                         MomPolicyEvalFlags flags)
 {
-    return mom_eval_run(set->eval, host, guests, flags);
+    MomEvalProgram program = {set->policies, set->files, set->atoms.names, &set->limits};
+
+    return mom_eval_run(set->eval, &program, host, guests, flags);
 }
 
 void

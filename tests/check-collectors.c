@@ -19,6 +19,7 @@
 #include "mom-collector.h"
 #include "collector-priv.h"
 #include "proc-parse.h"
+#include "mom-test-collector.h"
 #include "mom-test-fs.h"
 #include "mom-test-log.h"
 
@@ -33,123 +34,24 @@ data_path(const char *kind, const char *fixture)
     return g_build_filename(top, "data", kind, fixture, NULL);
 }
 
-/* One collector instance and a sample over its own fields. */
-typedef struct {
-    const MomCollectorClass *klass;
-    gpointer state;
-    MomSample *sample;
-    char *proc_root;
-    char *sysfs_root;
-} Harness;
-
-static void
-harness_free(Harness *h)
+/* Starts collector @name over the given roots (mom-test-collector.h). */
+static MomTestHarness *
+host_harness_at(const char *name, const char *proc_root, const char *sysfs_root, guint interval)
 {
-    if (!h)
-        return;
-    if (h->state)
-        h->klass->free(h->state);
-    mom_sample_free(h->sample);
-    g_free(h->proc_root);
-    g_free(h->sysfs_root);
-    g_free(h);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Harness, harness_free)
+    MomCollectorConfig cfg = {
+        .proc_root = proc_root, .sysfs_root = sysfs_root, .interval = interval};
 
-/* Starts collector @name over the given roots; fails the test if init fails. */
-static Harness *
-harness_new_roots(const char *name, const char *proc_root, const char *sysfs_root, guint interval)
-{
-    g_autoptr(GError) error = NULL;
-    Harness *h = g_new0(Harness, 1);
-    MomCollectorConfig cfg = {0};
-    g_autoptr(MomSchema) schema = NULL;
-
-    h->klass = mom_collector_lookup(name);
-    ck_assert_ptr_nonnull(h->klass);
-    h->proc_root = g_strdup(proc_root);
-    h->sysfs_root = g_strdup(sysfs_root);
-    cfg.proc_root = h->proc_root;
-    cfg.sysfs_root = h->sysfs_root;
-    cfg.interval = interval;
-    h->state = h->klass->init(&cfg, &error);
-    ck_assert_msg(h->state != NULL, "%s init: %s", name, error ? error->message : "?");
-    schema = mom_collector_schema_new(&h->klass, 1);
-    h->sample = mom_sample_new(schema);
-    return h;
+    return mom_test_harness_new(name, &cfg);
 }
 
-static Harness *
-harness_new(const char *name, const char *proc_case, const char *sys_case, guint interval)
+/* Starts collector @name over the fixtures tests/data/{proc/@proc_case,sys/@sys_case}. */
+static MomTestHarness *
+host_harness(const char *name, const char *proc_case, const char *sys_case, guint interval)
 {
     g_autofree char *proc = data_path("proc", proc_case);
     g_autofree char *sys = data_path("sys", sys_case);
 
-    return harness_new_roots(name, proc, sys, interval);
-}
-
-/* Collects into a fresh sample; returns FALSE with @error on failure. */
-static gboolean
-harness_collect(Harness *h, GError **error)
-{
-    MomSchema *schema = mom_schema_ref(h->sample->schema);
-
-    mom_sample_free(h->sample);
-    h->sample = mom_sample_new(schema);
-    mom_schema_unref(schema);
-    return h->klass->collect(h->state, h->sample, error);
-}
-
-static void
-harness_collect_ok(Harness *h)
-{
-    g_autoptr(GError) error = NULL;
-
-    ck_assert_msg(harness_collect(h, &error), "%s collect: %s", h->klass->name,
-                  error ? error->message : "?");
-    ck_assert_ptr_null(error);
-}
-
-static gint64
-get_int(Harness *h, const char *field)
-{
-    const MomValue *v = mom_sample_get(h->sample, field);
-
-    ck_assert_msg(v->type == MOM_VALUE_INT, "%s: %s is %s, not an integer", h->klass->name, field,
-                  mom_value_type_name(v->type));
-    return v->u.i;
-}
-
-static double
-get_float(Harness *h, const char *field)
-{
-    const MomValue *v = mom_sample_get(h->sample, field);
-
-    ck_assert_msg(v->type == MOM_VALUE_FLOAT, "%s: %s is %s, not a float", h->klass->name, field,
-                  mom_value_type_name(v->type));
-    return v->u.d;
-}
-
-static void
-assert_nil(Harness *h, const char *field)
-{
-    const MomValue *v = mom_sample_get(h->sample, field);
-
-    ck_assert_msg(v->type == MOM_VALUE_NIL, "%s: %s is %s, not nil", h->klass->name, field,
-                  mom_value_type_name(v->type));
-}
-
-/* Collects and expects the error @code with exactly @message. */
-static void
-assert_collect_error(Harness *h, int code, const char *message)
-{
-    g_autoptr(GError) error = NULL;
-
-    ck_assert(!harness_collect(h, &error));
-    ck_assert_ptr_nonnull(error);
-    ck_assert_msg(g_error_matches(error, MOM_COLLECTOR_ERROR, code), "wrong error: %s",
-                  error->message);
-    ck_assert_str_eq(error->message, message);
+    return host_harness_at(name, proc, sys, interval);
 }
 
 /* ---- temporary fixture copies ------------------------------------------- */
@@ -487,71 +389,71 @@ END_TEST
 
 START_TEST(test_host_memory_normal)
 {
-    g_autoptr(Harness) h = harness_new("HostMemory", "normal", "normal", 10);
+    g_autoptr(MomTestHarness) h = host_harness("HostMemory", "normal", "normal", 10);
 
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "mem_available"), 16384000);
-    ck_assert_int_eq(get_int(h, "mem_unused"), 8192000);
-    ck_assert_int_eq(get_int(h, "mem_free"), 8192000 + 100000 + 2000000);
-    ck_assert_int_eq(get_int(h, "anon_pages"), 3000000);
-    ck_assert_int_eq(get_int(h, "swap_total"), 4194300);
-    ck_assert_int_eq(get_int(h, "swap_usage"), 4194300 - 4000000);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "mem_available"), 16384000);
+    ck_assert_int_eq(mom_test_get_int(h, "mem_unused"), 8192000);
+    ck_assert_int_eq(mom_test_get_int(h, "mem_free"), 8192000 + 100000 + 2000000);
+    ck_assert_int_eq(mom_test_get_int(h, "anon_pages"), 3000000);
+    ck_assert_int_eq(mom_test_get_int(h, "swap_total"), 4194300);
+    ck_assert_int_eq(mom_test_get_int(h, "swap_usage"), 4194300 - 4000000);
     /* MOM: the first sample's swap deltas are 0, not the boot totals */
-    ck_assert_int_eq(get_int(h, "swap_in"), 0);
-    ck_assert_int_eq(get_int(h, "swap_out"), 0);
+    ck_assert_int_eq(mom_test_get_int(h, "swap_in"), 0);
+    ck_assert_int_eq(mom_test_get_int(h, "swap_out"), 0);
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
     /* unchanged counters: zero deltas */
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "swap_in"), 0);
-    ck_assert_int_eq(get_int(h, "mem_available"), 16384000);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "swap_in"), 0);
+    ck_assert_int_eq(mom_test_get_int(h, "mem_available"), 16384000);
 }
 END_TEST
 
 START_TEST(test_host_memory_deltas)
 {
     g_autoptr(TmpTree) t = tmp_tree_new("normal");
-    g_autoptr(Harness) h = harness_new_roots("HostMemory", t->proc, t->sys, 10);
+    g_autoptr(MomTestHarness) h = host_harness_at("HostMemory", t->proc, t->sys, 10);
     g_autoptr(GError) error = NULL;
 
-    harness_collect_ok(h);
+    mom_test_collect_ok(h);
     mom_test_write_file(t->proc, "vmstat", "pswpin 1250\npswpout 2010\npgmajfault 500\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "swap_in"), 250);
-    ck_assert_int_eq(get_int(h, "swap_out"), 10);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "swap_in"), 250);
+    ck_assert_int_eq(mom_test_get_int(h, "swap_out"), 10);
     mom_test_write_file(t->proc, "vmstat", "pswpin 1300\npswpout 2010\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "swap_in"), 50);
-    ck_assert_int_eq(get_int(h, "swap_out"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "swap_in"), 50);
+    ck_assert_int_eq(mom_test_get_int(h, "swap_out"), 0);
 
     /* a failed collection leaves the counters where they were */
     mom_test_write_file(t->proc, "vmstat", "pswpin 9999\npswpout x\n");
-    ck_assert(!harness_collect(h, &error));
+    ck_assert(!mom_test_collect(h, &error));
     g_clear_error(&error);
     mom_test_write_file(t->proc, "vmstat", "pswpin 1400\npswpout 2020\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "swap_in"), 100);
-    ck_assert_int_eq(get_int(h, "swap_out"), 10);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "swap_in"), 100);
+    ck_assert_int_eq(mom_test_get_int(h, "swap_out"), 10);
 
     /* a counter that vanishes is nil, and restarts at 0 */
     mom_test_write_file(t->proc, "vmstat", "pswpout 2030\n");
-    harness_collect_ok(h);
-    assert_nil(h, "swap_in");
-    ck_assert_int_eq(get_int(h, "swap_out"), 10);
+    mom_test_collect_ok(h);
+    mom_test_assert_nil(h, "swap_in");
+    ck_assert_int_eq(mom_test_get_int(h, "swap_out"), 10);
     ck_assert_str_eq(mom_sample_missing_field(h->sample, h->klass), "swap_in");
     mom_test_write_file(t->proc, "vmstat", "pswpin 5000\npswpout 2030\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "swap_in"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "swap_in"), 0);
 }
 END_TEST
 
 START_TEST(test_host_memory_oldkernel)
 {
-    g_autoptr(Harness) h = harness_new("HostMemory", "oldkernel", "oldkernel", 10);
+    g_autoptr(MomTestHarness) h = host_harness("HostMemory", "oldkernel", "oldkernel", 10);
 
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "mem_available"), 8192000);
-    ck_assert_int_eq(get_int(h, "mem_free"), 1024000 + 50000 + 500000);
-    ck_assert_int_eq(get_int(h, "swap_usage"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "mem_available"), 8192000);
+    ck_assert_int_eq(mom_test_get_int(h, "mem_free"), 1024000 + 50000 + 500000);
+    ck_assert_int_eq(mom_test_get_int(h, "swap_usage"), 0);
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
 }
 END_TEST
@@ -559,17 +461,17 @@ END_TEST
 START_TEST(test_host_memory_missing_keys)
 {
     g_autoptr(TmpTree) t = tmp_tree_new("normal");
-    g_autoptr(Harness) h = harness_new_roots("HostMemory", t->proc, t->sys, 10);
+    g_autoptr(MomTestHarness) h = host_harness_at("HostMemory", t->proc, t->sys, 10);
 
     /* well-formed but incomplete: fields nil, the sample incomplete */
     mom_test_write_file(t->proc, "meminfo",
                         "MemTotal: 1000 kB\nMemFree: 500 kB\nSwapTotal: 0 kB\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "mem_available"), 1000);
-    ck_assert_int_eq(get_int(h, "mem_unused"), 500);
-    assert_nil(h, "mem_free");
-    assert_nil(h, "anon_pages");
-    assert_nil(h, "swap_usage");
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "mem_available"), 1000);
+    ck_assert_int_eq(mom_test_get_int(h, "mem_unused"), 500);
+    mom_test_assert_nil(h, "mem_free");
+    mom_test_assert_nil(h, "anon_pages");
+    mom_test_assert_nil(h, "swap_usage");
     ck_assert_str_eq(mom_sample_missing_field(h->sample, h->klass), "mem_free");
 }
 END_TEST
@@ -577,38 +479,38 @@ END_TEST
 START_TEST(test_host_memory_errors)
 {
     g_autoptr(TmpTree) t = tmp_tree_new("normal");
-    g_autoptr(Harness) h = harness_new_roots("HostMemory", t->proc, t->sys, 10);
-    g_autoptr(Harness) g = harness_new("HostMemory", "garbage", "garbage", 10);
+    g_autoptr(MomTestHarness) h = host_harness_at("HostMemory", t->proc, t->sys, 10);
+    g_autoptr(MomTestHarness) g = host_harness("HostMemory", "garbage", "garbage", 10);
     g_autofree char *gpath = data_path("proc", "garbage");
     g_autofree char *meminfo = g_build_filename(t->proc, "meminfo", NULL);
     g_autofree char *vmstat = g_build_filename(t->proc, "vmstat", NULL);
     g_autofree char *msg = NULL;
 
     msg = g_strdup_printf("%s/meminfo: line 3: expected 'Name: value kB', got 'garbage'", gpath);
-    assert_collect_error(g, MOM_COLLECTOR_ERROR_PARSE, msg);
+    mom_test_assert_collect_error(g, MOM_COLLECTOR_ERROR_PARSE, msg);
     /* nothing was written to the sample */
-    assert_nil(g, "mem_available");
+    mom_test_assert_nil(g, "mem_available");
 
     mom_test_write_file(t->proc, "vmstat", "pswpin 1000\npswpout two thousand\n");
     g_free(msg);
     msg = g_strdup_printf("%s: line 2: expected 'name value', got 'pswpout two thousand'", vmstat);
-    assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
+    mom_test_assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
 
     mom_test_write_file(t->proc, "meminfo", "");
     g_free(msg);
     msg = g_strdup_printf("%s: file is empty", meminfo);
-    assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
+    mom_test_assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
 
     remove_file(t->proc, "meminfo");
     g_free(msg);
     msg = g_strdup_printf("Cannot read %s: %s", meminfo, g_strerror(ENOENT));
-    assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, msg);
+    mom_test_assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, msg);
 
     mom_test_write_file(t->proc, "meminfo", "MemTotal: 1 kB\n");
     make_unreadable(t->proc, "meminfo");
     g_free(msg);
     msg = g_strdup_printf("Cannot read %s: %s", meminfo, g_strerror(EISDIR));
-    assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, msg);
+    mom_test_assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, msg);
 
     if (geteuid() != 0) {
         g_rmdir(meminfo);
@@ -616,7 +518,7 @@ START_TEST(test_host_memory_errors)
         ck_assert_int_eq(g_chmod(meminfo, 0), 0);
         g_free(msg);
         msg = g_strdup_printf("Cannot read %s: %s", meminfo, g_strerror(EACCES));
-        assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, msg);
+        mom_test_assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, msg);
     }
 }
 END_TEST
@@ -627,7 +529,7 @@ END_TEST
 START_TEST(test_host_memory_impossible)
 {
     g_autoptr(TmpTree) t = tmp_tree_new("normal");
-    g_autoptr(Harness) h = harness_new_roots("HostMemory", t->proc, t->sys, 10);
+    g_autoptr(MomTestHarness) h = host_harness_at("HostMemory", t->proc, t->sys, 10);
     static const struct {
         const char *file, *text, *message;
     } bad[] = {
@@ -645,49 +547,49 @@ START_TEST(test_host_memory_impossible)
          "pswpin is -7, which cannot be true (it must be at least 0)."},
     };
 
-    harness_collect_ok(h);
+    mom_test_collect_ok(h);
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autoptr(TmpTree) b = tmp_tree_new("normal");
-        g_autoptr(Harness) hb = harness_new_roots("HostMemory", b->proc, b->sys, 10);
+        g_autoptr(MomTestHarness) hb = host_harness_at("HostMemory", b->proc, b->sys, 10);
         g_autofree char *path = g_build_filename(b->proc, bad[i].file, NULL);
         g_autofree char *msg = g_strdup_printf("%s: %s", path, bad[i].message);
 
         mom_test_write_file(b->proc, bad[i].file, bad[i].text);
-        assert_collect_error(hb, MOM_COLLECTOR_ERROR_PARSE, msg);
-        assert_nil(hb, "mem_available");
-        assert_nil(hb, "swap_in");
+        mom_test_assert_collect_error(hb, MOM_COLLECTOR_ERROR_PARSE, msg);
+        mom_test_assert_nil(hb, "mem_available");
+        mom_test_assert_nil(hb, "swap_in");
     }
 
     /* the counters' baseline survives a rejected sample: the next good
      * one reports the change since the last good one */
     mom_test_write_file(t->proc, "vmstat", "pswpin 1500\npswpout -1\n");
-    ck_assert(!harness_collect(h, NULL));
+    ck_assert(!mom_test_collect(h, NULL));
     mom_test_write_file(t->proc, "vmstat", "pswpin 1600\npswpout 2000\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "swap_in"), 600);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "swap_in"), 600);
 
     /* the limits themselves can be true: all free, no swap at all */
     mom_test_write_file(t->proc, "meminfo",
                         "MemTotal: 1 kB\nMemFree: 1 kB\nBuffers: 0 kB\nCached: 0 kB\n"
                         "AnonPages: 0 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "mem_available"), 1);
-    ck_assert_int_eq(get_int(h, "swap_usage"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "mem_available"), 1);
+    ck_assert_int_eq(mom_test_get_int(h, "swap_usage"), 0);
 }
 END_TEST
 
 START_TEST(test_host_memory_missing_vmstat)
 {
-    g_autoptr(Harness) h = harness_new("HostMemory", "normal", "normal", 10);
+    g_autoptr(MomTestHarness) h = host_harness("HostMemory", "normal", "normal", 10);
     g_autoptr(TmpTree) t = tmp_tree_new("normal");
-    g_autoptr(Harness) m = harness_new_roots("HostMemory", t->proc, t->sys, 10);
+    g_autoptr(MomTestHarness) m = host_harness_at("HostMemory", t->proc, t->sys, 10);
     g_autofree char *vmstat = g_build_filename(t->proc, "vmstat", NULL);
     g_autofree char *msg = g_strdup_printf("Cannot read %s: %s", vmstat, g_strerror(ENOENT));
 
     /* vmstat backs mandatory fields: its absence is a failure */
     remove_file(t->proc, "vmstat");
-    assert_collect_error(m, MOM_COLLECTOR_ERROR_READ, msg);
-    harness_collect_ok(h);
+    mom_test_assert_collect_error(m, MOM_COLLECTOR_ERROR_READ, msg);
+    mom_test_collect_ok(h);
 }
 END_TEST
 
@@ -695,38 +597,38 @@ END_TEST
 
 START_TEST(test_host_ksm_normal)
 {
-    g_autoptr(Harness) h = harness_new("HostKSM", "normal", "normal", 10);
+    g_autoptr(MomTestHarness) h = host_harness("HostKSM", "normal", "normal", 10);
 
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksm_full_scans"), 12);
-    ck_assert_int_eq(get_int(h, "ksm_pages_sharing"), 5000);
-    ck_assert_int_eq(get_int(h, "ksm_pages_unshared"), 300);
-    ck_assert_int_eq(get_int(h, "ksm_run"), 1);
-    ck_assert_int_eq(get_int(h, "ksm_pages_shared"), 1200);
-    ck_assert_int_eq(get_int(h, "ksm_pages_to_scan"), 100);
-    ck_assert_int_eq(get_int(h, "ksm_pages_volatile"), 40);
-    ck_assert_int_eq(get_int(h, "ksm_sleep_millisecs"), 20);
-    ck_assert_int_eq(get_int(h, "ksm_merge_across_nodes"), 1);
-    ck_assert_int_eq(get_int(h, "ksm_general_profit"), -4096);
-    ck_assert_int_eq(get_int(h, "ksm_zero_pages"), 7);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_full_scans"), 12);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_pages_sharing"), 5000);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_pages_unshared"), 300);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_run"), 1);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_pages_shared"), 1200);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_pages_to_scan"), 100);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_pages_volatile"), 40);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_sleep_millisecs"), 20);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_merge_across_nodes"), 1);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_general_profit"), -4096);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_zero_pages"), 7);
     ck_assert_str_eq(mom_value_string_get(mom_sample_get(h->sample, "ksm_advisor_mode")), "none");
     /* qemu-kvm 4 GiB + qemu-system-x86 2 GiB + "my qemu) x" 1 MiB, in KiB;
      * the fake user-space "ksmd" and the broken entries count for nothing */
-    ck_assert_int_eq(get_int(h, "ksm_shareable"), 4194304 + 2097152 + 1024);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_shareable"), 4194304 + 2097152 + 1024);
     /* ksmd did not run since init */
-    ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 0);
+    ck_assert_int_eq(mom_test_get_int(h, "ksmd_cpu_usage"), 0);
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
     /* the first sample's deltas are 0; this fixture's kernel has no
      * pages_scanned, smart_scan nor ksm_stat (before 6.5) */
-    ck_assert_int_eq(get_int(h, "ksm_full_scans_delta"), 0);
-    ck_assert_int_eq(get_int(h, "ksm_general_profit_delta"), 0);
-    assert_nil(h, "ksm_pages_scanned");
-    assert_nil(h, "ksm_pages_scanned_delta");
-    assert_nil(h, "ksm_smart_scan");
-    assert_nil(h, "ksm_mergeable");
-    assert_nil(h, "ksm_mergeable_added");
-    assert_nil(h, "ksm_page_kib");
-    assert_nil(h, "ksm_full_scan_s");
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_full_scans_delta"), 0);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_general_profit_delta"), 0);
+    mom_test_assert_nil(h, "ksm_pages_scanned");
+    mom_test_assert_nil(h, "ksm_pages_scanned_delta");
+    mom_test_assert_nil(h, "ksm_smart_scan");
+    mom_test_assert_nil(h, "ksm_mergeable");
+    mom_test_assert_nil(h, "ksm_mergeable_added");
+    mom_test_assert_nil(h, "ksm_page_kib");
+    mom_test_assert_nil(h, "ksm_full_scan_s");
 }
 END_TEST
 
@@ -736,7 +638,7 @@ END_TEST
 START_TEST(test_host_ksm_feedback)
 {
     g_autoptr(TmpTree) t = tmp_tree_new("normal");
-    g_autoptr(Harness) h = NULL;
+    g_autoptr(MomTestHarness) h = NULL;
     g_autofree char *region = stat_line(4000, "ksm-region", 0, 0, 0, 600 << 20);
     g_autofree char *other = stat_line(4001, "other", 0, 0, 0, 600 << 20);
     g_autofree char *late = stat_line(4002, "late", 0, 0, 0, 100 << 20);
@@ -752,14 +654,14 @@ START_TEST(test_host_ksm_feedback)
     mom_test_write_file(t->proc, "4001/stat", other);
     mom_test_write_file(t->proc, "4001/ksm_stat", "ksm_merge_any: no\nksm_mergeable: no\n");
     mom_test_write_file(t->proc, "4001/statm", "150000 100000 0 1 0 100000 0\n");
-    h = harness_new_roots("HostKSM", t->proc, t->sys, 10);
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksm_pages_scanned"), 1000);
-    ck_assert_int_eq(get_int(h, "ksm_smart_scan"), 1);
-    ck_assert_int_eq(get_int(h, "ksm_pages_scanned_delta"), 0);
-    ck_assert_int_eq(get_int(h, "ksm_mergeable"), 131000 * page_kib);
+    h = host_harness_at("HostKSM", t->proc, t->sys, 10);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_pages_scanned"), 1000);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_smart_scan"), 1);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_pages_scanned_delta"), 0);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_mergeable"), 131000 * page_kib);
     /* the first sample counts what merges as added */
-    ck_assert_int_eq(get_int(h, "ksm_mergeable_added"), 131000 * page_kib);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_mergeable_added"), 131000 * page_kib);
     /* 131000 pages at 100 pages every 20 ms: 26.2 s */
     const MomValue *scan_s = mom_sample_get(h->sample, "ksm_full_scan_s");
     ck_assert_int_eq(scan_s->type, MOM_VALUE_FLOAT);
@@ -767,22 +669,22 @@ START_TEST(test_host_ksm_feedback)
 
     /* a process's growth is added, its shrinking is not taken off */
     mom_test_write_file(t->proc, "4000/statm", "150000 131300 200 1 0 131100 0\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksm_mergeable_added"), 131100 * page_kib);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_mergeable_added"), 131100 * page_kib);
     mom_test_write_file(t->proc, "4000/statm", "150000 131200 200 1 0 131000 0\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksm_mergeable"), 131000 * page_kib);
-    ck_assert_int_eq(get_int(h, "ksm_mergeable_added"), 131100 * page_kib);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_mergeable"), 131000 * page_kib);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_mergeable_added"), 131100 * page_kib);
     /* taken again up to the most it held: nothing new; beyond: the excess */
     mom_test_write_file(t->proc, "4000/statm", "150000 131300 200 1 0 131100 0\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksm_mergeable_added"), 131100 * page_kib);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_mergeable_added"), 131100 * page_kib);
     mom_test_write_file(t->proc, "4000/statm", "150000 131400 200 1 0 131200 0\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksm_mergeable_added"), 131200 * page_kib);
-    ck_assert_int_eq(get_int(h, "ksm_page_kib"), page_kib);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_mergeable_added"), 131200 * page_kib);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_page_kib"), page_kib);
     mom_test_write_file(t->proc, "4000/statm", "150000 131200 200 1 0 131000 0\n");
-    harness_collect_ok(h);
+    mom_test_collect_ok(h);
 
     /* levels move both ways, counters only up */
     mom_test_write_file(t->sys, "kernel/mm/ksm/pages_sharing", "4000\n");
@@ -791,75 +693,75 @@ START_TEST(test_host_ksm_feedback)
     mom_test_write_file(t->sys, "kernel/mm/ksm/pages_scanned", "9000\n");
     mom_test_write_file(t->sys, "kernel/mm/ksm/general_profit", "-8192\n");
     mom_test_write_file(t->sys, "kernel/mm/ksm/pages_to_scan", "0\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksm_pages_sharing_delta"), -1000);
-    ck_assert_int_eq(get_int(h, "ksm_pages_shared_delta"), 100);
-    ck_assert_int_eq(get_int(h, "ksm_full_scans_delta"), 3);
-    ck_assert_int_eq(get_int(h, "ksm_pages_scanned_delta"), 8000);
-    ck_assert_int_eq(get_int(h, "ksm_general_profit_delta"), -4096);
-    ck_assert_int_eq(get_int(h, "ksm_pages_unshared_delta"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_pages_sharing_delta"), -1000);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_pages_shared_delta"), 100);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_full_scans_delta"), 3);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_pages_scanned_delta"), 8000);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_general_profit_delta"), -4096);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_pages_unshared_delta"), 0);
     /* no rate (pages_to_scan 0): no scan time */
-    assert_nil(h, "ksm_full_scan_s");
+    mom_test_assert_nil(h, "ksm_full_scan_s");
 
     mom_test_write_file(t->sys, "kernel/mm/ksm/full_scans", "2\n");
     mom_test_write_file(t->sys, "kernel/mm/ksm/pages_to_scan", "100\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksm_full_scans_delta"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_full_scans_delta"), 0);
     /* a file that went away: its delta is nil, then 0 again */
     remove_file(t->sys, "kernel/mm/ksm/pages_scanned");
-    harness_collect_ok(h);
-    assert_nil(h, "ksm_pages_scanned_delta");
+    mom_test_collect_ok(h);
+    mom_test_assert_nil(h, "ksm_pages_scanned_delta");
     mom_test_write_file(t->sys, "kernel/mm/ksm/pages_scanned", "5\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksm_pages_scanned_delta"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_pages_scanned_delta"), 0);
 
     /* a process that starts to merge: found when the host's AnonPages
      * grew by 32 MiB, at the next sample, not six samples later (a new
      * harness, so that no scheduled full scan of /proc comes between) */
-    g_clear_pointer(&h, harness_free);
-    h = harness_new_roots("HostKSM", t->proc, t->sys, 10);
-    harness_collect_ok(h);
+    g_clear_pointer(&h, mom_test_harness_free);
+    h = host_harness_at("HostKSM", t->proc, t->sys, 10);
+    mom_test_collect_ok(h);
     mom_test_write_file(t->proc, "4002/stat", late);
     mom_test_write_file(t->proc, "4002/ksm_stat", "ksm_merge_any: yes\nksm_mergeable: yes\n");
     mom_test_write_file(t->proc, "4002/statm", "30000 25600 0 1 0 25600 0\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksm_mergeable"), 131000 * page_kib);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_mergeable"), 131000 * page_kib);
     mom_test_write_file(t->proc, "meminfo", "MemTotal: 16000000 kB\nAnonPages: 3032768 kB\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksm_mergeable"), (131000 + 25600) * page_kib);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_mergeable"), (131000 + 25600) * page_kib);
     /* the new harness counted 4000 once, then 4002 whole */
-    ck_assert_int_eq(get_int(h, "ksm_mergeable_added"), (131000 + 25600) * page_kib);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_mergeable_added"), (131000 + 25600) * page_kib);
 
     /* it stops merging: its ksm_stat (which takes its mmap lock) is read
      * again at the next full scan of /proc, within six samples */
     mom_test_write_file(t->proc, "4002/ksm_stat", "ksm_merge_any: no\nksm_mergeable: no\n");
     for (int i = 0; i < 6; i++)
-        harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksm_mergeable"), 131000 * page_kib);
+        mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_mergeable"), 131000 * page_kib);
 
     /* 4001, long settled as not merging, starts to: a full scan of /proc
      * (every sixth sample) does not read its ksm_stat again, the sweep of
      * every tenth full scan does */
     for (int i = 0; i < 24; i++)
-        harness_collect_ok(h);
+        mom_test_collect_ok(h);
     mom_test_write_file(t->proc, "4001/ksm_stat", "ksm_merge_any: no\nksm_mergeable: yes\n");
     int samples = 0;
     do {
-        harness_collect_ok(h);
+        mom_test_collect_ok(h);
         samples++;
-    } while (get_int(h, "ksm_mergeable") == 131000 * page_kib && samples < 100);
-    ck_assert_int_eq(get_int(h, "ksm_mergeable"), (131000 + 100000) * page_kib);
+    } while (mom_test_get_int(h, "ksm_mergeable") == 131000 * page_kib && samples < 100);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_mergeable"), (131000 + 100000) * page_kib);
     ck_assert_int_gt(samples, 6);
     ck_assert_int_le(samples, 60);
     /* and a growth of AnonPages sweeps at once */
     mom_test_write_file(t->proc, "4001/ksm_stat", "ksm_merge_any: no\nksm_mergeable: no\n");
-    harness_collect_ok(h);
+    mom_test_collect_ok(h);
     for (int i = 0; i < 20; i++)
-        harness_collect_ok(h);
+        mom_test_collect_ok(h);
     mom_test_write_file(t->proc, "4001/ksm_stat", "ksm_merge_any: yes\nksm_mergeable: yes\n");
     mom_test_write_file(t->proc, "meminfo", "MemTotal: 16000000 kB\nAnonPages: 3070000 kB\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksm_mergeable"), (131000 + 100000) * page_kib);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_mergeable"), (131000 + 100000) * page_kib);
 }
 END_TEST
 
@@ -868,19 +770,19 @@ END_TEST
 START_TEST(test_host_ksm_rescan)
 {
     g_autoptr(TmpTree) t = tmp_tree_new("normal");
-    g_autoptr(Harness) h = harness_new_roots("HostKSM", t->proc, t->sys, 10);
+    g_autoptr(MomTestHarness) h = host_harness_at("HostKSM", t->proc, t->sys, 10);
     g_autofree char *qemu = stat_line(3000, "qemu-kvm", 0, 0, 0, 1024 * 1024 * 1024);
     const gint64 before = 4194304 + 2097152 + 1024;
     int samples = 0;
 
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksm_shareable"), before);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_shareable"), before);
     mom_test_write_file(t->proc, "3000/stat", qemu);
     do {
-        harness_collect_ok(h);
+        mom_test_collect_ok(h);
         samples++;
-    } while (get_int(h, "ksm_shareable") == before && samples < 10);
-    ck_assert_int_eq(get_int(h, "ksm_shareable"), before + 1048576);
+    } while (mom_test_get_int(h, "ksm_shareable") == before && samples < 10);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_shareable"), before + 1048576);
     ck_assert_int_le(samples, 6);
 }
 END_TEST
@@ -888,7 +790,7 @@ END_TEST
 START_TEST(test_host_ksm_deltas)
 {
     g_autoptr(TmpTree) t = tmp_tree_new("normal");
-    g_autoptr(Harness) h = harness_new_roots("HostKSM", t->proc, t->sys, 10);
+    g_autoptr(MomTestHarness) h = host_harness_at("HostKSM", t->proc, t->sys, 10);
     gint64 tck = sysconf(_SC_CLK_TCK);
     g_autofree char *ksmd = NULL;
     g_autofree char *ksmd2 = NULL;
@@ -899,43 +801,43 @@ START_TEST(test_host_ksm_deltas)
     mom_test_write_file(t->proc, "37/stat", ksmd);
     mom_test_write_file(t->proc, "2000/stat", qemu);
     remove_file(t->proc, "1001/stat");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 100 * (2 * tck + tck / 2) / (tck * 10));
-    ck_assert_int_eq(get_int(h, "ksm_shareable"), 4194304 + 1048576 + 1024);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksmd_cpu_usage"), 100 * (2 * tck + tck / 2) / (tck * 10));
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_shareable"), 4194304 + 1048576 + 1024);
 
     /* no new ticks */
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksmd_cpu_usage"), 0);
 
     /* a whole CPU for the interval */
     g_free(ksmd);
     ksmd = stat_line(37, "ksmd", 2097216, 150 + 2 * tck + 10 * tck, 50 + tck / 2, 0);
     mom_test_write_file(t->proc, "37/stat", ksmd);
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 100);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksmd_cpu_usage"), 100);
 
     /* a different ksmd (new pid) has no baseline: 0, then deltas again */
     remove_file(t->proc, "37/stat");
     ksmd2 = stat_line(38, "ksmd", 2097216, 5000, 0, 0);
     mom_test_write_file(t->proc, "38/stat", ksmd2);
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksmd_cpu_usage"), 0);
     g_free(ksmd2);
     ksmd2 = stat_line(38, "ksmd", 2097216, 5000 + tck, 0, 0);
     mom_test_write_file(t->proc, "38/stat", ksmd2);
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 10);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksmd_cpu_usage"), 10);
 
     /* no ksmd at all: 0, as MOM reports without a pid */
     remove_file(t->proc, "38/stat");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksmd_cpu_usage"), 0);
 
     /* KSM switched off and files rewritten */
     mom_test_write_file(t->sys, "kernel/mm/ksm/run", "0\n");
     mom_test_write_file(t->sys, "kernel/mm/ksm/advisor_mode", "none [scan-time]\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksm_run"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_run"), 0);
     ck_assert_str_eq(mom_value_string_get(mom_sample_get(h->sample, "ksm_advisor_mode")),
                      "scan-time");
 }
@@ -943,26 +845,26 @@ END_TEST
 
 START_TEST(test_host_ksm_interval_zero)
 {
-    g_autoptr(Harness) h = harness_new("HostKSM", "normal", "normal", 0);
+    g_autoptr(MomTestHarness) h = host_harness("HostKSM", "normal", "normal", 0);
 
     /* without an interval the measured time is used; no ticks, so 0 */
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksmd_cpu_usage"), 0);
 }
 END_TEST
 
 START_TEST(test_host_ksm_oldkernel)
 {
-    g_autoptr(Harness) h = harness_new("HostKSM", "normal", "oldkernel", 10);
+    g_autoptr(MomTestHarness) h = host_harness("HostKSM", "normal", "oldkernel", 10);
 
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksm_pages_sharing"), 5000);
-    assert_nil(h, "ksm_general_profit");
-    assert_nil(h, "ksm_zero_pages");
-    assert_nil(h, "ksm_advisor_mode");
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_pages_sharing"), 5000);
+    mom_test_assert_nil(h, "ksm_general_profit");
+    mom_test_assert_nil(h, "ksm_zero_pages");
+    mom_test_assert_nil(h, "ksm_advisor_mode");
     /* before 3.9 (or without CONFIG_NUMA) there is no merge_across_nodes,
      * which MOM declares mandatory */
-    assert_nil(h, "ksm_merge_across_nodes");
+    mom_test_assert_nil(h, "ksm_merge_across_nodes");
     ck_assert_str_eq(mom_sample_missing_field(h->sample, h->klass), "ksm_merge_across_nodes");
 }
 END_TEST
@@ -970,23 +872,23 @@ END_TEST
 START_TEST(test_host_ksm_missing)
 {
     /* no KSM in the kernel, no processes: not an error */
-    g_autoptr(Harness) h = harness_new("HostKSM", "missing", "missing", 10);
+    g_autoptr(MomTestHarness) h = host_harness("HostKSM", "missing", "missing", 10);
 
-    harness_collect_ok(h);
-    assert_nil(h, "ksm_run");
-    assert_nil(h, "ksm_pages_sharing");
-    assert_nil(h, "ksm_advisor_mode");
-    ck_assert_int_eq(get_int(h, "ksm_shareable"), 0);
-    ck_assert_int_eq(get_int(h, "ksmd_cpu_usage"), 0);
+    mom_test_collect_ok(h);
+    mom_test_assert_nil(h, "ksm_run");
+    mom_test_assert_nil(h, "ksm_pages_sharing");
+    mom_test_assert_nil(h, "ksm_advisor_mode");
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_shareable"), 0);
+    ck_assert_int_eq(mom_test_get_int(h, "ksmd_cpu_usage"), 0);
     ck_assert_str_eq(mom_sample_missing_field(h->sample, h->klass), "ksm_full_scans");
 }
 END_TEST
 
 START_TEST(test_host_ksm_errors)
 {
-    g_autoptr(Harness) g = harness_new("HostKSM", "garbage", "garbage", 10);
+    g_autoptr(MomTestHarness) g = host_harness("HostKSM", "garbage", "garbage", 10);
     g_autoptr(TmpTree) t = tmp_tree_new("normal");
-    g_autoptr(Harness) h = harness_new_roots("HostKSM", t->proc, t->sys, 10);
+    g_autoptr(MomTestHarness) h = host_harness_at("HostKSM", t->proc, t->sys, 10);
     g_autofree char *gsys = data_path("sys", "garbage");
     g_autofree char *mode = g_build_filename(t->sys, "kernel/mm/ksm/advisor_mode", NULL);
     g_autofree char *run = g_build_filename(t->sys, "kernel/mm/ksm/run", NULL);
@@ -995,15 +897,15 @@ START_TEST(test_host_ksm_errors)
     MomCollectorConfig cfg = {.proc_root = "/nonexistent/proc", .sysfs_root = "/sys"};
 
     msg = g_strdup_printf("%s/kernel/mm/ksm/run: expected an integer, got 'garbage'", gsys);
-    assert_collect_error(g, MOM_COLLECTOR_ERROR_PARSE, msg);
-    assert_nil(g, "ksm_full_scans");
-    assert_nil(g, "ksm_shareable");
+    mom_test_assert_collect_error(g, MOM_COLLECTOR_ERROR_PARSE, msg);
+    mom_test_assert_nil(g, "ksm_full_scans");
+    mom_test_assert_nil(g, "ksm_shareable");
 
     mom_test_write_file(t->sys, "kernel/mm/ksm/advisor_mode", "none scan-time\n");
     g_free(msg);
     msg = g_strdup_printf("%s: expected a choice such as '[none] scan-time', got 'none scan-time'",
                           mode);
-    assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
+    mom_test_assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
     mom_test_write_file(t->sys, "kernel/mm/ksm/advisor_mode", "[none] scan-time\n");
 
     /* a negative count cannot be true; general_profit may be negative
@@ -1013,30 +915,30 @@ START_TEST(test_host_ksm_errors)
     msg = g_strdup_printf("%s/kernel/mm/ksm/pages_shared: the value -5 cannot be true (it must be "
                           "at least 0).",
                           t->sys);
-    assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
-    assert_nil(h, "ksm_full_scans");
+    mom_test_assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
+    mom_test_assert_nil(h, "ksm_full_scans");
     mom_test_write_file(t->sys, "kernel/mm/ksm/pages_shared", "0\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksm_general_profit"), -4096);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_general_profit"), -4096);
 
     /* a negative ksm_zero_pages is a kernel bug (Linux 6.6-6.9): the
      * optional field is left out, said once, and the sample still counts */
     mom_test_log_capture();
     mom_test_write_file(t->sys, "kernel/mm/ksm/ksm_zero_pages", "-3\n");
-    harness_collect_ok(h);
-    harness_collect_ok(h);
-    assert_nil(h, "ksm_zero_pages");
-    ck_assert_int_eq(get_int(h, "ksm_pages_shared"), 0);
+    mom_test_collect_ok(h);
+    mom_test_collect_ok(h);
+    mom_test_assert_nil(h, "ksm_zero_pages");
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_pages_shared"), 0);
     ck_assert_uint_eq(mom_test_log_count("ksm_zero_pages is -3, which cannot be true"), 1);
     mom_test_write_file(t->sys, "kernel/mm/ksm/ksm_zero_pages", "7\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "ksm_zero_pages"), 7);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "ksm_zero_pages"), 7);
     mom_test_log_release();
 
     make_unreadable(t->sys, "kernel/mm/ksm/run");
     g_free(msg);
     msg = g_strdup_printf("Cannot read %s: %s", run, g_strerror(EISDIR));
-    assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, msg);
+    mom_test_assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, msg);
 
     /* a /proc that cannot be listed fails init */
     ck_assert_ptr_null(mom_collector_host_ksm.init(&cfg, &error));
@@ -1049,27 +951,27 @@ END_TEST
 
 START_TEST(test_host_cpu)
 {
-    g_autoptr(Harness) normal = harness_new("HostCpu", "normal", "normal", 10);
-    g_autoptr(Harness) old = harness_new("HostCpu", "normal", "oldkernel", 10);
-    g_autoptr(Harness) fallback = harness_new("HostCpu", "missing", "missing", 10);
+    g_autoptr(MomTestHarness) normal = host_harness("HostCpu", "normal", "normal", 10);
+    g_autoptr(MomTestHarness) old = host_harness("HostCpu", "normal", "oldkernel", 10);
+    g_autoptr(MomTestHarness) fallback = host_harness("HostCpu", "missing", "missing", 10);
 
-    harness_collect_ok(normal);
-    ck_assert_int_eq(get_int(normal, "cpu_count"), 7); /* 0-3,8,10-11 */
-    harness_collect_ok(old);
-    ck_assert_int_eq(get_int(old, "cpu_count"), 1);
+    mom_test_collect_ok(normal);
+    ck_assert_int_eq(mom_test_get_int(normal, "cpu_count"), 7); /* 0-3,8,10-11 */
+    mom_test_collect_ok(old);
+    ck_assert_int_eq(mom_test_get_int(old, "cpu_count"), 1);
     /* no sysfs list: the cpuN lines of /proc/stat */
-    harness_collect_ok(fallback);
-    ck_assert_int_eq(get_int(fallback, "cpu_count"), 2);
+    mom_test_collect_ok(fallback);
+    ck_assert_int_eq(mom_test_get_int(fallback, "cpu_count"), 2);
 }
 END_TEST
 
 START_TEST(test_host_cpu_errors)
 {
-    g_autoptr(Harness) g = harness_new("HostCpu", "garbage", "garbage", 10);
-    g_autoptr(Harness) gstat = harness_new("HostCpu", "garbage", "missing", 10);
-    g_autoptr(Harness) nostat = harness_new("HostCpu", "nopsi", "missing", 10);
+    g_autoptr(MomTestHarness) g = host_harness("HostCpu", "garbage", "garbage", 10);
+    g_autoptr(MomTestHarness) gstat = host_harness("HostCpu", "garbage", "missing", 10);
+    g_autoptr(MomTestHarness) nostat = host_harness("HostCpu", "nopsi", "missing", 10);
     g_autoptr(TmpTree) t = tmp_tree_new("normal");
-    g_autoptr(Harness) h = harness_new_roots("HostCpu", t->proc, t->sys, 10);
+    g_autoptr(MomTestHarness) h = host_harness_at("HostCpu", t->proc, t->sys, 10);
     g_autofree char *gsys = data_path("sys", "garbage");
     g_autofree char *gproc = data_path("proc", "garbage");
     g_autofree char *nproc = data_path("proc", "nopsi");
@@ -1078,22 +980,22 @@ START_TEST(test_host_cpu_errors)
 
     msg = g_strdup_printf(
         "%s/devices/system/cpu/online: expected a CPU list such as '0-3,8', got '0-3,x'", gsys);
-    assert_collect_error(g, MOM_COLLECTOR_ERROR_PARSE, msg);
+    mom_test_assert_collect_error(g, MOM_COLLECTOR_ERROR_PARSE, msg);
     g_free(msg);
     msg = g_strdup_printf("%s/stat: no 'cpuN' lines found", gproc);
-    assert_collect_error(gstat, MOM_COLLECTOR_ERROR_PARSE, msg);
+    mom_test_assert_collect_error(gstat, MOM_COLLECTOR_ERROR_PARSE, msg);
     g_free(msg);
     msg = g_strdup_printf("Cannot read %s/stat: %s", nproc, g_strerror(ENOENT));
-    assert_collect_error(nostat, MOM_COLLECTOR_ERROR_READ, msg);
+    mom_test_assert_collect_error(nostat, MOM_COLLECTOR_ERROR_READ, msg);
 
     mom_test_write_file(t->sys, "devices/system/cpu/online", "\n");
     g_free(msg);
     msg = g_strdup_printf("%s: the list of online CPUs is empty", online);
-    assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
+    mom_test_assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
     make_unreadable(t->sys, "devices/system/cpu/online");
     g_free(msg);
     msg = g_strdup_printf("Cannot read %s: %s", online, g_strerror(EISDIR));
-    assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, msg);
+    mom_test_assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, msg);
 }
 END_TEST
 
@@ -1107,32 +1009,32 @@ fixed_clock(gpointer user_data)
 
 START_TEST(test_host_time)
 {
-    g_autoptr(Harness) h = harness_new("HostTime", "normal", "normal", 10);
+    g_autoptr(MomTestHarness) h = host_harness("HostTime", "normal", "normal", 10);
     g_autoptr(GDateTime) base = g_date_time_new_local(2024, 2, 29, 23, 59, 58.0);
     g_autoptr(GDateTime) now = g_date_time_add(base, 1 * G_USEC_PER_SEC + 123456);
     g_autoptr(GError) error = NULL;
 
     mom_host_time_set_clock(h->state, fixed_clock, now);
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "time_year"), 2024);
-    ck_assert_int_eq(get_int(h, "time_month"), 2);
-    ck_assert_int_eq(get_int(h, "time_day"), 29);
-    ck_assert_int_eq(get_int(h, "time_hour"), 23);
-    ck_assert_int_eq(get_int(h, "time_minute"), 59);
-    ck_assert_int_eq(get_int(h, "time_second"), 59);
-    ck_assert_int_eq(get_int(h, "time_microsecond"), 123456);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "time_year"), 2024);
+    ck_assert_int_eq(mom_test_get_int(h, "time_month"), 2);
+    ck_assert_int_eq(mom_test_get_int(h, "time_day"), 29);
+    ck_assert_int_eq(mom_test_get_int(h, "time_hour"), 23);
+    ck_assert_int_eq(mom_test_get_int(h, "time_minute"), 59);
+    ck_assert_int_eq(mom_test_get_int(h, "time_second"), 59);
+    ck_assert_int_eq(mom_test_get_int(h, "time_microsecond"), 123456);
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
 
     /* a clock that cannot produce a local time */
     mom_host_time_set_clock(h->state, fixed_clock, NULL);
-    ck_assert(!harness_collect(h, &error));
+    ck_assert(!mom_test_collect(h, &error));
     ck_assert(g_error_matches(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_READ));
     g_clear_error(&error);
 
     /* back to the real clock */
     mom_host_time_set_clock(h->state, NULL, NULL);
-    harness_collect_ok(h);
-    ck_assert_int_ge(get_int(h, "time_year"), 2024);
+    mom_test_collect_ok(h);
+    ck_assert_int_ge(mom_test_get_int(h, "time_year"), 2024);
 }
 END_TEST
 
@@ -1140,19 +1042,19 @@ END_TEST
 
 START_TEST(test_host_pressure_normal)
 {
-    g_autoptr(Harness) h = harness_new("HostPressure", "normal", "normal", 10);
+    g_autoptr(MomTestHarness) h = host_harness("HostPressure", "normal", "normal", 10);
 
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "mem_avail_real"), 12000000);
-    ck_assert_int_eq(get_int(h, "pgmajfault"), 0);
-    ck_assert(get_float(h, "psi_mem_some_avg10") == 1.5);
-    ck_assert(get_float(h, "psi_mem_some_avg60") == 0.75);
-    ck_assert(get_float(h, "psi_mem_full_avg10") == 0.5);
-    ck_assert(get_float(h, "psi_mem_full_avg60") == 0.25);
-    ck_assert_int_eq(get_int(h, "psi_mem_some_total"), 0);
-    ck_assert_int_eq(get_int(h, "psi_mem_full_total"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "mem_avail_real"), 12000000);
+    ck_assert_int_eq(mom_test_get_int(h, "pgmajfault"), 0);
+    ck_assert(mom_test_get_float(h, "psi_mem_some_avg10") == 1.5);
+    ck_assert(mom_test_get_float(h, "psi_mem_some_avg60") == 0.75);
+    ck_assert(mom_test_get_float(h, "psi_mem_full_avg10") == 0.5);
+    ck_assert(mom_test_get_float(h, "psi_mem_full_avg60") == 0.25);
+    ck_assert_int_eq(mom_test_get_int(h, "psi_mem_some_total"), 0);
+    ck_assert_int_eq(mom_test_get_int(h, "psi_mem_full_total"), 0);
     /* not sampled for the daemon's fast path */
-    ck_assert_int_eq(get_int(h, "pressure_trigger"), 0);
+    ck_assert_int_eq(mom_test_get_int(h, "pressure_trigger"), 0);
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
 }
 END_TEST
@@ -1163,20 +1065,13 @@ START_TEST(test_host_pressure_trigger)
     g_autofree char *proc = data_path("proc", "normal");
     gboolean fast = FALSE;
     MomCollectorConfig cfg = {.proc_root = proc, .sysfs_root = "/sys", .pressure_trigger = &fast};
-    const MomCollectorClass *k = &mom_collector_host_pressure;
-    g_autoptr(MomSchema) schema = mom_collector_schema_new(&k, 1);
-    gpointer state = k->init(&cfg, NULL);
+    g_autoptr(MomTestHarness) h = mom_test_harness_new("HostPressure", &cfg);
 
-    ck_assert_ptr_nonnull(state);
     for (int i = 0; i < 3; i++) {
-        g_autoptr(MomSample) s = mom_sample_new(schema);
-
         fast = i == 1;
-        ck_assert(k->collect(state, s, NULL));
-        ck_assert_int_eq(mom_sample_get(s, "pressure_trigger")->type, MOM_VALUE_INT);
-        ck_assert_int_eq(mom_sample_get(s, "pressure_trigger")->u.i, i == 1);
+        mom_test_collect_ok(h);
+        ck_assert_int_eq(mom_test_get_int(h, "pressure_trigger"), i == 1);
     }
-    k->free(state);
 }
 END_TEST
 
@@ -1204,68 +1099,68 @@ END_TEST
 START_TEST(test_host_pressure_deltas)
 {
     g_autoptr(TmpTree) t = tmp_tree_new("normal");
-    g_autoptr(Harness) h = harness_new_roots("HostPressure", t->proc, t->sys, 10);
+    g_autoptr(MomTestHarness) h = host_harness_at("HostPressure", t->proc, t->sys, 10);
 
-    harness_collect_ok(h);
+    mom_test_collect_ok(h);
     mom_test_write_file(t->proc, "vmstat", "pswpin 1000\npgmajfault 540\n");
     mom_test_write_file(t->proc, "pressure/memory",
                         "some avg10=9.25 avg60=3.00 avg300=1.00 total=223456\n"
                         "full avg10=4.00 avg60=1.00 avg300=0.50 total=66432\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "pgmajfault"), 40);
-    ck_assert_int_eq(get_int(h, "psi_mem_some_total"), 100000);
-    ck_assert_int_eq(get_int(h, "psi_mem_full_total"), 1000);
-    ck_assert(get_float(h, "psi_mem_some_avg10") == 9.25);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "pgmajfault"), 40);
+    ck_assert_int_eq(mom_test_get_int(h, "psi_mem_some_total"), 100000);
+    ck_assert_int_eq(mom_test_get_int(h, "psi_mem_full_total"), 1000);
+    ck_assert(mom_test_get_float(h, "psi_mem_some_avg10") == 9.25);
 
     /* PSI disappears (psi=0 after a reboot into a new root): nil, then a
      * fresh baseline when it returns */
     remove_file(t->proc, "pressure/memory");
     /* into the same sample: the collector must overwrite, not keep, old values */
     ck_assert(h->klass->collect(h->state, h->sample, NULL));
-    assert_nil(h, "psi_mem_some_total");
-    assert_nil(h, "psi_mem_some_avg10");
-    ck_assert_int_eq(get_int(h, "pgmajfault"), 0);
+    mom_test_assert_nil(h, "psi_mem_some_total");
+    mom_test_assert_nil(h, "psi_mem_some_avg10");
+    ck_assert_int_eq(mom_test_get_int(h, "pgmajfault"), 0);
     mom_test_write_file(t->proc, "pressure/memory",
                         "some avg10=0.00 avg60=0.00 avg300=0.00 total=999999\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "psi_mem_some_total"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "psi_mem_some_total"), 0);
     /* a kernel without the "full" line */
-    assert_nil(h, "psi_mem_full_total");
-    assert_nil(h, "psi_mem_full_avg10");
+    mom_test_assert_nil(h, "psi_mem_full_total");
+    mom_test_assert_nil(h, "psi_mem_full_avg10");
 }
 END_TEST
 
 START_TEST(test_host_pressure_nopsi)
 {
-    g_autoptr(Harness) h = harness_new("HostPressure", "nopsi", "normal", 10);
-    g_autoptr(Harness) old = harness_new("HostPressure", "oldkernel", "oldkernel", 10);
+    g_autoptr(MomTestHarness) h = host_harness("HostPressure", "nopsi", "normal", 10);
+    g_autoptr(MomTestHarness) old = host_harness("HostPressure", "oldkernel", "oldkernel", 10);
 
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "mem_avail_real"), 12000000);
-    ck_assert_int_eq(get_int(h, "pgmajfault"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "mem_avail_real"), 12000000);
+    ck_assert_int_eq(mom_test_get_int(h, "pgmajfault"), 0);
     for (guint i = 0; mom_collector_host_pressure.optional_fields[i]; i++)
-        assert_nil(h, mom_collector_host_pressure.optional_fields[i]);
+        mom_test_assert_nil(h, mom_collector_host_pressure.optional_fields[i]);
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
 
     /* before 3.14 there is no MemAvailable: incomplete, not an error */
-    harness_collect_ok(old);
-    assert_nil(old, "mem_avail_real");
-    ck_assert_int_eq(get_int(old, "pgmajfault"), 0);
+    mom_test_collect_ok(old);
+    mom_test_assert_nil(old, "mem_avail_real");
+    ck_assert_int_eq(mom_test_get_int(old, "pgmajfault"), 0);
     ck_assert_str_eq(mom_sample_missing_field(old->sample, old->klass), "mem_avail_real");
 }
 END_TEST
 
 START_TEST(test_host_pressure_errors)
 {
-    g_autoptr(Harness) g = harness_new("HostPressure", "garbage", "garbage", 10);
+    g_autoptr(MomTestHarness) g = host_harness("HostPressure", "garbage", "garbage", 10);
     g_autoptr(TmpTree) t = tmp_tree_new("normal");
-    g_autoptr(Harness) h = harness_new_roots("HostPressure", t->proc, t->sys, 10);
+    g_autoptr(MomTestHarness) h = host_harness_at("HostPressure", t->proc, t->sys, 10);
     g_autofree char *gproc = data_path("proc", "garbage");
     g_autofree char *psi = g_build_filename(t->proc, "pressure", "memory", NULL);
     g_autofree char *msg = NULL;
 
     msg = g_strdup_printf("%s/meminfo: line 3: expected 'Name: value kB', got 'garbage'", gproc);
-    assert_collect_error(g, MOM_COLLECTOR_ERROR_PARSE, msg);
+    mom_test_assert_collect_error(g, MOM_COLLECTOR_ERROR_PARSE, msg);
 
     mom_test_write_file(t->proc, "pressure/memory",
                         "some avg10=x avg60=0.75 avg300=0.25 total=123456\n");
@@ -1273,8 +1168,8 @@ START_TEST(test_host_pressure_errors)
     msg = g_strdup_printf("%s: line 1: expected 'some|full avg10=N avg60=N avg300=N total=N', got "
                           "'some avg10=x avg60=0.75 avg300=0.25 total=123456'",
                           psi);
-    assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
-    assert_nil(h, "mem_avail_real");
+    mom_test_assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
+    mom_test_assert_nil(h, "mem_avail_real");
 
     /* MemAvailable is checked against MemTotal, which HostPressure reads
      * for that alone */
@@ -1285,20 +1180,20 @@ START_TEST(test_host_pressure_errors)
     msg = g_strdup_printf("%s/meminfo: MemAvailable is 1200, more than MemTotal (1000), which "
                           "cannot be true.",
                           t->proc);
-    assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
+    mom_test_assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
     mom_test_write_file(t->proc, "meminfo", "MemTotal: 0 kB\nMemAvailable: 0 kB\n");
     g_free(msg);
     msg = g_strdup_printf(
         "%s/meminfo: MemTotal is 0, which cannot be true (it must be at least 1).", t->proc);
-    assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
+    mom_test_assert_collect_error(h, MOM_COLLECTOR_ERROR_PARSE, msg);
     mom_test_write_file(t->proc, "meminfo", "MemTotal: 1000 kB\nMemAvailable: 1000 kB\n");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "mem_avail_real"), 1000);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "mem_avail_real"), 1000);
 
     make_unreadable(t->proc, "pressure/memory");
     g_free(msg);
     msg = g_strdup_printf("Cannot read %s: %s", psi, g_strerror(EISDIR));
-    assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, msg);
+    mom_test_assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, msg);
 }
 END_TEST
 
@@ -1307,49 +1202,50 @@ END_TEST
 START_TEST(test_real_system)
 {
     MomSchema *schema;
-    g_autoptr(Harness) mem = harness_new_roots("HostMemory", "/proc", "/sys", 1);
-    g_autoptr(Harness) ksm = harness_new_roots("HostKSM", "/proc", "/sys", 1);
-    g_autoptr(Harness) cpu = harness_new_roots("HostCpu", "/proc", "/sys", 1);
-    g_autoptr(Harness) tim = harness_new_roots("HostTime", "/proc", "/sys", 1);
-    g_autoptr(Harness) psi = harness_new_roots("HostPressure", "/proc", "/sys", 1);
+    g_autoptr(MomTestHarness) mem = host_harness_at("HostMemory", "/proc", "/sys", 1);
+    g_autoptr(MomTestHarness) ksm = host_harness_at("HostKSM", "/proc", "/sys", 1);
+    g_autoptr(MomTestHarness) cpu = host_harness_at("HostCpu", "/proc", "/sys", 1);
+    g_autoptr(MomTestHarness) tim = host_harness_at("HostTime", "/proc", "/sys", 1);
+    g_autoptr(MomTestHarness) psi = host_harness_at("HostPressure", "/proc", "/sys", 1);
 
     for (int round = 0; round < 2; round++) {
-        harness_collect_ok(mem);
-        harness_collect_ok(ksm);
-        harness_collect_ok(cpu);
-        harness_collect_ok(tim);
-        harness_collect_ok(psi);
+        mom_test_collect_ok(mem);
+        mom_test_collect_ok(ksm);
+        mom_test_collect_ok(cpu);
+        mom_test_collect_ok(tim);
+        mom_test_collect_ok(psi);
     }
 
-    ck_assert_int_gt(get_int(mem, "mem_available"), 0);
-    ck_assert_int_le(get_int(mem, "mem_unused"), get_int(mem, "mem_available"));
-    ck_assert_int_ge(get_int(mem, "mem_free"), get_int(mem, "mem_unused"));
-    ck_assert_int_ge(get_int(mem, "swap_in"), 0);
-    ck_assert_int_ge(get_int(mem, "swap_usage"), 0);
-    ck_assert_int_le(get_int(mem, "swap_usage"), get_int(mem, "swap_total"));
+    ck_assert_int_gt(mom_test_get_int(mem, "mem_available"), 0);
+    ck_assert_int_le(mom_test_get_int(mem, "mem_unused"), mom_test_get_int(mem, "mem_available"));
+    ck_assert_int_ge(mom_test_get_int(mem, "mem_free"), mom_test_get_int(mem, "mem_unused"));
+    ck_assert_int_ge(mom_test_get_int(mem, "swap_in"), 0);
+    ck_assert_int_ge(mom_test_get_int(mem, "swap_usage"), 0);
+    ck_assert_int_le(mom_test_get_int(mem, "swap_usage"), mom_test_get_int(mem, "swap_total"));
     ck_assert_ptr_null(mom_sample_missing_field(mem->sample, mem->klass));
 
-    ck_assert_int_eq(get_int(cpu, "cpu_count"), sysconf(_SC_NPROCESSORS_ONLN));
+    ck_assert_int_eq(mom_test_get_int(cpu, "cpu_count"), sysconf(_SC_NPROCESSORS_ONLN));
 
-    ck_assert_int_ge(get_int(tim, "time_year"), 2024);
-    ck_assert_int_le(get_int(tim, "time_microsecond"), 999999);
+    ck_assert_int_ge(mom_test_get_int(tim, "time_year"), 2024);
+    ck_assert_int_le(mom_test_get_int(tim, "time_microsecond"), 999999);
 
-    ck_assert_int_ge(get_int(ksm, "ksm_shareable"), 0);
-    ck_assert_int_ge(get_int(ksm, "ksmd_cpu_usage"), 0);
+    ck_assert_int_ge(mom_test_get_int(ksm, "ksm_shareable"), 0);
+    ck_assert_int_ge(mom_test_get_int(ksm, "ksmd_cpu_usage"), 0);
     if (g_file_test("/sys/kernel/mm/ksm/run", G_FILE_TEST_EXISTS)) {
-        gint64 run = get_int(ksm, "ksm_run");
+        gint64 run = mom_test_get_int(ksm, "ksm_run");
         ck_assert(run >= 0 && run <= 2);
-        ck_assert_int_ge(get_int(ksm, "ksm_pages_to_scan"), 0);
+        ck_assert_int_ge(mom_test_get_int(ksm, "ksm_pages_to_scan"), 0);
     }
 
-    ck_assert_int_gt(get_int(psi, "mem_avail_real"), 0);
-    ck_assert_int_le(get_int(psi, "mem_avail_real"), get_int(mem, "mem_available"));
-    ck_assert_int_ge(get_int(psi, "pgmajfault"), 0);
+    ck_assert_int_gt(mom_test_get_int(psi, "mem_avail_real"), 0);
+    ck_assert_int_le(mom_test_get_int(psi, "mem_avail_real"),
+                     mom_test_get_int(mem, "mem_available"));
+    ck_assert_int_ge(mom_test_get_int(psi, "pgmajfault"), 0);
     if (g_file_test("/proc/pressure/memory", G_FILE_TEST_EXISTS) &&
         mom_sample_get(psi->sample, "psi_mem_some_avg10")->type != MOM_VALUE_NIL) {
-        double a = get_float(psi, "psi_mem_some_avg10");
+        double a = mom_test_get_float(psi, "psi_mem_some_avg10");
         ck_assert(a >= 0.0 && a <= 100.0);
-        ck_assert_int_ge(get_int(psi, "psi_mem_some_total"), 0);
+        ck_assert_int_ge(mom_test_get_int(psi, "psi_mem_some_total"), 0);
     }
 
     /* one schema over every host collector, as the host monitor builds it */

@@ -16,6 +16,7 @@
 
 #include "mom-collector.h"
 #include "collector-priv.h"
+#include "mom-test-collector.h"
 #include "mom-test-fs.h"
 
 /* ---- harness ------------------------------------------------------------ */
@@ -66,112 +67,15 @@ guest_unreported(MomGuestData *g)
     g->last_update = -1;
 }
 
-/* One collector instance over @guest (which the test may change between
- * collects, as the guest manager does) and a sample over its fields. */
-typedef struct {
-    const MomCollectorClass *klass;
-    gpointer state;
-    MomSample *sample;
-    char *proc_root;
-} Harness;
-
-static void
-harness_free(Harness *h)
+/* Starts collector @name over @guest, which the test may change between
+ * collects as the guest manager does, and @proc_root (GuestQemuProc). */
+static MomTestHarness *
+guest_harness(const char *name, const MomGuestData *guest, const char *proc_root)
 {
-    if (!h)
-        return;
-    if (h->state)
-        h->klass->free(h->state);
-    mom_sample_free(h->sample);
-    g_free(h->proc_root);
-    g_free(h);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Harness, harness_free)
+    MomCollectorConfig cfg = {
+        .proc_root = proc_root, .sysfs_root = "/nonexistent", .interval = 10, .guest = guest};
 
-static Harness *
-harness_new(const char *name, const MomGuestData *guest, const char *proc_root)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(MomSchema) schema = NULL;
-    Harness *h = g_new0(Harness, 1);
-    MomCollectorConfig cfg = {0};
-
-    h->klass = mom_collector_lookup(name);
-    ck_assert_msg(h->klass != NULL, "no collector %s", name);
-    h->proc_root = g_strdup(proc_root);
-    cfg.proc_root = h->proc_root;
-    cfg.sysfs_root = "/nonexistent";
-    cfg.interval = 10;
-    cfg.guest = guest;
-    h->state = h->klass->init(&cfg, &error);
-    ck_assert_msg(h->state != NULL, "%s init: %s", name, error ? error->message : "?");
-    schema = mom_collector_schema_new(&h->klass, 1);
-    h->sample = mom_sample_new(schema);
-    return h;
-}
-
-/* Collects into a fresh sample; returns FALSE with @error on failure. */
-static gboolean
-harness_collect(Harness *h, GError **error)
-{
-    MomSchema *schema = mom_schema_ref(h->sample->schema);
-
-    mom_sample_free(h->sample);
-    h->sample = mom_sample_new(schema);
-    mom_schema_unref(schema);
-    return h->klass->collect(h->state, h->sample, error);
-}
-
-static void
-harness_collect_ok(Harness *h)
-{
-    g_autoptr(GError) error = NULL;
-
-    ck_assert_msg(harness_collect(h, &error), "%s collect: %s", h->klass->name,
-                  error ? error->message : "?");
-    ck_assert_ptr_null(error);
-}
-
-/* Collects and expects the error @code with exactly @message. */
-static void
-assert_collect_error(Harness *h, int code, const char *message)
-{
-    g_autoptr(GError) error = NULL;
-
-    ck_assert(!harness_collect(h, &error));
-    ck_assert_ptr_nonnull(error);
-    ck_assert_msg(g_error_matches(error, MOM_COLLECTOR_ERROR, code), "wrong error: %s",
-                  error->message);
-    ck_assert_str_eq(error->message, message);
-}
-
-static gint64
-get_int(Harness *h, const char *field)
-{
-    const MomValue *v = mom_sample_get(h->sample, field);
-
-    ck_assert_msg(v->type == MOM_VALUE_INT, "%s: %s is %s, not an integer", h->klass->name, field,
-                  mom_value_type_name(v->type));
-    return v->u.i;
-}
-
-static double
-get_float(Harness *h, const char *field)
-{
-    const MomValue *v = mom_sample_get(h->sample, field);
-
-    ck_assert_msg(v->type == MOM_VALUE_FLOAT, "%s: %s is %s, not a float", h->klass->name, field,
-                  mom_value_type_name(v->type));
-    return v->u.d;
-}
-
-static void
-assert_nil(Harness *h, const char *field)
-{
-    const MomValue *v = mom_sample_get(h->sample, field);
-
-    ck_assert_msg(v->type == MOM_VALUE_NIL, "%s: %s is %s, not nil", h->klass->name, field,
-                  mom_value_type_name(v->type));
+    return mom_test_harness_new(name, &cfg);
 }
 
 static guint
@@ -318,69 +222,69 @@ END_TEST
 START_TEST(test_guest_memory)
 {
     MomGuestData g;
-    g_autoptr(Harness) h = NULL;
+    g_autoptr(MomTestHarness) h = NULL;
 
     guest_fill(&g);
-    h = harness_new("GuestMemory", &g, "/nonexistent");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "mem_available"), 4000000);
-    ck_assert_int_eq(get_int(h, "mem_unused"), 1500000);
-    ck_assert_int_eq(get_int(h, "major_fault"), 33);
-    ck_assert_int_eq(get_int(h, "minor_fault"), 44);
-    ck_assert_int_eq(get_int(h, "swap_in"), 11);
-    ck_assert_int_eq(get_int(h, "swap_out"), 22);
-    ck_assert_int_eq(get_int(h, "mem_usable"), 2500000);
-    ck_assert_int_eq(get_int(h, "disk_caches"), 600000);
-    ck_assert_int_eq(get_int(h, "stats_age"), 7);
+    h = guest_harness("GuestMemory", &g, "/nonexistent");
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "mem_available"), 4000000);
+    ck_assert_int_eq(mom_test_get_int(h, "mem_unused"), 1500000);
+    ck_assert_int_eq(mom_test_get_int(h, "major_fault"), 33);
+    ck_assert_int_eq(mom_test_get_int(h, "minor_fault"), 44);
+    ck_assert_int_eq(mom_test_get_int(h, "swap_in"), 11);
+    ck_assert_int_eq(mom_test_get_int(h, "swap_out"), 22);
+    ck_assert_int_eq(mom_test_get_int(h, "mem_usable"), 2500000);
+    ck_assert_int_eq(mom_test_get_int(h, "disk_caches"), 600000);
+    ck_assert_int_eq(mom_test_get_int(h, "stats_age"), 7);
     /* libvirt has no swap totals: nil, never 0 */
-    assert_nil(h, "swap_total");
-    assert_nil(h, "swap_usage");
+    mom_test_assert_nil(h, "swap_total");
+    mom_test_assert_nil(h, "swap_usage");
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
 
     /* the guest manager refreshes the data in place between cycles */
     g.unused = 1400000;
     g.now += 10;
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "mem_unused"), 1400000);
-    ck_assert_int_eq(get_int(h, "stats_age"), 17);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "mem_unused"), 1400000);
+    ck_assert_int_eq(mom_test_get_int(h, "stats_age"), 17);
 }
 END_TEST
 
 START_TEST(test_guest_memory_unreported)
 {
     MomGuestData g;
-    g_autoptr(Harness) h = NULL;
+    g_autoptr(MomTestHarness) h = NULL;
 
     guest_unreported(&g);
-    h = harness_new("GuestMemory", &g, "/nonexistent");
+    h = guest_harness("GuestMemory", &g, "/nonexistent");
     /* not an error: the monitor marks the sample incomplete */
-    harness_collect_ok(h);
-    assert_nil(h, "mem_available");
-    assert_nil(h, "mem_unused");
-    assert_nil(h, "major_fault");
-    assert_nil(h, "minor_fault");
-    assert_nil(h, "swap_in");
-    assert_nil(h, "swap_out");
-    assert_nil(h, "mem_usable");
-    assert_nil(h, "disk_caches");
-    assert_nil(h, "stats_age");
+    mom_test_collect_ok(h);
+    mom_test_assert_nil(h, "mem_available");
+    mom_test_assert_nil(h, "mem_unused");
+    mom_test_assert_nil(h, "major_fault");
+    mom_test_assert_nil(h, "minor_fault");
+    mom_test_assert_nil(h, "swap_in");
+    mom_test_assert_nil(h, "swap_out");
+    mom_test_assert_nil(h, "mem_usable");
+    mom_test_assert_nil(h, "disk_caches");
+    mom_test_assert_nil(h, "stats_age");
     ck_assert_str_eq(mom_sample_missing_field(h->sample, h->klass), "mem_available");
 
     /* only one missing mandatory field still makes the sample incomplete */
     guest_fill(&g);
     g.swap_out = -1;
-    harness_collect_ok(h);
-    assert_nil(h, "swap_out");
-    ck_assert_int_eq(get_int(h, "swap_in"), 11);
+    mom_test_collect_ok(h);
+    mom_test_assert_nil(h, "swap_out");
+    ck_assert_int_eq(mom_test_get_int(h, "swap_in"), 11);
     ck_assert_str_eq(mom_sample_missing_field(h->sample, h->klass), "swap_out");
 
     /* a missing optional field leaves the sample complete; 0 is a value */
     guest_fill(&g);
     g.usable = -1;
     g.disk_caches = 0;
-    harness_collect_ok(h);
-    assert_nil(h, "mem_usable");
-    ck_assert_int_eq(get_int(h, "disk_caches"), 0);
+    mom_test_collect_ok(h);
+    mom_test_assert_nil(h, "mem_usable");
+    ck_assert_int_eq(mom_test_get_int(h, "disk_caches"), 0);
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
 }
 END_TEST
@@ -388,34 +292,34 @@ END_TEST
 START_TEST(test_guest_memory_stats_age)
 {
     MomGuestData g;
-    g_autoptr(Harness) h = NULL;
+    g_autoptr(MomTestHarness) h = NULL;
 
     guest_fill(&g);
-    h = harness_new("GuestMemory", &g, "/nonexistent");
+    h = guest_harness("GuestMemory", &g, "/nonexistent");
 
     /* stale stats show as a large age, for the policy to act on */
     g.last_update = g.now - 3600;
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "stats_age"), 3600);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "stats_age"), 3600);
     g.last_update = g.now;
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "stats_age"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "stats_age"), 0);
     /* QEMU's 0 means "the guest never sent stats": unknown, not 54 years */
     g.last_update = 0;
-    harness_collect_ok(h);
-    assert_nil(h, "stats_age");
+    mom_test_collect_ok(h);
+    mom_test_assert_nil(h, "stats_age");
     g.last_update = -1;
-    harness_collect_ok(h);
-    assert_nil(h, "stats_age");
+    mom_test_collect_ok(h);
+    mom_test_assert_nil(h, "stats_age");
     /* a host clock step back between the readings: fresh, not negative */
     g.last_update = g.now + 5;
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "stats_age"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "stats_age"), 0);
     /* no time of collection: unknown */
     g.last_update = 1700000000;
     g.now = -1;
-    harness_collect_ok(h);
-    assert_nil(h, "stats_age");
+    mom_test_collect_ok(h);
+    mom_test_assert_nil(h, "stats_age");
     /* stats_age is optional: its absence never makes a sample incomplete */
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
 }
@@ -427,47 +331,47 @@ END_TEST
 START_TEST(test_guest_memory_rates)
 {
     MomGuestData g;
-    g_autoptr(Harness) h = NULL;
+    g_autoptr(MomTestHarness) h = NULL;
 
     guest_fill(&g);
-    h = harness_new("GuestMemory", &g, "/nonexistent");
-    harness_collect_ok(h);
-    assert_nil(h, "major_fault_rate"); /* one report: no rate yet */
-    assert_nil(h, "swap_in_rate");
-    ck_assert_int_eq(get_int(h, "mem_idle"), 2500000); /* usable */
+    h = guest_harness("GuestMemory", &g, "/nonexistent");
+    mom_test_collect_ok(h);
+    mom_test_assert_nil(h, "major_fault_rate"); /* one report: no rate yet */
+    mom_test_assert_nil(h, "swap_in_rate");
+    ck_assert_int_eq(mom_test_get_int(h, "mem_idle"), 2500000); /* usable */
 
     g.major_fault += 50; /* 50 faults and 400 KiB in over 2 s */
     g.swap_in += 400;
     g.last_update += 2;
-    harness_collect_ok(h);
-    ck_assert_double_eq_tol(get_float(h, "major_fault_rate"), 25.0, 1e-9);
-    ck_assert_double_eq_tol(get_float(h, "swap_in_rate"), 200.0, 1e-9);
+    mom_test_collect_ok(h);
+    ck_assert_double_eq_tol(mom_test_get_float(h, "major_fault_rate"), 25.0, 1e-9);
+    ck_assert_double_eq_tol(mom_test_get_float(h, "swap_in_rate"), 200.0, 1e-9);
     /* the same report read again: the same rates, not 0 */
-    harness_collect_ok(h);
-    ck_assert_double_eq_tol(get_float(h, "major_fault_rate"), 25.0, 1e-9);
+    mom_test_collect_ok(h);
+    ck_assert_double_eq_tol(mom_test_get_float(h, "major_fault_rate"), 25.0, 1e-9);
     g.last_update += 4; /* no new faults over 4 s */
-    harness_collect_ok(h);
-    ck_assert_double_eq_tol(get_float(h, "major_fault_rate"), 0.0, 1e-9);
+    mom_test_collect_ok(h);
+    ck_assert_double_eq_tol(mom_test_get_float(h, "major_fault_rate"), 0.0, 1e-9);
 
     g.major_fault = 3; /* a reboot: the counter starts again */
     g.last_update += 2;
-    harness_collect_ok(h);
-    assert_nil(h, "major_fault_rate");
-    ck_assert_double_eq_tol(get_float(h, "swap_in_rate"), 0.0, 1e-9);
+    mom_test_collect_ok(h);
+    mom_test_assert_nil(h, "major_fault_rate");
+    ck_assert_double_eq_tol(mom_test_get_float(h, "swap_in_rate"), 0.0, 1e-9);
     g.major_fault = 13;
     g.last_update += 1;
-    harness_collect_ok(h);
-    ck_assert_double_eq_tol(get_float(h, "major_fault_rate"), 10.0, 1e-9);
+    mom_test_collect_ok(h);
+    ck_assert_double_eq_tol(mom_test_get_float(h, "major_fault_rate"), 10.0, 1e-9);
 
     /* without "usable", idle memory is what is unused */
     g.usable = -1;
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "mem_idle"), 1500000);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "mem_idle"), 1500000);
     /* the guest stopped reporting: the rates are unknown again */
     g.last_update = -1;
-    harness_collect_ok(h);
-    assert_nil(h, "major_fault_rate");
-    assert_nil(h, "swap_in_rate");
+    mom_test_collect_ok(h);
+    mom_test_assert_nil(h, "major_fault_rate");
+    mom_test_assert_nil(h, "swap_in_rate");
     /* optional: their absence never makes a sample incomplete */
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
 }
@@ -476,23 +380,23 @@ END_TEST
 START_TEST(test_guest_memory_optional)
 {
     MomGuestData g;
-    g_autoptr(Harness) h = NULL;
+    g_autoptr(MomTestHarness) h = NULL;
 
     guest_fill(&g);
-    h = harness_new("GuestMemoryOptional", &g, "/nonexistent");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "mem_available"), 4000000);
-    ck_assert_int_eq(get_int(h, "swap_out"), 22);
-    ck_assert_int_eq(get_int(h, "mem_usable"), 2500000);
-    ck_assert_int_eq(get_int(h, "stats_age"), 7);
-    assert_nil(h, "swap_total");
+    h = guest_harness("GuestMemoryOptional", &g, "/nonexistent");
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "mem_available"), 4000000);
+    ck_assert_int_eq(mom_test_get_int(h, "swap_out"), 22);
+    ck_assert_int_eq(mom_test_get_int(h, "mem_usable"), 2500000);
+    ck_assert_int_eq(mom_test_get_int(h, "stats_age"), 7);
+    mom_test_assert_nil(h, "swap_total");
 
     /* nothing reported: every field nil, and yet the sample is complete */
     guest_unreported(&g);
-    harness_collect_ok(h);
-    assert_nil(h, "mem_available");
-    assert_nil(h, "swap_in");
-    assert_nil(h, "stats_age");
+    mom_test_collect_ok(h);
+    mom_test_assert_nil(h, "mem_available");
+    mom_test_assert_nil(h, "swap_in");
+    mom_test_assert_nil(h, "stats_age");
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
 }
 END_TEST
@@ -502,52 +406,52 @@ END_TEST
 START_TEST(test_guest_balloon)
 {
     MomGuestData g;
-    g_autoptr(Harness) h = NULL;
+    g_autoptr(MomTestHarness) h = NULL;
 
     guest_fill(&g);
-    h = harness_new("GuestBalloon", &g, "/nonexistent");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "balloon_cur"), 2097152);
-    ck_assert_int_eq(get_int(h, "balloon_max"), 4194304);
-    ck_assert_int_eq(get_int(h, "balloon_min"), 1048576);
+    h = guest_harness("GuestBalloon", &g, "/nonexistent");
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "balloon_cur"), 2097152);
+    ck_assert_int_eq(mom_test_get_int(h, "balloon_max"), 4194304);
+    ck_assert_int_eq(mom_test_get_int(h, "balloon_min"), 1048576);
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
 
     /* no <min_guarantee>: the integer 0 (MOM gave 0 too, a string otherwise) */
     g.tune.balloon_min = 0;
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "balloon_min"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "balloon_min"), 0);
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
 
     /* unreported: nil and incomplete, not a failed collection */
     g.balloon_cur = -1;
-    harness_collect_ok(h);
-    assert_nil(h, "balloon_cur");
-    ck_assert_int_eq(get_int(h, "balloon_max"), 4194304);
+    mom_test_collect_ok(h);
+    mom_test_assert_nil(h, "balloon_cur");
+    ck_assert_int_eq(mom_test_get_int(h, "balloon_max"), 4194304);
     ck_assert_str_eq(mom_sample_missing_field(h->sample, h->klass), "balloon_cur");
     guest_unreported(&g);
-    harness_collect_ok(h);
-    assert_nil(h, "balloon_max");
-    assert_nil(h, "balloon_min");
+    mom_test_collect_ok(h);
+    mom_test_assert_nil(h, "balloon_max");
+    mom_test_assert_nil(h, "balloon_min");
 }
 END_TEST
 
 START_TEST(test_guest_balloon_optional)
 {
     MomGuestData g;
-    g_autoptr(Harness) h = NULL;
+    g_autoptr(MomTestHarness) h = NULL;
 
     guest_fill(&g);
-    h = harness_new("GuestBalloonOptional", &g, "/nonexistent");
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "balloon_cur"), 2097152);
-    ck_assert_int_eq(get_int(h, "balloon_max"), 4194304);
-    ck_assert_int_eq(get_int(h, "balloon_min"), 1048576);
+    h = guest_harness("GuestBalloonOptional", &g, "/nonexistent");
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "balloon_cur"), 2097152);
+    ck_assert_int_eq(mom_test_get_int(h, "balloon_max"), 4194304);
+    ck_assert_int_eq(mom_test_get_int(h, "balloon_min"), 1048576);
 
     guest_unreported(&g);
-    harness_collect_ok(h);
-    assert_nil(h, "balloon_cur");
-    assert_nil(h, "balloon_max");
-    assert_nil(h, "balloon_min");
+    mom_test_collect_ok(h);
+    mom_test_assert_nil(h, "balloon_cur");
+    mom_test_assert_nil(h, "balloon_max");
+    mom_test_assert_nil(h, "balloon_min");
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
 }
 END_TEST
@@ -558,93 +462,93 @@ START_TEST(test_qemu_proc_fixture)
 {
     MomGuestData g;
     g_autofree char *proc = proc_fixture("normal");
-    g_autoptr(Harness) h = NULL;
+    g_autoptr(MomTestHarness) h = NULL;
 
     guest_fill(&g);
-    h = harness_new("GuestQemuProc", &g, proc);
-    harness_collect_ok(h);
+    h = guest_harness("GuestQemuProc", &g, proc);
+    mom_test_collect_ok(h);
     /* MOM: the first sample's fault deltas are 0, not the process totals */
-    ck_assert_int_eq(get_int(h, "host_minor_faults"), 0);
-    ck_assert_int_eq(get_int(h, "host_major_faults"), 0);
+    ck_assert_int_eq(mom_test_get_int(h, "host_minor_faults"), 0);
+    ck_assert_int_eq(mom_test_get_int(h, "host_major_faults"), 0);
     /* stat field 24, pages as in MOM (not MomGuestData.rss, which is KiB) */
-    ck_assert_int_eq(get_int(h, "rss"), 262144);
+    ck_assert_int_eq(mom_test_get_int(h, "rss"), 262144);
     ck_assert_ptr_null(mom_sample_missing_field(h->sample, h->klass));
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "host_minor_faults"), 0);
-    ck_assert_int_eq(get_int(h, "host_major_faults"), 0);
-    ck_assert_int_eq(get_int(h, "rss"), 262144);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "host_minor_faults"), 0);
+    ck_assert_int_eq(mom_test_get_int(h, "host_major_faults"), 0);
+    ck_assert_int_eq(mom_test_get_int(h, "rss"), 262144);
 }
 END_TEST
 
 START_TEST(test_qemu_proc_deltas)
 {
     g_autoptr(TmpProc) t = tmp_proc_new("normal");
-    g_autoptr(Harness) h = NULL;
+    g_autoptr(MomTestHarness) h = NULL;
     g_autoptr(GError) error = NULL;
     MomGuestData g;
 
     guest_fill(&g);
-    h = harness_new("GuestQemuProc", &g, t->proc);
-    harness_collect_ok(h); /* fixture: minflt 5000, majflt 7, starttime 1000 */
+    h = guest_harness("GuestQemuProc", &g, t->proc);
+    mom_test_collect_ok(h); /* fixture: minflt 5000, majflt 7, starttime 1000 */
     write_stat(t, 1000, 5600, 10, 1000, 300000);
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "host_minor_faults"), 600);
-    ck_assert_int_eq(get_int(h, "host_major_faults"), 3);
-    ck_assert_int_eq(get_int(h, "rss"), 300000);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "host_minor_faults"), 600);
+    ck_assert_int_eq(mom_test_get_int(h, "host_major_faults"), 3);
+    ck_assert_int_eq(mom_test_get_int(h, "rss"), 300000);
     write_stat(t, 1000, 5650, 10, 1000, 300000);
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "host_minor_faults"), 50);
-    ck_assert_int_eq(get_int(h, "host_major_faults"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "host_minor_faults"), 50);
+    ck_assert_int_eq(mom_test_get_int(h, "host_major_faults"), 0);
 
     /* a failed read leaves the baseline where it was */
     {
         g_autofree char *path = g_build_filename(t->proc, "1000", "stat", NULL);
         ck_assert(g_file_set_contents(path, "garbage\n", -1, NULL));
     }
-    ck_assert(!harness_collect(h, &error));
+    ck_assert(!mom_test_collect(h, &error));
     g_clear_error(&error);
     write_stat(t, 1000, 5700, 12, 1000, 300000);
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "host_minor_faults"), 50);
-    ck_assert_int_eq(get_int(h, "host_major_faults"), 2);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "host_minor_faults"), 50);
+    ck_assert_int_eq(mom_test_get_int(h, "host_major_faults"), 2);
 
     /* the guest restarted: a new QEMU pid starts from 0, not from its totals
      * minus the old process's */
     write_stat(t, 2000, 100, 1, 5000, 4096);
     g.pid = 2000;
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "host_minor_faults"), 0);
-    ck_assert_int_eq(get_int(h, "host_major_faults"), 0);
-    ck_assert_int_eq(get_int(h, "rss"), 4096);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "host_minor_faults"), 0);
+    ck_assert_int_eq(mom_test_get_int(h, "host_major_faults"), 0);
+    ck_assert_int_eq(mom_test_get_int(h, "rss"), 4096);
     write_stat(t, 2000, 180, 4, 5000, 8192);
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "host_minor_faults"), 80);
-    ck_assert_int_eq(get_int(h, "host_major_faults"), 3);
-    ck_assert_int_eq(get_int(h, "rss"), 8192);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "host_minor_faults"), 80);
+    ck_assert_int_eq(mom_test_get_int(h, "host_major_faults"), 3);
+    ck_assert_int_eq(mom_test_get_int(h, "rss"), 8192);
 
     /* the same pid reused by the next QEMU (new start time) resets too,
      * even though its totals happen to be higher */
     write_stat(t, 2000, 90000, 500, 9000, 8192);
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "host_minor_faults"), 0);
-    ck_assert_int_eq(get_int(h, "host_major_faults"), 0);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "host_minor_faults"), 0);
+    ck_assert_int_eq(mom_test_get_int(h, "host_major_faults"), 0);
     write_stat(t, 2000, 90010, 501, 9000, 8192);
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "host_minor_faults"), 10);
-    ck_assert_int_eq(get_int(h, "host_major_faults"), 1);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "host_minor_faults"), 10);
+    ck_assert_int_eq(mom_test_get_int(h, "host_major_faults"), 1);
 
     /* and back to the first process: its baseline was dropped, so 0 again */
     g.pid = 1000;
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "host_minor_faults"), 0);
-    ck_assert_int_eq(get_int(h, "rss"), 300000);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "host_minor_faults"), 0);
+    ck_assert_int_eq(mom_test_get_int(h, "rss"), 300000);
 }
 END_TEST
 
 START_TEST(test_qemu_proc_errors)
 {
     g_autoptr(TmpProc) t = tmp_proc_new("normal");
-    g_autoptr(Harness) h = NULL;
+    g_autoptr(MomTestHarness) h = NULL;
     g_autofree char *gone = g_build_filename(t->proc, "4242", "stat", NULL);
     g_autofree char *want_gone =
         g_strdup_printf("guest vm1: Cannot read %s: No such file or directory", gone);
@@ -654,38 +558,39 @@ START_TEST(test_qemu_proc_errors)
 
     guest_fill(&g);
     g.pid = -1;
-    h = harness_new("GuestQemuProc", &g, t->proc);
-    assert_collect_error(h, MOM_COLLECTOR_ERROR_READ,
-                         "guest vm1: no QEMU process was found for it, neither through libvirt's "
-                         "pid file nor in the process list by its UUID.");
+    h = guest_harness("GuestQemuProc", &g, t->proc);
+    mom_test_assert_collect_error(
+        h, MOM_COLLECTOR_ERROR_READ,
+        "guest vm1: no QEMU process was found for it, neither through libvirt's "
+        "pid file nor in the process list by its UUID.");
 
     /* the pid libvirt gave has exited */
     g.pid = 4242;
-    assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, want_gone);
+    mom_test_assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, want_gone);
 
     /* an unparseable stat is a PARSE error naming the guest */
     g.pid = 1005;
-    ck_assert(!harness_collect(h, &error));
+    ck_assert(!mom_test_collect(h, &error));
     ck_assert(g_error_matches(error, MOM_COLLECTOR_ERROR, MOM_COLLECTOR_ERROR_PARSE));
     ck_assert_msg(g_str_has_prefix(error->message, "guest vm1: "), "%s", error->message);
     g_clear_error(&error);
 
     /* recovery: the next good read works, first sample of that process */
     g.pid = 1000;
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "host_minor_faults"), 0);
-    ck_assert_int_eq(get_int(h, "rss"), 262144);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "host_minor_faults"), 0);
+    ck_assert_int_eq(mom_test_get_int(h, "rss"), 262144);
 
     /* the process vanishes under us: a READ error, then it comes back */
     ck_assert_int_eq(g_remove(stat1000), 0);
     {
         g_autofree char *want =
             g_strdup_printf("guest vm1: Cannot read %s: No such file or directory", stat1000);
-        assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, want);
+        mom_test_assert_collect_error(h, MOM_COLLECTOR_ERROR_READ, want);
     }
     write_stat(t, 1000, 5010, 7, 1000, 262144);
-    harness_collect_ok(h);
-    ck_assert_int_eq(get_int(h, "host_minor_faults"), 10);
+    mom_test_collect_ok(h);
+    ck_assert_int_eq(mom_test_get_int(h, "host_minor_faults"), 10);
 }
 END_TEST
 
