@@ -734,6 +734,38 @@ END_TEST
 /* "Operation invalid" is a guest gone only when the guest is not running:
  * libvirt says it too when it refuses a request on a running guest (the
  * e2e fault test's guest without a balloon device). */
+/* The collection on a second connection (a frozen QEMU holds the first
+ * call) sees the same guests through a connection of its own, and a
+ * thrown-away batch's reads are made again by the next collection. */
+START_TEST(test_collect_aside)
+{
+    Seen seen = {0};
+    g_autoptr(MomLibvirt) lv = connect_to("test:///default", &seen);
+    g_autoptr(GError) error = NULL;
+
+    g_autoptr(MomGuestBatch) b = mom_libvirt_collect_aside(lv, NULL, &error);
+    ck_assert_msg(b != NULL, "%s", error ? error->message : "");
+    const MomDomainInfo *info = NULL;
+    const MomGuestData *d = find_data(b, DEFAULT_UUID, &info);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(d->balloon_cur, 2097152);
+    ck_assert(info->have_xml);
+
+    /* known and not stale: no XML read; marked stale: read again */
+    g_autoptr(GHashTable) known =
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)mom_domain_info_free);
+    MomDomainInfo *copy = mom_domain_info_copy(info);
+    g_hash_table_insert(known, copy->uuid, copy);
+    g_autoptr(MomGuestBatch) quiet = mom_libvirt_collect(lv, known, &error);
+    ck_assert_ptr_nonnull(quiet);
+    mom_libvirt_mark_stale(lv, DEFAULT_UUID);
+    g_autoptr(MomGuestBatch) again = mom_libvirt_collect(lv, known, &error);
+    ck_assert_ptr_nonnull(again);
+    ck_assert_uint_gt(again->calls, quiet->calls);
+    ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING, ""), 0);
+}
+END_TEST
+
 START_TEST(test_went_away)
 {
     g_autoptr(virConnect) c = virConnectOpen("test:///default");
@@ -1220,6 +1252,7 @@ libvirt_suite(void)
     tcase_add_test(tc, test_guest_manager_dry_run);
     tcase_add_test(tc, test_take_error_survives_later_calls);
     tcase_add_test(tc, test_refused_call_error);
+    tcase_add_test(tc, test_collect_aside);
     tcase_add_test(tc, test_went_away);
     tcase_add_test(tc, test_missing_domain);
     tcase_add_test(tc, test_destroyed_domain_dropped);
