@@ -230,6 +230,10 @@ make_guest(MomSchema *schema, guint index, GuestKind kind, guint64 *rng, GuestSp
     mom_value_clear(&prop);
     prop = mom_value_int(2000 + index);
     mom_entity_set_prop(g, "pid", &prop);
+    /* as the daemon gives every guest: a weight for one in eight, nil for
+     * the others */
+    prop = index % 8 == 0 ? mom_value_int(1 + index % 3) : mom_value_nil();
+    mom_entity_set_prop(g, "balloon_weight", &prop);
 
     /* 1 to 16 GiB in steps of 256 MiB; balloon_min is half of it. */
     gint64 max = (gint64)(1 + rng_next(rng) % 64) * 262144;
@@ -342,6 +346,13 @@ check_run(const MomPolicyRun *run, MomEntity *host, GPtrArray *guests, const Gue
         if (want_none) {
             if (mom_entity_n_controls(g) != 0)
                 return check_failed("%s (kind %d) has a control", mom_entity_name(g), s->kind);
+            tally->none++;
+            continue;
+        }
+        /* Under pressure a guest with little idle memory next to the
+         * others may get a step below balloon_min_step, and no control
+         * (10-balloon rule 5, the step factor). */
+        if (!t && regime == REGIME_PRESSURE && s->kind != KIND_BELOW_MIN) {
             tally->none++;
             continue;
         }
