@@ -502,11 +502,14 @@ def read_psi(agent, names, reads, phase):
                   "some_total_us": {n: vals.get(n) for n in names}})
 
 
-def guest_outcomes(names, results):
+def guest_outcomes(names, results, samples):
     """Per guest: its role, its memory stall over the measured part (from
-    the read at the squeeze to the one at the end) and in each phase, and
-    how long its working set took."""
+    the read at the squeeze to the one at the end) and in each phase, the
+    least memory it had left in that part, and how long its working set
+    took."""
     reads = results.get("psi_reads", [])
+    t0 = reads[0]["t"] if reads else None
+    t1 = reads[-1]["t"] if reads and reads[-1]["phase"] == "end" else float("inf")
     active = results.get("active", {})
     wake = results.get("wake", {})
     out = {}
@@ -522,10 +525,13 @@ def guest_outcomes(names, results):
             role, work = "wake", wake.get("work_s")
         else:
             role, work = "idle", None
+        usable = [x["guests"][n]["usable"] for x in samples if t0 is not None and
+                  t0 <= x["t"] <= t1 and "usable" in x["guests"].get(n, {})]
         out[n] = {"role": role,
                   "stall_ms": round((last - first) / 1000.0, 1)
                   if first is not None and last is not None else None,
-                  "stall_ms_by_phase": by_phase, "work_s": work}
+                  "stall_ms_by_phase": by_phase,
+                  "min_usable_mib": min(usable, default=None), "work_s": work}
     return out
 
 
@@ -599,7 +605,7 @@ def summarize(args, names, results, timeline, marks, hog, oom0, t_start):
         reclaimed = max(sum(base[n] - g.get("actual", base[n])
                             for n, g in s["guests"].items() if n in base) for s in samples)
     active = results.get("active", {})
-    outcomes = guest_outcomes(names, results)
+    outcomes = guest_outcomes(names, results, samples)
     stalls = [g["stall_ms"] for g in outcomes.values()]
     works = [a.get("work_s") for a in active.values()]
     works_known = bool(works) and None not in works
@@ -630,6 +636,11 @@ def summarize(args, names, results, timeline, marks, hog, oom0, t_start):
         # the guests' own memory PSI "some", read at the phase boundaries
         "guest_stall_ms": round(sum(stalls), 1) if stalls and None not in stalls else None,
         "guest_outcomes": outcomes,
+        # the least memory a guest had left (its balloon driver's "usable"):
+        # in these guests, with nothing to reclaim, PSI stays at 0 until an
+        # OOM kill, so this is how close a guest came to one
+        "guest_min_usable_mib": min((g["min_usable_mib"] for g in outcomes.values()
+                                     if g["min_usable_mib"] is not None), default=None),
         # the time the active guests took to fill their working sets
         "active_guest_work_s": max(works) if works_known else None,
         "active_guest_work_sum_s": round(sum(works), 2) if works_known else None,

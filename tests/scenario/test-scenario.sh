@@ -56,13 +56,15 @@ check "the host stayed above half its headroom (min MemAvailable $min MiB, headr
 check "momd ran to the end" [ "$(field manager_alive)" = True ]
 echo "# reaction_s=$(field reaction_s) reclaimed_mib=$(field reclaimed_mib)" \
     "balloon_changes=$(field balloon_changes) duration_s=$(field duration_s)"
-echo "# guest_stall_ms=$(field guest_stall_ms) active_guest_work_s=$(field active_guest_work_s)" \
-    "wake_work_s=$(field wake_work_s) wake_back_s=$(field wake_back_s)"
+echo "# guest_stall_ms=$(field guest_stall_ms) guest_min_usable_mib=$(field guest_min_usable_mib)" \
+    "active_guest_work_s=$(field active_guest_work_s) wake_work_s=$(field wake_work_s)" \
+    "wake_back_s=$(field wake_back_s)"
 [ "$(field wake_back_why)" = None ] || echo "# wake_back_why: $(field wake_back_why)"
 /usr/bin/python3 -c "
 import json
 for n, g in json.load(open('$summary')).get('guest_outcomes', {}).items():
-    print(f'# {n}: {g[\"role\"]} stall_ms={g[\"stall_ms\"]} work_s={g[\"work_s\"]}')
+    print(f'# {n}: {g.get(\"role\")} stall_ms={g.get(\"stall_ms\")} work_s={g.get(\"work_s\")}'
+          f' min_usable_mib={g.get(\"min_usable_mib\")}')
 " 2>/dev/null
 if [ "$failed" -gt 0 ]; then
     rm -rf "$keep" && cp -a "$out" "$keep" && echo "# files kept in $keep"
