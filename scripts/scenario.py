@@ -12,10 +12,12 @@ docs/scenario.md.  As root, it
   3. drives the phases: every guest touches and frees most of its memory
      (QEMU keeps it), a host workload (tests/scenario/host-hog.c) takes the
      host's memory down to a small headroom, then one guest needs a large
-     working set while the others idle, then the roles change;
+     working set while the others idle, then the roles change, then an idle
+     guest wakes up and needs its memory back while the host is still short;
   4. records a timeline every 250 ms (host, PSI, KSM, every guest's balloon
-     and memory, libvirt's balloon-change events), and writes
-     OUT/timeline.json, OUT/summary.json and OUT/timeline.svg.
+     and memory, libvirt's balloon-change events), reads every guest's own
+     memory PSI at the phase boundaries, and writes OUT/timeline.json,
+     OUT/summary.json and OUT/timeline.svg.
 
 Everything it starts is stopped on every exit path: the manager, the host
 workload, the guests, the libvirtd, and KSM is put back as it was.
@@ -24,6 +26,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -38,6 +41,9 @@ import libvirt_qemu
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 LAB = os.path.join(TOP, "tests", "e2e", "lab.sh")
 SAMPLE_S = 0.25
+# the wake-up guest's need when its balloon statistics do not say what it
+# used before it woke (see wake_need)
+WAKE_MARGIN_MIB = 64
 
 
 def log(msg):
@@ -331,7 +337,8 @@ def run(args):
     warm = int(args.guest_mib * args.warm_fraction)
     work = int(args.guest_mib * args.work_fraction)
     marks = []
-    results = {"active": {}}
+    psi_reads = []
+    results = {"active": {}, "psi_reads": psi_reads}
     manager = hog = timeline = None
     t_start = time.time()
     oom0 = vmstat("oom_kill")
@@ -360,7 +367,9 @@ def run(args):
             agent.run(n, ["/bin/momlab-unhog"])
         time.sleep(args.settle)
 
-        # 2. the host workload takes the host down to the headroom
+        # 2. the host workload takes the host down to the headroom; the
+        # measured part starts here, with a first read of the guests' PSI
+        read_psi(agent, names, psi_reads, "squeeze")
         phase_marks(marks, "squeeze")
         max_mib = int(open("/proc/meminfo").readline().split()[1]) // 1024
         hog = HostHog(hog_exe, args.headroom_mib, max_mib, args.hog_seconds)
@@ -369,19 +378,45 @@ def run(args):
         time.sleep(args.settle)
 
         # 3. one guest after another needs a large working set
-        for i, n in enumerate(names[:2] if len(names) > 1 else names):
-            phase_marks(marks, f"active-{i + 1}:{n}")
+        active = names[:2] if len(names) > 1 else names
+        for i, n in enumerate(active):
+            read_psi(agent, names, psi_reads, f"active-{i + 1}")
             oom_before = guest_oom(agent, n)
-            code, text = agent.run(n, ["/bin/sh", "-c",
-                                       f"momlab-hog {work} pattern && sleep {args.hold} && "
-                                       "momlab-unhog"], timeout=args.hold + 240)
+            phase_marks(marks, f"active-{i + 1}:{n}")
+            code, text = agent.run(n, timed_work(work, args.hold), timeout=args.hold + 240)
             oom_after = guest_oom(agent, n)
             ok = code == 0 and f"hogged {work} MiB" in text and oom_after == oom_before
             results["active"][n] = {"exit": code, "output": text.strip(), "ok": ok,
                                     "guest_oom_kills": None if oom_after is None or
-                                    oom_before is None else oom_after - oom_before}
-            log(f"{n}: working set of {work} MiB {'completed' if ok else 'FAILED'}: "
-                f"{text.strip()}")
+                                    oom_before is None else oom_after - oom_before,
+                                    "work_s": work_s(text)}
+            log(f"{n}: working set of {work} MiB {'completed' if ok else 'FAILED'} "
+                f"(work {work_s(text)} s): {text.strip()}")
+
+        # 4. an idle guest wakes up and needs its memory back, while the
+        # host workload still keeps the host short
+        idle = [n for n in names if n not in active]
+        if idle:
+            n = idle[0]
+            wake = int(args.guest_mib * args.wake_fraction)
+            read_psi(agent, names, psi_reads, "wake")
+            oom_before = guest_oom(agent, n)
+            phase_marks(marks, f"wake:{n}")
+            results["wake"] = {"guest": n, "mib": wake, "t_start": marks[-1]["t"]}
+            code, text = agent.run(n, timed_work(wake, args.wake_hold),
+                                   timeout=args.wake_hold + 120)
+            results["wake"]["t_end"] = time.time()
+            oom_after = guest_oom(agent, n)
+            ok = code == 0 and f"hogged {wake} MiB" in text and oom_after == oom_before
+            results["wake"].update({"exit": code, "output": text.strip(), "ok": ok,
+                                    "guest_oom_kills": None if oom_after is None or
+                                    oom_before is None else oom_after - oom_before,
+                                    "work_s": work_s(text)})
+            log(f"{n} woke up: working set of {wake} MiB {'completed' if ok else 'FAILED'} "
+                f"(work {work_s(text)} s): {text.strip()}")
+        else:
+            results["wake"] = {"why": "no idle guest to wake up (--guests 3 or more)"}
+        read_psi(agent, names, psi_reads, "end")
         phase_marks(marks, "end")
         results["guest_oom_kills"] = sum(guest_oom(agent, n) or 0 for n in names)
     except Exception as e:  # the run is reported, whatever stopped it
@@ -397,10 +432,11 @@ def run(args):
             except Exception as e:  # clean-up goes on whatever failed
                 log(f"clean-up: {e}")
         subprocess.run(["rm", "-rf", run_dir], check=False)
-    summary = summarize(args, results, timeline, marks, hog, oom0, t_start)
+    summary = summarize(args, names, results, timeline, marks, hog, oom0, t_start)
     with open(os.path.join(out, "timeline.json"), "w", encoding="utf-8") as f:
         json.dump({"marks": marks, "events": timeline.events if timeline else [],
-                   "samples": timeline.samples if timeline else []}, f)
+                   "samples": timeline.samples if timeline else [],
+                   "guest_psi_reads": psi_reads}, f)
     with open(os.path.join(out, "summary.json"), "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=2)
     if timeline:
@@ -419,12 +455,137 @@ def guest_oom(agent, name):
         return None
 
 
+def timed_work(mib, hold):
+    """argv that fills mib MiB in the guest, holds it hold seconds and frees
+    it; the fill is timed by the guest's own clock (/proc/uptime), so that
+    neither the hold nor the agent's round trips are in it."""
+    return ["/bin/sh", "-c",
+            f"read a _ </proc/uptime && momlab-hog {mib} pattern && read b _ </proc/uptime && "
+            f'echo "work_uptime $a $b" && sleep {hold} && momlab-unhog']
+
+
+def work_s(text):
+    """Seconds the fill of timed_work took, from its output; None when it
+    did not complete."""
+    m = re.search(r"^work_uptime (\S+) (\S+)$", text or "", re.M)
+    return round(float(m.group(2)) - float(m.group(1)), 2) if m else None
+
+
+def guest_psi(agent, name):
+    """The guest's memory PSI "some" total (µs: the time in which some of
+    its tasks stalled on memory since it booted), or None."""
+    try:
+        code, text = agent.run(name, ["/bin/cat", "/proc/pressure/memory"], timeout=60)
+        if code != 0:
+            return None
+        for line in text.splitlines():
+            kind, *pairs = line.split()
+            if kind == "some":
+                return int(dict(p.split("=") for p in pairs)["total"])
+    except (libvirt.libvirtError, KeyError, ValueError):
+        pass
+    return None
+
+
+def read_psi(agent, names, reads, phase):
+    """Every guest's memory PSI, read in parallel at the start of phase:
+    one guest-exec per guest and phase boundary (not in the timeline, which
+    a TCG guest's agent could not keep up with)."""
+    vals = {}
+    threads = [threading.Thread(target=lambda n=n: vals.__setitem__(n, guest_psi(agent, n)))
+               for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    reads.append({"t": time.time(), "phase": phase,
+                  "some_total_us": {n: vals.get(n) for n in names}})
+
+
+def guest_outcomes(names, results, samples):
+    """Per guest: its role, its memory stall over the measured part (from
+    the read at the squeeze to the one at the end) and in each phase, the
+    least memory it had left in that part, and how long its working set
+    took."""
+    reads = results.get("psi_reads", [])
+    t0 = reads[0]["t"] if reads else None
+    t1 = reads[-1]["t"] if reads and reads[-1]["phase"] == "end" else float("inf")
+    active = results.get("active", {})
+    wake = results.get("wake", {})
+    out = {}
+    for n in names:
+        vals = [(r["phase"], r["some_total_us"].get(n)) for r in reads]
+        by_phase = {p: round((b - a) / 1000.0, 1) if a is not None and b is not None else None
+                    for (p, a), (_, b) in zip(vals, vals[1:])}
+        first = vals[0][1] if vals and vals[0][0] == "squeeze" else None
+        last = vals[-1][1] if vals and vals[-1][0] == "end" else None
+        if n in active:
+            role, work = f"active-{list(active).index(n) + 1}", active[n].get("work_s")
+        elif n == wake.get("guest"):
+            role, work = "wake", wake.get("work_s")
+        else:
+            role, work = "idle", None
+        usable = [x["guests"][n]["usable"] for x in samples if t0 is not None and
+                  t0 <= x["t"] <= t1 and "usable" in x["guests"].get(n, {})]
+        out[n] = {"role": role,
+                  "stall_ms": round((last - first) / 1000.0, 1)
+                  if first is not None and last is not None else None,
+                  "stall_ms_by_phase": by_phase,
+                  "min_usable_mib": min(usable, default=None), "work_s": work}
+    return out
+
+
+def wake_need(wake, samples):
+    """(need MiB, in use MiB): the balloon the waking guest needs to hold
+    its working set: the working set plus what the guest used before it
+    woke (actual - usable of its last sample before the phase: its kernel,
+    its root file system, the agent), or WAKE_MARGIN_MIB when the sample
+    does not say."""
+    n = wake["guest"]
+    before = [s["guests"][n] for s in samples if s["t"] <= wake["t_start"] and
+              "actual" in s["guests"].get(n, {}) and "usable" in s["guests"].get(n, {})]
+    used = round(before[-1]["actual"] - before[-1]["usable"], 1) if before else WAKE_MARGIN_MIB
+    return round(wake["mib"] + used, 1), used
+
+
+def wake_back(wake, samples, events):
+    """(seconds, why not): from the start of the wake-up until the waking
+    guest's balloon (a timeline sample's actual, or a balloon-change event)
+    is at least what its working set needs; (None, why) when it never was
+    within the phase."""
+    n = wake.get("guest")
+    if not n or "t_start" not in wake:
+        return None, wake.get("why", "the wake-up phase did not run")
+    t0, t1 = wake["t_start"], wake.get("t_end") or time.time()
+    need, used = wake_need(wake, samples)
+    wake.update({"need_mib": need, "in_use_before_mib": used})
+    start = [s["guests"][n]["actual"] for s in samples
+             if s["t"] <= t0 and "actual" in s["guests"].get(n, {})]
+    wake["balloon_at_start_mib"] = start[-1] if start else None
+    points = [(s["t"], s["guests"][n]["actual"]) for s in samples
+              if t0 <= s["t"] <= t1 and "actual" in s["guests"].get(n, {})]
+    points += [(e["t"], e["actual_mib"]) for e in events
+               if e["guest"] == n and t0 <= e["t"] <= t1]
+    points.sort()
+    if start and start[-1] >= need:
+        points.insert(0, (t0, start[-1]))
+    wake["balloon_max_mib"] = max((a for _, a in points), default=None)
+    back = next((t for t, a in points if a >= need), None)
+    if back is not None:
+        return round(back - t0, 2), None
+    if not points:
+        return None, f"no balloon sample of {n} during the wake-up"
+    return None, (f"the balloon of {n} reached at most {wake['balloon_max_mib']} MiB of the "
+                  f"{need} MiB its working set needs ({wake['mib']} MiB + {used} MiB in use "
+                  f"before) in the {t1 - t0:.0f} s of the wake-up phase")
+
+
 def stall_s(samples, key):
     vals = [s[key] for s in samples if s.get(key) is not None]
     return round((vals[-1] - vals[0]) / 1e6, 2) if len(vals) > 1 else None
 
 
-def summarize(args, results, timeline, marks, hog, oom0, t_start):
+def summarize(args, names, results, timeline, marks, hog, oom0, t_start):
     samples = timeline.samples if timeline else []
     events = timeline.events if timeline else []
     onset = hog.ready if hog and hog.ready else None
@@ -444,6 +605,15 @@ def summarize(args, results, timeline, marks, hog, oom0, t_start):
         reclaimed = max(sum(base[n] - g.get("actual", base[n])
                             for n, g in s["guests"].items() if n in base) for s in samples)
     active = results.get("active", {})
+    outcomes = guest_outcomes(names, results, samples)
+    stalls = [g["stall_ms"] for g in outcomes.values()]
+    works = [a.get("work_s") for a in active.values()]
+    works_known = bool(works) and None not in works
+    wake = dict(results.get("wake", {}))
+    back, why = wake_back(wake, samples, events)
+    wake_summary = {k: wake.get(k) for k in
+                    ("guest", "mib", "need_mib", "in_use_before_mib", "balloon_at_start_mib",
+                     "balloon_max_mib", "exit", "output", "ok", "guest_oom_kills", "work_s")}
     return {
         "manager": args.manager,
         "guests": args.guests,
@@ -463,6 +633,23 @@ def summarize(args, results, timeline, marks, hog, oom0, t_start):
         "reclaimed_mib": round(reclaimed, 1) if reclaimed is not None else None,
         "active_guest_ok": bool(active) and all(a["ok"] for a in active.values()),
         "active_guests": active,
+        # the guests' own memory PSI "some", read at the phase boundaries
+        "guest_stall_ms": round(sum(stalls), 1) if stalls and None not in stalls else None,
+        "guest_outcomes": outcomes,
+        # the least memory a guest had left (its balloon driver's "usable"):
+        # in these guests, with nothing to reclaim, PSI stays at 0 until an
+        # OOM kill, so this is how close a guest came to one
+        "guest_min_usable_mib": min((g["min_usable_mib"] for g in outcomes.values()
+                                     if g["min_usable_mib"] is not None), default=None),
+        # the time the active guests took to fill their working sets
+        "active_guest_work_s": max(works) if works_known else None,
+        "active_guest_work_sum_s": round(sum(works), 2) if works_known else None,
+        # the wake-up: an idle guest needs its memory back, the host short
+        "wake_guest_ok": wake.get("ok"),
+        "wake_work_s": wake.get("work_s"),
+        "wake_back_s": back,
+        "wake_back_why": why,
+        "wake": wake_summary,
         "manager_alive": results.get("manager_alive"),
         "balloon_changes": len(events),
         "duration_s": round(time.time() - t_start, 1),
@@ -499,13 +686,17 @@ def main():
     p.add_argument("--work-fraction", type=float, default=0.8,
                    help="of guest memory in the active guest's working set")
     p.add_argument("--hold", type=int, default=20, help="seconds the working set is held")
+    p.add_argument("--wake-fraction", type=float, default=0.5,
+                   help="of guest memory in the working set of the idle guest that wakes up")
+    p.add_argument("--wake-hold", type=int, default=5,
+                   help="seconds the waking guest holds its working set")
     p.add_argument("--settle", type=int, default=10, help="seconds between phases")
     p.add_argument("--hog-seconds", type=int, default=900, help="the host workload's time bound")
     args = p.parse_args()
     if os.geteuid() != 0:
         sys.exit("scenario: must run as root (the lab's libvirtd, KSM, host memory).")
     if args.guests < 1 or args.guest_mib < 256 or not 0 < args.warm_fraction < 1 or \
-            not 0 < args.work_fraction < 1:
+            not 0 < args.work_fraction < 1 or not 0 < args.wake_fraction < 1:
         sys.exit("scenario: --guests must be >= 1, --guest-mib >= 256, fractions in (0, 1).")
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     signal.signal(signal.SIGTERM, on_sigterm)

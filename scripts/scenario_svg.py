@@ -6,7 +6,8 @@ Two panels over the same time axis (seconds since the first sample):
     and MemFree+Buffers+Cached;
   - the guests: each guest's balloon (actual, solid) and QEMU's resident
     memory (rss, dashed), with every balloon change libvirt reported as a
-    tick on the time axis.
+    tick on the time axis, and, from the wake-up on, the balloon the waking
+    guest needs for its working set (dotted, in its colour).
 Phases are marked as vertical lines across both panels.  No plotting
 library: plain SVG, so the benchmark needs nothing more than python3.
 """
@@ -66,8 +67,9 @@ def write(path, samples, events, marks, headroom_mib, names, summary):
     title = (f"manager {summary.get('manager')}: OOM kills {summary.get('oom_kills')}, "
              f"host workload killed {summary.get('host_workload_killed')}, "
              f"reaction {summary.get('reaction_s')} s, "
-             f"active guests ok {summary.get('active_guest_ok')}")
-    parts.append(f'<text x="{LEFT}" y="20" font-size="14">{escape(title)}</text>\n')
+             f"active guests ok {summary.get('active_guest_ok')}, "
+             f"wake-up ok {summary.get('wake_guest_ok')}, back in {summary.get('wake_back_s')} s")
+    parts.append(f'<text x="{LEFT}" y="20" font-size="12">{escape(title)}</text>\n')
 
     # host panel
     top, bottom = PANELS[0]
@@ -101,6 +103,12 @@ def write(path, samples, events, marks, headroom_mib, names, summary):
             parts.append(_polyline(pts, c, dash=dash))
         parts.append(f'<text x="{LEFT + 6 + 150 * i}" y="{top + 12}" font-size="11" '
                      f'fill="{c}">{escape(n)}</text>\n')
+        wake = summary.get("wake") or {}
+        start = next((m["t"] for m in marks if m["phase"] == f"wake:{n}"), None)
+        if wake.get("guest") == n and wake.get("need_mib") and start is not None:
+            y = sy(wake["need_mib"])
+            parts.append(f'<line x1="{sx(start - t0):.1f}" x2="{W - RIGHT}" y1="{y:.1f}" '
+                         f'y2="{y:.1f}" stroke="{c}" stroke-dasharray="1 2"/>\n')
     for e in events:
         x = sx(e["t"] - t0)
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{bottom}" y2="{bottom + 8}" '
