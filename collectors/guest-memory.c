@@ -30,6 +30,10 @@
  *                  how hard the guest is paging: the pressure a shrinking
  *                  balloon puts on it, where its own PSI (GuestQemuAgent's
  *                  guest_psi_*) is not at hand;
+ *   mem_unused_rate  KiB per second by which mem_unused changed between
+ *                  the guest's last two reports, negative while the guest
+ *                  fills its memory; nil until it has reported twice.  It
+ *                  says a guest needs memory before it is short of it;
  *   mem_idle       memory the guest could give up without paging, KiB:
  *                  "usable" (the guest kernel's MemAvailable: free memory
  *                  plus the page cache and slab it can drop) where
@@ -50,16 +54,19 @@
 #include "mom-collector.h"
 #include "collector-priv.h"
 
-/* One cumulative counter's rate between the guest's last two reports. */
+/* A value's rate of change between the guest's last two reports: of a
+ * cumulative counter (which only grows: a fall is a reboot) or of a gauge. */
 typedef struct {
-    gint64 value; /* at @stamp; -1 before the first report */
-    gint64 stamp; /* the report's last_update, seconds */
-    double rate;  /* per second; < 0 while unknown */
+    gboolean gauge; /* may fall */
+    gint64 value;   /* at @stamp; -1 before the first report */
+    gint64 stamp;   /* the report's last_update, seconds */
+    double rate;    /* per second, when @known */
+    gboolean known;
 } GuestRate;
 
 typedef struct {
     const MomGuestData *guest; /* owned by the guest manager, refreshed in place */
-    GuestRate major_fault, swap_in;
+    GuestRate major_fault, swap_in, unused;
 } GuestMemory;
 
 static const char *const guest_memory_fields[] = {
@@ -67,8 +74,8 @@ static const char *const guest_memory_fields[] = {
 };
 
 static const char *const guest_memory_optional_fields[] = {
-    "swap_total",       "swap_usage",   "mem_usable", "disk_caches", "stats_age",
-    "major_fault_rate", "swap_in_rate", "mem_idle",   NULL,
+    "swap_total",       "swap_usage",   "mem_usable", "disk_caches",     "stats_age",
+    "major_fault_rate", "swap_in_rate", "mem_idle",   "mem_unused_rate", NULL,
 };
 
 /* GuestMemoryOptional: no mandatory field; an empty list rather than NULL
@@ -76,9 +83,10 @@ static const char *const guest_memory_optional_fields[] = {
 static const char *const guest_memory_no_fields[] = {NULL};
 
 static const char *const guest_memory_all_fields[] = {
-    "mem_available", "mem_unused",       "major_fault",  "minor_fault", "swap_in",
-    "swap_out",      "swap_total",       "swap_usage",   "mem_usable",  "disk_caches",
-    "stats_age",     "major_fault_rate", "swap_in_rate", "mem_idle",    NULL,
+    "mem_available", "mem_unused",  "major_fault",     "minor_fault",
+    "swap_in",       "swap_out",    "swap_total",      "swap_usage",
+    "mem_usable",    "disk_caches", "stats_age",       "major_fault_rate",
+    "swap_in_rate",  "mem_idle",    "mem_unused_rate", NULL,
 };
 
 static gpointer
@@ -90,7 +98,8 @@ guest_memory_new(const MomCollectorConfig *cfg, const char *name, GError **error
         return NULL;
     gm = g_new0(GuestMemory, 1);
     gm->guest = cfg->guest;
-    gm->major_fault = gm->swap_in = (GuestRate){.value = -1, .rate = -1};
+    gm->major_fault = gm->swap_in = (GuestRate){.value = -1};
+    gm->unused = (GuestRate){.gauge = TRUE, .value = -1};
     return gm;
 }
 
@@ -130,15 +139,15 @@ static void
 guest_rate_update(GuestRate *r, gint64 value, gint64 stamp)
 {
     if (value < 0 || stamp <= 0) {
-        *r = (GuestRate){.value = -1, .rate = -1};
+        *r = (GuestRate){.gauge = r->gauge, .value = -1};
         return;
     }
     if (r->value >= 0 && stamp == r->stamp)
         return; /* the same report, read again */
-    if (r->value >= 0 && stamp > r->stamp && value >= r->value)
+    /* not known after the first report, nor after a counter's reset (a reboot) */
+    r->known = r->value >= 0 && stamp > r->stamp && (r->gauge || value >= r->value);
+    if (r->known)
         r->rate = (double)(value - r->value) / (double)(stamp - r->stamp);
-    else
-        r->rate = -1; /* the first report, or a reset (a reboot) */
     r->value = value;
     r->stamp = stamp;
 }
@@ -146,7 +155,7 @@ guest_rate_update(GuestRate *r, gint64 value, gint64 stamp)
 static void
 guest_rate_set(MomSample *out, const char *field, const GuestRate *r)
 {
-    if (r->rate >= 0)
+    if (r->known)
         mom_sample_set_float(out, field, r->rate);
     else
         mom_sample_set(out, field, mom_value_nil());
@@ -173,6 +182,8 @@ guest_memory_collect(gpointer state, MomSample *out, GError **error)
     guest_rate_update(&gm->swap_in, g->swap_in, g->last_update);
     guest_rate_set(out, "major_fault_rate", &gm->major_fault);
     guest_rate_set(out, "swap_in_rate", &gm->swap_in);
+    guest_rate_update(&gm->unused, g->unused, g->last_update);
+    guest_rate_set(out, "mem_unused_rate", &gm->unused);
     mom_sample_set_reported(out, "mem_idle", g->usable >= 0 ? g->usable : g->unused);
     return TRUE;
 }

@@ -338,6 +338,7 @@ START_TEST(test_guest_memory_rates)
     mom_test_collect_ok(h);
     mom_test_assert_nil(h, "major_fault_rate"); /* one report: no rate yet */
     mom_test_assert_nil(h, "swap_in_rate");
+    mom_test_assert_nil(h, "mem_unused_rate");
     ck_assert_int_eq(mom_test_get_int(h, "mem_idle"), 2500000); /* usable */
 
     g.major_fault += 50; /* 50 faults and 400 KiB in over 2 s */
@@ -362,6 +363,13 @@ START_TEST(test_guest_memory_rates)
     g.last_update += 1;
     mom_test_collect_ok(h);
     ck_assert_double_eq_tol(mom_test_get_float(h, "major_fault_rate"), 10.0, 1e-9);
+
+    /* free memory is a gauge: it falls while the guest fills its memory */
+    g.unused -= 60000; /* 60000 KiB less over 3 s */
+    g.last_update += 3;
+    mom_test_collect_ok(h);
+    ck_assert_double_eq_tol(mom_test_get_float(h, "mem_unused_rate"), -20000.0, 1e-9);
+    g.unused += 60000;
 
     /* without "usable", idle memory is what is unused */
     g.usable = -1;
