@@ -352,18 +352,30 @@ drop_if_late(MomGuests *gs, const MomGuestBatch *b)
     return TRUE;
 }
 
-static void
-aside_done(GObject *source, GAsyncResult *res, gpointer user_data)
+/* A collection's result; FALSE when the manager is gone (the task was
+ * cancelled), and the result, if any, is dropped. */
+static gboolean
+take_result(GAsyncResult *res, MomGuestBatch **batch, GError **error)
 {
     GTask *task = G_TASK(res);
-    g_autoptr(GError) error = NULL;
 
     if (g_cancellable_is_cancelled(g_task_get_cancellable(task))) {
         g_autoptr(MomGuestBatch) dropped = g_task_propagate_pointer(task, NULL);
-        return; /* the manager is gone */
+        return FALSE;
     }
+    *batch = g_task_propagate_pointer(task, error);
+    return TRUE;
+}
+
+static void
+aside_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MomGuestBatch) b = NULL;
+
+    if (!take_result(res, &b, &error))
+        return;
     MomGuests *gs = user_data;
-    g_autoptr(MomGuestBatch) b = g_task_propagate_pointer(task, &error);
     gs->aside_in_flight = FALSE;
     if (!b) {
         g_debug("Guest statistics on a second connection failed: %s", error->message);
@@ -385,15 +397,12 @@ aside_done(GObject *source, GAsyncResult *res, gpointer user_data)
 static void
 collect_done(GObject *source, GAsyncResult *res, gpointer user_data)
 {
-    GTask *task = G_TASK(res);
     g_autoptr(GError) error = NULL;
+    g_autoptr(MomGuestBatch) b = NULL;
 
-    if (g_cancellable_is_cancelled(g_task_get_cancellable(task))) {
-        g_autoptr(MomGuestBatch) dropped = g_task_propagate_pointer(task, NULL);
-        return; /* the manager is gone */
-    }
+    if (!take_result(res, &b, &error))
+        return;
     MomGuests *gs = user_data;
-    g_autoptr(MomGuestBatch) b = g_task_propagate_pointer(task, &error);
     gs->in_flight = FALSE;
     if (!b) {
         /* A lost connection is reported by the connection itself, and a

@@ -651,6 +651,19 @@ on_signal(gint fd, GIOCondition condition, gpointer user_data)
     return G_SOURCE_CONTINUE;
 }
 
+/* Blocks (@how SIG_BLOCK) or unblocks the signals momd handles. */
+static void
+hold_signals(int how)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(how, &set, NULL);
+}
+
 /* SIGINT and SIGTERM stop momd, SIGHUP reloads, within a second whatever
  * a policy does. */
 static gboolean
@@ -667,12 +680,7 @@ watch_signals(Momd *d, GError **error)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     /* what came since run() held them is delivered now, to the handler */
-    sigset_t held;
-    sigemptyset(&held);
-    sigaddset(&held, SIGHUP);
-    sigaddset(&held, SIGINT);
-    sigaddset(&held, SIGTERM);
-    sigprocmask(SIG_UNBLOCK, &held, NULL);
+    hold_signals(SIG_UNBLOCK);
     guint id = g_unix_fd_add(signal_pipe[0], G_IO_IN, on_signal, d);
     g_source_set_name_by_id(id, "momd signals");
     return TRUE;
@@ -769,12 +777,7 @@ run(Momd *d, Args *a)
 
     /* Held until watch_signals() has its handlers: a SIGHUP that comes
      * while momd reads its config would otherwise kill it. */
-    sigset_t held;
-    sigemptyset(&held);
-    sigaddset(&held, SIGHUP);
-    sigaddset(&held, SIGINT);
-    sigaddset(&held, SIGTERM);
-    sigprocmask(SIG_BLOCK, &held, NULL);
+    hold_signals(SIG_BLOCK);
 
     /* Until the config says where the log goes: standard error, so that
      * a fatal error in the config has a level there (and under systemd a
