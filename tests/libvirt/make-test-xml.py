@@ -4,6 +4,7 @@
 
     make-test-xml.py N OUT.xml [--max-mib M] [--cur-mib C]
                                [--min-every K] [--nosharepages-every K]
+                               [--tune-every K]
 
 Load it with the URI test:///ABS/PATH/OUT.xml (the path must be absolute).
 The test driver runs inside the client process and every connection starts
@@ -17,7 +18,10 @@ again from this file, so tests and the benchmark can rely on its content:
   * every MIN_EVERY-th domain has <memtune><min_guarantee> = cur / 4 KiB;
   * every NOSHARE_EVERY-th domain has <memoryBacking><nosharepages/>;
   * every domain has a virtio <memballoon>; odd domains carry
-    <stats period='2'/>, even ones none (momd then sets the period).
+    <stats period='2'/>, even ones none (momd then sets the period);
+  * every TUNE_EVERY-th domain (0, the default: none) carries momd's tuning
+    metadata (docs/metadata.md): <momd:balloon min-kib=cur/2 weight=200/>
+    and <momd:vcpu limit=50/>.
 
 With --json the same facts are printed on stdout, one object per domain,
 for tests that want to compare without re-deriving the rules.
@@ -39,6 +43,7 @@ def domain_facts(i, args):
         "min_kib": cur_kib // 4 if args.min_every and i % args.min_every == 0 else 0,
         "nosharepages": bool(args.nosharepages_every and i % args.nosharepages_every == 0),
         "stats_period": 2 if i % 2 else 0,
+        "tune": bool(args.tune_every and i % args.tune_every == 0),
     }
 
 
@@ -58,6 +63,15 @@ def domain_xml(f):
         ]
     if f["nosharepages"]:
         lines += ["    <memoryBacking>", "      <nosharepages/>", "    </memoryBacking>"]
+    if f["tune"]:
+        lines += [
+            "    <metadata>",
+            "      <momd:tune xmlns:momd='urn:momd:tune:1'>",
+            "        <momd:balloon min-kib='%d' weight='200'/>" % (f["cur_kib"] // 2),
+            "        <momd:vcpu limit='50'/>",
+            "      </momd:tune>",
+            "    </metadata>",
+        ]
     lines += [
         "    <vcpu>1</vcpu>",
         "    <os><type arch='x86_64'>hvm</type></os>",
@@ -80,6 +94,7 @@ def main():
     p.add_argument("--cur-mib", type=int, default=768)
     p.add_argument("--min-every", type=int, default=3)
     p.add_argument("--nosharepages-every", type=int, default=5)
+    p.add_argument("--tune-every", type=int, default=0)
     p.add_argument("--json", action="store_true", help="also print the facts on stdout")
     args = p.parse_args()
     if args.n < 1 or args.n > 99999:
