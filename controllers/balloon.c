@@ -220,8 +220,11 @@ check_progress(const MomBalloonRails *r, MomBalloonState *s, const MomBalloonInp
      * is over, and the policy's next decision starts from here */
     if (s->missed == 0)
         s->cur_at_streak = s->cur_at_request;
+    /* ... or moved anyhow since the streak began (set smaller by hand past
+     * the request, the churn soak's virsh setmem): a balloon that moves is
+     * no uncooperative one, whichever way it went */
     if (s->missed > 0 && in->sampled_at > s->sampled_at_miss && s->sampled_at_miss > 0 &&
-        !within_band(r, cur, s->cur_at_streak) && within_band(r, cur, s->cur_at_miss)) {
+        !within_band(r, cur, s->cur_at_streak)) {
         forget_request(s);
         return MOM_BALLOON_PROGRESS_STOPPED_SHORT;
     }
