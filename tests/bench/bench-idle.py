@@ -4,7 +4,7 @@
 
     bench-idle.py [--momd build/src/momd] [--guests 200,1000] [--seconds 60]
                   [--warmup 15] [--runs 3] [--tune-every 10] [--dry-run]
-                  [--keep DIR] [--json FILE]
+                  [--set SECTION.KEY=VALUE]... [--keep DIR] [--json FILE]
 
 For each N and run, in a new temporary directory:
 
@@ -32,12 +32,16 @@ For each N and run, in a new temporary directory:
     controllers (Balloon, KSM, CpuTune, IoTune, real controls: the test
     driver takes balloon changes), the pressure fast path (PSI trigger on
     the real /proc/pressure/memory, MemAvailable every 250 ms), the
-    history, lock-memory.  --dry-run sets dry-run: true instead.
+    history, lock-memory.  --dry-run sets dry-run: true instead, and
+    --set SECTION.KEY=VALUE any key the shipped file has (one it does not
+    have is an error), to see what a setting costs.
 
 momd (the real binary, in the foreground, as a child that dies with this
-script) runs --warmup seconds, then its CPU time is read from
-/proc/PID/stat (utime + stime of all its threads, in clock ticks) at the
-start and at the end of --seconds; at the end also VmRSS, RssAnon and
+script) runs --warmup seconds, then the time its threads ran on a CPU in
+the --seconds window is read from /proc/PID/task/TID/schedstat, the
+scheduler's own count in ns, once a second (a thread that ends in the
+window loses at most a second); the user/system split comes from
+/proc/PID/stat (utime + stime, in clock ticks); at the end also VmRSS, RssAnon and
 Threads from /proc/PID/status.  The libvirt test driver runs inside
 momd's process, so its work and its domains are counted too, as in the
 issue's measurement.
@@ -49,9 +53,10 @@ one policy cycle must have run, or the run fails.  Then momd gets
 SIGTERM and must exit with status 0; the warnings its log holds are
 counted and printed.
 
-One line per run, then per N the median and the range of the runs.  CPU
-counts in clock ticks (10 ms at USER_HZ 100): over a 60 s window that is
-+-10 ms per minute, so compare medians of several runs.  Load from other
+One line per run, then per N the median and the range of the runs.  The
+schedstat count is exact; what varies from run to run is the work itself
+(cache misses after other processes ran), so compare medians of several
+runs on a quiet machine.  Load from other
 processes hardly changes a process's own CPU time, which is why this
 measures that and not wall time.
 
@@ -105,6 +110,33 @@ def proc_cpu_ticks(pid):
     # "PID (COMM) S ...": COMM may hold spaces; utime and stime are fields 14, 15
     fields = text[text.rindex(")") + 2:].split()
     return int(fields[11]), int(fields[12])
+
+
+def threads_runtime_ns(pid, seen):
+    """Updates @seen (tid -> ns on a CPU so far, from /proc/PID/task/TID/schedstat,
+    the scheduler's exact count) with every thread of @pid that is alive now."""
+    base = "/proc/%d/task" % pid
+    for tid in os.listdir(base):
+        try:
+            with open("%s/%s/schedstat" % (base, tid)) as f:
+                seen[tid] = max(seen.get(tid, 0), int(f.read().split()[0]))
+        except (OSError, ValueError, IndexError):
+            pass  # the thread ended between the listing and the read
+
+
+def watch_runtime(pid, seconds):
+    """Sleeps @seconds and returns the ns @pid's threads ran in them: read once a
+    second, so that a thread that ends in the window loses at most a second."""
+    start, seen = {}, {}
+    threads_runtime_ns(pid, start)
+    end = time.monotonic() + seconds
+    while True:
+        threads_runtime_ns(pid, seen)
+        left = end - time.monotonic()
+        if left <= 0:
+            break
+        time.sleep(min(1.0, left))
+    return sum(ns - start.get(tid, 0) for tid, ns in seen.items())
 
 
 def proc_status(pid):
@@ -192,6 +224,14 @@ def write_conf(path, replace, dry_run):
         f.writelines(out)
 
 
+def conf_setting(text):
+    """--set's SECTION.KEY=VALUE as ((section, key), value)."""
+    m = re.match(r"([^.=\s]+)\.([A-Za-z0-9_-]+)=(.*)$", text)
+    if not m:
+        raise argparse.ArgumentTypeError("'%s' is not SECTION.KEY=VALUE" % text)
+    return (m.group(1), m.group(2)), m.group(3)
+
+
 def set_pdeathsig():
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -222,14 +262,16 @@ def one_run(args, n, keep_dir):
         fake_sysfs(sysfs)
         if not args.real_proc:
             fake_proc(procfs)
-        write_conf(conf, {
+        replace = dict(args.set)
+        replace.update({
             ("main", "libvirt-hypervisor-uri"): "test://" + xml,
             ("main", "policy-dir"): args.policy_dir,
             ("main", "rpc-port"): sock,
             ("main", "sysfs-root"): sysfs,
             ("main", "proc-root"): procfs,
             ("logging", "log"): log,
-        }, args.dry_run)
+        })
+        write_conf(conf, replace, args.dry_run)
         argv = [args.momd, "-c", conf]
         if args.callgrind:
             # counted only within the window (callgrind_control below)
@@ -259,8 +301,9 @@ def one_run(args, n, keep_dir):
                             "-p", str(proc.pid), "-o", data, "--", "sleep", str(args.seconds)],
                            check=True, stdout=subprocess.DEVNULL)
             print("bench-idle: perf data in %s" % data, flush=True)
+            ran_ns = None
         else:
-            time.sleep(args.seconds)
+            ran_ns = watch_runtime(proc.pid, args.seconds)
         t1, c1, l1 = time.monotonic(), proc_cpu_ticks(proc.pid), os.path.getsize(log)
         if args.callgrind:
             subprocess.run(["callgrind_control", "-i", "off", str(proc.pid)], check=True,
@@ -290,7 +333,10 @@ def one_run(args, n, keep_dir):
         per_min = 1000.0 / os.sysconf("SC_CLK_TCK") * 60.0 / (t1 - t0)
         return {
             "guests": n,
-            "cpu_ms_per_min": (sum(c1) - sum(c0)) * per_min,
+            # the scheduler's own count, to the ns (None under perf)
+            "cpu_ms_per_min": ran_ns / 1e6 * 60.0 / (t1 - t0) if ran_ns is not None
+            else (sum(c1) - sum(c0)) * per_min,
+            "ticks_ms_per_min": (sum(c1) - sum(c0)) * per_min,
             "user_ms_per_min": (c1[0] - c0[0]) * per_min,
             "sys_ms_per_min": (c1[1] - c0[1]) * per_min,
             "window_s": t1 - t0,
@@ -316,7 +362,7 @@ def one_run(args, n, keep_dir):
 
 
 def fmt(r):
-    return ("guests %5d  CPU %7.1f ms/min (user %.0f, sys %.0f)  VmRSS %6.1f MiB  RssAnon %5.2f MiB  RssFile %5.1f MiB  "
+    return ("guests %5d  CPU %7.1f ms/min (ticks: user %.0f, sys %.0f)  VmRSS %6.1f MiB  RssAnon %5.2f MiB  RssFile %5.1f MiB  "
             "threads %2d  cycle %d  warnings %d  in the window: fast path %d, changes %d" % (
                 r["guests"], r["cpu_ms_per_min"], r["user_ms_per_min"], r["sys_ms_per_min"],
                 r["vmrss_kib"] / 1024.0,
@@ -337,6 +383,10 @@ def main():
     p.add_argument("--dry-run", action="store_true", help="dry-run: true in momd.conf")
     p.add_argument("--real-proc", action="store_true",
                    help="the host's own /proc (its MemAvailable may start the fast path)")
+    p.add_argument("--set", metavar="SECTION.KEY=VALUE", action="append", default=[],
+                   type=conf_setting,
+                   help="another value for a key of the shipped config (repeatable), "
+                        "e.g. pressure.watch-interval-ms=0")
     p.add_argument("--keep", metavar="DIR", help="copy each run's directory (log, conf) here")
     p.add_argument("--json", metavar="FILE", help="also write every run as JSON")
     p.add_argument("--perf", metavar="DIR",
