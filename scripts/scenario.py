@@ -44,6 +44,8 @@ SAMPLE_S = 0.25
 # the wake-up guest's need when its balloon statistics do not say what it
 # used before it woke (see wake_need)
 WAKE_MARGIN_MIB = 64
+# how long an agent that does not answer is asked again (Agent.command)
+AGENT_GONE_S = 90
 
 
 def log(msg):
@@ -135,6 +137,10 @@ class Lab:
             self.lab("ksm", "restore", self.ksm_file, check=False)
 
 
+class AgentGone(Exception):
+    """The guest agent has not answered for AGENT_GONE_S."""
+
+
 class Agent:
     """guest-exec through libvirt's agent API, as lab.sh does it."""
 
@@ -143,14 +149,24 @@ class Agent:
 
     def command(self, dom, cmd, deadline):
         """One agent command; a guest starved of CPU or memory answers
-        late, so a busy or timed-out agent is asked again until deadline."""
+        late, so a busy or timed-out agent is asked again until deadline,
+        but not for longer than AGENT_GONE_S: the lab's guests do not
+        restart qemu-ga, so an agent that an OOM kill inside the guest
+        ended never answers again."""
+        first = None
         while True:
             try:
                 return json.loads(libvirt_qemu.qemuAgentCommand(dom, json.dumps(cmd), 30, 0))
             except libvirt.libvirtError as e:
-                if time.time() >= deadline or e.get_error_code() not in (
+                now = time.time()
+                first = first or now
+                if now >= deadline or e.get_error_code() not in (
                         libvirt.VIR_ERR_AGENT_UNRESPONSIVE, libvirt.VIR_ERR_OPERATION_TIMEOUT):
                     raise
+                if now - first >= AGENT_GONE_S:
+                    raise AgentGone(
+                        f"the guest agent has not answered for {AGENT_GONE_S} s "
+                        f"(last: {e}); an OOM kill in the guest may have ended it")
                 time.sleep(1)
 
     def run(self, name, argv, timeout=240):
@@ -169,7 +185,7 @@ class Agent:
                     out = base64.b64decode(st.get("out-data", "")).decode(errors="replace")
                     return st.get("exitcode", -1), out
                 time.sleep(0.2)
-        except (libvirt.libvirtError, KeyError, ValueError) as e:
+        except (libvirt.libvirtError, AgentGone, KeyError, ValueError) as e:
             return None, f"the guest agent failed: {e}"
         return None, f"still running after {timeout} s"
 
@@ -319,9 +335,22 @@ class HostHog:
             self.proc.wait()
 
 
+# the phase under way and the --budget, for the message of on_budget
+PHASE = ["start"]
+BUDGET = [0]
+
+
 def phase_marks(marks, name):
     marks.append({"t": time.time(), "phase": name})
+    PHASE[0] = name
     log(f"phase {name}")
+
+
+def phase_seconds(marks, t_end):
+    """Seconds each phase took, in order, the last one up to t_end."""
+    marks = [m for m in marks if m["phase"] != "pressure-onset"]
+    ends = [m["t"] for m in marks[1:]] + [t_end]
+    return [[m["phase"], round(end - m["t"], 1)] for m, end in zip(marks, ends)]
 
 
 def run(args):
@@ -343,8 +372,12 @@ def run(args):
     t_start = time.time()
     oom0 = vmstat("oom_kill")
     try:
+        phase_marks(marks, "lab")  # the libvirtd and the guests' boot
         uri = lab.start()
         lab.define(names, args.guest_mib)
+        # errors are handled where they happen; libvirt's default handler
+        # would also print every retry of an unanswered agent
+        libvirt.registerErrorHandler(lambda *_: None, None)
         libvirt.virEventRegisterDefaultImpl()
         threading.Thread(target=event_loop, daemon=True).start()
         timeline = Timeline(uri, names)
@@ -423,6 +456,7 @@ def run(args):
         results["error"] = f"{type(e).__name__}: {e}"
         log(f"the scenario stopped early: {results['error']}")
     finally:
+        signal.alarm(0)  # the clean-up is not cut short by the budget
         results["manager_alive"] = manager.alive() if manager else None
         results["host_workload_killed"] = hog.killed() if hog else False
         for stop in (lambda: timeline and timeline.stop(), lambda: manager and manager.stop(),
@@ -652,6 +686,7 @@ def summarize(args, names, results, timeline, marks, hog, oom0, t_start):
         "wake": wake_summary,
         "manager_alive": results.get("manager_alive"),
         "balloon_changes": len(events),
+        "phase_s": phase_seconds(marks, time.time()),
         "duration_s": round(time.time() - t_start, 1),
         "error": results.get("error"),
     }
@@ -664,7 +699,15 @@ class Stopped(Exception):
 def on_sigterm(*_):
     # once: a second SIGTERM must not break off the clean-up of the first
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.alarm(0)
     raise Stopped("stopped by SIGTERM")
+
+
+def on_budget(*_):
+    # a run that overstays is stopped by the run itself, with its summary
+    # and the phase it was stuck in, not killed from outside without either
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Stopped(f"the run's time budget of {BUDGET[0]} s ran out in phase {PHASE[0]}")
 
 
 def main():
@@ -692,6 +735,9 @@ def main():
                    help="seconds the waking guest holds its working set")
     p.add_argument("--settle", type=int, default=10, help="seconds between phases")
     p.add_argument("--hog-seconds", type=int, default=900, help="the host workload's time bound")
+    p.add_argument("--budget", type=int, default=0,
+                   help="seconds after which the run stops itself, cleans up and reports "
+                   "the phase it was in (0: no bound)")
     args = p.parse_args()
     if os.geteuid() != 0:
         sys.exit("scenario: must run as root (the lab's libvirtd, KSM, host memory).")
@@ -700,6 +746,10 @@ def main():
         sys.exit("scenario: --guests must be >= 1, --guest-mib >= 256, fractions in (0, 1).")
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     signal.signal(signal.SIGTERM, on_sigterm)
+    if args.budget > 0:
+        BUDGET[0] = args.budget
+        signal.signal(signal.SIGALRM, on_budget)
+        signal.alarm(args.budget)
     summary = run(args)
     sys.exit(1 if summary.get("error") else 0)
 

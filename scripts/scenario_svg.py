@@ -118,6 +118,8 @@ def write(path, samples, events, marks, headroom_mib, names, summary):
 
     # phases across both panels
     for m in marks:
+        if m["t"] < t0:
+            continue  # before the first sample (the lab's start)
         x = sx(m["t"] - t0)
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{PANELS[0][0]}" '
                      f'y2="{PANELS[1][1]}" stroke="#999" stroke-dasharray="1 3"/>\n'

@@ -35,11 +35,16 @@ trap 'rm -rf "$out"' EXIT
 trap 'rm -rf "$keep"; cp -a "$out" "$keep"; echo "# killed: files kept in $keep"; exit 143' TERM
 
 echo "1..8"
+# The run's own budget ends it, cleaned up and with its summary, a minute
+# before meson's timeout (420 s) would kill it without either.  Its
+# progress is shown as it comes, so that a slow phase shows in CI's log.
+exec 3>&1 # the process substitution's output: the test's, not the run's stdout
 /usr/bin/python3 "$top/scripts/scenario.py" --manager momd --build "$build" --out "$out" \
     --guests 3 --guest-mib 1024 --headroom-mib "$headroom" --hold 15 --settle 5 \
-    --hog-seconds 600 >"$out/stdout" 2>"$out/stderr"
+    --hog-seconds 600 --budget "${SCENARIO_BUDGET_S:-350}" \
+    2> >(tee "$out/stderr" | sed -u 's/^/# /' >&3) >"$out/stdout"
 rc=$?
-sed 's/^/# /' "$out/stderr"
+wait # for the tee
 summary=$out/summary.json
 check "the scenario ran to its end (exit $rc)" [ "$rc" -eq 0 -a -s "$summary" ]
 field() { /usr/bin/python3 -c "import json,sys; print(json.load(open('$summary')).get('$1'))" 2>/dev/null; }
@@ -66,7 +71,13 @@ for n, g in json.load(open('$summary')).get('guest_outcomes', {}).items():
     print(f'# {n}: {g.get(\"role\")} stall_ms={g.get(\"stall_ms\")} work_s={g.get(\"work_s\")}'
           f' min_usable_mib={g.get(\"min_usable_mib\")}')
 " 2>/dev/null
+echo "# phases (s): $(/usr/bin/python3 -c "
+import json
+print(', '.join(f'{p} {s}' for p, s in json.load(open('$summary')).get('phase_s') or []))
+" 2>/dev/null)"
 if [ "$failed" -gt 0 ]; then
+    echo "# momd's warnings and errors (the last 40):"
+    grep -E 'WARNING|ERROR|CRITICAL' "$out/manager.log" 2>/dev/null | tail -n 40 | sed 's/^/#   /'
     rm -rf "$keep" && cp -a "$out" "$keep" && echo "# files kept in $keep"
 fi
 [ "$failed" -eq 0 ]
