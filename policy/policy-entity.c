@@ -239,7 +239,16 @@ value_dup(const MomValue *v)
 void
 mom_entity_set_prop(MomEntity *e, const char *name, const MomValue *value)
 {
-    g_hash_table_replace(e->props, g_strdup(name), value_dup(value));
+    MomValue *old = g_hash_table_lookup(e->props, name);
+
+    /* set again every sample (sampled_at, paused): no new key nor box */
+    if (old) {
+        MomValue v = mom_value_copy(value);
+        mom_value_clear(old);
+        *old = v;
+        return;
+    }
+    g_hash_table_insert(e->props, g_strdup(name), value_dup(value));
 }
 
 const MomValue *
