@@ -142,6 +142,37 @@ plot_open(MomMonitor *m, MomEntityKind kind, MomPlotDir *plot_dir)
     }
 }
 
+/*
+ * Schemas by what they are made from: every guest has the same collectors,
+ * so the same fields, and one schema (its names and their hash table, about
+ * 2 KiB with a collector's own) serves them all instead of one per guest.
+ * The collectors are set at start, so the table holds a few schemas for the
+ * life of the process.
+ */
+static GMutex shared_lock;
+static GHashTable *shared_schemas; /* "KIND:COLLECTORS" -> MomSchema */
+
+/* Returns: (transfer full) the schema of @names, made once per @kind and @what. */
+static MomSchema *
+shared_schema(const char *kind, const char *what, GPtrArray *names)
+{
+    g_autofree char *key = g_strconcat(kind, ":", what, NULL);
+    MomSchema *schema;
+
+    g_mutex_lock(&shared_lock);
+    if (!shared_schemas)
+        shared_schemas = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                               (GDestroyNotify)mom_schema_unref);
+    schema = g_hash_table_lookup(shared_schemas, key);
+    if (!schema) {
+        schema = mom_schema_new((const char *const *)names->pdata, names->len);
+        g_hash_table_insert(shared_schemas, g_steal_pointer(&key), schema);
+    }
+    mom_schema_ref(schema);
+    g_mutex_unlock(&shared_lock);
+    return schema;
+}
+
 MomMonitor *
 mom_monitor_new(MomEntityKind kind, const char *name, char **collectors,
                 const MomCollectorConfig *cfg, guint history, MomPlotDir *plot_dir, GError **error)
@@ -177,7 +208,8 @@ mom_monitor_new(MomEntityKind kind, const char *name, char **collectors,
     guint n_mandatory = names->len;
     for (guint i = 0; collectors && collectors[i]; i++)
         add_fields(names, seen, mom_collector_lookup(collectors[i])->optional_fields);
-    m->schema = mom_schema_new((const char *const *)names->pdata, names->len);
+    g_autofree char *all = collectors ? g_strjoinv(",", collectors) : g_strdup("");
+    m->schema = shared_schema(kind == MOM_ENTITY_HOST ? "host" : "guest", all, names);
     m->mandatory = g_new0(gboolean, MAX(names->len, 1));
     for (guint i = 0; i < n_mandatory; i++)
         m->mandatory[i] = TRUE;
@@ -192,7 +224,7 @@ mom_monitor_new(MomEntityKind kind, const char *name, char **collectors,
 
         add_fields(own, own_seen, k->fields);
         add_fields(own, own_seen, k->optional_fields);
-        s.schema = mom_schema_new((const char *const *)own->pdata, own->len);
+        s.schema = shared_schema("collector", k->name, own);
         /* looked up once here, not for every field of every sample */
         s.to_row = g_new(int, MAX(own->len, 1));
         for (guint f = 0; f < own->len; f++)
@@ -201,7 +233,7 @@ mom_monitor_new(MomEntityKind kind, const char *name, char **collectors,
         c.section = section;
         s.state = k->init(&c, error);
         if (!s.state) {
-            mom_schema_unref(s.schema);
+            source_clear(&s);
             g_prefix_error(error, "%s: ", k->name);
             mom_monitor_free(m);
             return NULL;
