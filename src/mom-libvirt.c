@@ -1408,6 +1408,29 @@ fill_per_domain(virDomainPtr dom, MomGuestData *d, guint *calls)
     return TRUE;
 }
 
+/*
+ * @raw as libvirt prints a UUID ("6d6f6d64-0000-4000-8000-000000000001").
+ * virDomainGetUUIDString() does the same with one snprintf of 16 "%02x",
+ * on top of the one in the debug line every libvirt call on a domain
+ * formats whatever the log level: per domain per collection, libvirt's
+ * UUID formatting was half of an idle momd's instructions on the test
+ * driver.  virDomainGetUUID() hands over the bytes.
+ */
+static void
+uuid_format(const unsigned char raw[VIR_UUID_BUFLEN], char out[VIR_UUID_STRING_BUFLEN])
+{
+    static const char hex[] = "0123456789abcdef";
+    char *p = out;
+
+    for (guint i = 0; i < VIR_UUID_BUFLEN; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *p++ = '-';
+        *p++ = hex[raw[i] >> 4];
+        *p++ = hex[raw[i] & 0xf];
+    }
+    *p = '\0';
+}
+
 /* mom_libvirt_collect() on the connection @c. */
 static MomGuestBatch *
 collect_on(MomLibvirt *lv, virConnectPtr c, GHashTable *known, GError **error)
@@ -1444,11 +1467,13 @@ collect_on(MomLibvirt *lv, virConnectPtr c, GHashTable *known, GError **error)
     PidFinder pids = {lv, c, FALSE, NULL, FALSE, NULL};
     for (int i = 0; i < n; i++) {
         virDomainPtr dom = records[i]->dom;
+        unsigned char raw[VIR_UUID_BUFLEN];
         char uuid[VIR_UUID_STRING_BUFLEN];
         MomGuestData d;
 
-        if (virDomainGetUUIDString(dom, uuid) < 0)
+        if (virDomainGetUUID(dom, raw) < 0)
             continue;
+        uuid_format(raw, uuid);
         data_init(&d);
         d.now = now;
         fill_from_params(&d, records[i]->params, records[i]->nparams);
