@@ -139,12 +139,13 @@ const MomCollectorClass mom_collector_host_pressure = {
 };
 
 gboolean
-mom_collector_read_mem_available(const char *meminfo_path, gint64 *total_kib, gint64 *available_kib,
-                                 GError **error)
+mom_collector_parse_mem_available(const char *meminfo_path, const char *text, gint64 *total_kib,
+                                  gint64 *available_kib, GError **error)
 {
     MomProcKey mi[] = {{"MemTotal"}, {"MemAvailable"}};
 
-    if (!mom_proc_read_keys(meminfo_path, TRUE, mi, G_N_ELEMENTS(mi), error))
+    if (!mom_proc_parse_meminfo(meminfo_path, text, mi, G_N_ELEMENTS(mi), error) ||
+        !mom_proc_check_keys(meminfo_path, mi, G_N_ELEMENTS(mi), error))
         return FALSE;
     for (guint i = 0; i < G_N_ELEMENTS(mi); i++) {
         if (!mi[i].found) {
@@ -156,4 +157,15 @@ mom_collector_read_mem_available(const char *meminfo_path, gint64 *total_kib, gi
     *total_kib = mi[0].value;
     *available_kib = mi[1].value;
     return TRUE;
+}
+
+gboolean
+mom_collector_read_mem_available(const char *meminfo_path, gint64 *total_kib, gint64 *available_kib,
+                                 GError **error)
+{
+    g_autofree char *text = NULL;
+
+    return mom_proc_read_file(meminfo_path, MOM_PROC_MAX_FILE_SIZE, MOM_PROC_READ_REQUIRED, &text,
+                              NULL, error) &&
+           mom_collector_parse_mem_available(meminfo_path, text, total_kib, available_kib, error);
 }

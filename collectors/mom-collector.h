@@ -236,3 +236,13 @@ const char *mom_sample_missing_field(const MomSample *sample, const MomCollector
  */
 gboolean mom_collector_read_mem_available(const char *meminfo_path, gint64 *total_kib,
                                           gint64 *available_kib, GError **error);
+
+/**
+ * mom_collector_parse_mem_available:
+ * As mom_collector_read_mem_available(), for @text already read from
+ * @meminfo_path (named in errors).
+ * Returns: FALSE with @error as mom_collector_read_mem_available() does.
+ */
+gboolean mom_collector_parse_mem_available(const char *meminfo_path, const char *text,
+                                           gint64 *total_kib, gint64 *available_kib,
+                                           GError **error);

@@ -139,17 +139,36 @@ parse_uint_span(const char *s, gsize len, guint64 *out)
     return g_ascii_string_to_unsigned(tmp, 10, 0, G_MAXUINT64, out, NULL);
 }
 
-static void
-store_key(MomProcKey *keys, guint n_keys, const char *name, gsize name_len, gint64 value)
+/* The key named [name, name+len) among @keys that is not found yet, or NULL. */
+static MomProcKey *
+wanted_key(MomProcKey *keys, guint n_keys, const char *name, gsize name_len)
 {
-    for (guint i = 0; i < n_keys; i++) {
-        if (!keys[i].found && strlen(keys[i].name) == name_len &&
-            memcmp(keys[i].name, name, name_len) == 0) {
-            keys[i].value = value;
-            keys[i].found = TRUE;
-            return;
-        }
+    for (guint i = 0; i < n_keys; i++)
+        if (!keys[i].found && strncmp(keys[i].name, name, name_len) == 0 &&
+            keys[i].name[name_len] == '\0')
+            return &keys[i];
+    return NULL;
+}
+
+/* The value [s, s+len) of a line: converted for a wanted key, otherwise
+ * only checked as parse_int_span() would (a caller wants a handful of the
+ * hundred-odd lines, and the conversion is most of a line's cost).  Up to
+ * 18 digits always fit in a gint64; longer ones are converted to find out. */
+static gboolean
+take_value(MomProcKey *key, const char *s, gsize len)
+{
+    gsize digits = len - (len > 0 && s[0] == '-');
+    gint64 value;
+
+    if (!key && digits > 0 && digits <= 18)
+        return TRUE; /* the caller has checked that they are digits */
+    if (!parse_int_span(s, len, &value))
+        return FALSE;
+    if (key) {
+        key->value = value;
+        key->found = TRUE;
     }
+    return TRUE;
 }
 
 /* One line of /proc/meminfo: "Name:" spaces [-]digits, then " kB" or
@@ -160,7 +179,6 @@ parse_meminfo_line(const char *line, gsize len, MomProcKey *keys, guint n_keys)
     const char *end = line + len;
     const char *colon = memchr(line, ':', len);
     const char *p, *num;
-    gint64 value;
 
     if (!colon || colon == line)
         return FALSE;
@@ -173,12 +191,9 @@ parse_meminfo_line(const char *line, gsize len, MomProcKey *keys, guint n_keys)
     num = p;
     while (p < end && (g_ascii_isdigit(*p) || (p == num && *p == '-')))
         p++;
-    if (!parse_int_span(num, p - num, &value))
-        return FALSE;
     if (p != end && !(end - p == 3 && memcmp(p, " kB", 3) == 0))
         return FALSE;
-    store_key(keys, n_keys, line, colon - line, value);
-    return TRUE;
+    return take_value(wanted_key(keys, n_keys, line, colon - line), num, p - num);
 }
 
 /* One line of /proc/vmstat: name, one space, [-]digits.  The counters are
@@ -187,17 +202,20 @@ static gboolean
 parse_vmstat_line(const char *line, gsize len, MomProcKey *keys, guint n_keys)
 {
     const char *sp = memchr(line, ' ', len);
-    gint64 value;
+    const char *num, *p;
 
     if (!sp || sp == line)
         return FALSE;
-    for (const char *p = line; p < sp; p++)
+    for (p = line; p < sp; p++)
         if (!g_ascii_isalnum(*p) && *p != '_')
             return FALSE;
-    if (!parse_int_span(sp + 1, line + len - sp - 1, &value))
-        return FALSE;
-    store_key(keys, n_keys, line, sp - line, value);
-    return TRUE;
+    num = p = sp + 1;
+    if (p < line + len && *p == '-')
+        p++;
+    for (; p < line + len; p++)
+        if (!g_ascii_isdigit(*p))
+            return FALSE;
+    return take_value(wanted_key(keys, n_keys, line, sp - line), num, line + len - num);
 }
 
 typedef gboolean (*LineParser)(const char *line, gsize len, MomProcKey *keys, guint n_keys);

@@ -137,6 +137,7 @@ mom_entity_free(MomEntity *e)
     g_array_free(e->controls, TRUE);
     mom_schema_unref(e->schema);
     mom_explanation_unref(e->explanation);
+    mom_explanation_unref(e->spare);
     g_free(e->error);
     g_free(e->name);
     g_free(e);
@@ -239,7 +240,16 @@ value_dup(const MomValue *v)
 void
 mom_entity_set_prop(MomEntity *e, const char *name, const MomValue *value)
 {
-    g_hash_table_replace(e->props, g_strdup(name), value_dup(value));
+    MomValue *old = g_hash_table_lookup(e->props, name);
+
+    /* set again every sample (sampled_at, paused): no new key nor box */
+    if (old) {
+        MomValue v = mom_value_copy(value);
+        mom_value_clear(old);
+        *old = v;
+        return;
+    }
+    g_hash_table_insert(e->props, g_strdup(name), value_dup(value));
 }
 
 const MomValue *
@@ -352,11 +362,21 @@ mom_entity_vars(const MomEntity *e)
     return e->vars;
 }
 
+static void explanation_empty(MomExplanation *x);
+
 void
 mom_entity_reset_run(MomEntity *e)
 {
     g_array_set_size(e->controls, 0);
     g_clear_pointer(&e->error, g_free);
+    /* Nobody else holds the last run's explanation (the history let go of
+     * it): emptied and kept as the spare that this run's fills, its
+     * buffers with it, rather than freed now and made anew within the same
+     * cycle.  Until then the entity has none, as before. */
+    if (e->explanation && e->explanation->ref == 1 && !e->spare) {
+        explanation_empty(e->explanation);
+        e->spare = g_steal_pointer(&e->explanation);
+    }
     g_clear_pointer(&e->explanation, mom_explanation_unref);
     e->failed = FALSE;
 }
@@ -371,7 +391,9 @@ mom_entity_reset_run(MomEntity *e)
 MomExplanation *
 mom_entity_explain(MomEntity *e)
 {
-    if (!e->explanation) {
+    if (!e->explanation && e->spare) {
+        e->explanation = g_steal_pointer(&e->spare);
+    } else if (!e->explanation) {
         MomExplanation *x = g_new0(MomExplanation, 1);
         x->ref = 1;
         e->explanation = x;
@@ -392,24 +414,47 @@ mom_explanation_ref(MomExplanation *x)
     return x;
 }
 
+/* What @x holds, let go of; its inputs buffer and debug array are kept. */
+static void
+explanation_release(MomExplanation *x)
+{
+    for (guint i = 0; i < x->n_inputs; i++)
+        mom_value_clear(&x->inputs[i].pub.value);
+    for (guint i = 0; x->debug && i < x->debug->len; i++)
+        g_free(g_array_index(x->debug, MomPolicyDiag, i).message);
+    if (x->debug)
+        g_array_set_size(x->debug, 0);
+    g_clear_pointer(&x->atoms, g_ptr_array_unref);
+    for (guint i = 0; i < x->n_schemas; i++)
+        mom_schema_unref(x->schemas[i]);
+    g_clear_pointer(&x->owned, g_ptr_array_unref);
+}
+
+/* @x as mom_entity_explain() makes it, with the buffers it had. */
+static void
+explanation_empty(MomExplanation *x)
+{
+    MomInputRec *inputs = x->inputs;
+    guint cap_inputs = x->cap_inputs;
+    GArray *debug = x->debug;
+
+    explanation_release(x);
+    memset(x, 0, sizeof(*x));
+    x->ref = 1;
+    x->inputs = inputs;
+    x->cap_inputs = cap_inputs;
+    x->debug = debug;
+}
+
 void
 mom_explanation_unref(MomExplanation *x)
 {
     if (!x || --x->ref > 0)
         return;
-    for (guint i = 0; i < x->n_inputs; i++)
-        mom_value_clear(&x->inputs[i].pub.value);
+    explanation_release(x);
     g_free(x->inputs);
-    for (guint i = 0; x->debug && i < x->debug->len; i++)
-        g_free(g_array_index(x->debug, MomPolicyDiag, i).message);
     if (x->debug)
         g_array_free(x->debug, TRUE);
-    if (x->atoms)
-        g_ptr_array_unref(x->atoms);
-    for (guint i = 0; i < x->n_schemas; i++)
-        mom_schema_unref(x->schemas[i]);
-    if (x->owned)
-        g_ptr_array_free(x->owned, TRUE);
     g_free(x);
 }
 

@@ -20,6 +20,7 @@ struct _MomEntity {
     char *error;                 /* formatted per-guest error of the last evaluation */
     gboolean failed;             /* set during an evaluation once a guest error discarded it */
     MomExplanation *explanation; /* of the last evaluation with MOM_POLICY_EVAL_EXPLAIN */
+    MomExplanation *spare;       /* the one before, emptied, for the next to reuse; or NULL */
 };
 
 /* An input and what tells it from the others while the run goes on: the

@@ -476,8 +476,10 @@ start_collection(MomGuests *gs, gboolean aside)
     gpointer value;
     g_hash_table_iter_init(&it, gs->guests);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
-        MomDomainInfo *copy = mom_domain_info_copy(((Guest *)value)->info);
-        g_hash_table_insert(known, copy->uuid, copy);
+        /* shared, not copied: the manager never changes an info, it
+         * replaces it with the next collection's */
+        MomDomainInfo *info = mom_domain_info_ref(((Guest *)value)->info);
+        g_hash_table_insert(known, info->uuid, info);
     }
     g_autoptr(GTask) task = g_task_new(NULL, gs->cancel, aside ? aside_done : collect_done, gs);
     g_object_set_data_full(G_OBJECT(task), "lv", mom_libvirt_ref(gs->lv),

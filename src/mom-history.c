@@ -165,6 +165,15 @@ mom_history_record(MomHistory *h, guint64 cycle, gint64 time, const char *name, 
     trim(h, time);
 }
 
+void
+mom_history_release_latest(MomHistory *h, const char *entity)
+{
+    Latest *l = g_hash_table_lookup(h->latest, entity);
+
+    if (l)
+        g_clear_pointer(&l->why, mom_explanation_unref);
+}
+
 GPtrArray *
 mom_history_query(MomHistory *h, const char *entity, gint64 since)
 {

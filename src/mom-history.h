@@ -70,6 +70,16 @@ GPtrArray *mom_history_query(MomHistory *history, const char *entity, gint64 sin
 guint mom_history_length(MomHistory *history);
 
 /**
+ * mom_history_release_latest:
+ * Lets go of @entity's newest explanation, just before a cycle that will
+ * record a new one for it (momd calls it for the entities it is about to
+ * evaluate, in the same main-loop turn as the record, so nobody can ask in
+ * between): unless a kept decision holds it too, the entity then fills the
+ * same explanation anew instead of making a second one beside it.
+ */
+void mom_history_release_latest(MomHistory *history, const char *entity);
+
+/**
  * mom_history_latest:
  * The newest cycle recorded for @entity: its number in *@cycle, its time
  * (wall µs) in *@time, and in *@why (transfer none) (nullable) its

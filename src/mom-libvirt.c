@@ -1240,10 +1240,18 @@ find_pid(PidFinder *f, const char *name, const char *uuid)
     return -1;
 }
 
+MomDomainInfo *
+mom_domain_info_ref(MomDomainInfo *info)
+{
+    g_atomic_int_inc(&info->extra_refs);
+    return info;
+}
+
 void
 mom_domain_info_free(MomDomainInfo *info)
 {
-    if (!info)
+    /* the value before: 0 when this was the last reference */
+    if (!info || g_atomic_int_add(&info->extra_refs, -1) > 0)
         return;
     g_free(info->name);
     g_free(info->uuid);
@@ -1257,6 +1265,7 @@ mom_domain_info_copy(const MomDomainInfo *info)
 {
     MomDomainInfo *c = g_new(MomDomainInfo, 1);
     *c = *info;
+    c->extra_refs = 0;
     c->name = g_strdup(info->name);
     c->uuid = g_strdup(info->uuid);
     c->io_tune = info->n_io_tune ? g_new(MomIoTunePolicy, info->n_io_tune) : NULL;
@@ -1408,6 +1417,58 @@ fill_per_domain(virDomainPtr dom, MomGuestData *d, guint *calls)
     return TRUE;
 }
 
+/* The scheduler parameters change only when someone changes them, and
+ * libvirt says so with a tunable event (CpuTune's own changes are marked
+ * too): reading them every cycle would add one call per guest to the one
+ * bulk call the cycle is allowed. */
+static gboolean
+need_sched(const MomDomainInfo *info, const char *uuid, GHashTable *stale_sched)
+{
+    return (!info->tune.sched_known && info->sched_failures < MOM_LIBVIRT_READ_TRIES) ||
+           g_hash_table_contains(stale_sched, uuid);
+}
+
+/* Block I/O limits, likewise: only guests with I/O metadata have a use for
+ * them (GuestIoTune gives nil for the others). */
+static gboolean
+need_iotune(const MomDomainInfo *info, const char *uuid, GHashTable *stale_io)
+{
+    return info->n_io_tune && info->n_io_disks &&
+           ((!info->io_known && info->io_failures < MOM_LIBVIRT_READ_TRIES) ||
+            g_hash_table_contains(stale_io, uuid));
+}
+
+/* Whether a known domain has something to read again this collection. */
+static gboolean
+domain_info_rereads(const MomDomainInfo *info, const char *uuid, GHashTable *stale_sched,
+                    GHashTable *stale_io)
+{
+    return need_sched(info, uuid, stale_sched) || need_iotune(info, uuid, stale_io);
+}
+
+/*
+ * @raw as libvirt prints a UUID ("6d6f6d64-0000-4000-8000-000000000001").
+ * virDomainGetUUIDString() does the same with one snprintf of 16 "%02x",
+ * on top of the one in the debug line every libvirt call on a domain
+ * formats whatever the log level: per domain per collection, libvirt's
+ * UUID formatting was half of an idle momd's instructions on the test
+ * driver.  virDomainGetUUID() hands over the bytes.
+ */
+static void
+uuid_format(const unsigned char raw[VIR_UUID_BUFLEN], char out[VIR_UUID_STRING_BUFLEN])
+{
+    static const char hex[] = "0123456789abcdef";
+    char *p = out;
+
+    for (guint i = 0; i < VIR_UUID_BUFLEN; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *p++ = '-';
+        *p++ = hex[raw[i] >> 4];
+        *p++ = hex[raw[i] & 0xf];
+    }
+    *p = '\0';
+}
+
 /* mom_libvirt_collect() on the connection @c. */
 static MomGuestBatch *
 collect_on(MomLibvirt *lv, virConnectPtr c, GHashTable *known, GError **error)
@@ -1444,21 +1505,27 @@ collect_on(MomLibvirt *lv, virConnectPtr c, GHashTable *known, GError **error)
     PidFinder pids = {lv, c, FALSE, NULL, FALSE, NULL};
     for (int i = 0; i < n; i++) {
         virDomainPtr dom = records[i]->dom;
+        unsigned char raw[VIR_UUID_BUFLEN];
         char uuid[VIR_UUID_STRING_BUFLEN];
         MomGuestData d;
 
-        if (virDomainGetUUIDString(dom, uuid) < 0)
+        if (virDomainGetUUID(dom, raw) < 0)
             continue;
+        uuid_format(raw, uuid);
         data_init(&d);
         d.now = now;
         fill_from_params(&d, records[i]->params, records[i]->nparams);
         if (d.balloon_cur < 0 && !fill_per_domain(dom, &d, &b->calls))
             continue; /* gone between the listing and the stats: simply dropped */
 
-        const MomDomainInfo *old = known ? g_hash_table_lookup(known, uuid) : NULL;
+        MomDomainInfo *old = known ? g_hash_table_lookup(known, uuid) : NULL;
         int id = virDomainGetID(dom);
         MomDomainInfo *info;
-        if (old && old->id == id && old->have_xml) {
+        if (old && old->id == id && old->have_xml && !g_hash_table_contains(stale_xml, uuid) &&
+            !domain_info_rereads(old, uuid, stale_sched, stale_io)) {
+            /* nothing to read again, so nothing changes: shared, not copied */
+            info = mom_domain_info_ref(old);
+        } else if (old && old->id == id && old->have_xml) {
             info = mom_domain_info_copy(old);
             if (g_hash_table_contains(stale_xml, uuid)) {
                 b->calls++;
@@ -1474,20 +1541,11 @@ collect_on(MomLibvirt *lv, virConnectPtr c, GHashTable *known, GError **error)
             read_xml(lv, dom, info);
             info->pid = find_pid(&pids, info->name, uuid);
         }
-        /* The scheduler parameters change only when someone changes them,
-         * and libvirt says so with a tunable event (CpuTune's own changes
-         * are marked too): reading them every cycle would add one call per
-         * guest to the one bulk call the cycle is allowed. */
-        if ((!info->tune.sched_known && info->sched_failures < MOM_LIBVIRT_READ_TRIES) ||
-            g_hash_table_contains(stale_sched, uuid)) {
+        if (info != old && need_sched(info, uuid, stale_sched)) {
             b->calls++;
             read_sched(dom, info);
         }
-        /* Block I/O limits, likewise: only guests with I/O metadata have a
-         * use for them (GuestIoTune gives nil for the others). */
-        if (info->n_io_tune && info->n_io_disks &&
-            ((!info->io_known && info->io_failures < MOM_LIBVIRT_READ_TRIES) ||
-             g_hash_table_contains(stale_io, uuid)))
+        if (info != old && need_iotune(info, uuid, stale_io))
             read_iotune(dom, info, &b->calls);
         d.pid = info->pid;
         d.tune = info->tune;

@@ -115,9 +115,16 @@ typedef struct {
     guint n_io_disks;
     gboolean io_known;
     guint io_failures; /* reads failed in a row (see mom_libvirt_read_fault) */
+    /* References beyond the first (atomic): a domain that did not change
+     * is shared between the guest manager, the collection thread and the
+     * next batch, not copied twice per guest per collection.  A shared
+     * info is never changed; one to change is copied first. */
+    gint extra_refs;
 } MomDomainInfo;
 
-/** mom_domain_info_free: Frees @info. */
+/** mom_domain_info_ref: Returns: @info with one more reference. */
+MomDomainInfo *mom_domain_info_ref(MomDomainInfo *info);
+/** mom_domain_info_free: Drops a reference to @info; the last frees it. */
 void mom_domain_info_free(MomDomainInfo *info);
 /** mom_domain_info_copy: Returns: (transfer full) a copy of @info. */
 MomDomainInfo *mom_domain_info_copy(const MomDomainInfo *info);

@@ -50,6 +50,8 @@ typedef struct {
     const MomCollectorClass *klass;
     gpointer state;
     MomSchema *schema; /* this collector's own fields */
+    int *to_row;       /* per field of @schema: its index in the monitor's schema */
+    MomSample *sample; /* filled by every collect(), emptied after it */
     guint failures;
     gint64 retry_at; /* monotonic µs; 0 = now */
 } Source;
@@ -78,6 +80,8 @@ source_clear(gpointer p)
     Source *s = p;
     if (s->state && s->klass->free)
         s->klass->free(s->state);
+    mom_sample_free(s->sample);
+    g_free(s->to_row);
     if (s->schema)
         mom_schema_unref(s->schema);
 }
@@ -138,6 +142,37 @@ plot_open(MomMonitor *m, MomEntityKind kind, MomPlotDir *plot_dir)
     }
 }
 
+/*
+ * Schemas by what they are made from: every guest has the same collectors,
+ * so the same fields, and one schema (its names and their hash table, about
+ * 2 KiB with a collector's own) serves them all instead of one per guest.
+ * The collectors are set at start, so the table holds a few schemas for the
+ * life of the process.
+ */
+static GMutex shared_lock;
+static GHashTable *shared_schemas; /* "KIND:COLLECTORS" -> MomSchema */
+
+/* Returns: (transfer full) the schema of @names, made once per @kind and @what. */
+static MomSchema *
+shared_schema(const char *kind, const char *what, GPtrArray *names)
+{
+    g_autofree char *key = g_strconcat(kind, ":", what, NULL);
+    MomSchema *schema;
+
+    g_mutex_lock(&shared_lock);
+    if (!shared_schemas)
+        shared_schemas = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                               (GDestroyNotify)mom_schema_unref);
+    schema = g_hash_table_lookup(shared_schemas, key);
+    if (!schema) {
+        schema = mom_schema_new((const char *const *)names->pdata, names->len);
+        g_hash_table_insert(shared_schemas, g_steal_pointer(&key), schema);
+    }
+    mom_schema_ref(schema);
+    g_mutex_unlock(&shared_lock);
+    return schema;
+}
+
 MomMonitor *
 mom_monitor_new(MomEntityKind kind, const char *name, char **collectors,
                 const MomCollectorConfig *cfg, guint history, MomPlotDir *plot_dir, GError **error)
@@ -173,7 +208,8 @@ mom_monitor_new(MomEntityKind kind, const char *name, char **collectors,
     guint n_mandatory = names->len;
     for (guint i = 0; collectors && collectors[i]; i++)
         add_fields(names, seen, mom_collector_lookup(collectors[i])->optional_fields);
-    m->schema = mom_schema_new((const char *const *)names->pdata, names->len);
+    g_autofree char *all = collectors ? g_strjoinv(",", collectors) : g_strdup("");
+    m->schema = shared_schema(kind == MOM_ENTITY_HOST ? "host" : "guest", all, names);
     m->mandatory = g_new0(gboolean, MAX(names->len, 1));
     for (guint i = 0; i < n_mandatory; i++)
         m->mandatory[i] = TRUE;
@@ -184,15 +220,20 @@ mom_monitor_new(MomEntityKind kind, const char *name, char **collectors,
         g_autoptr(GHashTable) own_seen = g_hash_table_new(g_str_hash, g_str_equal);
         g_autofree char *section = g_strdup_printf("Collector: %s", k->name);
         MomCollectorConfig c = *cfg;
-        Source s = {k, NULL, NULL, 0, 0};
+        Source s = {k, NULL, NULL, NULL, NULL, 0, 0};
 
         add_fields(own, own_seen, k->fields);
         add_fields(own, own_seen, k->optional_fields);
-        s.schema = mom_schema_new((const char *const *)own->pdata, own->len);
+        s.schema = shared_schema("collector", k->name, own);
+        /* looked up once here, not for every field of every sample */
+        s.to_row = g_new(int, MAX(own->len, 1));
+        for (guint f = 0; f < own->len; f++)
+            s.to_row[f] = mom_schema_lookup(m->schema, own->pdata[f]);
+        s.sample = mom_sample_new(s.schema);
         c.section = section;
         s.state = k->init(&c, error);
         if (!s.state) {
-            mom_schema_unref(s.schema);
+            source_clear(&s);
             g_prefix_error(error, "%s: ", k->name);
             mom_monitor_free(m);
             return NULL;
@@ -245,15 +286,24 @@ plot_row(MomMonitor *m, const MomValue *row)
     mom_plot_file_write(m->plot, line->str, line->len);
 }
 
+/* Every field of @sample back to nil, for its next collect(). */
+static void
+sample_empty(MomSample *sample, guint n)
+{
+    for (guint f = 0; f < n; f++)
+        mom_value_clear(&sample->values[f]);
+}
+
 static gboolean
 collect_source(MomMonitor *m, Source *s, MomValue *row, gint64 now)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(MomSample) sample = mom_sample_new(s->schema);
+    guint n = mom_schema_n_fields(s->schema);
 
     if (s->retry_at > now)
         return FALSE;
-    if (!s->klass->collect(s->state, sample, &error)) {
+    if (!s->klass->collect(s->state, s->sample, &error)) {
+        sample_empty(s->sample, n);
         guint backoff = MIN(m->interval << MIN(s->failures, 16u), MAX_BACKOFF_SECONDS);
         s->retry_at = now + (gint64)backoff * G_USEC_PER_SEC;
         const char *why = error ? error->message : "no reason was given";
@@ -268,13 +318,16 @@ collect_source(MomMonitor *m, Source *s, MomValue *row, gint64 now)
                   m->name, s->failures);
     s->failures = 0;
     s->retry_at = 0;
-    /* First collector wins: fill only fields still empty. */
-    for (guint f = 0; f < mom_schema_n_fields(s->schema); f++) {
-        const MomValue *v = &sample->values[f];
-        int at = mom_schema_lookup(m->schema, mom_schema_field(s->schema, f));
-        if (at >= 0 && row[at].type == MOM_VALUE_NIL && v->type != MOM_VALUE_NIL)
-            row[at] = mom_value_copy(v);
+    /* First collector wins: fill only fields still empty, moving the value. */
+    for (guint f = 0; f < n; f++) {
+        MomValue *v = &s->sample->values[f];
+        int at = s->to_row[f];
+        if (at >= 0 && row[at].type == MOM_VALUE_NIL && v->type != MOM_VALUE_NIL) {
+            row[at] = *v;
+            *v = mom_value_nil();
+        }
     }
+    sample_empty(s->sample, n);
     return TRUE;
 }
 
@@ -301,29 +354,47 @@ adopt_records(const MomValue *v, MomEntity *owner)
     }
 }
 
+/* The mandatory fields @row lacks, comma-separated, or NULL when none. */
+static char *
+missing_fields(MomMonitor *m, const MomValue *row, guint n)
+{
+    GString *missing = NULL;
+
+    for (guint i = 0; i < n; i++) {
+        if (!m->mandatory[i] || row[i].type != MOM_VALUE_NIL)
+            continue;
+        if (!missing)
+            missing = g_string_new(NULL);
+        g_string_append_printf(missing, "%s%s", missing->len ? ", " : "",
+                               mom_schema_field(m->schema, i));
+    }
+    return missing ? g_string_free(missing, FALSE) : NULL;
+}
+
+/* Rows up to this many fields are built on the stack (a guest has about 25). */
+#define STACK_ROW 64
+
 gboolean
 mom_monitor_collect(MomMonitor *m)
 {
     guint n = mom_schema_n_fields(m->schema);
-    g_autofree MomValue *row = g_new0(MomValue, MAX(n, 1));
+    MomValue stack_row[STACK_ROW] = {0};
+    g_autofree MomValue *heap_row = n > STACK_ROW ? g_new0(MomValue, n) : NULL;
+    MomValue *row = heap_row ? heap_row : stack_row;
     gint64 now = g_get_monotonic_time();
-    g_autoptr(GString) missing = g_string_new(NULL);
 
     for (guint i = 0; i < m->sources->len; i++)
         collect_source(m, &g_array_index(m->sources, Source, i), row, now);
-    for (guint i = 0; i < n; i++)
-        if (m->mandatory[i] && row[i].type == MOM_VALUE_NIL)
-            g_string_append_printf(missing, "%s%s", missing->len ? ", " : "",
-                                   mom_schema_field(m->schema, i));
+    g_autofree char *missing = missing_fields(m, row, n);
 
-    m->ready = missing->len == 0;
+    m->ready = missing == NULL;
     if (!m->ready) {
         gboolean guest = mom_entity_kind(m->entity) == MOM_ENTITY_GUEST;
         if (m->unready_runs++ == 0)
             m->unready_since = now;
         if (!guest && !m->said_unready) {
             g_warning("%s is not ready: its sample lacks the mandatory fields %s.", m->name,
-                      missing->str);
+                      missing);
             m->said_unready = TRUE;
         } else if (guest && m->unready_runs == 3 && !m->said_unready) {
             /* A guest that has just booted reports no balloon statistics
@@ -332,16 +403,16 @@ mom_monitor_collect(MomMonitor *m)
              * three samples; a warning only if it lasts. */
             g_message("%s is not ready yet: its sample lacks the mandatory fields %s; momd "
                       "warns if it is still so after %d s.",
-                      m->name, missing->str, m->unready_grace_s);
+                      m->name, missing, m->unready_grace_s);
             m->said_unready = TRUE;
         } else if (guest && !m->warned_unready &&
                    now - m->unready_since >= (gint64)m->unready_grace_s * G_USEC_PER_SEC) {
             g_warning("%s has not been ready for %.0f s: its sample lacks the mandatory fields "
                       "%s.",
-                      m->name, (now - m->unready_since) / 1e6, missing->str);
+                      m->name, (now - m->unready_since) / 1e6, missing);
             m->warned_unready = TRUE;
         } else {
-            g_debug("%s: incomplete sample, missing %s.", m->name, missing->str);
+            g_debug("%s: incomplete sample, missing %s.", m->name, missing);
         }
         m->was_ready = FALSE;
         for (guint i = 0; i < n; i++)

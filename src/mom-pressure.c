@@ -229,6 +229,7 @@ struct _MomPressure {
     guint psi_source;
     /* MemAvailable */
     char *meminfo_path;
+    int meminfo_fd; /* kept open when it is procfs's, else -1 */
     MomAvailWatch watch;
     guint watch_source;
     gboolean watch_failing; /* its failure was logged */
@@ -314,6 +315,32 @@ psi_ready(gint fd, GIOCondition condition, gpointer user_data)
     return G_SOURCE_CONTINUE;
 }
 
+/* /proc/meminfo's size is about 1.5 KiB; a larger one is read the long way. */
+#define MEMINFO_BUF 8192
+
+/*
+ * Four times a second by default, so it is most of an idle momd's wake-ups:
+ * procfs makes the file's text anew at every read from offset 0, so
+ * /proc/meminfo stays open and a tick is one pread() into the stack, not
+ * open, read, read, close and a heap buffer.  A file elsewhere (a test tree,
+ * whose file a test may replace) is opened at every tick.
+ */
+static gboolean
+watch_read(MomPressure *p, gint64 *total, gint64 *avail, GError **error)
+{
+    char buf[MEMINFO_BUF];
+
+    if (p->meminfo_fd >= 0) {
+        ssize_t n = pread(p->meminfo_fd, buf, sizeof(buf), 0);
+
+        if (n > 0 && (gsize)n < sizeof(buf)) {
+            buf[n] = '\0';
+            return mom_collector_parse_mem_available(p->meminfo_path, buf, total, avail, error);
+        }
+    }
+    return mom_collector_read_mem_available(p->meminfo_path, total, avail, error);
+}
+
 static gboolean
 watch_tick(gpointer user_data)
 {
@@ -321,7 +348,7 @@ watch_tick(gpointer user_data)
     g_autoptr(GError) error = NULL;
     gint64 total, avail;
 
-    if (!mom_collector_read_mem_available(p->meminfo_path, &total, &avail, &error)) {
+    if (!watch_read(p, &total, &avail, &error)) {
         if (!p->watch_failing)
             g_warning("The MemAvailable watch of the pressure fast path cannot read the host's "
                       "memory: %s%s It tries again at every tick.",
@@ -388,7 +415,15 @@ mom_pressure_new(const char *proc_root, const MomPressureOptions *options, MomPr
     }
 
     mom_avail_watch_init(&p->watch, options->available_floor_percent, options->available_drop_mib);
+    p->meminfo_fd = -1;
     if (options->watch_interval_ms > 0) {
+        struct statfs fs;
+        int fd = open(p->meminfo_path, O_RDONLY | O_CLOEXEC);
+
+        if (fd >= 0 && fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC)
+            p->meminfo_fd = fd;
+        else if (fd >= 0)
+            close(fd);
         watch_what = describe_watch(options);
         p->watch_source = g_timeout_add((guint)options->watch_interval_ms, watch_tick, p);
         g_source_set_name_by_id(p->watch_source, "momd MemAvailable watch");
@@ -421,6 +456,8 @@ mom_pressure_free(MomPressure *p)
     psi_close(p);
     if (p->watch_source)
         g_source_remove(p->watch_source);
+    if (p->meminfo_fd >= 0)
+        close(p->meminfo_fd);
     if (p->defer_source)
         g_source_remove(p->defer_source);
     g_free(p->pending_why);

@@ -167,19 +167,35 @@ update_status(Momd *d)
     mom_notify(status);
 }
 
+/* The name a guest's decisions are kept under. */
+static const char *
+history_name(MomEntity *guest)
+{
+    const MomValue *name = mom_entity_get_prop(guest, "name");
+
+    return name && name->type == MOM_VALUE_STRING ? mom_value_string_get(name)
+                                                  : mom_entity_name(guest);
+}
+
 /* The cycle's decisions into @history, each guest under its name. */
 static void
 record_cycle(Momd *d, MomHistory *history, gint64 now, GPtrArray *guests)
 {
     mom_history_record(history, d->cycles, now, "host", mom_monitor_entity(d->host));
-    for (guint i = 0; i < guests->len; i++) {
-        const MomValue *name = mom_entity_get_prop(guests->pdata[i], "name");
-        mom_history_record(history, d->cycles, now,
-                           name && name->type == MOM_VALUE_STRING
-                               ? mom_value_string_get(name)
-                               : mom_entity_name(guests->pdata[i]),
+    for (guint i = 0; i < guests->len; i++)
+        mom_history_record(history, d->cycles, now, history_name(guests->pdata[i]),
                            guests->pdata[i]);
-    }
+}
+
+/* The explanations about to be replaced, let go of before the evaluation
+ * makes the new ones: each entity then fills its own again, and momd does
+ * not hold two explanations per guest at its peak (2-3 KiB each). */
+static void
+release_explanations(Momd *d, GPtrArray *guests)
+{
+    mom_history_release_latest(d->history, "host");
+    for (guint i = 0; i < guests->len; i++)
+        mom_history_release_latest(d->history, history_name(guests->pdata[i]));
 }
 
 /* The cycle's decisions into the history and, with a plot directory,
@@ -215,6 +231,7 @@ run_policy(Momd *d)
     d->cycles++;
     g_autoptr(GPtrArray) guests = mom_guests_entities(d->guests);
     gint64 t0 = g_get_monotonic_time();
+    release_explanations(d, guests);
     d->last_ok = mom_engine_run(d->engine, mom_monitor_entity(d->host), guests);
     record_history(d, guests);
     mom_metrics_cycle(d->metrics, &(MomMetricsCycle){
