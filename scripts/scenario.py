@@ -121,9 +121,10 @@ class Lab:
         self.env["LIBVIRT_DEFAULT_URI"] = self.uri
         return self.uri
 
-    def define(self, names, mib):
+    def define(self, names, mib, swap_mib=0):
+        swap = ["--swap", str(swap_mib)] if swap_mib else []
         procs = [subprocess.Popen([LAB, "define-guest", n, str(mib), "--period", "1", "--start",
-                                   "--wait", "180"], env=self.env, stderr=subprocess.PIPE,
+                                   "--wait", "180", *swap], env=self.env, stderr=subprocess.PIPE,
                                   text=True) for n in names]
         for n, p in zip(names, procs):
             _, err = p.communicate(timeout=300)
@@ -374,7 +375,7 @@ def run(args):
     try:
         phase_marks(marks, "lab")  # the libvirtd and the guests' boot
         uri = lab.start()
-        lab.define(names, args.guest_mib)
+        lab.define(names, args.guest_mib, args.guest_swap_mib)
         # errors are handled where they happen; libvirt's default handler
         # would also print every retry of an unanswered agent
         libvirt.registerErrorHandler(lambda *_: None, None)
@@ -652,6 +653,7 @@ def summarize(args, names, results, timeline, marks, hog, oom0, t_start):
         "manager": args.manager,
         "guests": args.guests,
         "guest_mib": args.guest_mib,
+        "guest_swap_mib": args.guest_swap_mib,
         "headroom_mib": args.headroom_mib,
         "host_workload_mib": hog.held if hog else None,
         "oom_kills": vmstat("oom_kill") - oom0,
@@ -724,6 +726,10 @@ def main():
     p.add_argument("--out", default="scenario-out")
     p.add_argument("--build", default=os.path.join(TOP, "build"),
                    help="the meson build directory with src/momd and tests/scenario/host-hog")
+    p.add_argument("--guest-swap-mib", type=int, default=0,
+                   help="a swap disk of this size in every guest (0: none, the guests run "
+                   "from their initramfs and cannot page): their memory PSI then shows "
+                   "what a balloon costs them")
     p.add_argument("--warm-fraction", type=float, default=0.4,
                    help="of guest memory touched and freed by every guest first")
     p.add_argument("--work-fraction", type=float, default=0.8,
@@ -741,9 +747,10 @@ def main():
     args = p.parse_args()
     if os.geteuid() != 0:
         sys.exit("scenario: must run as root (the lab's libvirtd, KSM, host memory).")
-    if args.guests < 1 or args.guest_mib < 256 or not 0 < args.warm_fraction < 1 or \
+    if args.guests < 1 or args.guest_mib < 256 or args.guest_swap_mib < 0 or not 0 < args.warm_fraction < 1 or \
             not 0 < args.work_fraction < 1 or not 0 < args.wake_fraction < 1:
-        sys.exit("scenario: --guests must be >= 1, --guest-mib >= 256, fractions in (0, 1).")
+        sys.exit("scenario: --guests must be >= 1, --guest-mib >= 256, --guest-swap-mib >= 0, "
+                 "fractions in (0, 1).")
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     signal.signal(signal.SIGTERM, on_sigterm)
     if args.budget > 0:

@@ -10,6 +10,7 @@
 #   lab.sh start-libvirtd [STATE]  private libvirtd; prints its URI
 #   lab.sh stop-libvirtd [STATE]   guests, libvirtd, leftovers: all gone
 #   lab.sh define-guest NAME MEM_MIB [--cur MIB] [--period SEC] [--no-agent] [--no-balloon]
+#                              [--disk FILE | --swap MIB]
 #                                  [--disk FILE] [--start] [--wait SEC]
 #   lab.sh guest-exec NAME CMD [ARG...]
 #   lab.sh ksm save FILE | ksm restore FILE
@@ -102,7 +103,7 @@ build_guest() {
     # ones print no insmod line.
     local m kw path base
     : >"$r/etc/modules.list"
-    for m in virtio_pci virtio_balloon virtio_console; do
+    for m in virtio_pci virtio_balloon virtio_console virtio_blk; do
         while read -r kw path _; do
             [ "$kw" = insmod ] || continue
             base=$(basename "$path")
@@ -176,8 +177,16 @@ mount -t tmpfs -o size=100% tmpfs /hog
 for m in $(cat /etc/modules.list); do
     insmod /lib/modules/$m.ko 2>/dev/null || echo "momlab: insmod $m failed"
 done
+swap=no
 for w in $(cat /proc/cmdline); do
-    case "$w" in momlab.name=*) hostname "${w#momlab.name=}" ;; esac
+    case "$w" in
+    momlab.name=*) hostname "${w#momlab.name=}" ;;
+    # define-guest --swap: its disk vda is the guest's swap
+    momlab.swap=1)
+        i=0; while [ ! -b /dev/vda ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+        mkswap /dev/vda >/dev/null 2>&1 && swapon /dev/vda && swap=yes ||
+            echo "momlab: no swap on /dev/vda" ;;
+    esac
 done
 i=0
 while [ $i -lt 50 ] && ! ls /sys/class/virtio-ports/ >/dev/null 2>&1; do sleep 0.1; i=$((i+1)); done
@@ -192,7 +201,7 @@ if [ -e /dev/virtio-ports/org.qemu.guest_agent.0 ]; then
 fi
 balloon=no; [ -d /sys/bus/virtio/drivers/virtio_balloon ] && balloon=yes
 qga=no; [ -s /run/qemu-ga.pid ] && qga=yes
-echo "MOMLAB-READY name=$(hostname) uptime=$(cut -d' ' -f1 /proc/uptime) balloon=$balloon qga=$qga memtotal_kb=$(awk '/MemTotal/{print $2}' /proc/meminfo)" >/dev/ttyS0
+echo "MOMLAB-READY name=$(hostname) uptime=$(cut -d' ' -f1 /proc/uptime) balloon=$balloon qga=$qga swap=$swap memtotal_kb=$(awk '/MemTotal/{print $2}' /proc/meminfo)" >/dev/ttyS0
 while true; do
     setsid cttyhack /bin/sh -l </dev/ttyS0 >/dev/ttyS0 2>&1
     sleep 1
@@ -484,14 +493,14 @@ guest_uri() {
 }
 
 define_guest() {
-    [ $# -ge 2 ] || die "usage: define-guest NAME MEM_MIB [--cur MIB] [--period SEC] [--no-agent] [--no-balloon] [--disk FILE] [--start] [--wait SEC]"
+    [ $# -ge 2 ] || die "usage: define-guest NAME MEM_MIB [--cur MIB] [--period SEC] [--no-agent] [--no-balloon] [--disk FILE | --swap MIB] [--start] [--wait SEC]"
     local name=$1 max=$2
     shift 2
     # The name is also in libvirt's cgroup names, which are host-wide:
     # callers should make it unique across concurrent runs.
     case $name in '' | *[!A-Za-z0-9_.-]*) die "bad NAME '$name'" ;; esac
     case $max in '' | *[!0-9]*) die "MEM_MIB must be a number" ;; esac
-    local cur=$max period=2 agent=1 balloon=1 start=0 wait=60 disk=''
+    local cur=$max period=2 agent=1 balloon=1 start=0 wait=60 disk='' swap=0
     while [ $# -gt 0 ]; do
         case $1 in
         --cur) cur=${2:?} && shift ;;
@@ -499,6 +508,7 @@ define_guest() {
         --no-agent) agent=0 ;;
         --no-balloon) balloon=0 ;;
         --disk) disk=${2:?} && shift ;;
+        --swap) swap=${2:?} && shift ;;
         --start) start=1 ;;
         --wait) wait=${2:?} && shift ;;
         *) die "unknown option $1" ;;
@@ -506,6 +516,8 @@ define_guest() {
         shift
     done
     [ "$cur" -le "$max" ] || die "--cur must not exceed MEM_MIB"
+    case $swap in '' | *[!0-9]*) die "--swap takes a size in MiB" ;; esac
+    [ "$swap" = 0 ] || [ -z "$disk" ] || die "--disk and --swap both make the guest's vda: give one"
 
     local uri state guest emulator
     uri=$(guest_uri)
@@ -522,6 +534,16 @@ define_guest() {
     local agent_xml='' stats_xml='' disk_xml='' balloon_xml
     # --disk FILE: a raw image as virtio disk vda (for I/O limits; the
     # guest runs from its initramfs and never mounts it)
+    # --swap MIB: a new sparse raw image of MIB in the state dir as vda,
+    # which the guest's /init makes its swap (momlab.swap=1): a guest that
+    # can page, so that its memory stall (PSI) shows what a balloon costs it
+    local cmdline="console=ttyS0 quiet momlab.name=$name"
+    if [ "$swap" != 0 ]; then
+        disk=$state/$name-swap.img
+        rm -f "$disk"
+        truncate -s "${swap}M" "$disk"
+        cmdline="$cmdline momlab.swap=1"
+    fi
     [ -n "$disk" ] && disk_xml="<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$(readlink -f "$disk")'/><target dev='vda' bus='virtio'/></disk>"
     [ "$agent" = 1 ] && agent_xml="<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
     # No period: the guest sends stats once at boot and never again.
@@ -542,7 +564,7 @@ define_guest() {
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$guest/vmlinuz</kernel>
     <initrd>$guest/initramfs.cpio.gz</initrd>
-    <cmdline>console=ttyS0 quiet momlab.name=$name</cmdline>
+    <cmdline>$cmdline</cmdline>
   </os>
   <features><acpi/></features>
   <clock offset='utc'/>

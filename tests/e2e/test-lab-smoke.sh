@@ -26,7 +26,7 @@ if ! echo quit | timeout 30 qemu-system-x86_64 -M none -accel tcg -display none 
     exit 0
 fi
 
-echo "1..9"
+echo "1..11"
 mkdir -p "${MOMD_E2E_CACHE:-/tmp/momd-e2e}"
 MOMD_E2E_DIR=$(mktemp -d "${MOMD_E2E_CACHE:-/tmp/momd-e2e}/smoke.XXXXXX")
 export MOMD_E2E_DIR
@@ -146,6 +146,22 @@ u1=$(stat_of unused "$s")
 drop=$((${u0:-0} - ${u1:-0}))
 dropped() { [ -n "$u0" ] && [ -n "$u1" ] && [ "$drop" -ge 49152 ]; }
 check "momlab-hog 64 lowers unused by >= 48 MiB ($u0 -> $u1 KiB, $(secs_since "$t") s)" dropped
+
+# --swap: a guest that can page (the scenario's stall measurement)
+t=$(now_ms)
+if "$lab" define-guest "$vm-swap" 256 --swap 64 --start --wait 60 2>"$MOMD_E2E_DIR/define-swap.err"; then
+    swaps=$("$lab" guest-exec "$vm-swap" /bin/cat /proc/swaps 2>&1)
+else
+    sed 's/^/# /' "$MOMD_E2E_DIR/define-swap.err"
+    swaps=
+fi
+check "define-guest --swap 64: the guest swaps on its vda ($(secs_since "$t") s): ${swaps//$'\n'/ }" \
+    sh -c "tr -d '\r' <'$state/log/$vm-swap-serial.log' | grep -qa 'MOMLAB-READY.* swap=yes' &&
+           printf '%s\n' \"\$1\" | grep -qE '^/dev/vda[[:space:]]+partition[[:space:]]+65532[[:space:]]'" _ "$swaps"
+err=$("$lab" define-guest "$vm-both" 256 --swap 64 --disk /dev/null 2>&1)
+rc=$?
+check "define-guest refuses --disk with --swap, saying why (exit $rc): $err" \
+    sh -c "[ $rc -ne 0 ] && printf '%s' \"\$1\" | grep -q 'give one'" _ "$err"
 
 # Stop, and check that nothing of this instance is left on the host.
 qpid=$(cat "$state/run/qemu/$vm.pid" 2>/dev/null)
