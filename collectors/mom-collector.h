@@ -195,6 +195,10 @@ typedef struct {
     const char *name;                   /* MOM's spelling: "HostMemory" */
     const char *const *fields;          /* mandatory, NULL-terminated */
     const char *const *optional_fields; /* NULL-terminated, or NULL */
+    /* The guest manager reads the guest's agent in the background for it
+     * (MomGuestData.agent): agent calls can hang, so a collection never
+     * makes them itself. */
+    gboolean needs_agent;
     /* Returns the plugin's state (never NULL on success). */
     gpointer (*init)(const MomCollectorConfig *cfg, GError **error);
     /* Fills the plugin's fields of @out; FALSE with @error when the source

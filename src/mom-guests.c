@@ -55,6 +55,19 @@ guest_free(gpointer p)
     g_free(g);
 }
 
+/* One of @collectors reads the guest agent (MomCollectorClass.needs_agent). */
+static gboolean
+needs_agent(char **collectors)
+{
+    for (char **c = collectors; c && *c; c++) {
+        const MomCollectorClass *klass = mom_collector_lookup(*c);
+
+        if (klass && klass->needs_agent)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 MomGuests *
 mom_guests_new(MomLibvirt *lv, char **collectors, const MomCollectorConfig *base, guint history,
                MomPlotDir *plot_dir, int stats_period, GError **error)
@@ -80,9 +93,7 @@ mom_guests_new(MomLibvirt *lv, char **collectors, const MomCollectorConfig *base
     gs->guests = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, guest_free);
     gs->stopped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     gs->cancel = g_cancellable_new();
-    if (collectors &&
-        (g_strv_contains((const char *const *)collectors, "GuestQemuAgent") ||
-         g_strv_contains((const char *const *)collectors, "GuestQemuAgentOptional"))) {
+    if (needs_agent(collectors)) {
         MomAgentOptions defaults = {MOM_AGENT_DEFAULT_TIMEOUT, MOM_AGENT_DEFAULT_MAX_FILE_KIB};
 
         gs->agent = mom_agent_poller_new(lv, base->interval, &defaults);

@@ -146,14 +146,15 @@ START_TEST(test_registry)
     static const struct {
         const char *name;
         const MomCollectorClass *klass;
+        gboolean needs_agent; /* the guest manager's agent poller must run */
     } guests[] = {
-        {"GuestMemory", &mom_collector_guest_memory},
-        {"GuestMemoryOptional", &mom_collector_guest_memory_optional},
-        {"GuestBalloon", &mom_collector_guest_balloon},
-        {"GuestBalloonOptional", &mom_collector_guest_balloon_optional},
-        {"GuestQemuProc", &mom_collector_guest_qemu_proc},
-        {"GuestQemuAgent", &mom_collector_guest_agent},
-        {"GuestQemuAgentOptional", &mom_collector_guest_agent_optional},
+        {"GuestMemory", &mom_collector_guest_memory, FALSE},
+        {"GuestMemoryOptional", &mom_collector_guest_memory_optional, FALSE},
+        {"GuestBalloon", &mom_collector_guest_balloon, FALSE},
+        {"GuestBalloonOptional", &mom_collector_guest_balloon_optional, FALSE},
+        {"GuestQemuProc", &mom_collector_guest_qemu_proc, FALSE},
+        {"GuestQemuAgent", &mom_collector_guest_agent, TRUE},
+        {"GuestQemuAgentOptional", &mom_collector_guest_agent_optional, TRUE},
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(guests); i++) {
@@ -165,6 +166,7 @@ START_TEST(test_registry)
         ck_assert_ptr_nonnull(k->init);
         ck_assert_ptr_nonnull(k->collect);
         ck_assert_ptr_nonnull(k->free);
+        ck_assert_int_eq(k->needs_agent, guests[i].needs_agent);
     }
     ck_assert_ptr_null(mom_collector_lookup("GuestMemoryOptional2"));
     ck_assert_ptr_null(mom_collector_lookup("guestballoon"));
