@@ -193,26 +193,30 @@ deregister_events(MomLibvirt *lv, virConnectPtr c)
     }
 }
 
-/* What the next collection reads again for a guest. */
+/* What the next collection reads again for a guest: flags. */
 typedef enum {
-    STALE_NONE,
-    STALE_XML,
-    STALE_SCHED,
-    STALE_IO,
+    STALE_NONE = 0,
+    STALE_XML = 1 << 0,
+    STALE_SCHED = 1 << 1,
+    STALE_IO = 1 << 2,
+    STALE_ALL = STALE_XML | STALE_SCHED | STALE_IO,
 } Stale;
 
-/* Marks @uuid's @what stale.  The sets are looked up under the lock: a
- * collection swaps them for new ones (under it), from a worker. */
+/* Marks @uuid's @what (flags) stale.  The sets are looked up under the
+ * lock, all in one hold: a collection swaps them for new ones (under it),
+ * from a worker, and must see all of one event's marks or none. */
 static void
 mark_stale(MomLibvirt *lv, Stale what, const char *uuid)
 {
+    if (what == STALE_NONE)
+        return;
     g_mutex_lock(&lv->lock);
-    GHashTable *set = what == STALE_XML     ? lv->stale_xml
-                      : what == STALE_SCHED ? lv->stale_sched
-                      : what == STALE_IO    ? lv->stale_io
-                                            : NULL;
-    if (set)
-        g_hash_table_add(set, g_strdup(uuid));
+    if (what & STALE_XML)
+        g_hash_table_add(lv->stale_xml, g_strdup(uuid));
+    if (what & STALE_SCHED)
+        g_hash_table_add(lv->stale_sched, g_strdup(uuid));
+    if (what & STALE_IO)
+        g_hash_table_add(lv->stale_io, g_strdup(uuid));
     g_mutex_unlock(&lv->lock);
 }
 
@@ -309,12 +313,7 @@ on_tunable(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params, in
     }
     if ((!sched && !pin && !io) || virDomainGetUUIDString(dom, uuid) < 0)
         return;
-    if (sched)
-        mark_stale(lv, STALE_SCHED, uuid);
-    if (pin)
-        mark_stale(lv, STALE_XML, uuid);
-    if (io)
-        mark_stale(lv, STALE_IO, uuid);
+    mark_stale(lv, (sched ? STALE_SCHED : 0) | (pin ? STALE_XML : 0) | (io ? STALE_IO : 0), uuid);
 }
 
 /* One connection attempt: made in a worker for a reconnect, since a
@@ -1604,9 +1603,7 @@ mom_libvirt_collect_aside(MomLibvirt *lv, GHashTable *known, GError **error)
 void
 mom_libvirt_mark_stale(MomLibvirt *lv, const char *uuid)
 {
-    mark_stale(lv, STALE_XML, uuid);
-    mark_stale(lv, STALE_SCHED, uuid);
-    mark_stale(lv, STALE_IO, uuid);
+    mark_stale(lv, STALE_ALL, uuid);
 }
 
 static virDomainPtr
