@@ -46,6 +46,8 @@ SAMPLE_S = 0.25
 WAKE_MARGIN_MIB = 64
 # how long an agent that does not answer is asked again (Agent.command)
 AGENT_GONE_S = 90
+# each guest's resident set (--resident-fraction), on a tmpfs of its own
+RESIDENT_FILE = "/keep/resident"
 
 
 def log(msg):
@@ -399,6 +401,12 @@ def run(args):
             t.join()
         for n in names:
             agent.run(n, ["/bin/momlab-unhog"])
+        resident = int(args.guest_mib * args.resident_fraction)
+        if resident:
+            for n in names:
+                code, text = agent.run(n, resident_set(resident))
+                if code != 0:
+                    raise RuntimeError(f"{n} could not keep its resident set: {text.strip()}")
         time.sleep(args.settle)
 
         # 2. the host workload takes the host down to the headroom; the
@@ -417,13 +425,14 @@ def run(args):
             read_psi(agent, names, psi_reads, f"active-{i + 1}")
             oom_before = guest_oom(agent, n)
             phase_marks(marks, f"active-{i + 1}:{n}")
-            code, text = agent.run(n, timed_work(work, args.hold), timeout=args.hold + 240)
+            code, text = agent.run(n, timed_work(work, args.hold, touch=bool(resident)),
+                                   timeout=args.hold + 240)
             oom_after = guest_oom(agent, n)
             ok = code == 0 and f"hogged {work} MiB" in text and oom_after == oom_before
             results["active"][n] = {"exit": code, "output": text.strip(), "ok": ok,
                                     "guest_oom_kills": None if oom_after is None or
                                     oom_before is None else oom_after - oom_before,
-                                    "work_s": work_s(text)}
+                                    "work_s": work_s(text), "touch_s": work_s(text, "touch")}
             log(f"{n}: working set of {work} MiB {'completed' if ok else 'FAILED'} "
                 f"(work {work_s(text)} s): {text.strip()}")
 
@@ -437,7 +446,7 @@ def run(args):
             oom_before = guest_oom(agent, n)
             phase_marks(marks, f"wake:{n}")
             results["wake"] = {"guest": n, "mib": wake, "t_start": marks[-1]["t"]}
-            code, text = agent.run(n, timed_work(wake, args.wake_hold),
+            code, text = agent.run(n, timed_work(wake, args.wake_hold, touch=bool(resident)),
                                    timeout=args.wake_hold + 120)
             results["wake"]["t_end"] = time.time()
             oom_after = guest_oom(agent, n)
@@ -445,7 +454,7 @@ def run(args):
             results["wake"].update({"exit": code, "output": text.strip(), "ok": ok,
                                     "guest_oom_kills": None if oom_after is None or
                                     oom_before is None else oom_after - oom_before,
-                                    "work_s": work_s(text)})
+                                    "work_s": work_s(text), "touch_s": work_s(text, "touch")})
             log(f"{n} woke up: working set of {wake} MiB {'completed' if ok else 'FAILED'} "
                 f"(work {work_s(text)} s): {text.strip()}")
         else:
@@ -490,19 +499,35 @@ def guest_oom(agent, name):
         return None
 
 
-def timed_work(mib, hold):
+def timed_work(mib, hold, touch=False):
     """argv that fills mib MiB in the guest, holds it hold seconds and frees
     it; the fill is timed by the guest's own clock (/proc/uptime), so that
-    neither the hold nor the agent's round trips are in it."""
+    neither the hold nor the agent's round trips are in it.  With touch,
+    the guest first reads its resident set (RESIDENT_FILE) back, timed the
+    same way: what an idle guest's memory costs it when it wakes, if the
+    balloon pushed that memory out to its swap."""
+    first = (f"read t _ </proc/uptime && cat {RESIDENT_FILE} >/dev/null && "
+             f'read u _ </proc/uptime && echo "touch_uptime $t $u" && ') if touch else ""
     return ["/bin/sh", "-c",
-            f"read a _ </proc/uptime && momlab-hog {mib} pattern && read b _ </proc/uptime && "
+            f"{first}read a _ </proc/uptime && momlab-hog {mib} pattern && read b _ </proc/uptime && "
             f'echo "work_uptime $a $b" && sleep {hold} && momlab-unhog']
 
 
-def work_s(text):
-    """Seconds the fill of timed_work took, from its output; None when it
-    did not complete."""
-    m = re.search(r"^work_uptime (\S+) (\S+)$", text or "", re.M)
+def resident_set(mib):
+    """argv that keeps mib MiB of random data (KSM cannot merge it) in a
+    tmpfs of its own, which momlab-unhog leaves alone and, in a guest with
+    swap, the guest can page out."""
+    d = os.path.dirname(RESIDENT_FILE)
+    return ["/bin/sh", "-c",
+            f"mkdir -p {d} && mount -t tmpfs -o size=100% tmpfs {d} && "
+            f"dd if=/dev/urandom of={RESIDENT_FILE} bs=1M count={mib} 2>/dev/null && "
+            f"echo resident {mib} MiB"]
+
+
+def work_s(text, what="work"):
+    """Seconds the fill of timed_work took (what="touch": its read of the
+    resident set), from its output; None when it did not complete."""
+    m = re.search(rf"^{what}_uptime (\S+) (\S+)$", text or "", re.M)
     return round(float(m.group(2)) - float(m.group(1)), 2) if m else None
 
 
@@ -648,12 +673,14 @@ def summarize(args, names, results, timeline, marks, hog, oom0, t_start):
     back, why = wake_back(wake, samples, events)
     wake_summary = {k: wake.get(k) for k in
                     ("guest", "mib", "need_mib", "in_use_before_mib", "balloon_at_start_mib",
-                     "balloon_max_mib", "exit", "output", "ok", "guest_oom_kills", "work_s")}
+                     "balloon_max_mib", "exit", "output", "ok", "guest_oom_kills", "work_s",
+                     "touch_s")}
     return {
         "manager": args.manager,
         "guests": args.guests,
         "guest_mib": args.guest_mib,
         "guest_swap_mib": args.guest_swap_mib,
+        "resident_mib": int(args.guest_mib * args.resident_fraction),
         "headroom_mib": args.headroom_mib,
         "host_workload_mib": hog.held if hog else None,
         "oom_kills": vmstat("oom_kill") - oom0,
@@ -730,6 +757,11 @@ def main():
                    help="a swap disk of this size in every guest (0: none, the guests run "
                    "from their initramfs and cannot page): their memory PSI then shows "
                    "what a balloon costs them")
+    p.add_argument("--resident-fraction", type=float, default=0.0,
+                   help="of guest memory every guest keeps in use from the warm-up on "
+                   "(random data) and reads back when its turn comes, before its working "
+                   "set: with --guest-swap-mib, what a balloon that squeezed an idle guest "
+                   "costs it (0: none)")
     p.add_argument("--warm-fraction", type=float, default=0.4,
                    help="of guest memory touched and freed by every guest first")
     p.add_argument("--work-fraction", type=float, default=0.8,
@@ -747,10 +779,11 @@ def main():
     args = p.parse_args()
     if os.geteuid() != 0:
         sys.exit("scenario: must run as root (the lab's libvirtd, KSM, host memory).")
-    if args.guests < 1 or args.guest_mib < 256 or args.guest_swap_mib < 0 or not 0 < args.warm_fraction < 1 or \
+    if args.guests < 1 or args.guest_mib < 256 or args.guest_swap_mib < 0 or \
+            not 0 <= args.resident_fraction < 1 or not 0 < args.warm_fraction < 1 or \
             not 0 < args.work_fraction < 1 or not 0 < args.wake_fraction < 1:
         sys.exit("scenario: --guests must be >= 1, --guest-mib >= 256, --guest-swap-mib >= 0, "
-                 "fractions in (0, 1).")
+                 "fractions in (0, 1), --resident-fraction in [0, 1).")
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     signal.signal(signal.SIGTERM, on_sigterm)
     if args.budget > 0:
