@@ -1519,14 +1519,15 @@ collect_on(MomLibvirt *lv, virConnectPtr c, GHashTable *known, GError **error)
 
         MomDomainInfo *old = known ? g_hash_table_lookup(known, uuid) : NULL;
         int id = virDomainGetID(dom);
+        gboolean same = old && old->id == id && old->have_xml; /* not restarted since */
+        gboolean xml_stale = same && g_hash_table_contains(stale_xml, uuid);
         MomDomainInfo *info;
-        if (old && old->id == id && old->have_xml && !g_hash_table_contains(stale_xml, uuid) &&
-            !domain_info_rereads(old, uuid, stale_sched, stale_io)) {
+        if (same && !xml_stale && !domain_info_rereads(old, uuid, stale_sched, stale_io)) {
             /* nothing to read again, so nothing changes: shared, not copied */
             info = mom_domain_info_ref(old);
-        } else if (old && old->id == id && old->have_xml) {
+        } else if (same) {
             info = mom_domain_info_copy(old);
-            if (g_hash_table_contains(stale_xml, uuid)) {
+            if (xml_stale) {
                 b->calls++;
                 read_xml(lv, dom, info);
             }

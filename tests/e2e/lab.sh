@@ -10,8 +10,7 @@
 #   lab.sh start-libvirtd [STATE]  private libvirtd; prints its URI
 #   lab.sh stop-libvirtd [STATE]   guests, libvirtd, leftovers: all gone
 #   lab.sh define-guest NAME MEM_MIB [--cur MIB] [--period SEC] [--no-agent] [--no-balloon]
-#                              [--disk FILE | --swap MIB]
-#                                  [--disk FILE] [--start] [--wait SEC]
+#                                  [--disk FILE | --swap MIB] [--start] [--wait SEC]
 #   lab.sh guest-exec NAME CMD [ARG...]
 #   lab.sh ksm save FILE | ksm restore FILE
 #
