@@ -124,6 +124,8 @@ static const ConfigOption core_options[] = {
      TRUE},
     {"pressure", "watch-interval-ms", OPT_INT, "250", F(pressure.watch_interval_ms), 0, 60000,
      TRUE},
+    {"pressure", "watch-max-interval-ms", OPT_INT, "1000", F(pressure.watch_max_interval_ms), 0,
+     60000, TRUE},
     {"pressure", "min-interval-ms", OPT_INT, "1000", F(pressure.min_interval_ms), 100, 3600000,
      TRUE},
     {"metrics", "listen", OPT_STRING, "", F(metrics.listen), 0, 0, TRUE},

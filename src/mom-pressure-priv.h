@@ -16,6 +16,7 @@ typedef struct {
     gint64 drop_kib;     /* 0: no drop rule */
     gint64 baseline_kib; /* what a drop is measured from; -1 before the first reading */
     gint64 last_kib;     /* the newest reading; -1 before the first */
+    gint64 prev_kib;     /* the reading before it; -1 before the second */
     gboolean below;      /* fired for the floor and not re-armed yet */
 } MomAvailWatch;
 
@@ -39,6 +40,23 @@ char *mom_avail_watch_check(MomAvailWatch *watch, gint64 total_kib, gint64 avail
 
 /** mom_avail_watch_cycle_ran: A policy cycle ran: the baseline becomes the newest reading. */
 void mom_avail_watch_cycle_ran(MomAvailWatch *watch);
+
+/**
+ * mom_avail_watch_pace_us:
+ * How long the watch sleeps after its newest reading, of @total_kib
+ * MemTotal: @interval_us (watch-interval-ms) within the reach of the floor
+ * -- twice the drop (2 GiB without a drop rule) above it --, below the
+ * floor, while MemAvailable falls (by more than a sixteenth of the reach
+ * since the reading before), after a failed or no reading, and whenever
+ * @max_us is not above @interval_us; further up, in proportion to the
+ * distance from the floor, up to @max_us (watch-max-interval-ms).  So the
+ * watch never sleeps more than half of what a fall at the rate the drop
+ * rule is sized for (the drop per interval) would take to reach the floor,
+ * and a fall it sees brings back the short interval.
+ * Returns: the µs to sleep.
+ */
+gint64 mom_avail_watch_pace_us(const MomAvailWatch *watch, gint64 total_kib, gint64 interval_us,
+                               gint64 max_us);
 
 /**
  * mom_pressure_delay_us:

@@ -2,16 +2,17 @@
 /*
  * The pressure fast path: notices sudden host memory pressure between two
  * policy cycles, within a second, and asks the daemon for an out-of-band
- * cycle.  Two watchers run on the GLib main loop:
+ * cycle.  Two watchers:
  *
  *   - a PSI trigger on PROC/pressure/memory, e.g. "some 150000 1000000"
  *     (tasks stalled on memory for 150 ms within any 1 s window), polled
  *     for POLLPRI (G_IO_PRI) as systemd-oomd and low-memory-monitor do;
- *   - a MemAvailable watch: a short timer that reads PROC/meminfo and fires
- *     when MemAvailable falls below a floor, or falls by a set amount since
- *     the last policy cycle (from the highest value read since then).  Stalls can come late (a host
- *     without swap has little to stall on before the OOM killer), and PSI
- *     triggers are not always available.
+ *   - a MemAvailable watch: a thread of its own that reads PROC/meminfo on
+ *     a short interval (longer far from the floor) and fires (only then waking the main loop) when
+ *     MemAvailable falls below a floor, or falls by a set amount since the
+ *     last policy cycle (from the highest value read since then).  Stalls
+ *     can come late (a host without swap has little to stall on before the
+ *     OOM killer), and PSI triggers are not always available.
  *
  * Either event is passed on at most once per min-interval-ms; one that
  * comes sooner is deferred to the end of that interval and merged with
@@ -37,6 +38,7 @@ typedef struct {
     int available_floor_percent; /* of MemTotal; 0 turns the floor off */
     int available_drop_mib;      /* since the last policy cycle; 0 turns it off */
     int watch_interval_ms;       /* MemAvailable reads; 0 turns the watch off */
+    int watch_max_interval_ms;   /* the longest, far from the floor (mom-pressure-priv.h) */
     int min_interval_ms;         /* between two out-of-band cycles */
 } MomPressureOptions;
 
@@ -116,4 +118,4 @@ gboolean mom_pressure_psi_armed(const MomPressure *pressure);
  * pressure cycles while it is: see momd.c.
  * Returns: TRUE below the floor; FALSE above it or without a watch.
  */
-gboolean mom_pressure_below_floor(const MomPressure *pressure);
+gboolean mom_pressure_below_floor(MomPressure *pressure);

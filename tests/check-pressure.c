@@ -197,6 +197,61 @@ START_TEST(test_watch_drop)
 }
 END_TEST
 
+/* The pace: the short interval near the floor, below it, while falling and
+ * without a reading; in proportion to the distance from the floor (the
+ * reach is twice the drop) further up, never above the longest. */
+START_TEST(test_watch_pace)
+{
+    const gint64 interval = 250000, longest = 1000000;
+    MomAvailWatch w;
+
+    mom_avail_watch_init(&w, 10, 1024); /* floor 1600 MiB, reach 2 GiB */
+    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), interval);
+    feed(&w, 8 * GIB, NULL);
+    /* (8192 - 1600) / 2048 of the interval */
+    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), 804687);
+    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, 500000), 500000);
+    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, interval), interval);
+    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, 0), interval);
+    /* a fall of 128 MiB between two readings is not yet a fall ... */
+    feed(&w, 8 * GIB - 128 * MIB, NULL);
+    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), 789062);
+    /* ... one of more is, whatever the distance */
+    feed(&w, 8 * GIB - 257 * MIB, NULL);
+    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), interval);
+    feed(&w, 8 * GIB - 257 * MIB, NULL);
+    ck_assert_int_gt(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), interval);
+    /* within the reach of the floor, and below it */
+    feed(&w, 3648 * MIB, "fell by 4544 MiB"); /* 2048 MiB above */
+    feed(&w, 3648 * MIB, NULL);
+    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), interval);
+    feed(&w, 1000 * MIB, "below the floor");
+    feed(&w, 1000 * MIB, NULL);
+    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), interval);
+    /* back above it but not re-armed: still below */
+    feed(&w, 1700 * MIB, NULL);
+    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), interval);
+    /* far up again: the long pace */
+    feed(&w, 14 * GIB, NULL);
+    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), longest);
+
+    /* no drop rule: the reach is 2 GiB; no floor: the distance is to 0 */
+    mom_avail_watch_init(&w, 0, 0);
+    feed(&w, 3 * GIB, NULL);
+    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), 375000);
+    /* a drop of 4 GiB: the reach is 8 GiB */
+    mom_avail_watch_init(&w, 0, 4096);
+    feed(&w, 12 * GIB, NULL);
+    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), 375000);
+    /* a host of a petabyte does not overflow */
+    mom_avail_watch_init(&w, 10, 1024);
+    ck_assert_ptr_null(
+        mom_avail_watch_check(&w, G_GINT64_CONSTANT(1) << 40, G_GINT64_CONSTANT(1) << 39));
+    ck_assert_int_eq(mom_avail_watch_pace_us(&w, G_GINT64_CONSTANT(1) << 40, interval, longest),
+                     longest);
+}
+END_TEST
+
 START_TEST(test_delay)
 {
     const gint64 s = G_USEC_PER_SEC;
@@ -423,12 +478,14 @@ START_TEST(test_config)
     ck_assert_int_eq(def->pressure.available_floor_percent, 10);
     ck_assert_int_eq(def->pressure.available_drop_mib, 1024);
     ck_assert_int_eq(def->pressure.watch_interval_ms, 250);
+    ck_assert_int_eq(def->pressure.watch_max_interval_ms, 1000);
     ck_assert_int_eq(def->pressure.min_interval_ms, 1000);
     ck_assert(mom_config_validate(def, NULL));
 
     cfg = mom_config_load_data("[pressure]\nenabled: false\npsi-trigger = full 300000 2000000\n"
                                "available-floor-percent: 5\navailable-drop-mib: 0\n"
-                               "watch-interval-ms: 0\nmin-interval-ms: 5000\n",
+                               "watch-interval-ms: 0\nwatch-max-interval-ms: 0\n"
+                               "min-interval-ms: 5000\n",
                                -1, "t.conf", warnings, &error);
     ck_assert_msg(cfg != NULL, "%s", error ? error->message : "?");
     ck_assert_uint_eq(warnings->len, 0);
@@ -437,6 +494,7 @@ START_TEST(test_config)
     ck_assert_int_eq(cfg->pressure.available_floor_percent, 5);
     ck_assert_int_eq(cfg->pressure.available_drop_mib, 0);
     ck_assert_int_eq(cfg->pressure.watch_interval_ms, 0);
+    ck_assert_int_eq(cfg->pressure.watch_max_interval_ms, 0);
     ck_assert_int_eq(cfg->pressure.min_interval_ms, 5000);
     ck_assert(mom_config_validate(cfg, NULL));
     /* the dump reads back */
@@ -492,6 +550,7 @@ pressure_suite(void)
     tcase_add_test(tc, test_describe_trigger);
     tcase_add_test(tc, test_watch_floor);
     tcase_add_test(tc, test_watch_drop);
+    tcase_add_test(tc, test_watch_pace);
     tcase_add_test(tc, test_delay);
     tcase_add_test(tc, test_psi_open_fallback);
     tcase_add_test(tc, test_watch_source);

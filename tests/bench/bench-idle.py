@@ -112,31 +112,40 @@ def proc_cpu_ticks(pid):
     return int(fields[11]), int(fields[12])
 
 
-def threads_runtime_ns(pid, seen):
+def threads_runtime_ns(pid, seen, names=None):
     """Updates @seen (tid -> ns on a CPU so far, from /proc/PID/task/TID/schedstat,
-    the scheduler's exact count) with every thread of @pid that is alive now."""
+    the scheduler's exact count) with every thread of @pid that is alive now,
+    and @names (tid -> the thread's name) if given."""
     base = "/proc/%d/task" % pid
     for tid in os.listdir(base):
         try:
             with open("%s/%s/schedstat" % (base, tid)) as f:
                 seen[tid] = max(seen.get(tid, 0), int(f.read().split()[0]))
+            if names is not None and tid not in names:
+                with open("%s/%s/comm" % (base, tid)) as f:
+                    names[tid] = f.read().strip()
         except (OSError, ValueError, IndexError):
             pass  # the thread ended between the listing and the read
 
 
 def watch_runtime(pid, seconds):
-    """Sleeps @seconds and returns the ns @pid's threads ran in them: read once a
-    second, so that a thread that ends in the window loses at most a second."""
-    start, seen = {}, {}
+    """Sleeps @seconds and returns the ns @pid's threads ran in them, and the
+    same per thread name (threads of one name summed): read once a second,
+    so that a thread that ends in the window loses at most a second."""
+    start, seen, names = {}, {}, {}
     threads_runtime_ns(pid, start)
     end = time.monotonic() + seconds
     while True:
-        threads_runtime_ns(pid, seen)
+        threads_runtime_ns(pid, seen, names)
         left = end - time.monotonic()
         if left <= 0:
             break
         time.sleep(min(1.0, left))
-    return sum(ns - start.get(tid, 0) for tid, ns in seen.items())
+    per_name = {}
+    for tid, ns in seen.items():
+        name = names.get(tid, "?")
+        per_name[name] = per_name.get(name, 0) + ns - start.get(tid, 0)
+    return sum(ns - start.get(tid, 0) for tid, ns in seen.items()), per_name
 
 
 def proc_status(pid):
@@ -301,9 +310,9 @@ def one_run(args, n, keep_dir):
                             "-p", str(proc.pid), "-o", data, "--", "sleep", str(args.seconds)],
                            check=True, stdout=subprocess.DEVNULL)
             print("bench-idle: perf data in %s" % data, flush=True)
-            ran_ns = None
+            ran_ns, per_thread = None, {}
         else:
-            ran_ns = watch_runtime(proc.pid, args.seconds)
+            ran_ns, per_thread = watch_runtime(proc.pid, args.seconds)
         t1, c1, l1 = time.monotonic(), proc_cpu_ticks(proc.pid), os.path.getsize(log)
         if args.callgrind:
             subprocess.run(["callgrind_control", "-i", "off", str(proc.pid)], check=True,
@@ -337,6 +346,9 @@ def one_run(args, n, keep_dir):
             "cpu_ms_per_min": ran_ns / 1e6 * 60.0 / (t1 - t0) if ran_ns is not None
             else (sum(c1) - sum(c0)) * per_min,
             "ticks_ms_per_min": (sum(c1) - sum(c0)) * per_min,
+            # by thread name: "momd" is the main loop
+            "threads_ms_per_min": {name: ns / 1e6 * 60.0 / (t1 - t0)
+                                   for name, ns in sorted(per_thread.items())},
             "user_ms_per_min": (c1[0] - c0[0]) * per_min,
             "sys_ms_per_min": (c1[1] - c0[1]) * per_min,
             "window_s": t1 - t0,
@@ -362,12 +374,14 @@ def one_run(args, n, keep_dir):
 
 
 def fmt(r):
+    by_thread = ", ".join("%s %.1f" % kv for kv in r["threads_ms_per_min"].items())
     return ("guests %5d  CPU %7.1f ms/min (ticks: user %.0f, sys %.0f)  VmRSS %6.1f MiB  RssAnon %5.2f MiB  RssFile %5.1f MiB  "
             "threads %2d  cycle %d  warnings %d  in the window: fast path %d, changes %d" % (
                 r["guests"], r["cpu_ms_per_min"], r["user_ms_per_min"], r["sys_ms_per_min"],
                 r["vmrss_kib"] / 1024.0,
                 r["rssanon_kib"] / 1024.0, r["rssfile_kib"] / 1024.0, r["threads"], r["cycle"],
-                r["warnings"], r["fast_path"], r["changes"]))
+                r["warnings"], r["fast_path"], r["changes"])
+            + ("\n       by thread (ms/min): " + by_thread if by_thread else ""))
 
 
 def main():
