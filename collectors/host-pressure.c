@@ -9,7 +9,7 @@
  *                       mem_available, which is MemTotal for MOM's sake
  *   pgmajfault          major faults since the previous sample (PROC/vmstat)
  *   pressure_trigger    1 when the daemon took this sample at once because
- *                       its pressure fast path fired (src/mom-pressure.c),
+ *                       its pressure fast path fired (src/momd/mom-pressure.c),
  *                       else 0
  * Optional (PROC/pressure/memory, absent without CONFIG_PSI or with psi=0):
  *   psi_mem_some_avg10, psi_mem_some_avg60   percent of time some task

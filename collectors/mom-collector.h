@@ -42,7 +42,7 @@ typedef enum {
 
 /*
  * The guest's own /proc, read through qemu-guest-agent by the guest
- * manager in a worker thread (src/mom-agent.c) and copied by value into
+ * manager in a worker thread (src/momd/mom-agent.c) and copied by value into
  * MomGuestData before each collect(), so it owns no pointers.  Values are
  * as the guest prints them (KiB, or counts); -1 means "not in the file".
  */

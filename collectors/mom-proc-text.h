@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Parsers of the text of /proc/meminfo, /proc/vmstat and PSI files, public
- * for the guest agent (src/mom-agent.c), which gets a guest's files as
+ * for the guest agent (src/momd/mom-agent.c), which gets a guest's files as
  * text; the collectors' file readers are internal (proc-parse.h).  Every
  * function takes the path it reports in messages and does not log: errors
  * are GErrors in the MOM_COLLECTOR_ERROR domain (PARSE for content).

@@ -52,7 +52,7 @@ typedef struct {
 
 /*
  * An option of a controller, declared in the controller's own table
- * (MomControllerClass.options).  The config loader (src/mom-config.c) reads
+ * (MomControllerClass.options).  The config loader (src/momd/mom-config.c) reads
  * these tables, so it checks, overrides and dumps a controller's options
  * as it does its own, and a new option touches only its controller's file
  * (and the docs).  Every controller option is a momd addition: MOM's

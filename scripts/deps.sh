@@ -18,7 +18,7 @@ run_packages=(
     meson ninja-build pkg-config gcc libc6-dev flex bison
     libglib2.0-dev libjson-glib-dev
     libvirt-dev libvirt-glib-1.0-dev libxml2-dev   # guests through libvirt
-    libsoup-3.0-dev                                # the control API (src/mom-rpc*.c)
+    libsoup-3.0-dev   # the control API (src/shared/mom-rpc-*.c, src/momd/mom-rpc-server.c)
 )
 test_packages=(
     check python3   # the unit tests (meson's 'tests' feature) and the RPC client test

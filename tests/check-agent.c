@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The guest-agent file reader (src/mom-agent.c) against a fake qemu-ga
+ * The guest-agent file reader (src/momd/mom-agent.c) against a fake qemu-ga
  * that answers the JSON commands with canned replies from an in-memory
  * file system: chunked reads of a 200 KiB file, eof handling, the size
  * cap and the timeout set in [Collector: GuestQemuAgent], bad base64,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The decision history (src/mom-history.c): what is recorded and what is
+ * The decision history (src/momd/mom-history.c): what is recorded and what is
  * not, the bounds by count and by age, a reload's new bounds, the queries
  * by entity and time, and the explanations kept with the decisions and
  * for each entity's newest cycle.  getHistory and momctl history on a live

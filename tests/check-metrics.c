@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The Prometheus exposition (src/mom-metrics.c) from entities built here:
+ * The Prometheus exposition (src/momd/mom-metrics.c) from entities built here:
  * units, label escaping, guests that go away, the counters and the
  * histogram, the outcome classes, and the textfile's error path.  The HTTP
  * endpoint and a real Prometheus are in tests/integration/test-metrics.sh.

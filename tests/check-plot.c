@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The plot directory's writer (src/mom-plot.c): headers, whole lines,
+ * The plot directory's writer (src/momd/mom-plot.c): headers, whole lines,
  * rotation at [main] plot-max-bytes with one previous generation, the
  * failures (a full disk, a removed directory) logged once and the
  * recovery once, decisions.tsv's format and escaping, and the option's

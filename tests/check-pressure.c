@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The pressure fast path (src/mom-pressure.c): the PSI trigger's syntax,
+ * The pressure fast path (src/momd/mom-pressure.c): the PSI trigger's syntax,
  * the MemAvailable watch's decisions, the rate limit, the fallback when a
  * PSI trigger cannot be armed (a test tree's file is not procfs), and the
  * sources on a real main loop over a fixture /proc whose meminfo the test

@@ -27,6 +27,7 @@
 
 #include "mom-rpc-priv.h"
 #include "mom-rpc.h"
+#include "mom-rpc-server-priv.h"
 #include "mom-test-fs.h"
 #include "mom-test-tap.h"
 

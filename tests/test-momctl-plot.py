@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 
 MOMCTL = os.environ.get("MOMCTL")
 SVG = "{http://www.w3.org/2000/svg}"
-# the chart's plot area, as src/momctl-plot.c lays it out
+# the chart's plot area, as src/momctl/momctl-plot.c lays it out
 TOP, BOTTOM = 56, 540 - 60
 
 n = 0

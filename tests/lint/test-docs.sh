@@ -11,11 +11,11 @@ top=${MOM_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$top" || bail "Cannot enter $top."
 
 missing=()
-for m in $(sed -n 's/^    {"\([A-Za-z.]*\)", [0-9].*/\1/p' src/momd-rpc.c); do
+for m in $(sed -n 's/^    {"\([A-Za-z.]*\)", [0-9].*/\1/p' src/momd/momd-rpc.c); do
     grep -q "^| \`$m\` |" docs/rpc.md || missing+=("$m")
 done
-count=$(sed -n 's/^    {"\([A-Za-z.]*\)", [0-9].*/\1/p' src/momd-rpc.c | wc -l)
-check "docs/rpc.md lists all $count methods of src/momd-rpc.c (missing: ${missing[*]:-none})" \
+count=$(sed -n 's/^    {"\([A-Za-z.]*\)", [0-9].*/\1/p' src/momd/momd-rpc.c | wc -l)
+check "docs/rpc.md lists all $count methods of src/momd/momd-rpc.c (missing: ${missing[*]:-none})" \
     [ "$count" -gt 10 -a ${#missing[@]} -eq 0 ]
 
 missing=()

@@ -11,12 +11,18 @@ set -uo pipefail
 top=${MOM_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top/tests/tap.sh"
 
-sources=$(cd "$top" && ls src/*.[ch] collectors/*.[ch] controllers/*.[ch] policy/*.[ch])
+sources=$(cd "$top" && ls src/*/*.[ch] collectors/*.[ch] controllers/*.[ch] policy/*.[ch])
+# The lists below are empty, and pass, if the files moved and the globs
+# found none: the helper's file must be among them.
+case "$sources" in
+*src/momd/mom-libvirt.c*) ;;
+*) bail "src/momd/mom-libvirt.c is not among the sources the globs find" ;;
+esac
 
 # 1. the raw getters of the message, outside the helper
 bad=$(cd "$top" && grep -nE 'virGetLastErrorMessage|virGetLastError[[:space:]]*\(' $sources |
     grep -vE '^[^:]+:[0-9]+:[[:space:]]*(/?\*)' |
-    grep -v '^src/mom-libvirt.c:.*virErrorPtr e = virGetLastError();')
+    grep -v '^src/momd/mom-libvirt.c:.*virErrorPtr e = virGetLastError();')
 if [ -z "$bad" ]; then
     ok "libvirt's error message is read only by mom_libvirt_take_error()"
 else
@@ -26,7 +32,7 @@ fi
 
 # 2. the helper itself is still there, exactly once (the exemption above
 #    must not silently cover a renamed copy)
-count=$(cd "$top" && grep -c 'virErrorPtr e = virGetLastError();' src/mom-libvirt.c)
+count=$(cd "$top" && grep -c 'virErrorPtr e = virGetLastError();' src/momd/mom-libvirt.c)
 check "mom_libvirt_take_error() reads virGetLastError() once" [ "$count" -eq 1 ]
 
 # 3. no libvirt call in a log call's argument list: C does not order the

@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """momctl takes only what it uses (issue 13): its build target links the
 shared library (libmomshared) and no libvirt, libvirt-qemu or libvirt-glib,
-and compiles without their include directories.  Read from the build
-directory's build.ninja (MOM_BUILD_ROOT), where meson writes each target's
-link edge; momd's edge is checked to take libvirt, so that a build.ninja
-this test cannot read fails rather than passes.  TAP output."""
+and compiles without their include directories and without the daemon's
+folder, src/momd/; the shared library compiles with neither program's
+folder.  Read from the build directory's build.ninja (MOM_BUILD_ROOT),
+where meson writes each target's link and compile edges; momd's edges are
+checked to take libvirt and src/momd/, so that a build.ninja this test
+cannot read fails rather than passes.  TAP output."""
 import os
 import re
 import sys
@@ -28,6 +30,22 @@ def edge(text, target):
     """The 'build TARGET: c_LINKER ...' line and its indented variables."""
     m = re.search(r"^build " + re.escape(target) + r": c_LINKER .*?(?=^\S)", text, re.M | re.S)
     return m.group(0) if m else None
+
+
+def compiles(target_dir):
+    """The compile edges of the objects in build.ninja's TARGET_DIR."""
+    return re.findall(r"^build " + re.escape(target_dir) + r"/\S+\.o: c_COMPILER .*?(?=^\S)",
+                      ninja, re.M | re.S)
+
+
+def include_dirs(c):
+    """The -I directories of compile edge c, as meson writes them."""
+    return re.findall(r"(?<=\s)-I(\S+)", c)
+
+
+def takes(c, folder):
+    """Whether compile edge c has src/FOLDER (source or build tree) on its include path."""
+    return any(re.search(r"(^|/)src/" + folder + r"$", d) for d in include_dirs(c))
 
 
 if not root:
@@ -55,9 +73,24 @@ if momctl is not None:
     result("libmomshared.a" in momctl and "libmomcore.a" not in momctl,
            "momctl links libmomshared, not the daemon's libmomcore",
            "its link edge: " + momctl.splitlines()[1].strip()[:300] if len(momctl.splitlines()) > 1 else momctl[:300])
-compiles = re.findall(r"^build src/momctl\.p/\S+\.o: c_COMPILER .*?(?=^\S)", ninja, re.M | re.S)
-result(len(compiles) >= 4, f"momctl's {len(compiles)} compile edges are found", "fewer than 4")
-bad = [c.split(":")[0] for c in compiles if "libvirt" in c]
+
+momctl_c = compiles("src/momctl.p")
+momd_c = compiles("src/momd.p") + compiles("src/libmomcore.a.p")
+shared_c = compiles("src/shared/libmomshared.a.p")
+result(len(momctl_c) >= 4, f"momctl's {len(momctl_c)} compile edges are found", "fewer than 4")
+bad = [c.split(":")[0] for c in momctl_c if "libvirt" in c]
 result(not bad, "momctl compiles without libvirt's include directories", ", ".join(bad))
+result(len(momd_c) >= 4 and all(takes(c, "momd") for c in momd_c),
+       f"momd's {len(momd_c)} compile edges are found and take src/momd (the checks below can "
+       "see it)", "fewer than 4 edges, or one without -I.../src/momd")
+bad = [c.split(":")[0] for c in momctl_c if takes(c, "momd")]
+result(not bad, "momctl compiles without the daemon's folder src/momd on its include path",
+       ", ".join(bad))
+result(len(shared_c) >= 4, f"libmomshared's {len(shared_c)} compile edges are found",
+       "fewer than 4")
+bad = [c.split(":")[0] for c in shared_c
+       if "libvirt" in c or takes(c, "momd") or takes(c, "momctl")]
+result(not bad, "libmomshared compiles without libvirt, src/momd or src/momctl on its include path",
+       ", ".join(bad))
 print(f"1..{n}")
 sys.exit(1 if failed else 0)

@@ -13,7 +13,7 @@
 #include "mom-monitor.h"
 #include "mom-plot.h"
 #include "mom-pressure.h"
-#include "mom-rpc.h"
+#include "mom-rpc-server.h"
 
 typedef struct {
     const char *section;

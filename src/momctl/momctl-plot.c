@@ -34,7 +34,7 @@
 #include <string.h>
 
 #include "mom-log.h"
-#include "mom-plot.h"
+#include "mom-plot-format.h"
 #include "momctl-priv.h"
 
 #define PLOT_MAX_LINE (64 * 1024)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Internals of the control API shared by mom-xmlrpc.c, mom-rpc.c,
- * mom-rpc-client.c and tests/check-rpc.c.
+ * Internals of the control API's codec and client, shared by
+ * mom-xmlrpc.c, mom-rpc-client.c, mom-rpc-socket.c and the tests.
  */
 #pragma once
 
@@ -10,17 +10,10 @@
 
 #include "mom-rpc.h"
 
-/* The codec refuses documents larger than this, whatever the transport
- * allows; a text inside it is read whole, however libxml2 splits it. */
-#define MOM_XMLRPC_MAX_SIZE (16 * 1024 * 1024)
-
 /* Nesting of arrays and structs inside one parameter.  MOM's replies nest
  * three levels at most; libxml2 stops at 256 elements of depth, and each
  * level here costs three elements (<array><data><value>). */
 #define MOM_XMLRPC_MAX_DEPTH 32
-
-#define MOM_RPC_DEFAULT_MAX_REQUEST (1024 * 1024)
-#define MOM_RPC_DEFAULT_TIMEOUT 10
 
 /**
  * mom_xmlrpc_parse_response_full:
@@ -51,14 +44,3 @@ char *mom_xmlrpc_format_double(double d, char *buf);
 
 /** mom_rpc_group_name: Returns: (transfer full) the name of group @gid, or its number. */
 char *mom_rpc_group_name(guint gid);
-
-/**
- * mom_rpc_peer_allowed:
- * Decides whether a unix peer may call methods: root, or a process whose
- * primary (@gid) or supplementary groups include @allowed_gid (-1: no
- * group is allowed).  @groups are the peer's supplementary groups when
- * known (SO_PEERGROUPS), else NULL and /proc/@pid/status is read.
- * Returns: TRUE if the peer may call.
- */
-gboolean mom_rpc_peer_allowed(guint uid, guint gid, guint pid, const guint *groups, gsize n_groups,
-                              gint64 allowed_gid);

@@ -39,7 +39,7 @@ typedef enum {
 #define MOM_AGENT_READ_CHUNK (64 * 1024) /* bytes asked per guest-file-read */
 
 /* The defaults of [Collector: GuestQemuAgent] timeout and max-file-kib
- * (src/mom-config.c has the same numbers, as text). */
+ * (src/momd/mom-config.c has the same numbers, as text). */
 #define MOM_AGENT_DEFAULT_TIMEOUT 2
 #define MOM_AGENT_DEFAULT_MAX_FILE_KIB 1024
 

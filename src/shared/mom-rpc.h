@@ -7,6 +7,9 @@
  * object, an array an array, <int>/<i4>/<i8> an integer (64 bits), <double>
  * a double, <boolean> a boolean, <string> a string, <nil/> null.
  * Documented for users in docs/rpc.md.
+ *
+ * This is what momd and momctl share: the codec, the client and the
+ * socket checks.  The server is the daemon's alone (mom-rpc-server.h).
  */
 #pragma once
 
@@ -31,6 +34,15 @@ typedef enum {
     MOM_RPC_FAULT_UNSAFE = -32006,         /* others could replace the socket */
 } MomRpcFault;
 /* GError codes in MOM_RPC_ERROR are MomRpcFault values. */
+
+/* The codec refuses documents larger than this, whatever the transport
+ * allows; a text inside it is read whole, however libxml2 splits it.  The
+ * server caps its answers by it too, so that a client can read them. */
+#define MOM_XMLRPC_MAX_SIZE (16 * 1024 * 1024)
+
+/* Seconds a call may take, when the caller says 0: the client's wait for
+ * an answer, the server's for a whole request. */
+#define MOM_RPC_DEFAULT_TIMEOUT 10
 
 /* ---- codec (mom-xmlrpc.c) ----------------------------------------------------- */
 
@@ -95,48 +107,7 @@ char *mom_xmlrpc_build_fault(int code, const char *message);
  */
 JsonNode *mom_xmlrpc_parse_response(const char *data, gsize len, GError **error);
 
-/* ---- server (mom-rpc.c) -------------------------------------------------------- */
-
-/* A method: @params already checked against @min_params..@max_params. */
-typedef JsonNode *(*MomRpcHandler)(JsonArray *params, gpointer user_data, GError **error);
-
-/* A method that writes its result itself: exactly one value, with the
- * mom_xmlrpc_write_*() calls, appended to @out.  FALSE with @error
- * discards what it wrote and answers a fault, as for a handler. */
-typedef gboolean (*MomRpcWriter)(JsonArray *params, gpointer user_data, GString *out,
-                                 GError **error);
-
-typedef struct {
-    const char *name;
-    guint min_params;
-    guint max_params;
-    MomRpcHandler handler; /* NULL when @writer answers */
-    const char *help;      /* one line, for system.methodHelp and docs */
-    MomRpcWriter writer;   /* for results too large to build as a tree first */
-} MomRpcMethod;
-
-typedef struct _MomRpcServer MomRpcServer;
-
-typedef struct {
-    const char *socket_path; /* unix socket, or NULL with @tcp_port */
-    int tcp_port;            /* > 0: 127.0.0.1 only, unauthenticated (MOM's numeric rpc-port) */
-    const char *group;       /* also allow this group (socket mode 0660), or NULL/"" */
-    gsize max_request;       /* bytes; 0 = default 1 MiB */
-    guint timeout;           /* seconds for a whole request; 0 = default 10 */
-} MomRpcConfig;
-
-/**
- * mom_rpc_server_new:
- * Listens as @cfg says and serves @methods (NULL-terminated by name) on
- * the thread-default main context; system.listMethods is added.  The
- * socket's directories must pass mom_rpc_check_socket_dir() for the
- * effective uid.  Each request's peer credentials (SO_PEERCRED) must be
- * root or a member of @cfg->group.  Returns: (transfer full) the server,
- * or NULL with @error (e.g. the socket directory cannot be created, or
- * others could replace the socket).
- */
-MomRpcServer *mom_rpc_server_new(const MomRpcConfig *cfg, const MomRpcMethod *methods,
-                                 gpointer user_data, GError **error);
+/* ---- the socket's directories (mom-rpc-socket.c), client and server -------------- */
 
 /**
  * mom_rpc_check_socket_dir:
@@ -153,10 +124,6 @@ MomRpcServer *mom_rpc_server_new(const MomRpcConfig *cfg, const MomRpcMethod *me
  * directory does not exist; CONNECT_DENIED when one cannot be searched.
  */
 gboolean mom_rpc_check_socket_dir(const char *socket_path, guint trusted_uid, GError **error);
-
-/** mom_rpc_server_free: Stops listening, removes the socket file, frees @server. */
-void mom_rpc_server_free(MomRpcServer *server);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomRpcServer, mom_rpc_server_free)
 
 /* ---- client (mom-rpc-client.c), for momctl ------------------------------------- */
 

@@ -36,7 +36,7 @@
 #include <gio/gunixsocketaddress.h>
 #include <libsoup/soup.h>
 
-#include "mom-rpc-priv.h"
+#include "mom-rpc-server-priv.h"
 
 struct _MomRpcServer {
     SoupServer *soup;

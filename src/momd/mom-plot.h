@@ -12,16 +12,14 @@
 
 #include <glib.h>
 
+#include "mom-plot-format.h"
+
 /* The default [main] plot-max-bytes: a host line of HostMemory, HostKSM
  * and HostCpu is about 170 bytes, so at 5 s this is about three days. */
 #define MOM_PLOT_DEFAULT_MAX_BYTES 8388608 /* 8 MiB */
 /* The smallest limit other than 0: a row of a guest with I/O limits is a
  * few hundred bytes, and a file should hold more than one. */
 #define MOM_PLOT_MIN_MAX_BYTES 4096
-/* The decisions' file and its header. */
-#define MOM_PLOT_DECISIONS_FILE "decisions.tsv"
-#define MOM_PLOT_DECISIONS_HEADER                                                                  \
-    "# time\tcycle\tentity\tcontrol\tbefore\trequested\toutcome\torigin\n"
 
 typedef struct _MomPlotDir MomPlotDir;
 typedef struct _MomPlotFile MomPlotFile;
