@@ -388,6 +388,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--momd", default=os.path.join(SRC, "build", "src", "momd"))
     p.add_argument("--policy-dir", default=POLICIES)
+    p.add_argument("--mom-balloon", action="store_true",
+                   help="the shipped policies with MOM's balloon rules "
+                        "(data/examples/10-balloon-mom.policy) as 10-balloon, as issue 13 measured")
     p.add_argument("--guests", default="200,1000", help="comma-separated guest counts")
     p.add_argument("--seconds", type=float, default=60.0, help="the measured window")
     p.add_argument("--warmup", type=float, default=15.0, help="seconds before the window")
@@ -419,10 +422,21 @@ def main():
             setattr(args, d, os.path.abspath(getattr(args, d)))
             os.makedirs(getattr(args, d), exist_ok=True)
 
+    mom_dir = None
+    if args.mom_balloon:
+        mom_dir = tempfile.mkdtemp(prefix="momd-idle-policies-")
+        for name in os.listdir(args.policy_dir):
+            if name.endswith(".policy"):
+                shutil.copy(os.path.join(args.policy_dir, name), mom_dir)
+        shutil.copy(os.path.join(SRC, "data", "examples", "10-balloon-mom.policy"),
+                    os.path.join(mom_dir, "10-balloon.policy"))
+        args.policy_dir = mom_dir
+
     results, failed = [], False
-    print("bench-idle: momd %s, warm-up %g s, window %g s, %d run(s), %s" % (
+    print("bench-idle: momd %s, warm-up %g s, window %g s, %d run(s), %s%s" % (
         args.momd, args.warmup, args.seconds, args.runs,
-        "dry run" if args.dry_run else "real controls"), flush=True)
+        "dry run" if args.dry_run else "real controls",
+        ", MOM's balloon rules" if args.mom_balloon else ""), flush=True)
     for n in sizes:
         for run in range(args.runs):
             try:
@@ -451,6 +465,8 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
+    if mom_dir:
+        shutil.rmtree(mom_dir, ignore_errors=True)
     return 1 if failed else 0
 
 
