@@ -99,6 +99,31 @@ START_TEST(test_schema)
     ck_assert_int_eq(mom_schema_lookup(s, "c"), 2);
     ck_assert_int_eq(mom_schema_lookup(s, "zzz"), -1);
     ck_assert_str_eq(mom_schema_field(s, 1), "b");
+
+    /* the same address with other text (a freed name's memory reused):
+     * the lookup cache checks the name, not only the address */
+    char buf[8];
+    for (int round = 0; round < 2; round++) {
+        strcpy(buf, "a");
+        ck_assert_int_eq(mom_schema_lookup(s, buf), 0);
+        strcpy(buf, "c");
+        ck_assert_int_eq(mom_schema_lookup(s, buf), 2);
+        strcpy(buf, "zzz");
+        ck_assert_int_eq(mom_schema_lookup(s, buf), -1);
+        strcpy(buf, "b");
+        ck_assert_int_eq(mom_schema_lookup(s, buf), 1);
+    }
+    /* many names at once: every slot taken, none answers for another */
+    g_autoptr(GPtrArray) many = g_ptr_array_new_with_free_func(g_free);
+    for (int i = 0; i < 300; i++)
+        g_ptr_array_add(many, g_strdup_printf("field_%d", i));
+    g_autoptr(MomSchema) big = mom_schema_new((const char *const *)many->pdata, many->len);
+    for (int round = 0; round < 2; round++)
+        for (guint i = 0; i < many->len; i++) {
+            g_autofree char *copy = g_strdup(many->pdata[i]);
+            ck_assert_int_eq(mom_schema_lookup(big, many->pdata[i]), (int)i);
+            ck_assert_int_eq(mom_schema_lookup(big, copy), (int)i);
+        }
 }
 END_TEST
 

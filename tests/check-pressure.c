@@ -197,57 +197,85 @@ START_TEST(test_watch_drop)
 }
 END_TEST
 
-/* The pace: the short interval near the floor, below it, while falling and
- * without a reading; in proportion to the distance from the floor (the
- * reach is twice the drop) further up, never above the longest. */
+/* The pace: the short interval near the floor, below it, while falling
+ * fast and without a reading; in proportion to the distance from the
+ * floor (the reach is twice the drop) further up, never above the
+ * longest.  Readings PACE_GAP apart unless said. */
+#define PACE_GAP 1000000
+static gint64
+pace(const MomAvailWatch *w, gint64 since_us, gint64 longest)
+{
+    return mom_avail_watch_pace_us(w, TOTAL_KIB, since_us, 250000, longest);
+}
+
 START_TEST(test_watch_pace)
 {
     const gint64 interval = 250000, longest = 1000000;
     MomAvailWatch w;
 
     mom_avail_watch_init(&w, 10, 1024); /* floor 1600 MiB, reach 2 GiB */
-    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), interval);
+    ck_assert_int_eq(pace(&w, 0, longest), interval);
     feed(&w, 8 * GIB, NULL);
     /* (8192 - 1600) / 2048 of the interval */
-    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), 804687);
-    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, 500000), 500000);
-    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, interval), interval);
-    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, 0), interval);
-    /* a fall of 128 MiB between two readings is not yet a fall ... */
-    feed(&w, 8 * GIB - 128 * MIB, NULL);
-    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), 789062);
-    /* ... one of more is, whatever the distance */
-    feed(&w, 8 * GIB - 257 * MIB, NULL);
-    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), interval);
-    feed(&w, 8 * GIB - 257 * MIB, NULL);
-    ck_assert_int_gt(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), interval);
+    ck_assert_int_eq(pace(&w, 0, longest), 804687);
+    ck_assert_int_eq(pace(&w, 0, 500000), 500000);
+    ck_assert_int_eq(pace(&w, 0, interval), interval);
+    ck_assert_int_eq(pace(&w, 0, 0), interval);
+    /* falling at 512 MiB/s (a sixteenth of the reach per interval) is not
+     * yet falling fast ... */
+    feed(&w, 8 * GIB - 512 * MIB, NULL);
+    ck_assert_int_eq(pace(&w, PACE_GAP, longest), 742187);
+    /* ... faster is, whatever the distance, as long as it lasts */
+    feed(&w, 8 * GIB - 1025 * MIB, "fell by 1025 MiB");
+    ck_assert_int_eq(pace(&w, PACE_GAP, longest), interval);
+    feed(&w, 8 * GIB - 1154 * MIB, NULL); /* 129 MiB in a quarter second */
+    ck_assert_int_eq(pace(&w, interval, longest), interval);
+    feed(&w, 8 * GIB - 1283 * MIB, NULL); /* the same in a second: slow */
+    ck_assert_int_gt(pace(&w, PACE_GAP, longest), interval);
+    feed(&w, 8 * GIB - 1283 * MIB, NULL);
+    ck_assert_int_gt(pace(&w, PACE_GAP, longest), interval);
+    /* a gap of 0 (two readings at once) counts as 1 µs, not a division */
+    feed(&w, 8 * GIB - 1284 * MIB, NULL);
+    ck_assert_int_eq(pace(&w, 0, longest), interval);
     /* within the reach of the floor, and below it */
-    feed(&w, 3648 * MIB, "fell by 4544 MiB"); /* 2048 MiB above */
+    feed(&w, 3648 * MIB, "fell by 3519 MiB"); /* 2048 MiB above */
     feed(&w, 3648 * MIB, NULL);
-    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), interval);
+    ck_assert_int_eq(pace(&w, PACE_GAP, longest), interval);
+    feed(&w, 3649 * MIB, NULL);
+    ck_assert_int_gt(pace(&w, PACE_GAP, longest), interval);
     feed(&w, 1000 * MIB, "below the floor");
     feed(&w, 1000 * MIB, NULL);
-    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), interval);
+    ck_assert_int_eq(pace(&w, PACE_GAP, longest), interval);
     /* back above it but not re-armed: still below */
     feed(&w, 1700 * MIB, NULL);
-    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), interval);
+    ck_assert_int_eq(pace(&w, PACE_GAP, longest), interval);
     /* far up again: the long pace */
     feed(&w, 14 * GIB, NULL);
-    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), longest);
+    ck_assert_int_eq(pace(&w, PACE_GAP, longest), longest);
 
     /* no drop rule: the reach is 2 GiB; no floor: the distance is to 0 */
     mom_avail_watch_init(&w, 0, 0);
     feed(&w, 3 * GIB, NULL);
-    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), 375000);
-    /* a drop of 4 GiB: the reach is 8 GiB */
+    ck_assert_int_eq(pace(&w, 0, longest), 375000);
+    /* a floor without a drop rule: 2 GiB above the floor line */
+    mom_avail_watch_init(&w, 10, 0);
+    feed(&w, 3648 * MIB, NULL);
+    ck_assert_int_eq(pace(&w, 0, longest), interval);
+    feed(&w, 5696 * MIB, NULL);
+    ck_assert_int_eq(pace(&w, PACE_GAP, longest), 2 * interval);
+    /* a drop of 4 GiB: the reach is 8 GiB, and fast is 2 GiB/s */
     mom_avail_watch_init(&w, 0, 4096);
     feed(&w, 12 * GIB, NULL);
-    ck_assert_int_eq(mom_avail_watch_pace_us(&w, TOTAL_KIB, interval, longest), 375000);
+    ck_assert_int_eq(pace(&w, 0, longest), 375000);
+    feed(&w, 11 * GIB, NULL);
+    ck_assert_int_gt(pace(&w, PACE_GAP, longest), interval);
+    feed(&w, 9 * GIB - 1, NULL);
+    ck_assert_int_eq(pace(&w, PACE_GAP, longest), interval);
     /* a host of a petabyte does not overflow */
     mom_avail_watch_init(&w, 10, 1024);
     ck_assert_ptr_null(
         mom_avail_watch_check(&w, G_GINT64_CONSTANT(1) << 40, G_GINT64_CONSTANT(1) << 39));
-    ck_assert_int_eq(mom_avail_watch_pace_us(&w, G_GINT64_CONSTANT(1) << 40, interval, longest),
+    ck_assert_int_eq(mom_avail_watch_pace_us(&w, G_GINT64_CONSTANT(1) << 40, 0, interval, longest),
                      longest);
 }
 END_TEST
@@ -428,6 +456,71 @@ START_TEST(test_watch_source)
 }
 END_TEST
 
+static void
+on_fire_free(MomPressureReason reason, const char *why, gpointer user_data)
+{
+    MomPressure **p = user_data;
+
+    g_clear_pointer(p, mom_pressure_free);
+}
+
+/* The watch thread's life: freed with its event still waiting for the
+ * main loop (which then never calls back), freed from inside its own
+ * callback, freed at once in the middle of a long sleep, and the pace
+ * running on the thread. */
+START_TEST(test_watch_lifecycle)
+{
+    g_autofree char *proc = fake_proc(1000000); /* below the floor: fires at once */
+    MomPressureOptions o = options(5, 100);
+    MomPressure *p;
+    gint64 t0;
+
+    for (int i = 0; i < 50; i++) {
+        Fired f = {0};
+        p = mom_pressure_new(proc, &o, on_fire, &f);
+        g_usleep(20000); /* read, fired, waiting on the main loop */
+        mom_pressure_free(p);
+        while (g_main_context_iteration(NULL, FALSE))
+            ;
+        ck_assert_uint_eq(f.fired, 0);
+    }
+
+    p = mom_pressure_new(proc, &o, on_fire_free, &p);
+    t0 = g_get_monotonic_time();
+    while (p && g_get_monotonic_time() - t0 < 2 * G_USEC_PER_SEC)
+        if (!g_main_context_iteration(NULL, FALSE))
+            g_usleep(2000);
+    ck_assert_ptr_null(p);
+
+    o.watch_interval_ms = 60000;
+    p = mom_pressure_new(proc, &o, on_fire, NULL);
+    g_usleep(10000);
+    t0 = g_get_monotonic_time();
+    mom_pressure_free(p);
+    ck_assert_int_lt(g_get_monotonic_time() - t0, G_USEC_PER_SEC);
+
+    /* paced far from the floor (12.7 GiB above it: 6.4 intervals, 128 ms),
+     * short near it: a fall to the floor is still seen within a few ticks */
+    Fired f = {0};
+    set_avail(proc, 15000000);
+    o.watch_interval_ms = 20;
+    o.watch_max_interval_ms = 400;
+    p = mom_pressure_new(proc, &o, on_fire, &f);
+    run_until(&f, 1, 1000);
+    ck_assert_uint_eq(f.fired, 0);
+    set_avail(proc, 1000000);
+    t0 = g_get_monotonic_time();
+    run_until(&f, 1, 3000);
+    ck_assert_uint_eq(f.fired, 1);
+    ck_assert_str_eq(
+        f.why, "MemAvailable fell to 976 MiB, below the floor of 1600 MiB (10 % of MemTotal)");
+    ck_assert_int_lt(f.at[0] - t0, G_USEC_PER_SEC);
+    mom_pressure_free(p);
+    g_free(f.why);
+    mom_test_remove_tree(proc);
+}
+END_TEST
+
 /* Events closer than min-interval-ms: the first passes at once, the rest
  * merge into one at the end of the interval, with the newest reason. */
 START_TEST(test_rate_limit)
@@ -554,6 +647,7 @@ pressure_suite(void)
     tcase_add_test(tc, test_delay);
     tcase_add_test(tc, test_psi_open_fallback);
     tcase_add_test(tc, test_watch_source);
+    tcase_add_test(tc, test_watch_lifecycle);
     tcase_add_test(tc, test_rate_limit);
     tcase_add_test(tc, test_config);
     suite_add_tcase(s, tc);

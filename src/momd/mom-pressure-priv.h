@@ -44,19 +44,22 @@ void mom_avail_watch_cycle_ran(MomAvailWatch *watch);
 /**
  * mom_avail_watch_pace_us:
  * How long the watch sleeps after its newest reading, of @total_kib
- * MemTotal: @interval_us (watch-interval-ms) within the reach of the floor
- * -- twice the drop (2 GiB without a drop rule) above it --, below the
- * floor, while MemAvailable falls (by more than a sixteenth of the reach
- * since the reading before), after a failed or no reading, and whenever
- * @max_us is not above @interval_us; further up, in proportion to the
- * distance from the floor, up to @max_us (watch-max-interval-ms).  So the
- * watch never sleeps more than half of what a fall at the rate the drop
- * rule is sized for (the drop per interval) would take to reach the floor,
- * and a fall it sees brings back the short interval.
+ * MemTotal, taken @since_us after the one before it.  The reach is twice
+ * the drop (2 GiB without a drop rule); the distance is to the floor line
+ * (to 0 without a floor).  @interval_us (watch-interval-ms) before the
+ * first reading, below the floor, within the reach of the floor line,
+ * while MemAvailable falls faster than a sixteenth of the reach per
+ * @interval_us (an eighth of the drop: 512 MiB/s as shipped), and
+ * whenever @max_us is not above @interval_us; further up, in proportion
+ * to the distance, up to @max_us (watch-max-interval-ms).  So the watch
+ * never sleeps more than half of what a fall at the rate the drop rule is
+ * sized for (the drop per interval) would take to reach the floor, and a
+ * fast fall it sees keeps the short interval while it lasts.  (The caller
+ * keeps the short interval after a failed reading.)
  * Returns: the µs to sleep.
  */
-gint64 mom_avail_watch_pace_us(const MomAvailWatch *watch, gint64 total_kib, gint64 interval_us,
-                               gint64 max_us);
+gint64 mom_avail_watch_pace_us(const MomAvailWatch *watch, gint64 total_kib, gint64 since_us,
+                               gint64 interval_us, gint64 max_us);
 
 /**
  * mom_pressure_delay_us:

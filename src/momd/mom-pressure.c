@@ -116,10 +116,17 @@ mom_avail_watch_init(MomAvailWatch *watch, int floor_percent, int drop_mib)
     watch->below = FALSE;
 }
 
+/* The floor line, in KiB of @total_kib. */
+static gint64
+floor_line_kib(const MomAvailWatch *w, gint64 total_kib)
+{
+    return total_kib / 100 * w->floor_percent;
+}
+
 char *
 mom_avail_watch_check(MomAvailWatch *w, gint64 total_kib, gint64 avail_kib)
 {
-    gint64 floor_kib = total_kib / 100 * w->floor_percent;
+    gint64 floor_kib = floor_line_kib(w, total_kib);
     /* re-armed 1 % of MemTotal above the floor: a hovering value fires once */
     gint64 rearm_kib = total_kib / 100 * (w->floor_percent + 1);
     gint64 baseline = w->baseline_kib;
@@ -158,21 +165,22 @@ mom_avail_watch_cycle_ran(MomAvailWatch *watch)
 #define WATCH_REACH_DEFAULT_KIB (2 * 1024 * KIB_PER_MIB)
 
 gint64
-mom_avail_watch_pace_us(const MomAvailWatch *w, gint64 total_kib, gint64 interval_us, gint64 max_us)
+mom_avail_watch_pace_us(const MomAvailWatch *w, gint64 total_kib, gint64 since_us,
+                        gint64 interval_us, gint64 max_us)
 {
-    gint64 reach_kib = w->drop_kib > 0 ? 2 * w->drop_kib : WATCH_REACH_DEFAULT_KIB;
-    gint64 floor_kib = total_kib / 100 * w->floor_percent;
+    double reach_kib = (double)(w->drop_kib > 0 ? 2 * w->drop_kib : WATCH_REACH_DEFAULT_KIB);
 
     if (max_us <= interval_us || w->below || w->last_kib < 0)
         return interval_us;
-    if (w->prev_kib >= 0 && w->prev_kib - w->last_kib > reach_kib / 16)
+    /* falling faster than a sixteenth of the reach per interval; in
+     * floating point, as below: KiB times µs can overflow 64 bits */
+    if (w->prev_kib >= 0 && (double)(w->prev_kib - w->last_kib) * (double)interval_us >
+                                reach_kib / 16 * (double)MAX(since_us, 1))
         return interval_us;
-    gint64 room_kib = w->last_kib - floor_kib;
+    double room_kib = (double)(w->last_kib - floor_line_kib(w, total_kib));
     if (room_kib <= reach_kib)
         return interval_us;
-    /* interval * room / reach, in floating point: room * interval can
-     * overflow 64 bits on a host with petabytes */
-    double pace = (double)interval_us * ((double)room_kib / (double)reach_kib);
+    double pace = (double)interval_us * (room_kib / reach_kib);
     return pace >= (double)max_us ? max_us : (gint64)pace;
 }
 
@@ -251,24 +259,27 @@ struct _MomPressure {
     char *psi_path;
     char *psi_what; /* "PSI some 150 ms in 1 s" */
     int psi_fd;
-    guint psi_source;
+    GSource *psi_source;
     /* MemAvailable, read on a thread of its own (watch_run) */
     char *meminfo_path;
     int meminfo_fd; /* kept open when it is procfs's, else -1 */
     gint64 watch_interval_us;
     gint64 watch_max_us; /* the longest sleep, far from the floor */
     GThread *watch_thread;
-    gboolean watch_failing; /* its failure was logged; the thread's alone */
-    GMutex lock;            /* the fields below, shared with the watch thread */
+    /* the watch thread's alone */
+    gboolean watch_failing; /* its failure was logged */
+    gint64 watch_read_us;   /* monotonic time of its newest reading; 0: none */
+    /* an event held back by the rate limit (the main loop's alone) */
+    GSource *defer_source;
+    MomPressureReason pending_reason;
+    char *pending_why;
+    /* shared by the main loop and the watch thread, under the lock */
+    GMutex lock;
     GCond stop_cond;
     gboolean stop;
     MomAvailWatch watch;
     char *watch_why;       /* an event the watch fired, not yet on the main loop */
     GSource *watch_notify; /* the idle source that carries it there */
-    /* an event held back by the rate limit */
-    guint defer_source;
-    MomPressureReason pending_reason;
-    char *pending_why;
 };
 
 static void
@@ -285,9 +296,20 @@ pressure_deferred(gpointer user_data)
 {
     MomPressure *p = user_data;
 
-    p->defer_source = 0;
+    g_clear_pointer(&p->defer_source, g_source_unref);
     pressure_pass_on(p);
     return G_SOURCE_REMOVE;
+}
+
+/* @source, named @name, on the context @p was made on (not the global
+ * default: a test or a caller may run the fast path on its own). */
+static GSource *
+attach(MomPressure *p, GSource *source, GSourceFunc func, const char *name)
+{
+    g_source_set_callback(source, func, p, NULL);
+    g_source_set_name(source, name);
+    g_source_attach(source, p->context);
+    return source;
 }
 
 /* Passes an event on now, or at the end of the rate limit's interval; an
@@ -306,8 +328,8 @@ pressure_event(MomPressure *p, MomPressureReason reason, char *why)
         pressure_pass_on(p);
         return;
     }
-    p->defer_source = g_timeout_add((guint)((delay + 999) / 1000), pressure_deferred, p);
-    g_source_set_name_by_id(p->defer_source, "momd pressure rate limit");
+    p->defer_source = attach(p, g_timeout_source_new((guint)((delay + 999) / 1000)),
+                             pressure_deferred, "momd pressure rate limit");
 }
 
 void
@@ -319,9 +341,10 @@ mom_pressure_fire_for_test(MomPressure *pressure, MomPressureReason reason, cons
 static void
 psi_close(MomPressure *p)
 {
-    if (p->psi_source)
-        g_source_remove(p->psi_source);
-    p->psi_source = 0;
+    if (p->psi_source) {
+        g_source_destroy(p->psi_source);
+        g_clear_pointer(&p->psi_source, g_source_unref);
+    }
     if (p->psi_fd >= 0)
         close(p->psi_fd);
     p->psi_fd = -1;
@@ -337,7 +360,6 @@ psi_ready(gint fd, GIOCondition condition, gpointer user_data)
         g_warning("The PSI trigger on %s reported an error; the pressure fast path no longer "
                   "watches PSI%s.",
                   p->psi_path, p->watch_thread ? ", only MemAvailable" : "");
-        p->psi_source = 0;
         psi_close(p);
         return G_SOURCE_REMOVE;
     }
@@ -351,11 +373,11 @@ psi_ready(gint fd, GIOCondition condition, gpointer user_data)
 #define MEMINFO_BUF 8192
 
 /*
- * Four times a second by default, so it is most of an idle momd's wake-ups:
- * procfs makes the file's text anew at every read from offset 0, so
- * /proc/meminfo stays open and a tick is one pread() into the stack, not
- * open, read, read, close and a heap buffer.  A file elsewhere (a test tree,
- * whose file a test may replace) is opened at every tick.
+ * Up to four times a second: procfs makes the file's text anew at every
+ * read from offset 0, so /proc/meminfo stays open and a tick is one
+ * pread() into the stack, not open, read, read, close and a heap buffer.
+ * A file elsewhere (a test tree, whose file a test may replace) is opened
+ * at every tick.
  */
 static gboolean
 watch_read(MomPressure *p, gint64 *total, gint64 *avail, GError **error)
@@ -416,21 +438,22 @@ watch_tick(MomPressure *p)
         g_free(p->watch_why);
         p->watch_why = why;
         if (!p->watch_notify) {
-            p->watch_notify = g_idle_source_new();
-            g_source_set_priority(p->watch_notify, G_PRIORITY_DEFAULT);
-            g_source_set_callback(p->watch_notify, watch_notified, p, NULL);
-            g_source_set_name(p->watch_notify, "momd MemAvailable watch");
-            g_source_attach(p->watch_notify, p->context);
+            GSource *idle = g_idle_source_new();
+            g_source_set_priority(idle, G_PRIORITY_DEFAULT);
+            p->watch_notify = attach(p, idle, watch_notified, "momd MemAvailable watch");
         }
     }
-    pace = mom_avail_watch_pace_us(&p->watch, total, p->watch_interval_us, p->watch_max_us);
+    gint64 now = g_get_monotonic_time();
+    pace = mom_avail_watch_pace_us(&p->watch, total, p->watch_read_us ? now - p->watch_read_us : 0,
+                                   p->watch_interval_us, p->watch_max_us);
+    p->watch_read_us = now;
     g_mutex_unlock(&p->lock);
     return pace;
 }
 
 /*
  * The watch's own thread.  Four wake-ups a second on the main loop cost
- * an idle momd more than all of its collections and policy cycles: the
+ * an idle momd more than all of its collections and policy cycles did: the
  * loop prepares, polls and checks every source at each one, about 190 µs
  * a wake-up on a 2-vCPU VM against 140 µs for this thread's sleep and
  * read (docs/performance.md, "Idle cost").  The main loop wakes only when
@@ -488,6 +511,7 @@ mom_pressure_new(const char *proc_root, const MomPressureOptions *options, MomPr
     MomPressure *p = g_new0(MomPressure, 1);
     g_autoptr(GError) psi_error = NULL;
     g_autofree char *watch_what = NULL;
+    g_autoptr(GError) thread_error = NULL;
     MomPsiTrigger trigger;
 
     p->func = func;
@@ -507,8 +531,8 @@ mom_pressure_new(const char *proc_root, const MomPressureOptions *options, MomPr
         p->psi_fd = mom_pressure_psi_open(p->psi_path, &trigger, &psi_error);
     if (p->psi_fd >= 0) {
         p->psi_what = mom_pressure_describe_trigger(&trigger);
-        p->psi_source = g_unix_fd_add(p->psi_fd, G_IO_PRI | G_IO_ERR, psi_ready, p);
-        g_source_set_name_by_id(p->psi_source, "momd PSI trigger");
+        p->psi_source = attach(p, g_unix_fd_source_new(p->psi_fd, G_IO_PRI | G_IO_ERR),
+                               G_SOURCE_FUNC(psi_ready), "momd PSI trigger");
     }
 
     mom_avail_watch_init(&p->watch, options->available_floor_percent, options->available_drop_mib);
@@ -524,25 +548,33 @@ mom_pressure_new(const char *proc_root, const MomPressureOptions *options, MomPr
         watch_what = describe_watch(options);
         p->watch_interval_us = (gint64)options->watch_interval_ms * 1000;
         p->watch_max_us = (gint64)options->watch_max_interval_ms * 1000;
-        p->watch_thread = g_thread_new("momd-watch", watch_run, p);
+        p->watch_thread = g_thread_try_new("momd-watch", watch_run, p, &thread_error);
+        if (!p->watch_thread) {
+            /* a reload under a thread limit (pids.max, RLIMIT_NPROC) must not stop momd */
+            g_warning("The MemAvailable watch of the pressure fast path cannot start its thread: "
+                      "%s%s The fast path runs without it.",
+                      thread_error->message, mom_collector_full_stop(thread_error->message));
+            g_clear_pointer(&watch_what, g_free);
+        }
     }
 
+    const char *no_watch = options->watch_interval_ms > 0 ? "the MemAvailable watch could not start"
+                                                          : "[pressure] watch-interval-ms is 0";
     if (p->psi_fd >= 0 && watch_what)
         g_message("The pressure fast path watches %s on %s and %s; it runs the policy at most "
                   "once every %d ms.",
                   p->psi_what, p->psi_path, watch_what, options->min_interval_ms);
     else if (p->psi_fd >= 0)
-        g_message("The pressure fast path watches %s on %s ([pressure] watch-interval-ms is 0); "
-                  "it runs the policy at most once every %d ms.",
-                  p->psi_what, p->psi_path, options->min_interval_ms);
+        g_message("The pressure fast path watches %s on %s (%s); it runs the policy at most once "
+                  "every %d ms.",
+                  p->psi_what, p->psi_path, no_watch, options->min_interval_ms);
     else if (watch_what)
         g_message("The pressure fast path watches %s; it runs the policy at most once every %d "
                   "ms.  It does not use PSI: %s",
                   watch_what, options->min_interval_ms, psi_error->message);
     else
-        g_warning("The pressure fast path watches nothing: [pressure] watch-interval-ms is 0, "
-                  "and PSI cannot be used: %s",
-                  psi_error->message);
+        g_warning("The pressure fast path watches nothing: %s, and PSI cannot be used: %s",
+                  no_watch, psi_error->message);
     return p;
 }
 
@@ -567,8 +599,10 @@ mom_pressure_free(MomPressure *p)
     g_free(p->watch_why);
     if (p->meminfo_fd >= 0)
         close(p->meminfo_fd);
-    if (p->defer_source)
-        g_source_remove(p->defer_source);
+    if (p->defer_source) {
+        g_source_destroy(p->defer_source);
+        g_source_unref(p->defer_source);
+    }
     g_free(p->pending_why);
     g_free(p->psi_path);
     g_free(p->psi_what);

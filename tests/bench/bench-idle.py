@@ -4,7 +4,8 @@
 
     bench-idle.py [--momd build/src/momd] [--guests 200,1000] [--seconds 60]
                   [--warmup 15] [--runs 3] [--tune-every 10] [--dry-run]
-                  [--set SECTION.KEY=VALUE]... [--keep DIR] [--json FILE]
+                  [--set SECTION.KEY=VALUE]... [--mom-balloon] [--real-proc]
+                  [--keep DIR] [--json FILE]
 
 For each N and run, in a new temporary directory:
 
@@ -53,7 +54,13 @@ one policy cycle must have run, or the run fails.  Then momd gets
 SIGTERM and must exit with status 0; the warnings its log holds are
 counted and printed.
 
-One line per run, then per N the median and the range of the runs.  The
+--mom-balloon runs the shipped policies with MOM's balloon rules
+(data/examples/10-balloon-mom.policy) in place of 10-balloon, the
+condition issue 13 set its target in.
+
+One line per run, with the CPU of each thread by name under it ("momd" is
+the main loop, "momd-watch" the MemAvailable watch, "pool-momd" the guest
+collection), then per N the median and the range of the runs.  The
 schedstat count is exact; what varies from run to run is the work itself
 (cache misses after other processes ran), so compare medians of several
 runs on a quiet machine.  Load from other
