@@ -397,6 +397,23 @@ set_avail(const char *proc, gint64 avail_kib)
     mom_test_write_file(proc, "meminfo", text);
 }
 
+/* Quiet for @quiet_ms at @proc's MemAvailable, then MemAvailable falls to
+ * 976 MiB: @f must fire once for the floor within a second of the fall. */
+static void
+assert_floor_seen(Fired *f, const char *proc, guint quiet_ms)
+{
+    run_until(f, 1, quiet_ms);
+    ck_assert_uint_eq(f->fired, 0);
+    set_avail(proc, 1000000);
+    gint64 t0 = g_get_monotonic_time();
+    run_until(f, 1, 3000);
+    ck_assert_uint_eq(f->fired, 1);
+    ck_assert_int_eq(f->reason, MOM_PRESSURE_AVAILABLE);
+    ck_assert_str_eq(
+        f->why, "MemAvailable fell to 976 MiB, below the floor of 1600 MiB (10 % of MemTotal)");
+    ck_assert_int_lt(f->at[0] - t0, G_USEC_PER_SEC);
+}
+
 /* On a test tree PSI falls back, and the MemAvailable watch alone sees the
  * fall below the floor within a few of its ticks; a read failure is
  * logged once, and so is the recovery. */
@@ -407,7 +424,6 @@ START_TEST(test_watch_source)
     MomPressureOptions o = options(20, 100);
     Fired f = {0};
     g_autoptr(MomPressure) p = mom_pressure_new(proc, &o, on_fire, &f);
-    gint64 t0;
 
     ck_assert(!mom_pressure_psi_armed(p));
     ck_assert_uint_eq(
@@ -418,16 +434,7 @@ START_TEST(test_watch_source)
         1);
     ck_assert_uint_eq(mom_test_log_count("is not on procfs"), 1);
 
-    run_until(&f, 1, 200);
-    ck_assert_uint_eq(f.fired, 0);
-    set_avail(proc, 1000000);
-    t0 = g_get_monotonic_time();
-    run_until(&f, 1, 2000);
-    ck_assert_uint_eq(f.fired, 1);
-    ck_assert_int_eq(f.reason, MOM_PRESSURE_AVAILABLE);
-    ck_assert_str_eq(
-        f.why, "MemAvailable fell to 976 MiB, below the floor of 1600 MiB (10 % of MemTotal)");
-    ck_assert_int_lt(f.at[0] - t0, G_USEC_PER_SEC);
+    assert_floor_seen(&f, proc, 200);
 
     /* staying low is not news */
     run_until(&f, 2, 200);
@@ -506,15 +513,7 @@ START_TEST(test_watch_lifecycle)
     o.watch_interval_ms = 20;
     o.watch_max_interval_ms = 400;
     p = mom_pressure_new(proc, &o, on_fire, &f);
-    run_until(&f, 1, 1000);
-    ck_assert_uint_eq(f.fired, 0);
-    set_avail(proc, 1000000);
-    t0 = g_get_monotonic_time();
-    run_until(&f, 1, 3000);
-    ck_assert_uint_eq(f.fired, 1);
-    ck_assert_str_eq(
-        f.why, "MemAvailable fell to 976 MiB, below the floor of 1600 MiB (10 % of MemTotal)");
-    ck_assert_int_lt(f.at[0] - t0, G_USEC_PER_SEC);
+    assert_floor_seen(&f, proc, 1000);
     mom_pressure_free(p);
     g_free(f.why);
     mom_test_remove_tree(proc);
