@@ -71,6 +71,7 @@ state=$MOMD_E2E_DIR/libvirt
 tmp=$MOMD_E2E_DIR/momd
 mkdir -p "$tmp"
 log=$tmp/momd.log
+sock=$tmp/momd.sock # write_momd_conf's rpc-port
 samples=$tmp/samples
 pdir=$tmp/policies
 unset LIBVIRT_DEFAULT_URI
@@ -219,36 +220,14 @@ sleep 4 # two statistics periods: the first samples include the hog
 mkdir "$pdir"
 cp "$top"/data/policies/*.policy "$pdir/"
 run_dir=$state/run/qemu # libvirtd's /run/libvirt/qemu, seen from the host
-cat >"$tmp/momd.conf" <<EOF
-# Written by test-momd-guests.sh: the lab's libvirtd, real writes, 2 s cycles.
-[main]
-main-loop-interval: 2
-host-monitor-interval: 2
-guest-monitor-interval: 2
-guest-manager-interval: 2
-policy-engine-interval: 2
-sample-history-length: 3
-libvirt-hypervisor-uri: $uri
-libvirt-run-dir: $run_dir
-controllers: Balloon, KSM
-policy-dir: $pdir
-dry-run: false
-ksm-restore-on-exit: true
-
-[logging]
-log: $log
-verbosity: debug
-
-[host]
-collectors: HostMemory, HostKSM, HostCpu
-
-[guest]
-collectors: GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTuneOptional
-
-[balloon]
-min-floor-mib: $floor_mib
-max-step-mib: 64
-EOF
+# the lab's libvirtd, real writes, 2 s cycles
+write_momd_conf "$tmp/momd.conf" main-loop-interval=2 host-monitor-interval=2 \
+    guest-monitor-interval=2 guest-manager-interval=2 policy-engine-interval=2 \
+    sample-history-length=3 libvirt-hypervisor-uri="$uri" libvirt-run-dir="$run_dir" \
+    controllers='Balloon, KSM' policy-dir="$pdir" dry-run=false ksm-restore-on-exit=true \
+    '[host]' collectors='HostMemory, HostKSM, HostCpu' \
+    '[guest]' collectors='GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTuneOptional' \
+    '[balloon]' min-floor-mib="$floor_mib" max-step-mib=64
 set_pressure_file() {
     printf '# test-momd-guests: the site pressure line\n(set pressure_free_ratio %s)\n' "$1" \
         >"$pdir/01-parameters.policy"
@@ -273,8 +252,7 @@ echo "# before momd: $(actuals); KSM run=$(cat $ksm/run) pages_sharing=$(cat $ks
 sampler_pid=$!
 
 t_momd=$(now_ms)
-"$MOMD" -c "$tmp/momd.conf" >"$tmp/out" 2>"$tmp/err" 9>&- &
-momd_pid=$!
+start_momd
 
 # 1. Under pressure: every balloon shrinks.
 below_start() { [ "$2" -lt "${start[$1]}" ]; }
@@ -495,11 +473,9 @@ floor_held() {
 check "no balloon ever went below the floor of $floor_kib KiB (sampled every second and in the log)" floor_held
 
 # 5. SIGTERM: exit 0 and KSM as it was.
-kill -TERM "$momd_pid"
 t=$(now_ms)
-wait "$momd_pid"
+stop_momd
 rc=$?
-momd_pid=
 check "SIGTERM: momd exits 0 (exit $rc, $(secs_since "$t") s)" test "$rc" -eq 0
 check "\"momd stopped\" is logged" grep -qaF "momd stopped after" "$log"
 "$lab" ksm save "$tmp/ksm.after-momd" 9>&-
@@ -530,7 +506,7 @@ check "no guest is marked balloon_uncooperative ($(grep -ac 'is marked balloon_u
     never_uncooperative
 loss_once() { ! grep -qa 'Cannot collect guest statistics: The bulk statistics call failed' "$log"; }
 check "the loss of libvirtd is not also logged as a failed statistics call" loss_once
-check "momd wrote nothing to stderr" test ! -s "$tmp/err"
+check "momd wrote nothing to stderr" test ! -s "$tmp/momd.err"
 
 echo "# total $(secs_since "$t_all") s"
 echo "1..$n"
