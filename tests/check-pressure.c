@@ -520,6 +520,28 @@ START_TEST(test_watch_lifecycle)
 }
 END_TEST
 
+/* Neither a floor nor a drop: nothing could fire, so no watch runs, and
+ * the start-up warning says why. */
+START_TEST(test_watch_no_rules)
+{
+    g_autofree char *proc = fake_proc(1000000);
+    MomPressureOptions o = options(20, 100);
+    Fired f = {0};
+
+    o.available_floor_percent = 0;
+    o.available_drop_mib = 0;
+    g_autoptr(MomPressure) p = mom_pressure_new(proc, &o, on_fire, &f);
+    ck_assert_uint_eq(mom_test_log_count("The pressure fast path watches nothing: [pressure] "
+                                         "available-floor-percent and available-drop-mib are "
+                                         "both 0, and PSI cannot be used: "),
+                      1);
+    run_until(&f, 1, 200);
+    ck_assert_uint_eq(f.fired, 0);
+    ck_assert(!mom_pressure_below_floor(p));
+    mom_test_remove_tree(proc);
+}
+END_TEST
+
 /* Events closer than min-interval-ms: the first passes at once, the rest
  * merge into one at the end of the interval, with the newest reason. */
 START_TEST(test_rate_limit)
@@ -647,6 +669,7 @@ pressure_suite(void)
     tcase_add_test(tc, test_psi_open_fallback);
     tcase_add_test(tc, test_watch_source);
     tcase_add_test(tc, test_watch_lifecycle);
+    tcase_add_test(tc, test_watch_no_rules);
     tcase_add_test(tc, test_rate_limit);
     tcase_add_test(tc, test_config);
     suite_add_tcase(s, tc);

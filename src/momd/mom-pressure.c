@@ -498,8 +498,6 @@ describe_watch(const MomPressureOptions *o)
     if (o->available_drop_mib > 0)
         g_string_append_printf(s, "a fall of %d MiB between two policy cycles",
                                o->available_drop_mib);
-    if (o->available_floor_percent <= 0 && o->available_drop_mib <= 0)
-        g_string_append(s, "with neither a floor nor a drop set, it never fires");
     g_string_append_c(s, ')');
     return g_string_free(g_steal_pointer(&s), FALSE);
 }
@@ -537,7 +535,9 @@ mom_pressure_new(const char *proc_root, const MomPressureOptions *options, MomPr
 
     mom_avail_watch_init(&p->watch, options->available_floor_percent, options->available_drop_mib);
     p->meminfo_fd = -1;
-    if (options->watch_interval_ms > 0) {
+    /* without a floor and a drop nothing could fire: no thread to wake */
+    gboolean watch_rules = options->available_floor_percent > 0 || options->available_drop_mib > 0;
+    if (options->watch_interval_ms > 0 && watch_rules) {
         struct statfs fs;
         int fd = open(p->meminfo_path, O_RDONLY | O_CLOEXEC);
 
@@ -558,8 +558,10 @@ mom_pressure_new(const char *proc_root, const MomPressureOptions *options, MomPr
         }
     }
 
-    const char *no_watch = options->watch_interval_ms > 0 ? "the MemAvailable watch could not start"
-                                                          : "[pressure] watch-interval-ms is 0";
+    const char *no_watch =
+        options->watch_interval_ms <= 0 ? "[pressure] watch-interval-ms is 0"
+        : !watch_rules ? "[pressure] available-floor-percent and available-drop-mib are both 0"
+                       : "the MemAvailable watch could not start";
     if (p->psi_fd >= 0 && watch_what)
         g_message("The pressure fast path watches %s on %s and %s; it runs the policy at most "
                   "once every %d ms.",

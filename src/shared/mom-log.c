@@ -27,6 +27,9 @@ typedef enum { TARGET_STDIO, TARGET_FILE, TARGET_JOURNAL } Target;
 /* mom_log_fatal()'s level: a user level of GLib's, which nothing else uses. */
 #define LEVEL_FATAL (1 << G_LOG_LEVEL_USER_SHIFT)
 
+/* target, stderr_is_journal and verbosity are also read without the lock,
+ * by every thread that logs (the collection pool, the MemAvailable watch)
+ * while a reload may set them: atomically, through the helpers below. */
 static struct {
     GMutex lock;
     Target target;
@@ -227,18 +230,21 @@ rotate_locked(void)
     logger.file = mom_log_open_file(logger.path, "the log file", FALSE, MOM_LOG_FILE_MODE, NULL);
 }
 
+#define LOAD(field) __atomic_load_n(&logger.field, __ATOMIC_RELAXED)
+#define STORE(field, value) __atomic_store_n(&logger.field, (value), __ATOMIC_RELAXED)
+
 static GLogWriterOutput
 writer(GLogLevelFlags flags, const GLogField *fields, gsize n_fields, gpointer user_data)
 {
     MomLogLevel level = level_of(flags);
     const char *message = NULL, *domain = NULL, *guest = NULL;
+    Target target = LOAD(target);
 
-    if (level > logger.verbosity)
+    if (level > LOAD(verbosity))
         return G_LOG_WRITER_HANDLED;
     /* Under systemd, stderr is the journal: send structured entries there
      * so priorities and fields such as MOM_GUEST survive. */
-    if (logger.target == TARGET_JOURNAL ||
-        (logger.target == TARGET_STDIO && logger.stderr_is_journal))
+    if (target == TARGET_JOURNAL || (target == TARGET_STDIO && LOAD(stderr_is_journal)))
         return g_log_writer_journald(flags, fields, n_fields, user_data);
 
     for (gsize i = 0; i < n_fields; i++) {
@@ -309,9 +315,9 @@ mom_log_setup(const char *target, MomLogLevel verbosity, gint64 max_bytes, int b
     g_free(logger.path);
     logger.file = f;
     logger.path = t == TARGET_FILE ? g_strdup(target) : NULL;
-    logger.target = t;
-    logger.stderr_is_journal = g_log_writer_is_journald(fileno(stderr));
-    logger.verbosity = verbosity;
+    STORE(target, t);
+    STORE(stderr_is_journal, g_log_writer_is_journald(fileno(stderr)));
+    STORE(verbosity, verbosity);
     logger.max_bytes = max_bytes;
     logger.backup_count = backup_count;
     g_mutex_unlock(&logger.lock);
@@ -328,14 +334,14 @@ mom_log_setup(const char *target, MomLogLevel verbosity, gint64 max_bytes, int b
 void
 mom_log_set_verbosity(MomLogLevel verbosity)
 {
-    logger.verbosity = verbosity;
+    STORE(verbosity, verbosity);
     g_log_set_debug_enabled(verbosity == MOM_LOG_DEBUG);
 }
 
 MomLogLevel
 mom_log_get_verbosity(void)
 {
-    return logger.verbosity;
+    return LOAD(verbosity);
 }
 
 void
@@ -363,6 +369,6 @@ mom_log_shutdown(void)
     if (logger.file)
         fclose(logger.file);
     logger.file = NULL;
-    logger.target = TARGET_STDIO;
+    STORE(target, TARGET_STDIO);
     g_mutex_unlock(&logger.lock);
 }
