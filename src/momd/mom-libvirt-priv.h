@@ -68,8 +68,11 @@ GHashTable *mom_libvirt_pids_by_uuid(const char *proc_root);
  * invalid" is what libvirt says of a guest that is no longer running, but
  * also of a request refused on a running one ("without the balloon device",
  * "cgroup CPU controller is not mounted"), which is a fault to report: only
- * the guest's state tells them apart.  Call it once the error is taken: it
- * makes a libvirt call, which resets the thread's last error.
+ * the guest's state tells them apart.  Any other error is the guest going
+ * away when libvirt then says the guest is not running or does not know it
+ * (a call cut off by QEMU's end), and a fault otherwise.  Call it once the
+ * error is taken: it makes a libvirt call, which resets the thread's last
+ * error.
  */
 gboolean mom_libvirt_went_away(virDomainPtr dom, int code);
 

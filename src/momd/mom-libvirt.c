@@ -85,12 +85,18 @@ mom_libvirt_went_away(virDomainPtr dom, int code)
 {
     if (code == VIR_ERR_NO_DOMAIN)
         return TRUE;
-    if (code != VIR_ERR_OPERATION_INVALID)
-        return FALSE;
     int active = virDomainIsActive(dom);
+    int state_error = active < 0 ? virGetLastErrorCode() : VIR_ERR_OK;
     if (active < 0)
         virResetLastError();
-    return active != 1;
+    if (code == VIR_ERR_OPERATION_INVALID)
+        return active != 1;
+    /* A call that the guest's end cut off fails with another code ("Unable
+     * to read from monitor: Connection reset by peer" when QEMU died under
+     * it, as the churn soak saw): the guest went away if libvirt now says
+     * it is not running, or does not know it; not when libvirt itself
+     * cannot answer (a lost connection is a fault of its own). */
+    return active == 0 || state_error == VIR_ERR_NO_DOMAIN;
 }
 
 gboolean
