@@ -323,7 +323,7 @@ START_TEST(test_default_connect_collect)
     const MomGuestData *d = find_data(b, DEFAULT_UUID, &info);
     ck_assert_ptr_nonnull(d);
     ck_assert_str_eq(d->name, "test");
-    /* the fallback: virDomainGetInfo + virDomainMemoryStats */
+    /* the fallback: virDomainMemoryStats, and virDomainGetInfo for a new domain */
     ck_assert_int_eq(d->balloon_cur, 2097152);
     ck_assert_int_eq(d->balloon_max, 8388608);
     ck_assert_int_eq(d->unused, 1048576);
@@ -355,15 +355,31 @@ START_TEST(test_default_connect_collect)
     ck_assert_int_eq(info->pid, 4242);
     ck_assert_int_eq(d->pid, 4242);
 
-    /* A known guest's XML is not read again. */
+    ck_assert_int_eq(info->max_memory, 8388608); /* <memory> */
+
+    /* A known guest's XML is not read again, and its maximum is the XML's:
+     * the bulk call and the memory statistics. */
     g_autoptr(GHashTable) known = known_of(b);
     g_autoptr(MomGuestBatch) b2 = mom_libvirt_collect(lv, known, &error);
     ck_assert_ptr_nonnull(b2);
-    ck_assert_uint_eq(b2->calls, 3);
+    ck_assert_uint_eq(b2->calls, 2);
     d = find_data(b2, DEFAULT_UUID, &info);
     ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(d->balloon_cur, 2097152);
+    ck_assert_int_eq(d->balloon_max, 8388608);
+    ck_assert_int_eq(d->unused, 1048576);
     ck_assert_int_eq(info->pid, 4242);
     ck_assert(info->has_balloon);
+
+    /* Marked stale (as a device event does): XML, scheduler and
+     * virDomainGetInfo again, since the XML's maximum may be old. */
+    g_autoptr(GHashTable) known2 = known_of(b2);
+    mom_libvirt_mark_stale(lv, DEFAULT_UUID);
+    g_autoptr(MomGuestBatch) b3 = mom_libvirt_collect(lv, known2, &error);
+    ck_assert_ptr_nonnull(b3);
+    ck_assert_uint_eq(b3->calls, 5);
+    d = find_data(b3, DEFAULT_UUID, &info);
+    ck_assert_int_eq(d->balloon_max, 8388608);
 }
 END_TEST
 
@@ -529,7 +545,7 @@ START_TEST(test_generated_discovery)
     g_autoptr(GHashTable) known = known_of(b);
     g_autoptr(MomGuestBatch) b2 = mom_libvirt_collect(lv, known, &error);
     ck_assert_uint_eq(b2->data->len, 50);
-    ck_assert_uint_eq(b2->calls, 1 + 50 * 2);
+    ck_assert_uint_eq(b2->calls, 1 + 50); /* the memory statistics only */
 }
 END_TEST
 
@@ -605,7 +621,7 @@ START_TEST(test_guest_manager_policy)
     /* The next collection reads no XML and keeps the same guests. */
     tick_and_wait(gs);
     ck_assert_uint_eq(mom_guests_count(gs), 50);
-    ck_assert_uint_eq(mom_guests_calls(gs), 1 + 50 * 2);
+    ck_assert_uint_eq(mom_guests_calls(gs), 1 + 50);
     ck_assert_uint_eq(mom_test_log_count("is now managed."), 50);
 
     /* forget drops a guest at once; it is back when still running */

@@ -32,6 +32,8 @@ G_DEFINE_QUARK(mom-libvirt-error-quark, mom_libvirt_error)
 /* Scheduler parameters asked for in one call: QEMU has 9, the remote
  * protocol allows 16, so one call always gets them all. */
 #define SCHED_PARAMS_MAX 16
+/* The domain events momd registers for (events[] below). */
+#define N_EVENTS 5
 
 struct _MomLibvirt {
     gint ref;
@@ -41,10 +43,8 @@ struct _MomLibvirt {
     MomLibvirtCallbacks cb;
     gpointer user_data;
     GMutex lock;
-    virConnectPtr conn; /* NULL while disconnected */
-    int lifecycle_id;
-    int metadata_id; /* VIR_DOMAIN_EVENT_ID_METADATA_CHANGE */
-    int tunable_id;  /* VIR_DOMAIN_EVENT_ID_TUNABLE */
+    virConnectPtr conn;      /* NULL while disconnected */
+    int event_ids[N_EVENTS]; /* momd's callbacks on @conn (events[]), -1 if none */
     /* uuids whose XML or scheduler parameters the next collection re-reads
      * (events and CpuTune changes), under @lock */
     GHashTable *stale_xml;
@@ -187,15 +187,14 @@ schedule_retry(MomLibvirt *lv)
     g_source_set_name_by_id(lv->retry_source, "momd libvirt reconnect");
 }
 
+/* Takes momd's callbacks off @c: @ids, from events[]. */
 static void
-deregister_events(MomLibvirt *lv, virConnectPtr c)
+deregister_events(virConnectPtr c, int ids[N_EVENTS])
 {
-    int *ids[] = {&lv->lifecycle_id, &lv->metadata_id, &lv->tunable_id};
-
-    for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
-        if (*ids[i] >= 0)
-            virConnectDomainEventDeregisterAny(c, *ids[i]);
-        *ids[i] = -1;
+    for (guint i = 0; i < N_EVENTS; i++) {
+        if (ids[i] >= 0)
+            virConnectDomainEventDeregisterAny(c, ids[i]);
+        ids[i] = -1;
     }
 }
 
@@ -238,7 +237,7 @@ on_lost(gpointer data)
     g_mutex_unlock(&lv->lock);
     if (!c)
         return G_SOURCE_REMOVE;
-    deregister_events(lv, c);
+    deregister_events(c, lv->event_ids);
     virConnectClose(c);
     lv->lost_at = g_get_monotonic_time();
     lv->backoff = 0;
@@ -322,6 +321,40 @@ on_tunable(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params, in
     mark_stale(lv, (sched ? STALE_SCHED : 0) | (pin ? STALE_XML : 0) | (io ? STALE_IO : 0), uuid);
 }
 
+/* A device came or went (a disk, a memory module): the XML-derived part of
+ * the guest (its disks, for IoTune; its maximum memory, where the bulk call
+ * does not give it) is read again at the next collection. */
+static void
+on_device(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
+{
+    MomLibvirt *lv = opaque;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+
+    if (virDomainGetUUIDString(dom, uuid) == 0)
+        mark_stale(lv, STALE_XML | STALE_IO, uuid);
+}
+
+/* The events momd asks for, and what it does without each (logged at
+ * @level when a driver does not send it). */
+static const struct {
+    int id;
+    const char *name;
+    virConnectDomainEventGenericCallback callback;
+    GLogLevelFlags level;
+    const char *without;
+} events[N_EVENTS] = {
+    {VIR_DOMAIN_EVENT_ID_LIFECYCLE, "lifecycle", VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle),
+     G_LOG_LEVEL_MESSAGE, "guests are found by polling"},
+    {VIR_DOMAIN_EVENT_ID_METADATA_CHANGE, "metadata-change", VIR_DOMAIN_EVENT_CALLBACK(on_metadata),
+     G_LOG_LEVEL_MESSAGE, "tuning metadata is read again only when a guest restarts"},
+    {VIR_DOMAIN_EVENT_ID_TUNABLE, "tunable", VIR_DOMAIN_EVENT_CALLBACK(on_tunable),
+     G_LOG_LEVEL_DEBUG, "scheduler parameters changed by others are read when a guest restarts"},
+    {VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, "device-added", VIR_DOMAIN_EVENT_CALLBACK(on_device),
+     G_LOG_LEVEL_DEBUG, "a hot-plugged device is seen when the guest restarts"},
+    {VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, "device-removed", VIR_DOMAIN_EVENT_CALLBACK(on_device),
+     G_LOG_LEVEL_DEBUG, "a hot-unplugged device is seen when the guest restarts"},
+};
+
 /* One connection attempt: made in a worker for a reconnect, since a
  * libvirtd that accepts the socket but does not answer (stopped, or stuck)
  * holds virConnectOpen for seconds, and the main loop serves the control
@@ -329,7 +362,7 @@ on_tunable(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params, in
 typedef struct {
     virConnectPtr conn; /* NULL when the attempt failed */
     char *why;          /* why it failed */
-    int lifecycle_id, metadata_id, tunable_id;
+    int event_ids[N_EVENTS];
 } Attempt;
 
 static void
@@ -338,10 +371,7 @@ attempt_free(Attempt *a)
     if (a->conn) {
         /* not installed (momd stopped meanwhile): undo what open_attempt did */
         virConnectUnregisterCloseCallback(a->conn, on_close);
-        int *ids[] = {&a->lifecycle_id, &a->metadata_id, &a->tunable_id};
-        for (guint i = 0; i < G_N_ELEMENTS(ids); i++)
-            if (*ids[i] >= 0)
-                virConnectDomainEventDeregisterAny(a->conn, *ids[i]);
+        deregister_events(a->conn, a->event_ids);
         virConnectClose(a->conn);
     }
     g_free(a->why);
@@ -355,7 +385,8 @@ open_attempt(MomLibvirt *lv)
     Attempt *a = g_new0(Attempt, 1);
     virConnectPtr c = virConnectOpen(lv->uri && *lv->uri ? lv->uri : NULL);
 
-    a->lifecycle_id = a->metadata_id = a->tunable_id = -1;
+    for (guint i = 0; i < N_EVENTS; i++)
+        a->event_ids[i] = -1;
     if (!c) {
         a->why = mom_libvirt_take_error(NULL);
         return a;
@@ -365,27 +396,14 @@ open_attempt(MomLibvirt *lv)
         g_debug("libvirt keepalive is not available on %s: %s", uri_name(lv), why);
     }
     virConnectRegisterCloseCallback(c, on_close, lv, NULL);
-    a->lifecycle_id = virConnectDomainEventRegisterAny(
-        c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), lv, NULL);
-    if (a->lifecycle_id < 0) {
-        g_autofree char *why = mom_libvirt_take_error(NULL);
-        g_message("libvirt at %s sends no lifecycle events (%s); guests are found by polling.",
-                  uri_name(lv), why);
-    }
-    a->metadata_id =
-        virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
-                                         VIR_DOMAIN_EVENT_CALLBACK(on_metadata), lv, NULL);
-    if (a->metadata_id < 0) {
-        g_autofree char *why = mom_libvirt_take_error(NULL);
-        g_message("libvirt at %s sends no metadata-change events (%s); tuning metadata is read "
-                  "again only when a guest restarts.",
-                  uri_name(lv), why);
-    }
-    a->tunable_id = virConnectDomainEventRegisterAny(
-        c, NULL, VIR_DOMAIN_EVENT_ID_TUNABLE, VIR_DOMAIN_EVENT_CALLBACK(on_tunable), lv, NULL);
-    if (a->tunable_id < 0) {
-        g_autofree char *why = mom_libvirt_take_error(NULL);
-        g_debug("libvirt at %s sends no tunable events: %s", uri_name(lv), why);
+    for (guint i = 0; i < N_EVENTS; i++) {
+        a->event_ids[i] =
+            virConnectDomainEventRegisterAny(c, NULL, events[i].id, events[i].callback, lv, NULL);
+        if (a->event_ids[i] < 0) {
+            g_autofree char *why = mom_libvirt_take_error(NULL);
+            g_log(G_LOG_DOMAIN, events[i].level, "libvirt at %s sends no %s events (%s); %s.",
+                  uri_name(lv), events[i].name, why, events[i].without);
+        }
     }
     a->conn = c;
     return a;
@@ -414,9 +432,7 @@ install_attempt(MomLibvirt *lv, Attempt *a)
     }
     g_mutex_lock(&lv->lock);
     lv->conn = g_steal_pointer(&a->conn);
-    lv->lifecycle_id = a->lifecycle_id;
-    lv->metadata_id = a->metadata_id;
-    lv->tunable_id = a->tunable_id;
+    memcpy(lv->event_ids, a->event_ids, sizeof(lv->event_ids));
     lv->generation++;
     g_mutex_unlock(&lv->lock);
     lv->backoff = 0;
@@ -833,6 +849,8 @@ mom_libvirt_parse_domain_xml(const char *xml, MomDomainInfo *info, GPtrArray *wa
         return FALSE;
     xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
     g_autofree char *name = xpath_string(ctx, "string(/domain/name)");
+    g_autofree char *mem = xpath_string(ctx, "string(/domain/memory)");
+    g_autofree char *mem_unit = xpath_string(ctx, "string(/domain/memory/@unit)");
     g_autofree char *min = xpath_string(ctx, "string(/domain/memtune/min_guarantee)");
     g_autofree char *unit = xpath_string(ctx, "string(/domain/memtune/min_guarantee/@unit)");
     g_autofree char *model = xpath_string(ctx, "string(/domain/devices/memballoon/@model)");
@@ -843,6 +861,9 @@ mom_libvirt_parse_domain_xml(const char *xml, MomDomainInfo *info, GPtrArray *wa
         xmlXPathEvalExpression((const xmlChar *)"count(/domain/memoryBacking/nosharepages)", ctx);
 
     info->tune.balloon_min = min ? parse_kib(min, unit) : 0;
+    info->max_memory = mem ? parse_kib(mem, mem_unit) : -1;
+    if (info->max_memory <= 0)
+        info->max_memory = -1;
     info->has_balloon = model && strcmp(model, "none") != 0;
     info->stats_period = period && g_ascii_strtoll(period, NULL, 10) > 0;
     info->tune.nosharepages = nsp && nsp->type == XPATH_NUMBER && nsp->floatval > 0;
@@ -1362,23 +1383,26 @@ fill_from_params(MomGuestData *d, virTypedParameterPtr params, int n)
     }
 }
 
-/* The per-domain fallback, for drivers whose bulk call has no balloon data. */
+/*
+ * The per-domain fallback, for drivers whose bulk call has no balloon data
+ * (libvirt's test driver): the memory statistics, whose "actual" is the
+ * balloon, and the maximum from the XML (@max_memory, KiB; < 0 when not
+ * known), re-read on device events.  virDomainGetInfo() is asked only when
+ * either is missing: each call on a domain costs libvirt two UUID
+ * printings on that driver, and this one was a fifth of an idle minute's
+ * collections (docs/performance.md, "Idle cost").  FALSE: the domain went
+ * away.
+ */
 static gboolean
-fill_per_domain(virDomainPtr dom, MomGuestData *d, guint *calls)
+fill_per_domain(virDomainPtr dom, MomGuestData *d, gint64 max_memory, guint *calls)
 {
     virDomainInfo info;
     virDomainMemoryStatStruct st[VIR_DOMAIN_MEMORY_STAT_NR];
 
     (*calls)++;
-    if (virDomainGetInfo(dom, &info) < 0) {
-        int code;
-        g_free(mom_libvirt_take_error(&code));
-        return !mom_libvirt_went_away(dom, code);
-    }
-    d->balloon_cur = (gint64)info.memory;
-    d->balloon_max = (gint64)info.maxMem;
-    (*calls)++;
     int n = virDomainMemoryStats(dom, st, VIR_DOMAIN_MEMORY_STAT_NR, 0);
+    if (n < 0)
+        virResetLastError(); /* virDomainGetInfo() says whether the domain is gone */
     for (int i = 0; i < n; i++) {
         gint64 v = (gint64)MIN(st[i].val, (unsigned long long)G_MAXINT64);
         switch (st[i].tag) {
@@ -1419,6 +1443,19 @@ fill_per_domain(virDomainPtr dom, MomGuestData *d, guint *calls)
             break;
         }
     }
+    if (d->balloon_cur >= 0 && max_memory > 0) {
+        d->balloon_max = max_memory;
+        return TRUE;
+    }
+    (*calls)++;
+    if (virDomainGetInfo(dom, &info) < 0) {
+        int code;
+        g_free(mom_libvirt_take_error(&code));
+        return !mom_libvirt_went_away(dom, code);
+    }
+    if (d->balloon_cur < 0)
+        d->balloon_cur = (gint64)info.memory;
+    d->balloon_max = (gint64)info.maxMem;
     return TRUE;
 }
 
@@ -1520,13 +1557,14 @@ collect_on(MomLibvirt *lv, virConnectPtr c, GHashTable *known, GError **error)
         data_init(&d);
         d.now = now;
         fill_from_params(&d, records[i]->params, records[i]->nparams);
-        if (d.balloon_cur < 0 && !fill_per_domain(dom, &d, &b->calls))
-            continue; /* gone between the listing and the stats: simply dropped */
-
         MomDomainInfo *old = known ? g_hash_table_lookup(known, uuid) : NULL;
         int id = virDomainGetID(dom);
         gboolean same = old && old->id == id && old->have_xml; /* not restarted since */
         gboolean xml_stale = same && g_hash_table_contains(stale_xml, uuid);
+        if (d.balloon_cur < 0 &&
+            !fill_per_domain(dom, &d, same && !xml_stale ? old->max_memory : -1, &b->calls))
+            continue; /* gone between the listing and the stats: simply dropped */
+
         MomDomainInfo *info;
         if (same && !xml_stale && !domain_info_rereads(old, uuid, stale_sched, stale_io)) {
             /* nothing to read again, so nothing changes: shared, not copied */
@@ -1776,7 +1814,8 @@ mom_libvirt_new(const char *uri, const char *run_dir, const MomLibvirtCallbacks 
     if (callbacks)
         lv->cb = *callbacks;
     lv->user_data = user_data;
-    lv->lifecycle_id = lv->metadata_id = lv->tunable_id = -1;
+    for (guint i = 0; i < N_EVENTS; i++)
+        lv->event_ids[i] = -1;
     lv->stale_xml = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     lv->stale_sched = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     lv->stale_io = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -1840,7 +1879,7 @@ mom_libvirt_free(MomLibvirt *lv)
     g_mutex_unlock(&lv->lock);
     if (c) {
         virConnectUnregisterCloseCallback(c, on_close);
-        deregister_events(lv, c);
+        deregister_events(c, lv->event_ids);
         virConnectClose(c); /* a worker's own reference keeps it open until it is done */
     }
     mom_libvirt_unref(lv);

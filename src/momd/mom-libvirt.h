@@ -98,6 +98,8 @@ typedef struct {
     gboolean has_balloon;  /* <memballoon model='virtio'> (not 'none') */
     gboolean stats_period; /* <memballoon><stats period> is set */
     guint xml_serial;      /* a new number each time the XML is read */
+    gint64 max_memory;     /* <memory> in KiB, -1 when not given: the balloon's
+                            * ceiling where the bulk call does not carry it */
     /* From the XML (<memtune>, <memoryBacking>, <vcpu current>) and the
      * tuning metadata in momd's and oVirt's namespaces (docs/metadata.md);
      * the scheduler parameters are read when the domain is new and again

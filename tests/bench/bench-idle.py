@@ -119,15 +119,19 @@ def proc_cpu_ticks(pid):
     return int(fields[11]), int(fields[12])
 
 
-def threads_runtime_ns(pid, seen, names=None):
+def threads_runtime_ns(pid, seen, names=None, slices=None):
     """Updates @seen (tid -> ns on a CPU so far, from /proc/PID/task/TID/schedstat,
     the scheduler's exact count) with every thread of @pid that is alive now,
-    and @names (tid -> the thread's name) if given."""
+    @slices (tid -> times it was put on a CPU: its wake-ups, near enough) and
+    @names (tid -> the thread's name) if given."""
     base = "/proc/%d/task" % pid
     for tid in os.listdir(base):
         try:
             with open("%s/%s/schedstat" % (base, tid)) as f:
-                seen[tid] = max(seen.get(tid, 0), int(f.read().split()[0]))
+                fields = f.read().split()
+            seen[tid] = max(seen.get(tid, 0), int(fields[0]))
+            if slices is not None:
+                slices[tid] = max(slices.get(tid, 0), int(fields[2]))
             if names is not None and tid not in names:
                 with open("%s/%s/comm" % (base, tid)) as f:
                     names[tid] = f.read().strip()
@@ -136,23 +140,25 @@ def threads_runtime_ns(pid, seen, names=None):
 
 
 def watch_runtime(pid, seconds):
-    """Sleeps @seconds and returns the ns @pid's threads ran in them, and the
-    same per thread name (threads of one name summed): read once a second,
-    so that a thread that ends in the window loses at most a second."""
-    start, seen, names = {}, {}, {}
-    threads_runtime_ns(pid, start)
+    """Sleeps @seconds and returns the ns @pid's threads ran in them, the
+    same per thread name (threads of one name summed), and the times each
+    thread name was put on a CPU: read once a second, so that a thread that
+    ends in the window loses at most a second."""
+    start, seen, names, slices0, slices = {}, {}, {}, {}, {}
+    threads_runtime_ns(pid, start, None, slices0)
     end = time.monotonic() + seconds
     while True:
-        threads_runtime_ns(pid, seen, names)
+        threads_runtime_ns(pid, seen, names, slices)
         left = end - time.monotonic()
         if left <= 0:
             break
         time.sleep(min(1.0, left))
-    per_name = {}
+    per_name, runs = {}, {}
     for tid, ns in seen.items():
         name = names.get(tid, "?")
         per_name[name] = per_name.get(name, 0) + ns - start.get(tid, 0)
-    return sum(ns - start.get(tid, 0) for tid, ns in seen.items()), per_name
+        runs[name] = runs.get(name, 0) + slices.get(tid, 0) - slices0.get(tid, 0)
+    return sum(ns - start.get(tid, 0) for tid, ns in seen.items()), per_name, runs
 
 
 def proc_status(pid):
@@ -309,17 +315,17 @@ def one_run(args, n, keep_dir):
         t0, c0, l0 = time.monotonic(), proc_cpu_ticks(proc.pid), os.path.getsize(log)
         if args.callgrind:
             subprocess.run(["callgrind_control", "-i", "on", str(proc.pid)], check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           stdout=subprocess.DEVNULL)
         if args.perf:
             # the window under perf: its CPU numbers are not the run's own
             data = os.path.join(args.perf, "perf-%d-%d.data" % (n, int(time.time())))
-            subprocess.run(["perf", "record", "-q", "-F", "999", "--call-graph", "dwarf,16384",
+            subprocess.run(["perf", "record", "-q", "-F", str(args.perf_freq), "--call-graph", "dwarf,16384",
                             "-p", str(proc.pid), "-o", data, "--", "sleep", str(args.seconds)],
                            check=True, stdout=subprocess.DEVNULL)
             print("bench-idle: perf data in %s" % data, flush=True)
-            ran_ns, per_thread = None, {}
+            ran_ns, per_thread, thread_runs = None, {}, {}
         else:
-            ran_ns, per_thread = watch_runtime(proc.pid, args.seconds)
+            ran_ns, per_thread, thread_runs = watch_runtime(proc.pid, args.seconds)
         t1, c1, l1 = time.monotonic(), proc_cpu_ticks(proc.pid), os.path.getsize(log)
         if args.callgrind:
             subprocess.run(["callgrind_control", "-i", "off", str(proc.pid)], check=True,
@@ -356,6 +362,9 @@ def one_run(args, n, keep_dir):
             # by thread name: "momd" is the main loop
             "threads_ms_per_min": {name: ns / 1e6 * 60.0 / (t1 - t0)
                                    for name, ns in sorted(per_thread.items())},
+            # times each thread was put on a CPU, a minute (its wake-ups)
+            "thread_runs_per_min": {name: k * 60.0 / (t1 - t0)
+                                    for name, k in sorted(thread_runs.items())},
             "user_ms_per_min": (c1[0] - c0[0]) * per_min,
             "sys_ms_per_min": (c1[1] - c0[1]) * per_min,
             "window_s": t1 - t0,
@@ -381,14 +390,16 @@ def one_run(args, n, keep_dir):
 
 
 def fmt(r):
-    by_thread = ", ".join("%s %.1f" % kv for kv in r["threads_ms_per_min"].items())
+    runs = r.get("thread_runs_per_min", {})
+    by_thread = ", ".join("%s %.1f (%.0f runs)" % (name, ms, runs.get(name, 0))
+                          for name, ms in r["threads_ms_per_min"].items())
     return ("guests %5d  CPU %7.1f ms/min (ticks: user %.0f, sys %.0f)  VmRSS %6.1f MiB  RssAnon %5.2f MiB  RssFile %5.1f MiB  "
             "threads %2d  cycle %d  warnings %d  in the window: fast path %d, changes %d" % (
                 r["guests"], r["cpu_ms_per_min"], r["user_ms_per_min"], r["sys_ms_per_min"],
                 r["vmrss_kib"] / 1024.0,
                 r["rssanon_kib"] / 1024.0, r["rssfile_kib"] / 1024.0, r["threads"], r["cycle"],
                 r["warnings"], r["fast_path"], r["changes"])
-            + ("\n       by thread (ms/min): " + by_thread if by_thread else ""))
+            + ("\n       by thread (ms/min, times on a CPU/min): " + by_thread if by_thread else ""))
 
 
 def main():
@@ -415,6 +426,9 @@ def main():
     p.add_argument("--json", metavar="FILE", help="also write every run as JSON")
     p.add_argument("--perf", metavar="DIR",
                    help="record the window with perf into DIR (the CPU then counts perf's part)")
+    p.add_argument("--perf-freq", type=int, default=999, metavar="HZ",
+                   help="perf's sampling rate (an idle momd runs ~50 ms a minute: "
+                        "20000 gives some 1 000 samples)")
     p.add_argument("--callgrind", metavar="DIR",
                    help="run momd under callgrind, counting the window only, into DIR "
                         "(give a longer --warmup; the CPU is then valgrind's)")
