@@ -50,8 +50,7 @@ typedef struct {
     const MomCollectorClass *klass;
     gpointer state;
     MomSchema *schema; /* this collector's own fields */
-    int *to_row;       /* per field of @schema: its index in the monitor's schema */
-    MomSample *sample; /* filled by every collect(), emptied after it */
+    const int *to_row; /* per field of @schema: its index in the monitor's schema (shared) */
     guint failures;
     gint64 retry_at; /* monotonic µs; 0 = now */
 } Source;
@@ -60,7 +59,7 @@ struct _MomMonitor {
     char *name;
     GArray *sources; /* Source */
     MomSchema *schema;
-    gboolean *mandatory; /* per schema field */
+    guint n_mandatory; /* the schema's first fields are the mandatory ones */
     MomEntity *entity;
     guint interval;
     gboolean ready;
@@ -80,8 +79,6 @@ source_clear(gpointer p)
     Source *s = p;
     if (s->state && s->klass->free)
         s->klass->free(s->state);
-    mom_sample_free(s->sample);
-    g_free(s->to_row);
     if (s->schema)
         mom_schema_unref(s->schema);
 }
@@ -142,6 +139,9 @@ plot_open(MomMonitor *m, MomEntityKind kind, MomPlotDir *plot_dir)
     }
 }
 
+/* Rows up to this many fields are built on the stack (a guest has about 25). */
+#define STACK_ROW 64
+
 /*
  * Schemas by what they are made from: every guest has the same collectors,
  * so the same fields, and one schema (its names and their hash table, about
@@ -151,6 +151,7 @@ plot_open(MomMonitor *m, MomEntityKind kind, MomPlotDir *plot_dir)
  */
 static GMutex shared_lock;
 static GHashTable *shared_schemas; /* "KIND:COLLECTORS" -> MomSchema */
+static GHashTable *shared_rows;    /* "KIND:COLLECTORS:COLLECTOR" -> int[] (to_row) */
 
 /* Returns: (transfer full) the schema of @names, made once per @kind and @what. */
 static MomSchema *
@@ -171,6 +172,27 @@ shared_schema(const char *kind, const char *what, GPtrArray *names)
     mom_schema_ref(schema);
     g_mutex_unlock(&shared_lock);
     return schema;
+}
+
+/* Returns: (transfer none) where each field of @own goes in @schema, made
+ * once per monitor schema (@key) and collector, like the schemas. */
+static const int *
+shared_to_row(const char *key, MomSchema *schema, GPtrArray *own)
+{
+    int *to_row;
+
+    g_mutex_lock(&shared_lock);
+    if (!shared_rows)
+        shared_rows = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    to_row = g_hash_table_lookup(shared_rows, key);
+    if (!to_row) {
+        to_row = g_new(int, MAX(own->len, 1));
+        for (guint f = 0; f < own->len; f++)
+            to_row[f] = mom_schema_lookup(schema, own->pdata[f]);
+        g_hash_table_insert(shared_rows, g_strdup(key), to_row);
+    }
+    g_mutex_unlock(&shared_lock);
+    return to_row;
 }
 
 MomMonitor *
@@ -209,10 +231,9 @@ mom_monitor_new(MomEntityKind kind, const char *name, char **collectors,
     for (guint i = 0; collectors && collectors[i]; i++)
         add_fields(names, seen, mom_collector_lookup(collectors[i])->optional_fields);
     g_autofree char *all = collectors ? g_strjoinv(",", collectors) : g_strdup("");
-    m->schema = shared_schema(kind == MOM_ENTITY_HOST ? "host" : "guest", all, names);
-    m->mandatory = g_new0(gboolean, MAX(names->len, 1));
-    for (guint i = 0; i < n_mandatory; i++)
-        m->mandatory[i] = TRUE;
+    const char *kind_name = kind == MOM_ENTITY_HOST ? "host" : "guest";
+    m->schema = shared_schema(kind_name, all, names);
+    m->n_mandatory = n_mandatory;
 
     for (guint i = 0; collectors && collectors[i]; i++) {
         const MomCollectorClass *k = mom_collector_lookup(collectors[i]);
@@ -220,16 +241,14 @@ mom_monitor_new(MomEntityKind kind, const char *name, char **collectors,
         g_autoptr(GHashTable) own_seen = g_hash_table_new(g_str_hash, g_str_equal);
         g_autofree char *section = g_strdup_printf("Collector: %s", k->name);
         MomCollectorConfig c = *cfg;
-        Source s = {k, NULL, NULL, NULL, NULL, 0, 0};
+        Source s = {k, NULL, NULL, NULL, 0, 0};
+        g_autofree char *rows_key = g_strdup_printf("%s:%s:%s", kind_name, all, k->name);
 
         add_fields(own, own_seen, k->fields);
         add_fields(own, own_seen, k->optional_fields);
         s.schema = shared_schema("collector", k->name, own);
-        /* looked up once here, not for every field of every sample */
-        s.to_row = g_new(int, MAX(own->len, 1));
-        for (guint f = 0; f < own->len; f++)
-            s.to_row[f] = mom_schema_lookup(m->schema, own->pdata[f]);
-        s.sample = mom_sample_new(s.schema);
+        /* looked up once, not for every field of every sample */
+        s.to_row = shared_to_row(rows_key, m->schema, own);
         c.section = section;
         s.state = k->init(&c, error);
         if (!s.state) {
@@ -257,7 +276,6 @@ mom_monitor_free(MomMonitor *m)
     mom_entity_free(m->entity);
     if (m->schema)
         mom_schema_unref(m->schema);
-    g_free(m->mandatory);
     g_free(m->name);
     g_free(m);
 }
@@ -299,11 +317,15 @@ collect_source(MomMonitor *m, Source *s, MomValue *row, gint64 now)
 {
     g_autoptr(GError) error = NULL;
     guint n = mom_schema_n_fields(s->schema);
+    /* on the stack: one per monitor and collector was 0.45 KiB a guest */
+    MomValue stack_values[STACK_ROW] = {0};
+    g_autofree MomValue *heap_values = n > STACK_ROW ? g_new0(MomValue, n) : NULL;
+    MomSample sample = {s->schema, heap_values ? heap_values : stack_values};
 
     if (s->retry_at > now)
         return FALSE;
-    if (!s->klass->collect(s->state, s->sample, &error)) {
-        sample_empty(s->sample, n);
+    if (!s->klass->collect(s->state, &sample, &error)) {
+        sample_empty(&sample, n);
         guint backoff = MIN(m->interval << MIN(s->failures, 16u), MAX_BACKOFF_SECONDS);
         s->retry_at = now + (gint64)backoff * G_USEC_PER_SEC;
         const char *why = error ? error->message : "no reason was given";
@@ -320,14 +342,14 @@ collect_source(MomMonitor *m, Source *s, MomValue *row, gint64 now)
     s->retry_at = 0;
     /* First collector wins: fill only fields still empty, moving the value. */
     for (guint f = 0; f < n; f++) {
-        MomValue *v = &s->sample->values[f];
+        MomValue *v = &sample.values[f];
         int at = s->to_row[f];
         if (at >= 0 && row[at].type == MOM_VALUE_NIL && v->type != MOM_VALUE_NIL) {
             row[at] = *v;
             *v = mom_value_nil();
         }
     }
-    sample_empty(s->sample, n);
+    sample_empty(&sample, n);
     return TRUE;
 }
 
@@ -361,7 +383,7 @@ missing_fields(MomMonitor *m, const MomValue *row, guint n)
     GString *missing = NULL;
 
     for (guint i = 0; i < n; i++) {
-        if (!m->mandatory[i] || row[i].type != MOM_VALUE_NIL)
+        if (i >= m->n_mandatory || row[i].type != MOM_VALUE_NIL)
             continue;
         if (!missing)
             missing = g_string_new(NULL);
@@ -370,9 +392,6 @@ missing_fields(MomMonitor *m, const MomValue *row, guint n)
     }
     return missing ? g_string_free(missing, FALSE) : NULL;
 }
-
-/* Rows up to this many fields are built on the stack (a guest has about 25). */
-#define STACK_ROW 64
 
 gboolean
 mom_monitor_collect(MomMonitor *m)
