@@ -547,21 +547,21 @@ START_TEST(test_driver_metadata_event)
         g_main_context_iteration(NULL, FALSE), g_usleep(10000);
     ck_assert_uint_eq(changed, 1);
 
-    /* the next collection reads the XML again (bulk + memory statistics +
-     * virDomainGetInfo, the XML's maximum being old + XML) */
+    /* the next collection reads the XML again (bulk + list + memory
+     * statistics + virDomainGetInfo, the XML's maximum being old + XML) */
     g_autoptr(MomGuestBatch) b2 = mom_libvirt_collect(lv, known, &error);
     ck_assert_ptr_nonnull(b2);
-    ck_assert_uint_eq(b2->calls, 4);
+    ck_assert_uint_eq(b2->calls, 5);
     const MomGuestData *d = &g_array_index(b2->data, MomGuestData, 0);
     ck_assert(d->tune.vcpu_user_limit == 50);
     ck_assert_uint_ne(((MomDomainInfo *)b2->domains->pdata[0])->xml_serial, info->xml_serial);
 
-    /* and the one after that does not (bulk + memory statistics) */
+    /* and the one after that does not (bulk + list + memory statistics) */
     g_hash_table_remove_all(known);
     copy = mom_domain_info_copy(b2->domains->pdata[0]);
     g_hash_table_insert(known, copy->uuid, copy);
     g_autoptr(MomGuestBatch) b3 = mom_libvirt_collect(lv, known, &error);
-    ck_assert_uint_eq(b3->calls, 2);
+    ck_assert_uint_eq(b3->calls, 3);
     ck_assert(g_array_index(b3->data, MomGuestData, 0).tune.vcpu_user_limit == 50);
 
     /* put test:///default back for the other tests of this process */

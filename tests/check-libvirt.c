@@ -333,9 +333,10 @@ START_TEST(test_default_connect_collect)
     ck_assert_int_eq(d->major_fault, 0);
     ck_assert_int_gt(d->last_update, 0);
     ck_assert_int_gt(d->now, d->last_update);
-    /* one bulk call, two per-domain fallback calls, one XML read, one
-     * scheduler parameter read (a new domain) */
-    ck_assert_uint_eq(b->calls, 5);
+    /* one bulk call, the list of running ids, two per-domain fallback
+     * calls, one XML read, one scheduler parameter read (a new domain) */
+    ck_assert_uint_eq(b->calls, 6);
+    ck_assert_uint_eq(b->asked, 1);
     /* the test driver's scheduler is "fair" (weight only): no vCPU
      * bandwidth, reported as MOM does, 0 and 0 */
     ck_assert(d->tune.sched_known);
@@ -358,11 +359,13 @@ START_TEST(test_default_connect_collect)
     ck_assert_int_eq(info->max_memory, 8388608); /* <memory> */
 
     /* A known guest's XML is not read again, and its maximum is the XML's:
-     * the bulk call and the memory statistics. */
+     * the bulk call, the list and the memory statistics; it is known by
+     * its name. */
     g_autoptr(GHashTable) known = known_of(b);
     g_autoptr(MomGuestBatch) b2 = mom_libvirt_collect(lv, known, &error);
     ck_assert_ptr_nonnull(b2);
-    ck_assert_uint_eq(b2->calls, 2);
+    ck_assert_uint_eq(b2->calls, 3);
+    ck_assert_uint_eq(b2->asked, 0);
     d = find_data(b2, DEFAULT_UUID, &info);
     ck_assert_ptr_nonnull(d);
     ck_assert_int_eq(d->balloon_cur, 2097152);
@@ -377,7 +380,7 @@ START_TEST(test_default_connect_collect)
     mom_libvirt_mark_stale(lv, DEFAULT_UUID);
     g_autoptr(MomGuestBatch) b3 = mom_libvirt_collect(lv, known2, &error);
     ck_assert_ptr_nonnull(b3);
-    ck_assert_uint_eq(b3->calls, 5);
+    ck_assert_uint_eq(b3->calls, 6);
     d = find_data(b3, DEFAULT_UUID, &info);
     ck_assert_int_eq(d->balloon_max, 8388608);
 }
@@ -539,13 +542,15 @@ START_TEST(test_generated_discovery)
         ck_assert(info->has_balloon);
         ck_assert_int_eq(d->pid, -1); /* no pid file in the run dir */
     }
-    /* 1 bulk + 2 per domain (fallback) + 1 XML per new domain */
-    ck_assert_uint_eq(b->calls, 1 + 50 * 2 + 50 + 50);
+    /* 1 bulk + 1 list + 2 per domain (fallback) + 1 XML per new domain */
+    ck_assert_uint_eq(b->calls, 2 + 50 * 2 + 50 + 50);
+    ck_assert_uint_eq(b->asked, 50);
 
     g_autoptr(GHashTable) known = known_of(b);
     g_autoptr(MomGuestBatch) b2 = mom_libvirt_collect(lv, known, &error);
     ck_assert_uint_eq(b2->data->len, 50);
-    ck_assert_uint_eq(b2->calls, 1 + 50); /* the memory statistics only */
+    ck_assert_uint_eq(b2->calls, 2 + 50); /* the memory statistics only */
+    ck_assert_uint_eq(b2->asked, 0);
 }
 END_TEST
 
@@ -570,7 +575,7 @@ START_TEST(test_guest_manager_policy)
     ck_assert_uint_eq(mom_guests_collections(gs), 1);
     ck_assert_uint_eq(mom_guests_count(gs), 50);
     ck_assert_uint_eq(mom_test_log_count("is now managed."), 50);
-    ck_assert_uint_eq(mom_guests_calls(gs), 1 + 50 * 2 + 50 + 50);
+    ck_assert_uint_eq(mom_guests_calls(gs), 2 + 50 * 2 + 50 + 50);
     /* even domains have no stats period: momd sets one (2 s here) */
     ck_assert_uint_eq(mom_test_log_count("had no balloon statistics period; setting it to 2 s."),
                       25);
@@ -621,7 +626,7 @@ START_TEST(test_guest_manager_policy)
     /* The next collection reads no XML and keeps the same guests. */
     tick_and_wait(gs);
     ck_assert_uint_eq(mom_guests_count(gs), 50);
-    ck_assert_uint_eq(mom_guests_calls(gs), 1 + 50);
+    ck_assert_uint_eq(mom_guests_calls(gs), 2 + 50);
     ck_assert_uint_eq(mom_test_log_count("is now managed."), 50);
 
     /* forget drops a guest at once; it is back when still running */
@@ -896,6 +901,73 @@ END_TEST
 
 /* test:///default is shared by this process's connections: a domain
  * destroyed through a second connection leaves momd's view. */
+/* A domain is known by its name while its id runs: one that restarted, or
+ * another under the same name, is asked for its UUID again. */
+START_TEST(test_identity_by_name)
+{
+    static const char other_uuid[] = "6d6f6d64-0000-4000-8000-00000000abcd";
+    Seen seen = {0};
+    g_autoptr(MomLibvirt) lv = connect_to("test:///default", &seen);
+    g_autoptr(virConnect) other = virConnectOpen("test:///default");
+    g_autoptr(GError) error = NULL;
+    const MomDomainInfo *info = NULL;
+
+    g_autoptr(MomGuestBatch) b1 = mom_libvirt_collect(lv, NULL, &error);
+    ck_assert_ptr_nonnull(b1);
+    ck_assert_uint_eq(b1->asked, 1);
+    ck_assert_ptr_nonnull(find_data(b1, DEFAULT_UUID, &info));
+    int first_id = info->id;
+    guint first_serial = info->xml_serial;
+
+    /* restarted: a new id, so asked, and its XML read again */
+    g_autoptr(virDomain) dom = virDomainLookupByUUIDString(other, DEFAULT_UUID);
+    ck_assert_int_eq(virDomainDestroy(dom), 0);
+    ck_assert_int_eq(virDomainCreate(dom), 0);
+    g_autoptr(GHashTable) known1 = known_of(b1);
+    g_autoptr(MomGuestBatch) b2 = mom_libvirt_collect(lv, known1, &error);
+    ck_assert_ptr_nonnull(b2);
+    ck_assert_uint_eq(b2->asked, 1);
+    ck_assert_ptr_nonnull(find_data(b2, DEFAULT_UUID, &info));
+    ck_assert_int_ne(info->id, first_id);
+    ck_assert_uint_ne(info->xml_serial, first_serial);
+
+    /* another domain under the same name between two collections */
+    g_autofree char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+    ck_assert_ptr_nonnull(xml);
+    g_autofree char *uuid_tag = g_strdup_printf("<uuid>%s</uuid>", DEFAULT_UUID);
+    ck_assert_ptr_nonnull(strstr(xml, uuid_tag));
+    g_autoptr(GString) swapped = g_string_new(xml);
+    g_autofree char *other_tag = g_strdup_printf("<uuid>%s</uuid>", other_uuid);
+    g_string_replace(swapped, uuid_tag, other_tag, 1);
+    ck_assert_int_eq(virDomainDestroy(dom), 0);
+    ck_assert_int_eq(virDomainUndefine(dom), 0);
+    g_autoptr(virDomain) impostor = virDomainDefineXML(other, swapped->str);
+    ck_assert_ptr_nonnull(impostor);
+    ck_assert_int_eq(virDomainCreate(impostor), 0);
+    g_autoptr(GHashTable) known2 = known_of(b2);
+    g_autoptr(MomGuestBatch) b3 = mom_libvirt_collect(lv, known2, &error);
+    ck_assert_ptr_nonnull(b3);
+    ck_assert_uint_eq(b3->asked, 1);
+    ck_assert_uint_eq(b3->data->len, 1);
+    ck_assert_ptr_null(find_data(b3, DEFAULT_UUID, NULL));
+    ck_assert_ptr_nonnull(find_data(b3, other_uuid, &info));
+    ck_assert_str_eq(info->name, "test");
+
+    /* and it is known by its name from then on */
+    g_autoptr(GHashTable) known3 = known_of(b3);
+    g_autoptr(MomGuestBatch) b4 = mom_libvirt_collect(lv, known3, &error);
+    ck_assert_uint_eq(b4->asked, 0);
+    ck_assert_ptr_nonnull(find_data(b4, other_uuid, NULL));
+
+    /* test:///default as it was, for the other tests of this process */
+    ck_assert_int_eq(virDomainDestroy(impostor), 0);
+    ck_assert_int_eq(virDomainUndefine(impostor), 0);
+    g_autoptr(virDomain) back = virDomainDefineXML(other, xml);
+    ck_assert_ptr_nonnull(back);
+    ck_assert_int_eq(virDomainCreate(back), 0);
+}
+END_TEST
+
 START_TEST(test_destroyed_domain_dropped)
 {
     Seen seen = {0};
@@ -1274,6 +1346,7 @@ libvirt_suite(void)
     tcase_add_test(tc, test_collect_aside);
     tcase_add_test(tc, test_went_away);
     tcase_add_test(tc, test_missing_domain);
+    tcase_add_test(tc, test_identity_by_name);
     tcase_add_test(tc, test_destroyed_domain_dropped);
     tcase_add_test(tc, test_stop_during_collection);
     tcase_add_test(tc, test_paused_state);

@@ -58,6 +58,11 @@ struct _MomLibvirt {
     GCancellable *connecting; /* a reconnect runs in a worker; cancelled by free */
     gboolean said_unanswered; /* a caller warned that libvirt does not answer */
     guint generation;         /* connections installed so far */
+    /* The usual collection's identities of running domains by name
+     * (collect_on()), for connection number @idents_generation: only that
+     * collection, one at a time, touches them. */
+    GHashTable *idents; /* name -> Ident */
+    guint idents_generation;
     MomHypervisorOps ops;
 };
 
@@ -1511,18 +1516,120 @@ uuid_format(const unsigned char raw[VIR_UUID_BUFLEN], char out[VIR_UUID_STRING_B
     *p = '\0';
 }
 
-/* mom_libvirt_collect() on the connection @c. */
-static MomGuestBatch *
-collect_on(MomLibvirt *lv, virConnectPtr c, GHashTable *known, GError **error)
+/* What a running domain is, as its name tells until its id ends. */
+typedef struct {
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    int id;
+} Ident;
+
+/*
+ * Each call on a domain prints its UUID into libvirt's debug line, logged
+ * or not (see uuid_format()): virDomainGetUUID() and virDomainGetID() for
+ * each record of each collection were two of the five printings a guest
+ * cost on the test driver (docs/performance.md, "Idle cost").
+ * virDomainGetName() prints none.  So a domain is known by its name: the
+ * identity stays valid while its id is still among the running domains
+ * listed after the bulk call.  Ids are not reused, and two running domains
+ * never share a name, so a name whose id was running both when the
+ * identity was taken and after the bulk call named that domain in the
+ * call too; any other record is asked for its UUID and id, as before.
+ */
+typedef struct {
+    GHashTable *idents; /* name -> Ident; NULL: every record is asked */
+    int *ids;           /* the running domains' ids, sorted */
+    int n_ids;
+} Idents;
+
+static int
+compare_ints(const void *a, const void *b)
 {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static gboolean
+id_running(const Idents *ix, int id)
+{
+    return bsearch(&id, ix->ids, (size_t)ix->n_ids, sizeof(int), compare_ints) != NULL;
+}
+
+/* Lists the running domains' ids after the bulk call of @n records; on
+ * failure the identities are not used this time. */
+static void
+idents_begin(Idents *ix, virConnectPtr c, int n, guint *calls)
+{
+    int max = n + 64; /* domains started since the bulk call need no room */
+
+    if (!ix->idents)
+        return;
+    ix->ids = g_new(int, max);
+    (*calls)++;
+    ix->n_ids = virConnectListDomains(c, ix->ids, max);
+    if (ix->n_ids < 0) {
+        g_autofree char *why = mom_libvirt_take_error(NULL);
+        g_debug("Cannot list the running domains (%s); each is asked for its UUID.", why);
+        ix->idents = NULL;
+        return;
+    }
+    qsort(ix->ids, (size_t)ix->n_ids, sizeof(int), compare_ints);
+}
+
+/* @dom's UUID and id: from its name when that is known and still running,
+ * else asked (and remembered).  FALSE: the UUID cannot be had. */
+static gboolean
+identify(Idents *ix, virDomainPtr dom, char uuid[VIR_UUID_STRING_BUFLEN], int *id, guint *asked)
+{
+    const char *name = ix->idents ? virDomainGetName(dom) : NULL;
+    Ident *known = name ? g_hash_table_lookup(ix->idents, name) : NULL;
+    unsigned char raw[VIR_UUID_BUFLEN];
+
+    if (known && id_running(ix, known->id)) {
+        memcpy(uuid, known->uuid, VIR_UUID_STRING_BUFLEN);
+        *id = known->id;
+        return TRUE;
+    }
+    (*asked)++;
+    if (virDomainGetUUID(dom, raw) < 0)
+        return FALSE;
+    uuid_format(raw, uuid);
+    *id = virDomainGetID(dom);
+    if (name) {
+        Ident *fresh = g_new(Ident, 1);
+        memcpy(fresh->uuid, uuid, VIR_UUID_STRING_BUFLEN);
+        fresh->id = *id;
+        g_hash_table_replace(ix->idents, g_strdup(name), fresh);
+    }
+    return TRUE;
+}
+
+/* Forgets the identities whose domain no longer runs. */
+static void
+idents_end(Idents *ix)
+{
+    GHashTableIter it;
+    gpointer value;
+
+    if (ix->idents) {
+        g_hash_table_iter_init(&it, ix->idents);
+        while (g_hash_table_iter_next(&it, NULL, &value))
+            if (!id_running(ix, ((Ident *)value)->id))
+                g_hash_table_iter_remove(&it);
+    }
+    g_free(ix->ids);
+}
+
+/* mom_libvirt_collect() on the connection @c, with the identities of
+ * @idents (NULL: none kept). */
+static MomGuestBatch *
+collect_on(MomLibvirt *lv, virConnectPtr c, GHashTable *idents, GHashTable *known, GError **error)
+{
+    Idents ix = {idents, NULL, 0};
     virDomainStatsRecordPtr *records = NULL;
     g_autoptr(GHashTable) stale_xml = NULL;
     g_autoptr(GHashTable) stale_sched = NULL;
     g_autoptr(GHashTable) stale_io = NULL;
 
     MomGuestBatch *b = g_new0(MomGuestBatch, 1);
-    b->domains = g_ptr_array_new_with_free_func((GDestroyNotify)mom_domain_info_free);
-    b->data = g_array_new(FALSE, TRUE, sizeof(MomGuestData));
     b->calls = 1;
     b->started = g_get_monotonic_time();
     int n = virConnectGetAllDomainStats(
@@ -1530,9 +1637,13 @@ collect_on(MomLibvirt *lv, virConnectPtr c, GHashTable *known, GError **error)
         VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE | VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
     if (n < 0) {
         set_error(error, MOM_LIBVIRT_ERROR_CALL, "The bulk statistics call failed");
-        mom_guest_batch_free(b);
+        g_free(b);
         return NULL;
     }
+    /* sized once: grown by doubling, the guests' data (0.9 KiB each) left
+     * the heap a trail of freed blocks at every collection */
+    b->domains = g_ptr_array_new_full((guint)n, (GDestroyNotify)mom_domain_info_free);
+    b->data = g_array_sized_new(FALSE, TRUE, sizeof(MomGuestData), (guint)n);
     /* Taken before any domain is read: an event that comes during this
      * collection marks its domain for the next one. */
     g_mutex_lock(&lv->lock);
@@ -1545,20 +1656,19 @@ collect_on(MomLibvirt *lv, virConnectPtr c, GHashTable *known, GError **error)
     g_mutex_unlock(&lv->lock);
     gint64 now = g_get_real_time() / G_USEC_PER_SEC;
     PidFinder pids = {lv, c, FALSE, NULL, FALSE, NULL};
+    idents_begin(&ix, c, n, &b->calls);
     for (int i = 0; i < n; i++) {
         virDomainPtr dom = records[i]->dom;
-        unsigned char raw[VIR_UUID_BUFLEN];
         char uuid[VIR_UUID_STRING_BUFLEN];
         MomGuestData d;
+        int id;
 
-        if (virDomainGetUUID(dom, raw) < 0)
+        if (!identify(&ix, dom, uuid, &id, &b->asked))
             continue;
-        uuid_format(raw, uuid);
         data_init(&d);
         d.now = now;
         fill_from_params(&d, records[i]->params, records[i]->nparams);
         MomDomainInfo *old = known ? g_hash_table_lookup(known, uuid) : NULL;
-        int id = virDomainGetID(dom);
         gboolean same = old && old->id == id && old->have_xml; /* not restarted since */
         gboolean xml_stale = same && g_hash_table_contains(stale_xml, uuid);
         if (d.balloon_cur < 0 &&
@@ -1597,6 +1707,7 @@ collect_on(MomLibvirt *lv, virConnectPtr c, GHashTable *known, GError **error)
         g_array_append_val(b->data, d);
     }
     pid_finder_clear(&pids);
+    idents_end(&ix);
     virDomainStatsRecordListFree(records);
     /* name and uuid point into the infos, which no longer move */
     for (guint i = 0; i < b->data->len; i++) {
@@ -1616,14 +1727,25 @@ collect_on(MomLibvirt *lv, virConnectPtr c, GHashTable *known, GError **error)
 MomGuestBatch *
 mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
 {
-    g_autoptr(virConnect) c = conn_ref(lv);
+    g_autoptr(virConnect) c = NULL;
+    guint generation;
 
+    g_mutex_lock(&lv->lock);
+    c = lv->conn;
+    if (c)
+        virConnectRef(c);
+    generation = lv->generation;
+    g_mutex_unlock(&lv->lock);
     if (!c) {
         g_set_error(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CONNECT,
                     "momd is not connected to libvirt (%s).", uri_name(lv));
         return NULL;
     }
-    return collect_on(lv, c, known, error);
+    /* a new connection may be to a libvirtd that started anew */
+    if (generation != lv->idents_generation)
+        g_hash_table_remove_all(lv->idents);
+    lv->idents_generation = generation;
+    return collect_on(lv, c, lv->idents, known, error);
 }
 
 MomGuestBatch *
@@ -1642,7 +1764,8 @@ mom_libvirt_collect_aside(MomLibvirt *lv, GHashTable *known, GError **error)
         set_error(error, MOM_LIBVIRT_ERROR_CONNECT, "Cannot open a second connection to libvirt");
         return NULL;
     }
-    return collect_on(lv, c, known, error);
+    /* the identities are the usual collection's, which may be running */
+    return collect_on(lv, c, NULL, known, error);
 }
 
 void
@@ -1819,6 +1942,7 @@ mom_libvirt_new(const char *uri, const char *run_dir, const MomLibvirtCallbacks 
     lv->stale_xml = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     lv->stale_sched = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     lv->stale_io = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    lv->idents = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     lv->ops.hv = lv;
     lv->ops.set_balloon = set_balloon;
     lv->ops.set_cpu_tune = set_cpu_tune;
@@ -1850,6 +1974,7 @@ mom_libvirt_unref(MomLibvirt *lv)
     g_hash_table_destroy(lv->stale_xml);
     g_hash_table_destroy(lv->stale_sched);
     g_hash_table_destroy(lv->stale_io);
+    g_hash_table_destroy(lv->idents);
     g_free(lv->uri);
     g_free(lv->run_dir);
     g_free(lv->proc_root);

@@ -136,6 +136,7 @@ typedef struct {
     GPtrArray *domains; /* MomDomainInfo, one per guest */
     GArray *data;       /* MomGuestData, same order; name/uuid point into domains */
     guint calls;        /* libvirt calls made, for the benchmark */
+    guint asked;        /* domains asked for their UUID and id (not known by name) */
     gint64 started;     /* monotonic µs when the bulk call was made */
 } MomGuestBatch;
 
