@@ -304,6 +304,21 @@ control_int(MomEntity *e, const char *name)
 
 /* ---- (a) test:///default --------------------------------------------------------- */
 
+/* A collection that knows @prev's guests, which made @calls libvirt calls
+ * and asked @asked domains for their UUID. */
+static MomGuestBatch *
+collect_after(MomLibvirt *lv, const MomGuestBatch *prev, guint calls, guint asked)
+{
+    g_autoptr(GHashTable) known = known_of(prev);
+    g_autoptr(GError) error = NULL;
+    MomGuestBatch *b = mom_libvirt_collect(lv, known, &error);
+
+    ck_assert_msg(b != NULL, "%s", error ? error->message : "");
+    ck_assert_uint_eq(b->calls, calls);
+    ck_assert_uint_eq(b->asked, asked);
+    return b;
+}
+
 START_TEST(test_default_connect_collect)
 {
     Seen seen = {0};
@@ -361,11 +376,7 @@ START_TEST(test_default_connect_collect)
     /* A known guest's XML is not read again, and its maximum is the XML's:
      * the bulk call, the list and the memory statistics; it is known by
      * its name. */
-    g_autoptr(GHashTable) known = known_of(b);
-    g_autoptr(MomGuestBatch) b2 = mom_libvirt_collect(lv, known, &error);
-    ck_assert_ptr_nonnull(b2);
-    ck_assert_uint_eq(b2->calls, 3);
-    ck_assert_uint_eq(b2->asked, 0);
+    g_autoptr(MomGuestBatch) b2 = collect_after(lv, b, 3, 0);
     d = find_data(b2, DEFAULT_UUID, &info);
     ck_assert_ptr_nonnull(d);
     ck_assert_int_eq(d->balloon_cur, 2097152);
@@ -376,13 +387,36 @@ START_TEST(test_default_connect_collect)
 
     /* Marked stale (as a device event does): XML, scheduler and
      * virDomainGetInfo again, since the XML's maximum may be old. */
-    g_autoptr(GHashTable) known2 = known_of(b2);
     mom_libvirt_mark_stale(lv, DEFAULT_UUID);
-    g_autoptr(MomGuestBatch) b3 = mom_libvirt_collect(lv, known2, &error);
-    ck_assert_ptr_nonnull(b3);
-    ck_assert_uint_eq(b3->calls, 6);
+    g_autoptr(MomGuestBatch) b3 = collect_after(lv, b2, 6, 0);
     d = find_data(b3, DEFAULT_UUID, &info);
     ck_assert_int_eq(d->balloon_max, 8388608);
+
+    /* A balloon above the XML's maximum: the maximum changed unseen, and
+     * virDomainGetInfo() is asked for it. */
+    g_autoptr(GHashTable) known3 = known_of(b3);
+    ((MomDomainInfo *)g_hash_table_lookup(known3, DEFAULT_UUID))->max_memory = 1048576;
+    g_autoptr(MomGuestBatch) b4 = mom_libvirt_collect(lv, known3, &error);
+    ck_assert_ptr_nonnull(b4);
+    ck_assert_uint_eq(b4->calls, 4);
+    d = find_data(b4, DEFAULT_UUID, NULL);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(d->balloon_max, 8388608);
+
+    /* The first collection on a new connection reads the XML again (an
+     * event may have been missed), so virDomainGetInfo() too, and knows no
+     * name. */
+    Seen seen2 = {0};
+    g_autoptr(MomLibvirt) lv2 = connect_to("test:///default", &seen2);
+    g_autoptr(GHashTable) known4 = known_of(b3);
+    g_autoptr(MomGuestBatch) b5 = mom_libvirt_collect(lv2, known4, &error);
+    ck_assert_ptr_nonnull(b5);
+    ck_assert_uint_eq(b5->calls, 5);
+    ck_assert_uint_eq(b5->asked, 1);
+    d = find_data(b5, DEFAULT_UUID, &info);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_uint_ne(info->xml_serial,
+                      ((MomDomainInfo *)g_hash_table_lookup(known4, DEFAULT_UUID))->xml_serial);
 }
 END_TEST
 
@@ -783,6 +817,13 @@ START_TEST(test_collect_aside)
     g_autoptr(MomGuestBatch) again = mom_libvirt_collect(lv, known, &error);
     ck_assert_ptr_nonnull(again);
     ck_assert_uint_gt(again->calls, quiet->calls);
+    ck_assert_uint_eq(b->asked, 1);
+    /* the usual collections know the domain by name; one aside asks it */
+    ck_assert_uint_eq(again->asked, 0);
+    g_autoptr(MomGuestBatch) aside = mom_libvirt_collect_aside(lv, known, &error);
+    ck_assert_ptr_nonnull(aside);
+    ck_assert_uint_eq(aside->data->len, 1);
+    ck_assert_uint_eq(aside->asked, 1);
     ck_assert_uint_eq(mom_test_log_count_at(G_LOG_LEVEL_WARNING, ""), 0);
 }
 END_TEST
@@ -863,6 +904,7 @@ START_TEST(test_paused_state)
     const MomGuestData *d = find_data(paused, DEFAULT_UUID, NULL);
     ck_assert_ptr_nonnull(d);
     ck_assert(d->paused);
+    ck_assert_uint_eq(paused->asked, 0); /* a paused domain keeps its id */
     drain_workers();
 }
 END_TEST
@@ -899,8 +941,6 @@ START_TEST(test_stop_during_collection)
 }
 END_TEST
 
-/* test:///default is shared by this process's connections: a domain
- * destroyed through a second connection leaves momd's view. */
 /* A domain is known by its name while its id runs: one that restarted, or
  * another under the same name, is asked for its UUID again. */
 START_TEST(test_identity_by_name)
@@ -950,12 +990,14 @@ START_TEST(test_identity_by_name)
     ck_assert_uint_eq(b3->asked, 1);
     ck_assert_uint_eq(b3->data->len, 1);
     ck_assert_ptr_null(find_data(b3, DEFAULT_UUID, NULL));
-    ck_assert_ptr_nonnull(find_data(b3, other_uuid, &info));
+    const MomGuestData *d3 = find_data(b3, other_uuid, &info);
+    ck_assert_ptr_nonnull(d3);
     ck_assert_str_eq(info->name, "test");
 
     /* and it is known by its name from then on */
     g_autoptr(GHashTable) known3 = known_of(b3);
     g_autoptr(MomGuestBatch) b4 = mom_libvirt_collect(lv, known3, &error);
+    ck_assert_ptr_nonnull(b4);
     ck_assert_uint_eq(b4->asked, 0);
     ck_assert_ptr_nonnull(find_data(b4, other_uuid, NULL));
 
@@ -968,6 +1010,8 @@ START_TEST(test_identity_by_name)
 }
 END_TEST
 
+/* test:///default is shared by this process's connections: a domain
+ * destroyed through a second connection leaves momd's view. */
 START_TEST(test_destroyed_domain_dropped)
 {
     Seen seen = {0};

@@ -32,7 +32,8 @@ G_DEFINE_QUARK(mom-libvirt-error-quark, mom_libvirt_error)
 /* Scheduler parameters asked for in one call: QEMU has 9, the remote
  * protocol allows 16, so one call always gets them all. */
 #define SCHED_PARAMS_MAX 16
-/* The domain events momd registers for (events[] below). */
+/* The domain events momd registers for: events[] below, whose length is
+ * checked against it. */
 #define N_EVENTS 5
 
 struct _MomLibvirt {
@@ -58,9 +59,11 @@ struct _MomLibvirt {
     GCancellable *connecting; /* a reconnect runs in a worker; cancelled by free */
     gboolean said_unanswered; /* a caller warned that libvirt does not answer */
     guint generation;         /* connections installed so far */
-    /* The usual collection's identities of running domains by name
-     * (collect_on()), for connection number @idents_generation: only that
-     * collection, one at a time, touches them. */
+    /* The identities of running domains by name (collect_on()), for
+     * connection number @idents_generation, under @idents_lock: a
+     * collection that finds them taken (another caller's, in flight) asks
+     * every domain instead of waiting. */
+    GMutex idents_lock;
     GHashTable *idents; /* name -> Ident */
     guint idents_generation;
     MomHypervisorOps ops;
@@ -347,7 +350,7 @@ static const struct {
     virConnectDomainEventGenericCallback callback;
     GLogLevelFlags level;
     const char *without;
-} events[N_EVENTS] = {
+} events[] = {
     {VIR_DOMAIN_EVENT_ID_LIFECYCLE, "lifecycle", VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle),
      G_LOG_LEVEL_MESSAGE, "guests are found by polling"},
     {VIR_DOMAIN_EVENT_ID_METADATA_CHANGE, "metadata-change", VIR_DOMAIN_EVENT_CALLBACK(on_metadata),
@@ -359,6 +362,7 @@ static const struct {
     {VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, "device-removed", VIR_DOMAIN_EVENT_CALLBACK(on_device),
      G_LOG_LEVEL_DEBUG, "a hot-unplugged device is seen when the guest restarts"},
 };
+G_STATIC_ASSERT(G_N_ELEMENTS(events) == N_EVENTS);
 
 /* One connection attempt: made in a worker for a reconnect, since a
  * libvirtd that accepts the socket but does not answer (stopped, or stuck)
@@ -926,8 +930,13 @@ read_xml(MomLibvirt *lv, virDomainPtr dom, MomDomainInfo *info)
     char *xml = virDomainGetXMLDesc(dom, 0);
     g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
 
-    if (!xml)
+    /* an old maximum is not trusted past a read that failed: the event
+     * that asked for it is used up (fill_per_domain() asks libvirt) */
+    info->max_memory = -1;
+    if (!xml) {
+        virResetLastError();
         return;
+    }
     gboolean ok = mom_libvirt_parse_domain_xml(xml, info, warnings);
     free(xml); /* libvirt's allocation */
     if (ok)
@@ -1406,8 +1415,12 @@ fill_per_domain(virDomainPtr dom, MomGuestData *d, gint64 max_memory, guint *cal
 
     (*calls)++;
     int n = virDomainMemoryStats(dom, st, VIR_DOMAIN_MEMORY_STAT_NR, 0);
-    if (n < 0)
-        virResetLastError(); /* virDomainGetInfo() says whether the domain is gone */
+    if (n < 0) {
+        int code;
+        g_free(mom_libvirt_take_error(&code));
+        if (mom_libvirt_went_away(dom, code))
+            return FALSE;
+    }
     for (int i = 0; i < n; i++) {
         gint64 v = (gint64)MIN(st[i].val, (unsigned long long)G_MAXINT64);
         switch (st[i].tag) {
@@ -1448,7 +1461,8 @@ fill_per_domain(virDomainPtr dom, MomGuestData *d, gint64 max_memory, guint *cal
             break;
         }
     }
-    if (d->balloon_cur >= 0 && max_memory > 0) {
+    /* a balloon above the XML's maximum says the maximum changed unseen */
+    if (d->balloon_cur >= 0 && max_memory > 0 && d->balloon_cur <= max_memory) {
         d->balloon_max = max_memory;
         return TRUE;
     }
@@ -1529,10 +1543,13 @@ typedef struct {
  * cost on the test driver (docs/performance.md, "Idle cost").
  * virDomainGetName() prints none.  So a domain is known by its name: the
  * identity stays valid while its id is still among the running domains
- * listed after the bulk call.  Ids are not reused, and two running domains
- * never share a name, so a name whose id was running both when the
- * identity was taken and after the bulk call named that domain in the
- * call too; any other record is asked for its UUID and id, as before.
+ * listed after the bulk call.  Within one run of libvirtd ids are not
+ * reused (a libvirtd that starts anew may hand out a stopped guest's id
+ * again, which is why a new connection starts with no identities), two
+ * domains never share a name, and a running one cannot be renamed; so a
+ * name whose id was running both when the identity was taken and after the
+ * bulk call named that domain in the call too.  Any other record is asked
+ * for its UUID and id, as before.
  */
 typedef struct {
     GHashTable *idents; /* name -> Ident; NULL: every record is asked */
@@ -1558,7 +1575,8 @@ id_running(const Idents *ix, int id)
 static void
 idents_begin(Idents *ix, virConnectPtr c, int n, guint *calls)
 {
-    int max = n + 64; /* domains started since the bulk call need no room */
+    /* a truncated list only leaves ids out, whose domains are then asked */
+    int max = n + 64;
 
     if (!ix->idents)
         return;
@@ -1602,7 +1620,9 @@ identify(Idents *ix, virDomainPtr dom, char uuid[VIR_UUID_STRING_BUFLEN], int *i
     return TRUE;
 }
 
-/* Forgets the identities whose domain no longer runs. */
+/* Forgets the identities whose domain no longer runs: the table stays as
+ * large as the running guests, and a domain forgotten early is only asked
+ * again. */
 static void
 idents_end(Idents *ix)
 {
@@ -1619,9 +1639,12 @@ idents_end(Idents *ix)
 }
 
 /* mom_libvirt_collect() on the connection @c, with the identities of
- * @idents (NULL: none kept). */
+ * @idents (NULL: none kept); @fresh: the first collection on a new
+ * connection, which reads every known guest's XML again (an event of the
+ * outage, a metadata change or a device added, was lost with it). */
 static MomGuestBatch *
-collect_on(MomLibvirt *lv, virConnectPtr c, GHashTable *idents, GHashTable *known, GError **error)
+collect_on(MomLibvirt *lv, virConnectPtr c, GHashTable *idents, gboolean fresh, GHashTable *known,
+           GError **error)
 {
     Idents ix = {idents, NULL, 0};
     virDomainStatsRecordPtr *records = NULL;
@@ -1670,7 +1693,7 @@ collect_on(MomLibvirt *lv, virConnectPtr c, GHashTable *idents, GHashTable *know
         fill_from_params(&d, records[i]->params, records[i]->nparams);
         MomDomainInfo *old = known ? g_hash_table_lookup(known, uuid) : NULL;
         gboolean same = old && old->id == id && old->have_xml; /* not restarted since */
-        gboolean xml_stale = same && g_hash_table_contains(stale_xml, uuid);
+        gboolean xml_stale = same && (fresh || g_hash_table_contains(stale_xml, uuid));
         if (d.balloon_cur < 0 &&
             !fill_per_domain(dom, &d, same && !xml_stale ? old->max_memory : -1, &b->calls))
             continue; /* gone between the listing and the stats: simply dropped */
@@ -1741,11 +1764,17 @@ mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
                     "momd is not connected to libvirt (%s).", uri_name(lv));
         return NULL;
     }
-    /* a new connection may be to a libvirtd that started anew */
-    if (generation != lv->idents_generation)
+    if (!g_mutex_trylock(&lv->idents_lock))
+        return collect_on(lv, c, NULL, FALSE, known, error);
+    /* A new connection may be to a libvirtd that started anew, which hands
+     * out the ids of stopped guests again. */
+    gboolean fresh = generation != lv->idents_generation;
+    if (fresh)
         g_hash_table_remove_all(lv->idents);
     lv->idents_generation = generation;
-    return collect_on(lv, c, lv->idents, known, error);
+    MomGuestBatch *b = collect_on(lv, c, lv->idents, fresh, known, error);
+    g_mutex_unlock(&lv->idents_lock);
+    return b;
 }
 
 MomGuestBatch *
@@ -1765,7 +1794,7 @@ mom_libvirt_collect_aside(MomLibvirt *lv, GHashTable *known, GError **error)
         return NULL;
     }
     /* the identities are the usual collection's, which may be running */
-    return collect_on(lv, c, NULL, known, error);
+    return collect_on(lv, c, NULL, FALSE, known, error);
 }
 
 void
@@ -1943,6 +1972,7 @@ mom_libvirt_new(const char *uri, const char *run_dir, const MomLibvirtCallbacks 
     lv->stale_sched = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     lv->stale_io = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     lv->idents = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_mutex_init(&lv->idents_lock);
     lv->ops.hv = lv;
     lv->ops.set_balloon = set_balloon;
     lv->ops.set_cpu_tune = set_cpu_tune;
@@ -1975,6 +2005,7 @@ mom_libvirt_unref(MomLibvirt *lv)
     g_hash_table_destroy(lv->stale_sched);
     g_hash_table_destroy(lv->stale_io);
     g_hash_table_destroy(lv->idents);
+    g_mutex_clear(&lv->idents_lock);
     g_free(lv->uri);
     g_free(lv->run_dir);
     g_free(lv->proc_root);

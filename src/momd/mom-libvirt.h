@@ -98,7 +98,7 @@ typedef struct {
     gboolean has_balloon;  /* <memballoon model='virtio'> (not 'none') */
     gboolean stats_period; /* <memballoon><stats period> is set */
     guint xml_serial;      /* a new number each time the XML is read */
-    gint64 max_memory;     /* <memory> in KiB, -1 when not given: the balloon's
+    gint64 max_memory;     /* <memory> in KiB, <= 0 when not known: the balloon's
                             * ceiling where the bulk call does not carry it */
     /* From the XML (<memtune>, <memoryBacking>, <vcpu current>) and the
      * tuning metadata in momd's and oVirt's namespaces (docs/metadata.md);
@@ -152,9 +152,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomGuestBatch, mom_guest_batch_free)
  * call lacks balloon data (libvirt's test driver) are per-domain calls
  * made.  Domain XML (min_guarantee, nosharepages, balloon and stats
  * period) is read only for domains not in @known (uuid -> MomDomainInfo)
- * or whose id changed; @pid_of known guests likewise.  May block: call it
- * from a worker thread.  Returns: (transfer full) the batch, or NULL with
- * @error when libvirt is not reachable.
+ * or whose id changed; @pid_of known guests likewise.  Records are matched
+ * to domains by name where an earlier collection on the same connection
+ * saw the domain's id and it still runs (one virConnectListDomains() call);
+ * a collection made while another is in flight asks every domain for its
+ * UUID instead.  May block: call it from a worker thread.  Returns:
+ * (transfer full) the batch, or NULL with @error when libvirt is not
+ * reachable.
  */
 MomGuestBatch *mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error);
 

@@ -315,15 +315,15 @@ sample_empty(MomSample *sample, guint n)
 static gboolean
 collect_source(MomMonitor *m, Source *s, MomValue *row, gint64 now)
 {
+    if (s->retry_at > now)
+        return FALSE;
+
     g_autoptr(GError) error = NULL;
     guint n = mom_schema_n_fields(s->schema);
     /* on the stack: one per monitor and collector was 0.45 KiB a guest */
     MomValue stack_values[STACK_ROW] = {0};
     g_autofree MomValue *heap_values = n > STACK_ROW ? g_new0(MomValue, n) : NULL;
     MomSample sample = {s->schema, heap_values ? heap_values : stack_values};
-
-    if (s->retry_at > now)
-        return FALSE;
     if (!s->klass->collect(s->state, &sample, &error)) {
         sample_empty(&sample, n);
         guint backoff = MIN(m->interval << MIN(s->failures, 16u), MAX_BACKOFF_SECONDS);

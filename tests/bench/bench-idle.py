@@ -329,7 +329,7 @@ def one_run(args, n, keep_dir):
         t1, c1, l1 = time.monotonic(), proc_cpu_ticks(proc.pid), os.path.getsize(log)
         if args.callgrind:
             subprocess.run(["callgrind_control", "-i", "off", str(proc.pid)], check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           stdout=subprocess.DEVNULL)
             print("bench-idle: callgrind data in %s (at exit)" % cg_out, flush=True)
         with open(log, "rb") as f:
             f.seek(l0)
