@@ -122,9 +122,10 @@ set_error(GError **error, int code, const char *what)
     g_set_error(error, MOM_LIBVIRT_ERROR, code, "%s: %s", what, msg);
 }
 
-/* Takes a reference on the current connection, or NULL when there is none. */
+/* Takes a reference on the current connection, or NULL when there is none;
+ * with its number in *@generation when that is not NULL. */
 static virConnectPtr
-conn_ref(MomLibvirt *lv)
+conn_ref(MomLibvirt *lv, guint *generation)
 {
     virConnectPtr c;
 
@@ -132,6 +133,8 @@ conn_ref(MomLibvirt *lv)
     c = lv->conn;
     if (c)
         virConnectRef(c);
+    if (generation)
+        *generation = lv->generation;
     g_mutex_unlock(&lv->lock);
     return c;
 }
@@ -160,7 +163,7 @@ mom_libvirt_generation(MomLibvirt *lv)
 gboolean
 mom_libvirt_alive(MomLibvirt *lv)
 {
-    g_autoptr(virConnect) c = conn_ref(lv);
+    g_autoptr(virConnect) c = conn_ref(lv, NULL);
 
     return c && virConnectIsAlive(c) == 1;
 }
@@ -1750,15 +1753,9 @@ collect_on(MomLibvirt *lv, virConnectPtr c, GHashTable *idents, gboolean fresh, 
 MomGuestBatch *
 mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
 {
-    g_autoptr(virConnect) c = NULL;
     guint generation;
+    g_autoptr(virConnect) c = conn_ref(lv, &generation);
 
-    g_mutex_lock(&lv->lock);
-    c = lv->conn;
-    if (c)
-        virConnectRef(c);
-    generation = lv->generation;
-    g_mutex_unlock(&lv->lock);
     if (!c) {
         g_set_error(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CONNECT,
                     "momd is not connected to libvirt (%s).", uri_name(lv));
@@ -1806,7 +1803,7 @@ mom_libvirt_mark_stale(MomLibvirt *lv, const char *uuid)
 static virDomainPtr
 lookup(MomLibvirt *lv, const char *uuid, virConnectPtr *conn, GError **error)
 {
-    *conn = conn_ref(lv);
+    *conn = conn_ref(lv, NULL);
     if (!*conn) {
         g_set_error(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CONNECT,
                     "momd is not connected to libvirt (%s).", uri_name(lv));
@@ -2044,5 +2041,5 @@ mom_libvirt_free(MomLibvirt *lv)
 virConnectPtr
 mom_libvirt_conn_ref(MomLibvirt *lv)
 {
-    return conn_ref(lv);
+    return conn_ref(lv, NULL);
 }

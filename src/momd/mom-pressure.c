@@ -312,6 +312,16 @@ attach(MomPressure *p, GSource *source, GSourceFunc func, const char *name)
     return source;
 }
 
+/* Takes @source (one of attach()'s) off its context and drops it. */
+static void
+detach(GSource **source)
+{
+    if (*source) {
+        g_source_destroy(*source);
+        g_clear_pointer(source, g_source_unref);
+    }
+}
+
 /* Passes an event on now, or at the end of the rate limit's interval; an
  * event already waiting there takes the newer reason. */
 static void
@@ -341,10 +351,7 @@ mom_pressure_fire_for_test(MomPressure *pressure, MomPressureReason reason, cons
 static void
 psi_close(MomPressure *p)
 {
-    if (p->psi_source) {
-        g_source_destroy(p->psi_source);
-        g_clear_pointer(&p->psi_source, g_source_unref);
-    }
+    detach(&p->psi_source);
     if (p->psi_fd >= 0)
         close(p->psi_fd);
     p->psi_fd = -1;
@@ -594,17 +601,11 @@ mom_pressure_free(MomPressure *p)
         g_thread_join(p->watch_thread);
     }
     /* the thread is gone: nothing attaches a source any more */
-    if (p->watch_notify) {
-        g_source_destroy(p->watch_notify);
-        g_source_unref(p->watch_notify);
-    }
+    detach(&p->watch_notify);
     g_free(p->watch_why);
     if (p->meminfo_fd >= 0)
         close(p->meminfo_fd);
-    if (p->defer_source) {
-        g_source_destroy(p->defer_source);
-        g_source_unref(p->defer_source);
-    }
+    detach(&p->defer_source);
     g_free(p->pending_why);
     g_free(p->psi_path);
     g_free(p->psi_what);
