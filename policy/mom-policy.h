@@ -266,8 +266,13 @@ typedef struct {
  */
 void mom_entity_set_outcome(MomEntity *entity, const char *name, const char *outcome);
 
-/** mom_entity_sample_value: Returns: (transfer none) field @index of sample @k, 0 = the oldest. */
-const MomValue *mom_entity_sample_value(const MomEntity *entity, guint k, guint index);
+/**
+ * mom_entity_sample_value:
+ * Returns: (transfer none) field @index of sample @k, 0 = the oldest, by
+ * value but borrowed: its reference stays the entity's until the sample
+ * goes, so never clear it (mom_value_copy() keeps it).
+ */
+MomValue mom_entity_sample_value(const MomEntity *entity, guint k, guint index);
 
 /** mom_entity_props: Returns: (transfer none) the properties, name -> MomValue*. */
 GHashTable *mom_entity_props(const MomEntity *entity);

@@ -142,13 +142,19 @@ MomEntity *
 mom_entity_new(MomEntityKind kind, const char *name, MomSchema *schema, guint history)
 {
     MomEntity *e = g_new0(MomEntity, 1);
+    gsize old_cells;
 
     e->kind = kind;
     e->name = g_strdup(name);
     e->schema = mom_schema_ref(schema);
     e->n_fields = mom_schema_n_fields(schema);
     e->capacity = MAX(history, 1);
-    e->samples = g_new0(MomValue, (gsize)e->capacity * MAX(e->n_fields, 1));
+    e->newest = g_new0(MomValue, MAX(e->n_fields, 1));
+    old_cells = (gsize)(e->capacity - 1) * e->n_fields;
+    if (old_cells) {
+        e->cells = g_new0(guint64, old_cells);
+        e->types = g_new0(guint8, old_cells);
+    }
     e->props = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, value_free);
     e->vars = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, var_free);
     e->controls = g_array_new(FALSE, TRUE, sizeof(MomControl));
@@ -156,14 +162,52 @@ mom_entity_new(MomEntityKind kind, const char *name, MomSchema *schema, guint hi
     return e;
 }
 
+/* The value of an older sample's cell, borrowed: the reference stays the ring's. */
+static MomValue
+cell_get(const MomEntity *e, gsize cell)
+{
+    MomValue v = MOM_VALUE_INIT;
+
+    v.type = e->types[cell];
+    G_STATIC_ASSERT(sizeof(v.u) == sizeof(e->cells[0]));
+    memcpy(&v.u, &e->cells[cell], sizeof(v.u));
+    return v;
+}
+
+/* Moves @v into @cell, whose old value must be released already. */
+static void
+cell_set(MomEntity *e, gsize cell, MomValue v)
+{
+    /* A sample holds data, never a function: its fn would not fit. */
+    if (G_UNLIKELY(v.type == MOM_VALUE_FUNCTION)) {
+        g_critical("a sample of '%s' holds a function, kept as nil", e->name);
+        mom_value_clear(&v);
+    }
+    e->types[cell] = (guint8)v.type;
+    memcpy(&e->cells[cell], &v.u, sizeof(v.u));
+}
+
+/* The cell of field @index of older sample @k (0 = the oldest). */
+static gsize
+cell_index(const MomEntity *e, guint k, guint index)
+{
+    return (gsize)((e->first + k) % (e->capacity - 1)) * e->n_fields + index;
+}
+
 void
 mom_entity_free(MomEntity *e)
 {
     if (!e)
         return;
-    for (guint i = 0; i < e->capacity * e->n_fields; i++)
-        mom_value_clear(&e->samples[i]);
-    g_free(e->samples);
+    for (guint i = 0; i < e->n_fields; i++)
+        mom_value_clear(&e->newest[i]);
+    for (gsize c = 0; c < (gsize)(e->capacity - 1) * e->n_fields; c++) {
+        MomValue v = cell_get(e, c);
+        mom_value_clear(&v);
+    }
+    g_free(e->newest);
+    g_free(e->cells);
+    g_free(e->types);
     g_hash_table_destroy(e->props);
     g_hash_table_destroy(e->vars);
     g_array_free(e->controls, TRUE);
@@ -196,19 +240,31 @@ mom_entity_schema(const MomEntity *e)
 void
 mom_entity_push_sample(MomEntity *e, MomValue *values)
 {
-    guint slot = (e->first + e->count) % e->capacity;
+    guint n_old = e->count ? e->count - 1 : 0;
 
-    if (e->count == e->capacity) {
-        slot = e->first;
-        e->first = (e->first + 1) % e->capacity;
+    /* The newest so far joins the older ones, in place of the oldest when
+     * the ring is full; with a history of one it is simply replaced. */
+    if (e->count > 0 && e->capacity > 1) {
+        guint row;
+        if (n_old == e->capacity - 1) {
+            row = e->first;
+            e->first = (e->first + 1) % (e->capacity - 1);
+        } else {
+            row = (e->first + n_old) % (e->capacity - 1);
+        }
+        for (guint i = 0; i < e->n_fields; i++) {
+            gsize cell = (gsize)row * e->n_fields + i;
+            MomValue old = cell_get(e, cell);
+            mom_value_clear(&old);
+            cell_set(e, cell, e->newest[i]);
+        }
     } else {
-        e->count++;
+        for (guint i = 0; i < e->n_fields; i++)
+            mom_value_clear(&e->newest[i]);
     }
-    MomValue *row = &e->samples[slot * e->n_fields];
-    for (guint i = 0; i < e->n_fields; i++) {
-        mom_value_clear(&row[i]);
-        row[i] = values[i];
-    }
+    for (guint i = 0; i < e->n_fields; i++)
+        e->newest[i] = values[i];
+    e->count = MIN(e->count + 1, e->capacity);
 }
 
 guint
@@ -225,8 +281,27 @@ mom_entity_stat(const MomEntity *e, guint index)
     g_return_val_if_fail(index < e->n_fields, &nil_value);
     if (e->count == 0)
         return &nil_value;
-    guint newest = (e->first + e->count - 1) % e->capacity;
-    return &e->samples[newest * e->n_fields + index];
+    return &e->newest[index];
+}
+
+/* Adds @v to the mean of mom_entity_stat_avg() when it is a number. */
+static void
+avg_add(const MomValue *v, double *sum, guint *n)
+{
+    switch (v->type) {
+    case MOM_VALUE_INT:
+        *sum += (double)v->u.i;
+        break;
+    case MOM_VALUE_FLOAT:
+        *sum += v->u.d;
+        break;
+    case MOM_VALUE_BOOL:
+        *sum += v->u.b;
+        break;
+    default:
+        return;
+    }
+    (*n)++;
 }
 
 double
@@ -236,26 +311,14 @@ mom_entity_stat_avg(const MomEntity *e, guint index)
     guint n = 0;
 
     g_return_val_if_fail(index < e->n_fields, 0.0);
+    if (e->count == 0)
+        return 0.0;
     /* Oldest to newest, so the float sum is the same as MOM's. */
-    for (guint k = 0; k < e->count; k++) {
-        const MomValue *v = &e->samples[((e->first + k) % e->capacity) * e->n_fields + index];
-        switch (v->type) {
-        case MOM_VALUE_INT:
-            sum += (double)v->u.i;
-            n++;
-            break;
-        case MOM_VALUE_FLOAT:
-            sum += v->u.d;
-            n++;
-            break;
-        case MOM_VALUE_BOOL:
-            sum += v->u.b;
-            n++;
-            break;
-        default:
-            break;
-        }
+    for (guint k = 0; k + 1 < e->count; k++) {
+        MomValue v = cell_get(e, cell_index(e, k, index));
+        avg_add(&v, &sum, &n);
     }
+    avg_add(&e->newest[index], &sum, &n);
     return n ? sum / n : 0.0;
 }
 
@@ -375,11 +438,13 @@ mom_entity_set_outcome(MomEntity *e, const char *name, const char *outcome)
     c->outcome = g_strdup(outcome);
 }
 
-const MomValue *
+MomValue
 mom_entity_sample_value(const MomEntity *e, guint k, guint index)
 {
-    g_return_val_if_fail(k < e->count && index < e->n_fields, &nil_value);
-    return &e->samples[((e->first + k) % e->capacity) * e->n_fields + index];
+    g_return_val_if_fail(k < e->count && index < e->n_fields, nil_value);
+    if (k + 1 == e->count)
+        return e->newest[index];
+    return cell_get(e, cell_index(e, k, index));
 }
 
 GHashTable *

@@ -169,6 +169,48 @@ START_TEST(test_entity_ring)
 }
 END_TEST
 
+/* The older samples are kept packed: every sample, oldest first, must read
+ * back as it was pushed, strings (whose references the ring holds) too,
+ * whatever the history's length and however often it wrapped. */
+START_TEST(test_entity_ring_order)
+{
+    const char *fields[] = {"n", "s"};
+    g_autoptr(MomSchema) schema = mom_schema_new(fields, 2);
+
+    for (guint history = 1; history <= 4; history++) {
+        g_autoptr(MomEntity) e = mom_entity_new(MOM_ENTITY_GUEST, "vm1", schema, history);
+        for (int i = 1; i <= 9; i++) {
+            char text[8];
+            g_snprintf(text, sizeof(text), "s%d", i);
+            push(e, i % 3 == 0 ? mom_value_float(i + 0.25) : mom_value_int(i),
+                 mom_value_string(text, -1));
+            guint n = mom_entity_n_samples(e);
+            ck_assert_uint_eq(n, MIN((guint)i, history));
+            double sum = 0;
+            for (guint k = 0; k < n; k++) {
+                int pushed = i - (int)(n - 1 - k);
+                MomValue num = mom_entity_sample_value(e, k, 0);
+                MomValue str = mom_entity_sample_value(e, k, 1);
+                g_snprintf(text, sizeof(text), "s%d", pushed);
+                if (pushed % 3 == 0) {
+                    ck_assert_int_eq(num.type, MOM_VALUE_FLOAT);
+                    ck_assert(num.u.d == pushed + 0.25);
+                } else {
+                    ck_assert_int_eq(num.type, MOM_VALUE_INT);
+                    ck_assert_int_eq(num.u.i, pushed);
+                }
+                sum += pushed % 3 == 0 ? pushed + 0.25 : pushed;
+                ck_assert_int_eq(str.type, MOM_VALUE_STRING);
+                ck_assert_str_eq(mom_value_string_get(&str), text);
+            }
+            ck_assert(mom_entity_stat_avg(e, 0) == sum / n);
+            ck_assert_int_eq(mom_entity_stat(e, 0)->type,
+                             i % 3 == 0 ? MOM_VALUE_FLOAT : MOM_VALUE_INT);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_diag_format)
 {
     g_autoptr(MomPolicySet) set = mom_policy_set_new();
@@ -351,6 +393,7 @@ main(void)
     tcase_add_test(tc, test_values);
     tcase_add_test(tc, test_schema);
     tcase_add_test(tc, test_entity_ring);
+    tcase_add_test(tc, test_entity_ring_order);
     tcase_add_test(tc, test_diag_format);
     tcase_add_test(tc, test_set_management);
     tcase_add_test(tc, test_file_names_policy);

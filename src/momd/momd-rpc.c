@@ -344,9 +344,10 @@ rpc_get_guest_statistics(JsonArray *params, gpointer data, GError **error)
     JsonArray *samples = json_array_new();
     for (guint k = 0; k < mom_entity_n_samples(e); k++) {
         JsonObject *s = json_object_new();
-        for (guint f = 0; f < mom_schema_n_fields(schema); f++)
-            json_object_set_member(s, mom_schema_field(schema, f),
-                                   node_value(mom_entity_sample_value(e, k, f)));
+        for (guint f = 0; f < mom_schema_n_fields(schema); f++) {
+            MomValue v = mom_entity_sample_value(e, k, f);
+            json_object_set_member(s, mom_schema_field(schema, f), node_value(&v));
+        }
         json_array_add_object_element(samples, s);
     }
     json_object_set_object_member(o, "properties", table_object(mom_entity_props(e)));

@@ -498,7 +498,8 @@ json_entity(GString *out, MomEntity *e)
             g_string_append(out, f ? ", " : "");
             mom_json_append_string(out, mom_schema_field(schema, f));
             g_string_append(out, ": ");
-            mom_json_append_value(out, mom_entity_sample_value(e, k, f));
+            MomValue v = mom_entity_sample_value(e, k, f);
+            mom_json_append_value(out, &v);
         }
         g_string_append_c(out, '}');
     }
