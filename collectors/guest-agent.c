@@ -126,12 +126,21 @@ guest_agent_reset(GuestAgent *ga)
     mom_counter_reset(&ga->psi_full_total);
 }
 
+/* @g's newest agent read; "no read yet" when the guest manager keeps none. */
+static const MomGuestAgentData *
+guest_agent_data(const MomGuestData *g)
+{
+    static const MomGuestAgentData unknown = {.state = MOM_GUEST_AGENT_UNKNOWN};
+
+    return g->agent ? g->agent : &unknown;
+}
+
 /* One message per failure kind in a row: an agent that stays dead is not
  * reported every cycle, but one that comes back with a blocked command is. */
 static void
 guest_agent_log(GuestAgent *ga, const MomGuestData *g)
 {
-    const MomGuestAgentData *a = &g->agent;
+    const MomGuestAgentData *a = guest_agent_data(g);
     const char *name = g->name ? g->name : "?";
 
     if (a->state == MOM_GUEST_AGENT_OK) {
@@ -156,7 +165,7 @@ static gboolean
 guest_agent_collect(gpointer state, MomSample *out, GError **error)
 {
     GuestAgent *ga = state;
-    const MomGuestAgentData *a = &ga->guest->agent;
+    const MomGuestAgentData *a = guest_agent_data(ga->guest);
 
     guest_agent_log(ga, ga->guest);
     if (a->state != MOM_GUEST_AGENT_OK) {

@@ -139,7 +139,10 @@ typedef struct {
     gboolean paused;    /* libvirt's state: paused (virsh suspend, an I/O error) */
     MomGuestTune tune;  /* the domain's tuning, as the guest manager knows it */
     /* GuestQemuAgent */
-    MomGuestAgentData agent; /* the newest background read, copied in before collect() */
+    /* the newest background read, copied in before collect(); NULL when no
+     * collector reads the agent, so that the many copies of this struct (the
+     * collections' batches, the guests) stay small */
+    const MomGuestAgentData *agent;
     /* per-disk I/O limits from the tuning metadata (owned by MomDomainInfo) */
     const MomIoTunePolicy *io_policy;
     guint n_io_policy;

@@ -689,7 +689,8 @@ collect(const MomCollectorClass *k, gpointer state)
 START_TEST(test_collector)
 {
     const MomCollectorClass *k = mom_collector_lookup("GuestQemuAgent");
-    MomGuestData g = {.name = "vm1", .uuid = "u1"};
+    MomGuestAgentData agent = {0};
+    MomGuestData g = {.name = "vm1", .uuid = "u1"}; /* no agent read kept yet */
     MomCollectorConfig cfg = {.proc_root = "/nonexistent", .interval = 2, .guest = &g};
     g_autoptr(GError) error = NULL;
 
@@ -707,7 +708,14 @@ START_TEST(test_collector)
         ck_assert_str_eq(mom_sample_missing_field(s, k), "mem_available");
         ck_assert_uint_eq(mom_test_log_count_at(SAID, ""), 0);
     }
-    agent_ok(&g.agent, 100, 200);
+    /* the guest manager keeps a read, none finished yet: the same */
+    g.agent = &agent;
+    {
+        g_autoptr(MomSample) s = collect(k, st);
+        ck_assert_str_eq(mom_sample_missing_field(s, k), "mem_available");
+        ck_assert_uint_eq(mom_test_log_count_at(SAID, ""), 0);
+    }
+    agent_ok(&agent, 100, 200);
     {
         g_autoptr(MomSample) s = collect(k, st);
         ck_assert_ptr_null(mom_sample_missing_field(s, k));
@@ -723,10 +731,10 @@ START_TEST(test_collector)
         ck_assert_int_eq(get_int(s, "swap_out"), 0);
         ck_assert_int_eq(mom_sample_get(s, "guest_psi_some_avg10")->type, MOM_VALUE_NIL);
     }
-    agent_ok(&g.agent, 130, 250);
-    g.agent.psi_some = TRUE;
-    g.agent.psi_some_avg10 = 2.5;
-    g.agent.psi_some_total = 1000;
+    agent_ok(&agent, 130, 250);
+    agent.psi_some = TRUE;
+    agent.psi_some_avg10 = 2.5;
+    agent.psi_some_total = 1000;
     {
         g_autoptr(MomSample) s = collect(k, st);
         ck_assert_int_eq(get_int(s, "swap_in"), 30);
@@ -736,9 +744,9 @@ START_TEST(test_collector)
         ck_assert_int_eq(mom_sample_get(s, "guest_psi_full_avg10")->type, MOM_VALUE_NIL);
     }
     /* the agent dies: nil, TRUE, one warning for many cycles */
-    g.agent.state = MOM_GUEST_AGENT_UNREACHABLE;
-    g_strlcpy(g.agent.error, "The guest agent is not available (not connected).",
-              sizeof(g.agent.error));
+    agent.state = MOM_GUEST_AGENT_UNREACHABLE;
+    g_strlcpy(agent.error, "The guest agent is not available (not connected).",
+              sizeof(agent.error));
     for (int i = 0; i < 3; i++) {
         g_autoptr(MomSample) s = collect(k, st);
         ck_assert_str_eq(mom_sample_missing_field(s, k), "mem_available");
@@ -749,9 +757,9 @@ START_TEST(test_collector)
                                     "The guest agent is not available (not connected)."),
         1);
     /* it comes back with its file commands blocked: that is said once too */
-    g.agent.state = MOM_GUEST_AGENT_BLOCKED;
-    g_strlcpy(g.agent.error, "The guest agent refuses guest-file-open because ...",
-              sizeof(g.agent.error));
+    agent.state = MOM_GUEST_AGENT_BLOCKED;
+    g_strlcpy(agent.error, "The guest agent refuses guest-file-open because ...",
+              sizeof(agent.error));
     for (int i = 0; i < 2; i++) {
         g_autoptr(MomSample) s = collect(k, st);
     }
@@ -759,7 +767,7 @@ START_TEST(test_collector)
         mom_test_log_count_at(SAID, "until its agent answers: The guest agent refuses"), 1);
     ck_assert_uint_eq(mom_test_log_count_at(SAID, ""), 2);
     /* recovery: said once; deltas start again from 0 */
-    agent_ok(&g.agent, 900, 900);
+    agent_ok(&agent, 900, 900);
     for (int i = 0; i < 2; i++) {
         g_autoptr(MomSample) s = collect(k, st);
         ck_assert_int_eq(get_int(s, "swap_in"), 0);

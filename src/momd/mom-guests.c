@@ -9,7 +9,8 @@
 
 typedef struct {
     MomDomainInfo *info;
-    MomGuestData data; /* collectors hold a pointer to this: a Guest never moves */
+    MomGuestData data;        /* collectors hold a pointer to this: a Guest never moves */
+    MomGuestAgentData *agent; /* data.agent: the newest agent read, when one is made */
     MomMonitor *monitor;
     gboolean period_asked;
 } Guest;
@@ -52,6 +53,7 @@ guest_free(gpointer p)
     Guest *g = p;
     mom_monitor_free(g->monitor);
     mom_domain_info_free(g->info);
+    g_free(g->agent);
     g_free(g);
 }
 
@@ -296,8 +298,12 @@ merge(MomGuests *gs, MomGuestBatch *batch)
         }
         g->data.name = g->info->name;
         g->data.uuid = g->info->uuid;
-        if (gs->agent) /* the newest agent read; the next one starts in the background */
-            mom_agent_poller_update(gs->agent, g->info->uuid, g->info->name, &g->data.agent);
+        if (gs->agent) { /* the newest agent read; the next one starts in the background */
+            if (!g->agent)
+                g->agent = g_new0(MomGuestAgentData, 1);
+            mom_agent_poller_update(gs->agent, g->info->uuid, g->info->name, g->agent);
+        }
+        g->data.agent = g->agent;
         g_hash_table_add(present, g->info->uuid);
         ensure_stats_period(gs, g);
         if (mom_monitor_collect(g->monitor)) {
