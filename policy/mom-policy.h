@@ -385,6 +385,15 @@ MomExplanation *mom_explanation_ref(MomExplanation *explanation);
 /** mom_explanation_unref: Drops one reference (NULL is fine). */
 void mom_explanation_unref(MomExplanation *explanation);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomExplanation, mom_explanation_unref)
+/**
+ * mom_explanation_compact:
+ * A copy of @explanation, whose evaluation is over, to keep for long (the
+ * decision history keeps one per decided cycle): its inputs and debug
+ * lines in arrays of their size, where the one being filled has room to
+ * grow and is reused by the entity's next evaluation.
+ * Returns: (transfer full) the copy, which nothing fills any more.
+ */
+MomExplanation *mom_explanation_compact(const MomExplanation *explanation);
 /** mom_explanation_n_inputs: Returns: the inputs kept. */
 guint mom_explanation_n_inputs(const MomExplanation *explanation);
 /** mom_explanation_input: Returns: (transfer none) input @i, in the order first read. */

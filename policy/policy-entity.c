@@ -664,6 +664,43 @@ mom_explanation_add_input(MomExplanation *x, MomInputKind kind, const MomEntity 
     x->slots[slot] = (guint8)x->n_inputs;
 }
 
+MomExplanation *
+mom_explanation_compact(const MomExplanation *x)
+{
+    MomExplanation *c = g_new0(MomExplanation, 1);
+    const char *label = NULL;
+
+    c->ref = 1;
+    /* What names the inputs, shared: the owned names are never added to
+     * once the evaluation is over, and the array outlives @x's emptying. */
+    c->atoms = x->atoms ? g_ptr_array_ref(x->atoms) : NULL;
+    c->owned = x->owned ? g_ptr_array_ref(x->owned) : NULL;
+    for (guint i = 0; i < x->n_schemas; i++)
+        c->schemas[i] = mom_schema_ref(x->schemas[i]);
+    c->n_schemas = x->n_schemas;
+    c->n_inputs = c->cap_inputs = x->n_inputs;
+    c->inputs = x->n_inputs ? g_new(MomInputRec, x->n_inputs) : NULL;
+    for (guint i = 0; i < x->n_inputs; i++) {
+        MomPolicyInput pub = x->inputs[i].pub;
+        if (pub.entity == x->label_buf) /* @x's own buffer, emptied with it */
+            pub.entity = label ? label : (label = own(c, x->label_buf));
+        pub.value = mom_value_copy(&pub.value);
+        c->inputs[i] = (MomInputRec){.pub = pub};
+    }
+    if (x->debug && x->debug->len) {
+        c->debug = g_array_sized_new(FALSE, FALSE, sizeof(MomPolicyDiag), x->debug->len);
+        for (guint i = 0; i < x->debug->len; i++) {
+            MomPolicyDiag d = g_array_index(x->debug, MomPolicyDiag, i);
+            d.message = g_strdup(d.message);
+            g_array_append_val(c->debug, d);
+        }
+    }
+    c->debug_bytes = x->debug_bytes;
+    c->dropped_inputs = x->dropped_inputs;
+    c->dropped_debug = x->dropped_debug;
+    return c;
+}
+
 void
 mom_explanation_add_debug(MomExplanation *x, const char *file, int line, int col, char *message)
 {

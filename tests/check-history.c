@@ -120,9 +120,10 @@ START_TEST(test_bounds)
 }
 END_TEST
 
-/* Each decision keeps its cycle's explanation (one reference for the
- * entity's decisions of the cycle); the newest cycle of every entity is
- * kept too, decision or not, until a cycle goes by without it. */
+/* Each decision keeps its cycle's explanation (one compact copy for the
+ * entity's decisions of the cycle, which outlives the entity's own, refilled
+ * by its next evaluation); the newest cycle of every entity is kept too,
+ * decision or not, until a cycle goes by without it. */
 START_TEST(test_explanations)
 {
     g_autoptr(MomHistory) h = mom_history_new(100, 3600);
@@ -146,25 +147,35 @@ START_TEST(test_explanations)
     g_autoptr(GPtrArray) all = mom_history_query(h, "web1", G_MININT64);
     ck_assert_uint_eq(all->len, 2);
     const MomDecision *d = all->pdata[0];
-    ck_assert_ptr_eq(d->why, first);
-    ck_assert_ptr_eq(((MomDecision *)all->pdata[1])->why, first);
+    MomExplanation *kept_why = d->why;
+    ck_assert_ptr_nonnull(kept_why);
+    ck_assert_ptr_ne(kept_why, first);
+    ck_assert_ptr_eq(((MomDecision *)all->pdata[1])->why, kept_why);
+    ck_assert_uint_eq(mom_explanation_n_inputs(kept_why), mom_explanation_n_inputs(first));
     ck_assert(mom_history_latest(h, "web1", &cycle, &time, &why));
     ck_assert_uint_eq(cycle, 1);
     ck_assert_int_eq(time, now);
     ck_assert_ptr_eq(why, first);
 
-    /* the next cycle decides nothing: the decisions keep their cycle's
-     * explanation, the newest is the new one */
-    evaluate_explained(g, "(with Guests g (debug \"nothing to do for\" g.balloon_cur))");
+    /* the next cycle decides nothing and refills the entity's explanation
+     * (released by the history first, as momd does), reading no field: the
+     * decisions keep their cycle's, its guest's name and values included */
+    mom_history_release_latest(h, "web1");
+    evaluate_explained(g, "(with Guests g (debug \"nothing to do\"))");
     mom_history_record(h, 2, now + 1, "web1", g);
     ck_assert_uint_eq(mom_history_length(h), 2);
-    ck_assert_ptr_eq(d->why, first);
+    ck_assert_ptr_eq(d->why, kept_why);
     ck_assert_uint_eq(mom_explanation_n_debug(d->why), 1);
     ck_assert_str_eq(mom_explanation_debug(d->why, 0)->message, "shrink 1024");
+    const MomPolicyInput *in = mom_explanation_input(d->why, 0);
+    ck_assert_str_eq(in->entity, "g");
+    ck_assert_str_eq(in->name, "balloon_cur");
+    ck_assert_int_eq(in->value.u.i, 1024);
     ck_assert(mom_history_latest(h, "web1", &cycle, &time, &why));
     ck_assert_uint_eq(cycle, 2);
-    ck_assert_ptr_ne(why, first);
-    ck_assert_str_eq(mom_explanation_debug(why, 0)->message, "nothing to do for 1024");
+    ck_assert_str_eq(mom_explanation_debug(why, 0)->message, "nothing to do");
+    ck_assert_uint_eq(mom_explanation_n_inputs(why), 0);
+    ck_assert_ptr_eq(why, first); /* refilled in place */
     ck_assert(!mom_history_latest(h, "nosuch", &cycle, &time, &why));
 
     /* an entity without explanation (no EXPLAIN) is still known, with none */

@@ -126,6 +126,9 @@ void
 mom_history_record(MomHistory *h, guint64 cycle, gint64 time, const char *name, MomEntity *e)
 {
     MomExplanation *why = e ? mom_entity_explanation(e) : NULL;
+    /* the decisions' own copy, made at the first: they may stay for
+     * hours, the entity's next evaluation refills @why's buffers */
+    g_autoptr(MomExplanation) kept = NULL;
 
     /* once a cycle, not once an entity: it walks them all */
     if (cycle != h->trimmed_cycle) {
@@ -159,7 +162,9 @@ mom_history_record(MomHistory *h, guint64 cycle, gint64 time, const char *name, 
         d->requested = g_string_free(g_steal_pointer(&v), FALSE);
         d->outcome = g_strdup(c->outcome ? c->outcome : "not applied");
         d->origin = g_strdup_printf("%s:%d:%d", c->file, c->line, c->col);
-        d->why = why ? mom_explanation_ref(why) : NULL;
+        if (why && !kept)
+            kept = mom_explanation_compact(why);
+        d->why = kept ? mom_explanation_ref(kept) : NULL;
         g_queue_push_tail(&h->decisions, d);
     }
     trim(h, time);
