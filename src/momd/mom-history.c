@@ -3,10 +3,10 @@
  * The decision history (mom-history.h): a queue, the oldest decision first,
  * trimmed from the front by count and by age after every record.  At the
  * default 1 000 decisions of about 200 bytes each it holds about 200 KiB,
- * plus the explanations they refer to: one per entity and cycle, each at
- * most MOM_EXPLANATION_MAX_INPUTS inputs and _MAX_DEBUG_BYTES of debug
- * lines (about 8 KiB, usually far less); and one per entity for its
- * newest cycle.
+ * plus the explanations they refer to: a compact copy per entity and
+ * decided cycle, each at most MOM_EXPLANATION_MAX_INPUTS inputs and
+ * _MAX_DEBUG_BYTES of debug lines (about 8 KiB, usually 1.5 KiB); and a
+ * reference to each entity's own for its newest cycle.
  */
 #include "config.h"
 
