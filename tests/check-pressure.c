@@ -543,7 +543,8 @@ START_TEST(test_watch_no_rules)
 END_TEST
 
 /* Events closer than min-interval-ms: the first passes at once, the rest
- * merge into one at the end of the interval, with the newest reason. */
+ * merge into one at the end of the interval, with the newest kind, their
+ * first reason and their newest. */
 START_TEST(test_rate_limit)
 {
     g_autofree char *proc = fake_proc(12000000);
@@ -563,7 +564,7 @@ START_TEST(test_rate_limit)
     ck_assert_uint_eq(f.fired, 1);
     run_until(&f, 2, 2000);
     ck_assert_uint_eq(f.fired, 2);
-    ck_assert_str_eq(f.why, "last");
+    ck_assert_str_eq(f.why, "middle; then 4 more, the newest: last");
     ck_assert_int_eq(f.reason, MOM_PRESSURE_AVAILABLE);
     ck_assert_int_ge(f.at[1] - f.at[0], 290000); /* timers run late, never early */
     /* nothing else is pending */
@@ -574,6 +575,38 @@ START_TEST(test_rate_limit)
     ck_assert_uint_eq(f.fired, 3);
     g_free(f.why);
     mom_test_remove_tree(proc);
+}
+END_TEST
+
+/* What waits to be passed on keeps its first reason and its newest, and
+ * counts the rest: a floor crossed and a fall after it are both said. */
+START_TEST(test_reasons)
+{
+    MomReasons r = {0};
+
+    ck_assert_ptr_null(mom_reasons_take(&r));
+    mom_reasons_add(&r, g_strdup("MemAvailable fell below the floor"));
+    g_autofree char *one = mom_reasons_take(&r);
+    ck_assert_str_eq(one, "MemAvailable fell below the floor");
+    ck_assert_ptr_null(mom_reasons_take(&r));
+
+    mom_reasons_add(&r, g_strdup("below the floor"));
+    mom_reasons_add(&r, g_strdup("fell by 1024 MiB"));
+    g_autofree char *two = mom_reasons_take(&r);
+    ck_assert_str_eq(two, "below the floor; then fell by 1024 MiB");
+
+    mom_reasons_add(&r, g_strdup("a"));
+    for (int i = 0; i < 1000; i++)
+        mom_reasons_add(&r, g_strdup_printf("fall %d", i));
+    g_autofree char *many = mom_reasons_take(&r);
+    ck_assert_str_eq(many, "a; then 1000 more, the newest: fall 999");
+    ck_assert_uint_eq(r.n, 0);
+
+    /* emptied without a word: nothing leaks (ASan) */
+    mom_reasons_add(&r, g_strdup("x"));
+    mom_reasons_add(&r, g_strdup("y"));
+    mom_reasons_clear(&r);
+    ck_assert_ptr_null(mom_reasons_take(&r));
 }
 END_TEST
 
@@ -671,6 +704,7 @@ pressure_suite(void)
     tcase_add_test(tc, test_watch_lifecycle);
     tcase_add_test(tc, test_watch_no_rules);
     tcase_add_test(tc, test_rate_limit);
+    tcase_add_test(tc, test_reasons);
     tcase_add_test(tc, test_config);
     suite_add_tcase(s, tc);
     return s;

@@ -61,6 +61,31 @@ void mom_avail_watch_cycle_ran(MomAvailWatch *watch);
 gint64 mom_avail_watch_pace_us(const MomAvailWatch *watch, gint64 total_kib, gint64 since_us,
                                gint64 interval_us, gint64 max_us);
 
+/* The reasons of events that wait to be passed on as one: the first,
+ * which says what started it, and the newest, which says where it stands;
+ * the ones between are only counted, so that a wait of any length keeps
+ * two sentences. */
+typedef struct {
+    char *first;
+    char *newest; /* NULL while there is one */
+    guint n;      /* events in all */
+} MomReasons;
+
+/** mom_reasons_add: Adds an event's reason @why (taken: a sentence without its full stop). */
+void mom_reasons_add(MomReasons *reasons, char *why);
+
+/**
+ * mom_reasons_take:
+ * Empties @reasons.
+ * Returns: (transfer full) (nullable) NULL when no event waits; the one
+ * reason; "FIRST; then NEWEST" for two; "FIRST; then N more, the newest:
+ * NEWEST" for more.
+ */
+char *mom_reasons_take(MomReasons *reasons);
+
+/** mom_reasons_clear: Empties @reasons, passing nothing on. */
+void mom_reasons_clear(MomReasons *reasons);
+
 /**
  * mom_pressure_delay_us:
  * The rate limit: an event at @now_us (monotonic) after one passed on at

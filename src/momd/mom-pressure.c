@@ -269,23 +269,23 @@ struct _MomPressure {
     /* the watch thread's alone */
     gboolean watch_failing; /* its failure was logged */
     gint64 watch_read_us;   /* monotonic time of its newest reading; 0: none */
-    /* an event held back by the rate limit (the main loop's alone) */
+    /* events held back by the rate limit (the main loop's alone) */
     GSource *defer_source;
-    MomPressureReason pending_reason;
-    char *pending_why;
+    MomPressureReason pending_reason; /* the newest's */
+    MomReasons pending;
     /* shared by the main loop and the watch thread, under the lock */
     GMutex lock;
     GCond stop_cond;
     gboolean stop;
     MomAvailWatch watch;
-    char *watch_why;       /* an event the watch fired, not yet on the main loop */
-    GSource *watch_notify; /* the idle source that carries it there */
+    MomReasons watch_reasons; /* events the watch fired, not yet on the main loop */
+    GSource *watch_notify;    /* the idle source that carries it there */
 };
 
 static void
 pressure_pass_on(MomPressure *p)
 {
-    g_autofree char *why = g_steal_pointer(&p->pending_why);
+    g_autofree char *why = mom_reasons_take(&p->pending);
 
     p->last_us = g_get_monotonic_time();
     p->func(p->pending_reason, why, p->user_data);
@@ -322,15 +322,48 @@ detach(GSource **source)
     }
 }
 
-/* Passes an event on now, or at the end of the rate limit's interval; an
- * event already waiting there takes the newer reason. */
+void
+mom_reasons_add(MomReasons *r, char *why)
+{
+    if (r->n++ == 0) {
+        r->first = why;
+        return;
+    }
+    g_free(r->newest);
+    r->newest = why;
+}
+
+char *
+mom_reasons_take(MomReasons *r)
+{
+    char *out;
+
+    if (r->n <= 1)
+        out = g_steal_pointer(&r->first);
+    else if (r->n == 2)
+        out = g_strdup_printf("%s; then %s", r->first, r->newest);
+    else
+        out = g_strdup_printf("%s; then %u more, the newest: %s", r->first, r->n - 1, r->newest);
+    mom_reasons_clear(r);
+    return out;
+}
+
+void
+mom_reasons_clear(MomReasons *r)
+{
+    g_clear_pointer(&r->first, g_free);
+    g_clear_pointer(&r->newest, g_free);
+    r->n = 0;
+}
+
+/* Passes an event on now, or at the end of the rate limit's interval,
+ * together with those already waiting there. */
 static void
 pressure_event(MomPressure *p, MomPressureReason reason, char *why)
 {
     gint64 delay = mom_pressure_delay_us(p->last_us, g_get_monotonic_time(), p->min_interval_us);
 
-    g_free(p->pending_why);
-    p->pending_why = why;
+    mom_reasons_add(&p->pending, why);
     p->pending_reason = reason;
     if (p->defer_source)
         return;
@@ -410,7 +443,7 @@ watch_notified(gpointer user_data)
     char *why;
 
     g_mutex_lock(&p->lock);
-    why = g_steal_pointer(&p->watch_why);
+    why = mom_reasons_take(&p->watch_reasons);
     g_clear_pointer(&p->watch_notify, g_source_unref);
     g_mutex_unlock(&p->lock);
     if (why)
@@ -441,9 +474,9 @@ watch_tick(MomPressure *p)
     g_mutex_lock(&p->lock);
     char *why = mom_avail_watch_check(&p->watch, total, avail);
     if (why) {
-        /* a newer event replaces one the main loop has not taken yet */
-        g_free(p->watch_why);
-        p->watch_why = why;
+        /* joins those the main loop has not taken yet: a floor crossed
+         * and then a fall are both said */
+        mom_reasons_add(&p->watch_reasons, why);
         if (!p->watch_notify) {
             GSource *idle = g_idle_source_new();
             g_source_set_priority(idle, G_PRIORITY_DEFAULT);
@@ -602,11 +635,11 @@ mom_pressure_free(MomPressure *p)
     }
     /* the thread is gone: nothing attaches a source any more */
     detach(&p->watch_notify);
-    g_free(p->watch_why);
+    mom_reasons_clear(&p->watch_reasons);
     if (p->meminfo_fd >= 0)
         close(p->meminfo_fd);
     detach(&p->defer_source);
-    g_free(p->pending_why);
+    mom_reasons_clear(&p->pending);
     g_free(p->psi_path);
     g_free(p->psi_what);
     g_free(p->meminfo_path);
