@@ -5,7 +5,7 @@
  * qemu-guest-agent (guest-file-open/read/close).  The guest manager does
  * the reading in a worker pool, at most once per guest-monitor-interval
  * and never more than one read per guest at a time (src/momd/mom-agent.c), and
- * copies the newest result into MomGuestData.agent; this collector only
+ * copies the newest result where MomGuestData.agent points; this collector only
  * turns it into fields.  Unlike MOM, which read only the first KiB of
  * each file, the whole file is read (up to [Collector: GuestQemuAgent]
  * max-file-kib, 1 MiB by default).

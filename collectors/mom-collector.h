@@ -42,8 +42,9 @@ typedef enum {
 
 /*
  * The guest's own /proc, read through qemu-guest-agent by the guest
- * manager in a worker thread (src/momd/mom-agent.c) and copied by value into
- * MomGuestData before each collect(), so it owns no pointers.  Values are
+ * manager in a worker thread (src/momd/mom-agent.c) and copied by value, under
+ * the poller's lock, into the guest manager's buffer for the guest, which
+ * MomGuestData.agent points at; so it owns no pointers.  Values are
  * as the guest prints them (KiB, or counts); -1 means "not in the file".
  */
 typedef struct {
@@ -139,7 +140,8 @@ typedef struct {
     gboolean paused;    /* libvirt's state: paused (virsh suspend, an I/O error) */
     MomGuestTune tune;  /* the domain's tuning, as the guest manager knows it */
     /* GuestQemuAgent */
-    /* the newest background read, copied in before collect(); NULL when no
+    /* the newest background read, copied into the guest manager's buffer
+     * before collect(), which this points at; NULL when no
      * collector reads the agent, so that the many copies of this struct (the
      * collections' batches, the guests) stay small */
     const MomGuestAgentData *agent;

@@ -668,11 +668,11 @@ MomExplanation *
 mom_explanation_compact(const MomExplanation *x)
 {
     MomExplanation *c = g_new0(MomExplanation, 1);
-    const char *label = NULL;
 
     c->ref = 1;
-    /* What names the inputs, shared: the owned names are never added to
-     * once the evaluation is over, and the array outlives @x's emptying. */
+    /* What names the inputs, shared, never added to: nothing fills @x
+     * again before it is emptied, and the array outlives that.  The one
+     * name in @x's own buffer is copied into the copy's. */
     c->atoms = x->atoms ? g_ptr_array_ref(x->atoms) : NULL;
     c->owned = x->owned ? g_ptr_array_ref(x->owned) : NULL;
     for (guint i = 0; i < x->n_schemas; i++)
@@ -682,8 +682,10 @@ mom_explanation_compact(const MomExplanation *x)
     c->inputs = x->n_inputs ? g_new(MomInputRec, x->n_inputs) : NULL;
     for (guint i = 0; i < x->n_inputs; i++) {
         MomPolicyInput pub = x->inputs[i].pub;
-        if (pub.entity == x->label_buf) /* @x's own buffer, emptied with it */
-            pub.entity = label ? label : (label = own(c, x->label_buf));
+        if (pub.entity == x->label_buf) { /* @x's own buffer, emptied with it */
+            memcpy(c->label_buf, x->label_buf, sizeof(c->label_buf));
+            pub.entity = c->label_buf;
+        }
         pub.value = mom_value_copy(&pub.value);
         c->inputs[i] = (MomInputRec){.pub = pub};
     }

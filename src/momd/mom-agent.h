@@ -14,7 +14,8 @@
  *
  * Reads never run on the main context: a MomAgentPoller runs them in a
  * small thread pool, one at a time per guest, and hands the newest result
- * to the guest manager, which copies it into MomGuestData.agent.
+ * to the guest manager, which copies it into its buffer for the guest,
+ * where MomGuestData.agent points.
  */
 #pragma once
 

@@ -48,10 +48,10 @@ void mom_history_set_bounds(MomHistory *history, guint max_decisions, guint max_
 /**
  * mom_history_record:
  * Records the controls @entity got in cycle @cycle at @time (wall µs),
- * under @name, with the entity's explanation of the cycle (a reference),
- * which is also kept as @name's newest (mom_history_latest()), decision
- * or not.  A control whose outcome is "unchanged" (the value was
- * already there) or "noted" (a parameter the controller keeps, such as
+ * under @name, with the entity's explanation of the cycle (the decisions:
+ * one compact copy, mom_explanation_compact()), which is also kept as
+ * @name's newest (mom_history_latest(): a reference), decision or not.  A control whose outcome is
+ * "unchanged" (the value was already there) or "noted" (a parameter the controller keeps, such as
  * the KSM watch's idle rate) is no decision and is left out, so that a
  * steady host does not push real decisions out.
  */
@@ -74,8 +74,8 @@ guint mom_history_length(MomHistory *history);
  * Lets go of @entity's newest explanation, just before a cycle that will
  * record a new one for it (momd calls it for the entities it is about to
  * evaluate, in the same main-loop turn as the record, so nobody can ask in
- * between): unless a kept decision holds it too, the entity then fills the
- * same explanation anew instead of making a second one beside it.
+ * between): the entity then fills the same explanation anew instead of
+ * making a second one beside it (the decisions hold copies of their own).
  */
 void mom_history_release_latest(MomHistory *history, const char *entity);
 
