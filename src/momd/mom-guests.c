@@ -13,6 +13,7 @@ typedef struct {
     MomGuestAgentData *agent; /* data.agent: the newest agent read, when one is made */
     MomMonitor *monitor;
     gboolean period_asked;
+    guint64 merged; /* the newest merge that had it (MomGuests.merges) */
 } Guest;
 
 struct _MomGuests {
@@ -25,6 +26,7 @@ struct _MomGuests {
     MomPlotDir *plot_dir; /* NULL: no plots */
     int stats_period;
     GHashTable *guests; /* uuid -> Guest */
+    guint64 merges;     /* batches merged so far */
     /* uuid -> monotonic µs of its stop event, until a collection that
      * started after it has been merged: one that started before it must
      * not bring the guest back */
@@ -262,7 +264,7 @@ ensure_stats_period(MomGuests *gs, Guest *g)
 static void
 merge(MomGuests *gs, MomGuestBatch *batch)
 {
-    g_autoptr(GHashTable) present = g_hash_table_new(g_str_hash, g_str_equal);
+    guint64 merge = ++gs->merges;
 
     gs->merged_started = MAX(gs->merged_started, batch->started);
 
@@ -304,7 +306,7 @@ merge(MomGuests *gs, MomGuestBatch *batch)
             mom_agent_poller_update(gs->agent, g->info->uuid, g->info->name, g->agent);
         }
         g->data.agent = g->agent;
-        g_hash_table_add(present, g->info->uuid);
+        g->merged = merge;
         ensure_stats_period(gs, g);
         if (mom_monitor_collect(g->monitor)) {
             /* when the data was taken, so the Balloon controller can tell
@@ -326,9 +328,9 @@ merge(MomGuests *gs, MomGuestBatch *batch)
             g_hash_table_iter_remove(&it);
     g_hash_table_iter_init(&it, gs->guests);
     while (g_hash_table_iter_next(&it, &key, &value)) {
-        if (g_hash_table_contains(present, key))
-            continue;
         Guest *g = value;
+        if (g->merged == merge)
+            continue;
         g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MOM_GUEST", g->info->name, "MESSAGE",
                          "Guest %s is no longer running; it is dropped.", g->info->name);
         mom_agent_poller_forget(gs->agent, key);
