@@ -191,6 +191,20 @@ START_TEST(test_explanations)
     ck_assert(!mom_history_latest(h, "web1", &cycle, &time, &why));
     ck_assert(mom_history_latest(h, "db1", &cycle, &time, &why));
     ck_assert_uint_eq(cycle, 4);
+    /* a history that keeps no explanations: the same decisions, why NULL */
+    g_autoptr(MomHistory) unexplained = mom_history_new(100, 3600);
+    mom_history_set_explained(unexplained, FALSE);
+    evaluate_explained(g, "(with Guests g (g.Control \"balloon_target\" (- g.balloon_cur 224)))");
+    mom_entity_set_outcome(g, "balloon_target", "requested 1024 → 800 KiB");
+    ck_assert_ptr_nonnull(mom_entity_explanation(g));
+    mom_history_record(unexplained, 5, now + 4, "web1", g);
+    g_autoptr(GPtrArray) unexplained_all = mom_history_query(unexplained, "web1", G_MININT64);
+    ck_assert_uint_eq(unexplained_all->len, 1);
+    ck_assert_str_eq(((MomDecision *)unexplained_all->pdata[0])->requested, "800");
+    ck_assert_ptr_null(((MomDecision *)unexplained_all->pdata[0])->why);
+    ck_assert(mom_history_latest(unexplained, "web1", &cycle, &time, &why));
+    ck_assert_ptr_null(why);
+
     g_autoptr(GPtrArray) kept = mom_history_query(h, "web1", G_MININT64);
     ck_assert_uint_eq(kept->len, 2);
     ck_assert_str_eq(mom_explanation_input(((MomDecision *)kept->pdata[0])->why, 0)->name,

@@ -27,6 +27,7 @@ struct _MomHistory {
     guint64 trimmed_cycle; /* the cycle at which latest was last trimmed */
     guint max_decisions;
     guint max_age_s;
+    gboolean unexplained; /* keeps no explanations (mom_history_set_explained()) */
 };
 
 static void
@@ -62,6 +63,12 @@ mom_history_new(guint max_decisions, guint max_age_s)
     h->max_decisions = max_decisions;
     h->max_age_s = max_age_s;
     return h;
+}
+
+void
+mom_history_set_explained(MomHistory *h, gboolean explained)
+{
+    h->unexplained = !explained;
 }
 
 void
@@ -125,7 +132,7 @@ before_of(MomEntity *e, const char *control)
 void
 mom_history_record(MomHistory *h, guint64 cycle, gint64 time, const char *name, MomEntity *e)
 {
-    MomExplanation *why = e ? mom_entity_explanation(e) : NULL;
+    MomExplanation *why = e && !h->unexplained ? mom_entity_explanation(e) : NULL;
     /* the decisions' own copy, made at the first: they may stay for
      * hours, the entity's next evaluation refills @why's buffers */
     g_autoptr(MomExplanation) kept = NULL;

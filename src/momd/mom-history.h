@@ -38,6 +38,15 @@ typedef struct {
  */
 MomHistory *mom_history_new(guint max_decisions, guint max_age_s);
 
+/**
+ * mom_history_set_explained:
+ * Whether @history keeps the entities' explanations with what it records
+ * (the default) or only the decisions, with a NULL why: for a history
+ * made to be written out and thrown away, which would copy them for
+ * nothing.
+ */
+void mom_history_set_explained(MomHistory *history, gboolean explained);
+
 /** mom_history_free: Frees @history (NULL is fine). */
 void mom_history_free(MomHistory *history);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MomHistory, mom_history_free)

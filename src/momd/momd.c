@@ -211,6 +211,7 @@ record_history(Momd *d, GPtrArray *guests)
     record_cycle(d, d->history, now, guests);
     if (d->plot) {
         g_autoptr(MomHistory) cycle = mom_history_new(G_MAXUINT, G_MAXUINT);
+        mom_history_set_explained(cycle, FALSE); /* the file has no room for them */
         record_cycle(d, cycle, now, guests);
         g_autoptr(GPtrArray) decisions = mom_history_query(cycle, NULL, G_MININT64);
         mom_plot_dir_write_decisions(d->plot, decisions);
