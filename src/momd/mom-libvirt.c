@@ -1750,17 +1750,32 @@ collect_on(MomLibvirt *lv, virConnectPtr c, GHashTable *idents, gboolean fresh, 
     return b;
 }
 
+static void
+set_not_connected(MomLibvirt *lv, GError **error)
+{
+    g_set_error(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CONNECT,
+                "momd is not connected to libvirt (%s).", uri_name(lv));
+}
+
+/* conn_ref(), or NULL with the error that says there is no connection. */
+static virConnectPtr
+connection(MomLibvirt *lv, guint *generation, GError **error)
+{
+    virConnectPtr c = conn_ref(lv, generation);
+
+    if (!c)
+        set_not_connected(lv, error);
+    return c;
+}
+
 MomGuestBatch *
 mom_libvirt_collect(MomLibvirt *lv, GHashTable *known, GError **error)
 {
     guint generation;
-    g_autoptr(virConnect) c = conn_ref(lv, &generation);
+    g_autoptr(virConnect) c = connection(lv, &generation, error);
 
-    if (!c) {
-        g_set_error(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CONNECT,
-                    "momd is not connected to libvirt (%s).", uri_name(lv));
+    if (!c)
         return NULL;
-    }
     if (!g_mutex_trylock(&lv->idents_lock))
         return collect_on(lv, c, NULL, FALSE, known, error);
     /* A new connection may be to a libvirtd that started anew, which hands
@@ -1778,8 +1793,7 @@ MomGuestBatch *
 mom_libvirt_collect_aside(MomLibvirt *lv, GHashTable *known, GError **error)
 {
     if (!mom_libvirt_connected(lv)) {
-        g_set_error(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CONNECT,
-                    "momd is not connected to libvirt (%s).", uri_name(lv));
+        set_not_connected(lv, error);
         return NULL;
     }
     /* its own connection: no second call in flight on the one libvirt's
@@ -1803,12 +1817,9 @@ mom_libvirt_mark_stale(MomLibvirt *lv, const char *uuid)
 static virDomainPtr
 lookup(MomLibvirt *lv, const char *uuid, virConnectPtr *conn, GError **error)
 {
-    *conn = conn_ref(lv, NULL);
-    if (!*conn) {
-        g_set_error(error, MOM_LIBVIRT_ERROR, MOM_LIBVIRT_ERROR_CONNECT,
-                    "momd is not connected to libvirt (%s).", uri_name(lv));
+    *conn = connection(lv, NULL, error);
+    if (!*conn)
         return NULL;
-    }
     virDomainPtr dom = virDomainLookupByUUIDString(*conn, uuid);
     if (!dom) {
         set_error(error, MOM_LIBVIRT_ERROR_NO_DOMAIN, "The guest is gone");
